@@ -1,0 +1,149 @@
+/**
+ * The stapfr command line: `main(args, io)` returns the exit code. Only the command table is loaded up front;
+ * each command's code is imported when it runs.
+ *
+ * @module
+ */
+import { COMMANDS } from "./lib/cli/commands.ts";
+import { type GlobalOptions, type Io, makeContext } from "./lib/cli/context.ts";
+import { ExitCode, Interrupted, StapfrError, UsageError } from "./lib/errors.ts";
+import denoJson from "./deno.json" with { type: "json" };
+
+/** The version printed by `--version`. */
+export const VERSION: string = denoJson.version;
+
+const GLOBAL_USAGE = "stapfr [--sim] [--state-dir DIR] [--json] COMMAND …";
+
+function topHelp(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
+  const rows = Object.entries(COMMANDS).map(([name, info]) =>
+    `  ${name.padEnd(width)}  ${info.summary}${info.load ? "" : " (not built yet)"}`
+  );
+  return `stapfr ${VERSION}: a flight-recorder manager for SystemTap
+
+Usage: ${GLOBAL_USAGE}
+
+Commands:
+${rows.join("\n")}
+
+Options:
+  --sim              use the simulated SystemTap (also STAPFR_SIM=1)
+  --state-dir DIR    where recorders are registered (default $STAPFR_STATE_DIR, then
+                     /var/lib/stapfr as root or ~/.local/state/stapfr)
+  --json             print one JSON document on stdout
+  -h, --help         this help; "stapfr COMMAND --help" for one command
+  -V, --version      print the version
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted.
+`;
+}
+
+function commandHelp(name: string): string {
+  const info = COMMANDS[name];
+  const status = info.load ? "" : "\n(not built yet)\n";
+  return `${info.summary}\n\nUsage: stapfr ${info.usage}\n${info.help ? `\nOptions:\n${info.help}\n` : ""}${status}`;
+}
+
+/** Splits the global options from the command name and its arguments. */
+function parseGlobal(args: string[], env: Io["env"]): { global: GlobalOptions; rest: string[]; flag?: string } {
+  const global: GlobalOptions = {
+    sim: env("STAPFR_SIM") === "1",
+    json: false,
+    color: env("NO_COLOR") === undefined || env("NO_COLOR") === "",
+    stateDir: env("STAPFR_STATE_DIR") || undefined,
+  };
+  let i = 0;
+  for (; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--sim") global.sim = true;
+    else if (arg === "--json") global.json = true;
+    else if (arg === "--state-dir" || arg.startsWith("--state-dir=")) {
+      const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : args[++i];
+      if (value === undefined || value === "") throw new UsageError(`Missing value for "--state-dir"`);
+      global.stateDir = value;
+    } else if (["-h", "--help", "-V", "--version"].includes(arg)) return { global, rest: [], flag: arg };
+    else if (arg.startsWith("-")) throw new UsageError(`Unknown option "${arg}"`);
+    else break;
+  }
+  return { global, rest: args.slice(i) };
+}
+
+/**
+ * Runs the command line and returns the exit code: 0 ok, 1 failure, 2 usage error, 130 interrupted.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "./lib/deps/assert.ts";
+ * const sink = { write: (p: Uint8Array) => Promise.resolve(p.length) };
+ * const io = { stdout: sink, stderr: sink, env: () => undefined };
+ * assertEquals(await main(["--version"], io), 0);
+ * assertEquals(await main(["no-such-command"], io), 2);
+ * ```
+ */
+export async function main(args: string[], io: Io): Promise<number> {
+  const signal = io.signal ?? new AbortController().signal;
+  let commandName: string | undefined;
+  const ctx0 = makeContext(io, { sim: false, json: false, color: false }, signal);
+  try {
+    const { global, rest, flag } = parseGlobal(args, io.env);
+    const ctx = makeContext(io, global, signal);
+    if (flag === "-V" || flag === "--version") {
+      await ctx.out(`stapfr ${VERSION}\n`);
+      return ExitCode.ok;
+    }
+    if (flag || rest.length === 0) {
+      await (flag ? ctx.out : ctx.err)(topHelp());
+      return flag ? ExitCode.ok : ExitCode.usage;
+    }
+    const [name, ...commandArgs] = rest;
+    if (!Object.hasOwn(COMMANDS, name)) throw new UsageError(`Unknown command "${name}"`);
+    commandName = name;
+    const info = COMMANDS[name];
+    // `sim` passes every argument through to the stand-in (stap's own -h and -V among them).
+    if (name !== "sim" && (commandArgs[0] === "--help" || commandArgs[0] === "-h")) {
+      await ctx.out(commandHelp(name));
+      return ExitCode.ok;
+    }
+    if (!info.load) throw new StapfrError(`Command "${name}" is not built yet`);
+    const command = await info.load();
+    return await command.run(commandArgs, ctx);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      await ctx0.err(`stapfr: ${err.message}`);
+      await ctx0.err(`Usage: ${commandName ? `stapfr ${COMMANDS[commandName].usage}` : GLOBAL_USAGE}`);
+      return ExitCode.usage;
+    }
+    if (err instanceof Interrupted || signal.aborted) {
+      await ctx0.err("stapfr: Interrupted");
+      return ExitCode.interrupted;
+    }
+    if (err instanceof StapfrError) {
+      await ctx0.err(`stapfr: ${err.message}`);
+      if (err.hint) await ctx0.err(err.hint);
+      return ExitCode.failure;
+    }
+    if (err instanceof Deno.errors.BrokenPipe) return ExitCode.failure;
+    await ctx0.err(`stapfr: ${err instanceof Error ? err.message : String(err)}`);
+    return ExitCode.failure;
+  }
+}
+
+if (import.meta.main) {
+  const controller = new AbortController();
+  // The first SIGINT or SIGTERM asks the running command to finish cleanly (attach turns it into a detach);
+  // a second one exits at once.
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    Deno.addSignalListener(sig, () => {
+      if (controller.signal.aborted) Deno.exit(ExitCode.interrupted);
+      controller.abort(sig);
+    });
+  }
+  const code = await main(Deno.args, {
+    stdout: Deno.stdout,
+    stderr: Deno.stderr,
+    env: (name) => Deno.env.get(name),
+    signal: controller.signal,
+    isTerminal: Deno.stdout.isTerminal(),
+  });
+  Deno.exit(code);
+}

@@ -1,0 +1,68 @@
+/**
+ * The command table: names, one-line summaries and usage, and a lazy loader for each command's code, so that
+ * `stapfr --help` and `stapfr list` load only what they use.
+ * @module
+ */
+import type { Context } from "./context.ts";
+
+/** A command's implementation, loaded on demand. */
+export interface CommandModule {
+  /** Runs the command with the arguments after its name; returns the exit code. */
+  run(args: string[], ctx: Context): Promise<number>;
+}
+
+/** One row of the command table. */
+export interface CommandInfo {
+  summary: string;
+  usage: string;
+  /** Flag descriptions for `stapfr COMMAND --help`. */
+  help?: string;
+  /** Undefined while the command is not built yet. */
+  load?: () => Promise<CommandModule>;
+}
+
+/** Every command of DESIGN.md, in the order `--help` lists them. */
+export const COMMANDS: Record<string, CommandInfo> = {
+  start: {
+    summary: "Start a recorder in the background",
+    usage: "start NAME (SCRIPT_FILE | -e SCRIPT) [--buffer SIZE] [--output PATH [--rotate SIZE[,COUNT]]] [--bulk] [-- STAP_ARGS…]",
+    help: `  -e, --script SCRIPT   the script text instead of a file
+  --buffer SIZE         memory mode: ring size per CPU (default 16M; 1M–4095M, simulator also 4K steps)
+  --output PATH         file mode: write to PATH (its own directory per run)
+  --rotate SIZE[,COUNT] file mode: switch files at SIZE, keep COUNT (per CPU on SystemTap 4.x)
+  --bulk                file mode: one file per CPU, merged when read
+  -- STAP_ARGS…         passed to stap as they are`,
+  },
+  list: { summary: "List every recorder: name, mode, state, module, pid, age, bytes", usage: "list" },
+  status: { summary: "Show one recorder in detail", usage: "status NAME" },
+  dump: {
+    summary: "Print what a recorder holds; recording goes on",
+    usage: "dump NAME [-o FILE]",
+    help: "  -o, --output FILE     write to a new file (0600) instead of stdout",
+  },
+  attach: { summary: "Live output; Ctrl-C detaches, never unloads", usage: "attach NAME" },
+  tail: {
+    summary: "Last lines of a recorder, following with -f",
+    usage: "tail NAME [-n N] [-f]",
+    help: "  -n, --lines N         how many lines (default 10)\n  -f, --follow          keep printing new lines, across rotations",
+  },
+  stop: {
+    summary: "End a recording, printing what is still buffered and the end-probe output",
+    usage: "stop NAME [--discard]",
+    help: "  --discard             unload without reading what is buffered",
+  },
+  gc: {
+    summary: "Reconcile the registry with loaded modules and live processes",
+    usage: "gc [--unload-orphans]",
+    help: "  --unload-orphans      also unload stap_ modules nobody registered (never anything else)",
+  },
+  check: {
+    summary: "Validate a script (stap -p2, or the simulator's parser with --sim)",
+    usage: "check (SCRIPT_FILE | -e SCRIPT)",
+  },
+  demo: { summary: "The seed scenario on the simulator, end to end", usage: "demo" },
+  sim: {
+    summary: "The simulator's stand-ins for stap, staprun and lsmod",
+    usage: "sim (stap ARGS… | staprun ARGS… | lsmod | shims DIR)",
+  },
+};

@@ -1,0 +1,33 @@
+/**
+ * The two error families of stapfr: a usage error is the caller's input (exit code 2), a `StapfrError` is a
+ * failure of the work itself (exit code 1). Messages follow the std style: sentence case, values quoted, no
+ * trailing period.
+ * @module
+ */
+
+/** Bad input on the command line or to a library call: exit code 2, plus the usage of the command. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** A failure while doing the work: exit code 1. `hint` says what the user can do about it. */
+export class StapfrError extends Error {
+  override name = "StapfrError";
+  /** What to do about it, shown on a second line. */
+  readonly hint?: string;
+  constructor(message: string, options?: { hint?: string; cause?: unknown }) {
+    super(message, { cause: options?.cause });
+    this.hint = options?.hint;
+  }
+}
+
+/** The operation was interrupted (SIGINT): exit code 130. */
+export class Interrupted extends Error {
+  override name = "Interrupted";
+  constructor() {
+    super("Interrupted");
+  }
+}
+
+/** Exit codes of the stapfr command line. */
+export const ExitCode = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
