@@ -41,11 +41,16 @@ Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted.
 function commandHelp(name: string): string {
   const info = COMMANDS[name];
   const status = info.load ? "" : "\n(not built yet)\n";
-  return `${info.summary}\n\nUsage: stapfr ${info.usage}\n${info.help ? `\nOptions:\n${info.help}\n` : ""}${status}`;
+  return `${info.summary}\n\nUsage: stapfr ${info.usage}\n${
+    info.help ? `\nOptions:\n${info.help}\n` : ""
+  }${status}`;
 }
 
 /** Splits the global options from the command name and its arguments. */
-function parseGlobal(args: string[], env: Io["env"]): { global: GlobalOptions; rest: string[]; flag?: string } {
+function parseGlobal(
+  args: string[],
+  env: Io["env"],
+): { global: GlobalOptions; rest: string[]; flag?: string } {
   const global: GlobalOptions = {
     sim: env("STAPFR_SIM") === "1",
     json: false,

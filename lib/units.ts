@@ -32,7 +32,9 @@ export function parseSize(text: string, what = "size"): number {
   const m = SIZE_RE.exec(text.trim());
   if (!m) throw new UsageError(`Invalid ${what} "${text}": expected a number with K, M or G, like "16M"`);
   const bytes = Number(m[1]) * UNIT[m[2].toUpperCase()];
-  if (!Number.isInteger(bytes)) throw new UsageError(`Invalid ${what} "${text}": not a whole number of bytes`);
+  if (!Number.isInteger(bytes)) {
+    throw new UsageError(`Invalid ${what} "${text}": not a whole number of bytes`);
+  }
   return bytes;
 }
 
@@ -101,7 +103,9 @@ export function parseRotate(text: string, host: HostKind): RotateSpec {
   const size = parseSize(sizeText, "rotation size");
   checkGranularity(size, sizeText, "rotation size", host);
   if (size === 0 || size > 4095 * MiB) {
-    throw new UsageError(`Invalid rotation size "${sizeText}": expected ${host === "real" ? "1M" : "4K"} to 4095M`);
+    throw new UsageError(
+      `Invalid rotation size "${sizeText}": expected ${host === "real" ? "1M" : "4K"} to 4095M`,
+    );
   }
   if (countText === undefined) return { size, count: undefined };
   if (!/^\d+$/.test(countText) || Number(countText) < 1 || Number(countText) > 100_000) {
@@ -127,7 +131,9 @@ export function parseDuration(text: string, what = "duration"): number {
   const m = DURATION_RE.exec(text.trim());
   if (!m) throw new UsageError(`Invalid ${what} "${text}": expected a number with ms, s, m or h, like "10s"`);
   const ms = Number(m[1]) * DURATION_UNIT[m[2] ?? "s"];
-  if (!Number.isInteger(ms)) throw new UsageError(`Invalid ${what} "${text}": not a whole number of milliseconds`);
+  if (!Number.isInteger(ms)) {
+    throw new UsageError(`Invalid ${what} "${text}": not a whole number of milliseconds`);
+  }
   return ms;
 }
 

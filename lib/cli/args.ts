@@ -20,7 +20,9 @@ const MESSAGES: Record<string, (m: string) => string> = {
   ERR_PARSE_ARGS_UNKNOWN_OPTION: (m) => `Unknown option "${/'([^']+)'/.exec(m)?.[1] ?? m}"`,
   ERR_PARSE_ARGS_INVALID_OPTION_VALUE: (m) => {
     const flag = /'(-[^' ]*)/.exec(m)?.[1] ?? "";
-    return m.includes("argument missing") ? `Missing value for "${flag.replace(/ .*/, "")}"` : `Invalid value for "${flag}"`;
+    return m.includes("argument missing")
+      ? `Missing value for "${flag.replace(/ .*/, "")}"`
+      : `Invalid value for "${flag}"`;
   },
   ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL: (m) => `Unexpected argument "${/'([^']+)'/.exec(m)?.[1] ?? m}"`,
 };

@@ -25,7 +25,8 @@ export interface CommandInfo {
 export const COMMANDS: Record<string, CommandInfo> = {
   start: {
     summary: "Start a recorder in the background",
-    usage: "start NAME (SCRIPT_FILE | -e SCRIPT) [--buffer SIZE] [--output PATH [--rotate SIZE[,COUNT]]] [--bulk] [-- STAP_ARGS…]",
+    usage:
+      "start NAME (SCRIPT_FILE | -e SCRIPT) [--buffer SIZE] [--output PATH [--rotate SIZE[,COUNT]]] [--bulk] [-- STAP_ARGS…]",
     help: `  -e, --script SCRIPT   the script text instead of a file
   --buffer SIZE         memory mode: ring size per CPU (default 16M; 1M–4095M, simulator also 4K steps)
   --output PATH         file mode: write to PATH (its own directory per run)
@@ -44,7 +45,8 @@ export const COMMANDS: Record<string, CommandInfo> = {
   tail: {
     summary: "Last lines of a recorder, following with -f",
     usage: "tail NAME [-n N] [-f]",
-    help: "  -n, --lines N         how many lines (default 10)\n  -f, --follow          keep printing new lines, across rotations",
+    help:
+      "  -n, --lines N         how many lines (default 10)\n  -f, --follow          keep printing new lines, across rotations",
   },
   stop: {
     summary: "End a recording, printing what is still buffered and the end-probe output",
