@@ -16,15 +16,17 @@ export interface Parsed {
   rest: string[];
 }
 
+const quoted = (m: string): string => /'([^']+)'/.exec(m)?.[1] ?? m;
+// The flag in "Option '-o, --output <value>' argument missing": prefer its long form.
+const flagOf = (m: string): string => /--[\w-]+/.exec(m)?.[0] ?? /-\w/.exec(m)?.[0] ?? m;
+
 const MESSAGES: Record<string, (m: string) => string> = {
-  ERR_PARSE_ARGS_UNKNOWN_OPTION: (m) => `Unknown option "${/'([^']+)'/.exec(m)?.[1] ?? m}"`,
-  ERR_PARSE_ARGS_INVALID_OPTION_VALUE: (m) => {
-    const flag = /'(-[^' ]*)/.exec(m)?.[1] ?? "";
-    return m.includes("argument missing")
-      ? `Missing value for "${flag.replace(/ .*/, "")}"`
-      : `Invalid value for "${flag}"`;
-  },
-  ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL: (m) => `Unexpected argument "${/'([^']+)'/.exec(m)?.[1] ?? m}"`,
+  ERR_PARSE_ARGS_UNKNOWN_OPTION: (m) => `Unknown option "${quoted(m)}"`,
+  ERR_PARSE_ARGS_INVALID_OPTION_VALUE: (m) =>
+    m.includes("argument missing")
+      ? `Missing value for "${flagOf(m)}"`
+      : `Option "${flagOf(m)}" takes no value`,
+  ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL: (m) => `Unexpected argument "${quoted(m)}"`,
 };
 
 /** Parses a command's arguments; unknown flags, missing values and extra arguments become usage errors. */
