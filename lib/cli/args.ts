@@ -46,5 +46,5 @@ export function parseCommandArgs(args: string[], flags: Flags, maxPositionals = 
   if (parsed.positionals.length > maxPositionals) {
     throw new UsageError(`Unexpected argument "${parsed.positionals[maxPositionals]}"`);
   }
-  return { values: parsed.values as Parsed["values"], positionals: parsed.positionals, rest };
+  return { values: { ...parsed.values } as Parsed["values"], positionals: parsed.positionals, rest };
 }
