@@ -7,14 +7,17 @@
 
 /** Bad input on the command line or to a library call: exit code 2, plus the usage of the command. */
 export class UsageError extends Error {
+  /** The error's name, for logs and `instanceof`-free checks. */
   override name = "UsageError";
 }
 
 /** A failure while doing the work: exit code 1. `hint` says what the user can do about it. */
 export class StapfrError extends Error {
+  /** The error's name, for logs and `instanceof`-free checks. */
   override name = "StapfrError";
   /** What to do about it, shown on a second line. */
   readonly hint?: string;
+  /** A failure with an optional hint for the user and the underlying cause. */
   constructor(message: string, options?: { hint?: string; cause?: unknown }) {
     super(message, { cause: options?.cause });
     this.hint = options?.hint;
@@ -23,7 +26,9 @@ export class StapfrError extends Error {
 
 /** The operation was interrupted (SIGINT): exit code 130. */
 export class Interrupted extends Error {
+  /** The error's name, for logs and `instanceof`-free checks. */
   override name = "Interrupted";
+  /** The interrupt of the running operation. */
   constructor() {
     super("Interrupted");
   }
