@@ -1,0 +1,132 @@
+/**
+ * The file operations stapio's writer needs, behind one small interface so the writer can run on a real
+ * directory (the process face) or in memory (unit tests, the in-process simulator).
+ *
+ * stapio opens every output file `O_CREAT|O_TRUNC|O_WRONLY` with mode 0666 minus the umask (reference 4.1), and
+ * each open gets its own file offset: that is what makes the 4.8 SMP clobbering of reference 4.5 happen, and
+ * both implementations here keep that property. The stapfr engine, not the simulator, makes its own files
+ * 0600 (by its umask or by creating them first).
+ * @module
+ */
+
+/** One open output file (or stdout). Writes are whole; a failure throws. */
+export interface OutputHandle {
+  /** The descriptor number stapio would print in `Couldn't write to output <fd> …`. */
+  readonly fd: number;
+  write(bytes: Uint8Array): void;
+  close(): void;
+}
+
+/** Opens and removes output files. */
+export interface OutputFs {
+  /** Opens `path` as stapio does: create, truncate, write only, 0666 & ~umask. */
+  open(path: string): OutputHandle;
+  /** Removes `path`, ignoring every error (stapio: `remove(buf); /* don't care *\/`). */
+  remove(path: string): void;
+}
+
+/** Output files on the real file system, with synchronous writes (one writer, local files). */
+export class RealOutputFs implements OutputFs {
+  // Deno hides descriptor numbers; count them the way a fresh stapio would hand them out.
+  #nextFd = 3;
+
+  open(path: string): OutputHandle {
+    const file = Deno.openSync(path, { write: true, create: true, truncate: true, mode: 0o666 });
+    return {
+      fd: this.#nextFd++,
+      write(bytes: Uint8Array): void {
+        let done = 0;
+        while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
+      },
+      close(): void {
+        file.close();
+      },
+    };
+  }
+
+  remove(path: string): void {
+    try {
+      Deno.removeSync(path);
+    } catch {
+      // stapio ignores errors here
+    }
+  }
+}
+
+/** An in-memory file: its bytes, grown with zeros when written past its end (a sparse hole). */
+export class MemoryFile {
+  data: Uint8Array = new Uint8Array(0);
+  size = 0;
+
+  writeAt(offset: number, bytes: Uint8Array): void {
+    const end = offset + bytes.length;
+    if (end > this.data.length) {
+      const grown = new Uint8Array(Math.max(end, this.data.length * 2, 256));
+      grown.set(this.data.subarray(0, this.size));
+      this.data = grown;
+    }
+    if (offset > this.size) this.data.fill(0, this.size, offset);
+    this.data.set(bytes, offset);
+    this.size = Math.max(this.size, end);
+  }
+
+  bytes(): Uint8Array {
+    return this.data.slice(0, this.size);
+  }
+}
+
+/**
+ * Output files in memory, with the semantics that matter: truncate on open, one offset per open, removal of
+ * the name only (an open handle keeps writing to its unlinked file, as on Linux).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "../../lib/deps/assert.ts";
+ * const fs = new MemoryOutputFs();
+ * const a = fs.open("/f"), b = fs.open("/f");
+ * a.write(new TextEncoder().encode("aaaa"));
+ * b.write(new TextEncoder().encode("bb"));
+ * assertEquals(fs.text("/f"), "bbaa");
+ * ```
+ */
+export class MemoryOutputFs implements OutputFs {
+  readonly files: Map<string, MemoryFile> = new Map();
+  #nextFd = 3;
+
+  open(path: string): OutputHandle {
+    let file = this.files.get(path);
+    if (!file) {
+      file = new MemoryFile();
+      this.files.set(path, file);
+    }
+    file.size = 0;
+    const target = file;
+    let offset = 0;
+    let open = true;
+    return {
+      fd: this.#nextFd++,
+      write(bytes: Uint8Array): void {
+        if (!open) throw new Error("Bad file descriptor");
+        target.writeAt(offset, bytes);
+        offset += bytes.length;
+      },
+      close(): void {
+        open = false;
+      },
+    };
+  }
+
+  remove(path: string): void {
+    this.files.delete(path);
+  }
+
+  /** Names that exist, sorted. */
+  names(): string[] {
+    return [...this.files.keys()].sort();
+  }
+
+  /** A file's content as text ("" when it does not exist). */
+  text(path: string): string {
+    return new TextDecoder().decode(this.files.get(path)?.bytes() ?? new Uint8Array());
+  }
+}
