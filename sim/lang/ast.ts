@@ -96,6 +96,8 @@ export interface AliasDecl extends NodeBase {
   /** `=` → "prologue", `+=` → "epilogue". */
   style: "prologue" | "epilogue";
   body: Block;
+  /** `probe a = b { prologue }, { epilogue }`: the second block (prologue style only), else absent. */
+  epilogueBody?: Block;
   private: boolean;
 }
 
@@ -112,6 +114,8 @@ export interface FunctionDecl extends NodeBase {
   /** The script body, or the embedded C body (`%{ … %}`, guru mode or tapsets only). */
   body: Block | EmbeddedCode;
   private: boolean;
+  /** `function f() : 5 { }`: the overload priority (>= 1), absent when not given. */
+  priority?: number;
 }
 
 /** One formal parameter. */
@@ -228,6 +232,11 @@ export interface ForeachStatement extends NodeBase {
   sortColumn: number | null;
   /** 1 for `+` (ascending), -1 for `-` (descending), 0 when unsorted. */
   sortDirection: 1 | -1 | 0;
+  /**
+   * `foreach (k in s @sum+)`: for an array of statistics, which extractor the value sort uses (with
+   * sortColumn 0); null or absent otherwise.
+   */
+  sortAggregate?: StatFunction | null;
   /** `limit N`: stop after N iterations, or null. */
   limit: Expr | null;
   body: Statement;
@@ -254,10 +263,13 @@ export interface ContinueStatement extends NodeBase {
   kind: "continue";
 }
 
-/** `delete x` (a whole array or scalar), `delete x[k…]` (one element, `*` in a key deletes a slice). */
+/**
+ * `delete x` (a whole array or scalar), `delete x[k…]` (one element, `*` in a key deletes a slice). stap's
+ * parser takes any expression here and rejects the others later (pass 2), so the type is `Expr`.
+ */
 export interface DeleteStatement extends NodeBase {
   kind: "delete";
-  target: SymbolExpr | ArrayIndex;
+  target: Expr;
 }
 
 /** `try { … } catch [(msg)] { … }`. */
@@ -301,6 +313,8 @@ export type Expr =
   | TargetRegister
   | ConstExpr
   | PerfCounterExpr
+  | TargetDeref
+  | ProbeWriteExpr
   | EmbeddedExpr;
 
 /** A number (decimal, `0x…` hex or `0…` octal), as a 64-bit signed value. */
@@ -461,7 +475,8 @@ export interface AssignmentExpr extends NodeBase {
 export interface InExpr extends NodeBase {
   kind: "in";
   keys: (Expr | null)[];
-  array: SymbolExpr;
+  /** The array, or a histogram (`b in @hist_log(s)`, accepted by the parser). */
+  array: SymbolExpr | HistogramOp;
 }
 
 /** The statistic extractors. */
@@ -565,6 +580,20 @@ export interface ConstExpr extends NodeBase {
 /** `@perf("name")`: the value of a perf counter declared by a `perf.…counter("name")` probe. */
 export interface PerfCounterExpr extends NodeBase {
   kind: "perf";
+  name: string;
+}
+
+/** `@kderef(size, address)` / `@uderef(size, address)`: read `size` bytes of memory (kderef: guru only). */
+export interface TargetDeref extends NodeBase {
+  kind: "target_deref";
+  userspace: boolean;
+  size: number;
+  address: Expr;
+}
+
+/** `@probewrite(var)`: 1 when the variable is written in some probe (decided at elaboration). */
+export interface ProbeWriteExpr extends NodeBase {
+  kind: "probewrite";
   name: string;
 }
 
