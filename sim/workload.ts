@@ -1,0 +1,328 @@
+/**
+ * The synthetic workload: a deterministic stream of probe hits on virtual time from the simulated machine
+ * (`workload_machine.ts`), for a seed and a rate.
+ *
+ * `rate` counts workload *events* per second of virtual time over all CPUs: one event is one thing a task does
+ * (a system call, a user-space function call, giving up the CPU). One event fires several probe points: a
+ * `read` fires `syscall.read`, `kernel.function("vfs_read")`, `vfs.read`, and later (after the call's
+ * duration) the `.return` points; a task that gets a CPU fires the scheduler points first. The random draws do
+ * not depend on which points a script probes, so a seed gives the same machine history to every script.
+ * @module
+ */
+import { Prng } from "./workload_prng.ts";
+import { type Activity, idleTask, machineTasks, type SimTask } from "./workload_machine.ts";
+import { WorkloadEvent } from "./workload_event.ts";
+import { CATALOGUE, type CataloguePoint } from "./workload_catalogue.ts";
+
+export { CATALOGUE, type CataloguePoint, WorkloadEvent };
+export type { SimTask };
+
+/** How a workload is set up. */
+export interface WorkloadOptions {
+  cpus: number;
+  seed: number;
+  /** Events per second of virtual time over all CPUs (0: no events). */
+  rate: number;
+}
+
+/** A call whose return points are still to fire. */
+interface Pending {
+  time: number;
+  task: SimTask;
+  activity: Activity;
+  cpu: number;
+  fd: number;
+  count: number;
+  pos: number;
+  buf: number;
+  ret: number;
+  timeout: number;
+  fileIndex: number;
+}
+
+const byText = new Map(CATALOGUE.map((p) => [p.text, p.id]));
+function id(text: string): number {
+  const v = byText.get(text);
+  if (v === undefined) throw new Error(`Unknown catalogue point "${text}"`);
+  return v;
+}
+
+interface CallPoints {
+  entry: number[];
+  ret: number[];
+}
+
+function callPoints(activity: Activity): CallPoints {
+  if (activity.syscall === "ufunc") {
+    const base = `process("/usr/lib/postgresql/9.6/bin/postgres").function("${activity.fn}")`;
+    return { entry: [id(base)], ret: [id(base + ".return")] };
+  }
+  const s = activity.syscall;
+  const k = CATALOGUE.find((p) => p.text === `syscall.${s}`)!.func;
+  const entry = [id(`syscall.${s}`), id(`nd_syscall.${s}`), id(`kernel.function("${k}")`)];
+  const ret = [id(`kernel.function("${k}").return`), id(`nd_syscall.${s}.return`), id(`syscall.${s}.return`)];
+  if (s === "read" || s === "write") {
+    entry.push(id(`kernel.function("vfs_${s}")`), id(`vfs.${s}`));
+    ret.unshift(id(`kernel.function("vfs_${s}").return`), id(`vfs.${s}.return`));
+  }
+  return { entry, ret };
+}
+
+const SWITCH_POINTS = [
+  id("scheduler.cpu_off"),
+  id('kernel.trace("sched_switch")'),
+  id("scheduler.ctxswitch"),
+];
+const SWITCH_ON_POINTS = [id('kernel.function("finish_task_switch")'), id("scheduler.cpu_on")];
+
+/** A deterministic generator of probe hits. */
+export class Workload {
+  readonly tasks: SimTask[];
+  readonly cpus: number;
+  /** Set by the consumer: called for every hit of an enabled point, with the reused event record. */
+  onHit: (event: WorkloadEvent) => void = () => {};
+  /** enabled[pointId]: whether anyone listens (hits of other points are not delivered). */
+  readonly enabled: Uint8Array = new Uint8Array(CATALOGUE.length);
+  /** The task on each CPU. */
+  readonly current: SimTask[];
+  /** Events generated so far. */
+  events = 0;
+
+  private readonly rng: Prng;
+  private readonly meanGapNs: number;
+  private nextEventTime: number;
+  private readonly cumulative: number[];
+  private readonly totalWeight: number;
+  private readonly activityTables = new Map<
+    SimTask,
+    { cum: number[]; total: number; points: CallPoints[] }
+  >();
+  private readonly idle: SimTask[];
+  private readonly pending: Pending[] = [];
+  private readonly pool: Pending[] = [];
+  private readonly event = new WorkloadEvent();
+  private readonly positions = new Map<string, number>();
+
+  constructor(options: WorkloadOptions) {
+    this.cpus = Math.max(1, options.cpus);
+    this.tasks = machineTasks(this.cpus);
+    this.rng = new Prng(options.seed);
+    this.meanGapNs = options.rate > 0 ? 1e9 / options.rate : Infinity;
+    this.idle = Array.from({ length: this.cpus }, (_, c) => idleTask(c));
+    this.current = this.idle.slice();
+    this.cumulative = [];
+    let total = 0;
+    for (const t of this.tasks) {
+      total += t.weight;
+      this.cumulative.push(total);
+      let at = 0;
+      const cum: number[] = [];
+      for (const a of t.activities) cum.push(at += a.weight);
+      this.activityTables.set(t, {
+        cum,
+        total: at,
+        points: t.activities.map((a) => (a.syscall === "switch" ? { entry: [], ret: [] } : callPoints(a))),
+      });
+    }
+    this.totalWeight = total;
+    this.nextEventTime = this.rng.exponential(this.meanGapNs);
+  }
+
+  /** The idle task of a CPU. */
+  idleTask(cpu: number): SimTask {
+    return this.idle[cpu];
+  }
+
+  /** Time of the next hit-producing step (Infinity when there is none). */
+  nextTime(): number {
+    const p = this.pending.length > 0 ? this.pending[0].time : Infinity;
+    return p < this.nextEventTime ? p : this.nextEventTime;
+  }
+
+  /** Runs the next step (one event, or one pending return), delivering its hits. */
+  step(): void {
+    if (this.pending.length > 0 && this.pending[0].time <= this.nextEventTime) {
+      this.finishCall(this.popPending());
+      return;
+    }
+    this.startEvent();
+  }
+
+  private pick(cum: number[], total: number): number {
+    const x = this.rng.next() * total;
+    let lo = 0, hi = cum.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (cum[mid] > x) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+
+  private deliver(points: number[], e: WorkloadEvent): void {
+    for (let i = 0; i < points.length; i++) {
+      const p = points[i];
+      if (this.enabled[p] === 1) {
+        e.point = p;
+        this.onHit(e);
+      }
+    }
+  }
+
+  private switchTo(cpu: number, next: SimTask, time: number): void {
+    const prev = this.current[cpu];
+    if (prev === next) return;
+    // A task runs on one CPU at a time: if it is current elsewhere, that CPU goes idle silently.
+    for (let c = 0; c < this.cpus; c++) {
+      if (c !== cpu && this.current[c] === next) this.current[c] = this.idle[c];
+    }
+    const e = this.event;
+    e.time = time;
+    e.cpu = cpu;
+    e.prev = prev;
+    e.next = next;
+    e.task = prev;
+    this.deliver(SWITCH_POINTS, e);
+    this.current[cpu] = next;
+    e.task = next;
+    this.deliver(SWITCH_ON_POINTS, e);
+  }
+
+  private startEvent(): void {
+    const time = this.nextEventTime;
+    this.nextEventTime = time + this.rng.exponential(this.meanGapNs);
+    this.events++;
+    const cpu = this.rng.below(this.cpus);
+    const running = this.current[cpu];
+    let task: SimTask;
+    if (running.pid !== 0 && this.rng.next() < 0.7) task = running;
+    else task = this.tasks[this.pick(this.cumulative, this.totalWeight)];
+    const table = this.activityTables.get(task)!;
+    const which = this.pick(table.cum, table.total);
+    const activity = task.activities[which];
+    const draw = this.rng.next();
+    this.switchTo(cpu, task, time);
+    if (activity.syscall === "switch") {
+      this.switchTo(cpu, this.idle[cpu], time);
+      return;
+    }
+    const e = this.event;
+    e.time = time;
+    e.cpu = cpu;
+    e.task = task;
+    e.prev = e.next = task;
+    e.syscall = activity.syscall;
+    e.fn = activity.fn ?? "";
+    const fileIndex = activity.file;
+    e.file = fileIndex >= 0 ? task.files[fileIndex] : null;
+    e.fd = fileIndex >= 0
+      ? task.fds[fileIndex]
+      : (activity.syscall === "epoll_wait" ? 3 + (task.pid % 7) : -1);
+    const [lo, hi] = activity.bytes;
+    e.count = lo + Math.floor(draw * (hi - lo + 1));
+    if (e.count > 4096) e.count -= e.count % 4096;
+    const key = e.file ? e.file.path : "";
+    e.pos = this.positions.get(key) ?? 0;
+    if (activity.syscall === "read" || activity.syscall === "write") {
+      this.positions.set(key, (e.pos + e.count) % (1 << 30));
+    }
+    e.buf = 0x55d0c8a00000 + task.pid * 0x10000 + fileIndex * 0x2000;
+    e.data = activity.data ?? "";
+    e.timeout = activity.syscall === "epoll_wait" || activity.syscall === "poll" ? 200 : 1000;
+    e.ret = 0;
+    const points = table.points[which];
+    this.deliver(points.entry, e);
+    const p = this.pool.pop() ?? ({} as Pending);
+    p.time = time + Math.max(1, Math.round(this.rng.exponential(activity.durationNs)));
+    p.task = task;
+    p.activity = activity;
+    p.cpu = cpu;
+    p.fd = e.fd;
+    p.count = e.count;
+    p.pos = e.pos;
+    p.buf = e.buf;
+    p.timeout = e.timeout;
+    p.fileIndex = fileIndex;
+    p.ret = returnValue(activity, e.count, draw);
+    this.pushPending(p);
+  }
+
+  private finishCall(p: Pending): void {
+    const task = p.task;
+    this.switchTo(p.cpu, task, p.time);
+    const e = this.event;
+    e.time = p.time;
+    e.cpu = p.cpu;
+    e.task = task;
+    e.prev = e.next = task;
+    e.syscall = p.activity.syscall;
+    e.fn = p.activity.fn ?? "";
+    e.file = p.fileIndex >= 0 ? task.files[p.fileIndex] : null;
+    e.fd = p.fd;
+    e.count = p.count;
+    e.pos = p.pos;
+    e.buf = p.buf;
+    e.data = p.activity.data ?? "";
+    e.timeout = p.timeout;
+    e.ret = p.ret;
+    const table = this.activityTables.get(task)!;
+    const points = table.points[task.activities.indexOf(p.activity)];
+    this.pool.push(p);
+    this.deliver(points.ret, e);
+  }
+
+  private pushPending(p: Pending): void {
+    const h = this.pending;
+    h.push(p);
+    let i = h.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (h[parent].time <= p.time) break;
+      h[i] = h[parent];
+      i = parent;
+    }
+    h[i] = p;
+  }
+
+  private popPending(): Pending {
+    const h = this.pending;
+    const top = h[0];
+    const last = h.pop()!;
+    if (h.length > 0) {
+      let i = 0;
+      const n = h.length;
+      for (;;) {
+        const l = 2 * i + 1;
+        if (l >= n) break;
+        const r = l + 1;
+        const m = r < n && h[r].time < h[l].time ? r : l;
+        if (h[m].time >= last.time) break;
+        h[i] = h[m];
+        i = m;
+      }
+      h[i] = last;
+    }
+    return top;
+  }
+}
+
+function returnValue(a: Activity, count: number, draw: number): number {
+  switch (a.syscall) {
+    case "read":
+    case "recvfrom":
+      return draw < 0.03 ? -11 : count;
+    case "write":
+    case "sendto":
+      return count;
+    case "epoll_wait":
+    case "poll":
+    case "select":
+      return draw < 0.4 ? 0 : 1;
+    case "lseek":
+      return 8192 * Math.floor(draw * 1000);
+    case "futex":
+      return draw < 0.2 ? -11 : 0;
+    default:
+      return 0;
+  }
+}
