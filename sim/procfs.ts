@@ -1,0 +1,141 @@
+/**
+ * The simulated `/proc` under the simulator root (DESIGN.md "The simulator", reference section 3):
+ *
+ * - `ROOT/proc/modules`: one line per loaded module in the kernel's format,
+ *   `name size refcount - Live 0xffffffffc0a3d000 (OE)`; the refcount is 1 while a reader has `.cmd` open.
+ *   Lines are added, changed and removed under a lock file, and the file is replaced atomically (rename).
+ * - `ROOT/proc/systemtap/MODULE/`: `.cmd` and `trace0..N-1` (Unix stream sockets served by the module host,
+ *   see `sim/transport.ts`), plus the simulator's own `host.pid` and `host.log`.
+ * @module
+ */
+import { exists } from "../lib/deps/fs.ts";
+
+/** A line of `/proc/modules`. */
+export interface ModuleLine {
+  name: string;
+  size: number;
+  refcount: number;
+  /** "Live", or "Loading" while the module host starts. */
+  state: string;
+  address: string;
+}
+
+/** `ROOT/proc/modules`. */
+export function modulesPath(root: string): string {
+  return `${root}/proc/modules`;
+}
+
+/** `ROOT/proc/systemtap/NAME`: the module's control directory. */
+export function moduleDir(root: string, name: string): string {
+  return `${root}/proc/systemtap/${name}`;
+}
+
+/** Formats a line as the kernel does (taint flags OE: out-of-tree, unsigned, as for any stap module). */
+export function formatModuleLine(line: ModuleLine): string {
+  return `${line.name} ${line.size} ${line.refcount} - ${line.state} ${line.address} (OE)`;
+}
+
+/** Parses `/proc/modules` text; lines that do not parse are skipped. */
+export function parseModules(text: string): ModuleLine[] {
+  const out: ModuleLine[] = [];
+  for (const raw of text.split("\n")) {
+    const m = raw.match(/^(\S+) (\d+) (\d+) \S+ (\S+) (0x[0-9a-f]+)/);
+    if (m) out.push({ name: m[1], size: Number(m[2]), refcount: Number(m[3]), state: m[4], address: m[5] });
+  }
+  return out;
+}
+
+/** Reads `ROOT/proc/modules` (empty when the file does not exist). */
+export async function readModules(root: string): Promise<ModuleLine[]> {
+  try {
+    return parseModules(await Deno.readTextFile(modulesPath(root)));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  }
+}
+
+/** A made-up but stable load address for a module name, like `0xffffffffc0a3d000`. */
+export function moduleAddress(name: string): string {
+  let h = 2166136261;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 16777619);
+  return `0xffffffffc${((h >>> 0) & 0xffff).toString(16).padStart(4, "0")}000`;
+}
+
+const LOCK_STALE_MS = 10_000;
+
+/**
+ * Changes `ROOT/proc/modules` under its lock: `change` gets the current lines and returns the new ones (or
+ * throws, leaving the file alone). The lock is a file created exclusively, holding the locker's pid; a lock
+ * whose holder is gone, or older than 10 s, is broken.
+ */
+export async function updateModules<T>(
+  root: string,
+  change: (lines: ModuleLine[]) => { lines: ModuleLine[]; result: T },
+): Promise<T> {
+  await Deno.mkdir(`${root}/proc/systemtap`, { recursive: true, mode: 0o700 });
+  const lock = `${modulesPath(root)}.lock`;
+  await acquire(lock);
+  try {
+    const { lines, result } = change(await readModules(root));
+    const tmp = `${modulesPath(root)}.${Deno.pid}.tmp`;
+    await Deno.writeTextFile(tmp, lines.map((l) => formatModuleLine(l) + "\n").join(""), { mode: 0o644 });
+    await Deno.rename(tmp, modulesPath(root));
+    return result;
+  } finally {
+    await Deno.remove(lock).catch(() => {});
+  }
+}
+
+async function acquire(lock: string): Promise<void> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      const file = await Deno.open(lock, { write: true, createNew: true, mode: 0o600 });
+      await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
+      file.close();
+      return;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    }
+    if (await isStale(lock)) {
+      await Deno.remove(lock).catch(() => {});
+      continue;
+    }
+    if (attempt > 2000) throw new Error(`Cannot lock "${lock}": held by another process`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+async function isStale(lock: string): Promise<boolean> {
+  try {
+    const [text, info] = await Promise.all([Deno.readTextFile(lock), Deno.stat(lock)]);
+    const pid = Number(text.trim());
+    if (info.mtime && Date.now() - info.mtime.getTime() > LOCK_STALE_MS) return true;
+    return Number.isInteger(pid) && pid > 0 && !(await exists(`/proc/${pid}`));
+  } catch {
+    return false; // being written or removed right now: try again
+  }
+}
+
+/**
+ * Whether the module host `pid` of module `name` is alive: its `/proc/PID/cmdline` names the host entry and the
+ * module (so a recycled pid or a zombie does not count).
+ */
+export async function hostAlive(pid: number, name: string): Promise<boolean> {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`);
+    return (cmdline.includes("__host") || cmdline.includes("host_main.ts")) && cmdline.includes(`"${name}"`);
+  } catch {
+    return false;
+  }
+}
+
+/** The host pid recorded in the module's directory, or 0. */
+export async function readHostPid(root: string, name: string): Promise<number> {
+  try {
+    return Number((await Deno.readTextFile(`${moduleDir(root, name)}/host.pid`)).trim()) || 0;
+  } catch {
+    return 0;
+  }
+}
