@@ -1,0 +1,362 @@
+/**
+ * stapio 4.8's main loop on a simulated module: the control handshake, the per-CPU readers and their merge,
+ * the writer, and the signals (reference 2.1–2.7, 4.3–4.8, section 6). It talks to the module through a
+ * {@linkcode ModuleLink} (sockets in the process face) and writes through a {@linkcode StapioWriter}.
+ *
+ * Behaviour kept from 4.8:
+ * - `load` (`staprun -L`): READY, TRANSPORT, START, then detach at once without waiting for the START reply,
+ *   printing the Disconnecting text; no readers run, so begin-probe output stays in the rings (2.1).
+ * - `attach` (`-A`): readers start before READY and there is no START (2.3).
+ * - SIGQUIT detaches: no EXIT, no end probes, the module stays loaded (2.4).
+ * - SIGINT, SIGTERM, SIGHUP send EXIT; a second resends; the third gives up and unloads (2.5).
+ * - After the module's EXIT the module is unloaded as `staprun -d` would (the caller's `unload`).
+ * - A module `ERROR:` makes the exit status 1; warnings are printed once unless verbose, dropped with `-w`
+ *   (2.7).
+ * - A write error on the output stops that CPU's reader and raises SIGTERM; under `-A` that SIGTERM is lost
+ *   and stapio hangs until an external signal (section 6 item 4).
+ * - Optional (`loseSignals`): the 4.8 `-A` signal-loss bug (2.5). The first SIGINT/SIGTERM/SIGHUP under `-A`
+ *   is dropped, deterministically, so that a wrapper's resend logic can be tested.
+ *
+ * Simplifications: at EXIT the readers drain what the module flushed (4.8 may lose that tail, 2.5); at a
+ * SIGQUIT detach, records already read but held in the sequence wait are written rather than lost.
+ * @module
+ */
+import { Msg } from "../transport.ts";
+import type { ControlMessage, RelayRecord } from "../transport.ts";
+import type { LinkEvents, ModuleLink } from "./link.ts";
+import { SequenceMerger, type StallRule } from "./merge.ts";
+import { RotationCrash } from "./rotation.ts";
+import { OutputWriteError, type StapioWriter } from "./writer.ts";
+
+/** What stapio was started to do. */
+export type StapioMode = "load" | "attach" | "run";
+
+/** Signals stapio reacts to. */
+export type StapioSignal = "SIGQUIT" | "SIGINT" | "SIGTERM" | "SIGHUP" | "SIGUSR2";
+
+/** How a stapio session is set up. */
+export interface StapioOptions {
+  moduleName: string;
+  mode: StapioMode;
+  /** Opens the module's control channel (throws when it cannot: the module is not running). */
+  connect: (events: LinkEvents) => Promise<ModuleLink>;
+  /** The output; required unless mode is `load`. Opened after TRANSPORT in `run` mode, at once in `attach`. */
+  writer?: StapioWriter;
+  /** The sequence wait (merge.ts). */
+  stall: StallRule;
+  suppressWarnings?: boolean;
+  verbose?: number;
+  /** stderr, or the syslog of a daemon. */
+  diag: (text: string) => void;
+  /** `staprun -d NAME`: returns its exit status. */
+  unload: () => Promise<number>;
+  /** Reproduce the `-A` signal-loss bug of 4.8 (STAPFR_SIM_LOSE_SIGNALS=1). */
+  loseSignals?: boolean;
+  targetPid?: number;
+  /** Milliseconds, for the sequence wait. */
+  now?: () => number;
+  /** How long to wait at EXIT for the relay files to be drained (ms). */
+  drainTimeoutMs?: number;
+}
+
+/** The text of a detach, on stderr (reference 2.1, 2.4). */
+export function disconnectText(name: string): string {
+  return `\nDisconnecting from systemtap module.\nTo reconnect, type "staprun -A ${name}"\n`;
+}
+
+/** stapio's message when a module cannot be opened (reference 2.8). */
+export function notRunningText(name: string): string {
+  return `ERROR: Cannot attach to module ${name} control channel; not running?\n`;
+}
+
+/** The 4.7 crash text: `staprun` even inside stapio, a NUL, then the shell's report. */
+export const SEGFAULT_TEXT =
+  "\nUNEXPECTED FATAL ERROR in staprun. Please file a bug report.\n\0Segmentation fault\n";
+
+const decoder = new TextDecoder();
+
+/**
+ * One run of stapio. `start()` connects and returns; `done` resolves with the exit status.
+ */
+export class StapioSession {
+  readonly done: Promise<number>;
+  readonly #o: StapioOptions;
+  readonly #merger?: SequenceMerger;
+  #resolve!: (code: number) => void;
+  #link?: ModuleLink;
+  #finished = false;
+  /** Finishing has begun (records may still arrive while the relay files drain). */
+  #ending = false;
+  #exitSent = 0;
+  #signals = 0;
+  #lostOne = false;
+  #errorSeen = false;
+  #sawAnything = false;
+  #connectedAt = 0;
+  #warnings = new Set<string>();
+  #timer?: ReturnType<typeof setTimeout>;
+  #tracesOpen = 0;
+  #exiting?: () => void;
+  #hung = false;
+
+  constructor(options: StapioOptions) {
+    this.#o = options;
+    this.done = new Promise((resolve) => (this.#resolve = resolve));
+    if (options.mode !== "load" && options.writer && !options.writer.bulk) {
+      this.#merger = new SequenceMerger(1024, options.stall);
+    }
+  }
+
+  #now(): number {
+    return this.#o.now ? this.#o.now() : Date.now();
+  }
+
+  /** Whether a write error left this `-A` stapio waiting for an external signal (section 6 item 4). */
+  get hung(): boolean {
+    return this.#hung;
+  }
+
+  /** Connects and starts the mode's handshake. Throws when the module is not there. */
+  async start(): Promise<void> {
+    const link = await this.#o.connect({
+      control: (m) => this.#onControl(m),
+      controlClosed: () => this.#onControlClosed(),
+      record: (cpu, r) => this.#onRecord(cpu, r),
+      traceClosed: () => {
+        this.#tracesOpen--;
+        if (this.#tracesOpen <= 0) this.#exiting?.();
+      },
+    });
+    this.#link = link;
+    this.#connectedAt = this.#now();
+    if (this.#o.mode === "attach") {
+      this.#o.writer?.open();
+      await link.startReaders();
+      this.#tracesOpen = link.cpus;
+    }
+    await link.send(Msg.READY);
+  }
+
+  #startPayload(): Uint8Array {
+    const payload = new Uint8Array(8);
+    new DataView(payload.buffer).setInt32(0, this.#o.targetPid ?? 0, true);
+    return payload;
+  }
+
+  #onControl(m: ControlMessage): void {
+    this.#sawAnything = true;
+    if (this.#ending) return;
+    switch (m.type) {
+      case Msg.TRANSPORT:
+        void this.#onTransport();
+        return;
+      case Msg.START: {
+        const res = m.payload.length >= 8
+          ? new DataView(m.payload.buffer, m.payload.byteOffset).getInt32(4, true)
+          : 0;
+        // A failed init (res≠0) makes stapio unload the module and exit 1 (2.1, inferred in the reference).
+        if (res !== 0) {
+          this.#errorSeen = true;
+          void this.#finish({ unload: true });
+        }
+        return;
+      }
+      case Msg.OOB_DATA:
+        this.#onText(decoder.decode(m.payload).replace(/\0+$/, ""));
+        return;
+      case Msg.REQUEST_EXIT:
+        void this.#sendExit();
+        return;
+      case Msg.EXIT:
+        void this.#finish({ unload: true, drain: true });
+        return;
+      default:
+        // SYSTEM requests and the rest: the simulator runs no commands for the module.
+        return;
+    }
+  }
+
+  async #onTransport(): Promise<void> {
+    const link = this.#link!;
+    if (this.#o.mode === "load") {
+      // 4.8 opens the relay files but starts no readers, sends START and detaches at once (2.1).
+      await link.send(Msg.START, this.#startPayload());
+      await this.#finish({ detach: true });
+      return;
+    }
+    if (this.#o.mode === "run") {
+      try {
+        this.#o.writer?.open();
+      } catch (err) {
+        this.#o.diag(
+          `ERROR: Couldn't open output file: ${err instanceof Error ? err.message : String(err)}\n`,
+        );
+        this.#errorSeen = true;
+        await this.#finish({ unload: true });
+        return;
+      }
+      await link.startReaders();
+      this.#tracesOpen = link.cpus;
+      await link.send(Msg.START, this.#startPayload());
+    }
+  }
+
+  #onText(text: string): void {
+    if (text.startsWith("WARNING:")) {
+      if (this.#o.suppressWarnings) return;
+      if (!this.#o.verbose) {
+        if (this.#warnings.has(text)) return;
+        if (this.#warnings.size >= 1024) {
+          this.#o.diag("WARNING deduplication table full\n");
+          return;
+        }
+        this.#warnings.add(text);
+      }
+    } else if (text.startsWith("ERROR:")) this.#errorSeen = true;
+    this.#o.diag(text);
+  }
+
+  #onControlClosed(): void {
+    if (this.#ending) return;
+    // A module host that closes `.cmd` before saying anything refused us: another stapio is attached (EBUSY).
+    if (!this.#sawAnything && this.#o.mode === "attach" && this.#now() - this.#connectedAt < 1000) {
+      this.#o.diag(notRunningText(this.#o.moduleName));
+      this.#errorSeen = true;
+      void this.#finish({});
+      return;
+    }
+    void this.#finish({ drain: true });
+  }
+
+  #onRecord(cpu: number, record: RelayRecord): void {
+    this.#sawAnything = true;
+    if (this.#finished) return;
+    const writer = this.#o.writer;
+    if (!writer) return;
+    if (!this.#merger) {
+      this.#write(cpu, record);
+      return;
+    }
+    this.#merger.push(cpu, record, this.#now());
+    this.#pump();
+  }
+
+  #write(cpu: number, record: RelayRecord): void {
+    try {
+      this.#o.writer!.write(cpu, record);
+    } catch (err) {
+      if (!(err instanceof OutputWriteError)) throw err;
+      this.#o.diag(`ERROR: ${err.message}\n`);
+      this.#link?.stopReader(cpu);
+      // The reader thread sends SIGTERM to its own process; under -A the 4.8 signal setup loses it.
+      if (this.#o.mode === "attach") this.#hung = true;
+      else this.#raise("SIGTERM");
+    }
+  }
+
+  #pump(): void {
+    const merger = this.#merger!;
+    for (const { cpu, record } of merger.take(this.#now())) this.#write(cpu, record);
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const deadline = merger.nextDeadline();
+    if (deadline !== undefined && !this.#finished) {
+      this.#timer = setTimeout(() => {
+        this.#timer = undefined;
+        if (!this.#finished) this.#pump();
+      }, Math.max(0, deadline - this.#now()));
+    }
+  }
+
+  async #sendExit(): Promise<void> {
+    this.#exitSent++;
+    try {
+      await this.#link?.send(Msg.EXIT);
+    } catch {
+      // the module went away; its closing ends the run
+    }
+  }
+
+  /** Delivers a signal to stapio. */
+  signal(sig: StapioSignal): void {
+    if (this.#ending) return;
+    if (sig === "SIGQUIT") {
+      if (this.#o.mode !== "load") void this.#finish({ detach: true });
+      return;
+    }
+    if (sig === "SIGUSR2") {
+      this.#switchFiles();
+      return;
+    }
+    if (this.#o.loseSignals && this.#o.mode === "attach" && !this.#lostOne) {
+      this.#lostOne = true;
+      return;
+    }
+    this.#raise(sig);
+  }
+
+  #raise(_sig: StapioSignal): void {
+    if (this.#o.mode === "load") return;
+    this.#signals++;
+    if (this.#signals >= 3) {
+      // The third signal: stop waiting, kill the readers, unload anyway (2.5).
+      void this.#finish({ unload: true });
+      return;
+    }
+    void this.#sendExit();
+  }
+
+  #switchFiles(): void {
+    const writer = this.#o.writer;
+    if (!writer?.toFiles) return;
+    try {
+      writer.switchFiles();
+    } catch (err) {
+      if (!(err instanceof RotationCrash)) throw err;
+      // 4.7: stapio dies; the module stays loaded.
+      this.#o.diag(SEGFAULT_TEXT);
+      this.#errorSeen = true;
+      void this.#finish({ crashed: true });
+      return;
+    }
+    // 4.6: each reader, woken by the signal, tries to read a header from its (often empty) relay file.
+    if (!this.#link?.partial) {
+      for (let cpu = 0; cpu < (this.#link?.cpus ?? 0); cpu++) {
+        this.#o.diag(
+          "stapio:reader_thread:204: ERROR: bufhdr read error, attempting resync: No data available\n",
+        );
+      }
+    }
+  }
+
+  async #finish(
+    how: { detach?: boolean; unload?: boolean; drain?: boolean; crashed?: boolean },
+  ): Promise<void> {
+    if (this.#ending) return;
+    this.#ending = true;
+    if (how.drain && this.#tracesOpen > 0) {
+      // The module flushed its rings before replying EXIT; the host closes traceN once they are empty.
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.#o.drainTimeoutMs ?? 1000);
+        this.#exiting = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+    this.#finished = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#merger && this.#o.writer && !how.crashed) {
+      for (const { cpu, record } of this.#merger.drain()) this.#write(cpu, record);
+    }
+    await this.#link?.close();
+    this.#o.writer?.close();
+    let code = this.#errorSeen ? 1 : 0;
+    if (how.detach) this.#o.diag(disconnectText(this.#o.moduleName));
+    else if (how.unload && !how.crashed) {
+      const rc = await this.#o.unload();
+      if (rc !== 0) code = 1;
+    }
+    this.#resolve(code);
+  }
+}

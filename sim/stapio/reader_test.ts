@@ -1,0 +1,104 @@
+import { assertEquals } from "../../lib/deps/assert.ts";
+import { FakeModule } from "./fake_module_testing.ts";
+import { connectModule } from "./link.ts";
+import { MemoryOutputFs, type OutputHandle } from "./output_fs.ts";
+import { disconnectText, type StapioMode, StapioSession } from "./reader.ts";
+import { StapioWriter } from "./writer.ts";
+
+const decoder = new TextDecoder();
+
+async function withModule(fn: (mod: FakeModule, dir: string) => Promise<void>): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const mod = new FakeModule(dir, 2, "exited\n");
+  try {
+    await fn(mod, dir);
+  } finally {
+    await mod.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function session(dir: string, mode: StapioMode, extra: { loseSignals?: boolean } = {}) {
+  let out = "";
+  let err = "";
+  let unloads = 0;
+  const stdout: OutputHandle = { fd: 1, write: (b) => void (out += decoder.decode(b)), close() {} };
+  const writer = new StapioWriter({
+    bulk: false,
+    cpus: 2,
+    fs: new MemoryOutputFs(),
+    stdout,
+    now: () => new Date(),
+  });
+  const s = new StapioSession({
+    moduleName: "stap_t",
+    mode,
+    connect: (events) => connectModule(dir, events),
+    writer,
+    stall: 50,
+    diag: (t) => void (err += t),
+    unload: () => {
+      unloads++;
+      return Promise.resolve(0);
+    },
+    drainTimeoutMs: 200,
+    ...extra,
+  });
+  return { s, out: () => out, err: () => err, unloads: () => unloads };
+}
+
+const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 200 && !cond(); i++) await tick(10);
+}
+
+Deno.test("2.1 load (-L): START sent, no data read, the Disconnecting text, rc 0", async () => {
+  await withModule(async (mod, dir) => {
+    const t = session(dir, "load");
+    await t.s.start();
+    assertEquals(await t.s.done, 0);
+    assertEquals(t.err(), disconnectText("stap_t"));
+    assertEquals(t.out(), "");
+    await until(() => mod.log.includes("in 0"));
+    assertEquals(mod.log.includes("in 0"), true); // START reached the module
+  });
+});
+
+Deno.test("2.3/2.4 attach prints what is buffered, SIGQUIT detaches without EXIT or unload", async () => {
+  await withModule(async (mod, dir) => {
+    mod.print(0, "one\n");
+    mod.print(1, "two\n");
+    const t = session(dir, "attach");
+    await t.s.start();
+    await until(() => t.out() === "one\ntwo\n");
+    t.s.signal("SIGQUIT");
+    assertEquals(await t.s.done, 0);
+    assertEquals([t.out(), t.err(), t.unloads()], ["one\ntwo\n", disconnectText("stap_t"), 0]);
+    assertEquals(mod.log.includes("in 1"), false);
+  });
+});
+
+Deno.test("2.5 SIGTERM sends EXIT: end-probe output, then the module is unloaded, rc 0", async () => {
+  await withModule(async (_mod, dir) => {
+    const t = session(dir, "run");
+    await t.s.start();
+    await until(() => t.out() === "begin\n");
+    t.s.signal("SIGTERM");
+    assertEquals(await t.s.done, 0);
+    assertEquals([t.out(), t.err(), t.unloads()], ["begin\nexited\n", "", 1]);
+  });
+});
+
+Deno.test("2.5 STAPFR_SIM_LOSE_SIGNALS: the first signal under -A is lost, the resend works", async () => {
+  await withModule(async (mod, dir) => {
+    const t = session(dir, "attach", { loseSignals: true });
+    await t.s.start();
+    t.s.signal("SIGINT");
+    await tick(100);
+    assertEquals(mod.log.includes("in 1"), false);
+    t.s.signal("SIGINT");
+    assertEquals(await t.s.done, 0);
+    assertEquals([t.out(), t.unloads()], ["exited\n", 1]);
+  });
+});
