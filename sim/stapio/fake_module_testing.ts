@@ -87,7 +87,9 @@ export class FakeModule {
         if (n === null) break;
         for (const m of dec.push(buf.slice(0, n))) {
           this.log.push(`in ${m.type}`);
-          if (m.type === Msg.START) {
+          if (m.type === Msg.BULK) {
+            await conn.write(encodeControl(Msg.BULK, new Uint8Array([234, 255, 255, 255]))); // -22: not bulk
+          } else if (m.type === Msg.START) {
             this.print(0, "begin\n");
             await conn.write(encodeControl(Msg.START, new Uint8Array(8)));
           } else if (m.type === Msg.EXIT) {

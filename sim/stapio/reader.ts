@@ -40,8 +40,11 @@ export interface StapioOptions {
   mode: StapioMode;
   /** Opens the module's control channel (throws when it cannot: the module is not running). */
   connect: (events: LinkEvents) => Promise<ModuleLink>;
-  /** The output; required unless mode is `load`. Opened after TRANSPORT in `run` mode, at once in `attach`. */
-  writer?: StapioWriter;
+  /**
+   * Makes the output once the module has said whether it is in bulk mode (the STP_BULK query); not used in
+   * `load` mode. The writer is opened before START in `run` mode, at once in `attach` mode.
+   */
+  makeWriter?: (bulk: boolean) => StapioWriter;
   /** The sequence wait (merge.ts). */
   stall: StallRule;
   suppressWarnings?: boolean;
@@ -81,7 +84,12 @@ const decoder = new TextDecoder();
 export class StapioSession {
   readonly done: Promise<number>;
   readonly #o: StapioOptions;
-  readonly #merger?: SequenceMerger;
+  #merger?: SequenceMerger;
+  #writer?: StapioWriter;
+  /** Records read before the STP_BULK answer made the writer. */
+  #early: [number, RelayRecord][] = [];
+  #transport = false;
+  #bulkAnswer?: boolean;
   #resolve!: (code: number) => void;
   #link?: ModuleLink;
   #finished = false;
@@ -98,13 +106,11 @@ export class StapioSession {
   #tracesOpen = 0;
   #exiting?: () => void;
   #hung = false;
+  #started = false;
 
   constructor(options: StapioOptions) {
     this.#o = options;
     this.done = new Promise((resolve) => (this.#resolve = resolve));
-    if (options.mode !== "load" && options.writer && !options.writer.bulk) {
-      this.#merger = new SequenceMerger(1024, options.stall);
-    }
   }
 
   #now(): number {
@@ -130,11 +136,22 @@ export class StapioSession {
     this.#link = link;
     this.#connectedAt = this.#now();
     if (this.#o.mode === "attach") {
-      this.#o.writer?.open();
       await link.startReaders();
       this.#tracesOpen = link.cpus;
     }
     await link.send(Msg.READY);
+    if (this.#o.mode !== "load") await link.send(Msg.BULK);
+  }
+
+  /** Makes the writer once bulk mode is known; in `attach` mode opens it and writes what was read so far. */
+  #makeWriter(bulk: boolean): void {
+    if (!this.#o.makeWriter || this.#writer) return;
+    this.#writer = this.#o.makeWriter(bulk);
+    if (!bulk) this.#merger = new SequenceMerger(1024, this.#o.stall);
+    if (this.#o.mode === "attach") {
+      this.#writer.open();
+      for (const [cpu, record] of this.#early.splice(0)) this.#onRecord(cpu, record);
+    }
   }
 
   #startPayload(): Uint8Array {
@@ -148,7 +165,15 @@ export class StapioSession {
     if (this.#ending) return;
     switch (m.type) {
       case Msg.TRANSPORT:
+        this.#transport = true;
         void this.#onTransport();
+        return;
+      case Msg.BULK:
+        // The host's answer to the STP_BULK query: int32 rc, 0 in bulk mode, -EINVAL otherwise.
+        this.#bulkAnswer = m.payload.length >= 4 &&
+          new DataView(m.payload.buffer, m.payload.byteOffset).getInt32(0, true) === 0;
+        this.#makeWriter(this.#bulkAnswer);
+        if (this.#transport) void this.#onTransport();
         return;
       case Msg.START: {
         const res = m.payload.length >= 8
@@ -185,8 +210,11 @@ export class StapioSession {
       return;
     }
     if (this.#o.mode === "run") {
+      // Both the handshake and the bulk answer are needed before the files can be made.
+      if (this.#bulkAnswer === undefined || this.#started) return;
+      this.#started = true;
       try {
-        this.#o.writer?.open();
+        this.#writer?.open();
       } catch (err) {
         this.#o.diag(
           `ERROR: Couldn't open output file: ${err instanceof Error ? err.message : String(err)}\n`,
@@ -231,8 +259,11 @@ export class StapioSession {
   #onRecord(cpu: number, record: RelayRecord): void {
     this.#sawAnything = true;
     if (this.#finished) return;
-    const writer = this.#o.writer;
-    if (!writer) return;
+    const writer = this.#writer;
+    if (!writer) {
+      if (this.#o.makeWriter) this.#early.push([cpu, record]);
+      return;
+    }
     if (!this.#merger) {
       this.#write(cpu, record);
       return;
@@ -243,7 +274,7 @@ export class StapioSession {
 
   #write(cpu: number, record: RelayRecord): void {
     try {
-      this.#o.writer!.write(cpu, record);
+      this.#writer!.write(cpu, record);
     } catch (err) {
       if (!(err instanceof OutputWriteError)) throw err;
       this.#o.diag(`ERROR: ${err.message}\n`);
@@ -307,7 +338,7 @@ export class StapioSession {
   }
 
   #switchFiles(): void {
-    const writer = this.#o.writer;
+    const writer = this.#writer;
     if (!writer?.toFiles) return;
     try {
       writer.switchFiles();
@@ -346,11 +377,11 @@ export class StapioSession {
     }
     this.#finished = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
-    if (this.#merger && this.#o.writer && !how.crashed) {
+    if (this.#merger && this.#writer && !how.crashed) {
       for (const { cpu, record } of this.#merger.drain()) this.#write(cpu, record);
     }
     await this.#link?.close();
-    this.#o.writer?.close();
+    this.#writer?.close();
     let code = this.#errorSeen ? 1 : 0;
     if (how.detach) this.#o.diag(disconnectText(this.#o.moduleName));
     else if (how.unload && !how.crashed) {

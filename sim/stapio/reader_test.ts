@@ -34,7 +34,8 @@ function session(dir: string, mode: StapioMode, extra: { loseSignals?: boolean }
     moduleName: "stap_t",
     mode,
     connect: (events) => connectModule(dir, events),
-    writer,
+    makeWriter: (bulk) =>
+      new StapioWriter({ bulk, cpus: 2, fs: new MemoryOutputFs(), stdout, now: () => new Date() }),
     stall: 50,
     diag: (t) => void (err += t),
     unload: () => {
