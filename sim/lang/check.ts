@@ -153,11 +153,12 @@ export function checkScript(source: string, options: CheckOptions = {}): CheckRe
     if (rest[k] !== undefined) (target as Record<string, unknown>)[k] = rest[k];
   }
   const result = parseScript(source, { ...rest, file, libraryMacros: libraryMacros(tapsetDir, target) });
-  const errors = result.errors.map(plain);
+  const errors = result.errors.filter((d) => !d.duplicate).map(plain);
+  const total = result.errors.length;
   let text = "";
-  if (errors.length > 0) {
+  if (total > 0) {
     text = formatDiagnostics(result.errors, new Map([[file, source]]));
-    text += `${errors.length} parse error${errors.length === 1 ? "" : "s"}.\n`;
+    text += `${total} parse error${total === 1 ? "" : "s"}.\n`;
   } else if (result.empty !== "no") {
     const message = result.empty === "empty"
       ? `Input file '${file}' is empty.`
@@ -166,6 +167,10 @@ export function checkScript(source: string, options: CheckOptions = {}): CheckRe
     text = message + "\n";
   }
   if (text) text += "Pass 1: parse failed.  [man error::pass1]\n";
+  const suppressed = total - errors.length;
+  if (suppressed > 0) {
+    text += `Number of similar error messages suppressed: ${suppressed}.\nRerun with -v to see them.\n`;
+  }
   const ok = errors.length === 0;
   return {
     ok,

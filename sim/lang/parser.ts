@@ -30,6 +30,8 @@ export interface Diagnostic {
   saw: string;
   /** The label stap puts before that description: `saw` or `at` (junk tokens). */
   label: "saw" | "at";
+  /** stap prints each message once: later errors with the same message are counted but not shown. */
+  duplicate?: boolean;
 }
 
 /** What parsing needs besides the source text. */
@@ -106,6 +108,60 @@ export function decodeEscapes(raw: string): string {
   });
 }
 
+/**
+ * Checks a printf format string as stap 4.8 does while parsing (print_format::string_to_components): one
+ * optional flag of `0+- #`, a width (digits or `*`), a precision (`.` digits or `.*`), one optional `l`, then a
+ * conversion of `bcsmMdiouxXp`; `%%` is a literal percent sign.
+ */
+export function formatError(format: string): string | null {
+  const n = format.length;
+  let i = 0;
+  const digit = (k: number): boolean => k < n && format[k] >= "0" && format[k] <= "9";
+  while (i < n) {
+    if (format[i] !== "%") {
+      i++;
+      continue;
+    }
+    if (i + 1 === n) return "invalid or missing conversion specifier"; // stap reads past the end here
+    if (format[i + 1] === "%") {
+      i += 2;
+      continue;
+    }
+    i++;
+    let partial = false;
+    if ("0+- #".includes(format[i])) {
+      partial = true;
+      i++;
+    }
+    if (i === n) return partial ? "trailing incomplete print format conversion" : null;
+    if (format[i] === "*") {
+      partial = true;
+      i++;
+    } else if (digit(i)) {
+      partial = true;
+      while (digit(i)) i++;
+    }
+    if (i === n) return partial ? "trailing incomplete print format conversion" : null;
+    if (format[i] === ".") {
+      i++;
+      if (i === n) return partial ? "trailing incomplete print format conversion" : null;
+      if (format[i] === "*") {
+        partial = true;
+        i++;
+      } else if (digit(i)) {
+        partial = true;
+        while (digit(i)) i++;
+      }
+    }
+    if (i === n) return partial ? "trailing incomplete print format conversion" : null;
+    if (format[i] === "l") i++;
+    if (i === n) return partial ? "trailing incomplete print format conversion" : null;
+    if (!"bcsmMdiouxXp".includes(format[i])) return "invalid or missing conversion specifier";
+    i++;
+  }
+  return null;
+}
+
 /** Parses a number token's text like strtoull(…, 0), or null when stap would say it is invalid. */
 function parseUnsigned(text: string): bigint | null {
   let v: bigint;
@@ -118,6 +174,7 @@ function parseUnsigned(text: string): bigint | null {
 
 class Parser {
   readonly errors: Diagnostic[] = [];
+  private readonly seenMessages = new Set<string>();
   private readonly pp: Preprocessor;
   private readonly file: string;
   private readonly privileged: boolean;
@@ -163,21 +220,33 @@ class Parser {
     return t !== null && t.type === "keyword" && t.content === kw;
   }
 
+  /** next() then swallow(): the token is used up and no longer "last seen" (it matters for error places). */
+  private take(): Token {
+    const t = this.next();
+    this.swallow();
+    return t;
+  }
+
   private expectOp(op: string): Token {
     const t = this.next();
     if (!(t.type === "operator" && t.content === op)) throw new ParseError(`expected '${op}'`);
+    this.swallow();
     return t;
   }
 
   private expectOpAny(ops: string[]): string {
     const t = this.next();
-    if (t.type === "operator" && ops.includes(t.content)) return t.content;
+    if (t.type === "operator" && ops.includes(t.content)) {
+      this.swallow();
+      return t.content;
+    }
     throw new ParseError(`expected one of '${ops.join(" ")}'`);
   }
 
-  private expectKw(kw: string): Token {
+  private expectKw(kw: string, swallow = true): Token {
     const t = this.next();
     if (!(t.type === "keyword" && t.content === kw)) throw new ParseError(`expected '${kw}'`);
+    if (swallow) this.swallow();
     return t;
   }
 
@@ -193,10 +262,13 @@ class Parser {
     let neg = false;
     if (t.type === "operator" && t.content === "-") {
       neg = true;
+      this.swallow();
       t = this.next();
     }
     if (t.type !== "number") throw new ParseError("expected number");
-    return this.numberLiteral(t, neg, start);
+    const n = this.numberLiteral(t, neg, start);
+    this.swallow();
+    return n;
   }
 
   private numberLiteral(t: Token, neg: boolean, start: Token): A.NumberLiteral {
@@ -216,19 +288,27 @@ class Parser {
 
   report(e: ParseError): void {
     const tok = e.token ?? this.lastT;
-    if (!tok) {
-      this.errors.push({ file: this.file, line: 0, column: 0, message: e.message, saw: "", label: "saw" });
-      return;
-    }
+    const d = this.diagnosticOf(e, tok);
+    // stap shows an error once per message (and per token text, for errors that name their token); repeats
+    // are only counted.
+    const key = e.token ? `${d.message}\0${e.token.type}\0${e.token.content}` : d.message;
+    if (this.seenMessages.has(key)) d.duplicate = true;
+    this.seenMessages.add(key);
+    this.errors.push(d);
+  }
+
+  private diagnosticOf(e: ParseError, tok: Token | null): Diagnostic {
+    if (!tok) return { file: this.file, line: 0, column: 0, message: e.message, saw: "", label: "saw" };
     const junk = tok.type === "junk";
-    this.errors.push({
+    return {
       file: tok.loc.file,
       line: tok.loc.line,
       column: tok.loc.column,
       message: junk ? junkMessage(tok.junk ?? "unknown", this.argCount) : e.message,
       saw: describeToken(tok),
-      label: junk ? "at" : "saw",
-    });
+      // stap labels the token "at" when the error named it (or it is junk), "saw" when it is just the last one.
+      label: junk || e.token ? "at" : "saw",
+    };
   }
 
   // ---- top level
@@ -248,11 +328,11 @@ class Parser {
           this.parsePrivate(script);
         } else if (t.type === "keyword" && t.content === "global") {
           this.context = "global";
-          this.next();
+          this.take();
           this.parseGlobals(script, null, false);
         } else if (t.type === "keyword" && t.content === "function") {
           this.context = "function";
-          this.next();
+          this.take();
           this.parseFunction(script, false);
         } else if (t.type === "embedded-code") {
           this.context = "embedded";
@@ -420,12 +500,14 @@ class Parser {
   }
 
   private parsePrivate(script: A.Script): void {
-    this.next();
+    this.take();
     const t = this.next();
     if (t.type === "keyword" && t.content === "function") {
+      this.swallow();
       this.context = "function";
       this.parseFunction(script, true);
     } else if (t.type === "keyword" && t.content === "global") {
+      this.swallow();
       this.context = "global";
       const n = this.next();
       if (n.type !== "identifier") throw new ParseError("expected identifier");
@@ -498,7 +580,10 @@ class Parser {
 
   private parseType(): A.ValueType {
     const t = this.next();
-    if (t.type === "keyword" && (t.content === "string" || t.content === "long")) return t.content;
+    if (t.type === "keyword" && (t.content === "string" || t.content === "long")) {
+      this.swallow();
+      return t.content;
+    }
     throw new ParseError("expected 'string' or 'long'");
   }
 
@@ -524,9 +609,13 @@ class Parser {
       n = this.next();
     }
     if (!(n.type === "operator" && n.content === "(")) throw new ParseError("expected '('");
+    this.swallow();
     for (;;) {
       n = this.next();
-      if (n.type === "operator" && n.content === ")") break;
+      if (n.type === "operator" && n.content === ")") {
+        this.swallow();
+        break;
+      }
       if (n.type !== "identifier") throw new ParseError("expected identifier");
       if (fd.params.some((p) => p.name === n.content)) throw new ParseError("duplicate parameter names");
       const param: A.Param = { kind: "param", loc: n.loc, name: n.content, type: null };
@@ -536,8 +625,12 @@ class Parser {
         param.type = this.parseType();
         n = this.next();
       }
-      if (n.type === "operator" && n.content === ")") break;
+      if (n.type === "operator" && n.content === ")") {
+        this.swallow();
+        break;
+      }
       if (!(n.type === "operator" && n.content === ",")) throw new ParseError("expected ',' or ')'");
+      this.swallow();
     }
     const p = this.peek();
     if (!p) throw new ParseError("expected '{'");
@@ -643,6 +736,7 @@ class Parser {
       throw new ParseError("expected identifier or '*' or '{'");
     }
     if (t.type === "operator" && t.content === "{") {
+      this.swallow();
       const pps = this.parseProbePoints();
       if (!this.peekOp("}")) throw new ParseError("expected '}'");
       this.swallow();
@@ -664,6 +758,7 @@ class Parser {
       node.arg = this.parseLiteral();
       const c = this.next();
       if (!(c.type === "operator" && c.content === ")")) throw new ParseError("expected ')'");
+      this.swallow();
     }
     const component = { node, token: t };
     return [{
@@ -707,6 +802,7 @@ class Parser {
     let neg = false;
     if (t.type === "operator" && t.content === "-") {
       neg = true;
+      this.swallow();
       t = this.next();
     }
     if (t.type === "number") return this.numberLiteral(t, neg, start);
@@ -718,12 +814,14 @@ class Parser {
   private expectClose(): void {
     const t = this.next();
     if (!(t.type === "operator" && t.content === ")")) throw new ParseError("expected ')'");
+    this.swallow();
   }
 
   private parseIf(): A.IfStatement {
     const t = this.next();
     const o = this.next();
     if (!(o.type === "operator" && o.content === "(")) throw new ParseError("expected '('");
+    this.swallow();
     const condition = this.parseExpression();
     this.expectClose();
     const then = this.parseStatement();
@@ -750,12 +848,14 @@ class Parser {
     const t = this.next();
     const o = this.next();
     if (!(o.type === "operator" && o.content === "(")) throw new ParseError("expected '('");
+    this.swallow();
     let init: A.Expr | null = null;
     if (this.peekOp(";")) this.swallow();
     else {
       init = this.parseExprStatement();
       const s = this.next();
       if (!(s.type === "operator" && s.content === ";")) throw new ParseError("expected ';'");
+      this.swallow();
     }
     let condition: A.Expr | null = null;
     if (this.peekOp(";")) this.next();
@@ -763,6 +863,7 @@ class Parser {
       condition = this.parseExpression();
       const s = this.next();
       if (!(s.type === "operator" && s.content === ";")) throw new ParseError("expected ';'");
+      this.swallow();
     }
     let step: A.Expr | null = null;
     if (this.peekOp(")")) this.swallow();
@@ -783,6 +884,7 @@ class Parser {
     const t = this.next();
     const o = this.next();
     if (!(o.type === "operator" && o.content === "(")) throw new ParseError("expected '('");
+    this.swallow();
     const condition = this.parseExpression();
     this.expectClose();
     const body = this.parseStatement();
@@ -793,6 +895,7 @@ class Parser {
     const t = this.next();
     const o = this.next();
     if (!(o.type === "operator" && o.content === "(")) throw new ParseError("expected '('");
+    this.swallow();
     const s: A.ForeachStatement = {
       kind: "foreach",
       loc: t.loc,
@@ -864,6 +967,7 @@ class Parser {
     }
     const inTok = this.next();
     if (!(inTok.type === "keyword" && inTok.content === "in")) throw new ParseError("expected 'in'");
+    this.swallow();
     s.array = this.parseIndexable();
     if (this.peekOp("[")) {
       this.swallow();
@@ -940,6 +1044,7 @@ class Parser {
       const then = this.parseExpression();
       const c = this.next();
       if (!(c.type === "operator" && c.content === ":")) throw new ParseError("expected ':'");
+      this.swallow();
       const otherwise = this.parseTernary();
       return { kind: "ternary", loc: t.loc, condition, then, otherwise };
     }
@@ -1173,6 +1278,7 @@ class Parser {
         if (!(n.type === "identifier" || n.type === "keyword")) {
           throw new ParseError("expected identifier or keyword");
         }
+        this.swallow();
         const m = /^(.*?)(\$*)$/.exec(n.content)!;
         let member = m[1];
         let suffix = m[2];
@@ -1308,6 +1414,7 @@ class Parser {
           this.expectOp("(");
           const n = this.next();
           if (n.type !== "identifier") throw new ParseError("expected identifier");
+          this.swallow();
           this.expectOp(")");
           return { kind: "probewrite", loc: t.loc, name: n.content };
         }
@@ -1404,7 +1511,10 @@ class Parser {
     let params = 0;
     for (;;) {
       const n = this.next();
-      if (n.type === "operator" && n.content === ")") break;
+      if (n.type === "operator" && n.content === ")") {
+        this.swallow();
+        break;
+      }
       if (n.type === "operator" && n.content === ",") {
         if (params >= maxParams) {
           throw new ParseError(
@@ -1412,6 +1522,7 @@ class Parser {
             n,
           );
         }
+        this.swallow();
         bitShift = this.expectNumber();
         params++;
       }
@@ -1455,6 +1566,8 @@ class Parser {
       let consumed = false;
       if (base === "printf") {
         fmt.format = this.parseLiteralString();
+        const problem = formatError(fmt.format.raw);
+        if (problem) throw new ParseError(problem);
         consumed = true;
       } else if (base === "printd" || base === "printdln") {
         fmt.delimiter = this.parseLiteralString();
@@ -1572,6 +1685,7 @@ export function formatDiagnostics(
 ): string {
   let out = "";
   for (const d of diagnostics) {
+    if (d.duplicate) continue;
     out += `parse error: ${d.message}\n`;
     if (d.line === 0) {
       out += `        saw: ${d.file} EOF\n`;
