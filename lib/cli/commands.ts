@@ -24,6 +24,7 @@ export interface CommandInfo {
 /** Every command of DESIGN.md, in the order `--help` lists them. */
 export const COMMANDS: Record<string, CommandInfo> = {
   start: {
+    load: () => import("../commands/start.ts"),
     summary: "Start a recorder in the background",
     usage:
       "start NAME (SCRIPT_FILE | -e SCRIPT) [--buffer SIZE] [--output PATH [--rotate SIZE[,COUNT]]] [--bulk] [-- STAP_ARGS…]",
@@ -34,31 +35,48 @@ export const COMMANDS: Record<string, CommandInfo> = {
   --bulk                file mode: one file per CPU, merged when read
   -- STAP_ARGS…         passed to stap as they are`,
   },
-  list: { summary: "List every recorder: name, mode, state, module, pid, age, bytes", usage: "list" },
-  status: { summary: "Show one recorder in detail", usage: "status NAME" },
+  list: {
+    load: () => import("../commands/list.ts"),
+    summary: "List every recorder: name, mode, state, module, pid, age, bytes",
+    usage: "list",
+  },
+  status: {
+    load: () => import("../commands/status.ts"),
+    summary: "Show one recorder in detail",
+    usage: "status NAME",
+  },
   dump: {
+    load: () => import("../commands/dump.ts"),
     summary: "Print what a recorder holds; recording goes on",
     usage: "dump NAME [-o FILE]",
     help: "  -o, --output FILE     write to a new file (0600) instead of stdout",
   },
-  attach: { summary: "Live output; Ctrl-C detaches, never unloads", usage: "attach NAME" },
+  attach: {
+    load: () => import("../commands/attach.ts"),
+    summary: "Live output; Ctrl-C detaches, never unloads",
+    usage: "attach NAME",
+  },
   tail: {
+    load: () => import("../commands/tail.ts"),
     summary: "Last lines of a recorder, following with -f",
     usage: "tail NAME [-n N] [-f]",
     help:
       "  -n, --lines N         how many lines (default 10)\n  -f, --follow          keep printing new lines, across rotations",
   },
   stop: {
+    load: () => import("../commands/stop.ts"),
     summary: "End a recording, printing what is still buffered and the end-probe output",
     usage: "stop NAME [--discard]",
     help: "  --discard             unload without reading what is buffered",
   },
   gc: {
+    load: () => import("../commands/gc.ts"),
     summary: "Reconcile the registry with loaded modules and live processes",
     usage: "gc [--unload-orphans]",
     help: "  --unload-orphans      also unload stap_ modules nobody registered (never anything else)",
   },
   check: {
+    load: () => import("../commands/check.ts"),
     summary: "Validate a script (stap -p2, or the simulator's parser with --sim)",
     usage: "check (SCRIPT_FILE | -e SCRIPT)",
   },

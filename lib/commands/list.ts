@@ -1,0 +1,38 @@
+/**
+ * `stapfr list`: every recorder (name, mode, state, module, pid, age, bytes), and orphan modules.
+ * @module
+ */
+import { parseCommandArgs } from "../cli/args.ts";
+import type { Context } from "../cli/context.ts";
+import { age, humanBytes, recordersFor, table } from "./common.ts";
+
+/** Runs `list`. */
+export async function run(args: string[], ctx: Context): Promise<number> {
+  parseCommandArgs(args, {}, 0);
+  const { recorders, corrupt } = await recordersFor(ctx).list();
+  for (const c of corrupt) {
+    await ctx.err(`stapfr: Corrupt registry file "${c.path}" (recorder "${c.name}"): ${c.reason}`);
+  }
+  if (ctx.json) {
+    await ctx.json_out({ recorders, corrupt });
+    return 0;
+  }
+  if (recorders.length === 0) {
+    await ctx.err("No recorders");
+    return 0;
+  }
+  const now = Date.now();
+  await ctx.out(table(
+    ["NAME", "MODE", "STATE", "MODULE", "PID", "AGE", "BYTES"],
+    recorders.map((r) => [
+      r.state === "orphan" ? "-" : r.name,
+      r.state === "orphan" ? "-" : r.mode,
+      r.state,
+      r.module,
+      r.pid === null ? "-" : String(r.pid),
+      age(r.started_at, now),
+      humanBytes(r.bytes),
+    ]),
+  ));
+  return 0;
+}

@@ -1,0 +1,41 @@
+/**
+ * `stapfr tail NAME [-n N] [-f]`: the last lines; with -f, new output as it comes, across rotations.
+ * On a memory recorder this reads (and so consumes) the ring, as dump does.
+ * @module
+ */
+import { parseCommandArgs } from "../cli/args.ts";
+import type { Context } from "../cli/context.ts";
+import { UsageError } from "../errors.ts";
+import { diagnostics, oneName, recordersFor, stdoutSink } from "./common.ts";
+
+/** Runs `tail`. */
+export async function run(args: string[], ctx: Context): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {
+    lines: { type: "string", short: "n" },
+    follow: { type: "boolean", short: "f" },
+  }, 1);
+  const name = oneName(positionals);
+  const text = (values.lines as string | undefined) ?? "10";
+  if (!/^\d+$/.test(text)) throw new UsageError(`Invalid line count "${text}": expected a whole number`);
+  const follow = values.follow === true;
+  if (ctx.json && follow) throw new UsageError(`"--json" does not apply to "tail -f"`);
+  const recorders = recordersFor(ctx);
+  if (ctx.json) {
+    const chunks: Uint8Array[] = [];
+    await recorders.tail(name, (c) => Promise.resolve(void chunks.push(c.slice())), {
+      lines: Number(text),
+      signal: ctx.signal,
+    });
+    const all = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
+    const lines = all === "" ? [] : all.replace(/\n$/, "").split("\n");
+    await ctx.json_out({ name, lines });
+    return 0;
+  }
+  await recorders.tail(name, stdoutSink(ctx), {
+    lines: Number(text),
+    follow,
+    signal: ctx.signal,
+    onDiagnostic: diagnostics(ctx),
+  });
+  return 0;
+}

@@ -1,0 +1,148 @@
+/**
+ * Running `stap` and `staprun` as child processes from argv arrays (never a shell string), collecting their
+ * output, with bounded waits so that a background process holding a pipe open cannot hang stapfr.
+ * @module
+ */
+import { StapfrError } from "../errors.ts";
+
+/** What a finished command printed and how it ended. */
+export interface RunResult {
+  /** Exit code (128+N after a signal, as a shell reports it). */
+  code: number;
+  /** The signal that ended it, if one did. */
+  signal: Deno.Signal | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Options of {@linkcode runCommand}. */
+export interface RunOptions {
+  cwd?: string;
+  env?: Readonly<Record<string, string>>;
+  /** After the process exits, how long to wait for its pipes to close (a daemon may keep a copy). */
+  pipeGraceMs?: number;
+  /** Aborting it sends SIGTERM to the child (stap forwards it and unloads what it loaded). */
+  signal?: AbortSignal;
+}
+
+/** Spawns argv, or explains that the program is missing or not executable. */
+export function spawn(argv: readonly string[], options: Deno.CommandOptions): Deno.ChildProcess {
+  try {
+    return new Deno.Command(argv[0], { ...options, args: argv.slice(1) }).spawn();
+  } catch (err) {
+    throw spawnError(argv[0], err);
+  }
+}
+
+/** The stapfr error for a program that cannot be started. */
+export function spawnError(program: string, err: unknown): Error {
+  if (err instanceof Deno.errors.NotFound) {
+    return new StapfrError(`Cannot run "${program}": not found`, {
+      hint: program.endsWith("staprun")
+        ? "Install SystemTap's runtime (apt install systemtap-runtime), or try the simulator with --sim"
+        : "Install SystemTap (apt install systemtap), or try the simulator with --sim",
+      cause: err,
+    });
+  }
+  if (err instanceof Deno.errors.PermissionDenied) {
+    return new StapfrError(`Cannot run "${program}": permission denied`, {
+      hint: program.endsWith("staprun")
+        ? "staprun is only for root and the members of group stapusr: run as root or join stapusr"
+        : "Check the permissions of the program, or run as root",
+      cause: err,
+    });
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Reads a stream to its end, or until `stop` resolves; returns what was read as text. */
+export async function readAllText(
+  stream: ReadableStream<Uint8Array>,
+  stop?: Promise<unknown>,
+): Promise<string> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let stopped = false;
+  stop?.then(() => {
+    stopped = true;
+    reader.cancel().catch(() => {});
+  });
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done || stopped) break;
+      chunks.push(value);
+    }
+  } catch {
+    // Cancelled after the grace period: keep what was read.
+  } finally {
+    reader.releaseLock();
+  }
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  return new TextDecoder().decode(all);
+}
+
+/** Sleeps `ms` milliseconds (ends early, without error, when `signal` aborts). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Runs argv to its end and returns its exit code and output. stdin is closed.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "../deps/assert.ts";
+ * const result = await runCommand(["sh", "-c", "echo out; echo err >&2; exit 3"]);
+ * assertEquals([result.code, result.stdout, result.stderr], [3, "out\n", "err\n"]);
+ * ```
+ */
+export async function runCommand(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  const child = spawn(argv, {
+    cwd: options.cwd,
+    env: options.env ? { ...options.env } : undefined,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+  const onAbort = (): void => {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Already gone.
+    }
+  };
+  options.signal?.addEventListener("abort", onAbort, { once: true });
+  let graceTimer: ReturnType<typeof setTimeout> | undefined;
+  const exited = child.status;
+  const graceOver = exited.then(() =>
+    new Promise<void>((resolve) => {
+      graceTimer = setTimeout(resolve, options.pipeGraceMs ?? 2000);
+    })
+  );
+  try {
+    const [status, stdout, stderr] = await Promise.all([
+      exited,
+      readAllText(child.stdout, graceOver),
+      readAllText(child.stderr, graceOver),
+    ]);
+    return { code: status.code, signal: status.signal, stdout, stderr };
+  } finally {
+    clearTimeout(graceTimer);
+    options.signal?.removeEventListener("abort", onAbort);
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * One `staprun -A MODULE` reader (reference 2.3 to 2.5). It runs in a session of its own (setsid), so a
+ * Ctrl-C at the terminal reaches stapfr only; stapfr then decides: SIGQUIT detaches (the recording goes on),
+ * SIGTERM unloads (end probes run, their output arrives here). Because stapio 4.8 can lose a signal under
+ * `-A`, each signal is resent after a bounded wait, and stapfr gives up with a clear error after a few tries.
+ * @module
+ */
+import { StapfrError } from "../errors.ts";
+import type { Host } from "../host.ts";
+import { diagnosticLines, explainFailure } from "./errors.ts";
+import { moduleState } from "./kernel.ts";
+import { sleep, spawn } from "./run.ts";
+
+/** Options of {@linkcode AttachSession.open}. */
+export interface SessionOptions {
+  host: Host;
+  module: string;
+  /** The recorder's name, for messages. */
+  recorder?: string;
+  /**
+   * Receives what stapio prints on stdout, chunk by chunk. When it throws `Deno.errors.BrokenPipe` the
+   * session stops passing data on (and the caller detaches).
+   */
+  sink: (chunk: Uint8Array) => Promise<void>;
+  /** Receives stapio's diagnostic lines (module warnings and errors), without the detach message. */
+  onDiagnostic?: (line: string) => void;
+  /** How long to wait for stapio to react to a signal before sending it again (default 3 s). */
+  signalWaitMs?: number;
+  /** How many times to send a signal before giving up (default 3). */
+  signalAttempts?: number;
+}
+
+/** Why {@linkcode AttachSession.waitIdle} returned. */
+export type WaitOutcome = "idle" | "exited" | "closed" | "aborted" | "full" | "timeout";
+
+/** A running `staprun -A`. */
+export class AttachSession {
+  /** The pid of staprun, which is also stapio's (staprun execs it). */
+  readonly pid: number;
+  /** Bytes stapio printed on stdout so far. */
+  bytes = 0;
+  /** When the last byte arrived (or the session opened). */
+  lastDataAt: number = Date.now();
+  /** Whether the sink refused more data (a closed pipe). */
+  sinkClosed = false;
+  /** Resolves when staprun has exited and its output has been passed on. */
+  readonly done: Promise<Deno.CommandStatus>;
+  #exitStatus: Deno.CommandStatus | undefined;
+  #child: Deno.ChildProcess;
+  #options: SessionOptions;
+  #stderr = "";
+  #stderrPartial = "";
+
+  private constructor(child: Deno.ChildProcess, options: SessionOptions) {
+    this.#child = child;
+    this.#options = options;
+    this.pid = child.pid;
+    const pumps = Promise.all([this.#pumpStdout(), this.#pumpStderr()]);
+    this.done = child.status.then(async (status) => {
+      await pumps;
+      this.#exitStatus = status;
+      return status;
+    });
+  }
+
+  /** Starts `staprun -A MODULE` in its own session. */
+  static open(options: SessionOptions): AttachSession {
+    const child = spawn([...options.host.staprun, "-A", options.module], {
+      env: { ...options.host.env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      // setsid(): the terminal's Ctrl-C must not reach stapio, whose SIGINT handler unloads the module.
+      detached: true,
+    });
+    return new AttachSession(child, options);
+  }
+
+  /** Everything stapio printed on stderr so far. */
+  get stderr(): string {
+    return this.#stderr;
+  }
+
+  /** The exit status once staprun has exited. */
+  get exitStatus(): Deno.CommandStatus | undefined {
+    return this.#exitStatus;
+  }
+
+  async #pumpStdout(): Promise<void> {
+    for await (const chunk of this.#child.stdout) {
+      this.bytes += chunk.length;
+      this.lastDataAt = Date.now();
+      if (this.sinkClosed) continue;
+      try {
+        await this.#options.sink(chunk);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+        // Keep draining stapio's stdout so it never blocks or sees EPIPE itself (4.8 would hang: section 6).
+        this.sinkClosed = true;
+      }
+    }
+  }
+
+  async #pumpStderr(): Promise<void> {
+    const decoder = new TextDecoder();
+    for await (const chunk of this.#child.stderr) {
+      const text = decoder.decode(chunk, { stream: true });
+      this.#stderr += text;
+      const parts = (this.#stderrPartial + text).split("\n");
+      this.#stderrPartial = parts.pop()!;
+      for (const line of diagnosticLines(parts.join("\n"))) this.#options.onDiagnostic?.(line);
+    }
+    for (const line of diagnosticLines(this.#stderrPartial)) this.#options.onDiagnostic?.(line);
+  }
+
+  /**
+   * Waits until stapio has been quiet for `idleMs`, or another reason to stop comes first: staprun exited,
+   * the sink closed, `signal` aborted, `maxBytes` read, or `maxMs` passed. A failed attach (staprun exits
+   * non-zero before printing anything) is thrown as a stapfr error.
+   */
+  async waitIdle(options: {
+    idleMs: number;
+    maxMs?: number;
+    maxBytes?: number;
+    signal?: AbortSignal;
+  }): Promise<WaitOutcome> {
+    const started = Date.now();
+    while (true) {
+      if (this.#exitStatus) {
+        await this.throwIfFailed();
+        return "exited";
+      }
+      if (this.sinkClosed) return "closed";
+      if (options.signal?.aborted) return "aborted";
+      const now = Date.now();
+      if (now - this.lastDataAt >= options.idleMs) return "idle";
+      if (options.maxBytes !== undefined && this.bytes >= options.maxBytes) return "full";
+      if (options.maxMs !== undefined && now - started >= options.maxMs) return "timeout";
+      const timer = new AbortController();
+      await Promise.race([this.done, sleep(25, timer.signal)]);
+      timer.abort();
+    }
+  }
+
+  /** Waits for staprun to end (or for `signal`); a failed attach is thrown as a stapfr error. */
+  async waitExit(signal?: AbortSignal): Promise<WaitOutcome> {
+    while (!this.#exitStatus) {
+      if (signal?.aborted) return "aborted";
+      if (this.sinkClosed) return "closed";
+      const stop = new AbortController();
+      const onAbort = (): void => stop.abort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      await Promise.race([this.done, sleep(100, stop.signal)]);
+      stop.abort();
+      signal?.removeEventListener("abort", onAbort);
+    }
+    await this.throwIfFailed();
+    return "exited";
+  }
+
+  /** Throws the explained error if staprun ended with a failure before delivering anything. */
+  async throwIfFailed(): Promise<void> {
+    const status = this.#exitStatus;
+    if (!status || status.code === 0) return;
+    if (this.bytes > 0 && !/Cannot attach to module/.test(this.#stderr)) return;
+    throw explainFailure(this.#stderr, {
+      operation: "attach",
+      recorder: this.#options.recorder,
+      module: this.#options.module,
+      moduleState: await moduleState(this.#options.host.procRoot, this.#options.module),
+      program: "staprun",
+      code: status.code,
+    });
+  }
+
+  async #signalUntilExit(signal: Deno.Signal, what: string): Promise<Deno.CommandStatus> {
+    const attempts = this.#options.signalAttempts ?? 3;
+    const waitMs = this.#options.signalWaitMs ?? 3000;
+    for (let attempt = 0; attempt < attempts && !this.#exitStatus; attempt++) {
+      try {
+        this.#child.kill(signal);
+      } catch {
+        break; // Already gone.
+      }
+      const timer = new AbortController();
+      await Promise.race([this.done, sleep(waitMs, timer.signal)]);
+      timer.abort();
+    }
+    if (this.#exitStatus) return this.#exitStatus;
+    throw new StapfrError(
+      `stapio (pid ${this.pid}) did not ${what} after ${attempts} ${signal} signals`,
+      {
+        hint: signal === "SIGQUIT"
+          ? `Send it SIGQUIT by hand ("kill -QUIT ${this.pid}"); never SIGINT or SIGTERM, which unload the module`
+          : `Send it SIGTERM by hand ("kill -TERM ${this.pid}"), then "stapfr gc"`,
+      },
+    );
+  }
+
+  /** Detaches with SIGQUIT (the module keeps recording); resends a lost signal. */
+  async detach(): Promise<Deno.CommandStatus> {
+    if (this.#exitStatus) return this.#exitStatus;
+    return await this.#signalUntilExit("SIGQUIT", "detach");
+  }
+
+  /** Ends the recording with SIGTERM: end probes run, their output arrives, the module is unloaded. */
+  async unload(): Promise<Deno.CommandStatus> {
+    if (this.#exitStatus) return this.#exitStatus;
+    return await this.#signalUntilExit("SIGTERM", "unload the module");
+  }
+}

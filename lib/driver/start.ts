@@ -1,0 +1,205 @@
+/**
+ * Starting a flight recorder with `stap -F`: memory mode (`staprun -L`, the module keeps its ring in the
+ * kernel) and file mode (`staprun -D -o FILE`, a stapio daemon writes rotated files). Parses what stap prints
+ * (reference sections 2.1 and 2.2) and waits for evidence that the recording really runs.
+ * @module
+ */
+import { join } from "node:path";
+import { StapfrError } from "../errors.ts";
+import type { Host } from "../host.ts";
+import { MiB, type RotateSpec } from "../units.ts";
+import { explainFailure } from "./errors.ts";
+import { listModules, moduleState, processAlive, processStartTime } from "./kernel.ts";
+import { runCommand, sleep } from "./run.ts";
+import { unloadModule } from "./unload.ts";
+import { listRunFiles } from "../readers/files.ts";
+
+/** The script: a file, or text given with `-e`. */
+export type ScriptSource = { file: string } | { text: string };
+
+const RECONNECT = /^To reconnect, type "staprun -A ([A-Za-z0-9_]+)"$/m;
+const PID_LINE = /^([0-9]+)\r?\n/;
+
+/**
+ * The module name in stapio's detach message (`To reconnect, type "staprun -A NAME"`), if there is one.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "../deps/assert.ts";
+ * const stderr = '\nDisconnecting from systemtap module.\nTo reconnect, type "staprun -A stap_fr_io"\n';
+ * assertEquals(parseReconnectHint(stderr), "stap_fr_io");
+ * ```
+ */
+export function parseReconnectHint(stderr: string): string | undefined {
+  return RECONNECT.exec(stderr)?.[1];
+}
+
+/**
+ * The daemon pid that `stap -F -o FILE` prints first on stdout, if there is one.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "../deps/assert.ts";
+ * assertEquals(parsePidLine("10606\n"), 10606);
+ * assertEquals(parsePidLine(""), undefined);
+ * ```
+ */
+export function parsePidLine(stdout: string): number | undefined {
+  const m = PID_LINE.exec(stdout);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** A size in the form stap's `-s` and `-S` take: whole MiB, or (simulator only) `NK`. */
+export function stapSize(bytes: number, host: Host): string {
+  if (bytes % MiB === 0) return String(bytes / MiB);
+  if (host.kind === "sim") return `${bytes / 1024}K`;
+  throw new StapfrError(`SystemTap takes whole MiB, not ${bytes} bytes`);
+}
+
+function scriptArgs(script: ScriptSource): string[] {
+  return "file" in script ? [script.file] : ["-e", script.text];
+}
+
+/** Options shared by both modes. */
+export interface StartCommon {
+  host: Host;
+  /** The recorder's name, for messages. */
+  recorder: string;
+  module: string;
+  script: ScriptSource;
+  /** A directory of stapfr's own: stap writes the `.ko` into its working directory. */
+  workDir: string;
+  stapArgs?: string[];
+  signal?: AbortSignal;
+}
+
+/** Starts a memory-mode recorder; returns the module name stapio reported. */
+export async function startMemory(options: StartCommon & { buffer?: number }): Promise<{ module: string }> {
+  const { host } = options;
+  const argv = [
+    ...host.stap,
+    "-F",
+    "-m",
+    options.module,
+    ...(options.buffer ? ["-s", stapSize(options.buffer, host)] : []),
+    ...(options.stapArgs ?? []),
+    ...scriptArgs(options.script),
+  ];
+  const result = await runCommand(argv, { cwd: options.workDir, env: host.env, signal: options.signal });
+  const module = parseReconnectHint(result.stderr);
+  if (result.code === 0 && module) return { module };
+  if (result.code === 0) {
+    throw new StapfrError(
+      `Cannot start recorder "${options.recorder}": stap ended without the "To reconnect" line of a loaded module`,
+      { hint: 'Run the same command with -v after "--" to see what stap did' },
+    );
+  }
+  throw explainFailure(result.stderr, {
+    operation: "start",
+    recorder: options.recorder,
+    module: options.module,
+    moduleState: await moduleState(host.procRoot, options.module),
+    program: "stap",
+    code: result.code,
+  });
+}
+
+/** What a started file recorder is. */
+export interface FileStart {
+  module: string;
+  pid: number;
+  pidStart: number | null;
+}
+
+/** Options of {@linkcode startFile}. */
+export interface FileStartOptions extends StartCommon {
+  /** The run's own directory. */
+  runDir: string;
+  /** The file name inside it (`NAME.out`). */
+  base: string;
+  rotate?: RotateSpec;
+  bulk: boolean;
+  /** How long to wait for evidence that the probes run (default 30 s). */
+  readyTimeoutMs?: number;
+}
+
+/**
+ * Starts a file-mode recorder: stap prints the daemon's pid before the probes run and before the files exist
+ * (reference 2.2), so this waits, bounded, until the module is loaded and the first file exists.
+ */
+export async function startFile(options: FileStartOptions): Promise<FileStart> {
+  const { host } = options;
+  const rotate = options.rotate
+    ? [
+      "-S",
+      stapSize(options.rotate.size, host) + (options.rotate.count ? `,${options.rotate.count}` : ""),
+    ]
+    : [];
+  const argv = [
+    ...host.stap,
+    "-F",
+    "-m",
+    options.module,
+    "-o",
+    join(options.runDir, options.base),
+    ...rotate,
+    ...(options.bulk ? ["-b"] : []),
+    ...(options.stapArgs ?? []),
+    ...scriptArgs(options.script),
+  ];
+  const result = await runCommand(argv, { cwd: options.workDir, env: host.env, signal: options.signal });
+  const pid = parsePidLine(result.stdout);
+  if (result.code !== 0 || pid === undefined) {
+    throw explainFailure(result.stderr, {
+      operation: "start",
+      recorder: options.recorder,
+      module: options.module,
+      moduleState: await moduleState(host.procRoot, options.module),
+      program: "stap",
+      code: result.code === 0 ? 1 : result.code,
+    });
+  }
+  const pidStart = processStartTime(pid) ?? null;
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
+  while (true) {
+    const loaded = (await listModules(host.procRoot)).some((m) => m.name === options.module);
+    const files = await listRunFiles(options.runDir, options.base);
+    const alive = processAlive(pid, pidStart ?? undefined);
+    if (loaded && files.length > 0 && alive) return { module: options.module, pid, pidStart };
+    if (!alive) {
+      if (loaded) await unloadModule(host, options.module).catch(() => {});
+      throw new StapfrError(
+        `Cannot start recorder "${options.recorder}": the stapio daemon (pid ${pid}) exited before recording began`,
+        {
+          hint: 'A daemon reports to syslog, not the terminal: see "journalctl -t stapio" ' +
+            "(on the simulator, run the same script in memory mode to see the error)",
+        },
+      );
+    }
+    if (Date.now() > deadline || options.signal?.aborted) {
+      try {
+        Deno.kill(pid, "SIGTERM");
+      } catch {
+        // Gone meanwhile.
+      }
+      throw new StapfrError(
+        `Cannot start recorder "${options.recorder}": no sign of recording from stapio (pid ${pid}) ` +
+          `after ${Math.round((options.readyTimeoutMs ?? 30_000) / 1000)} s (module ${
+            loaded ? "loaded" : "not loaded"
+          }, ${files.length} files)`,
+        { hint: 'It was sent SIGTERM; check "journalctl -t stapio" and "stapfr gc"' },
+      );
+    }
+    await sleep(50, options.signal);
+  }
+}
+
+/**
+ * The SystemTap major version from `stap -V` (which prints to stderr), e.g. 4 for 4.8.
+ * Undefined when it cannot be told.
+ */
+export async function stapMajorVersion(host: Host): Promise<number | undefined> {
+  const result = await runCommand([...host.stap, "-V"], { env: host.env });
+  const m = /version (\d+)\.(\d+)/.exec(result.stderr + result.stdout);
+  return m ? Number(m[1]) : undefined;
+}

@@ -1,0 +1,88 @@
+/**
+ * The files of one file-mode run, named as stapio 4.8 names them (reference 4.1): `F` then `F.N` for one
+ * stream, `F_C` then `F_cpuC.N` per CPU in bulk mode. Sorted oldest to newest per stream.
+ * @module
+ */
+import { join } from "node:path";
+
+/** One output file of a run. */
+export interface RunFile {
+  path: string;
+  name: string;
+  /** The CPU of a bulk file; null for the single non-bulk stream. */
+  cpu: number | null;
+  /** The switch number; -1 for the first file of a stream without a suffix (`F`, `F_C`). */
+  index: number;
+  /** Where reading starts (default 0): lets `stop` print only what was appended. */
+  offset?: number;
+}
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * Classifies a file name of a run whose base is `base`; undefined for other files.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "../deps/assert.ts";
+ * assertEquals(classify("io.out.3", "io.out"), { cpu: null, index: 3 });
+ * assertEquals(classify("io.out_cpu1.0", "io.out"), { cpu: 1, index: 0 });
+ * assertEquals(classify("io.out_1", "io.out"), { cpu: 1, index: -1 });
+ * assertEquals(classify("io.out", "io.out"), { cpu: null, index: -1 });
+ * assertEquals(classify("other", "io.out"), undefined);
+ * ```
+ */
+export function classify(name: string, base: string): { cpu: number | null; index: number } | undefined {
+  const b = escape(base);
+  let m: RegExpExecArray | null;
+  if (name === base) return { cpu: null, index: -1 };
+  if ((m = new RegExp(`^${b}\\.(\\d+)$`).exec(name))) return { cpu: null, index: Number(m[1]) };
+  if ((m = new RegExp(`^${b}_cpu(\\d+)\\.(\\d+)$`).exec(name))) {
+    return { cpu: Number(m[1]), index: Number(m[2]) };
+  }
+  if ((m = new RegExp(`^${b}_(\\d+)$`).exec(name))) return { cpu: Number(m[1]), index: -1 };
+  return undefined;
+}
+
+/** Every file of a run, sorted by CPU then switch number (oldest first). Empty when the directory is gone. */
+export async function listRunFiles(runDir: string, base: string): Promise<RunFile[]> {
+  const files: RunFile[] = [];
+  try {
+    for await (const entry of Deno.readDir(runDir)) {
+      if (!entry.isFile) continue;
+      const c = classify(entry.name, base);
+      if (c) files.push({ path: join(runDir, entry.name), name: entry.name, ...c });
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return [];
+    throw err;
+  }
+  files.sort((a, b) => (a.cpu ?? -1) - (b.cpu ?? -1) || a.index - b.index);
+  return files;
+}
+
+/** The files grouped into streams: one for non-bulk output, one per CPU in bulk mode. */
+export function streamsOf(files: RunFile[]): RunFile[][] {
+  const byCpu = new Map<number | null, RunFile[]>();
+  for (const f of files) {
+    const list = byCpu.get(f.cpu) ?? [];
+    list.push(f);
+    byCpu.set(f.cpu, list);
+  }
+  return [...byCpu.values()];
+}
+
+/** Total size in bytes of the files (files deleted meanwhile count as 0). */
+export async function totalSize(files: RunFile[]): Promise<number> {
+  let sum = 0;
+  for (const f of files) {
+    try {
+      sum += (await Deno.stat(f.path)).size;
+    } catch {
+      // Rotated away while we looked.
+    }
+  }
+  return sum;
+}

@@ -1,0 +1,188 @@
+/**
+ * `tail -f` for file recorders: keeps reading the newest file and moves on to the next one when stapio
+ * switches, across rotations and deletions. An open file stays readable after stapio deletes it, so a
+ * file is read to its end before the follower moves on. Bulk runs are followed per CPU, and each batch of new
+ * records is emitted in sequence order.
+ * @module
+ */
+import type { ByteSink } from "./concat.ts";
+import { listRunFiles, type RunFile } from "./files.ts";
+import { sleep } from "../driver/run.ts";
+
+/** Follows one stream (the non-bulk output, or one CPU's files). */
+class StreamFollower {
+  #runDir: string;
+  #base: string;
+  #cpu: number | null;
+  #current: { index: number; file: Deno.FsFile } | undefined;
+  #buf = new Uint8Array(1 << 20);
+
+  constructor(runDir: string, base: string, cpu: number | null) {
+    this.#runDir = runDir;
+    this.#base = base;
+    this.#cpu = cpu;
+  }
+
+  async #files(): Promise<RunFile[]> {
+    return (await listRunFiles(this.#runDir, this.#base)).filter((f) => f.cpu === this.#cpu);
+  }
+
+  /** Opens the newest file, positioned at its end (`fromEnd`) or its start. */
+  async start(fromEnd: boolean): Promise<void> {
+    const files = await this.#files();
+    for (let i = files.length - 1; i >= 0; i--) {
+      try {
+        const file = await Deno.open(files[i].path, { read: true });
+        if (fromEnd) await file.seek(0, Deno.SeekMode.End);
+        this.#current = { index: files[i].index, file };
+        return;
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      }
+    }
+  }
+
+  /** Reads what is new; `newFile` marks the first piece of each file (a record never spans two). */
+  async read(into: { chunk: Uint8Array; newFile: boolean }[]): Promise<void> {
+    if (!this.#current) {
+      await this.start(false);
+      if (!this.#current) return;
+      into.push({ chunk: new Uint8Array(0), newFile: true });
+    }
+    while (true) {
+      await this.#drain(into);
+      const next = (await this.#files()).find((f) => f.index > this.#current!.index);
+      if (!next) return;
+      // Read what arrived in the old file between the drain and the listing, then move on.
+      await this.#drain(into);
+      this.#current.file.close();
+      this.#current = undefined;
+      try {
+        this.#current = { index: next.index, file: await Deno.open(next.path, { read: true }) };
+        into.push({ chunk: new Uint8Array(0), newFile: true });
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+        // Rotated away before we got to it: continue with whatever is newest now.
+        await this.start(false);
+        if (!this.#current) return;
+        into.push({ chunk: new Uint8Array(0), newFile: true });
+      }
+    }
+  }
+
+  async #drain(into: { chunk: Uint8Array; newFile: boolean }[]): Promise<void> {
+    while (true) {
+      const n = await this.#current!.file.read(this.#buf);
+      if (n === null || n === 0) return;
+      into.push({ chunk: this.#buf.slice(0, n), newFile: false });
+    }
+  }
+
+  close(): void {
+    this.#current?.file.close();
+    this.#current = undefined;
+  }
+}
+
+/** Options of {@linkcode followRun}. */
+export interface FollowOptions {
+  runDir: string;
+  base: string;
+  bulk: boolean;
+  sink: ByteSink;
+  /** Aborting it ends the follow. */
+  signal?: AbortSignal;
+  /** Whether the recording still runs; the follow ends once it does not and everything is read. */
+  isRecording: () => Promise<boolean>;
+  /** Start at the current end of the newest files (after printing the last lines). Default true. */
+  fromEnd?: boolean;
+  pollMs?: number;
+}
+
+/** Follows a file recorder until `signal` aborts or the recording ends. */
+export async function followRun(options: FollowOptions): Promise<void> {
+  const cpus = options.bulk
+    ? [...new Set((await listRunFiles(options.runDir, options.base)).map((f) => f.cpu))]
+    : [null];
+  const followers = new Map<number | null, StreamFollower>();
+  const pending = new Map<number | null, Uint8Array>();
+  const follower = async (cpu: number | null, fromEnd: boolean): Promise<StreamFollower> => {
+    let f = followers.get(cpu);
+    if (!f) {
+      f = new StreamFollower(options.runDir, options.base, cpu);
+      await f.start(fromEnd);
+      followers.set(cpu, f);
+    }
+    return f;
+  };
+  for (const cpu of cpus) await follower(cpu, options.fromEnd ?? true);
+  try {
+    let quietRounds = 0;
+    while (!options.signal?.aborted) {
+      if (options.bulk) {
+        // A CPU whose first file appears later joins from its start.
+        for (const f of await listRunFiles(options.runDir, options.base)) await follower(f.cpu, false);
+      }
+      let got = 0;
+      if (!options.bulk) {
+        const pieces: { chunk: Uint8Array; newFile: boolean }[] = [];
+        await (await follower(null, false)).read(pieces);
+        for (const p of pieces) {
+          if (p.chunk.length === 0) continue;
+          got += p.chunk.length;
+          await options.sink(p.chunk);
+        }
+      } else {
+        const records: { seq: number; payload: Uint8Array }[] = [];
+        for (const [cpu, f] of followers) {
+          const pieces: { chunk: Uint8Array; newFile: boolean }[] = [];
+          await f.read(pieces);
+          let rest = pending.get(cpu) ?? new Uint8Array(0);
+          for (const p of pieces) {
+            if (p.newFile) rest = new Uint8Array(0);
+            rest = concat(rest, p.chunk);
+            rest = takeRecords(rest, records);
+          }
+          pending.set(cpu, rest);
+        }
+        records.sort((a, b) => a.seq - b.seq);
+        for (const r of records) {
+          got += r.payload.length;
+          await options.sink(r.payload);
+        }
+      }
+      if (got > 0) {
+        quietRounds = 0;
+        continue;
+      }
+      // Two quiet rounds after the recording ended: everything it wrote has been read.
+      if (!(await options.isRecording()) && ++quietRounds >= 2) return;
+      await sleep(options.pollMs ?? 200, options.signal);
+    }
+  } finally {
+    for (const f of followers.values()) f.close();
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Takes the whole records off the front of `bytes`; returns the rest. */
+function takeRecords(bytes: Uint8Array, into: { seq: number; payload: Uint8Array }[]): Uint8Array {
+  let at = 0;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  while (bytes.length - at >= 8) {
+    const seq = view.getUint32(at, true);
+    const len = view.getUint32(at + 4, true);
+    if (bytes.length - at < 8 + len) break;
+    into.push({ seq, payload: bytes.slice(at + 8, at + 8 + len) });
+    at += 8 + len;
+  }
+  return bytes.subarray(at);
+}

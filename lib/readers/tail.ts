@@ -1,0 +1,113 @@
+/**
+ * The last N lines of a recording: read backwards from the newest file of a non-bulk run, or kept while
+ * merging the newest bulk files, or kept while draining a memory ring.
+ * @module
+ */
+import type { RunFile } from "./files.ts";
+import { mergeStreams } from "./merge.ts";
+
+/** Keeps the last `n` lines of text fed to it in pieces. */
+export class LineKeeper {
+  #n: number;
+  #text = "";
+  #decoder = new TextDecoder();
+
+  /** Keeps `n` lines. */
+  constructor(n: number) {
+    this.#n = n;
+  }
+
+  /** Adds bytes. */
+  push(chunk: Uint8Array): void {
+    this.#text += this.#decoder.decode(chunk, { stream: true });
+    if (this.#text.length > 1 << 16) this.#text = lastLines(this.#text, this.#n);
+  }
+
+  /** The last lines so far, each with its newline (a final partial line without). */
+  text(): string {
+    return lastLines(this.#text + this.#decoder.decode(), this.#n);
+  }
+}
+
+/**
+ * The last `n` lines of `text` (a trailing newline does not start an empty line).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "../deps/assert.ts";
+ * assertEquals(lastLines("a\nb\nc\n", 2), "b\nc\n");
+ * assertEquals(lastLines("a\nb\nc", 1), "c");
+ * assertEquals(lastLines("a\n", 0), "");
+ * ```
+ */
+export function lastLines(text: string, n: number): string {
+  if (n <= 0) return "";
+  let at = text.length;
+  if (text.endsWith("\n")) at--;
+  for (let i = 0; i < n; i++) {
+    const nl = text.lastIndexOf("\n", at - 1);
+    if (nl < 0) return text;
+    at = nl;
+  }
+  return text.slice(at + 1);
+}
+
+/** The last `n` lines of one stream of files (oldest first), reading backwards in blocks from the end. */
+export async function tailFiles(files: readonly RunFile[], n: number): Promise<string> {
+  if (n <= 0) return "";
+  const pieces: Uint8Array[] = [];
+  let newlines = 0;
+  const block = 1 << 16;
+  outer: for (let i = files.length - 1; i >= 0; i--) {
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(files[i].path, { read: true });
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) continue;
+      throw err;
+    }
+    try {
+      let pos = (await file.stat()).size;
+      while (pos > 0) {
+        const start = Math.max(0, pos - block);
+        const buf = new Uint8Array(pos - start);
+        await file.seek(start, Deno.SeekMode.Start);
+        let got = 0;
+        while (got < buf.length) {
+          const r = await file.read(buf.subarray(got));
+          if (r === null) break;
+          got += r;
+        }
+        pieces.unshift(buf.subarray(0, got));
+        for (const b of buf.subarray(0, got)) if (b === 10) newlines++;
+        pos = start;
+        // One newline more than lines wanted (plus a possible final one) bounds the last n lines.
+        if (newlines > n + 1) break outer;
+      }
+    } finally {
+      file.close();
+    }
+  }
+  const all = new Uint8Array(pieces.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of pieces) {
+    all.set(p, at);
+    at += p.length;
+  }
+  return lastLines(new TextDecoder().decode(all), n);
+}
+
+/** The last `n` lines of bulk streams: merges the newest files of each CPU, going further back as needed. */
+export async function tailBulk(streams: readonly RunFile[][], n: number): Promise<string> {
+  const longest = Math.max(0, ...streams.map((s) => s.length));
+  for (let k = 1;; k *= 2) {
+    const keeper = new LineKeeper(n);
+    await mergeStreams(streams.map((s) => s.slice(Math.max(0, s.length - k))), (c) => {
+      keeper.push(c);
+      return Promise.resolve();
+    });
+    const text = keeper.text();
+    const count = text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
+    if (count >= n || k >= longest) return text;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * What every operation shares: the host, the registry, the tuning, and the view of one recorder that `list`,
+ * `status` and `--json` print (reconciled with what is loaded and alive).
+ * @module
+ */
+import { StapfrError } from "../errors.ts";
+import type { EnvLookup, Host } from "../host.ts";
+import { listModules, type LoadedModule, processAlive, relayChannels } from "../driver/kernel.ts";
+import { listRunFiles, totalSize } from "../readers/files.ts";
+import type { RecorderRecord, Registry } from "../registry.ts";
+import { type RecorderState, recorderState } from "../state.ts";
+import { MiB } from "../units.ts";
+
+/** The engine an operation runs in. */
+export interface Engine {
+  host: Host;
+  registry: Registry;
+  env: EnvLookup;
+  /** A dump ends after stapio has been quiet this long (covers 4.8's 1–2 s first-message hold). */
+  idleMs: number;
+  /** How long to wait for stapio to react to a signal before resending it. */
+  signalWaitMs: number;
+}
+
+/** One recorder as `list` and `status` show it (the `--json` document uses these keys). */
+export interface RecorderInfo {
+  name: string;
+  mode: "memory" | "file";
+  state: RecorderState;
+  module: string;
+  /** File mode: the stapio daemon's pid. */
+  pid: number | null;
+  started_at: string | null;
+  /** File mode: bytes in the run's files; memory mode: unknown (null) without reading the ring. */
+  bytes: number | null;
+}
+
+/** One file of a file recorder's run. */
+export interface FileInfo {
+  name: string;
+  size: number;
+  cpu: number | null;
+}
+
+/** One recorder in detail (`status`). */
+export interface RecorderDetail extends RecorderInfo {
+  host: "real" | "sim";
+  /** The "Used by" count in /proc/modules (1 while a reader is attached); null when not loaded. */
+  refcount: number | null;
+  /** Relay channels (CPUs online at load time), when the module is loaded. */
+  cpus: number | null;
+  /** Memory mode: ring bytes per CPU (stap's default is 16 MiB). */
+  buffer_per_cpu: number | null;
+  /** Memory mode: total ring bytes over all CPUs, when the CPUs are known. */
+  capacity: number | null;
+  run_dir: string | null;
+  files: FileInfo[];
+  rotate: { size: number; count: number | null } | null;
+  bulk: boolean;
+  script_file: string | null;
+  stap_args: string[];
+  ended_at: string | null;
+  notes: string[];
+  /** The registry file. */
+  state_file: string;
+}
+
+/** The default ring size per CPU of SystemTap 4.8 (reference 5.1). */
+export const DEFAULT_BUFFER = 16 * MiB;
+
+/** The facts about one record, gathered from the module table and /proc. */
+export function stateOf(record: RecorderRecord, modules: readonly LoadedModule[]): RecorderState {
+  const module = modules.find((m) => m.name === record.module);
+  const daemonAlive = record.pid !== null && processAlive(record.pid, record.pidStart ?? undefined);
+  const state = recorderState(record, { module, daemonAlive });
+  // A memory recorder that stapfr saw end in order (its script exited, stop) is "exited", not "dead".
+  if (state === "dead" && record.mode === "memory" && record.endedAt) return "exited";
+  return state;
+}
+
+/** The short view of a record. */
+export async function infoOf(
+  record: RecorderRecord,
+  modules: readonly LoadedModule[],
+): Promise<RecorderInfo> {
+  const state = stateOf(record, modules);
+  return {
+    name: record.name,
+    mode: record.mode,
+    state,
+    module: record.module,
+    pid: record.mode === "file" ? record.pid : null,
+    started_at: record.startedAt,
+    bytes: record.output
+      ? await totalSize(await listRunFiles(record.output.runDir, record.output.base))
+      : null,
+  };
+}
+
+/** The detailed view of a record. */
+export async function detailOf(engine: Engine, record: RecorderRecord): Promise<RecorderDetail> {
+  const modules = await listModules(engine.host.procRoot);
+  const info = await infoOf(record, modules);
+  const loaded = modules.find((m) => m.name === record.module);
+  const cpus = loaded ? (await relayChannels(engine.host.procRoot, record.module)) ?? null : record.cpus;
+  const files: FileInfo[] = [];
+  if (record.output) {
+    for (const f of await listRunFiles(record.output.runDir, record.output.base)) {
+      try {
+        files.push({ name: f.name, size: (await Deno.stat(f.path)).size, cpu: f.cpu });
+      } catch {
+        // Rotated away while we looked.
+      }
+    }
+  }
+  const perCpu = record.mode === "memory" ? record.buffer ?? DEFAULT_BUFFER : null;
+  return {
+    ...info,
+    host: record.host,
+    refcount: loaded?.refcount ?? null,
+    cpus: cpus ?? null,
+    buffer_per_cpu: perCpu,
+    capacity: perCpu !== null && cpus ? perCpu * cpus : null,
+    run_dir: record.output?.runDir ?? null,
+    files,
+    rotate: record.output?.rotate
+      ? { size: record.output.rotate.size, count: record.output.rotate.count ?? null }
+      : null,
+    bulk: record.output?.bulk ?? false,
+    script_file: record.scriptFile,
+    stap_args: record.stapArgs,
+    ended_at: record.endedAt ?? null,
+    notes: record.notes,
+    state_file: engine.registry.pathOf(record.name),
+  };
+}
+
+/** Reads a registered recorder of this host, or explains why there is none. */
+export async function getRecord(engine: Engine, name: string): Promise<RecorderRecord> {
+  const record = await engine.registry.get(name);
+  if (!record) {
+    throw new StapfrError(`No recorder named "${name}" in "${engine.registry.dir}"`, {
+      hint: 'See "stapfr list"',
+    });
+  }
+  if (record.host !== engine.host.kind) {
+    throw new StapfrError(
+      `Recorder "${name}" was started on the ${record.host === "sim" ? "simulator" : "real host"}`,
+      { hint: record.host === "sim" ? "Add --sim" : "Run without --sim" },
+    );
+  }
+  return record;
+}
+
+/** How many bytes a full drain of a memory ring can hold at most (beyond that, what arrives is new). */
+export async function capacityOf(engine: Engine, record: RecorderRecord): Promise<number> {
+  const cpus = (await relayChannels(engine.host.procRoot, record.module)) ?? record.cpus ?? 1;
+  return (record.buffer ?? DEFAULT_BUFFER) * Math.max(1, cpus);
+}

@@ -1,0 +1,124 @@
+/**
+ * `gc`: removes the entries of dead recorders (cleaning up what they left: a module without its daemon, a
+ * daemon without its module), stale locks and build directories; with `unloadOrphans`, unloads the `stap_`
+ * modules nobody registered, and never anything else.
+ * @module
+ */
+import { join } from "node:path";
+import { hasControlDir, listModules, processAlive } from "../driver/kernel.ts";
+import { unloadModule } from "../driver/unload.ts";
+import { orphanModules, STAP_MODULE } from "../state.ts";
+import { type Engine, stateOf } from "./engine.ts";
+import { signalDaemonUntilGone } from "./stop.ts";
+
+/** One thing `gc` did or left alone. */
+export interface GcAction {
+  /** A recorder name, or a module name for orphans. */
+  name: string;
+  action: "removed" | "unloaded" | "kept" | "failed";
+  detail: string;
+}
+
+/** What `gc` did. */
+export interface GcResult {
+  actions: GcAction[];
+}
+
+/** `gc`: reconciles the registry with loaded modules and live processes. */
+export async function collectGarbage(
+  engine: Engine,
+  options: { unloadOrphans?: boolean } = {},
+): Promise<GcResult> {
+  const actions: GcAction[] = [];
+  const { records, corrupt } = await engine.registry.list();
+  const modules = await listModules(engine.host.procRoot);
+  // Includes simulated modules whose host was killed: "staprun -d" clears their leftovers.
+  const listed = await listModules(engine.host.procRoot, { includeGone: true });
+  for (const record of records.filter((r) => r.host === engine.host.kind)) {
+    const state = stateOf(record, modules);
+    if (state !== "dead" && !(state === "exited" && record.mode === "memory")) continue;
+    let release: () => Promise<void>;
+    try {
+      release = await engine.registry.lock(record.name);
+    } catch (err) {
+      actions.push({ name: record.name, action: "kept", detail: (err as Error).message });
+      continue;
+    }
+    try {
+      const loaded = listed.some((m) => m.name === record.module);
+      if (record.pid !== null && processAlive(record.pid, record.pidStart ?? undefined)) {
+        // Its module is gone: the daemon has nothing left to write.
+        await signalDaemonUntilGone(record.pid, record.pidStart ?? undefined, "SIGTERM", engine.signalWaitMs);
+      }
+      if (loaded) await unloadModule(engine.host, record.module, record.name);
+      await engine.registry.remove(record.name);
+      actions.push({
+        name: record.name,
+        action: "removed",
+        detail: loaded ? `${state}; unloaded module "${record.module}"` : state,
+      });
+    } catch (err) {
+      actions.push({ name: record.name, action: "failed", detail: (err as Error).message });
+    } finally {
+      await release();
+    }
+  }
+  for (const c of corrupt) {
+    actions.push({ name: c.name, action: "kept", detail: `corrupt registry file "${c.path}": ${c.reason}` });
+  }
+  await removeStaleLeftovers(engine);
+  const owned = new Set([...records.map((r) => r.module), ...corrupt.map((c) => `stap_fr_${c.name}`)]);
+  for (const m of orphanModules(modules, owned)) {
+    if (!options.unloadOrphans) {
+      actions.push({ name: m.name, action: "kept", detail: "orphan (add --unload-orphans to unload it)" });
+      continue;
+    }
+    // Never anything but a SystemTap module: the name pattern and its control directory must both match.
+    if (!STAP_MODULE.test(m.name) || !(await hasControlDir(engine.host.procRoot, m.name))) {
+      actions.push({
+        name: m.name,
+        action: "kept",
+        detail: "no /proc/systemtap entry: not a SystemTap module",
+      });
+      continue;
+    }
+    try {
+      await unloadModule(engine.host, m.name);
+      actions.push({ name: m.name, action: "unloaded", detail: "orphan" });
+    } catch (err) {
+      actions.push({ name: m.name, action: "failed", detail: (err as Error).message });
+    }
+  }
+  return { actions };
+}
+
+/** Removes lock files whose owner died and build directories nobody is using. */
+async function removeStaleLeftovers(engine: Engine): Promise<void> {
+  const dir = engine.registry.dir;
+  let entries: Deno.DirEntry[] = [];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch {
+    return;
+  }
+  for (const e of entries) {
+    if (!e.name.endsWith(".lock")) continue;
+    try {
+      const holder = JSON.parse(await Deno.readTextFile(join(dir, e.name)));
+      if (!processAlive(holder.pid, holder.start ?? undefined)) await Deno.remove(join(dir, e.name));
+    } catch {
+      // Being written, or already gone.
+    }
+  }
+  try {
+    for await (const e of Deno.readDir(join(dir, "build"))) {
+      try {
+        await Deno.lstat(join(dir, `${e.name}.lock`));
+      } catch {
+        await Deno.remove(join(dir, "build", e.name), { recursive: true }).catch(() => {});
+      }
+    }
+  } catch {
+    // No build directory.
+  }
+}

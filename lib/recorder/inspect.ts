@@ -1,0 +1,53 @@
+/**
+ * `list` and `status`: every recorder of this host reconciled with what is loaded and alive, plus the loaded
+ * `stap_` modules nobody registered (state `orphan`).
+ * @module
+ */
+import { listModules } from "../driver/kernel.ts";
+import type { CorruptEntry } from "../registry.ts";
+import { orphanModules } from "../state.ts";
+import {
+  detailOf,
+  type Engine,
+  getRecord,
+  infoOf,
+  type RecorderDetail,
+  type RecorderInfo,
+} from "./engine.ts";
+
+/** What `list` returns. */
+export interface ListResult {
+  /** Registered recorders (sorted by name), then orphan modules. */
+  recorders: RecorderInfo[];
+  /** Registry files that could not be read, by name. */
+  corrupt: CorruptEntry[];
+}
+
+/** `list`: every recorder of this host and every orphan module. */
+export async function listRecorders(engine: Engine): Promise<ListResult> {
+  const [{ records, corrupt }, modules] = await Promise.all([
+    engine.registry.list(),
+    listModules(engine.host.procRoot),
+  ]);
+  const mine = records.filter((r) => r.host === engine.host.kind);
+  const recorders = await Promise.all(mine.map((r) => infoOf(r, modules)));
+  // A corrupt file still names its module: do not call that module an orphan.
+  const owned = new Set([...records.map((r) => r.module), ...corrupt.map((c) => `stap_fr_${c.name}`)]);
+  for (const m of orphanModules(modules, owned)) {
+    recorders.push({
+      name: m.name,
+      mode: "memory",
+      state: "orphan",
+      module: m.name,
+      pid: null,
+      started_at: null,
+      bytes: null,
+    });
+  }
+  return { recorders, corrupt };
+}
+
+/** `status`: one recorder in detail. */
+export async function recorderStatus(engine: Engine, name: string): Promise<RecorderDetail> {
+  return await detailOf(engine, await getRecord(engine, name));
+}

@@ -1,0 +1,184 @@
+/**
+ * `stop`: ends a recording. Memory mode attaches, drains what is buffered, then sends SIGTERM so the end
+ * probes run and their output arrives too; the module unloads. File mode sends SIGTERM to the stapio daemon
+ * and prints what it appended to the files while ending. `discard` unloads without reading.
+ * @module
+ */
+import { StapfrError } from "../errors.ts";
+import { listModules, moduleState, processAlive } from "../driver/kernel.ts";
+import { sleep } from "../driver/run.ts";
+import { AttachSession } from "../driver/session.ts";
+import { unloadModule } from "../driver/unload.ts";
+import { type ByteSink, copyFiles } from "../readers/concat.ts";
+import { listRunFiles, type RunFile, streamsOf } from "../readers/files.ts";
+import { mergeStreams } from "../readers/merge.ts";
+import type { RecorderRecord } from "../registry.ts";
+import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
+import type { RecorderState } from "../state.ts";
+
+/** What `stop` did. */
+export interface StopResult {
+  name: string;
+  mode: "memory" | "file";
+  /** The state before stopping. */
+  state: RecorderState;
+  /** Whether there was a recording to end (false: it had already ended; the entry was removed). */
+  stopped: boolean;
+  /** Bytes of buffered and end-probe output passed to the sink. */
+  bytes: number;
+  discarded: boolean;
+  /** File mode: the run directory, whose files are kept. */
+  run_dir: string | null;
+}
+
+/** Options of {@linkcode stopRecorder}. */
+export interface StopOptions {
+  /** Unload without reading what is buffered. */
+  discard?: boolean;
+  /** Receives stapio's diagnostic lines (for example the transport-failure warning at unload). */
+  onDiagnostic?: (line: string) => void;
+}
+
+/** Sends `signal` to a verified daemon until it exits; resends a lost signal, then gives up with an error. */
+export async function signalDaemonUntilGone(
+  pid: number,
+  pidStart: number | undefined,
+  signal: Deno.Signal,
+  waitMs: number,
+  attempts = 3,
+): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    if (!processAlive(pid, pidStart)) return;
+    try {
+      Deno.kill(pid, signal);
+    } catch {
+      return; // Gone.
+    }
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline) {
+      if (!processAlive(pid, pidStart)) return;
+      await sleep(25);
+    }
+  }
+  if (!processAlive(pid, pidStart)) return;
+  throw new StapfrError(`stapio daemon (pid ${pid}) did not exit after ${attempts} ${signal} signals`, {
+    hint: `Check it with "ps -p ${pid}"; "kill -KILL ${pid}" then "stapfr gc" unloads what it leaves`,
+  });
+}
+
+/** Waits (bounded) until the module is gone from /proc/modules; true when it is. */
+async function waitUnloaded(engine: Engine, module: string, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (true) {
+    if ((await moduleState(engine.host.procRoot, module)) === "absent") return true;
+    if (Date.now() >= deadline) return false;
+    await sleep(25);
+  }
+}
+
+async function stopMemory(
+  engine: Engine,
+  record: RecorderRecord,
+  sink: ByteSink,
+  options: StopOptions,
+): Promise<number> {
+  if (options.discard) {
+    await unloadModule(engine.host, record.module, record.name);
+    return 0;
+  }
+  const session = AttachSession.open({
+    host: engine.host,
+    module: record.module,
+    recorder: record.name,
+    sink,
+    onDiagnostic: options.onDiagnostic,
+    signalWaitMs: engine.signalWaitMs,
+  });
+  const outcome = await session.waitIdle({
+    idleMs: engine.idleMs,
+    maxBytes: await capacityOf(engine, record),
+  });
+  if (outcome !== "exited") await session.unload();
+  await session.done;
+  await session.throwIfFailed();
+  if (!(await waitUnloaded(engine, record.module, engine.signalWaitMs))) {
+    // stapio gave up waiting (third signal) without unloading: finish the job.
+    await unloadModule(engine.host, record.module, record.name);
+  }
+  return session.bytes;
+}
+
+async function stopFile(
+  engine: Engine,
+  record: RecorderRecord,
+  sink: ByteSink,
+  options: StopOptions,
+): Promise<number> {
+  const output = record.output!;
+  const before = new Map<string, number>();
+  for (const f of await listRunFiles(output.runDir, output.base)) {
+    try {
+      before.set(f.name, (await Deno.stat(f.path)).size);
+    } catch {
+      // Rotated away.
+    }
+  }
+  if (record.pid !== null) {
+    await signalDaemonUntilGone(record.pid, record.pidStart ?? undefined, "SIGTERM", engine.signalWaitMs);
+  }
+  if (!(await waitUnloaded(engine, record.module, engine.signalWaitMs))) {
+    await unloadModule(engine.host, record.module, record.name);
+  }
+  if (options.discard) return 0;
+  // What the end probes and the last reads appended: grown files from their old end, new files whole.
+  const appended: RunFile[] = (await listRunFiles(output.runDir, output.base))
+    .map((f) => ({ ...f, offset: before.get(f.name) ?? 0 }));
+  let bytes = 0;
+  const counting: ByteSink = async (chunk) => {
+    bytes += chunk.length;
+    await sink(chunk);
+  };
+  if (output.bulk) await mergeStreams(streamsOf(appended), counting);
+  else await copyFiles(appended, counting);
+  return bytes;
+}
+
+/** `stop`: ends the recording, passes what was still buffered and the end-probe output to `sink`. */
+export async function stopRecorder(
+  engine: Engine,
+  name: string,
+  sink: ByteSink,
+  options: StopOptions = {},
+): Promise<StopResult> {
+  const record = await getRecord(engine, name);
+  const release = await engine.registry.lock(name);
+  try {
+    const state = stateOf(record, await listModules(engine.host.procRoot));
+    const result: StopResult = {
+      name,
+      mode: record.mode,
+      state,
+      stopped: false,
+      bytes: 0,
+      discarded: options.discard ?? false,
+      run_dir: record.output?.runDir ?? null,
+    };
+    if (state === "attached") {
+      throw new StapfrError(
+        `Cannot stop recorder "${name}": another reader is attached to module "${record.module}"`,
+        { hint: "Only one reader at a time: let it finish (SIGQUIT detaches it), then stop again" },
+      );
+    }
+    if (record.mode === "memory" && state === "recording") {
+      result.bytes = await stopMemory(engine, record, sink, options);
+      result.stopped = true;
+    } else if (record.mode === "file" && state !== "exited") {
+      result.bytes = await stopFile(engine, record, sink, options);
+      result.stopped = true;
+    }
+    await engine.registry.remove(name);
+    return result;
+  } finally {
+    await release();
+  }
+}

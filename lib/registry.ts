@@ -1,0 +1,253 @@
+/**
+ * The registry: one JSON file per recorder in the state directory (mode 0700), written atomically (a temp
+ * file, then rename), with a per-name lock file so that two `start`s of one name cannot both win. A file that
+ * does not parse is reported by name and never overwritten.
+ * @module
+ */
+import { join } from "node:path";
+import { StapfrError } from "./errors.ts";
+import { processAlive, processStartTime } from "./driver/kernel.ts";
+import type { RotateSpec } from "./units.ts";
+
+/** Where a file recorder writes. */
+export interface FileOutput {
+  /** The directory given with `--output`; each run gets a directory of its own inside it. */
+  dir: string;
+  /** This run's directory. */
+  runDir: string;
+  /** The base file name stap was given (`NAME.out`); the files are `BASE`, `BASE.N`, `BASE_C`, `BASE_cpuC.N`. */
+  base: string;
+  rotate?: RotateSpec;
+  /** One file per CPU (stap -b), read back merged by sequence number. */
+  bulk: boolean;
+}
+
+/** One registered recorder, as stored in `STATE_DIR/NAME.json`. */
+export interface RecorderRecord {
+  /** Format version of this file. */
+  format: 1;
+  name: string;
+  mode: "memory" | "file";
+  /** Which host started it: records of the real host and of the simulator never mix in one state dir. */
+  host: "real" | "sim";
+  /** The kernel module (`stap_fr_NAME`). */
+  module: string;
+  /** File mode: the stapio daemon's pid. */
+  pid: number | null;
+  /** Start time of `pid` in clock ticks, to survive pid reuse. */
+  pidStart: number | null;
+  /** ISO 8601 time of the start. */
+  startedAt: string;
+  /** The script file, or null for `-e`. */
+  scriptFile: string | null;
+  /** The script text (for status and for a restart). */
+  script: string;
+  /** Memory mode: ring size per CPU in bytes (null: stap's default, 16 MiB per CPU). */
+  buffer: number | null;
+  output: FileOutput | null;
+  /** Arguments passed to stap after `--`. */
+  stapArgs: string[];
+  /** CPUs (relay channels) at start, when known. */
+  cpus: number | null;
+  /** Notes shown by status (e.g. "--rotate applies per CPU"). */
+  notes: string[];
+  /** When stapfr saw the recording end in order (its script exited); absent while it runs. */
+  endedAt?: string | null;
+}
+
+/** A registry file that could not be read. */
+export interface CorruptEntry {
+  name: string;
+  path: string;
+  reason: string;
+}
+
+function stateDirError(dir: string, err: unknown): StapfrError {
+  const reason = err instanceof Deno.errors.PermissionDenied
+    ? "permission denied"
+    : err instanceof Deno.errors.NotADirectory || (err as { code?: string })?.code === "ENOTDIR"
+    ? "a path component is not a directory"
+    : err instanceof Deno.errors.AlreadyExists
+    ? "it exists and is not a directory"
+    : err instanceof Error
+    ? err.message
+    : String(err);
+  return new StapfrError(`Cannot use state directory "${dir}": ${reason}`, {
+    hint: "Point --state-dir or STAPFR_STATE_DIR at a directory you can write, or run as root",
+    cause: err,
+  });
+}
+
+/** The registry of one state directory. */
+export class Registry {
+  /** The state directory. */
+  readonly dir: string;
+
+  /** Opens the registry in `dir` (nothing is created until something is written). */
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** The path of a recorder's file. */
+  pathOf(name: string): string {
+    return join(this.dir, `${name}.json`);
+  }
+
+  /** Creates the state directory (0700) if needed and checks that it is writable. */
+  async ensureDir(): Promise<void> {
+    try {
+      await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
+      const st = await Deno.stat(this.dir);
+      if (!st.isDirectory) throw new Deno.errors.AlreadyExists(this.dir);
+      // A probe write: permission bits alone say nothing when running as root on a read-only mount.
+      const probe = join(this.dir, `.probe.${Deno.pid}`);
+      await Deno.writeTextFile(probe, "", { mode: 0o600 });
+      await Deno.remove(probe);
+    } catch (err) {
+      throw stateDirError(this.dir, err);
+    }
+  }
+
+  /** A directory of the state dir's own (`build/NAME`, …), created 0700. */
+  async subdir(...parts: string[]): Promise<string> {
+    const path = join(this.dir, ...parts);
+    try {
+      await Deno.mkdir(path, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw stateDirError(this.dir, err);
+    }
+    return path;
+  }
+
+  /** Reads one recorder; undefined when it is not registered. A corrupt file is an error naming the file. */
+  async get(name: string): Promise<RecorderRecord | undefined> {
+    const path = this.pathOf(name);
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return undefined;
+      throw stateDirError(this.dir, err);
+    }
+    return parseRecord(name, path, text);
+  }
+
+  /** Every recorder, sorted by name, and the files that could not be read. */
+  async list(): Promise<{ records: RecorderRecord[]; corrupt: CorruptEntry[] }> {
+    const records: RecorderRecord[] = [];
+    const corrupt: CorruptEntry[] = [];
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(this.dir));
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return { records, corrupt };
+      throw stateDirError(this.dir, err);
+    }
+    for (const entry of entries) {
+      if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+      const name = entry.name.slice(0, -5);
+      const path = join(this.dir, entry.name);
+      try {
+        records.push(parseRecord(name, path, await Deno.readTextFile(path)));
+      } catch (err) {
+        corrupt.push({ name, path, reason: err instanceof Error ? err.message : String(err) });
+      }
+    }
+    records.sort((a, b) => a.name.localeCompare(b.name));
+    return { records, corrupt };
+  }
+
+  /** Writes a record atomically (temp file in the same directory, then rename). */
+  async put(record: RecorderRecord): Promise<void> {
+    const path = this.pathOf(record.name);
+    const temp = `${path}.tmp.${Deno.pid}`;
+    try {
+      await Deno.writeTextFile(temp, JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
+      await Deno.rename(temp, path);
+    } catch (err) {
+      await Deno.remove(temp).catch(() => {});
+      throw stateDirError(this.dir, err);
+    }
+  }
+
+  /** Removes a recorder's file (no error when it is already gone). */
+  async remove(name: string): Promise<void> {
+    try {
+      await Deno.remove(this.pathOf(name));
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw stateDirError(this.dir, err);
+    }
+  }
+
+  /**
+   * Takes the lock of one name (`NAME.lock`, created with O_EXCL, holding the owner's pid). A lock whose
+   * owner is dead is stale and taken over. Returns the function that releases it.
+   */
+  async lock(name: string): Promise<() => Promise<void>> {
+    await this.ensureDir();
+    const path = join(this.dir, `${name}.lock`);
+    const mine = JSON.stringify({ pid: Deno.pid, start: processStartTime(Deno.pid) ?? null });
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+        try {
+          await file.write(new TextEncoder().encode(mine));
+        } finally {
+          file.close();
+        }
+        return async () => {
+          await Deno.remove(path).catch(() => {});
+        };
+      } catch (err) {
+        if (!(err instanceof Deno.errors.AlreadyExists)) throw stateDirError(this.dir, err);
+      }
+      const holder = await readLock(path);
+      if (holder && processAlive(holder.pid, holder.start ?? undefined)) {
+        throw new StapfrError(`Recorder "${name}" is being changed by another stapfr (pid ${holder.pid})`, {
+          hint: "Wait for it to finish and try again",
+        });
+      }
+      if (holder === undefined && attempt === 0) {
+        // Being written right now by its owner: give it a moment before calling it stale.
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      // Stale: its owner died. Remove it only if it is still the same stale file.
+      await Deno.remove(path).catch(() => {});
+    }
+    throw new StapfrError(`Cannot take the lock of recorder "${name}" ("${path}")`, {
+      hint: "Remove the lock file if no stapfr is running",
+    });
+  }
+}
+
+async function readLock(path: string): Promise<{ pid: number; start: number | null } | undefined> {
+  try {
+    const value = JSON.parse(await Deno.readTextFile(path));
+    if (typeof value?.pid === "number") return value;
+  } catch {
+    // Empty (being written) or unreadable.
+  }
+  return undefined;
+}
+
+const REQUIRED: (keyof RecorderRecord)[] = ["name", "mode", "host", "module", "startedAt"];
+
+function parseRecord(name: string, path: string, text: string): RecorderRecord {
+  let value: RecorderRecord;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new StapfrError(`Corrupt registry file "${path}": ${(err as Error).message}`, {
+      hint: "Inspect it and remove it by hand; stapfr will not overwrite it",
+    });
+  }
+  const missing = REQUIRED.filter((k) => value === null || typeof value !== "object" || !(k in value));
+  if (missing.length > 0 || value.name !== name) {
+    throw new StapfrError(
+      `Corrupt registry file "${path}": ${missing.length > 0 ? `missing "${missing[0]}"` : "wrong name"}`,
+      { hint: "Inspect it and remove it by hand; stapfr will not overwrite it" },
+    );
+  }
+  return value;
+}

@@ -1,0 +1,65 @@
+/**
+ * Reconciliation: what the registry says, checked against what is loaded (`/proc/modules`) and alive
+ * (the stapio daemon's pid and start time). Pure: the facts come in, the states come out.
+ * @module
+ */
+import type { LoadedModule } from "./driver/kernel.ts";
+import type { RecorderRecord } from "./registry.ts";
+
+/**
+ * The state of a recorder:
+ * - `recording`: loaded and recording, nobody attached;
+ * - `attached`: a memory recorder with a reader on its control channel (a dump, an attach, or `staprun -A`);
+ * - `exited`: a file recorder that ended (its module is gone, its daemon too); its files remain;
+ * - `dead`: it ended unexpectedly: a memory recorder's module is gone (its ring with it), or a file
+ *   recorder's daemon or module died without the other;
+ * - `orphan`: a loaded `stap_` module that no recorder of this state directory owns.
+ */
+export type RecorderState = "recording" | "attached" | "exited" | "dead" | "orphan";
+
+/** The facts about one registered recorder. */
+export interface Facts {
+  /** The module line of `/proc/modules`, if the module is loaded. */
+  module?: LoadedModule;
+  /** File mode: whether the daemon (pid and start time) is alive. */
+  daemonAlive: boolean;
+}
+
+/**
+ * The state of one registered recorder given the facts.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "./deps/assert.ts";
+ * const loaded = { name: "stap_fr_io", size: 1, refcount: 0, state: "Live" };
+ * assertEquals(recorderState({ mode: "memory" }, { module: loaded, daemonAlive: false }), "recording");
+ * assertEquals(recorderState({ mode: "memory" }, { daemonAlive: false }), "dead");
+ * assertEquals(recorderState({ mode: "file" }, { daemonAlive: false }), "exited");
+ * ```
+ */
+export function recorderState(record: Pick<RecorderRecord, "mode">, facts: Facts): RecorderState {
+  if (record.mode === "memory") {
+    if (!facts.module) return "dead";
+    return facts.module.refcount > 0 ? "attached" : "recording";
+  }
+  if (facts.module && facts.daemonAlive) return "recording";
+  if (!facts.module && !facts.daemonAlive) return "exited";
+  return "dead";
+}
+
+/** A module name SystemTap gives (`stap_…`, or a recorder's `stap_fr_NAME`). */
+export const STAP_MODULE = /^stap_[A-Za-z0-9_]+$/;
+
+/**
+ * The loaded `stap_` modules that no record owns.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "./deps/assert.ts";
+ * const mods = ["stap_fr_io", "stap_0123abcd_42", "ext4"].map((name) => ({ name, size: 1, refcount: 0, state: "Live" }));
+ * assertEquals(orphanModules(mods, new Set(["stap_fr_io"])).map((m) => m.name), ["stap_0123abcd_42"]);
+ * ```
+ */
+export function orphanModules(modules: readonly LoadedModule[], owned: ReadonlySet<string>): LoadedModule[] {
+  return modules.filter((m) => STAP_MODULE.test(m.name) && !owned.has(m.name));
+}
