@@ -114,9 +114,6 @@ export function argumentCount(pieces: readonly FormatPiece[]): number {
   return n;
 }
 
-const SMALL = "0123456789abcdefghijklmnopqrstuvwxyz";
-const LARGE_DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-
 function repeat(ch: string, n: number): string {
   return n > 0 ? ch.repeat(n) : "";
 }

@@ -18,7 +18,6 @@ export type Scalar = Long | string;
 export const MAXSTRINGLEN = 512;
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
-const TWO64 = 1n << 64n;
 const TWO63 = 1n << 63n;
 
 /** Wraps a bigint to int64 and returns the canonical representation. */

@@ -1,0 +1,182 @@
+/**
+ * The state of one running script (a module instance): session state, limits, error accounting, the per-CPU
+ * print buffer and the context of the probe hit being run. Shared by the compiled closures.
+ * @module
+ */
+import type { ProbeSink } from "../program.ts";
+import type { SimTask, WorkloadEvent } from "../workload.ts";
+import type { Expr, Statement } from "./ast.ts";
+
+/** A node that can be named in a message. */
+export type Node = Expr | Statement;
+
+/** `STAP_SESSION_*`. */
+export const STARTING = 0, RUNNING = 1, ERROR = 2, STOPPING = 3, STOPPED = 4;
+
+/** stap's limits (`runtime_defines.h`), settable with `-D NAME=VALUE`. */
+export interface Limits {
+  MAXACTION: number;
+  /** Begin and end probes run interruptible: MAXACTION_INTERRUPTIBLE = MAXACTION * 10. */
+  MAXACTION_INTERRUPTIBLE: number;
+  MAXMAPENTRIES: number;
+  MAXERRORS: number;
+  MAXNESTING: number;
+  MAXSTRINGLEN: number;
+}
+
+/** The defaults of stap 4.8 on x86_64. */
+export const DEFAULT_LIMITS: Limits = {
+  MAXACTION: 1000,
+  MAXACTION_INTERRUPTIBLE: 10000,
+  MAXMAPENTRIES: 2048,
+  MAXERRORS: 0,
+  MAXNESTING: 10,
+  MAXSTRINGLEN: 512,
+};
+
+/** The per-CPU print buffer size (`STP_BUFFER_SIZE`). */
+export const STP_BUFFER_SIZE = 8192;
+
+/** How stap names a node in "near …" messages (`token::operator<<`): `operator '/' at f.stp:2:27`. */
+export function describeNode(node: Node): string {
+  const where = `${node.loc.file}:${node.loc.line}:${node.loc.column}`;
+  switch (node.kind) {
+    case "binary":
+    case "comparison":
+    case "logical":
+    case "assignment":
+    case "unary":
+    case "incdec":
+    case "regex_match":
+      return `operator '${node.op}' at ${where}`;
+    case "concat":
+      return `operator '.' at ${where}`;
+    case "ternary":
+      return `operator '?' at ${where}`;
+    case "stat_op":
+      return `operator '@${node.op}' at ${where}`;
+    case "histogram":
+      return `operator '@hist_${node.type}' at ${where}`;
+    case "symbol":
+      return `identifier '${node.name}' at ${where}`;
+    case "array_index":
+      return node.base.kind === "symbol"
+        ? `identifier '${node.base.name}' at ${where}`
+        : `operator '@hist_${node.base.type}' at ${where}`;
+    case "call":
+    case "print_format":
+      return `identifier '${node.name}' at ${where}`;
+    case "number":
+      return `number '${node.text}' at ${where}`;
+    case "string":
+      return `string '${node.raw}' at ${where}`;
+    case "block":
+      return `operator '{' at ${where}`;
+    case "target_symbol":
+      return `identifier '${node.name}' at ${where}`;
+    default:
+      return `keyword at ${where}`;
+  }
+}
+
+/** A run-time error of the script (`c->last_error`), with the statement it happened near. */
+export class StapError extends Error {
+  constructor(message: string, readonly near: Node | null) {
+    super(message);
+    this.name = "StapError";
+  }
+
+  /** The text of the `ERROR:` message, as `_stp_softerror("%s near %s", …)` prints it. */
+  text(): string {
+    return this.near === null ? this.message : `${this.message} near ${describeNode(this.near)}`;
+  }
+}
+
+/** `abort()`: leave the handler without an error. */
+export class AbortSignal_ extends Error {}
+
+/** Shared state of one script instance. */
+export class Runtime {
+  state = STARTING;
+  errors = 0;
+  hits = 0;
+  actions = 0;
+  nesting = 0;
+  /** The output of the current probe hit (a byte string). */
+  out = "";
+  /** The CPU the current hit runs on. */
+  cpu = 0;
+  /** Virtual time of the current hit, ns since load. */
+  now = 0;
+  /** The workload record of the current hit (for timer, begin and end probes: a synthetic one). */
+  ev!: WorkloadEvent;
+  /** pp() and pn() of the running handler. */
+  pp = "";
+  pn = "";
+  func = "";
+  /** The return value of the function being left. */
+  retval: unknown = 0;
+  /** tokenize()'s saved position. */
+  tokenizeRest: string | null = null;
+  exitRequested = false;
+  /** Wall clock at load, ns since the epoch (gettimeofday_* = this + now). */
+  readonly epochNs: bigint;
+
+  constructor(
+    readonly sink: ProbeSink,
+    readonly limits: Limits,
+    readonly cpus: number,
+    readonly stapio: SimTask,
+    epochNs: bigint,
+  ) {
+    this.epochNs = epochNs;
+  }
+
+  /** Appends output, flushing full 8 KiB buffers mid-probe as `_stp_print` does. */
+  emit(s: string): void {
+    if (this.out.length + s.length <= STP_BUFFER_SIZE) {
+      this.out += s;
+      return;
+    }
+    let rest = s;
+    while (this.out.length + rest.length > STP_BUFFER_SIZE) {
+      const room = STP_BUFFER_SIZE - this.out.length;
+      this.out += rest.slice(0, room);
+      rest = rest.slice(room);
+      this.flush();
+    }
+    this.out += rest;
+  }
+
+  /** Sends the print buffer as one record of the current CPU (`_stp_print_flush`). */
+  flush(): void {
+    const s = this.out;
+    if (s.length === 0) return;
+    this.out = "";
+    const bytes = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+    this.sink.print(this.cpu, bytes);
+  }
+
+  /** `exit()`: stop the session (end probes still run) and ask the host to unload. */
+  requestExit(): void {
+    if (this.state === RUNNING || this.state === STARTING) this.state = STOPPING;
+    if (!this.exitRequested) {
+      this.exitRequested = true;
+      this.sink.exit();
+    }
+  }
+
+  /** Reports a handler's error and applies MAXERRORS (`probe_epilogue` of the translator). */
+  reportError(text: string): void {
+    this.sink.error(text);
+    this.errors++;
+    if (this.errors > this.limits.MAXERRORS) {
+      this.state = ERROR;
+      if (!this.exitRequested) {
+        this.exitRequested = true;
+        this.sink.exit();
+      }
+    }
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The SystemTap script language of the simulator: `compileScript(source)` parses and analyses a script and
+ * returns a {@linkcode CompiledScript} whose instances run on the synthetic workload.
+ *
+ * ```ts
+ * import { compileScript } from "./mod.ts";
+ * const out: string[] = [];
+ * const run = compileScript('probe begin { printf("hi\\n") }').instantiate({
+ *   cpus: 1, seed: 1, rate: 0,
+ *   sink: { print: (_c, b) => out.push(new TextDecoder().decode(b)), warning() {}, error() {}, exit() {} },
+ * });
+ * run.begin();
+ * run.end();
+ * console.log(out.join("")); // "hi\n"
+ * ```
+ * @module
+ */
+import type { CompiledScript, Unsupported } from "../program.ts";
+import { formatDiagnostics, parseScript } from "./parser.ts";
+import { DEFAULT_LIMITS, type Limits } from "./interp_runtime.ts";
+import { Program, Run, SemanticError, type SimRunOptions } from "./interp.ts";
+
+export { Run, SemanticError, type SimRunOptions };
+
+/** Options of {@linkcode compileScript}. */
+export interface CompileOptions {
+  /** The file name used in messages (`<input>` for `-e` scripts, as stap does). */
+  file?: string;
+  /** Guru mode (`-g`). */
+  guru?: boolean;
+  /** Positional arguments (`$1`, `@1`). */
+  args?: readonly string[];
+  /** `uname -r` of the simulated target. */
+  kernelRelease?: string;
+  arch?: string;
+  /** `-D NAME=VALUE` settings: MAXACTION, MAXMAPENTRIES, MAXERRORS, MAXNESTING. */
+  defines?: Record<string, string | number>;
+}
+
+/** A script that does not parse, or that stap would reject in pass 2 (message with file:line:column). */
+export class ScriptError extends Error {
+  constructor(message: string, readonly text: string) {
+    super(message);
+    this.name = "ScriptError";
+  }
+}
+
+/** A script with probes or functions the simulator cannot run (listed in `unsupported`). */
+export class UnsupportedScriptError extends Error {
+  constructor(readonly unsupported: readonly Unsupported[]) {
+    super(
+      "The simulator cannot run this script:\n" +
+        unsupported.map((u) => `${u.file}:${u.line}:${u.column}: ${u.message}`).join("\n"),
+    );
+    this.name = "UnsupportedScriptError";
+  }
+}
+
+function limitsOf(defines: Record<string, string | number> | undefined): Limits {
+  const limits = { ...DEFAULT_LIMITS };
+  for (const [k, v] of Object.entries(defines ?? {})) {
+    const n = Number(v);
+    if (!Number.isInteger(n)) continue;
+    if (k === "MAXACTION") {
+      limits.MAXACTION = n;
+      if (!("MAXACTION_INTERRUPTIBLE" in (defines ?? {}))) limits.MAXACTION_INTERRUPTIBLE = n * 10;
+    } else if (k in limits) (limits as unknown as Record<string, number>)[k] = n;
+  }
+  return limits;
+}
+
+/** Parses and analyses a script; throws {@linkcode ScriptError} on parse or semantic errors. */
+export function compileScript(source: string, options: CompileOptions = {}): CompiledScript {
+  const file = options.file ?? "<input>";
+  const parsed = parseScript(source, {
+    file,
+    args: options.args,
+    guru: options.guru ?? false,
+    ...(options.kernelRelease ? { kernelRelease: options.kernelRelease } : {}),
+    ...(options.arch ? { arch: options.arch } : {}),
+  });
+  if (parsed.errors.length > 0) {
+    const d = parsed.errors[0];
+    const text = formatDiagnostics(parsed.errors, new Map([[file, source]]));
+    throw new ScriptError(`${d.file}:${d.line}:${d.column}: parse error: ${d.message}`, text);
+  }
+  let program: Program;
+  try {
+    program = new Program(parsed.script, limitsOf(options.defines));
+  } catch (err) {
+    if (err instanceof SemanticError) throw new ScriptError(err.message, err.message + "\n");
+    throw err;
+  }
+  return {
+    unsupported: program.unsupported,
+    instantiate(runOptions: SimRunOptions): Run {
+      if (program.unsupported.length > 0) throw new UnsupportedScriptError(program.unsupported);
+      return new Run(program, runOptions);
+    },
+  };
+}
