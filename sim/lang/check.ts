@@ -156,6 +156,16 @@ export function checkScript(source: string, options: CheckOptions = {}): CheckRe
   const errors = result.errors.filter((d) => !d.duplicate).map(plain);
   const total = result.errors.length;
   let text = "";
+  if (result.errors[0]?.fatal) {
+    return {
+      ok: false,
+      errors,
+      warnings: result.warnings.map(plain),
+      unsupported: [],
+      script: result.script,
+      text: result.errors[0].message + "\n",
+    };
+  }
   if (total > 0) {
     text = formatDiagnostics(result.errors, new Map([[file, source]]));
     text += `${total} parse error${total === 1 ? "" : "s"}.\n`;

@@ -13,6 +13,7 @@ import type * as A from "./ast.ts";
 import { junkMessage, Lexer, type Token } from "./lexer.ts";
 import {
   DEFAULT_TARGET,
+  FatalError,
   type MacroDecl,
   ParseError,
   Preprocessor,
@@ -32,6 +33,8 @@ export interface Diagnostic {
   label: "saw" | "at";
   /** stap prints each message once: later errors with the same message are counted but not shown. */
   duplicate?: boolean;
+  /** An error that stopped stap at once (printed alone, without the parse-error frame). */
+  fatal?: boolean;
 }
 
 /** What parsing needs besides the source text. */
@@ -1635,7 +1638,22 @@ export function parseScript(source: string, options: ParseOptions = {}): ParseRe
     items: [],
   };
   const parser = new Parser(pp, file, target.guru, args.length);
-  const empty = parser.parse(script);
+  let empty: boolean;
+  try {
+    empty = parser.parse(script);
+  } catch (e) {
+    if (!(e instanceof FatalError)) throw e;
+    const fatal: Diagnostic = {
+      file,
+      line: 0,
+      column: 0,
+      message: e.message,
+      saw: "",
+      label: "saw",
+      fatal: true,
+    };
+    return { script, errors: [fatal], warnings: pp.warnings.map(toDiagnostic), empty: "no" };
+  }
   return {
     script,
     errors: parser.errors,
@@ -1668,6 +1686,10 @@ export function parseLibraryMacros(
         throw new ParseError(`duplicate definition of library macro '@${dup}'`, pp.macros.get(dup)!.token);
       }
     } catch (e) {
+      if (e instanceof FatalError) {
+        errors.push({ file, line: 0, column: 0, message: e.message, saw: "", label: "saw", fatal: true });
+        continue;
+      }
       if (!(e instanceof ParseError)) throw e;
       parser.report(e);
       errors.push(...parser.errors);

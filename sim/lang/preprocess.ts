@@ -52,6 +52,17 @@ export class ParseError extends Error {
   }
 }
 
+/**
+ * An error that stops stap altogether (an exception outside the parser's error handling, e.g. `bad lexical
+ * cast` for `%( guru_mode == 0x0 …`): it prints only the message and nothing after it.
+ */
+export class FatalError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "FatalError";
+  }
+}
+
 /** A `@define` macro. */
 export interface MacroDecl {
   name: string;
@@ -212,10 +223,12 @@ function parseConfigNumber(s: string): bigint | null {
   return signed;
 }
 
-/** lex_cast<int64_t>: a decimal number as written in a preprocessor condition. */
+/** lex_cast<int64_t>: a decimal number as written in a preprocessor condition (else stap dies). */
 function lexCastNumber(t: Token): bigint {
-  if (!/^[0-9]+$/.test(t.content)) throw new ParseError("expected number", t);
-  return BigInt.asIntN(64, BigInt(t.content));
+  if (!/^[0-9]+$/.test(t.content)) throw new FatalError("bad lexical cast");
+  const v = BigInt(t.content);
+  if (v > 0x7fffffffffffffffn) throw new FatalError("bad lexical cast");
+  return v;
 }
 
 /** Evaluates one `LEFT OP RIGHT` preprocessor condition (stap's eval_pp_conditional). */

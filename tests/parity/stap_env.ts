@@ -139,6 +139,8 @@ export interface StapOutcome {
   ok: boolean;
   /** stderr without the warning about the missing symbol table. */
   stderr: string;
+  /** The parse-tree dump (only when asked for). */
+  stdout: string;
 }
 
 /** A fake kernel tree and a macro-only tapset in a temporary directory. */
@@ -174,17 +176,22 @@ export async function makeStapEnv(): Promise<StapEnv> {
 }
 
 /** Runs `stap -p1` on a script file. */
-export async function runStap(env: StapEnv, script: string, inv: Invocation): Promise<StapOutcome> {
+export async function runStap(
+  env: StapEnv,
+  script: string,
+  inv: Invocation,
+  dump = false,
+): Promise<StapOutcome> {
   const argv = ["-p1", "-r", env.kernelDir, ...(inv.guru ? ["-g"] : []), script, ...inv.args];
   const out = await new Deno.Command(stapPath!, {
     args: argv,
     env: { SYSTEMTAP_TAPSET: env.tapsetDir },
-    stdout: "null",
+    stdout: dump ? "piped" : "null",
     stderr: "piped",
   }).output();
   const stderr = new TextDecoder("latin1").decode(out.stderr).split("\n")
     .filter((l) => !l.startsWith("WARNING: Kernel function symbol table missing")).join("\n");
-  return { ok: out.success, stderr };
+  return { ok: out.success, stderr, stdout: dump ? new TextDecoder("latin1").decode(out.stdout) : "" };
 }
 
 /** Runs `work` over `items`, two at a time (the machines have two cores). */
