@@ -689,7 +689,8 @@ export class Compiler {
     const tmp: unknown[][] = [];
     return (f) => {
       const depth = rt.nesting;
-      if (depth + 1 >= maxNesting) throw new StapError("MAXNESTING exceeded", e);
+      // stap's check is `nesting+1 >= MAXNESTING` with nesting -1 in the probe: MAXNESTING nested calls run.
+      if (depth >= maxNesting) throw new StapError("MAXNESTING exceeded", e);
       // Arguments are evaluated before the callee's frame is taken (they may call the same function).
       const vals = tmp[depth] ?? (tmp[depth] = new Array(n));
       for (let i = 0; i < n; i++) vals[i] = args[i](f);

@@ -197,11 +197,12 @@ export function typeExpr(env: TypeEnv, sc: TypeScope, e: A.Expr): VarType | unde
       });
       return "long";
     case "stat_op":
+    case "histogram": {
       typeExpr(env, sc, e.stat);
+      const k = keyOf(e.stat, sc);
+      if (k !== null) env.set(k, "stats");
       return "long";
-    case "histogram":
-      typeExpr(env, sc, e.stat);
-      return "long";
+    }
     case "entry":
       return typeExpr(env, sc, e.expr);
     case "defined":
