@@ -137,7 +137,9 @@ if (import.meta.main) {
   const controller = new AbortController();
   // The first SIGINT or SIGTERM asks the running command to finish cleanly (attach turns it into a detach);
   // a second one exits at once.
-  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  // The simulator's stand-ins (`stapfr sim …`) handle signals themselves, as stapio does (a 2nd SIGTERM resends).
+  const standIn = Deno.args.find((arg) => !arg.startsWith("-")) === "sim";
+  for (const sig of standIn ? [] : ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(sig, () => {
       if (controller.signal.aborted) Deno.exit(ExitCode.interrupted);
       controller.abort(sig);

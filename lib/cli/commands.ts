@@ -84,5 +84,6 @@ export const COMMANDS: Record<string, CommandInfo> = {
   sim: {
     summary: "The simulator's stand-ins for stap, staprun and lsmod",
     usage: "sim (stap ARGS… | staprun ARGS… | lsmod | shims DIR)",
+    load: () => import("../../sim/cmd/mod.ts"),
   },
 };

@@ -1,0 +1,74 @@
+/**
+ * `stapfr sim …`: the simulator's stand-ins for SystemTap's commands, dispatched by the first argument:
+ * `stap`, `staprun`, `lsmod`, `shims DIR`, and the internal `__stapio` (the `staprun -D` daemon) and `__host`
+ * (a module host, see `sim/host_main.ts`).
+ * @module
+ */
+import type { Context } from "../../lib/cli/context.ts";
+import { UsageError } from "../../lib/errors.ts";
+import { OrderedSink } from "./io.ts";
+import { processSignals, type SignalSource } from "./signals.ts";
+import type { CommandIo } from "./staprun.ts";
+import { simSettings } from "./settings.ts";
+
+/** Builds the stand-ins' I/O from a command context. */
+export function commandIo(ctx: Context, argv0: string, signals: SignalSource = processSignals): CommandIo {
+  let stderrIsTerminal = false;
+  try {
+    stderrIsTerminal = ctx.io.stderr === Deno.stderr && Deno.stderr.isTerminal();
+  } catch {
+    // not a terminal
+  }
+  return {
+    out: new OrderedSink(ctx.io.stdout),
+    err: new OrderedSink(ctx.io.stderr),
+    env: ctx.io.env,
+    signals,
+    cwd: Deno.cwd(),
+    argv0: ctx.io.env("STAPFR_SIM_ARGV0") || argv0,
+    stdoutIsTerminal: ctx.io.isTerminal ?? false,
+    stderrIsTerminal,
+    release: Deno.osRelease(),
+  };
+}
+
+/** Runs `stapfr sim ARGS…`; returns the exit status. */
+export async function run(args: string[], ctx: Context): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case "stap": {
+      const { stapMain } = await import("./stap.ts");
+      return await stapMain(rest, commandIo(ctx, "stap"));
+    }
+    case "staprun": {
+      const { staprunMain } = await import("./staprun.ts");
+      return await staprunMain(rest, commandIo(ctx, "staprun"));
+    }
+    case "__stapio": {
+      const { stapioDaemonMain } = await import("./staprun.ts");
+      return await stapioDaemonMain(rest, commandIo(ctx, "stapio"));
+    }
+    case "lsmod": {
+      if (rest.length > 0) throw new UsageError(`Unexpected argument "${rest[0]}"`);
+      const { lsmodMain } = await import("./lsmod.ts");
+      return await lsmodMain(simSettings(ctx.io.env).root, (text) => ctx.out(text));
+    }
+    case "shims": {
+      if (rest.length !== 1) {
+        throw new UsageError(rest.length ? `Unexpected argument "${rest[1]}"` : "Missing DIR");
+      }
+      const { writeShims } = await import("./shims.ts");
+      const paths = await writeShims(rest[0]);
+      await ctx.out(paths.join("\n") + "\n");
+      return 0;
+    }
+    case "__host": {
+      const { hostMain } = await import("../host_main.ts");
+      return await hostMain(rest);
+    }
+    default:
+      throw new UsageError(
+        sub === undefined ? "Missing stand-in: stap, staprun, lsmod or shims" : `Unknown stand-in "${sub}"`,
+      );
+  }
+}

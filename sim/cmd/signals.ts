@@ -1,0 +1,41 @@
+/**
+ * The signals a stand-in reacts to, behind a small interface: the real process signals, or a test's hand.
+ * @module
+ */
+import type { StapioSignal } from "../stapio/reader.ts";
+
+/** A source of signals: `listen` returns the function that stops listening. */
+export interface SignalSource {
+  listen(handler: (sig: StapioSignal) => void): () => void;
+}
+
+const SIGNALS: StapioSignal[] = ["SIGQUIT", "SIGINT", "SIGTERM", "SIGHUP", "SIGUSR2"];
+
+/** The process's own signals. */
+export const processSignals: SignalSource = {
+  listen(handler) {
+    const listeners = SIGNALS.map((sig) => {
+      const fn = () => handler(sig);
+      Deno.addSignalListener(sig, fn);
+      return [sig, fn] as const;
+    });
+    return () => {
+      for (const [sig, fn] of listeners) Deno.removeSignalListener(sig, fn);
+    };
+  },
+};
+
+/** Signals sent by hand (tests, the in-process simulator). */
+export class ManualSignals implements SignalSource {
+  #handlers = new Set<(sig: StapioSignal) => void>();
+
+  listen(handler: (sig: StapioSignal) => void): () => void {
+    this.#handlers.add(handler);
+    return () => this.#handlers.delete(handler);
+  }
+
+  /** Delivers a signal to every listener. */
+  send(sig: StapioSignal): void {
+    for (const h of this.#handlers) h(sig);
+  }
+}

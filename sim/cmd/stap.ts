@@ -1,0 +1,180 @@
+/**
+ * The simulated `stap`: passes 1–2 with the simulator's language (`-p1`, `-p2`), `-p4` writes a simulated
+ * `.ko`, and pass 5 runs it through the simulated staprun as stap 4.8 does (reference 1.1, 1.3, 2, 3):
+ * without `-F` in the foreground until exit(), `-T` or a signal; `-F` alone loads it with `staprun -L`
+ * (memory mode); `-F -o FILE` starts the `staprun -D` daemon (file mode).
+ *
+ * Differences from a real stap: pass 5 runs staprun in this process instead of a child, so a SIGQUIT to a
+ * foreground `stap` detaches instead of killing stap alone (reference 2.4).
+ * @module
+ */
+import { join } from "node:path";
+import { checkScript } from "../lang/check.ts";
+import { compileScript, ScriptError } from "../lang/mod.ts";
+import type { ModuleSpec } from "./module_file.ts";
+import { writeModuleFile } from "./module_file.ts";
+import { elaborationDump, parseDump } from "./passes.ts";
+import { defaultModuleName, parseStapArgs, type StapOptions } from "./stap_args.ts";
+import { type CommandIo, staprunMain } from "./staprun.ts";
+
+const VERSION_TEXT = "Systemtap translator/driver (version 4.8/0.188, Debian version 4.8-2)\n" +
+  "Copyright (C) 2005-2022 Red Hat, Inc. and others\n" +
+  "This is free software; see the source for copying conditions.\n" +
+  "stapfr simulator: the kernel module is simulated; no root or kernel is needed.\n";
+
+const USAGE = `Systemtap translator/driver (version 4.8/0.188, Debian version 4.8-2), simulated by stapfr
+
+Usage: stap [options] FILE                    Run script in file.
+   or: stap [options] -                       Run script on stdin.
+   or: stap [options] -e SCRIPT               Run given script.
+
+Options (the ones the simulator honours):
+   --         end of translator options, script options follow
+   -h --help  show help
+   -V --version  show version
+   -p NUM     stop after pass NUM 1-5 (parse, elaborate, translate, compile, run)
+   -v         add verbosity to all passes
+   -g         guru mode
+   -e SCRIPT  run given script instead of script file
+   -s NUM     buffer size in megabytes per cpu, instead of 16
+   -o FILE    send script output to file, instead of stdout
+   -S size[,n]  switch to the next output file when it reaches size MB; keep n files
+   -b         bulk (percpu file) mode
+   -m MODULE  set probe module name, instead of stap_<hash>_<n>
+   -r DIR|RELEASE  kernel build tree or release (recorded only)
+   -T TIME    terminate the script after TIME seconds
+   -w         suppress warnings
+   -x PID     sets target() to PID
+   -F         flight recorder mode: load and detach (-o FILE: run in the background)
+`;
+
+/** `stap ARGS…`: returns the exit status. */
+export async function stapMain(args: string[], io: CommandIo): Promise<number> {
+  try {
+    return await stap(args, io);
+  } finally {
+    await io.out.flush();
+    await io.err.flush();
+  }
+}
+
+async function readScript(o: StapOptions): Promise<{ source: string; file: string } | string> {
+  if (o.scriptText !== undefined) return { source: o.scriptText, file: "<input>" };
+  const file = o.scriptFile!;
+  try {
+    return {
+      source: file === "-" ? await new Response(Deno.stdin.readable).text() : await Deno.readTextFile(file),
+      file,
+    };
+  } catch {
+    return `ERROR: Couldn't open script file '${file}': No such file or directory\n`;
+  }
+}
+
+async function stap(args: string[], io: CommandIo): Promise<number> {
+  const parsed = parseStapArgs(args);
+  if (parsed.kind === "help") {
+    io.out.text(USAGE);
+    return 0;
+  }
+  if (parsed.kind === "version") {
+    io.err.text(VERSION_TEXT);
+    return 0;
+  }
+  if (parsed.kind === "error") {
+    io.err.text(parsed.stderr);
+    return 1;
+  }
+  const o = parsed.options;
+  for (const note of o.notes) io.err.text(note + "\n");
+  const script = await readScript(o);
+  if (typeof script === "string") {
+    io.err.text(script);
+    return 1;
+  }
+  let source = script.source;
+  // stap -T adds a synthetic timer probe that calls exit() (reference 1.1).
+  if (o.timeoutSeconds !== undefined) {
+    source += `\nprobe timer.ms(${Math.round(o.timeoutSeconds * 1000)}) { exit() }\n`;
+  }
+
+  if (o.verbose) io.err.text("Pass 1: parsed user script and 0 library scripts.\n");
+  const checked = checkScript(source, { file: script.file, args: o.args, guru: o.guru });
+  if (!checked.ok) {
+    io.err.text(checked.text);
+    return 1;
+  }
+  if (o.lastPass === 1) {
+    io.out.text(parseDump(checked.script));
+    return 0;
+  }
+  try {
+    const compiled = compileScript(source, { file: script.file, args: o.args, guru: o.guru });
+    if (compiled.unsupported.length) {
+      for (const u of compiled.unsupported) {
+        io.err.text(`semantic error: ${u.message} (not simulated): at ${u.file}:${u.line}:${u.column}\n`);
+      }
+      io.err.text("Pass 2: analysis failed.  [man error::pass2]\n");
+      return 1;
+    }
+  } catch (err) {
+    if (!(err instanceof ScriptError)) throw err;
+    io.err.text(err.text.endsWith("\n") ? err.text : err.text + "\n");
+    io.err.text("Pass 2: analysis failed.  [man error::pass2]\n");
+    return 1;
+  }
+  if (o.lastPass === 2) {
+    io.out.text(elaborationDump(checked.script));
+    return 0;
+  }
+  const name = o.moduleName ?? defaultModuleName(source, [
+    ...o.args,
+    o.bulk ? "-b" : "",
+    o.guru ? "-g" : "",
+    String(o.bufferMb ?? ""),
+  ]);
+  const spec: ModuleSpec = {
+    name,
+    path: join(o.lastPass === 4 ? io.cwd : "/tmp", `${name}.ko`),
+    scriptSource: source,
+    bulk: o.bulk,
+    guru: o.guru,
+    args: o.args,
+    bufferMb: o.bufferMb,
+  };
+  if (o.lastPass < 5) {
+    if (o.lastPass === 4) {
+      await writeModuleFile(spec);
+      io.out.text(`${spec.path}\n`);
+    }
+    return 0;
+  }
+  return await pass5(spec, o, io);
+}
+
+/** Builds staprun's argv as stap 4.8 does (reference 1.1) and runs it. */
+async function pass5(spec: ModuleSpec, o: StapOptions, io: CommandIo): Promise<number> {
+  const argv: string[] = [];
+  for (let i = 1; i < o.verbose; i++) argv.push("-v");
+  if (o.suppressWarnings) argv.push("-w");
+  if (o.outfile !== undefined) argv.push("-o", o.outfile);
+  if (o.targetCmd !== undefined) argv.push("-c", o.targetCmd);
+  if (o.targetPid !== undefined) argv.push("-t", String(o.targetPid));
+  if (o.bufferMb !== undefined) argv.push("-b", String(o.bufferMb));
+  if (o.flightRecorder) argv.push(o.outfile !== undefined ? "-D" : "-L");
+  if (o.moduleName === undefined) argv.push("-R");
+  if (o.sizeSpec !== undefined) argv.push("-S", o.sizeSpec);
+  argv.push(spec.path);
+  if (o.verbose) io.err.text("Pass 5: starting run.\n");
+  const started = performance.now();
+  const rc = await staprunMain(argv, { ...io, argv0: "/usr/bin/staprun" }, spec);
+  if (rc !== 0) {
+    if (!o.suppressWarnings) io.err.text(`WARNING: /usr/bin/staprun exited with status: ${rc}\n`);
+    io.err.text("Pass 5: run failed.  [man error::pass5]\n");
+    return 1;
+  }
+  if (o.verbose) {
+    io.err.text(`Pass 5: run completed in 0usr/0sys/${Math.round(performance.now() - started)}real ms.\n`);
+  }
+  return 0;
+}

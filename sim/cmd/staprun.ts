@@ -1,0 +1,320 @@
+/**
+ * The simulated `staprun` (and the stapio it becomes): load a module (`-L`), run it in the foreground, start
+ * the `-D` daemon, attach (`-A`), unload (`-d`), with 4.8's messages and exit statuses (reference 1.2, 2, 4,
+ * 7). The module itself is a background host process (`sim/host.ts`); this side is user space.
+ * @module
+ */
+import { spawnModuleHost, StapMessageError, unloadModule } from "../host.ts";
+import { moduleDir, readModules } from "../procfs.ts";
+import { connectModule, countRelayFiles, NotRunningError } from "../stapio/link.ts";
+import { absoluteOutfile } from "../stapio/outfile_name.ts";
+import { RealOutputFs } from "../stapio/output_fs.ts";
+import { notRunningText, type StapioMode, StapioSession } from "../stapio/reader.ts";
+import { StapioWriter } from "../stapio/writer.ts";
+import { type OrderedSink, stdoutHandle } from "./io.ts";
+import { modulePathOf, type ModuleSpec, readModuleFile } from "./module_file.ts";
+import { selfCommand } from "./self.ts";
+import { type SimSettings, simSettings } from "./settings.ts";
+import type { SignalSource } from "./signals.ts";
+import { renameModule } from "./stap_args.ts";
+import { moduleNameOf, parseStaprunArgs, type StaprunArgError, type StaprunOptions } from "./staprun_args.ts";
+import { staprunUsage } from "./usage.ts";
+
+/** What a stand-in command gets from its process. */
+export interface CommandIo {
+  out: OrderedSink;
+  err: OrderedSink;
+  env: (name: string) => string | undefined;
+  signals: SignalSource;
+  cwd: string;
+  /** The name the program was invoked by (usage and getopt messages). */
+  argv0: string;
+  stdoutIsTerminal: boolean;
+  stderrIsTerminal: boolean;
+  /** `uname -r`, for module paths and the usage text. */
+  release: string;
+}
+
+const RED_ERROR = "\x1b[01;31m\x1b[KERROR:\x1b[m\x1b[K";
+
+function useColor(o: Pick<StaprunOptions, "color">, io: CommandIo): boolean {
+  if (o.color === "always") return true;
+  if (o.color === "never") return false;
+  return io.stderrIsTerminal && io.env("TERM") !== "dumb";
+}
+
+/** Prints lines that start with `ERROR:` (coloured as staprun's `-C` says). */
+function printErrors(lines: string[], color: boolean, io: CommandIo): void {
+  for (const line of lines) io.err.text((color ? line.replace(/^ERROR:/, RED_ERROR) : line) + "\n");
+}
+
+function printArgError(e: StaprunArgError, color: boolean, io: CommandIo): number {
+  const text = e.getopt ? `${io.argv0}: ${e.message}` : (color ? RED_ERROR : "ERROR:") + ` ${e.message}`;
+  io.err.text(text + (e.noNewline ? "" : "\n"));
+  if (e.usage) io.out.text(staprunUsage(io.argv0, io.release));
+  return 1;
+}
+
+/** `staprun ARGS…`: returns the exit status. */
+export async function staprunMain(args: string[], io: CommandIo, override?: ModuleSpec): Promise<number> {
+  const parsed = parseStaprunArgs(args);
+  const color = useColor(parsed.kind === "ok" ? parsed.options : { color: "auto" }, io);
+  switch (parsed.kind) {
+    case "help":
+      io.out.text(staprunUsage(io.argv0, io.release));
+      return 0;
+    case "version":
+      // printf then _exit: nothing reaches a pipe (reference 1.2).
+      if (io.stdoutIsTerminal) {
+        io.out.text("Systemtap module loader/runner (version 4.8/0.188, Debian version 4.8-2)\n");
+      }
+      return 0;
+    case "error":
+      return printArgError(parsed.error, color, io);
+  }
+  const o = parsed.options;
+  const settings = simSettings(io.env);
+  const name = moduleNameOf(o.module);
+  if (o.deleteModule) return await deleteModule(name, settings, color, io);
+  if (o.attach) return await runStapio(name, "attach", o, settings, io);
+  let spec: ModuleSpec;
+  if (override) spec = override;
+  else {
+    const read = await readModuleFile(modulePathOf(o.module, io.release, io.cwd));
+    if ("errors" in read) {
+      printErrors(read.errors, color, io);
+      return 1;
+    }
+    spec = read;
+  }
+  return await insertAndRun(spec, o, settings, io, color);
+}
+
+async function deleteModule(
+  name: string,
+  settings: SimSettings,
+  color: boolean,
+  io: CommandIo,
+): Promise<number> {
+  // `-d '*'` lists debugfs, where 4.8 modules are not: a silent no-op (reference 3).
+  if (name === "*") return 0;
+  return await unload(name, settings, (lines) => printErrors(lines, color, io));
+}
+
+/** `staprun -d NAME`: 0, or the status of reference 2.8 after printing its lines. */
+async function unload(
+  name: string,
+  settings: SimSettings,
+  print: (lines: string[]) => void,
+  afterDetach = false,
+): Promise<number> {
+  if (afterDetach) await settled(name, settings);
+  try {
+    await unloadModule(settings.root, name);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof StapMessageError)) throw err;
+    print(err.lines);
+    return err.status;
+  }
+}
+
+/**
+ * Waits (at most 2 s) until the module shows no reader: the kernel drops the refcount when `.cmd` closes,
+ * the host updates `/proc/modules` a moment later, and stapio runs `staprun -d` right after closing.
+ */
+async function settled(name: string, settings: SimSettings): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const line = (await readModules(settings.root)).find((l) => l.name === name);
+    if (!line || line.refcount === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Inserts the module (its host process starts) and runs stapio as the options say. */
+async function insertAndRun(
+  spec: ModuleSpec,
+  o: StaprunOptions,
+  settings: SimSettings,
+  io: CommandIo,
+  color: boolean,
+): Promise<number> {
+  let name = spec.name;
+  if (o.rename) {
+    const renamed = renameModule(name, Deno.pid);
+    if (renamed === undefined) {
+      io.err.text(`WARNING: Old module name '${name}' is too short for renaming, ignoring -R.\n`);
+    } else name = renamed;
+  }
+  if (o.verbose > 0) {
+    io.err.text(`staprun:insert_module:191 Module ${name} inserted from file ${spec.path}\n`);
+  }
+  try {
+    await spawnModuleHost({
+      root: settings.root,
+      module: name,
+      modulePath: spec.path,
+      scriptSource: spec.scriptSource,
+      scriptFile: spec.scriptFile,
+      bufferBytes: (o.bufferMb ?? spec.bufferMb ?? 16) * 1024 * 1024,
+      cpus: settings.cpus,
+      seed: settings.seed,
+      rate: settings.rate,
+      bulk: spec.bulk,
+      guru: spec.guru,
+      args: [...spec.args, ...o.moduleOptions],
+    });
+  } catch (err) {
+    if (!(err instanceof StapMessageError)) throw err;
+    printErrors(err.lines, color, io);
+    return err.status;
+  }
+  if (o.loadOnly) return await runStapio(name, "load", o, settings, io);
+  if (o.daemon) return await startDaemon(name, o, io);
+  return await runStapio(name, "run", o, settings, io);
+}
+
+/**
+ * Runs stapio against a loaded module in this process: load-only, attach, or a run until EXIT. Returns its
+ * exit status. `diag` defaults to stderr (a daemon passes its syslog).
+ */
+export async function runStapio(
+  name: string,
+  mode: StapioMode,
+  o: StaprunOptions,
+  settings: SimSettings,
+  io: CommandIo,
+  diag: (text: string) => void = (text) => io.err.text(text),
+): Promise<number> {
+  const dir = moduleDir(settings.root, name);
+  const cpus = Math.max(1, await countRelayFiles(dir));
+  const outfile = o.outfile === undefined || mode === "load" ? undefined : absoluteOutfile(o.outfile, io.cwd);
+  const session = new StapioSession({
+    moduleName: name,
+    mode,
+    connect: (events) => connectModule(dir, events),
+    makeWriter: (bulk) =>
+      new StapioWriter({
+        outfile,
+        bulk,
+        cpus,
+        rotation: o.rotation,
+        fs: new RealOutputFs(),
+        stdout: stdoutHandle(io.out),
+        now: () => new Date(),
+        cwd: io.cwd,
+      }),
+    stall: settings.stall,
+    suppressWarnings: o.suppressWarnings,
+    verbose: o.verbose,
+    diag,
+    unload: () => unload(name, settings, (lines) => diag(lines.map((l) => l + "\n").join("")), true),
+    loseSignals: settings.loseSignals,
+    targetPid: o.targetPid,
+  });
+  const stop = io.signals.listen((sig) => session.signal(sig));
+  try {
+    try {
+      await session.start();
+    } catch (err) {
+      if (!(err instanceof NotRunningError)) throw err;
+      diag(notRunningText(name));
+      return 1;
+    }
+    return await session.done;
+  } finally {
+    stop();
+    await io.out.flush();
+    await io.err.flush();
+  }
+}
+
+/** The staprun arguments that hand a daemon its job (the original argv, minus what it has done). */
+function daemonArgs(name: string, o: StaprunOptions, cwd: string): string[] {
+  const args = ["-D", "-o", absoluteOutfile(o.outfile!, cwd)];
+  if (o.rotation) {
+    const mb = o.rotation.sizeLimit / (1024 * 1024);
+    args.push("-S", o.rotation.fileCount ? `${mb},${o.rotation.fileCount}` : `${mb}`);
+  }
+  if (o.suppressWarnings) args.push("-w");
+  for (let i = 0; i < o.verbose; i++) args.push("-v");
+  if (o.color !== "auto") args.push("-C", o.color);
+  args.push(name);
+  return args;
+}
+
+/**
+ * `-D -o FILE`: stapio daemonises. The original process prints the daemon's pid line (which the daemon writes
+ * before its handshake, so before the files exist, reference 2.2) and exits 0.
+ */
+async function startDaemon(name: string, o: StaprunOptions, io: CommandIo): Promise<number> {
+  const self = selfCommand();
+  const child = new Deno.Command(self.command, {
+    args: [...self.args, "sim", "__stapio", ...daemonArgs(name, o, io.cwd)],
+    cwd: "/",
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+  child.unref();
+  const reader = child.stdout.getReader();
+  let text = "";
+  try {
+    while (!text.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+    reader.releaseLock();
+  }
+  const line = text.split("\n")[0];
+  if (!/^\d+$/.test(line)) {
+    io.err.text(`ERROR: Couldn't start the stapio daemon for module ${name}.\n`);
+    return 1;
+  }
+  io.out.text(`${line}\n`);
+  await io.out.flush();
+  return 0;
+}
+
+/** Appends daemon diagnostics to the simulator's syslog (`ROOT/var/log/stapio.log`, 0600). */
+function syslog(root: string): (text: string) => void {
+  const path = `${root}/var/log/stapio.log`;
+  try {
+    Deno.mkdirSync(`${root}/var/log`, { recursive: true, mode: 0o700 });
+  } catch {
+    // reported on the first write
+  }
+  return (text) => {
+    const stamp = new Date().toISOString();
+    const lines = text.split("\n").filter((l) => l !== "").map((l) => `${stamp} stapio[${Deno.pid}]: ${l}\n`);
+    try {
+      Deno.writeTextFileSync(path, lines.join(""), { append: true, create: true, mode: 0o600 });
+    } catch {
+      // syslog is best effort, as for stapio
+    }
+  };
+}
+
+/**
+ * `sim __stapio ARGS…`: the stapio daemon process. Prints its pid, closes stdout, then runs the module with
+ * its diagnostics in the simulator's syslog.
+ */
+export async function stapioDaemonMain(args: string[], io: CommandIo): Promise<number> {
+  const parsed = parseStaprunArgs(args);
+  if (parsed.kind !== "ok") return 1;
+  const o = parsed.options;
+  const settings = simSettings(io.env);
+  io.out.text(`${Deno.pid}\n`);
+  await io.out.flush();
+  try {
+    Deno.stdout.close();
+  } catch {
+    // already closed
+  }
+  const log = syslog(settings.root);
+  return await runStapio(moduleNameOf(o.module), "run", o, settings, io, log);
+}
