@@ -49,6 +49,7 @@ export function stapfrArgv(): string[] {
     "--allow-env",
     "--allow-run",
     "--allow-sys",
+    "--allow-net",
     CLI,
   ];
 }
