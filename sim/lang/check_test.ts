@@ -11,13 +11,13 @@ Deno.test("checkScript", async (t) => {
   await t.step("errors come with places and stap's text", () => {
     const r = checkScript("probe begin { x = 1 +; }\nprobe end { y = }", { file: "s.stp", tapsetDir: null });
     assertEquals(r.ok, false);
-    assertEquals(
-      r.errors,
-      [
-        { file: "s.stp", line: 1, column: 22, message: "expected literal string or number" },
-        { file: "s.stp", line: 2, column: 17, message: "expected literal string or number" },
-      ].slice(0, 1),
-    );
+    // The second error repeats the first message: stap counts it but does not show it.
+    assertEquals(r.errors, [{
+      file: "s.stp",
+      line: 1,
+      column: 22,
+      message: "expected literal string or number",
+    }]);
     assertEquals(
       r.text,
       "parse error: expected literal string or number\n" +
