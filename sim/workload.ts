@@ -38,6 +38,7 @@ interface Pending {
   ret: number;
   timeout: number;
   fileIndex: number;
+  activityIndex: number;
 }
 
 const byText = new Map(CATALOGUE.map((p) => [p.text, p.id]));
@@ -93,15 +94,16 @@ export class Workload {
   private nextEventTime: number;
   private readonly cumulative: number[];
   private readonly totalWeight: number;
-  private readonly activityTables = new Map<
-    SimTask,
-    { cum: number[]; total: number; points: CallPoints[] }
-  >();
+  /** Per task (by index): cumulative activity weights and the points each activity fires. */
+  private readonly activityTables: { cum: number[]; total: number; points: CallPoints[] }[] = [];
   private readonly idle: SimTask[];
   private readonly pending: Pending[] = [];
   private readonly pool: Pending[] = [];
+  /** The call each task has in flight (by task index), or null. */
+  private readonly inFlight: (Pending | null)[] = [];
+  private pendingMin = Infinity;
+  private pendingMinIndex = -1;
   private readonly event = new WorkloadEvent();
-  private readonly positions = new Map<string, number>();
 
   constructor(options: WorkloadOptions) {
     this.cpus = Math.max(1, options.cpus);
@@ -118,11 +120,11 @@ export class Workload {
       let at = 0;
       const cum: number[] = [];
       for (const a of t.activities) cum.push(at += a.weight);
-      this.activityTables.set(t, {
+      this.activityTables[t.index] = {
         cum,
         total: at,
         points: t.activities.map((a) => (a.syscall === "switch" ? { entry: [], ret: [] } : callPoints(a))),
-      });
+      };
     }
     this.totalWeight = total;
     this.nextEventTime = this.rng.exponential(this.meanGapNs);
@@ -135,14 +137,14 @@ export class Workload {
 
   /** Time of the next hit-producing step (Infinity when there is none). */
   nextTime(): number {
-    const p = this.pending.length > 0 ? this.pending[0].time : Infinity;
+    const p = this.pendingMin;
     return p < this.nextEventTime ? p : this.nextEventTime;
   }
 
   /** Runs the next step (one event, or one pending return), delivering its hits. */
   step(): void {
-    if (this.pending.length > 0 && this.pending[0].time <= this.nextEventTime) {
-      this.finishCall(this.popPending());
+    if (this.pendingMin <= this.nextEventTime) {
+      this.finishCall(this.removePending(this.pendingMinIndex));
       return;
     }
     this.startEvent();
@@ -197,10 +199,16 @@ export class Workload {
     let task: SimTask;
     if (running.pid !== 0 && this.rng.next() < 0.7) task = running;
     else task = this.tasks[this.pick(this.cumulative, this.totalWeight)];
-    const table = this.activityTables.get(task)!;
+    const table = this.activityTables[task.index];
     const which = this.pick(table.cum, table.total);
     const activity = task.activities[which];
     const draw = this.rng.next();
+    const busy = this.inFlight[task.index];
+    if (busy) {
+      // One call per task at a time: the task's blocking call returns now (it was woken up).
+      busy.time = time;
+      this.finishCall(this.removePending(this.pending.indexOf(busy)));
+    }
     this.switchTo(cpu, task, time);
     if (activity.syscall === "switch") {
       this.switchTo(cpu, this.idle[cpu], time);
@@ -221,10 +229,10 @@ export class Workload {
     const [lo, hi] = activity.bytes;
     e.count = lo + Math.floor(draw * (hi - lo + 1));
     if (e.count > 4096) e.count -= e.count % 4096;
-    const key = e.file ? e.file.path : "";
-    e.pos = this.positions.get(key) ?? 0;
+    const file = e.file;
+    e.pos = file !== null ? file.pos : 0;
     if (activity.syscall === "read" || activity.syscall === "write") {
-      this.positions.set(key, (e.pos + e.count) % (1 << 30));
+      if (file !== null) file.pos = (e.pos + e.count) % (1 << 30);
     }
     e.buf = 0x55d0c8a00000 + task.pid * 0x10000 + fileIndex * 0x2000;
     e.data = activity.data ?? "";
@@ -243,6 +251,7 @@ export class Workload {
     p.buf = e.buf;
     p.timeout = e.timeout;
     p.fileIndex = fileIndex;
+    p.activityIndex = which;
     p.ret = returnValue(activity, e.count, draw);
     this.pushPending(p);
   }
@@ -265,44 +274,32 @@ export class Workload {
     e.data = p.activity.data ?? "";
     e.timeout = p.timeout;
     e.ret = p.ret;
-    const table = this.activityTables.get(task)!;
-    const points = table.points[task.activities.indexOf(p.activity)];
+    const points = this.activityTables[task.index].points[p.activityIndex];
     this.pool.push(p);
     this.deliver(points.ret, e);
   }
 
   private pushPending(p: Pending): void {
-    const h = this.pending;
-    h.push(p);
-    let i = h.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (h[parent].time <= p.time) break;
-      h[i] = h[parent];
-      i = parent;
+    this.inFlight[p.task.index] = p;
+    this.pending.push(p);
+    if (p.time < this.pendingMin) {
+      this.pendingMin = p.time;
+      this.pendingMinIndex = this.pending.length - 1;
     }
-    h[i] = p;
   }
 
-  private popPending(): Pending {
+  /** Removes pending call i (order does not matter: at most one call per task is in flight). */
+  private removePending(i: number): Pending {
     const h = this.pending;
-    const top = h[0];
+    const p = h[i];
     const last = h.pop()!;
-    if (h.length > 0) {
-      let i = 0;
-      const n = h.length;
-      for (;;) {
-        const l = 2 * i + 1;
-        if (l >= n) break;
-        const r = l + 1;
-        const m = r < n && h[r].time < h[l].time ? r : l;
-        if (h[m].time >= last.time) break;
-        h[i] = h[m];
-        i = m;
-      }
-      h[i] = last;
-    }
-    return top;
+    if (i < h.length) h[i] = last;
+    this.inFlight[p.task.index] = null;
+    let min = Infinity, at = -1;
+    for (let k = 0; k < h.length; k++) if (h[k].time < min) (min = h[k].time), (at = k);
+    this.pendingMin = min;
+    this.pendingMinIndex = at;
+    return p;
   }
 }
 

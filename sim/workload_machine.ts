@@ -15,6 +15,8 @@ export interface SimFile {
   ino: number;
   /** A made-up kernel `struct file *` (negative as a signed 64-bit value, like real kernel pointers). */
   address: number;
+  /** The file position (files are shared between tasks, e.g. the WAL). */
+  pos: number;
 }
 
 /** One kind of thing a task does, with its share of the task's events. */
@@ -101,7 +103,7 @@ let fileAddress = -0x777efc5b3700;
 function file(path: string, devname: string, ino: number): SimFile {
   fileAddress += 0x100;
   const dev = devname === "N/A" ? 0x9 : devname === "dm-0" ? (253 << 20) : (8 << 20) | 1;
-  return { path, devname, dev, ino, address: fileAddress };
+  return { path, devname, dev, ino, address: fileAddress, pos: 0 };
 }
 
 const pgData = "/var/lib/postgres/data";

@@ -6,7 +6,7 @@
  * @module
  */
 import type * as A from "./ast.ts";
-import { type ContextVar } from "../workload_catalogue.ts";
+import type { ContextVar } from "../workload_catalogue.ts";
 import {
   add,
   band,
@@ -33,13 +33,15 @@ import { type Conversion, formatLong, formatMemory, formatString, parseFormat } 
 import { MapFullError, type MapValue, StapMap } from "./values_map.ts";
 import { AbortSignal_, type Node, type Runtime, StapError } from "./interp_runtime.ts";
 import { TAPSET } from "./tapset.ts";
-import { type TypeEnv, type VarType } from "./interp_types.ts";
+import type { TypeEnv, VarType } from "./interp_types.ts";
 
 /** Statement completions. */
 export const NORMAL = 0, BREAK = 1, CONTINUE = 2, RETURN = 3, NEXT = 4;
 
 type Frame = unknown[];
-type ExprFn = (f: Frame) => any; // deno-lint-ignore no-explicit-any
+// Values are dynamically typed at run time (long or string, checked by inference at compile time).
+// deno-lint-ignore no-explicit-any
+type ExprFn = (f: Frame) => any;
 type StmtFn = (f: Frame) => number;
 
 /** A problem found while compiling (becomes a compile error or an unsupported entry). */
@@ -467,7 +469,8 @@ export class Compiler {
     };
   }
 
-  private binaryOp(op: string, node: Node): (a: any, b: any) => unknown { // deno-lint-ignore no-explicit-any
+  // deno-lint-ignore no-explicit-any
+  private binaryOp(op: string, node: Node): (a: any, b: any) => unknown {
     switch (op) {
       case "+":
         return add;
@@ -721,42 +724,54 @@ export class Compiler {
         return typeof v === "string" ? v : longToString(v);
       };
     };
-    let render: (f: Frame) => string;
+    // Each piece is written straight into the print buffer when printing; joined only for the s… forms.
+    let pieces: ((f: Frame) => string)[];
     if (e.histogram) {
       const h = e.histogram;
       const stat = this.statTarget(sc, h.stat, false);
-      render = (f) => {
+      pieces = [(f) => {
         const s = stat(f);
         if (!s || s.count === 0) throw new StapError("empty aggregate", e);
         return formatHistogram(s);
-      };
+      }];
     } else if (e.format) {
-      render = this.printf(sc, e);
+      pieces = this.printf(sc, e);
     } else {
       const parts = e.args.map(toStr);
+      pieces = [];
       const delim = e.delimiter ? toByteString(e.delimiter.value) : "";
-      const nl = e.newline ? "\n" : "";
-      if (parts.length === 1) {
-        const [a] = parts;
-        render = nl === "" ? a : (f) => a(f) + nl;
-      } else {
-        render = (f) => {
-          let s = "";
-          for (let i = 0; i < parts.length; i++) s += (i > 0 ? delim : "") + parts[i](f);
-          return s + nl;
-        };
-      }
+      parts.forEach((p, i) => {
+        if (i > 0 && delim !== "") pieces.push(() => delim);
+        pieces.push(p);
+      });
+      if (e.newline) pieces.push(() => "\n");
     }
+    const n = pieces.length;
     if (e.returnsString) {
-      return (f) => clampString(render(f));
+      if (n === 1) {
+        const [a] = pieces;
+        return (f) => clampString(a(f));
+      }
+      return (f) => {
+        let s = "";
+        for (let i = 0; i < n; i++) s += pieces[i](f);
+        return clampString(s);
+      };
+    }
+    if (n === 1) {
+      const [a] = pieces;
+      return (f) => {
+        rt.emit(a(f));
+        return 0;
+      };
     }
     return (f) => {
-      rt.emit(render(f));
+      for (let i = 0; i < n; i++) rt.emit(pieces[i](f));
       return 0;
     };
   }
 
-  private printf(sc: Scope, e: A.PrintFormat): (f: Frame) => string {
+  private printf(sc: Scope, e: A.PrintFormat): ((f: Frame) => string)[] {
     let pieces;
     try {
       pieces = parseFormat(toByteString(e.format!.value));
@@ -825,20 +840,7 @@ export class Compiler {
       }
     }
     if (argi !== e.args.length) throw new CompileProblem("too many arguments to format string", e, false);
-    if (steps.length === 1) return steps[0];
-    if (steps.length === 2) {
-      const [a, b] = steps;
-      return (f) => a(f) + b(f);
-    }
-    if (steps.length === 3) {
-      const [a, b, c] = steps;
-      return (f) => a(f) + b(f) + c(f);
-    }
-    return (f) => {
-      let s = "";
-      for (let i = 0; i < steps.length; i++) s += steps[i](f);
-      return s;
-    };
+    return steps;
   }
 
   // ------------------------------------------------------------------------------------------------------

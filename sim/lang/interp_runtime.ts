@@ -102,8 +102,6 @@ export class Runtime {
   hits = 0;
   actions = 0;
   nesting = 0;
-  /** The output of the current probe hit (a byte string). */
-  out = "";
   /** The CPU the current hit runs on. */
   cpu = 0;
   /** Virtual time of the current hit, ns since load. */
@@ -119,6 +117,8 @@ export class Runtime {
   /** tokenize()'s saved position. */
   tokenizeRest: string | null = null;
   exitRequested = false;
+  private readonly buf = new Uint8Array(STP_BUFFER_SIZE);
+  private len = 0;
   /** Wall clock at load, ns since the epoch (gettimeofday_* = this + now). */
   readonly epochNs: bigint;
 
@@ -132,30 +132,39 @@ export class Runtime {
     this.epochNs = epochNs;
   }
 
-  /** Appends output, flushing full 8 KiB buffers mid-probe as `_stp_print` does. */
+  /**
+   * Appends output (a byte string), flushing a full 8 KiB buffer mid-probe as `_stp_print` does. (printf
+   * output is split the same way; the runtime would flush before a conversion that does not fit.)
+   */
   emit(s: string): void {
-    if (this.out.length + s.length <= STP_BUFFER_SIZE) {
-      this.out += s;
-      return;
+    const buf = this.buf;
+    let len = this.len;
+    const n = s.length;
+    for (let i = 0; i < n; i++) {
+      if (len === STP_BUFFER_SIZE) {
+        this.len = len;
+        this.flush();
+        len = 0;
+      }
+      buf[len++] = s.charCodeAt(i);
     }
-    let rest = s;
-    while (this.out.length + rest.length > STP_BUFFER_SIZE) {
-      const room = STP_BUFFER_SIZE - this.out.length;
-      this.out += rest.slice(0, room);
-      rest = rest.slice(room);
-      this.flush();
-    }
-    this.out += rest;
+    this.len = len;
   }
 
-  /** Sends the print buffer as one record of the current CPU (`_stp_print_flush`). */
+  /** Bytes in the print buffer. */
+  get pending(): number {
+    return this.len;
+  }
+
+  /**
+   * Sends the print buffer as one record of the current CPU (`_stp_print_flush`). The bytes are a view of one
+   * reused buffer: the sink copies the record (into the relay ring) before returning.
+   */
   flush(): void {
-    const s = this.out;
-    if (s.length === 0) return;
-    this.out = "";
-    const bytes = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
-    this.sink.print(this.cpu, bytes);
+    const n = this.len;
+    if (n === 0) return;
+    this.len = 0;
+    this.sink.print(this.cpu, this.buf.subarray(0, n));
   }
 
   /** `exit()`: stop the session (end probes still run) and ask the host to unload. */
