@@ -421,6 +421,19 @@ Deno.test("parser: errors as stap reports them", async (t) => {
     ]);
   });
 
+  await t.step("stap 4.8 has no @include: it is an unknown token at the top level", () => {
+    assertEquals(errorsOf('@include "x.stp"'), [
+      "1:1 expected 'probe', 'global', 'private', 'function', or '%{'",
+    ]);
+  });
+
+  await t.step("a macro named like a built-in operator draws a warning", () => {
+    const r = parseScript("@define count %( 1 %) probe begin { x = @count }");
+    assertEquals(r.warnings.map((w) => `${w.line}:${w.column} ${w.message}`), [
+      "1:9 macro redefines built-in operator '@count'",
+    ]);
+  });
+
   await t.step("an empty file and one emptied by preprocessing", () => {
     assertEquals(parseScript("# nothing").empty, "empty");
     assertEquals(parseScript('%( arch == "none" %? probe begin {} %)').empty, "empty_after_preprocessing");
