@@ -724,17 +724,26 @@ export class Compiler {
         return typeof v === "string" ? v : longToString(v);
       };
     };
-    // Each piece is written straight into the print buffer when printing; joined only for the s… forms.
-    let pieces: ((f: Frame) => string)[];
     if (e.histogram) {
+      // `_stp_stat_print_histogram`: each line reserved in the print buffer, then a flush (a record ends here).
       const h = e.histogram;
       const stat = this.statTarget(sc, h.stat, false);
-      pieces = [(f) => {
+      const text = (f: Frame): string => {
         const s = stat(f);
         if (!s || s.count === 0) throw new StapError("empty aggregate", e);
         return formatHistogram(s);
-      }];
-    } else if (e.format) {
+      };
+      if (e.returnsString) return (f) => clampString(text(f));
+      return (f) => {
+        const lines = text(f).split(/(?<=\n)/);
+        for (const line of lines) rt.emitReserved([line], 1);
+        rt.flush();
+        return 0;
+      };
+    }
+    let pieces: ((f: Frame) => string)[];
+    let literal: string | null = null;
+    if (e.format) {
       pieces = this.printf(sc, e);
     } else {
       const parts = e.args.map(toStr);
@@ -745,6 +754,11 @@ export class Compiler {
         pieces.push(p);
       });
       if (e.newline) pieces.push(() => "\n");
+      // All-literal prints become `_stp_print("…")`, which splits at a full buffer.
+      if (e.args.every((a) => a.kind === "string")) {
+        literal = e.args.map((a) => toByteString((a as A.StringLiteral).value)).join(delim) +
+          (e.newline ? "\n" : "");
+      }
     }
     const n = pieces.length;
     if (e.returnsString) {
@@ -758,15 +772,21 @@ export class Compiler {
         return clampString(s);
       };
     }
-    if (n === 1) {
-      const [a] = pieces;
-      return (f) => {
-        rt.emit(a(f));
+    if (literal !== null) {
+      const text = literal;
+      return () => {
+        rt.emit(text);
         return 0;
       };
     }
+    // The translator turns the other prints into printf: every argument is evaluated first, then the whole
+    // output is reserved at once (a flush first if it does not fit, cut at 8 KiB).
+    const tmp: string[][] = [];
     return (f) => {
-      for (let i = 0; i < n; i++) rt.emit(pieces[i](f));
+      const depth = rt.nesting;
+      const vals = tmp[depth] ?? (tmp[depth] = new Array(n));
+      for (let i = 0; i < n; i++) vals[i] = pieces[i](f);
+      rt.emitReserved(vals, n);
       return 0;
     };
   }

@@ -151,6 +151,26 @@ export class Runtime {
     this.len = len;
   }
 
+  /**
+   * Appends the output of one printf (`_stp_reserve_bytes`): when it does not fit in what is left of the
+   * buffer, the buffer is flushed first; output longer than the buffer is cut at STP_BUFFER_SIZE.
+   */
+  emitReserved(parts: string[], count: number): void {
+    let total = 0;
+    for (let i = 0; i < count; i++) total += parts[i].length;
+    if (total > STP_BUFFER_SIZE) total = STP_BUFFER_SIZE;
+    if (this.len + total > STP_BUFFER_SIZE) this.flush();
+    const buf = this.buf;
+    let len = this.len;
+    const end = len + total;
+    for (let p = 0; p < count && len < end; p++) {
+      const s = parts[p];
+      const n = s.length;
+      for (let i = 0; i < n && len < end; i++) buf[len++] = s.charCodeAt(i);
+    }
+    this.len = len;
+  }
+
   /** Bytes in the print buffer. */
   get pending(): number {
     return this.len;

@@ -329,7 +329,32 @@ Deno.test("parse errors throw with file:line:column", () => {
   );
 });
 
-Deno.test("print buffer: one record per hit, split at 8 KiB like _stp_print", () => {
+Deno.test("print buffer: one record per hit; printf reserves whole, literal print splits at 8 KiB", () => {
   const c = run('probe begin { for (i = 0; i < 300; i++) printf("%050d\\n", i) }');
-  assertEquals(c.records.map((r) => r.text.length), [8192, 15300 - 8192]);
+  // 51-byte printfs: 160 fit in 8192 bytes, the 161st flushes first.
+  assertEquals(c.records.map((r) => r.text.length), [8160, 300 * 51 - 8160]);
+  const d = run(
+    'probe begin { for (i = 0; i < 300; i++) print("0123456789012345678901234567890123456789012345678\\n") }',
+  );
+  assertEquals(d.records.map((r) => r.text.length), [8192, 300 * 50 - 8192]);
+});
+
+Deno.test("print(@hist_log) ends the record (the runtime flushes after a histogram)", () => {
+  const c = run('global s probe begin { s <<< 1; printf("a\\n"); print(@hist_log(s)); printf("b\\n") }');
+  assertEquals(c.records.length, 2);
+  assertEquals(c.records[1].text, "b\n");
+});
+
+Deno.test("positional arguments given at instantiate are substituted", () => {
+  const out: string[] = [];
+  const r = compileScript('probe begin { printf("%d %s\\n", $1, @2) }').instantiate({
+    cpus: 1,
+    seed: 1,
+    rate: 0,
+    args: ["42", "hello"],
+    sink: { print: (_c, b) => out.push(new TextDecoder().decode(b)), warning() {}, error() {}, exit() {} },
+  });
+  r.begin();
+  r.end();
+  assertEquals(out.join(""), "42 hello\n");
 });

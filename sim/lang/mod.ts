@@ -69,8 +69,7 @@ function limitsOf(defines: Record<string, string | number> | undefined): Limits 
   return limits;
 }
 
-/** Parses and analyses a script; throws {@linkcode ScriptError} on parse or semantic errors. */
-export function compileScript(source: string, options: CompileOptions = {}): CompiledScript {
+function analyse(source: string, options: CompileOptions): Program {
   const file = options.file ?? "<input>";
   const parsed = parseScript(source, {
     file,
@@ -84,18 +83,60 @@ export function compileScript(source: string, options: CompileOptions = {}): Com
     const text = formatDiagnostics(parsed.errors, new Map([[file, source]]));
     throw new ScriptError(`${d.file}:${d.line}:${d.column}: parse error: ${d.message}`, text);
   }
-  let program: Program;
   try {
-    program = new Program(parsed.script, limitsOf(options.defines));
+    return new Program(parsed.script, limitsOf(options.defines));
   } catch (err) {
     if (err instanceof SemanticError) throw new ScriptError(err.message, err.message + "\n");
     throw err;
   }
+}
+
+function sameArgs(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  const x = a ?? [], y = b ?? [];
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/**
+ * Parses and analyses a script; throws {@linkcode ScriptError} on parse or semantic errors. Positional
+ * arguments (`$1`, `@1`) are substituted while parsing: give them here, or in `instantiate({ args })`, which
+ * parses again when they differ (errors then come from instantiate).
+ */
+export function compileScript(source: string, options: CompileOptions = {}): CompiledScript {
+  let program: Program;
+  try {
+    program = analyse(source, options);
+  } catch (err) {
+    // A script that uses $1/@1 without arguments yet: parse it when instantiate brings them.
+    if (
+      !(err instanceof ScriptError) || options.args !== undefined ||
+      !/command line argument/.test(err.message)
+    ) throw err;
+    return {
+      unsupported: [],
+      instantiate(runOptions: SimRunOptions): Run {
+        const p = analyse(source, {
+          ...options,
+          args: runOptions.args ?? [],
+          guru: runOptions.guru ?? options.guru,
+        });
+        if (p.unsupported.length > 0) throw new UnsupportedScriptError(p.unsupported);
+        return new Run(p, runOptions);
+      },
+    };
+  }
   return {
     unsupported: program.unsupported,
     instantiate(runOptions: SimRunOptions): Run {
-      if (program.unsupported.length > 0) throw new UnsupportedScriptError(program.unsupported);
-      return new Run(program, runOptions);
+      let p = program;
+      const guru = runOptions.guru ?? options.guru ?? false;
+      if (
+        (runOptions.args !== undefined && !sameArgs(runOptions.args, options.args)) ||
+        guru !== (options.guru ?? false)
+      ) {
+        p = analyse(source, { ...options, args: runOptions.args ?? options.args, guru });
+      }
+      if (p.unsupported.length > 0) throw new UnsupportedScriptError(p.unsupported);
+      return new Run(p, runOptions);
     },
   };
 }
