@@ -119,6 +119,7 @@ export class Runtime {
   exitRequested = false;
   private readonly buf = new Uint8Array(STP_BUFFER_SIZE);
   private len = 0;
+  private readonly byteCache = new Map<string, Uint8Array>();
   /** Wall clock at load, ns since the epoch (gettimeofday_* = this + now). */
   readonly epochNs: bigint;
 
@@ -166,6 +167,20 @@ export class Runtime {
     for (let p = 0; p < count && len < end; p++) {
       const s = parts[p];
       const n = s.length;
+      if (n > 8 && len + n <= end) {
+        // Longer pieces repeat a lot (names, command lines): their bytes are cached and copied natively.
+        let bytes = this.byteCache.get(s);
+        if (bytes === undefined && this.byteCache.size < 4096) {
+          bytes = new Uint8Array(n);
+          for (let i = 0; i < n; i++) bytes[i] = s.charCodeAt(i);
+          this.byteCache.set(s, bytes);
+        }
+        if (bytes !== undefined) {
+          buf.set(bytes, len);
+          len += n;
+          continue;
+        }
+      }
       for (let i = 0; i < n && len < end; i++) buf[len++] = s.charCodeAt(i);
     }
     this.len = len;
