@@ -358,3 +358,17 @@ Deno.test("positional arguments given at instantiate are substituted", () => {
   r.end();
   assertEquals(out.join(""), "42 hello\n");
 });
+
+Deno.test("script tapset functions (thread_indent, ansi_*) and ctime", () => {
+  const c = run(`
+    probe begin {
+      printf("%s|\\n", ctime(0))
+      printf("%s>\\n", thread_indent(1)); printf("%s>\\n", thread_indent(1)); printf("%s<\\n", thread_indent(-1))
+      ansi_set_color(31); ansi_reset_color()
+    }`);
+  assertEquals(
+    c.out,
+    "Thu Jan  1 00:00:00 1970|\n     0 stapio(4242):>\n     0 stapio(4242): >\n     0 stapio(4242): <\n" +
+      "\x1b[31m\x1b[0;0m",
+  );
+});

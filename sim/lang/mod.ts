@@ -19,6 +19,7 @@ import type { CompiledScript, Unsupported } from "../program.ts";
 import { formatDiagnostics, parseScript } from "./parser.ts";
 import { DEFAULT_LIMITS, type Limits } from "./interp_runtime.ts";
 import { Program, Run, SemanticError, type SimRunOptions } from "./interp.ts";
+import { withTapsetFunctions } from "./tapset_script.ts";
 
 export { Run, SemanticError, type SimRunOptions };
 
@@ -84,7 +85,7 @@ function analyse(source: string, options: CompileOptions): Program {
     throw new ScriptError(`${d.file}:${d.line}:${d.column}: parse error: ${d.message}`, text);
   }
   try {
-    return new Program(parsed.script, limitsOf(options.defines));
+    return new Program(withTapsetFunctions(parsed.script), limitsOf(options.defines));
   } catch (err) {
     if (err instanceof SemanticError) throw new ScriptError(err.message, err.message + "\n");
     throw err;

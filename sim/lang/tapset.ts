@@ -264,8 +264,23 @@ export const TAPSET: Record<string, TapsetFunction> = {
   task_pid: { params: ["long"], ret: "long", impl: (rt, t) => taskBy(rt, t as Long)?.pid ?? 0 },
   task_tid: { params: ["long"], ret: "long", impl: (rt, t) => taskBy(rt, t as Long)?.tid ?? 0 },
   task_execname: { params: ["long"], ret: "string", impl: (rt, t) => taskBy(rt, t as Long)?.execname ?? "" },
+  ctime: { params: ["long"], ret: "string", impl: (_rt, s) => ctime(s as Long) },
   task_cpu: { params: ["long"], ret: "long", impl: (rt) => rt.cpu },
 };
+
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** The tapset's ctime(): always 24 characters, GMT, limited to 32-bit seconds. */
+function ctime(secs: Long): string {
+  const s = toNumber(secs);
+  if (s > 2147483647) throw new StapError("Time too far in the future to be converted", null);
+  if (s < -2147483648) throw new StapError("Time too far in the past to be converted", null);
+  const d = new Date(s * 1000);
+  const p2 = (n: number) => String(n).padStart(2, "0");
+  return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, " ")} ` +
+    `${p2(d.getUTCHours())}:${p2(d.getUTCMinutes())}:${p2(d.getUTCSeconds())} ${d.getUTCFullYear()}`;
+}
 
 const ERRNO_NAMES: Record<number, string> = {
   1: "EPERM",
