@@ -252,7 +252,7 @@ export class Workload {
     p.timeout = e.timeout;
     p.fileIndex = fileIndex;
     p.activityIndex = which;
-    p.ret = returnValue(activity, e.count, draw);
+    p.ret = returnValue(activity, e.count, draw, e.fd);
     this.pushPending(p);
   }
 
@@ -303,8 +303,10 @@ export class Workload {
   }
 }
 
-function returnValue(a: Activity, count: number, draw: number): number {
+function returnValue(a: Activity, count: number, draw: number, fd: number): number {
   switch (a.syscall) {
+    case "openat":
+      return draw < 0.05 ? -2 : fd;
     case "read":
     case "recvfrom":
       return draw < 0.03 ? -11 : count;

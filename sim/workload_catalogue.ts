@@ -76,6 +76,34 @@ const fdVars = { fd: long((e) => e.fd) };
 
 const SYSCALLS: SyscallDef[] = [
   {
+    name: "openat",
+    kfunc: "__x64_sys_openat",
+    source: "fs/open.c:1342",
+    vars: {
+      dfd: long(() => -100),
+      dfd_str: str(() => "AT_FDCWD"),
+      filename: str((e) => `"${e.file?.path ?? ""}"`),
+      flags: long(() => 0o2000000),
+      flags_str: str(() => "O_RDONLY|O_CLOEXEC"),
+      mode: long(() => 0),
+    },
+    argstr: (e) => `AT_FDCWD, "${e.file?.path ?? ""}", O_RDONLY|O_CLOEXEC`,
+    targets: {
+      $dfd: long(() => -100),
+      $filename: long((e) => e.buf),
+      $flags: long(() => 0o2000000),
+      $mode: long(() => 0),
+    },
+  },
+  {
+    name: "close",
+    kfunc: "__x64_sys_close",
+    source: "fs/open.c:1541",
+    vars: { fd: long((e) => e.fd) },
+    argstr: (e) => String(e.fd),
+    targets: { $fd: long((e) => e.fd) },
+  },
+  {
     name: "read",
     kfunc: "__x64_sys_read",
     source: "fs/read_write.c:621",
@@ -211,6 +239,87 @@ const SYSCALLS: SyscallDef[] = [
   },
 ];
 
+/**
+ * System calls that exist on the simulated kernel (so `syscall.NAME` resolves, as on a real machine) but that
+ * the workload never makes: their probes never fire. Only `name`, `argstr` and `retstr` are defined.
+ */
+const QUIET_SYSCALLS = [
+  "open",
+  "creat",
+  "unlink",
+  "unlinkat",
+  "rename",
+  "renameat2",
+  "mkdir",
+  "rmdir",
+  "stat",
+  "lstat",
+  "fstat",
+  "newfstatat",
+  "statx",
+  "clone",
+  "clone3",
+  "fork",
+  "vfork",
+  "execve",
+  "execveat",
+  "exit",
+  "exit_group",
+  "kill",
+  "tgkill",
+  "mmap",
+  "munmap",
+  "mprotect",
+  "brk",
+  "ioctl",
+  "fcntl",
+  "socket",
+  "connect",
+  "accept",
+  "accept4",
+  "bind",
+  "listen",
+  "sendmsg",
+  "recvmsg",
+  "pipe",
+  "pipe2",
+  "dup",
+  "dup2",
+  "dup3",
+  "getdents64",
+  "chdir",
+  "wait4",
+  "nanosleep",
+  "clock_nanosleep",
+  "readv",
+  "writev",
+  "pread64",
+  "pwrite64",
+  "sync",
+  "syncfs",
+  "truncate",
+  "ftruncate",
+  "fallocate",
+  "epoll_ctl",
+  "epoll_pwait",
+  "ppoll",
+  "pselect6",
+  "getpid",
+  "gettid",
+  "setsid",
+  "chmod",
+  "fchmod",
+  "chown",
+  "fchown",
+  "access",
+  "faccessat",
+  "readlink",
+  "mount",
+  "umount2",
+  "shutdown",
+  "sendto_unused_placeholder",
+].filter((n) => !n.endsWith("_placeholder"));
+
 /** The names of the system calls the workload makes. */
 export const SYSCALL_NAMES: readonly string[] = SYSCALLS.map((s) => s.name);
 
@@ -293,6 +402,31 @@ function build(): CataloguePoint[] {
       targets: retTargets,
       isReturn: true,
     });
+  }
+  for (const name of QUIET_SYSCALLS) {
+    const kfunc = `__x64_sys_${name}`;
+    const vars = { name: str(() => name), argstr: str(() => "") };
+    const retVars = { name: str(() => name), retstr: str((e) => returnString(e.ret)) };
+    for (const family of ["syscall", "nd_syscall"]) {
+      add({
+        components: [{ name: family, arg: null }, { name, arg: null }],
+        text: `${family}.${name}`,
+        pp: `kernel.function("${kfunc}").call`,
+        func: kfunc,
+        vars,
+        targets: {},
+        isReturn: false,
+      });
+      add({
+        components: [{ name: family, arg: null }, { name, arg: null }, { name: "return", arg: null }],
+        text: `${family}.${name}.return`,
+        pp: `kernel.function("${kfunc}").return`,
+        func: kfunc,
+        vars: retVars,
+        targets: { $return: long((e) => e.ret) },
+        isReturn: true,
+      });
+    }
   }
   for (const kind of ["read", "write"] as const) {
     const fn = `vfs_${kind}`;

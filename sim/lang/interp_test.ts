@@ -372,3 +372,17 @@ Deno.test("script tapset functions (thread_indent, ansi_*) and ctime", () => {
       "\x1b[31m\x1b[0;0m",
   );
 });
+
+Deno.test("openat and close fire; syscalls the workload never makes resolve and stay quiet", () => {
+  const c = run(
+    `global n
+     probe syscall.openat { n["open", filename]++ } probe syscall.close.return { n["close", retstr]++ }
+     probe syscall.execve, syscall.unlink { n["never", name]++ }
+     probe end { foreach ([a, b] in n) printf("%s %s\\n", a, b) }`,
+    { rate: 50000, untilNs: 1e9 },
+  );
+  const lines = c.out.split("\n").filter((l) => l);
+  assert(lines.includes('open "/home/alice/.bash_history"'));
+  assert(lines.includes("close 0"));
+  assert(!lines.some((l) => l.startsWith("never")));
+});

@@ -80,7 +80,9 @@ function calls(node: unknown, out: Set<string>): void {
   }
   const n = node as { kind?: string; name?: string };
   if (n.kind === "call" && typeof n.name === "string") out.add(n.name);
-  for (const [k, v] of Object.entries(node)) if (k !== "loc" && v !== null && typeof v === "object") calls(v, out);
+  for (const [k, v] of Object.entries(node)) {
+    if (k !== "loc" && v !== null && typeof v === "object") calls(v, out);
+  }
 }
 
 /** The script plus the library functions (and their globals) it calls and does not define itself. */
