@@ -36,7 +36,7 @@ import {
 } from "./interp_runtime.ts";
 import type { HistogramSpec } from "./aggregates.ts";
 import type { ContextVar } from "../workload_catalogue.ts";
-import type { SimTask } from "../workload_machine.ts";
+import { makeTask, type SimTask } from "../workload_machine.ts";
 import { Prng } from "../workload_prng.ts";
 
 /** Extra knobs of a simulated run (beyond the module seam's RunOptions). */
@@ -247,28 +247,18 @@ function buildInstance(
   options: SimRunOptions,
   onProblem: (p: CompileProblem) => void,
 ): Instance {
-  const stapio: SimTask = {
-    pid: options.stapioPid ?? 4242,
-    tid: options.stapioPid ?? 4242,
-    ppid: 4240,
+  const pid = options.stapioPid ?? 4242;
+  const stapio: SimTask = makeTask({
+    pid,
+    ppid: pid - 2,
     uid: 0,
-    euid: 0,
-    gid: 0,
     execname: "stapio",
     exe: "/usr/lib/systemtap/stapio",
-    argvArea: "",
-    cmdline: "",
-    weight: 0,
-    activities: [],
-    files: [],
+    argvArea: "/usr/lib/systemtap/stapio\0-R\0stap_sim\0",
     homeCpu: 0,
-    priority: 120,
     index: -100,
-    fds: [],
     address: -0x777f90000000,
-  };
-  stapio.argvArea = "/usr/lib/systemtap/stapio\0-R\0stap_sim\0";
-  stapio.cmdline = "/usr/lib/systemtap/stapio -R stap_sim";
+  });
   const rt = new Runtime(
     options.sink,
     program.limits,
@@ -521,6 +511,8 @@ export class Run implements ScriptRun {
     this.runBe("end", STOPPING);
     this.runBe("error", ERROR);
     rt.state = STOPPED;
+    // systemtap_module_exit: the summary warning when anything went wrong (no probes are skipped here).
+    if (rt.errors > 0) rt.sink.warning(`Number of errors: ${rt.errors}, skipped probes: 0`);
   }
 }
 

@@ -214,6 +214,7 @@ Deno.test("errors: division by zero stops the session at the first error (MAXERR
     probe error { println("error probe") }`);
   assertEquals(c.out, "before\nerror probe\n");
   assertEquals(c.errors, ["division by 0 near operator '/' at <input>:3:45"]);
+  assertEquals(c.warnings, ["Number of errors: 1, skipped probes: 0"]);
   assertEquals(c.exits, 1);
 });
 
