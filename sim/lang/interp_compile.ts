@@ -709,7 +709,8 @@ export class Compiler {
         rt.nesting = depth;
       }
       if (code === RETURN) return rt.retval;
-      if (code === NEXT) throw new NextSignal();
+      // `next` in a function moves on to the next overload; the simulator has none (as with one definition).
+      if (code === NEXT) throw new StapError("all functions exhausted", e);
       return retDefault;
     };
   }

@@ -387,3 +387,8 @@ Deno.test("openat and close fire; syscalls the workload never makes resolve and 
   assert(lines.includes("close 0"));
   assert(!lines.some((l) => l.startsWith("never")));
 });
+
+Deno.test("next in a function without another overload: all functions exhausted", () => {
+  const c = run("global g function f() { g++; next; return 1 } probe begin { x = f(); println(x) }");
+  assertEquals(c.errors, ["all functions exhausted near identifier 'f' at <input>:1:65"]);
+});
