@@ -29,9 +29,11 @@
  *   closes, the host closes the `traceN` connections too.
  * - Unloading is {@linkcode unloadModule} (`staprun -d`): it refuses while a reader is attached, then signals
  *   the host (SIGTERM), which runs the end probes if they have not run, removes its files and exits.
- * - `host.pid` and `host.log` (mode 0600) in the same directory are the simulator's own.
+ * - `host.pid`, `host.log` (mode 0600) and `host.sock` in the same directory are the simulator's own: the
+ *   host accepts and at once closes connections on `host.sock`, so a refused connection means the host died.
  * @module
  */
+import { resolve } from "node:path";
 import { exists } from "../lib/deps/fs.ts";
 import { hostAlive, moduleAddress, moduleDir, readHostPid, readModules, updateModules } from "./procfs.ts";
 import { DEFAULT_BUFFER_BYTES } from "./relay.ts";
@@ -78,7 +80,10 @@ export interface HostConfig extends Required<Omit<HostOptions, "scriptSource" | 
 export interface ModuleHostHandle {
   name: string;
   pid: number;
-  /** The child process: unref'd, so the spawner may exit; tests kill it and await its status. */
+  /**
+   * The child process, unref'd so that the spawner may exit while the host runs on. To wait for it (tests),
+   * call `process.ref()` first, then await `process.status`.
+   */
   process: Deno.ChildProcess;
 }
 
@@ -124,6 +129,8 @@ export function hostCommand(configJson: string): { command: string; args: string
         "--allow-write",
         "--allow-env",
         "--allow-sys",
+        // Unix sockets need net permission in Deno 2.
+        "--allow-net",
         hostMain.pathname,
         configJson,
       ],
@@ -151,8 +158,9 @@ function insertError(path: string, reason: string, extra: string[] = []): StapMe
  */
 export async function spawnModuleHost(options: HostOptions): Promise<ModuleHostHandle> {
   const name = options.module;
+  const root = resolve(options.root);
   const config: HostConfig = {
-    root: options.root,
+    root,
     module: name,
     modulePath: options.modulePath ?? `${name}.ko`,
     bufferBytes: options.bufferBytes ?? DEFAULT_BUFFER_BYTES,
@@ -165,7 +173,7 @@ export async function spawnModuleHost(options: HostOptions): Promise<ModuleHostH
     scriptSource: options.scriptSource,
     scriptFile: options.scriptFile,
     size: 0,
-    ready: `${moduleDir(options.root, name)}/.ready`,
+    ready: `${moduleDir(root, name)}/.ready`,
   };
   const scriptBytes = options.scriptSource?.length ?? 4096;
   config.size = 90112 + 4096 * Math.ceil(scriptBytes / 256);
@@ -175,8 +183,8 @@ export async function spawnModuleHost(options: HostOptions): Promise<ModuleHostH
     throw insertError(config.modulePath, "Cannot allocate memory");
   }
 
-  const dir = moduleDir(options.root, name);
-  await updateModules(options.root, (lines) => {
+  const dir = moduleDir(root, name);
+  await updateModules(root, (lines) => {
     if (lines.some((l) => l.name === name)) {
       throw insertError(config.modulePath, "File exists", [
         "ERROR: Rerun with staprun option '-R' to rename this module.",
@@ -190,7 +198,7 @@ export async function spawnModuleHost(options: HostOptions): Promise<ModuleHostH
     await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
     return await startHost(config);
   } catch (err) {
-    await removeModule(options.root, name);
+    await removeModule(root, name);
     throw err;
   }
 }
@@ -208,7 +216,6 @@ async function startHost(config: HostConfig): Promise<ModuleHostHandle> {
       // Its own session: a Ctrl-C at the terminal never reaches it, and the spawner may exit.
       detached: true,
     }).spawn();
-    child.unref();
     const answer = await Promise.race([
       readReady(listener),
       child.status.then((s) => `error host exited with status ${s.code}`),
@@ -221,6 +228,7 @@ async function startHost(config: HostConfig): Promise<ModuleHostHandle> {
       const reason = answer.startsWith("error ") ? answer.slice(6) : "Input/output error";
       throw insertError(config.modulePath, reason);
     }
+    child.unref();
     return { name: config.module, pid: child.pid, process: child };
   } finally {
     listener.close();
@@ -259,7 +267,7 @@ export async function listModules(root: string): Promise<LoadedModule[]> {
   const lines = await readModules(root);
   return await Promise.all(lines.map(async (line) => {
     const pid = await readHostPid(root, line.name);
-    const alive = line.state === "Loading" || await hostAlive(pid, line.name);
+    const alive = line.state === "Loading" || await hostAlive(root, line.name);
     return { name: line.name, size: line.size, refcount: line.refcount, state: alive ? "live" : "dead", pid };
   }));
 }
@@ -277,7 +285,7 @@ export async function unloadModule(root: string, name: string): Promise<void> {
   const line = (await readModules(root)).find((l) => l.name === name);
   if (!line || !(await exists(moduleDir(root, name)))) throw notZombie;
   const pid = await readHostPid(root, name);
-  if (!(await hostAlive(pid, name))) {
+  if (!(await hostAlive(root, name))) {
     await removeModule(root, name);
     return;
   }
@@ -287,10 +295,10 @@ export async function unloadModule(root: string, name: string): Promise<void> {
   } catch { /* it just died */ }
   // The host runs the end probes, removes its line and files, and exits.
   for (let i = 0; i < 1000; i++) {
-    if (!(await hostAlive(pid, name))) break;
+    if (!(await hostAlive(root, name))) break;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  if (await hostAlive(pid, name)) {
+  if (await hostAlive(root, name)) {
     try {
       Deno.kill(pid, "SIGKILL");
     } catch { /* gone */ }

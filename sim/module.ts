@@ -184,7 +184,15 @@ export class SimModule {
     // The buffer goes back to the pool once the reader has it.
     if (message.special) this.#special.delete(message.special);
     else this.#dynamic--;
-    return { type: message.type, payload: message.payload };
+    return message;
+  }
+
+  /** Puts back a message the reader never got (it closed `.cmd` first): it stays for the next reader. */
+  unread(message: QueuedMessage): void {
+    const { special } = message as QueuedMessage & { special?: string };
+    if (special) this.#special.add(special);
+    else this.#dynamic++;
+    this.#queue.unshift(message);
   }
 
   /** All queued control messages (for in-process readers and tests). */

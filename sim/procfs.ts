@@ -8,7 +8,6 @@
  *   see `sim/transport.ts`), plus the simulator's own `host.pid` and `host.log`.
  * @module
  */
-import { exists } from "../lib/deps/fs.ts";
 
 /** A line of `/proc/modules`. */
 export interface ModuleLine {
@@ -62,70 +61,40 @@ export function moduleAddress(name: string): string {
   return `0xffffffffc${((h >>> 0) & 0xffff).toString(16).padStart(4, "0")}000`;
 }
 
-const LOCK_STALE_MS = 10_000;
-
 /**
  * Changes `ROOT/proc/modules` under its lock: `change` gets the current lines and returns the new ones (or
- * throws, leaving the file alone). The lock is a file created exclusively, holding the locker's pid; a lock
- * whose holder is gone, or older than 10 s, is broken.
+ * throws, leaving the file alone). The lock is an exclusive flock on `ROOT/proc/modules.lock`, which the kernel
+ * releases when its holder dies (a SIGKILLed host leaves no stale lock). The file is replaced by a rename, so
+ * readers never see half of it.
  */
 export async function updateModules<T>(
   root: string,
   change: (lines: ModuleLine[]) => { lines: ModuleLine[]; result: T },
 ): Promise<T> {
   await Deno.mkdir(`${root}/proc/systemtap`, { recursive: true, mode: 0o700 });
-  const lock = `${modulesPath(root)}.lock`;
-  await acquire(lock);
+  const lock = await Deno.open(`${modulesPath(root)}.lock`, { write: true, create: true, mode: 0o600 });
   try {
+    await lock.lock(true);
     const { lines, result } = change(await readModules(root));
     const tmp = `${modulesPath(root)}.${Deno.pid}.tmp`;
     await Deno.writeTextFile(tmp, lines.map((l) => formatModuleLine(l) + "\n").join(""), { mode: 0o644 });
     await Deno.rename(tmp, modulesPath(root));
     return result;
   } finally {
-    await Deno.remove(lock).catch(() => {});
-  }
-}
-
-async function acquire(lock: string): Promise<void> {
-  for (let attempt = 0;; attempt++) {
-    try {
-      const file = await Deno.open(lock, { write: true, createNew: true, mode: 0o600 });
-      await file.write(new TextEncoder().encode(`${Deno.pid}\n`));
-      file.close();
-      return;
-    } catch (err) {
-      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
-    }
-    if (await isStale(lock)) {
-      await Deno.remove(lock).catch(() => {});
-      continue;
-    }
-    if (attempt > 2000) throw new Error(`Cannot lock "${lock}": held by another process`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-async function isStale(lock: string): Promise<boolean> {
-  try {
-    const [text, info] = await Promise.all([Deno.readTextFile(lock), Deno.stat(lock)]);
-    const pid = Number(text.trim());
-    if (info.mtime && Date.now() - info.mtime.getTime() > LOCK_STALE_MS) return true;
-    return Number.isInteger(pid) && pid > 0 && !(await exists(`/proc/${pid}`));
-  } catch {
-    return false; // being written or removed right now: try again
+    lock.close();
   }
 }
 
 /**
- * Whether the module host `pid` of module `name` is alive: its `/proc/PID/cmdline` names the host entry and the
- * module (so a recycled pid or a zombie does not count).
+ * Whether the host of module `name` is alive: its `host.sock` accepts a connection. A host that died, even by
+ * SIGKILL (or a zombie not yet reaped), refuses. (Deno asks for all permissions to read `/proc/PID/…`, so the
+ * pid is not checked there.)
  */
-export async function hostAlive(pid: number, name: string): Promise<boolean> {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
+export async function hostAlive(root: string, name: string): Promise<boolean> {
   try {
-    const cmdline = await Deno.readTextFile(`/proc/${pid}/cmdline`);
-    return (cmdline.includes("__host") || cmdline.includes("host_main.ts")) && cmdline.includes(`"${name}"`);
+    const conn = await Deno.connect({ transport: "unix", path: `${moduleDir(root, name)}/host.sock` });
+    conn.close();
+    return true;
   } catch {
     return false;
   }

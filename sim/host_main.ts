@@ -1,0 +1,115 @@
+/**
+ * The module host process: `deno run … sim/host_main.ts CONFIG` or `stapfr sim __host CONFIG`, started by
+ * `spawnModuleHost` (`sim/host.ts`) with one JSON argument ({@linkcode HostConfig}). It plays one loaded module
+ * on real time until it is unloaded (SIGTERM from `unloadModule`).
+ * @module
+ */
+import { realClock } from "./clock.ts";
+import type { HostConfig } from "./host.ts";
+import { loadScript } from "./host_script.ts";
+import { ModuleServer } from "./host_server.ts";
+import { SimModule } from "./module.ts";
+import { moduleDir, updateModules } from "./procfs.ts";
+import { Msg } from "./transport.ts";
+
+/** Runs a module host; returns the exit status. */
+export async function hostMain(args: string[]): Promise<number> {
+  const config = JSON.parse(args[0] ?? "{}") as HostConfig;
+  const dir = moduleDir(config.root, config.module);
+  const logFile = await Deno.open(`${dir}/host.log`, { append: true, create: true, mode: 0o600 });
+  const encoder = new TextEncoder();
+  const log = (line: string): void => {
+    logFile.writeSync(encoder.encode(`${new Date().toISOString()} ${line}\n`));
+  };
+  // Like a kernel module, the host ignores the terminal's signals; only unloading (SIGTERM) ends it.
+  for (const signal of ["SIGINT", "SIGQUIT", "SIGHUP"] as const) {
+    Deno.addSignalListener(signal, () => log(`ignored ${signal}`));
+  }
+  const unloadRequested = new Promise<void>((resolve) => Deno.addSignalListener("SIGTERM", () => resolve()));
+
+  let module: SimModule;
+  let server: ModuleServer;
+  let alive: Deno.UnixListener;
+  try {
+    const script = await loadScript(config, log);
+    module = new SimModule({
+      name: config.module,
+      script,
+      cpus: config.cpus,
+      bufferBytes: config.bufferBytes,
+      seed: config.seed,
+      rate: config.rate,
+      bulk: config.bulk,
+      guru: config.guru,
+      args: config.args,
+    });
+    // Socket paths are short relative to the module directory (a Unix socket path holds 108 bytes).
+    Deno.chdir(dir);
+    let refcounts = Promise.resolve();
+    server = new ModuleServer(module, realClock(), ".", {
+      log,
+      refcount: (count) => {
+        refcounts = refcounts.then(() => setLine(config, "Live", count)).catch((err) => log(`${err}`));
+      },
+    });
+    await Deno.writeTextFile("host.pid", `${Deno.pid}\n`, { mode: 0o600 });
+    alive = Deno.listen({ transport: "unix", path: "host.sock" });
+    answerAlive(alive);
+    await setLine(config, "Live", 0);
+    log(
+      `inserted ${config.module}: ${config.cpus} CPUs, ${config.bufferBytes} bytes per CPU, rate ${config.rate}`,
+    );
+    await tell(config.ready, "ok");
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    log(`insert failed: ${message}`);
+    await tell(config.ready, `error ${message}`).catch(() => {});
+    logFile.close();
+    return 1;
+  }
+
+  await unloadRequested;
+  log("unloading");
+  for (const message of module.unload()) {
+    if (message.type === Msg.OOB_DATA) {
+      log(`unread: ${new TextDecoder().decode(message.payload).replace(/\0$/, "")}`);
+    }
+  }
+  await server.close();
+  alive.close();
+  await updateModules(config.root, (lines) => ({
+    lines: lines.filter((l) => l.name !== config.module),
+    result: undefined,
+  }));
+  logFile.close();
+  await Deno.remove(dir, { recursive: true }).catch(() => {});
+  return 0;
+}
+
+/** `host.sock`: a connection that is accepted says the host lives. */
+async function answerAlive(listener: Deno.UnixListener): Promise<void> {
+  try {
+    for await (const conn of listener) conn.close();
+  } catch { /* closed at unload */ }
+}
+
+/** Sets this module's `/proc/modules` state and refcount. */
+async function setLine(config: HostConfig, state: string, refcount: number): Promise<void> {
+  await updateModules(config.root, (lines) => ({
+    lines: lines.map((l) => (l.name === config.module ? { ...l, state, refcount } : l)),
+    result: undefined,
+  }));
+}
+
+/** Tells the spawner waiting on `path` how the insert went. */
+async function tell(path: string, answer: string): Promise<void> {
+  const conn = await Deno.connect({ transport: "unix", path });
+  try {
+    const bytes = new TextEncoder().encode(`${answer}\n`);
+    for (let done = 0; done < bytes.length;) done += await conn.write(bytes.subarray(done));
+  } finally {
+    conn.close();
+  }
+}
+
+if (import.meta.main) Deno.exit(await hostMain(Deno.args));

@@ -1,0 +1,314 @@
+/**
+ * The module host's sockets: `.cmd` (one attached reader at a time) and `traceN` (one per CPU), around a
+ * {@linkcode SimModule}, on real time. The protocol is described in `sim/host.ts`.
+ * @module
+ */
+import type { Clock } from "./clock.ts";
+import type { QueuedMessage, SimModule } from "./module.ts";
+import { ControlDecoder, encodeControl, Msg } from "./transport.ts";
+
+/** Ticks of the real-time loop: often while a reader streams, rarely when idle. */
+const TICK_ATTACHED_MS = 10;
+const TICK_DETACHED_MS = 50;
+/** Bytes moved from a ring to its socket per write. */
+const TRACE_CHUNK = 256 * 1024;
+
+/** How the server reports what happens (to the host log) and changes the lsmod refcount. */
+export interface HostEvents {
+  log(line: string): void;
+  refcount(count: number): void;
+}
+
+interface Reader {
+  conn: Deno.UnixConn;
+  traces: (Deno.UnixConn | undefined)[];
+  /** A trace write in flight per CPU. */
+  writing: (Promise<void> | undefined)[];
+  /** Host replies (BULK results) that go before the module's queue. */
+  replies: Uint8Array[];
+  wake: () => void;
+  exitSent: boolean;
+  /**
+   * Module messages written since the reader last wrote: if it closes with them unread (the peer's close
+   * resets the connection), they go back to the queue, as unread messages stay queued in the kernel.
+   */
+  unconfirmed: QueuedMessage[];
+  /** Resolves when this reader is detached. */
+  detached: Promise<void>;
+  markDetached: () => void;
+}
+
+/**
+ * How long a new `.cmd` connection waits for the previous reader's close to arrive before it is refused: the
+ * kernel sees a close at once, a socket server a moment later.
+ */
+const CLOSE_GRACE_MS = 250;
+
+/** Serves one module in a directory until {@linkcode ModuleServer.close}. */
+export class ModuleServer {
+  readonly #module: SimModule;
+  readonly #clock: Clock;
+  readonly #events: HostEvents;
+  readonly #cmd: Deno.UnixListener;
+  readonly #traceListeners: Deno.UnixListener[];
+  readonly #buffers: Uint8Array[];
+  #reader: Reader | undefined;
+  #attachWaiters: (() => void)[] = [];
+  /** A new `.cmd` connection waits for the previous reader's close. */
+  #cmdWaiting = false;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+  #tasks = new Set<Promise<void>>();
+
+  /** Listens on `dir/.cmd` and `dir/traceN` (paths relative to the current directory work too). */
+  constructor(module: SimModule, clock: Clock, dir: string, events: HostEvents) {
+    this.#module = module;
+    this.#clock = clock;
+    this.#events = events;
+    this.#cmd = Deno.listen({ transport: "unix", path: `${dir}/.cmd` });
+    this.#traceListeners = [];
+    this.#buffers = [];
+    for (let cpu = 0; cpu < module.config.cpus; cpu++) {
+      this.#traceListeners.push(Deno.listen({ transport: "unix", path: `${dir}/trace${cpu}` }));
+      this.#buffers.push(new Uint8Array(TRACE_CHUNK));
+    }
+    module.onControl = () => this.#reader?.wake();
+    this.#track(this.#acceptCmd());
+    this.#traceListeners.forEach((listener, cpu) => this.#track(this.#acceptTrace(listener, cpu)));
+    this.#tick();
+  }
+
+  /** Whether a reader is attached. */
+  get attached(): boolean {
+    return this.#reader !== undefined;
+  }
+
+  /** Stops listening and drops the reader. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#cmd.close();
+    this.#traceListeners.forEach((l) => l.close());
+    if (this.#reader) this.#detach(this.#reader);
+    await Promise.allSettled([...this.#tasks]);
+  }
+
+  /** Keeps a task for close() to wait on, until it ends. */
+  #track(task: Promise<void>): void {
+    this.#tasks.add(task);
+    task.finally(() => this.#tasks.delete(task));
+  }
+
+  #tick(): void {
+    if (this.#closed) return;
+    this.#module.advance(this.#clock.nowNs());
+    if (this.#reader) this.#pumpTraces(this.#reader);
+    this.#timer = setTimeout(() => this.#tick(), this.#reader ? TICK_ATTACHED_MS : TICK_DETACHED_MS);
+  }
+
+  async #acceptCmd(): Promise<void> {
+    for await (const conn of this.#cmd) {
+      const previous = this.#reader;
+      if (previous) {
+        this.#cmdWaiting = true;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          previous.detached,
+          new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS))),
+        ]);
+        clearTimeout(timer);
+        this.#cmdWaiting = false;
+      }
+      if (this.#reader || this.#module.state === "unloaded") {
+        // 4.8: a second open of .cmd fails with EBUSY.
+        this.#events.log("refused a second reader on .cmd (EBUSY)");
+        conn.close();
+        this.#attachWaiters.splice(0).forEach((wake) => wake());
+        continue;
+      }
+      this.#module.attach();
+      let markDetached = () => {};
+      const detached = new Promise<void>((resolve) => (markDetached = resolve));
+      const reader: Reader = {
+        conn,
+        traces: [],
+        writing: [],
+        replies: [],
+        wake: () => {},
+        exitSent: false,
+        unconfirmed: [],
+        detached,
+        markDetached,
+      };
+      this.#reader = reader;
+      this.#attachWaiters.splice(0).forEach((wake) => wake());
+      this.#events.refcount(1);
+      this.#events.log("reader attached");
+      this.#track(this.#readCmd(reader));
+      this.#track(this.#writeCmd(reader));
+    }
+  }
+
+  async #readCmd(reader: Reader): Promise<void> {
+    const decoder = new ControlDecoder();
+    const buf = new Uint8Array(64 * 1024);
+    try {
+      for (let n = await reader.conn.read(buf); n !== null; n = await reader.conn.read(buf)) {
+        for (const message of decoder.push(buf.subarray(0, n))) {
+          reader.unconfirmed = [];
+          const rc = this.#module.handle(message.type, message.payload);
+          if (message.type === Msg.BULK) {
+            const payload = new Uint8Array(4);
+            new DataView(payload.buffer).setInt32(0, rc, true);
+            reader.replies.push(encodeControl(Msg.BULK, payload));
+            reader.wake();
+          }
+          if (message.type === Msg.START || message.type === Msg.EXIT) {
+            this.#events.log(`got ${message.type === Msg.START ? "STP_START" : "STP_EXIT"}`);
+          }
+        }
+        this.#module.advance(this.#clock.nowNs());
+      }
+    } catch (err) {
+      if (err instanceof Deno.errors.ConnectionReset) {
+        // The reader closed with messages unread (stapio -L leaves the START reply): they stay queued.
+        for (const message of reader.unconfirmed.reverse()) this.#module.unread(message);
+        reader.unconfirmed = [];
+      } else {
+        this.#events.log(`.cmd read failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    if (this.#reader === reader) this.#detach(reader);
+  }
+
+  /** Sends the module's control messages to the reader, one at a time (the queue stays bounded). */
+  async #writeCmd(reader: Reader): Promise<void> {
+    while (this.#reader === reader) {
+      const reply = reader.replies.shift();
+      if (reply) {
+        if (!(await this.#send(reader, reply))) return;
+        continue;
+      }
+      const message = this.#module.takeControl();
+      if (!message) {
+        await new Promise<void>((resolve) => (reader.wake = resolve));
+        continue;
+      }
+      if (message.type === Msg.EXIT) await this.#flushTraces(reader);
+      if (!(await this.#send(reader, encodeControl(message.type, message.payload)))) {
+        // The reader went away before reading it: it stays queued for the next one, as in the kernel.
+        this.#module.unread(message);
+        return;
+      }
+      reader.unconfirmed.push(message);
+      if (message.type === Msg.EXIT) {
+        reader.exitSent = true;
+        this.#events.log("sent STP_EXIT");
+      }
+    }
+  }
+
+  async #send(reader: Reader, bytes: Uint8Array): Promise<boolean> {
+    try {
+      for (let done = 0; done < bytes.length;) done += await reader.conn.write(bytes.subarray(done));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async #acceptTrace(listener: Deno.UnixListener, cpu: number): Promise<void> {
+    for await (const conn of listener) {
+      // A reader connects `.cmd` first, but its attach may not have been processed yet (or the previous
+      // reader's close not seen yet): the trace belongs to the next reader.
+      if (!this.#reader || this.#cmdWaiting) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          new Promise<void>((resolve) => this.#attachWaiters.push(resolve)),
+          new Promise((resolve) => (timer = setTimeout(resolve, 2 * CLOSE_GRACE_MS))),
+        ]);
+        clearTimeout(timer);
+      }
+      const reader = this.#reader;
+      if (!reader || reader.traces[cpu] || reader.exitSent) {
+        this.#events.log(`refused trace${cpu}: ${!reader ? "no reader attached" : "already open"}`);
+        conn.close();
+        continue;
+      }
+      this.#events.log(`trace${cpu} open`);
+      reader.traces[cpu] = conn;
+      this.#track(this.#watchTrace(reader, cpu, conn));
+      this.#pumpTrace(reader, cpu);
+    }
+  }
+
+  /** Notices a reader closing its end of `traceN` (nothing is ever read from it). */
+  async #watchTrace(reader: Reader, cpu: number, conn: Deno.UnixConn): Promise<void> {
+    const buf = new Uint8Array(64);
+    try {
+      while ((await conn.read(buf)) !== null) { /* ignored */ }
+    } catch { /* closed */ }
+    this.#dropTrace(reader, cpu, conn);
+  }
+
+  #dropTrace(reader: Reader, cpu: number, conn: Deno.UnixConn): void {
+    if (reader.traces[cpu] !== conn) return;
+    reader.traces[cpu] = undefined;
+    this.#events.log(`trace${cpu} closed`);
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  }
+
+  #pumpTraces(reader: Reader): void {
+    for (let cpu = 0; cpu < reader.traces.length; cpu++) this.#pumpTrace(reader, cpu);
+  }
+
+  /** Starts one write of `cpu`'s unread records if none is in flight. */
+  #pumpTrace(reader: Reader, cpu: number): void {
+    const conn = reader.traces[cpu];
+    if (!conn || reader.writing[cpu] || !this.#module.relay.hasData(cpu)) return;
+    const n = this.#module.relay.read(cpu, this.#buffers[cpu]);
+    if (n === 0) return;
+    const chunk = this.#buffers[cpu].subarray(0, n);
+    reader.writing[cpu] = (async () => {
+      try {
+        for (let done = 0; done < n;) done += await conn.write(chunk.subarray(done));
+      } catch {
+        this.#dropTrace(reader, cpu, conn);
+      }
+      reader.writing[cpu] = undefined;
+      if (this.#reader === reader) this.#pumpTrace(reader, cpu);
+    })();
+  }
+
+  /** Before STP_EXIT: write out everything left in the rings, then end each trace stream. */
+  async #flushTraces(reader: Reader): Promise<void> {
+    for (let cpu = 0; cpu < reader.traces.length; cpu++) {
+      while (reader.traces[cpu]) {
+        const inFlight = reader.writing[cpu];
+        if (inFlight) await inFlight;
+        else if (this.#module.relay.hasData(cpu)) this.#pumpTrace(reader, cpu);
+        else break;
+      }
+      const conn = reader.traces[cpu];
+      if (conn) this.#dropTrace(reader, cpu, conn);
+    }
+  }
+
+  #detach(reader: Reader): void {
+    this.#reader = undefined;
+    for (let cpu = 0; cpu < reader.traces.length; cpu++) {
+      const conn = reader.traces[cpu];
+      if (conn) this.#dropTrace(reader, cpu, conn);
+    }
+    try {
+      reader.conn.close();
+    } catch { /* already closed */ }
+    reader.wake();
+    reader.markDetached();
+    this.#module.detach();
+    this.#events.refcount(0);
+    this.#events.log("reader detached");
+  }
+}
