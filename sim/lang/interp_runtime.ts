@@ -81,14 +81,15 @@ export function describeNode(node: Node): string {
 
 /** A run-time error of the script (`c->last_error`), with the statement it happened near. */
 export class StapError extends Error {
-  constructor(message: string, readonly near: Node | null) {
+  constructor(message: string, readonly near: Node | string | null) {
     super(message);
     this.name = "StapError";
   }
 
   /** The text of the `ERROR:` message, as `_stp_softerror("%s near %s", …)` prints it. */
   text(): string {
-    return this.near === null ? this.message : `${this.message} near ${describeNode(this.near)}`;
+    if (this.near === null) return this.message;
+    return `${this.message} near ${typeof this.near === "string" ? this.near : describeNode(this.near)}`;
   }
 }
 

@@ -392,3 +392,17 @@ Deno.test("next in a function without another overload: all functions exhausted"
   const c = run("global g function f() { g++; next; return 1 } probe begin { x = f(); println(x) }");
   assertEquals(c.errors, ["all functions exhausted near identifier 'f' at <input>:1:65"]);
 });
+
+Deno.test("user_string reads the current call's buffer and faults elsewhere", () => {
+  const c = run(
+    `probe syscall.openat { if (execname() == "bash") { printf("%s\\n", user_string($filename)); exit() } }`,
+    { rate: 50000, untilNs: 2e9 },
+  );
+  assertEquals(c.out, "/home/alice/.bash_history\n");
+  const f = run('probe begin { println(user_string(4096, "<fault>")); println(user_string(4096)) }');
+  assertEquals(f.out, "<fault>\n");
+  assertEquals(f.errors, [
+    "user string copy fault -14 at 0x1000 [man error::fault] near identifier 'user_string_n' at " +
+    "/usr/share/systemtap/tapset/uconversions.stp:29:9",
+  ]);
+});

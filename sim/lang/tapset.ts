@@ -26,9 +26,40 @@ export interface TapsetFunction {
 
 const HZ = 250;
 
-function fault(kind: string, addr: Long): never {
-  const hex = BigInt.asUintN(64, BigInt(addr)).toString(16).padStart(16, "0");
-  throw new StapError(`${kind} copy fault -14 at 0x${hex} [man error::fault]`, null);
+function fault(kind: string, addr: Long, near: string | null = null): never {
+  const hex = BigInt.asUintN(64, BigInt(addr)).toString(16);
+  throw new StapError(`${kind} copy fault -14 at 0x${hex} [man error::fault]`, near);
+}
+
+/** Where user_string() calls user_string_n() in the 4.8 tapset (the statement its faults are reported near). */
+const USER_STRING_N_CALL = "identifier 'user_string_n' at /usr/share/systemtap/tapset/uconversions.stp:29:9";
+
+/**
+ * The user memory the simulator knows: the buffer of the current system call (the path of an openat, the data
+ * of a write or sendto). Any other address faults.
+ */
+function userMemory(rt: Runtime, addr: Long): string | null {
+  const e = rt.ev;
+  if (addr !== e.buf || e.buf === 0) return null;
+  if (e.syscall === "openat") return e.file?.path ?? "";
+  if (e.data === "") return null;
+  let s = e.data;
+  while (s.length < e.count && s.length < 512) s += e.data;
+  return s.slice(0, Math.min(e.count, 512));
+}
+
+function userString(
+  rt: Runtime,
+  addr: Long,
+  max: number,
+  fallback: string | undefined,
+  near: string | null = null,
+): string {
+  const s = userMemory(rt, addr);
+  if (s === null) return fallback !== undefined ? fallback : fault("user string", addr, near);
+  const nul = s.indexOf("\0");
+  const str = nul >= 0 ? s.slice(0, nul) : s;
+  return str.slice(0, Math.max(0, Math.min(max, 511)));
 }
 
 function cmdlineArgs(area: string, n: number, m: number, delim: string): string {
@@ -212,19 +243,38 @@ export const TAPSET: Record<string, TapsetFunction> = {
     params: ["long", "string"],
     optional: 1,
     ret: "string",
-    // The simulator has no user memory: a read faults, or returns the fallback of the 2-argument form.
-    impl: (_rt, addr, err) => (err !== undefined ? err : fault("user string", addr as Long)),
+    impl: (rt, addr, err) => userString(rt, addr as Long, 511, err as string | undefined, USER_STRING_N_CALL),
   },
   user_string_n: {
     params: ["long", "long", "string"],
     optional: 1,
     ret: "string",
-    impl: (_rt, addr, _n, err) => (err !== undefined ? err : fault("user string", addr as Long)),
+    impl: (rt, addr, n, err) => userString(rt, addr as Long, toNumber(n as Long), err as string | undefined),
+  },
+  user_string_quoted: {
+    params: ["long"],
+    ret: "string",
+    impl: (rt, addr) => {
+      const s = userMemory(rt, addr as Long);
+      return s === null
+        ? "0x" + BigInt.asUintN(64, BigInt(addr as Long)).toString(16)
+        : textStr(s, 0, 0, true, false);
+    },
+  },
+  user_buffer_quoted: {
+    params: ["long", "long", "long"],
+    ret: "string",
+    impl: (rt, addr, inlen, outlen) => {
+      const s = userMemory(rt, addr as Long);
+      if (s === null) return "0x" + BigInt.asUintN(64, BigInt(addr as Long)).toString(16);
+      return textStr(s, toNumber(inlen as Long), toNumber(outlen as Long), true, true);
+    },
   },
   kernel_string: {
     params: ["long", "string"],
     optional: 1,
     ret: "string",
+    // No kernel memory is simulated: reads fault (or return the fallback of the 2-argument form).
     impl: (_rt, addr, err) => (err !== undefined ? err : fault("kernel string", addr as Long)),
   },
   exit: { params: [], ret: "void", impl: (rt) => rt.requestExit() },
