@@ -118,7 +118,7 @@ export function hostCommand(configJson: string): { command: string; args: string
   const exec = Deno.execPath();
   const hostMain = new URL("./host_main.ts", import.meta.url);
   const base = exec.split("/").pop() ?? "";
-  if (hostMain.protocol === "file:" && /^deno(\.exe)?$/.test(base)) {
+  if (hostMain.protocol === "file:" && /^deno(\.exe)?$/.test(base) && isFile(hostMain)) {
     return {
       command: exec,
       args: [
@@ -144,6 +144,14 @@ export function hostCommand(configJson: string): { command: string; args: string
     };
   }
   return { command: exec, args: ["sim", "__host", configJson] };
+}
+
+function isFile(url: URL): boolean {
+  try {
+    return Deno.statSync(url).isFile;
+  } catch {
+    return false;
+  }
 }
 
 function insertError(path: string, reason: string, extra: string[] = []): StapMessageError {
@@ -177,6 +185,12 @@ export async function spawnModuleHost(options: HostOptions): Promise<ModuleHostH
   };
   const scriptBytes = options.scriptSource?.length ?? 4096;
   config.size = 90112 + 4096 * Math.ceil(scriptBytes / 256);
+  if (
+    !Number.isInteger(config.bufferBytes) || config.bufferBytes < 4096 || config.bufferBytes % 4096 !== 0 ||
+    !Number.isInteger(config.cpus) || config.cpus < 1 || config.cpus > 1024
+  ) {
+    throw insertError(config.modulePath, "Invalid parameters");
+  }
   const total = config.bufferBytes * config.cpus;
   const available = availableMemory();
   if (available !== undefined && total > available) {

@@ -173,6 +173,9 @@ export class ModuleServer {
       if (err instanceof Deno.errors.ConnectionReset) {
         // The reader closed with messages unread (stapio -L leaves the START reply): they stay queued.
         for (const message of reader.unconfirmed.reverse()) this.#module.unread(message);
+        if (reader.unconfirmed.length) {
+          this.#events.log(`${reader.unconfirmed.length} unread message(s) kept queued`);
+        }
         reader.unconfirmed = [];
       } else {
         this.#events.log(`.cmd read failed: ${err instanceof Error ? err.message : String(err)}`);
@@ -195,12 +198,19 @@ export class ModuleServer {
         continue;
       }
       if (message.type === Msg.EXIT) await this.#flushTraces(reader);
+      // Counted as unconfirmed before the write completes: the reset of a reader that closed without reading
+      // it may be seen first.
+      reader.unconfirmed.push(message);
       if (!(await this.#send(reader, encodeControl(message.type, message.payload)))) {
-        // The reader went away before reading it: it stays queued for the next one, as in the kernel.
-        this.#module.unread(message);
+        // The reader went away before reading it: it stays queued for the next one, as in the kernel (unless
+        // the reset already put it back).
+        const at = reader.unconfirmed.indexOf(message);
+        if (at >= 0) {
+          reader.unconfirmed.splice(at, 1);
+          this.#module.unread(message);
+        }
         return;
       }
-      reader.unconfirmed.push(message);
       if (message.type === Msg.EXIT) {
         reader.exitSent = true;
         this.#events.log("sent STP_EXIT");

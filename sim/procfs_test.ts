@@ -1,0 +1,58 @@
+import { assertEquals, assertMatch, assertThrows } from "../lib/deps/assert.ts";
+import { formatModuleLine, moduleAddress, parseModules, readModules, updateModules } from "./procfs.ts";
+import { simKnobs, simRoot } from "./root.ts";
+
+Deno.test("procfs: /proc/modules lines in the kernel's format (3)", () => {
+  const line = {
+    name: "stap_fr_io",
+    size: 155648,
+    refcount: 1,
+    state: "Live",
+    address: moduleAddress("stap_fr_io"),
+  };
+  const text = formatModuleLine(line);
+  assertMatch(text, /^stap_fr_io 155648 1 - Live 0xffffffffc[0-9a-f]{4}000 \(OE\)$/);
+  assertEquals(
+    parseModules(`${text}\next4 1011712 2 - Live 0xffffffffc0400000\nbogus\n`).map((l) => l.name),
+    [
+      "stap_fr_io",
+      "ext4",
+    ],
+  );
+  assertEquals(parseModules(text)[0], line);
+});
+
+Deno.test("procfs: concurrent updates under the lock lose no line", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Promise.all(Array.from({ length: 20 }, (_, i) =>
+      updateModules(root, (lines) => ({
+        lines: [...lines, {
+          name: `m${i}`,
+          size: 1,
+          refcount: 0,
+          state: "Live",
+          address: moduleAddress(`m${i}`),
+        }],
+        result: undefined,
+      }))));
+    assertEquals((await readModules(root)).length, 20);
+    assertEquals((await Deno.stat(`${root}/proc/modules`)).mode! & 0o777, 0o644);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("root: simulator root and knobs from the environment", () => {
+  const env = (vars: Record<string, string>) => (name: string) => vars[name];
+  assertEquals(simRoot(env({ STAPFR_SIM_ROOT: "/x/y" })), "/x/y");
+  assertMatch(simRoot(env({ TMPDIR: "/scratch/" })), /^\/scratch\/stapfr-sim-/);
+  assertEquals(simKnobs(env({})), { cpus: 2, rate: 100, seed: 1 });
+  assertEquals(simKnobs(env({ STAPFR_SIM_CPUS: "4", STAPFR_SIM_RATE: "10000", STAPFR_SIM_SEED: "7" })), {
+    cpus: 4,
+    rate: 10000,
+    seed: 7,
+  });
+  assertThrows(() => simKnobs(env({ STAPFR_SIM_CPUS: "0" })), RangeError);
+  assertThrows(() => simKnobs(env({ STAPFR_SIM_RATE: "fast" })), RangeError);
+});
