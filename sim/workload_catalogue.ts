@@ -42,6 +42,12 @@ export interface CataloguePoint {
   isReturn: boolean;
 }
 
+/** The source file of a point's function (`fs/read_write.c`), from its pp, for `function("f@file")`. */
+export function sourceFileOf(p: CataloguePoint): string {
+  const m = /\("[^"@]*@([^":]+)/.exec(p.pp);
+  return m ? m[1] : "";
+}
+
 /** What one syscall looks like in the tapsets. */
 interface SyscallDef {
   name: string;
@@ -361,7 +367,12 @@ function build(): CataloguePoint[] {
     `kernel.function("${fn}@${src}")${ret ? ".return" : ".call"}`;
   for (const s of SYSCALLS) {
     const entryVars = { ...s.vars, name: str(() => s.name), argstr: ContextVarOf(s.argstr) };
-    const retVars = { name: str(() => s.name), retstr: str((e) => returnString(e.ret)) };
+    // SYSC_RETVALSTR: retval (4.0+) and retstr.
+    const retVars = {
+      name: str(() => s.name),
+      retval: long((e) => e.ret),
+      retstr: str((e) => returnString(e.ret)),
+    };
     const retTargets = { $return: long((e) => e.ret) };
     for (const family of ["syscall", "nd_syscall"]) {
       const pp = family === "syscall" ? kfPp(s.kfunc, s.source, false) : `kprobe.function("${s.kfunc}")`;
@@ -406,7 +417,11 @@ function build(): CataloguePoint[] {
   for (const name of QUIET_SYSCALLS) {
     const kfunc = `__x64_sys_${name}`;
     const vars = { name: str(() => name), argstr: str(() => "") };
-    const retVars = { name: str(() => name), retstr: str((e) => returnString(e.ret)) };
+    const retVars = {
+      name: str(() => name),
+      retval: long((e) => e.ret),
+      retstr: str((e) => returnString(e.ret)),
+    };
     for (const family of ["syscall", "nd_syscall"]) {
       add({
         components: [{ name: family, arg: null }, { name, arg: null }],

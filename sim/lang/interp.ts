@@ -184,6 +184,13 @@ export class Program {
       });
       if (!env.changed) break;
     }
+    const c = env.conflict;
+    if (c !== null) {
+      const first = c.firstLoc
+        ? ` (first inferred as ${c.first} at ${c.firstLoc.file}:${c.firstLoc.line}:${c.firstLoc.column})`
+        : "";
+      throw new SemanticError(`type mismatch (${c.type}): identifier '${c.name}'${first}`, c.loc);
+    }
   }
 
   /** Compiles once against a throw-away runtime to find what cannot run, before any instance starts. */
@@ -240,6 +247,7 @@ interface TimerState {
 interface Instance {
   rt: Runtime;
   handlers: Handler[];
+  entryHooks: Map<number, ((e: WorkloadEvent) => void)[]>;
 }
 
 function buildInstance(
@@ -321,6 +329,7 @@ function buildInstance(
     }
     let run: (f: unknown[]) => number = () => 0;
     let condition: ((f: unknown[]) => unknown) | null = null;
+    compiler.currentPoint = ev;
     try {
       const bodies = point.bodies.map((b) => compiler.stmt(scope, b, null));
       run = bodies.length === 1 ? bodies[0] : (f) => {
@@ -356,7 +365,7 @@ function buildInstance(
       func: ev?.func ?? "",
     });
   });
-  return { rt, handlers };
+  return { rt, handlers, entryHooks: compiler.entryHooks };
 }
 
 function usedFunctions(program: Program): Set<string> {
@@ -380,6 +389,7 @@ export class Run implements ScriptRun {
   private readonly rt: Runtime;
   private readonly handlers: Handler[];
   private readonly byPoint: Handler[][] = [];
+  private readonly hooks: ((e: WorkloadEvent) => void)[][] = [];
   private readonly timers: TimerState[] = [];
   private readonly workload: Workload;
   private readonly timerEvent = new WorkloadEvent();
@@ -408,9 +418,15 @@ export class Run implements ScriptRun {
         }
       }
     }
+    for (const [id, hooks] of inst.entryHooks) {
+      this.workload.enabled[id] = 1;
+      this.hooks[id] = hooks;
+    }
     this.workload.onHit = (e) => {
+      const hooks = this.hooks[e.point];
+      if (hooks !== undefined) { for (let i = 0; i < hooks.length; i++) hooks[i](e); }
       const hs = this.byPoint[e.point];
-      for (let i = 0; i < hs.length; i++) this.fire(hs[i], e.cpu, e);
+      if (hs !== undefined) { for (let i = 0; i < hs.length; i++) this.fire(hs[i], e.cpu, e); }
     };
     this.beEvent.task = this.rt.stapio;
     this.beEvent.prev = this.beEvent.next = this.rt.stapio;

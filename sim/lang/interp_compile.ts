@@ -6,7 +6,8 @@
  * @module
  */
 import type * as A from "./ast.ts";
-import type { ContextVar } from "../workload_catalogue.ts";
+import { CATALOGUE, type CataloguePoint, type ContextVar } from "../workload_catalogue.ts";
+import type { WorkloadEvent } from "../workload_event.ts";
 import {
   add,
   band,
@@ -107,6 +108,10 @@ function cmp(a: Scalar, b: Scalar): number {
 export class Compiler {
   readonly functions = new Map<string, CompiledFunction>();
   readonly globalValues: unknown[];
+  /** The catalogue point of the handler being compiled (for @entry), if any. */
+  currentPoint: CataloguePoint | undefined = undefined;
+  /** Code to run at entry points on behalf of @entry in return handlers: by catalogue id. */
+  readonly entryHooks = new Map<number, ((e: WorkloadEvent) => void)[]>();
 
   constructor(
     readonly rt: Runtime,
@@ -280,8 +285,7 @@ export class Compiler {
       case "stat_op":
         return this.statOp(sc, e);
       case "entry":
-        // The simulated workload keeps a call's arguments until its return, so @entry(x) is x.
-        return this.expr(sc, e.expr);
+        return this.entry(sc, e);
       case "defined": {
         const x = e.expr;
         const ok = x.kind === "target_symbol" ? (sc.targets.has(x.name) ? 1 : 0) : 1;
@@ -295,6 +299,46 @@ export class Compiler {
       e,
       true,
     );
+  }
+
+  /**
+   * `@entry(expr)` in a return probe: like stap, evaluate expr when the matching entry point fires and keep
+   * it (per thread) until the return.
+   */
+  private entry(_sc: Scope, e: A.EntryExpr): ExprFn {
+    const point = this.currentPoint;
+    const entryPoint = point?.isReturn
+      ? CATALOGUE.find((p) => p.text === point.text.replace(/\.return$/, ""))
+      : undefined;
+    if (!point || !entryPoint) throw new CompileProblem("@entry is only valid in .return probes", e, false);
+    const entryScope = new Scope(`entry${point.id}`, null);
+    for (const [n, v] of Object.entries(entryPoint.targets)) entryScope.targets.set(n, v);
+    const saved = this.currentPoint;
+    this.currentPoint = entryPoint;
+    const inner = this.expr(entryScope, e.expr);
+    this.currentPoint = saved;
+    const frame: Frame = [];
+    const values = new Map<number, unknown>();
+    const rt = this.rt;
+    const hooks = this.entryHooks.get(entryPoint.id) ?? [];
+    hooks.push((ev) => {
+      rt.ev = ev;
+      rt.now = ev.time;
+      try {
+        values.set(ev.task.tid, inner(frame));
+      } catch (err) {
+        if (!(err instanceof StapError)) throw err;
+        rt.reportError(err.text());
+      }
+    });
+    this.entryHooks.set(entryPoint.id, hooks);
+    const dflt = defaultOf(this.typeOf(_sc, e.expr));
+    return () => {
+      const tid = rt.ev.task.tid;
+      const v = values.get(tid);
+      values.delete(tid);
+      return v === undefined ? dflt : v;
+    };
   }
 
   private readVar(sc: Scope, e: A.SymbolExpr): ExprFn {
@@ -336,13 +380,7 @@ export class Compiler {
       throw new CompileProblem("histogram indexing is not supported by the simulator", e, true);
     }
     const g = this.globals.get(e.base.name);
-    if (!g || g.arity === 0) {
-      throw new CompileProblem(
-        `array locals not supported, missing global declaration? identifier '${e.base.name}'`,
-        e,
-        false,
-      );
-    }
+    if (!g || g.arity === 0) throw missingArray(e.base.name, e);
     return [g, this.globalValues[g.slot] as StapMap];
   }
 
@@ -970,13 +1008,7 @@ export class Compiler {
       throw new CompileProblem("foreach over a histogram is not supported by the simulator", s, true);
     }
     const g = this.globals.get(s.array.name);
-    if (!g || g.arity === 0) {
-      throw new CompileProblem(
-        `array locals not supported, missing global declaration? identifier '${s.array.name}'`,
-        s.array,
-        false,
-      );
-    }
+    if (!g || g.arity === 0) throw missingArray(s.array.name, s.array);
     if (s.keys.length !== g.arity) {
       throw new CompileProblem(`wrong number of indexes for '${g.name}'`, s, false);
     }
@@ -1058,6 +1090,21 @@ export class Compiler {
     }
     throw new CompileProblem("delete of this expression is not supported", s, false);
   }
+}
+
+/** Globals of the 4.8 tapsets that scripts use as their own (argv.stp, this.stp, …); the simulator has none. */
+const TAPSET_GLOBALS =
+  /^(argv(_\d+)?|argc|__this_var\d+|_stp_target|_target_set|cve_[a-z_]+|__json_[a-z_]+|syscall_string_trunc)$/;
+
+function missingArray(name: string, node: { loc: A.SourceLoc }): CompileProblem {
+  if (TAPSET_GLOBALS.test(name)) {
+    return new CompileProblem(`tapset global '${name}' is not available in the simulator`, node, true);
+  }
+  return new CompileProblem(
+    `array locals not supported, missing global declaration? identifier '${name}'`,
+    node,
+    false,
+  );
 }
 
 /** `next` inside a function: leaves the probe handler. */

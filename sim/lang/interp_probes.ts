@@ -7,7 +7,7 @@
  * @module
  */
 import type * as A from "./ast.ts";
-import { CATALOGUE, type CataloguePoint } from "../workload_catalogue.ts";
+import { CATALOGUE, type CataloguePoint, sourceFileOf } from "../workload_catalogue.ts";
 import type { Unsupported } from "../program.ts";
 
 /** When a timer probe fires. */
@@ -98,8 +98,19 @@ function matchesCatalogue(point: A.ProbePoint, cat: CataloguePoint): boolean {
     }
     if (c.arg === null) return false;
     let pattern = wa;
-    const at = pattern.search(/[@:]/);
-    if (at >= 0 && c.name === "function") pattern = pattern.slice(0, at);
+    if (c.name === "function") {
+      // function("name@file[:line]"): the file part must match the function's source file.
+      const at = pattern.indexOf("@");
+      if (at >= 0) {
+        const filePattern = pattern.slice(at + 1).replace(/[:+].*$/, "");
+        pattern = pattern.slice(0, at);
+        const file = sourceFileOf(cat);
+        if (!globMatch(filePattern, file) && !globMatch(`*/${filePattern}`, `/${file}`)) return false;
+      } else {
+        const colon = pattern.indexOf(":");
+        if (colon >= 0) pattern = pattern.slice(0, colon);
+      }
+    }
     const target = String(c.arg);
     if (c.name === "process") {
       if (!globMatch(pattern, target) && !globMatch(pattern, target.slice(target.lastIndexOf("/") + 1))) {

@@ -406,3 +406,32 @@ Deno.test("user_string reads the current call's buffer and faults elsewhere", ()
     "/usr/share/systemtap/tapset/uconversions.stp:29:9",
   ]);
 });
+
+Deno.test("type mismatches are semantic errors, as in stap's pass 2", () => {
+  assertThrows(
+    () => compileScript('global a\nprobe begin { a = 1; a = "x" }', { file: "t7.stp" }),
+    ScriptError,
+    "t7.stp:2:22: semantic error: type mismatch (string): identifier 'a' (first inferred as long at t7.stp:2:15)",
+  );
+  assertThrows(
+    () => compileScript('probe begin { x = 1; printf("%s", x) }', { file: "t8.stp" }),
+    ScriptError,
+    "t8.stp:1:35: semantic error: type mismatch (string): identifier 'x'",
+  );
+});
+
+Deno.test('@entry keeps a value from the call\'s entry; function("f@file") matches the source file', () => {
+  const c = run(
+    `global lat, fns
+     probe syscall.fdatasync.return { lat <<< gettimeofday_ns() - @entry(gettimeofday_ns()) }
+     probe kernel.function("*@net/socket.c").return { fns[ppfunc()] = 1 }
+     probe end { printf("%d %d\\n", @count(lat) > 0, @min(lat) > 0); foreach (f+ in fns) println(f) }`,
+    { rate: 50000, untilNs: 1e9 },
+  );
+  assertEquals(c.out, "1 1\n__x64_sys_recvfrom\n__x64_sys_sendto\n");
+  assertThrows(
+    () => compileScript("probe begin { x = @entry(1) }"),
+    ScriptError,
+    /@entry is only valid in .return probes/,
+  );
+});

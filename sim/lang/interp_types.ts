@@ -15,17 +15,33 @@ export type VarType = "long" | "string" | "stats";
 /** Types by key: `g:x` (global x, or its values), `g:x#i` (key i of array x), `r:f` (result of f), `SCOPE:x`. */
 export class TypeEnv {
   readonly types = new Map<string, VarType>();
+  /** Where each type was first inferred (when known). */
+  readonly origins = new Map<string, { loc: A.SourceLoc; name: string }>();
+  /** The first conflicting use, as stap reports it ("type mismatch"). */
+  conflict:
+    | { type: VarType; loc: A.SourceLoc; name: string; first: VarType; firstLoc: A.SourceLoc | null }
+    | null = null;
   changed = false;
 
   get(key: string): VarType | undefined {
     return this.types.get(key);
   }
 
-  set(key: string, t: VarType | undefined): void {
+  set(key: string, t: VarType | undefined, at?: { loc: A.SourceLoc; name: string }): void {
     if (t === undefined) return;
-    if (!this.types.has(key)) {
+    const known = this.types.get(key);
+    if (known === undefined) {
       this.types.set(key, t);
+      if (at) this.origins.set(key, at);
       this.changed = true;
+    } else if (known !== t && at && this.conflict === null) {
+      this.conflict = {
+        type: t,
+        loc: at.loc,
+        name: at.name,
+        first: known,
+        firstLoc: this.origins.get(key)?.loc ?? null,
+      };
     }
   }
 }
@@ -56,7 +72,12 @@ function keyOf(e: A.Expr, sc: TypeScope): string | null {
 function hint(env: TypeEnv, sc: TypeScope, e: A.Expr, t: VarType | undefined): void {
   if (t === undefined) return;
   const k = keyOf(e, sc);
-  if (k !== null) env.set(k, t);
+  const name = e.kind === "symbol"
+    ? e.name
+    : e.kind === "array_index" && e.base.kind === "symbol"
+    ? e.base.name
+    : "";
+  if (k !== null) env.set(k, t, { loc: e.loc, name });
   else if (e.kind === "call" && sc.functions.has(e.name)) env.set(`r:${e.name}`, t);
 }
 

@@ -17,6 +17,7 @@
  */
 import type { CompiledScript, Unsupported } from "../program.ts";
 import { formatDiagnostics, parseScript } from "./parser.ts";
+import { libraryMacros } from "./check.ts";
 import { DEFAULT_LIMITS, type Limits } from "./interp_runtime.ts";
 import { Program, Run, SemanticError, type SimRunOptions } from "./interp.ts";
 import { withTapsetFunctions } from "./tapset_script.ts";
@@ -34,6 +35,8 @@ export interface CompileOptions {
   /** `uname -r` of the simulated target. */
   kernelRelease?: string;
   arch?: string;
+  /** Where the tapset `.stpm` macro files are (default: the installed tapset, else a built-in set). */
+  tapsetDir?: string | null;
   /** `-D NAME=VALUE` settings: MAXACTION, MAXMAPENTRIES, MAXERRORS, MAXNESTING. */
   defines?: Record<string, string | number>;
 }
@@ -72,12 +75,17 @@ function limitsOf(defines: Record<string, string | number> | undefined): Limits 
 
 function analyse(source: string, options: CompileOptions): Program {
   const file = options.file ?? "<input>";
-  const parsed = parseScript(source, {
-    file,
-    args: options.args,
+  const target = {
     guru: options.guru ?? false,
     ...(options.kernelRelease ? { kernelRelease: options.kernelRelease } : {}),
     ...(options.arch ? { arch: options.arch } : {}),
+  };
+  const parsed = parseScript(source, {
+    file,
+    args: options.args,
+    ...target,
+    // The tapset's library macros (@choose_defined, @define'd helpers), as stap loads them in pass 1.
+    libraryMacros: libraryMacros(options.tapsetDir, target),
   });
   if (parsed.errors.length > 0) {
     const d = parsed.errors[0];

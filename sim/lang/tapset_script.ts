@@ -72,14 +72,23 @@ function library(): A.Script {
   return parsed;
 }
 
+/** Tapset functions overloaded by arity in ansi.stp, named apart here: name → arity → internal name. */
+const BY_ARITY: Record<string, Record<number, string>> = {
+  ansi_set_color: { 2: "ansi_set_color2", 3: "ansi_set_color3" },
+};
+
 function calls(node: unknown, out: Set<string>): void {
   if (node === null || typeof node !== "object") return;
   if (Array.isArray(node)) {
     for (const x of node) calls(x, out);
     return;
   }
-  const n = node as { kind?: string; name?: string };
-  if (n.kind === "call" && typeof n.name === "string") out.add(n.name);
+  const n = node as { kind?: string; name?: string; args?: unknown[] };
+  if (n.kind === "call" && typeof n.name === "string") {
+    const renamed = BY_ARITY[n.name]?.[n.args?.length ?? 0];
+    if (renamed) n.name = renamed;
+    out.add(n.name);
+  }
   for (const [k, v] of Object.entries(node)) {
     if (k !== "loc" && v !== null && typeof v === "object") calls(v, out);
   }
