@@ -64,12 +64,15 @@ export interface HostOptions {
   guru?: boolean;
   /** `$1`, `@1`, … */
   args?: string[];
+  /** `stap -D NAME=VALUE` settings (MAXACTION, MAXERRORS, …). */
+  defines?: Record<string, string>;
 }
 
 /** The configuration the host process receives (one JSON argument). */
-export interface HostConfig extends Required<Omit<HostOptions, "scriptSource" | "scriptFile">> {
+export interface HostConfig extends Required<Omit<HostOptions, "scriptSource" | "scriptFile" | "defines">> {
   scriptSource?: string;
   scriptFile?: string;
+  defines?: Record<string, string>;
   /** /proc/modules size column. */
   size: number;
   /** Unix socket on which the spawner waits for "ok" or "error TEXT". */
@@ -180,6 +183,7 @@ export async function spawnModuleHost(options: HostOptions): Promise<ModuleHostH
     args: options.args ?? [],
     scriptSource: options.scriptSource,
     scriptFile: options.scriptFile,
+    defines: options.defines,
     size: 0,
     ready: `${moduleDir(root, name)}/.ready`,
   };

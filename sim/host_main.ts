@@ -31,7 +31,7 @@ export async function hostMain(args: string[]): Promise<number> {
   let server: ModuleServer;
   let alive: Deno.UnixListener;
   try {
-    const script = await loadScript(config, log);
+    const script = await loadScript(config);
     module = new SimModule({
       name: config.module,
       script,
