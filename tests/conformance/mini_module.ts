@@ -14,6 +14,8 @@ export class MiniModule {
   #traceConns: (Deno.UnixConn | null)[] = [];
   #queued: Uint8Array[][] = [];
   #seq = 0;
+  #started = false;
+  #transportQueued = true;
   #tasks: Promise<void>[] = [];
   #conns = new Set<Deno.Conn>();
 
@@ -48,7 +50,7 @@ export class MiniModule {
     for await (const conn of this.#traces[cpu]) {
       this.#conns.add(conn);
       this.#traceConns[cpu] = conn;
-      for (const rec of this.#queued[cpu].splice(0)) await conn.write(rec);
+      for (const rec of this.#queued[cpu].splice(0)) this.#write(conn, rec);
       (async () => {
         const buf = new Uint8Array(16);
         try {
@@ -65,6 +67,11 @@ export class MiniModule {
     for await (const conn of this.#ctl) {
       this.#conns.add(conn);
       const dec = new ControlDecoder();
+      // The 4.8 runtime queues STP_TRANSPORT once, at load: only the first reader gets it.
+      if (this.#transportQueued) {
+        this.#transportQueued = false;
+        await conn.write(encodeControl(Msg.TRANSPORT));
+      }
       const buf = new Uint8Array(65536);
       try {
         for (;;) {
@@ -72,8 +79,8 @@ export class MiniModule {
           if (n === null) break;
           for (const m of dec.push(buf.slice(0, n))) {
             this.log.push(`in ${m.type}`);
-            if (m.type === Msg.READY) await conn.write(encodeControl(Msg.TRANSPORT));
-            if (m.type === Msg.START) {
+            if (m.type === Msg.START && !this.#started) {
+              this.#started = true;
               this.print(0, "begin\n");
               const p = new Uint8Array(8);
               await conn.write(encodeControl(Msg.START, p));

@@ -1,0 +1,135 @@
+/**
+ * A child process of the conformance harness with its stdout and stderr captured as they arrive, so that a
+ * scenario can wait for output and still read everything at the end; plus helpers for processes that are not
+ * our children (the `-D` daemon, module hosts).
+ * @module
+ */
+
+/** How long any wait of a scenario may take before it counts as a failure. */
+export const WAIT_LIMIT_MS = 30_000;
+
+const decoder = new TextDecoder();
+
+/** A started command whose output is collected. */
+export class Proc {
+  readonly child: Deno.ChildProcess;
+  readonly #stdout: Uint8Array[] = [];
+  readonly #stderr: Uint8Array[] = [];
+  readonly #drained: Promise<void>;
+  #status: Deno.CommandStatus | undefined;
+  readonly status: Promise<Deno.CommandStatus>;
+
+  /** Spawns; with `closeStdout` the read end of stdout is closed at once (writes then fail with EPIPE). */
+  constructor(command: Deno.Command, options: { closeStdout?: boolean } = {}) {
+    this.child = command.spawn();
+    const out = options.closeStdout ? this.child.stdout.cancel() : collect(this.child.stdout, this.#stdout);
+    this.#drained = Promise.all([out, collect(this.child.stderr, this.#stderr)]).then(() => {});
+    this.status = this.child.status.then(async (s) => {
+      this.#status = s;
+      await this.#drained;
+      return s;
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid;
+  }
+
+  get exited(): boolean {
+    return this.#status !== undefined;
+  }
+
+  get stdout(): string {
+    return decoder.decode(join(this.#stdout));
+  }
+
+  get stderr(): string {
+    return decoder.decode(join(this.#stderr));
+  }
+
+  /** Sends a signal unless the process is gone. */
+  kill(signal: Deno.Signal): void {
+    if (this.exited) return;
+    try {
+      this.child.kill(signal);
+    } catch {
+      // it just exited
+    }
+  }
+
+  /** Waits for the exit, sending `signal` again every `resendMs` (stapio 4.8 loses signals under `-A`). */
+  async stop(signal: Deno.Signal, resendMs = 5000): Promise<Deno.CommandStatus> {
+    this.kill(signal);
+    for (let waited = 0; !this.exited && waited < WAIT_LIMIT_MS; waited += 100) {
+      await sleep(100);
+      if (!this.exited && waited > 0 && waited % resendMs === 0) this.kill(signal);
+    }
+    if (!this.exited) {
+      this.kill("SIGKILL");
+      await this.status;
+      throw new Error(`Process ${this.pid} did not exit after ${signal}`);
+    }
+    return await this.status;
+  }
+
+  /** Kills (if still running) and waits: for clean-up. */
+  async end(): Promise<void> {
+    this.kill("SIGKILL");
+    await this.status;
+  }
+}
+
+async function collect(stream: ReadableStream<Uint8Array>, into: Uint8Array[]): Promise<void> {
+  for await (const chunk of stream) into.push(chunk);
+}
+
+/** Concatenates chunks. */
+export function join(chunks: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `ready` until it holds; throws with `what` after {@linkcode WAIT_LIMIT_MS}. */
+export async function waitFor(what: string, ready: () => boolean | Promise<boolean>): Promise<void> {
+  for (let waited = 0; waited < WAIT_LIMIT_MS; waited += 25) {
+    if (await ready()) return;
+    await sleep(25);
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+/**
+ * Whether a pid runs; a zombie (which nobody may reap here: a daemon's parent is gone and pid 1 of a container
+ * may not reap) counts as gone. Asks `ps`, because Deno reads `/proc/PID/…` only with every permission.
+ */
+export async function alive(pid: number): Promise<boolean> {
+  if (pid <= 0) return false;
+  const { stdout } = await new Deno.Command("ps", {
+    args: ["-o", "stat=", "-p", String(pid)],
+    stderr: "null",
+  })
+    .output();
+  const state = new TextDecoder().decode(stdout).trim();
+  return state !== "" && !state.startsWith("Z");
+}
+
+/** SIGKILLs a pid that is not our child (a daemon, a host) if it still runs. */
+export async function killPid(pid: number): Promise<void> {
+  if (await alive(pid)) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // gone
+    }
+  }
+}
