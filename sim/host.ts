@@ -307,7 +307,7 @@ export async function unloadModule(root: string, name: string): Promise<void> {
     await removeModule(root, name);
     return;
   }
-  if (line.refcount > 0) throw notZombie;
+  if (line.refcount > 0 && !(await detachedSoon(root, name))) throw notZombie;
   try {
     Deno.kill(pid, "SIGTERM");
   } catch { /* it just died */ }
@@ -322,6 +322,19 @@ export async function unloadModule(root: string, name: string): Promise<void> {
     } catch { /* gone */ }
   }
   await removeModule(root, name);
+}
+
+/**
+ * Waits a moment for the refcount to drop: a reader that just closed `.cmd` (stapio after STP_EXIT, then
+ * `staprun -d`) is detached at once in the kernel, a moment later in the host.
+ */
+async function detachedSoon(root: string, name: string): Promise<boolean> {
+  for (let i = 0; i < 50; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const line = (await readModules(root)).find((l) => l.name === name);
+    if (!line || line.refcount === 0) return true;
+  }
+  return false;
 }
 
 /** Removes a module's line and directory (idempotent). */
