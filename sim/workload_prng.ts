@@ -50,11 +50,22 @@ export class Prng {
     return Math.floor(this.next() * n);
   }
 
-  /** An exponentially distributed value with the given mean. */
+  /**
+   * An exponentially distributed value with the given mean: the inverse CDF -ln(1-u) from a table with linear
+   * interpolation (4096 steps; the last step, the tail, computed exactly), several times cheaper than Math.log.
+   */
   exponential(mean: number): number {
-    return -Math.log(1 - this.next()) * mean;
+    const x = this.next() * EXP_STEPS;
+    const i = x | 0;
+    if (i >= EXP_STEPS - 1) return -Math.log(1 - x / EXP_STEPS) * mean;
+    const a = EXP_TABLE[i];
+    return (a + (EXP_TABLE[i + 1] - a) * (x - i)) * mean;
   }
 }
+
+const EXP_STEPS = 4096;
+const EXP_TABLE = new Float64Array(EXP_STEPS);
+for (let i = 0; i < EXP_STEPS; i++) EXP_TABLE[i] = -Math.log(1 - i / EXP_STEPS);
 
 function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));

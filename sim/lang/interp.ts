@@ -496,6 +496,12 @@ export class Run implements ScriptRun {
     const rt = this.rt;
     const w = this.workload;
     const timers = this.timers;
+    if (timers.length === 0) {
+      // No timers: only the workload's clock matters.
+      while (rt.state === RUNNING && w.nextTime() <= untilNs) w.step();
+      if (untilNs > this.now) this.now = untilNs;
+      return;
+    }
     while (rt.state === RUNNING) {
       const tw = w.nextTime();
       let tt = Infinity, ti = -1;
