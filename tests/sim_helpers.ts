@@ -1,0 +1,178 @@
+/**
+ * Helpers for the simulator's process-level tests: a private simulator root per test, the stand-ins run as
+ * child processes, and a clean-up that stops every background process the test caused (module hosts and
+ * stapio daemons are detached from the test, so they are found through the root and stopped by pid).
+ * @module
+ */
+import { stapfrArgv } from "./helpers.ts";
+
+/** A test's simulator: its root, environment and the background pids to stop. */
+export interface SimWorld {
+  root: string;
+  /** A scratch directory for output files (the children's working directory). */
+  work: string;
+  env: Record<string, string>;
+  /** Daemon pids the test learned (pid lines); stopped at clean-up. */
+  daemons: number[];
+}
+
+/** Makes a world; `env` adds or overrides knobs. */
+export async function makeWorld(env: Record<string, string> = {}): Promise<SimWorld> {
+  const root = await Deno.makeTempDir({ prefix: "stapfr-sim-test-" });
+  const work = await Deno.makeTempDir({ prefix: "stapfr-sim-work-" });
+  return {
+    root,
+    work,
+    daemons: [],
+    env: {
+      NO_COLOR: "1",
+      TZ: "UTC",
+      STAPFR_SIM_ROOT: root,
+      STAPFR_SIM_RATE: "2000",
+      STAPFR_SIM_SEQ_WAIT_MS: "50",
+      ...env,
+    },
+  };
+}
+
+function alive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function stopPid(pid: number): Promise<void> {
+  if (!alive(pid)) return;
+  try {
+    Deno.kill(pid, "SIGKILL");
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 300 && alive(pid); i++) await sleep(10);
+}
+
+/** Stops every module host under the root and every daemon, then removes the directories. */
+export async function destroyWorld(world: SimWorld): Promise<void> {
+  const pids = [...world.daemons];
+  try {
+    for await (const entry of Deno.readDir(`${world.root}/proc/systemtap`)) {
+      try {
+        pids.push(Number((await Deno.readTextFile(`${world.root}/proc/systemtap/${entry.name}/host.pid`)).trim()));
+      } catch {
+        // no pid file: nothing runs there
+      }
+    }
+  } catch {
+    // no module was ever loaded
+  }
+  await Promise.all(pids.filter((p) => p > 0).map(stopPid));
+  await Deno.remove(world.root, { recursive: true }).catch(() => {});
+  await Deno.remove(world.work, { recursive: true }).catch(() => {});
+}
+
+/** What a finished child printed. */
+export interface Output {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `stapfr sim ARGS…` to completion. */
+export async function sim(world: SimWorld, args: string[], env: Record<string, string> = {}): Promise<Output> {
+  const [cmd, ...pre] = stapfrArgv();
+  const out = await new Deno.Command(cmd, {
+    args: [...pre, "sim", ...args],
+    env: { ...world.env, ...env },
+    cwd: world.work,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** A running `stapfr sim …` whose output is collected as it comes. */
+export class Running {
+  readonly child: Deno.ChildProcess;
+  stdout = "";
+  stderr = "";
+  readonly #readers: Promise<void>[];
+
+  constructor(world: SimWorld, args: string[], env: Record<string, string> = {}) {
+    const [cmd, ...pre] = stapfrArgv();
+    this.child = new Deno.Command(cmd, {
+      args: [...pre, "sim", ...args],
+      env: { ...world.env, ...env },
+      cwd: world.work,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#readers = [
+      collect(this.child.stdout, (t) => (this.stdout += t)),
+      collect(this.child.stderr, (t) => (this.stderr += t)),
+    ];
+  }
+
+  /** Sends a signal (ignored if the process is gone). */
+  kill(sig: Deno.Signal): void {
+    try {
+      this.child.kill(sig);
+    } catch {
+      // already exited
+    }
+  }
+
+  /** Waits for the exit and the end of its output. */
+  async done(): Promise<Output> {
+    const status = await this.child.status;
+    await Promise.all(this.#readers);
+    return { code: status.code, stdout: this.stdout, stderr: this.stderr };
+  }
+
+  /** Kills it (SIGKILL) if still running and waits: for `finally` blocks. */
+  async stop(): Promise<void> {
+    this.kill("SIGKILL");
+    await this.done();
+  }
+}
+
+async function collect(stream: ReadableStream<Uint8Array>, add: (text: string) => void): Promise<void> {
+  const dec = new TextDecoder();
+  for await (const chunk of stream) add(dec.decode(chunk, { stream: true }));
+}
+
+/** Sleeps. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `cond` every 20 ms until it holds; throws after `timeoutMs` with `what`. */
+export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** The module names in `ROOT/proc/modules`, with their refcounts. */
+export async function modules(world: SimWorld): Promise<Map<string, number>> {
+  try {
+    const text = await Deno.readTextFile(`${world.root}/proc/modules`);
+    return new Map(text.split("\n").filter(Boolean).map((l) => l.split(" ")).map((f) => [f[0], Number(f[2])]));
+  } catch {
+    return new Map();
+  }
+}
+
+/** The module name in a Disconnecting text. */
+export function reconnectName(stderr: string): string {
+  const m = /^To reconnect, type "staprun -A ([A-Za-z0-9_]+)"$/m.exec(stderr);
+  if (!m) throw new Error(`No reconnect hint in ${JSON.stringify(stderr)}`);
+  return m[1];
+}

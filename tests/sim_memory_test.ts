@@ -1,0 +1,149 @@
+/**
+ * The simulator's memory mode through the processes: `sim stap -F`, `sim staprun -A`, detach, unload
+ * (reference sections 2.1, 2.3–2.5, 2.8, 5.3).
+ */
+import { assert, assertEquals, assertMatch } from "../lib/deps/assert.ts";
+import {
+  destroyWorld,
+  makeWorld,
+  modules,
+  reconnectName,
+  Running,
+  sim,
+  type SimWorld,
+  sleep,
+  until,
+} from "./sim_helpers.ts";
+
+const SEED_SCRIPT = 'probe vfs.* { printdln("**", pn(), cmdline_str(), pid()) } probe end { printf("exited\\n") }';
+const COUNTER_SCRIPT = 'global n probe vfs.* { n++; printf("%d\\n", n) } probe end { printf("exited\\n") }';
+
+async function withWorld(fn: (w: SimWorld) => Promise<void>, env: Record<string, string> = {}): Promise<void> {
+  const world = await makeWorld(env);
+  try {
+    await fn(world);
+  } finally {
+    await destroyWorld(world);
+  }
+}
+
+function disconnect(name: string): string {
+  return `\nDisconnecting from systemtap module.\nTo reconnect, type "staprun -A ${name}"\n`;
+}
+
+/** Attaches, waits for `lines` lines of output, detaches with SIGQUIT. */
+async function attachFor(world: SimWorld, name: string, lines: number) {
+  const run = new Running(world, ["staprun", "-A", name]);
+  try {
+    await until(`${lines} lines from staprun -A`, () => run.stdout.split("\n").length > lines);
+    run.kill("SIGQUIT");
+    return await run.done();
+  } finally {
+    await run.stop();
+  }
+}
+
+Deno.test("seed example (a), reference 2.1/2.3/2.4: memory-mode start, attach shows seed lines, SIGQUIT detaches", async () => {
+  await withWorld(async (world) => {
+    const start = await sim(world, ["stap", "-F", "-e", SEED_SCRIPT]);
+    const name = reconnectName(start.stderr);
+    assertEquals([start.code, start.stdout, start.stderr], [0, "", disconnect(name)]);
+    assertMatch(name, /^stap_[0-9a-f]+_\d+$/);
+    assertEquals((await modules(world)).get(name), 0);
+
+    const attach = await attachFor(world, name, 20);
+    assertEquals([attach.code, attach.stderr], [0, disconnect(name)]);
+    const lines = attach.stdout.split("\n").filter(Boolean);
+    for (const line of lines.slice(0, 20)) assertMatch(line, /^vfs\.[a-z_.]+\*\*.*\*\*\d+$/);
+    // Detached: the module is still loaded, nobody attached, and nothing of the end probe ran.
+    assertEquals((await modules(world)).get(name), 0);
+    assert(!attach.stdout.includes("exited"));
+  });
+});
+
+Deno.test("5.3 two consecutive attaches never repeat data", async () => {
+  await withWorld(async (world) => {
+    const start = await sim(world, ["stap", "-F", "-m", "stap_fr_counter", "-e", COUNTER_SCRIPT]);
+    assertEquals(start.stderr, disconnect("stap_fr_counter"));
+    const first = (await attachFor(world, "stap_fr_counter", 50)).stdout.split("\n").filter(Boolean).map(Number);
+    const second = (await attachFor(world, "stap_fr_counter", 50)).stdout.split("\n").filter(Boolean).map(Number);
+    assert(first.length >= 50 && second.length >= 50);
+    const seen = new Set(first);
+    assertEquals(second.filter((n) => seen.has(n)), []);
+    assert(Math.min(...second) > Math.max(...first));
+  });
+});
+
+Deno.test("2.5 SIGINT under -A runs the end probes and unloads the module", async () => {
+  await withWorld(async (world) => {
+    await sim(world, ["stap", "-F", "-m", "stap_fr_int", "-e", SEED_SCRIPT]);
+    const run = new Running(world, ["staprun", "-A", "stap_fr_int"]);
+    try {
+      await until("output", () => run.stdout.length > 0);
+      run.kill("SIGINT");
+      const out = await run.done();
+      assertEquals([out.code, out.stderr], [0, ""]);
+      assertEquals(out.stdout.trimEnd().split("\n").at(-1), "exited");
+      assertEquals((await modules(world)).has("stap_fr_int"), false);
+    } finally {
+      await run.stop();
+    }
+  });
+});
+
+Deno.test("2.5 STAPFR_SIM_LOSE_SIGNALS=1: the first SIGTERM under -A is lost, the second unloads", async () => {
+  await withWorld(async (world) => {
+    await sim(world, ["stap", "-F", "-m", "stap_fr_lose", "-e", SEED_SCRIPT]);
+    const run = new Running(world, ["staprun", "-A", "stap_fr_lose"], { STAPFR_SIM_LOSE_SIGNALS: "1" });
+    try {
+      await until("output", () => run.stdout.length > 0);
+      run.kill("SIGTERM");
+      await sleep(300);
+      assertEquals((await modules(world)).get("stap_fr_lose"), 1); // still loaded and attached
+      run.kill("SIGTERM");
+      const out = await run.done();
+      assertEquals(out.code, 0);
+      assertEquals(out.stdout.trimEnd().split("\n").at(-1), "exited");
+      assertEquals((await modules(world)).has("stap_fr_lose"), false);
+    } finally {
+      await run.stop();
+    }
+  });
+});
+
+Deno.test("2.8 attach/unload errors: absent module, already attached, unload while attached", async () => {
+  await withWorld(async (world) => {
+    const absent = await sim(world, ["staprun", "-A", "stap_nosuch"]);
+    assertEquals(
+      [absent.code, absent.stdout, absent.stderr],
+      [1, "", "ERROR: Cannot attach to module stap_nosuch control channel; not running?\n"],
+    );
+    const del = await sim(world, ["staprun", "-d", "stap_nosuch"]);
+    assertEquals([del.code, del.stderr], [
+      234,
+      "ERROR: Cannot attach to module stap_nosuch control channel; not running?\n" +
+      "ERROR: 'stap_nosuch' is not a zombie systemtap module.\n",
+    ]);
+
+    await sim(world, ["stap", "-F", "-m", "stap_fr_busy", "-e", SEED_SCRIPT]);
+    const holder = new Running(world, ["staprun", "-A", "stap_fr_busy"]);
+    try {
+      await until("attached", async () => (await modules(world)).get("stap_fr_busy") === 1);
+      const busy = await sim(world, ["staprun", "-A", "stap_fr_busy"]);
+      assertEquals(
+        [busy.code, busy.stderr],
+        [1, "ERROR: Cannot attach to module stap_fr_busy control channel; not running?\n"],
+      );
+      const delAttached = await sim(world, ["staprun", "-d", "stap_fr_busy"]);
+      assertEquals(delAttached.code, 234);
+      holder.kill("SIGQUIT");
+      assertEquals((await holder.done()).code, 0);
+    } finally {
+      await holder.stop();
+    }
+    // Detached, it can be unloaded: no output, rc 0.
+    await until("detached", async () => (await modules(world)).get("stap_fr_busy") === 0);
+    assertEquals(await sim(world, ["staprun", "-d", "stap_fr_busy"]), { code: 0, stdout: "", stderr: "" });
+    assertEquals((await modules(world)).size, 0);
+  });
+});
