@@ -363,8 +363,10 @@ function build(): CataloguePoint[] {
     ...(ret ? [{ name: "return", arg: null }] : []),
   ];
   const kfText = (fn: string, ret: boolean) => `kernel.function("${fn}")${ret ? ".return" : ""}`;
-  const kfPp = (fn: string, src: string, ret: boolean) =>
-    `kernel.function("${fn}@${src}")${ret ? ".return" : ".call"}`;
+  // pp() keeps the components the probe was written with: the syscall tapset writes `.call`, vfs.* and a
+  // plain kernel.function("f") do not.
+  const kfPp = (fn: string, src: string, ret: boolean, call = false) =>
+    `kernel.function("${fn}@${src}")${ret ? ".return" : call ? ".call" : ""}`;
   for (const s of SYSCALLS) {
     const entryVars = { ...s.vars, name: str(() => s.name), argstr: ContextVarOf(s.argstr) };
     // SYSC_RETVALSTR: retval (4.0+) and retstr.
@@ -375,7 +377,9 @@ function build(): CataloguePoint[] {
     };
     const retTargets = { $return: long((e) => e.ret) };
     for (const family of ["syscall", "nd_syscall"]) {
-      const pp = family === "syscall" ? kfPp(s.kfunc, s.source, false) : `kprobe.function("${s.kfunc}")`;
+      const pp = family === "syscall"
+        ? kfPp(s.kfunc, s.source, false, true)
+        : `kprobe.function("${s.kfunc}")`;
       add({
         components: [{ name: family, arg: null }, { name: s.name, arg: null }],
         text: `${family}.${s.name}`,

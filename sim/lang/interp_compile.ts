@@ -131,7 +131,7 @@ export class Compiler {
     if (g.type === "stats") return new Stat(g.hist, g.shift);
     if (g.decl?.init) {
       const init = g.decl.init;
-      return init.kind === "string" ? toByteString(init.value) : toNumber(fromBigLiteral(init.value));
+      return init.kind === "string" ? toByteString(init.value) : fromBigLiteral(init.value);
     }
     return defaultOf(g.type);
   }
