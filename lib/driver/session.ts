@@ -114,17 +114,25 @@ export class AttachSession {
   }
 
   /**
-   * Waits until stapio has been quiet for `idleMs`, or another reason to stop comes first: staprun exited,
-   * the sink closed, `signal` aborted, `maxBytes` read, or `maxMs` passed. A failed attach (staprun exits
-   * non-zero before printing anything) is thrown as a stapfr error.
+   * Waits until the backlog is drained, or another reason to stop comes first: staprun exited, the sink
+   * closed, `signal` aborted, `maxBytes` read, or `maxMs` passed. Drained means: nothing at all for `idleMs`
+   * (an empty ring; stapio 4.8 may hold the first record for up to 2 s), or, once data flowed, less than
+   * `liveBytes` within `windowMs` (the backlog comes as fast as the pipe goes; what trickles in after it is
+   * live output). A failed attach (staprun exits non-zero before printing anything) is thrown as a stapfr error.
    */
   async waitIdle(options: {
     idleMs: number;
+    windowMs?: number;
+    liveBytes?: number;
     maxMs?: number;
     maxBytes?: number;
     signal?: AbortSignal;
   }): Promise<WaitOutcome> {
     const started = Date.now();
+    const windowMs = options.windowMs ?? 500;
+    const liveBytes = options.liveBytes ?? 64 * 1024;
+    let windowStart = started;
+    let windowBytes = this.bytes;
     while (true) {
       if (this.#exitStatus) {
         await this.throwIfFailed();
@@ -134,6 +142,11 @@ export class AttachSession {
       if (options.signal?.aborted) return "aborted";
       const now = Date.now();
       if (now - this.lastDataAt >= options.idleMs) return "idle";
+      if (now - windowStart >= windowMs) {
+        if (this.bytes > 0 && windowBytes > 0 && this.bytes - windowBytes < liveBytes) return "idle";
+        windowStart = now;
+        windowBytes = this.bytes;
+      }
       if (options.maxBytes !== undefined && this.bytes >= options.maxBytes) return "full";
       if (options.maxMs !== undefined && now - started >= options.maxMs) return "timeout";
       const timer = new AbortController();

@@ -7,6 +7,7 @@
 import { StapfrError } from "../errors.ts";
 import { listModules, moduleState, processAlive } from "../driver/kernel.ts";
 import { AttachSession, type WaitOutcome } from "../driver/session.ts";
+import { sleep } from "../driver/run.ts";
 import type { ByteSink } from "../readers/concat.ts";
 import { copyFiles } from "../readers/concat.ts";
 import { listRunFiles, streamsOf } from "../readers/files.ts";
@@ -120,6 +121,12 @@ async function withSession(
     ended = (await moduleState(engine.host.procRoot, record.module)) === "absent";
   }
   await session.done;
+  // The module drops its reader count when the control channel closes; give that a moment to show in
+  // /proc/modules, so that the next command does not see this reader as "already attached".
+  for (let i = 0; i < 40 && !ended; i++) {
+    if ((await moduleState(engine.host.procRoot, record.module)) !== "attached") break;
+    await sleep(25);
+  }
   if (ended) await markEnded(engine, record);
   return { outcome, ended, closed: out.closed(), bytes: out.bytes() };
 }

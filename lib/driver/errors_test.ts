@@ -1,0 +1,66 @@
+import { assert, assertMatch } from "../deps/assert.ts";
+import { explainFailure, type FailureContext } from "./errors.ts";
+
+const base: FailureContext = {
+  operation: "attach",
+  recorder: "io",
+  module: "stap_fr_io",
+  program: "staprun",
+  code: 1,
+};
+const notRunning = "ERROR: Cannot attach to module stap_fr_io control channel; not running?\n";
+const notZombie = notRunning + "ERROR: 'stap_fr_io' is not a zombie systemtap module.\n";
+
+Deno.test("explainFailure tells the look-alike attach and unload errors apart by the module table", () => {
+  assertMatch(explainFailure(notRunning, { ...base, moduleState: "absent" }).message, /is not loaded/);
+  assertMatch(explainFailure(notRunning, { ...base, moduleState: "attached" }).message, /already attached/);
+  assertMatch(explainFailure(notRunning, { ...base, moduleState: "detached" }).message, /refused/);
+  const unload = { ...base, operation: "unload" as const, code: 234 };
+  assertMatch(
+    explainFailure(notZombie, { ...unload, moduleState: "absent" }).message,
+    /Cannot unload .*not loaded/,
+  );
+  assertMatch(explainFailure(notZombie, { ...unload, moduleState: "attached" }).message, /already attached/);
+});
+
+Deno.test("explainFailure keeps SystemTap's own lines in the message and always gives a hint", () => {
+  const e = explainFailure(notRunning, { ...base, moduleState: "absent" });
+  assertMatch(e.message, /\| ERROR: Cannot attach to module stap_fr_io/);
+  assert(e.hint && e.hint.length > 0);
+});
+
+Deno.test("explainFailure maps every error of reference 2.8 to its own message", () => {
+  const start = { ...base, operation: "start" as const, program: "stap" };
+  const cases: [string, FailureContext, RegExp][] = [
+    ["", { ...base, moduleState: "detached" }, /permission denied on the control channel/],
+    [
+      "ERROR: Couldn't insert module '/x/stap_fr_io.ko': File exists\nERROR: Rerun with staprun option '-R' to rename this module.\n",
+      start,
+      /already loaded/,
+    ],
+    ["ERROR: Couldn't insert module '/x.ko': Function not implemented\n", start, /does not load modules/],
+    ["ERROR: Couldn't insert module '/x.ko': Invalid module format\n", start, /built for another kernel/],
+    ["ERROR: Couldn't insert module '/x.ko': Module has wrong symbol version\n", start, /another kernel/],
+    ["ERROR: Couldn't insert module '/x.ko': Cannot allocate memory\n", start, /free memory/],
+    ["ERROR: Couldn't insert module in FIPS mode '/x.ko': Operation not permitted\n", start, /FIPS/],
+    ["ERROR: Couldn't insert module '/x.ko': Unknown symbol in module\n", start, /refused to load/],
+    ["ERROR: You are trying to run systemtap as a normal user.\n", start, /not privileged/],
+    [
+      "ERROR: The effective user ID of staprun must be set to the root user.\n  Check permissions\n",
+      start,
+      /not setuid root/,
+    ],
+    ["sh: 1: /usr/bin/staprun: Permission denied\n", { ...start, code: 126 }, /not allowed to run staprun/],
+    ["ERROR: Module name ('stap_x') is too long.\n", start, /too long/],
+    [
+      'Checking "/lib/modules/6.1.0/build/.config" failed with error: No such file or directory\n',
+      start,
+      /kernel headers/,
+    ],
+    ["semantic error: no match\nPass 2: analysis failed.  [man error::pass2]\n", start, /does not compile/],
+    ["something new\n", { ...start, code: 7 }, /stap failed with exit status 7/],
+  ];
+  for (const [stderr, ctx, expected] of cases) {
+    assertMatch(explainFailure(stderr, ctx).message, expected, stderr);
+  }
+});

@@ -1,0 +1,50 @@
+import { assert, assertEquals } from "../deps/assert.ts";
+import {
+  listModules,
+  moduleState,
+  parseModules,
+  processAlive,
+  processStartTime,
+  relayChannels,
+} from "./kernel.ts";
+
+Deno.test("parseModules reads names and refcounts of /proc/modules lines", () => {
+  const text = "stap_fr_a 4096 0 - Live 0xffffffffc0a3d000 (OE)\nstap_fr_b 4096 1 - Live 0x0 (OE)\n\n";
+  assertEquals(parseModules(text).map((m) => [m.name, m.refcount]), [["stap_fr_a", 0], ["stap_fr_b", 1]]);
+});
+
+Deno.test("listModules and moduleState read a /proc root and leave out modules whose host died", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    assertEquals(await listModules(root), []);
+    await Deno.writeTextFile(
+      `${root}/modules`,
+      "stap_fr_a 1 0 - Live 0x0 (OE)\nstap_fr_b 1 1 - Live 0x0 (OE)\nstap_fr_c 1 0 - Live 0x0 (OE)\n",
+    );
+    await Deno.mkdir(`${root}/systemtap/stap_fr_a`, { recursive: true });
+    await Deno.writeTextFile(`${root}/systemtap/stap_fr_a/trace0`, "");
+    await Deno.writeTextFile(`${root}/systemtap/stap_fr_a/trace1`, "");
+    await Deno.writeTextFile(`${root}/systemtap/stap_fr_a/host.pid`, String(Deno.pid));
+    // A pid that cannot exist: the host of stap_fr_c is gone.
+    await Deno.mkdir(`${root}/systemtap/stap_fr_c`, { recursive: true });
+    await Deno.writeTextFile(`${root}/systemtap/stap_fr_c/host.pid`, "999999999");
+    assertEquals((await listModules(root)).map((m) => m.name), ["stap_fr_a", "stap_fr_b"]);
+    assertEquals((await listModules(root, { includeGone: true })).length, 3);
+    assertEquals(await moduleState(root, "stap_fr_a"), "detached");
+    assertEquals(await moduleState(root, "stap_fr_b"), "attached");
+    assertEquals(await moduleState(root, "stap_fr_c"), "absent");
+    assertEquals(await relayChannels(root, "stap_fr_a"), 2);
+    assertEquals(await relayChannels(root, "stap_fr_x"), undefined);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("processAlive tells a live process from a gone one and from a reused pid", () => {
+  const start = processStartTime(Deno.pid);
+  assert(start !== undefined);
+  assert(processAlive(Deno.pid, start));
+  assert(!processAlive(Deno.pid, start + 1));
+  assert(!processAlive(999999999));
+  assert(!processAlive(undefined));
+});

@@ -1,0 +1,97 @@
+import { assert, assertEquals, assertMatch, assertRejects } from "./deps/assert.ts";
+import { StapfrError } from "./errors.ts";
+import { type RecorderRecord, Registry } from "./registry.ts";
+
+function record(name: string): RecorderRecord {
+  return {
+    format: 1,
+    name,
+    mode: "memory",
+    host: "sim",
+    module: `stap_fr_${name}`,
+    pid: null,
+    pidStart: null,
+    startedAt: "2026-01-01T00:00:00.000Z",
+    scriptFile: null,
+    script: "probe begin {}",
+    buffer: null,
+    output: null,
+    stapArgs: [],
+    cpus: 2,
+    notes: [],
+  };
+}
+
+Deno.test("Registry writes one 0600 file per recorder in a 0700 directory, atomically", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const reg = new Registry(`${root}/state`);
+    await reg.ensureDir();
+    assertEquals((await Deno.stat(reg.dir)).mode! & 0o777, 0o700);
+    await reg.put(record("b"));
+    await reg.put(record("a"));
+    assertEquals((await Deno.stat(reg.pathOf("a"))).mode! & 0o777, 0o600);
+    assertEquals((await reg.get("a"))?.module, "stap_fr_a");
+    assertEquals(await reg.get("zz"), undefined);
+    assertEquals((await reg.list()).records.map((r) => r.name), ["a", "b"]);
+    assertEquals([...Deno.readDirSync(reg.dir)].filter((e) => e.name.includes(".tmp")), []);
+    await reg.remove("a");
+    await reg.remove("a");
+    assertEquals((await reg.list()).records.map((r) => r.name), ["b"]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("Registry reports a corrupt file by name and never treats it as absent", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const reg = new Registry(root);
+    await Deno.writeTextFile(reg.pathOf("bad"), "{ not json");
+    await Deno.writeTextFile(reg.pathOf("other"), JSON.stringify({ name: "else" }));
+    const err = await assertRejects(() => reg.get("bad"), StapfrError);
+    assertMatch(err.message, /Corrupt registry file ".*bad\.json"/);
+    const { corrupt } = await reg.list();
+    assertEquals(corrupt.map((c) => c.name).sort(), ["bad", "other"]);
+    assertEquals(await Deno.readTextFile(reg.pathOf("bad")), "{ not json");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("Registry.lock lets one holder in, and takes over a lock whose owner died", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const reg = new Registry(root);
+    const release = await reg.lock("a");
+    const err = await assertRejects(() => reg.lock("a"), StapfrError);
+    assertMatch(err.message, new RegExp(`being changed by another stapfr \\(pid ${Deno.pid}\\)`));
+    await release();
+    await Deno.writeTextFile(`${root}/a.lock`, JSON.stringify({ pid: 999999999, start: 1 }));
+    const again = await reg.lock("a");
+    assert(JSON.parse(await Deno.readTextFile(`${root}/a.lock`)).pid === Deno.pid);
+    await again();
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("Registry explains a state directory it cannot use", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${root}/file`, "");
+    const err = await assertRejects(() => new Registry(`${root}/file/state`).ensureDir(), StapfrError);
+    assertMatch(
+      err.message,
+      /Cannot use state directory ".*file\/state": a path component is not a directory/,
+    );
+    assertMatch((err as StapfrError).hint ?? "", /--state-dir/);
+    if (Deno.uid() !== 0) {
+      await Deno.mkdir(`${root}/ro`, { mode: 0o500 });
+      const denied = await assertRejects(() => new Registry(`${root}/ro`).ensureDir(), StapfrError);
+      assertMatch(denied.message, /permission denied/);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
