@@ -1,5 +1,12 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "../../lib/deps/assert.ts";
-import { type CompileOptions, compileScript, ScriptError, UnsupportedScriptError } from "./mod.ts";
+import {
+  type CompileOptions,
+  compileScript,
+  ScriptError,
+  unsupportedIn,
+  UnsupportedScriptError,
+} from "./mod.ts";
+import { parseScript } from "./parser.ts";
 
 interface Captured {
   out: string;
@@ -433,5 +440,20 @@ Deno.test('@entry keeps a value from the call\'s entry; function("f@file") match
     () => compileScript("probe begin { x = @entry(1) }"),
     ScriptError,
     /@entry is only valid in .return probes/,
+  );
+});
+
+Deno.test("unsupportedIn lists what cannot run for checkScript", () => {
+  const parsed = parseScript('probe kernel.function("nope") { }\nprobe begin { print_backtrace() }', {
+    file: "u.stp",
+  });
+  assertEquals(unsupportedIn(parsed.script).map((u) => `${u.file}:${u.line}:${u.column}`), [
+    "u.stp:1:7",
+    "u.stp:2:15",
+  ]);
+  const bad = parseScript('global a\nprobe begin { a = 1; a = "x" }', { file: "t.stp" });
+  assertEquals(
+    unsupportedIn(bad.script)[0].message,
+    "semantic error: type mismatch (string): identifier 'a' (first inferred as long at t.stp:2:15)",
   );
 });

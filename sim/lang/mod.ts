@@ -2,6 +2,23 @@
  * The SystemTap script language of the simulator: `compileScript(source)` parses and analyses a script and
  * returns a {@linkcode CompiledScript} whose instances run on the synthetic workload.
  *
+ * What runs: probes `begin`/`end`/`error` (with sequence numbers), `never`, `timer.ms/s/us/ns/hz/jiffies`
+ * (`.randomize`), `timer.profile`, and the workload's catalogue (`vfs.*`, `syscall.*`, `nd_syscall.*`,
+ * `kernel.function("…")` with `@file`, `kernel.trace("sched_switch")`, `process("…").function("…")`,
+ * `scheduler.*`, each with `.return` where it exists), script aliases (`=` and `+=`), wildcards, `?`, `!`
+ * and `if` conditions; all statements; globals, locals, multi-key arrays (declared sizes, `%` wrap,
+ * MAXMAPENTRIES), statistics with @count/@sum/@min/@max/@avg/@variance and @hist_log/@hist_linear printing;
+ * the print family and printf conversions; the tapset functions in `tapset.ts` and `tapset_script.ts`;
+ * MAXACTION, MAXNESTING, MAXERRORS, `exit()`, `error()`, `abort()`, try/catch.
+ *
+ * What does not (listed in `unsupported`, so instantiate refuses the script): probe points outside the
+ * catalogue, tapset functions the simulator lacks, target variables a point does not offer, `$var->field`,
+ * `@cast`, embedded C, foreach over or indexing of a histogram, function overloading by priority.
+ *
+ * Known differences from a real module: one merged statistic instead of per-CPU ones (the variance of a merge
+ * can differ in the last digit); no real memory behind addresses (only the current call's buffer reads);
+ * time is virtual (gettimeofday starts at 2026-01-01 unless `epochNs` is given).
+ *
  * ```ts
  * import { compileScript } from "./mod.ts";
  * const out: string[] = [];
@@ -16,6 +33,7 @@
  * @module
  */
 import type { CompiledScript, Unsupported } from "../program.ts";
+import type { Script } from "./ast.ts";
 import { formatDiagnostics, parseScript } from "./parser.ts";
 import { libraryMacros } from "./check.ts";
 import { DEFAULT_LIMITS, type Limits } from "./interp_runtime.ts";
@@ -103,6 +121,22 @@ function analyse(source: string, options: CompileOptions): Program {
 function sameArgs(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
   const x = a ?? [], y = b ?? [];
   return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/**
+ * What the simulator cannot run in a parsed script (for `checkScript`'s `unsupported` option); a script stap
+ * would reject in pass 2 gives one entry with its semantic error.
+ */
+export function unsupportedIn(
+  script: Script,
+  options: { defines?: Record<string, string | number> } = {},
+): Unsupported[] {
+  try {
+    return [...new Program(withTapsetFunctions(script), limitsOf(options.defines)).unsupported];
+  } catch (err) {
+    if (!(err instanceof SemanticError)) throw err;
+    return [{ ...err.loc, message: err.message.replace(/^.*?:\d+:\d+: /, "") }];
+  }
 }
 
 /**
