@@ -33,7 +33,7 @@ import { formatHistogram, type HistogramSpec, linearBuckets, Stat } from "./aggr
 import { type Conversion, formatLong, formatMemory, formatString, parseFormat } from "./format.ts";
 import { MapFullError, type MapValue, StapMap } from "./values_map.ts";
 import { AbortSignal_, type Node, type Runtime, StapError } from "./interp_runtime.ts";
-import { TAPSET } from "./tapset.ts";
+import { TAPSET, userMemory } from "./tapset.ts";
 import type { TypeEnv, VarType } from "./interp_types.ts";
 
 /** Statement completions. */
@@ -867,18 +867,19 @@ export class Compiler {
           return formatString(typeof v === "string" ? v : longToString(v), w(f), pr(f), c.flags);
         });
       } else if (c.conv === "m" || c.conv === "M") {
+        // %m/%M read precision bytes (default 1) at an address: the simulator has the current call's buffer.
         const rtc = this.rt;
         steps.push((f) => {
           const v = arg(f);
-          if (typeof v === "string") {
-            return formatMemory(v.slice(0, Math.max(1, pr(f))), c.conv as "m", w(f), c.flags);
+          const n = Math.max(1, pr(f));
+          const mem = typeof v === "string" ? v : userMemory(rtc, v);
+          if (mem === null || mem.length < n) {
+            throw new StapError(
+              `read fault [man error::fault] at 0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`,
+              e,
+            );
           }
-          void rtc;
-          // No simulated memory behind addresses: reading it faults as a bad kernel address would.
-          throw new StapError(
-            `kernel read fault at 0x${BigInt.asUintN(64, BigInt(v)).toString(16)} (addr)`,
-            e,
-          );
+          return formatMemory(mem.slice(0, n), c.conv as "m", w(f), c.flags);
         });
       } else if (
         width === null && prec === null && c.flags === 0 && c.width < 0 && c.precision < 0 &&

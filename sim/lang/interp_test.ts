@@ -457,3 +457,15 @@ Deno.test("unsupportedIn lists what cannot run for checkScript", () => {
     "semantic error: type mismatch (string): identifier 'a' (first inferred as long at t.stp:2:15)",
   );
 });
+
+Deno.test("%m and %M print the bytes of the current call's buffer; other addresses fault", () => {
+  const c = run(
+    `probe syscall.write { if (execname() == "bash") { printf("[%.4m][%.4M]\\n", buf_uaddr, buf_uaddr); exit() } }`,
+    { rate: 50000, untilNs: 2e9 },
+  );
+  assertMatch(c.out, /^\[(psql|\x00\x00\x00\x1c)\]\[[0-9a-f]{8}\]\n$/);
+  const f = run('probe begin { printf("%m", 4096) }');
+  assertEquals(f.errors, [
+    "read fault [man error::fault] at 0x1000 near identifier 'printf' at <input>:1:15",
+  ]);
+});

@@ -38,7 +38,7 @@ const USER_STRING_N_CALL = "identifier 'user_string_n' at /usr/share/systemtap/t
  * The user memory the simulator knows: the buffer of the current system call (the path of an openat, the data
  * of a write or sendto). Any other address faults.
  */
-function userMemory(rt: Runtime, addr: Long): string | null {
+export function userMemory(rt: Runtime, addr: Long): string | null {
   const e = rt.ev;
   if (addr !== e.buf || e.buf === 0) return null;
   if (e.syscall === "openat") return e.file?.path ?? "";
