@@ -30,7 +30,15 @@ import {
   ushr,
 } from "./values.ts";
 import { formatHistogram, type HistogramSpec, linearBuckets, Stat } from "./aggregates.ts";
-import { type Conversion, formatLong, formatMemory, formatString, parseFormat } from "./format.ts";
+import {
+  type Conversion,
+  formatLong,
+  formatMemory,
+  formatNumber,
+  formatString,
+  parseFormat,
+  SPECIAL,
+} from "./format.ts";
 import { MapFullError, type MapValue, StapMap } from "./values_map.ts";
 import { AbortSignal_, type Node, type Runtime, StapError } from "./interp_runtime.ts";
 import { TAPSET, userMemory } from "./tapset.ts";
@@ -165,6 +173,7 @@ export class Compiler {
       case "assignment":
         return e.op === "=" ? this.typeOf(sc, e.value) : e.op === ".=" ? "string" : "long";
       case "target_symbol": {
+        if (e.name.startsWith("$$")) return "string";
         const v = sc.targets.get(e.name);
         return v ? v.type : "long";
       }
@@ -192,6 +201,10 @@ export class Compiler {
       case "symbol":
         return this.readVar(sc, e);
       case "target_symbol": {
+        if (e.name.startsWith("$$") && e.components.length === 0 && !e.addressOf && e.pretty === 0) {
+          const all = this.contextSummary(sc, e);
+          if (all !== null) return all;
+        }
         const t = sc.targets.get(e.name);
         if (!t || e.components.length > 0 || e.addressOf || e.pretty) {
           throw new CompileProblem(
@@ -338,6 +351,33 @@ export class Compiler {
       const v = values.get(tid);
       values.delete(tid);
       return v === undefined ? dflt : v;
+    };
+  }
+
+  /**
+   * `$$parms`, `$$vars`, `$$locals`, `$$return`: "name=0x…" pairs of the point's target variables, each
+   * printed with %#x as the translator does for scalars (the simulated points have no locals).
+   */
+  private contextSummary(sc: Scope, e: A.TargetSymbol): ExprFn | null {
+    const rt = this.rt;
+    const names = e.name === "$$return"
+      ? (sc.targets.has("$return") ? ["$return"] : [])
+      : e.name === "$$parms" || e.name === "$$vars"
+      ? [...sc.targets.keys()].filter((n) => n !== "$return")
+      : e.name === "$$locals"
+      ? []
+      : null;
+    if (names === null) return null;
+    if (e.name === "$$return" && names.length === 0) return null;
+    const getters = names.map((n) => [n.slice(1), sc.targets.get(n)!] as const);
+    return () => {
+      let s = "";
+      for (const [name, v] of getters) {
+        const value = v.get(rt.ev);
+        s += (s === "" ? "" : " ") + name + "=" +
+          (typeof value === "string" ? `"${value}"` : formatNumber(value, 16, -1, -1, SPECIAL));
+      }
+      return s;
     };
   }
 

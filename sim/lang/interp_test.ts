@@ -469,3 +469,16 @@ Deno.test("%m and %M print the bytes of the current call's buffer; other address
     "read fault [man error::fault] at 0x1000 near identifier 'printf' at <input>:1:15",
   ]);
 });
+
+Deno.test("$$parms and $$return list the point's target variables", () => {
+  const c = run(
+    `global n
+     probe kernel.function("vfs_read") { if (n++ == 0) println($$parms) }
+     probe kernel.function("vfs_read").return { if (n++ == 1) { println($$return); exit() } }`,
+    { rate: 50000, untilNs: 1e9 },
+  );
+  assertMatch(
+    c.out,
+    /^file=0x[0-9a-f]+ buf=0x[0-9a-f]+ count=0x[0-9a-f]+ pos=0x[0-9a-f]+\nreturn=0x[0-9a-f]+\n$/,
+  );
+});

@@ -97,7 +97,7 @@ export function typeExpr(env: TypeEnv, sc: TypeScope, e: A.Expr): VarType | unde
       return ctx;
     }
     case "target_symbol":
-      return sc.contextType(e.name);
+      return e.name.startsWith("$$") ? "string" : sc.contextType(e.name);
     case "array_index": {
       if (e.base.kind !== "symbol") return "long";
       e.indexes.forEach((ix, i) => {
