@@ -425,6 +425,19 @@ export class Compiler {
   }
 
   private readIndex(sc: Scope, e: A.ArrayIndex): ExprFn {
+    if (e.base.kind === "histogram") {
+      // `@hist_log(s)[b]`: the count in bucket b (a bucket number, as foreach over the histogram gives).
+      const stat = this.statTarget(sc, e.base.stat, false);
+      if (e.indexes.length !== 1 || e.indexes[0] === null) {
+        throw new CompileProblem("a histogram takes one bucket index", e, false);
+      }
+      const index = this.expr(sc, e.indexes[0]);
+      return (f) => {
+        const h = stat(f)?.histogram;
+        const b = toNumber(index(f));
+        return h && b >= 0 && b < h.length ? h[b] : 0;
+      };
+    }
     const [g, map] = this.arrayOf(e);
     if (g.type === "stats") throw new CompileProblem(`invalid use of statistic array '${g.name}'`, e, false);
     const key = this.lookupKey(this.keyFns(sc, e.indexes, e));
@@ -1045,9 +1058,7 @@ export class Compiler {
 
   private foreach(sc: Scope, s: A.ForeachStatement): StmtFn {
     const rt = this.rt;
-    if (s.array.kind !== "symbol") {
-      throw new CompileProblem("foreach over a histogram is not supported by the simulator", s, true);
-    }
+    if (s.array.kind !== "symbol") return this.foreachBuckets(sc, s, s.array);
     const g = this.globals.get(s.array.name);
     if (!g || g.arity === 0) throw missingArray(s.array.name, s.array);
     if (s.keys.length !== g.arity) {
@@ -1091,6 +1102,34 @@ export class Compiler {
         const en = list[i];
         for (let k = 0; k < keySlots.length; k++) f[keySlots[k]] = en.keys[k];
         if (valueSlot >= 0) f[valueSlot] = isStat ? sortValue(en.value) : en.value;
+        const code = body(f);
+        if (code === BREAK) break;
+        if (code === RETURN || code === NEXT) return code;
+      }
+      return NORMAL;
+    };
+  }
+
+  /** `foreach (b in @hist_log(s))`: every bucket number of the histogram, in order, empty ones included. */
+  private foreachBuckets(sc: Scope, s: A.ForeachStatement, h: A.HistogramOp): StmtFn {
+    const rt = this.rt;
+    if (s.keys.length !== 1 || s.value !== null || s.sortDirection !== 0) {
+      throw new CompileProblem("foreach over a histogram takes one bucket variable, unsorted", s, false);
+    }
+    const stat = this.statTarget(sc, h.stat, false);
+    const g = h.stat.kind === "symbol" ? this.globals.get(h.stat.name) : undefined;
+    const spec = g?.hist ?? { type: "none" };
+    const buckets = spec.type === "log" ? 128 : spec.type === "linear" ? spec.buckets : 0;
+    const slot = sc.slot(s.keys[0].name);
+    const body = this.stmt(sc, s.body, s);
+    const limit = s.limit ? this.expr(sc, s.limit) : null;
+    return (f) => {
+      stat(f);
+      let max = buckets;
+      if (limit) max = Math.min(max, Math.max(0, toNumber(limit(f))));
+      for (let b = 0; b < max; b++) {
+        if ((rt.actions -= 1) < 0) throw new StapError("MAXACTION exceeded", s);
+        f[slot] = b;
         const code = body(f);
         if (code === BREAK) break;
         if (code === RETURN || code === NEXT) return code;

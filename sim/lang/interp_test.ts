@@ -482,3 +482,14 @@ Deno.test("$$parms and $$return list the point's target variables", () => {
     /^file=0x[0-9a-f]+ buf=0x[0-9a-f]+ count=0x[0-9a-f]+ pos=0x[0-9a-f]+\nreturn=0x[0-9a-f]+\n$/,
   );
 });
+
+Deno.test("foreach over a histogram visits every bucket; @hist_log(s)[b] is a bucket count", () => {
+  const c = run(`
+    global s
+    probe begin {
+      s <<< 1; s <<< 5; s <<< 6
+      n = 0; foreach (b in @hist_log(s)) { n++; if (@hist_log(s)[b]) printf("%d:%d ", b, @hist_log(s)[b]) }
+      printf("of %d\\n", n)
+    }`);
+  assertEquals(c.out, "65:1 67:2 of 128\n");
+});
