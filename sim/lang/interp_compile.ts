@@ -959,7 +959,11 @@ export class Compiler {
   // ------------------------------------------------------------------------------------------------------
   // Statements
 
-  /** Compiles a statement; `loop` is the innermost loop (where MAXACTION is charged), or null. */
+  /**
+   * Compiles a statement; `loop` is the innermost loop (where MAXACTION is charged), or null. Like the
+   * translator, a block needs as many actions as it has statements (an error "near" nothing outside loops),
+   * and every loop iteration takes one more and fails when the budget reaches 0 ("near" the loop keyword).
+   */
   stmt(sc: Scope, s: A.Statement, loop: A.Statement | null): StmtFn {
     const rt = this.rt;
     switch (s.kind) {
@@ -1010,7 +1014,7 @@ export class Compiler {
         return (f) => {
           if (init) init(f);
           for (;;) {
-            if (--rt.actions < 0) throw new StapError("MAXACTION exceeded", s);
+            if (--rt.actions <= 0) throw new StapError("MAXACTION exceeded", s);
             if (cond && !truthy(cond(f))) return NORMAL;
             const code = body(f);
             if (code === BREAK) return NORMAL;
@@ -1098,7 +1102,7 @@ export class Compiler {
         if (l < max) max = Math.max(0, l);
       }
       for (let i = 0; i < max; i++) {
-        if (--rt.actions < 0) throw new StapError("MAXACTION exceeded", s);
+        if (--rt.actions <= 0) throw new StapError("MAXACTION exceeded", s);
         const en = list[i];
         for (let k = 0; k < keySlots.length; k++) f[keySlots[k]] = en.keys[k];
         if (valueSlot >= 0) f[valueSlot] = isStat ? sortValue(en.value) : en.value;
@@ -1128,7 +1132,7 @@ export class Compiler {
       let max = buckets;
       if (limit) max = Math.min(max, Math.max(0, toNumber(limit(f))));
       for (let b = 0; b < max; b++) {
-        if ((rt.actions -= 1) < 0) throw new StapError("MAXACTION exceeded", s);
+        if (--rt.actions <= 0) throw new StapError("MAXACTION exceeded", s);
         f[slot] = b;
         const code = body(f);
         if (code === BREAK) break;
