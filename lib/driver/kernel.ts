@@ -4,6 +4,49 @@
  * @module
  */
 import { join } from "node:path";
+import process from "node:process";
+
+/**
+ * Deno 2.9 refuses reads under the real `/proc` and `/sys` without `--allow-all` (NotCapable). Under the
+ * permissions stapfr asks for, those reads go through `cat` and `ls` instead (argv arrays, no shell).
+ */
+function needsHelper(err: unknown): boolean {
+  return err instanceof Deno.errors.NotCapable;
+}
+
+async function helper(argv: string[]): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command(argv[0], { args: argv.slice(1), stdin: "null", stderr: "null" })
+      .output();
+    return out.code === 0 ? new TextDecoder().decode(out.stdout) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads a text file, under the real /proc too; undefined when it does not exist. */
+export async function readProcText(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    if (needsHelper(err)) return await helper(["cat", path]);
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) return undefined;
+    throw err;
+  }
+}
+
+/** The names in a directory, under the real /proc too; undefined when it does not exist. */
+export async function readProcDir(path: string): Promise<string[] | undefined> {
+  try {
+    return (await Array.fromAsync(Deno.readDir(path))).map((e) => e.name);
+  } catch (err) {
+    if (needsHelper(err)) {
+      const text = await helper(["ls", "-A", path]);
+      return text === undefined ? undefined : text.split("\n").filter((l) => l !== "");
+    }
+    return undefined;
+  }
+}
 
 /** One line of `/proc/modules`. */
 export interface LoadedModule {
@@ -53,13 +96,9 @@ export function parseModules(text: string): LoadedModule[] {
 export async function listModules(procRoot: string, options: { includeGone?: boolean } = {}): Promise<
   LoadedModule[]
 > {
-  let modules: LoadedModule[];
-  try {
-    modules = parseModules(await Deno.readTextFile(join(procRoot, "modules")));
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return [];
-    throw err;
-  }
+  const text = await readProcText(join(procRoot, "modules"));
+  if (text === undefined) return [];
+  const modules = parseModules(text);
   if (options.includeGone) return modules;
   const live: LoadedModule[] = [];
   for (const m of modules) if (!(await hostGone(procRoot, m.name))) live.push(m);
@@ -68,14 +107,10 @@ export async function listModules(procRoot: string, options: { includeGone?: boo
 
 async function hostGone(procRoot: string, module: string): Promise<boolean> {
   if (!module.startsWith("stap_")) return false;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(join(controlDir(procRoot, module), "host.pid"));
-  } catch {
-    return false;
-  }
+  const text = await readProcText(join(controlDir(procRoot, module), "host.pid")).catch(() => undefined);
+  if (text === undefined) return false;
   const pid = Number(text.trim());
-  return Number.isInteger(pid) && pid > 0 && processStartTime(pid) === undefined;
+  return Number.isInteger(pid) && pid > 0 && !processAlive(pid);
 }
 
 /** The control directory of a SystemTap 4.8 module (procfs transport). */
@@ -85,24 +120,13 @@ export function controlDir(procRoot: string, module: string): string {
 
 /** Whether the module has a SystemTap control directory, i.e. it is a stap module and it is loaded. */
 export async function hasControlDir(procRoot: string, module: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(controlDir(procRoot, module))).isDirectory;
-  } catch {
-    return false;
-  }
+  return (await readProcDir(controlDir(procRoot, module))) !== undefined;
 }
 
 /** The relay channels (`trace0…traceN-1`) of a loaded module: one per CPU online at load time. */
 export async function relayChannels(procRoot: string, module: string): Promise<number | undefined> {
-  try {
-    let n = 0;
-    for await (const entry of Deno.readDir(controlDir(procRoot, module))) {
-      if (/^trace\d+$/.test(entry.name)) n++;
-    }
-    return n;
-  } catch {
-    return undefined;
-  }
+  const names = await readProcDir(controlDir(procRoot, module));
+  return names?.filter((name) => /^trace\d+$/.test(name)).length;
 }
 
 /** What `/proc/modules` and the control directory say about one module. */
@@ -117,7 +141,8 @@ export async function moduleState(procRoot: string, module: string): Promise<Mod
 
 /**
  * Field 22 of `/proc/PID/stat` (start time in clock ticks since boot): with the pid, it names one process
- * across pid reuse. Undefined when the process is gone or a zombie.
+ * across pid reuse. Undefined when the process is gone or a zombie, or when Deno may not read /proc
+ * (then {@linkcode processAlive} relies on the pid alone).
  *
  * @example
  * ```ts
@@ -139,10 +164,25 @@ export function processStartTime(pid: number, procRoot = "/proc"): number | unde
   return Number.isFinite(start) ? start : undefined;
 }
 
-/** Whether the process `pid` is alive and (when `startTime` is given) is still the same process. */
+/**
+ * Whether the process `pid` exists (signal 0) and, when `startTime` is given and /proc can be read, is
+ * still the same process and not a zombie.
+ */
 export function processAlive(pid: number | undefined, startTime?: number): boolean {
-  if (pid === undefined || pid <= 0) return false;
-  const now = processStartTime(pid);
-  if (now === undefined) return false;
-  return startTime === undefined || now === startTime;
+  if (pid === undefined || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    // EPERM: it exists but belongs to someone else.
+    if ((err as { code?: string }).code !== "EPERM") return false;
+  }
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(join("/proc", String(pid), "stat"));
+  } catch {
+    return true;
+  }
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  if (fields[0] === "Z" || fields[0] === "X") return false;
+  return startTime === undefined || Number(fields[19]) === startTime;
 }

@@ -40,11 +40,13 @@ Deno.test("listModules and moduleState read a /proc root and leave out modules w
   }
 });
 
-Deno.test("processAlive tells a live process from a gone one and from a reused pid", () => {
-  const start = processStartTime(Deno.pid);
-  assert(start !== undefined);
-  assert(processAlive(Deno.pid, start));
-  assert(!processAlive(Deno.pid, start + 1));
+Deno.test("processAlive tells a live process from a gone one and (where /proc is readable) a reused pid", () => {
+  assert(processAlive(Deno.pid));
   assert(!processAlive(999999999));
   assert(!processAlive(undefined));
+  const start = processStartTime(Deno.pid);
+  if (start !== undefined) {
+    assert(processAlive(Deno.pid, start));
+    assert(!processAlive(Deno.pid, start + 1));
+  }
 });
