@@ -493,3 +493,30 @@ Deno.test("foreach over a histogram visits every bucket; @hist_log(s)[b] is a bu
     }`);
   assertEquals(c.out, "65:1 67:2 of 128\n");
 });
+
+Deno.test("probe point conditions, optional (?) and sufficient (!) points", () => {
+  const c = run(
+    `global on, n, w, z
+     probe timer.ms(100) { on = !on }
+     probe vfs.read if (on) { n[on]++ }
+     probe kernel.function("no_such") !, kernel.function("vfs_write") !, kernel.function("vfs_read") { w[ppfunc()]++ }
+     probe kernel.function("also_missing") ? { z++ }
+     probe end { printf("%d %d %d\\n", [0] in n, [1] in n, z); foreach (f in w) println(f) }`,
+    { rate: 50000, untilNs: 1e9 },
+  );
+  assertEquals(c.out, "0 1 0\nvfs_write\n");
+});
+
+Deno.test("timer.randomize jitters around the period; scheduler.ctxswitch variables", () => {
+  const c = run(
+    `global t, last, sw
+     probe timer.ms(100).randomize(50) { now = gettimeofday_ms(); if (last) t <<< now - last; last = now }
+     probe scheduler.ctxswitch { if (!sw) printf("%s(%d) -> %s(%d)\\n", prev_task_name, prev_pid, next_task_name, next_pid); sw++ }
+     probe end { printf("%d %d %d\\n", @count(t), @min(t) >= 50, @max(t) <= 150) }`,
+    { rate: 20000, untilNs: 5e9 },
+  );
+  const lines = c.out.split("\n");
+  assertMatch(lines[0], /^[\w/:.-]+\(\d+\) -> [\w/:.-]+\(\d+\)$/);
+  assertMatch(lines[1], /^\d+ 1 1$/);
+  assert(Number(lines[1].split(" ")[0]) >= 30);
+});
