@@ -341,7 +341,13 @@ function buildInstance(
       };
       if (point.conditions.length > 0) {
         const conds = point.conditions.map((c) => compiler.expr(scope, c));
-        condition = (f) => conds.every((c) => c(f) !== 0 && c(f) !== "") ? 1 : 0;
+        condition = (f) => {
+          for (let i = 0; i < conds.length; i++) {
+            const v = conds[i](f);
+            if (v === 0 || v === "") return 0;
+          }
+          return 1;
+        };
       }
     } catch (err) {
       if (!(err instanceof CompileProblem)) throw err;
