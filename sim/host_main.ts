@@ -45,11 +45,16 @@ export async function hostMain(args: string[]): Promise<number> {
     });
     // Socket paths are short relative to the module directory (a Unix socket path holds 108 bytes).
     Deno.chdir(dir);
+    // Updates run one after the other and each writes the state at the time it runs, so the line converges
+    // to the present even when attach and detach come faster than the file can be rewritten.
     let refcounts = Promise.resolve();
+    const attachedModule = module;
     server = new ModuleServer(module, realClock(), ".", {
       log,
-      refcount: (count) => {
-        refcounts = refcounts.then(() => setLine(config, "Live", count)).catch((err) => log(`${err}`));
+      attachChanged: () => {
+        refcounts = refcounts
+          .then(() => setLine(config, "Live", attachedModule.attached ? 1 : 0))
+          .catch((err) => log(`${err}`));
       },
     });
     await Deno.writeTextFile("host.pid", `${Deno.pid}\n`, { mode: 0o600 });

@@ -16,7 +16,8 @@ const TRACE_CHUNK = 256 * 1024;
 /** How the server reports what happens (to the host log) and changes the lsmod refcount. */
 export interface HostEvents {
   log(line: string): void;
-  refcount(count: number): void;
+  /** A reader attached or detached: the lsmod refcount changes. */
+  attachChanged(): void;
 }
 
 interface Reader {
@@ -33,6 +34,8 @@ interface Reader {
    * resets the connection), they go back to the queue, as unread messages stay queued in the kernel.
    */
   unconfirmed: QueuedMessage[];
+  /** When the reader sent STP_START (performance.now()), if that was its last message. */
+  startedAt?: number;
   /** Resolves when this reader is detached. */
   detached: Promise<void>;
   markDetached: () => void;
@@ -43,6 +46,9 @@ interface Reader {
  * kernel sees a close at once, a socket server a moment later.
  */
 const CLOSE_GRACE_MS = 250;
+
+/** A reader that closes this soon after its STP_START is a load-only stapio that never reads the reply. */
+const LOAD_ONLY_CLOSE_MS = 200;
 
 /** Serves one module in a directory until {@linkcode ModuleServer.close}. */
 export class ModuleServer {
@@ -142,7 +148,7 @@ export class ModuleServer {
       };
       this.#reader = reader;
       this.#attachWaiters.splice(0).forEach((wake) => wake());
-      this.#events.refcount(1);
+      this.#events.attachChanged();
       this.#events.log("reader attached");
       this.#track(this.#readCmd(reader));
       this.#track(this.#writeCmd(reader));
@@ -156,6 +162,7 @@ export class ModuleServer {
       for (let n = await reader.conn.read(buf); n !== null; n = await reader.conn.read(buf)) {
         for (const message of decoder.push(buf.subarray(0, n))) {
           reader.unconfirmed = [];
+          reader.startedAt = message.type === Msg.START ? performance.now() : undefined;
           const rc = this.#module.handle(message.type, message.payload);
           if (message.type === Msg.BULK) {
             const payload = new Uint8Array(4);
@@ -171,17 +178,27 @@ export class ModuleServer {
       }
     } catch (err) {
       if (err instanceof Deno.errors.ConnectionReset) {
-        // The reader closed with messages unread (stapio -L leaves the START reply): they stay queued.
-        for (const message of reader.unconfirmed.reverse()) this.#module.unread(message);
-        if (reader.unconfirmed.length) {
-          this.#events.log(`${reader.unconfirmed.length} unread message(s) kept queued`);
-        }
-        reader.unconfirmed = [];
+        // The reader closed with messages unread: they stay queued, as in the kernel.
+        this.#keepUnread(reader);
       } else {
         this.#events.log(`.cmd read failed: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
+    // stapio -L sends STP_START and closes at once without reading the reply (2.1). Its close may look clean
+    // (the reset is not always reported), so what was sent after such a START is kept queued too.
+    if (reader.startedAt !== undefined && performance.now() - reader.startedAt < LOAD_ONLY_CLOSE_MS) {
+      this.#keepUnread(reader);
+    }
     if (this.#reader === reader) this.#detach(reader);
+  }
+
+  /** Puts the messages the reader did not confirm back at the head of the module's queue. */
+  #keepUnread(reader: Reader): void {
+    for (const message of reader.unconfirmed.reverse()) this.#module.unread(message);
+    if (reader.unconfirmed.length) {
+      this.#events.log(`${reader.unconfirmed.length} unread message(s) kept queued`);
+    }
+    reader.unconfirmed = [];
   }
 
   /** Sends the module's control messages to the reader, one at a time (the queue stays bounded). */
@@ -318,7 +335,7 @@ export class ModuleServer {
     reader.wake();
     reader.markDetached();
     this.#module.detach();
-    this.#events.refcount(0);
+    this.#events.attachChanged();
     this.#events.log("reader detached");
   }
 }

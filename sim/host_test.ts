@@ -86,6 +86,15 @@ async function waitFor(what: string, check: () => Promise<boolean>): Promise<voi
   }
 }
 
+/** Waits until the host's log has `count` lines containing `text` (the host's own view of attach/detach). */
+async function logged(root: string, text: string, count: number): Promise<void> {
+  const path = `${moduleDir(root, "stap_fr_test")}/host.log`;
+  await waitFor(`${count}× "${text}" in host.log`, async () => {
+    const log = await Deno.readTextFile(path).catch(() => "");
+    return log.split("\n").filter((l) => l.includes(text)).length >= count;
+  });
+}
+
 async function refcountIs(root: string, name: string, count: number): Promise<void> {
   await waitFor(
     `refcount ${count}`,
@@ -159,6 +168,7 @@ Deno.test("host: insert, load, attach once, detach, SIGKILL, dead, unload cleans
     ]);
 
     await loadOnly(dir);
+    await logged(root, "reader detached", 1);
     await refcountIs(root, name, 0);
 
     // First attach: a second reader is refused at once (EBUSY), and the refcount says attached.
@@ -228,8 +238,10 @@ Deno.test("host: EXIT runs the end probe, drains the relay, then unload ends the
     const name = "stap_fr_test";
     const dir = moduleDir(root, name);
     await loadOnly(dir);
+    await logged(root, "reader detached", 1);
     const cmd = await Socket.open(`${dir}/.cmd`);
     const traces = [await Socket.open(`${dir}/trace0`), await Socket.open(`${dir}/trace1`)];
+    await logged(root, "reader attached", 2);
     await refcountIs(root, name, 1);
     // Unloading an attached module is refused with 4.8's words.
     const busy = await assertRejects(() => unloadModule(root, name), StapMessageError) as StapMessageError;
