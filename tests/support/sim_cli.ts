@@ -117,6 +117,8 @@ export class SimWorld {
 
   /** Stops everything this world started and removes it. */
   async cleanup(): Promise<void> {
+    // Collected first: unloading removes the control directories that name the hosts.
+    const pids = await this.leftoverPids();
     try {
       const list = JSON.parse((await this.run(["--json", "list"])).stdout || "{}");
       for (const r of list.recorders ?? []) {
@@ -124,14 +126,15 @@ export class SimWorld {
       }
       await this.run(["gc", "--unload-orphans"]);
     } finally {
-      // Whatever is still alive (a test that failed half-way): module hosts and daemons of this root.
-      for (const pid of await this.leftoverPids()) {
+      // Whatever is still alive (a test that failed half-way, or a host the simulator let go).
+      for (const pid of pids) {
         try {
           Deno.kill(pid, "SIGKILL");
         } catch {
           // Gone.
         }
       }
+      for (let i = 0; i < 100 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 20));
       await Deno.remove(this.root, { recursive: true }).catch(() => {});
     }
   }
@@ -157,6 +160,15 @@ export class SimWorld {
       // No state.
     }
     return pids;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    Deno.kill(pid, "SIGCONT");
+    return true;
+  } catch {
+    return false;
   }
 }
 
