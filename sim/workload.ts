@@ -39,6 +39,7 @@ interface Pending {
   timeout: number;
   fileIndex: number;
   activityIndex: number;
+  data: string;
 }
 
 const byText = new Map(CATALOGUE.map((p) => [p.text, p.id]));
@@ -55,7 +56,14 @@ interface CallPoints {
 
 function callPoints(activity: Activity): CallPoints {
   if (activity.syscall === "ufunc") {
-    const base = `process("/usr/lib/postgresql/9.6/bin/postgres").function("${activity.fn}")`;
+    const pg = `process("/usr/lib/postgresql/9.6/bin/postgres")`;
+    const base = `${pg}.function("${activity.fn}")`;
+    if (activity.fn === "exec_simple_query") {
+      return {
+        entry: [id(base), id(`${pg}.mark("query__start")`)],
+        ret: [id(`${pg}.mark("query__done")`), id(base + ".return")],
+      };
+    }
     return { entry: [id(base)], ret: [id(base + ".return")] };
   }
   const s = activity.syscall;
@@ -220,7 +228,7 @@ export class Workload {
     e.task = task;
     e.prev = e.next = task;
     e.syscall = activity.syscall;
-    e.fn = activity.fn ?? "";
+    e.fn = activity.fn;
     const fileIndex = activity.file;
     e.file = fileIndex >= 0 ? task.files[fileIndex] : null;
     e.fd = fileIndex >= 0
@@ -235,7 +243,9 @@ export class Workload {
       if (file !== null) file.pos = (e.pos + e.count) % (1 << 30);
     }
     e.buf = 0x55d0c8a00000 + task.pid * 0x10000 + fileIndex * 0x2000;
-    e.data = activity.data ?? "";
+    e.data = activity.syscall === "ufunc" && activity.fn === "exec_simple_query"
+      ? QUERIES[Math.floor(draw * QUERIES.length)]
+      : activity.data;
     e.timeout = activity.syscall === "epoll_wait" || activity.syscall === "poll" ? 200 : 1000;
     e.ret = 0;
     const points = table.points[which];
@@ -252,6 +262,7 @@ export class Workload {
     p.timeout = e.timeout;
     p.fileIndex = fileIndex;
     p.activityIndex = which;
+    p.data = e.data;
     p.ret = returnValue(activity, e.count, draw, e.fd);
     this.pushPending(p);
   }
@@ -265,13 +276,13 @@ export class Workload {
     e.task = task;
     e.prev = e.next = task;
     e.syscall = p.activity.syscall;
-    e.fn = p.activity.fn ?? "";
+    e.fn = p.activity.fn;
     e.file = p.fileIndex >= 0 ? task.files[p.fileIndex] : null;
     e.fd = p.fd;
     e.count = p.count;
     e.pos = p.pos;
     e.buf = p.buf;
-    e.data = p.activity.data ?? "";
+    e.data = p.data;
     e.timeout = p.timeout;
     e.ret = p.ret;
     const points = this.activityTables[task.index].points[p.activityIndex];
@@ -302,6 +313,16 @@ export class Workload {
     return p;
   }
 }
+
+/** What the PostgreSQL backends run (the query text of query__start's $arg1). */
+const QUERIES = [
+  "SELECT count(*) FROM orders WHERE created_at > now() - interval '1 hour';",
+  "SELECT id, status FROM orders WHERE customer_id = 4211;",
+  "UPDATE accounts SET balance = balance - 25.00 WHERE id = 77;",
+  "INSERT INTO audit_log (who, what) VALUES ('app', 'login');",
+  "BEGIN;",
+  "COMMIT;",
+];
 
 function returnValue(a: Activity, count: number, draw: number, fd: number): number {
   switch (a.syscall) {

@@ -588,6 +588,19 @@ function build(): CataloguePoint[] {
       });
     }
   }
+  // PostgreSQL's SDT markers (built with --enable-dtrace): query__start/query__done around each simple query,
+  // $arg1 the query text.
+  for (const [mark, ret] of [["query__start", false], ["query__done", true]] as const) {
+    add({
+      components: [{ name: "process", arg: postgres }, { name: "mark", arg: mark }],
+      text: `process("${postgres}").mark("${mark}")`,
+      pp: `process("${postgres}").mark("${mark}")`,
+      func: "exec_simple_query",
+      vars: {},
+      targets: { $arg1: long((e) => e.buf) },
+      isReturn: ret,
+    });
+  }
   return points;
 }
 

@@ -31,9 +31,9 @@ export interface Activity {
   /** How long the call takes, mean in nanoseconds (exponentially distributed). */
   durationNs: number;
   /** For "ufunc": the user-space function. */
-  fn?: string;
+  fn: string;
   /** Text written (for the `buf_str` of write), repeated to length. */
-  data?: string;
+  data: string;
 }
 
 /** A process (one thread) on the machine. */

@@ -520,3 +520,13 @@ Deno.test("timer.randomize jitters around the period; scheduler.ctxswitch variab
   assertMatch(lines[1], /^\d+ 1 1$/);
   assert(Number(lines[1].split(" ")[0]) >= 30);
 });
+
+Deno.test("PostgreSQL's query__start/query__done markers carry the query text", () => {
+  const c = run(
+    `global q
+     probe process("postgres").mark("query__start") { q[tid()] = user_string($arg1) }
+     probe process("postgres").mark("query__done") { if (tid() in q) { printf("%d %s\\n", pid(), q[tid()]); exit() } }`,
+    { rate: 50000, untilNs: 2e9 },
+  );
+  assertMatch(c.out, /^71(20|21) (SELECT|UPDATE|INSERT|BEGIN|COMMIT).*;\n$/);
+});

@@ -42,6 +42,7 @@ export function userMemory(rt: Runtime, addr: Long): string | null {
   const e = rt.ev;
   if (addr !== e.buf || e.buf === 0) return null;
   if (e.syscall === "openat") return e.file?.path ?? "";
+  if (e.syscall === "ufunc") return e.data === "" ? null : e.data;
   if (e.data === "") return null;
   let s = e.data;
   while (s.length < e.count && s.length < 512) s += e.data;
