@@ -35,9 +35,10 @@ export async function makeWorld(env: Record<string, string> = {}): Promise<SimWo
   };
 }
 
+/** Whether a process exists (signal 0 is not offered by Deno; SIGCONT is harmless to these processes). */
 function alive(pid: number): boolean {
   try {
-    Deno.statSync(`/proc/${pid}`);
+    Deno.kill(pid, "SIGCONT");
     return true;
   } catch {
     return false;
@@ -45,7 +46,6 @@ function alive(pid: number): boolean {
 }
 
 async function stopPid(pid: number): Promise<void> {
-  if (!alive(pid)) return;
   try {
     Deno.kill(pid, "SIGKILL");
   } catch {
@@ -60,7 +60,9 @@ export async function destroyWorld(world: SimWorld): Promise<void> {
   try {
     for await (const entry of Deno.readDir(`${world.root}/proc/systemtap`)) {
       try {
-        pids.push(Number((await Deno.readTextFile(`${world.root}/proc/systemtap/${entry.name}/host.pid`)).trim()));
+        pids.push(
+          Number((await Deno.readTextFile(`${world.root}/proc/systemtap/${entry.name}/host.pid`)).trim()),
+        );
       } catch {
         // no pid file: nothing runs there
       }
@@ -81,7 +83,11 @@ export interface Output {
 }
 
 /** Runs `stapfr sim ARGS…` to completion. */
-export async function sim(world: SimWorld, args: string[], env: Record<string, string> = {}): Promise<Output> {
+export async function sim(
+  world: SimWorld,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Output> {
   const [cmd, ...pre] = stapfrArgv();
   const out = await new Deno.Command(cmd, {
     args: [...pre, "sim", ...args],
@@ -152,7 +158,11 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `cond` every 20 ms until it holds; throws after `timeoutMs` with `what`. */
-export async function until(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+export async function until(
+  what: string,
+  cond: () => boolean | Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
@@ -164,7 +174,9 @@ export async function until(what: string, cond: () => boolean | Promise<boolean>
 export async function modules(world: SimWorld): Promise<Map<string, number>> {
   try {
     const text = await Deno.readTextFile(`${world.root}/proc/modules`);
-    return new Map(text.split("\n").filter(Boolean).map((l) => l.split(" ")).map((f) => [f[0], Number(f[2])]));
+    return new Map(
+      text.split("\n").filter(Boolean).map((l) => l.split(" ")).map((f) => [f[0], Number(f[2])]),
+    );
   } catch {
     return new Map();
   }

@@ -15,10 +15,14 @@ import {
   until,
 } from "./sim_helpers.ts";
 
-const SEED_SCRIPT = 'probe vfs.* { printdln("**", pn(), cmdline_str(), pid()) } probe end { printf("exited\\n") }';
+const SEED_SCRIPT =
+  'probe vfs.* { printdln("**", pn(), cmdline_str(), pid()) } probe end { printf("exited\\n") }';
 const COUNTER_SCRIPT = 'global n probe vfs.* { n++; printf("%d\\n", n) } probe end { printf("exited\\n") }';
 
-async function withWorld(fn: (w: SimWorld) => Promise<void>, env: Record<string, string> = {}): Promise<void> {
+async function withWorld(
+  fn: (w: SimWorld) => Promise<void>,
+  env: Record<string, string> = {},
+): Promise<void> {
   const world = await makeWorld(env);
   try {
     await fn(world);
@@ -65,8 +69,12 @@ Deno.test("5.3 two consecutive attaches never repeat data", async () => {
   await withWorld(async (world) => {
     const start = await sim(world, ["stap", "-F", "-m", "stap_fr_counter", "-e", COUNTER_SCRIPT]);
     assertEquals(start.stderr, disconnect("stap_fr_counter"));
-    const first = (await attachFor(world, "stap_fr_counter", 50)).stdout.split("\n").filter(Boolean).map(Number);
-    const second = (await attachFor(world, "stap_fr_counter", 50)).stdout.split("\n").filter(Boolean).map(Number);
+    const first = (await attachFor(world, "stap_fr_counter", 50)).stdout.split("\n").filter(Boolean).map(
+      Number,
+    );
+    const second = (await attachFor(world, "stap_fr_counter", 50)).stdout.split("\n").filter(Boolean).map(
+      Number,
+    );
     assert(first.length >= 50 && second.length >= 50);
     const seen = new Set(first);
     assertEquals(second.filter((n) => seen.has(n)), []);

@@ -32,21 +32,31 @@ export function commandIo(ctx: Context, argv0: string, signals: SignalSource = p
   };
 }
 
+/** Runs a stand-in and waits until all it printed is written (the process exits right after). */
+async function flushed(io: CommandIo, fn: (io: CommandIo) => Promise<number>): Promise<number> {
+  try {
+    return await fn(io);
+  } finally {
+    await io.out.flush();
+    await io.err.flush();
+  }
+}
+
 /** Runs `stapfr sim ARGS…`; returns the exit status. */
 export async function run(args: string[], ctx: Context): Promise<number> {
   const [sub, ...rest] = args;
   switch (sub) {
     case "stap": {
       const { stapMain } = await import("./stap.ts");
-      return await stapMain(rest, commandIo(ctx, "stap"));
+      return await flushed(commandIo(ctx, "stap"), (io) => stapMain(rest, io));
     }
     case "staprun": {
       const { staprunMain } = await import("./staprun.ts");
-      return await staprunMain(rest, commandIo(ctx, "staprun"));
+      return await flushed(commandIo(ctx, "staprun"), (io) => staprunMain(rest, io));
     }
     case "__stapio": {
       const { stapioDaemonMain } = await import("./staprun.ts");
-      return await stapioDaemonMain(rest, commandIo(ctx, "stapio"));
+      return await flushed(commandIo(ctx, "stapio"), (io) => stapioDaemonMain(rest, io));
     }
     case "lsmod": {
       if (rest.length > 0) throw new UsageError(`Unexpected argument "${rest[0]}"`);

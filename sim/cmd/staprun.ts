@@ -209,6 +209,7 @@ export async function runStapio(
     verbose: o.verbose,
     diag,
     unload: () => unload(name, settings, (lines) => diag(lines.map((l) => l + "\n").join("")), true),
+    afterDetach: () => settled(name, settings),
     loseSignals: settings.loseSignals,
     targetPid: o.targetPid,
   });
