@@ -100,6 +100,10 @@ export interface CompiledFunction {
   ret: VarType;
 }
 
+/** Decimal texts of small non-negative numbers (pids, cpus, counts), made once. */
+const SMALL_INTS = 1 << 16;
+const SMALL_INT_TEXT: string[] = [];
+
 function defaultOf(t: VarType | undefined): Scalar {
   return t === "string" ? "" : 0;
 }
@@ -813,6 +817,9 @@ export class Compiler {
       if (this.typeOf(sc, x) === "string") return fn;
       return (f) => {
         const v = fn(f);
+        if (typeof v === "number" && v >= 0 && v < SMALL_INTS) {
+          return SMALL_INT_TEXT[v] ?? (SMALL_INT_TEXT[v] = String(v));
+        }
         return typeof v === "string" ? v : longToString(v);
       };
     };

@@ -121,6 +121,7 @@ export class Runtime {
   private readonly buf = new Uint8Array(STP_BUFFER_SIZE);
   private len = 0;
   private readonly byteCache = new Map<string, Uint8Array>();
+  private readonly views: Uint8Array[] = [];
   /** Wall clock at load, ns since the epoch (gettimeofday_* = this + now). */
   readonly epochNs: bigint;
 
@@ -200,7 +201,9 @@ export class Runtime {
     const n = this.len;
     if (n === 0) return;
     this.len = 0;
-    this.sink.print(this.cpu, this.buf.subarray(0, n));
+    // Views of the buffer are made once per length: a flush allocates nothing.
+    const view = this.views[n] ?? (this.views[n] = this.buf.subarray(0, n));
+    this.sink.print(this.cpu, view);
   }
 
   /** `exit()`: stop the session (end probes still run) and ask the host to unload. */
