@@ -80,7 +80,11 @@ export const COMMANDS: Record<string, CommandInfo> = {
     summary: "Validate a script (stap -p2, or the simulator's parser with --sim)",
     usage: "check (SCRIPT_FILE | -e SCRIPT)",
   },
-  demo: { summary: "The seed scenario on the simulator, end to end", usage: "demo" },
+  demo: {
+    summary: "The seed scenario on the simulator, end to end",
+    usage: "demo",
+    load: () => import("../commands/demo.ts"),
+  },
   sim: {
     summary: "The simulator's stand-ins for stap, staprun and lsmod",
     usage: "sim (stap ARGS… | staprun ARGS… | lsmod | shims DIR)",

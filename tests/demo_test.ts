@@ -1,0 +1,43 @@
+/**
+ * `stapfr demo` as a user runs it: exit 0, the seed scenario's facts, and no process left behind.
+ */
+import { assert, assertEquals } from "../lib/deps/assert.ts";
+import { runCli } from "./helpers.ts";
+
+/** Processes whose environment or command line mentions `text`. */
+function processesMentioning(text: string): number[] {
+  const found: number[] = [];
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name) || Number(entry.name) === Deno.pid) continue;
+    for (const file of ["environ", "cmdline"]) {
+      try {
+        if (Deno.readTextFileSync(`/proc/${entry.name}/${file}`).includes(text)) {
+          found.push(Number(entry.name));
+        }
+      } catch {
+        // Gone meanwhile, or not ours to read.
+      }
+    }
+  }
+  return found;
+}
+
+Deno.test("demo: memory recorder dumped twice without repeats, file recorder rotated, nothing left running", async () => {
+  const r = await runCli(["--json", "demo"]);
+  assertEquals(r.code, 0, r.stderr);
+  const result = JSON.parse(r.stdout);
+  assert(result.memory.dump1_lines > 0, "the first dump holds the begin line and the events since");
+  assertEquals(result.memory.begin_in_dump2, false);
+  assertEquals(result.memory.stop_last_line, "exited");
+  assert(result.file.switches >= 3, `switched ${result.file.switches} times`);
+  assert(result.file.max_files_per_cpu <= 2, "at most 2 files per CPU stream, as -S 1M,2 keeps");
+  assertEquals(result.file.stop_last_line, "exited");
+  assertEquals(processesMentioning(result.root), [], "no simulator process outlives the demo");
+  let rootExists = true;
+  try {
+    Deno.statSync(result.root);
+  } catch {
+    rootExists = false;
+  }
+  assertEquals(rootExists, false, "the demo removes its simulator root");
+});
