@@ -23,13 +23,6 @@ function session(dir: string, mode: StapioMode, extra: { loseSignals?: boolean }
   let err = "";
   let unloads = 0;
   const stdout: OutputHandle = { fd: 1, write: (b) => void (out += decoder.decode(b)), close() {} };
-  const writer = new StapioWriter({
-    bulk: false,
-    cpus: 2,
-    fs: new MemoryOutputFs(),
-    stdout,
-    now: () => new Date(),
-  });
   const s = new StapioSession({
     moduleName: "stap_t",
     mode,
