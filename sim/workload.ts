@@ -68,8 +68,20 @@ function callPoints(activity: Activity): CallPoints {
   }
   const s = activity.syscall;
   const k = CATALOGUE.find((p) => p.text === `syscall.${s}`)!.func;
-  const entry = [id(`syscall.${s}`), id(`nd_syscall.${s}`), id(`kernel.function("${k}")`)];
-  const ret = [id(`kernel.function("${k}").return`), id(`nd_syscall.${s}.return`), id(`syscall.${s}.return`)];
+  const entry = [
+    id('kernel.trace("sys_enter")'),
+    id("syscall_any"),
+    id(`syscall.${s}`),
+    id(`nd_syscall.${s}`),
+    id(`kernel.function("${k}")`),
+  ];
+  const ret = [
+    id(`kernel.function("${k}").return`),
+    id(`nd_syscall.${s}.return`),
+    id(`syscall.${s}.return`),
+    id('kernel.trace("sys_exit")'),
+    id("syscall_any.return"),
+  ];
   if (s === "read" || s === "write") {
     entry.push(id(`kernel.function("vfs_${s}")`), id(`vfs.${s}`));
     ret.unshift(id(`kernel.function("vfs_${s}").return`), id(`vfs.${s}.return`));

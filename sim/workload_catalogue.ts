@@ -326,6 +326,23 @@ const QUIET_SYSCALLS = [
   "sendto_unused_placeholder",
 ].filter((n) => !n.endsWith("_placeholder"));
 
+/** x86_64 system call numbers of the calls the workload makes (for sys_enter/sys_exit and syscall_any). */
+export const SYSCALL_NR: Record<string, number> = {
+  read: 0,
+  write: 1,
+  close: 3,
+  poll: 7,
+  lseek: 8,
+  select: 23,
+  sendto: 44,
+  recvfrom: 45,
+  fsync: 74,
+  fdatasync: 75,
+  futex: 202,
+  epoll_wait: 232,
+  openat: 257,
+};
+
 /** The names of the system calls the workload makes. */
 export const SYSCALL_NAMES: readonly string[] = SYSCALLS.map((s) => s.name);
 
@@ -588,6 +605,44 @@ function build(): CataloguePoint[] {
       });
     }
   }
+  // Raw syscall tracepoints and the syscall_any tapset aliases on them.
+  const nr = (e: WorkloadEvent) => SYSCALL_NR[e.syscall] ?? -1;
+  add({
+    components: [{ name: "kernel", arg: null }, { name: "trace", arg: "sys_enter" }],
+    text: 'kernel.trace("sys_enter")',
+    pp: 'kernel.trace("raw_syscalls:sys_enter")',
+    func: "syscall_trace_enter",
+    vars: {},
+    targets: { $id: long(nr) },
+    isReturn: false,
+  });
+  add({
+    components: [{ name: "kernel", arg: null }, { name: "trace", arg: "sys_exit" }],
+    text: 'kernel.trace("sys_exit")',
+    pp: 'kernel.trace("raw_syscalls:sys_exit")',
+    func: "syscall_exit_work",
+    vars: {},
+    targets: { $ret: long((e) => e.ret) },
+    isReturn: false,
+  });
+  add({
+    components: [{ name: "syscall_any", arg: null }],
+    text: "syscall_any",
+    pp: 'kernel.trace("raw_syscalls:sys_enter")',
+    func: "syscall_trace_enter",
+    vars: { syscall_nr: long(nr), name: str((e) => e.syscall) },
+    targets: { $id: long(nr) },
+    isReturn: false,
+  });
+  add({
+    components: [{ name: "syscall_any", arg: null }, { name: "return", arg: null }],
+    text: "syscall_any.return",
+    pp: 'kernel.trace("raw_syscalls:sys_exit")',
+    func: "syscall_exit_work",
+    vars: { syscall_nr: long(nr), name: str((e) => e.syscall), retval: long((e) => e.ret) },
+    targets: { $ret: long((e) => e.ret) },
+    isReturn: true,
+  });
   // PostgreSQL's SDT markers (built with --enable-dtrace): query__start/query__done around each simple query,
   // $arg1 the query text.
   for (const [mark, ret] of [["query__start", false], ["query__done", true]] as const) {

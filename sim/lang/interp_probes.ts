@@ -89,6 +89,13 @@ function matchesCatalogue(point: A.ProbePoint, cat: CataloguePoint): boolean {
   }
   if (comps.length !== cat.components.length) return false;
   for (let i = 0; i < comps.length; i++) {
+    // kprobe.function("f") probes the same functions as kernel.function("f"), without debuginfo.
+    if (
+      i === 0 && comps[0].name === "kprobe" && cat.components[0].name === "kernel" &&
+      cat.components[1]?.name === "function"
+    ) {
+      continue;
+    }
     const w = comps[i], c = cat.components[i];
     if (!globMatch(w.name, c.name)) return false;
     const wa = argString(w);
@@ -264,12 +271,13 @@ export function resolveProbes(script: A.Script, unsupported: Unsupported[]): Res
     if (matches.length === 0) {
       return `probe point '${text}' is not available in the simulator (no match in its catalogue)`;
     }
+    const kprobe = first === "kprobe";
     return matches.map((c) => ({
       kind: "event" as const,
       sequence: 0,
       event: c,
-      pp: c.pp,
-      pn: c.text,
+      pp: kprobe ? `kprobe.function("${c.func}")${c.isReturn ? ".return" : ""}` : c.pp,
+      pn: kprobe ? `kprobe.function("${c.func}")${c.isReturn ? ".return" : ""}` : c.text,
       prologues: [],
       epilogues: [],
       conditions,

@@ -530,3 +530,15 @@ Deno.test("PostgreSQL's query__start/query__done markers carry the query text", 
   );
   assertMatch(c.out, /^71(20|21) (SELECT|UPDATE|INSERT|BEGIN|COMMIT).*;\n$/);
 });
+
+Deno.test("raw syscall tracepoints, syscall_any and kprobe.function", () => {
+  const c = run(
+    `global ids, any, kp
+     probe kernel.trace("sys_enter") { ids[$id]++ }
+     probe syscall_any.return { any[name] = retval >= -4095 }
+     probe kprobe.function("vfs_read") { kp[pp()] = 1 }
+     probe end { printf("%d %d %d %d\\n", [0] in ids, [257] in ids, ["openat"] in any, ["kprobe.function(\\"vfs_read\\")"] in kp) }`,
+    { rate: 50000, untilNs: 1e9 },
+  );
+  assertEquals(c.out, "1 1 1 1\n");
+});

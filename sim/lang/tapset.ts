@@ -9,6 +9,7 @@ import { AbortSignal_, type Runtime, StapError } from "./interp_runtime.ts";
 import { clampString, fromBig, type Long, longToString, type Scalar, toNumber } from "./values.ts";
 import { textStr } from "./tapset_text.ts";
 import { cmdlineOfArea } from "../workload_machine.ts";
+import { SYSCALL_NR } from "../workload_catalogue.ts";
 
 /** A value type in signatures. */
 export type Type = "long" | "string";
@@ -315,9 +316,21 @@ export const TAPSET: Record<string, TapsetFunction> = {
   task_pid: { params: ["long"], ret: "long", impl: (rt, t) => taskBy(rt, t as Long)?.pid ?? 0 },
   task_tid: { params: ["long"], ret: "long", impl: (rt, t) => taskBy(rt, t as Long)?.tid ?? 0 },
   task_execname: { params: ["long"], ret: "string", impl: (rt, t) => taskBy(rt, t as Long)?.execname ?? "" },
+  target_set_pid: { params: ["long"], ret: "long", impl: () => 0 },
+  returnval: { params: [], ret: "long", impl: (rt) => rt.ev.ret },
+  user_mode: { params: [], ret: "long", impl: (rt) => (rt.pp.startsWith("process(") ? 1 : 0) },
+  syscall_name: {
+    params: ["long"],
+    ret: "string",
+    impl: (_rt, n) => SYSCALL_NAMES_BY_NR[toNumber(n as Long)] ?? `syscall_${longToString(n as Long)}`,
+  },
   ctime: { params: ["long"], ret: "string", impl: (_rt, s) => ctime(s as Long) },
   task_cpu: { params: ["long"], ret: "long", impl: (rt) => rt.cpu },
 };
+
+const SYSCALL_NAMES_BY_NR: Record<number, string> = Object.fromEntries(
+  Object.entries(SYSCALL_NR).map(([name, nr]) => [nr, name]),
+);
 
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
