@@ -9,7 +9,8 @@
  * @module
  */
 
-/** Control message numbers of SystemTap 4.8 (runtime/transport/transport_msgs.h). 5.x renumbered them. */
+/** Control message numbers of SystemTap 4.8, in the order of the enum in the installed
+ * `runtime/transport/transport_msgs.h`. 5.x moved them to start at 0x50. */
 export const Msg = {
   START: 0,
   EXIT: 1,
@@ -20,11 +21,15 @@ export const Msg = {
   DISCONNECT: 6,
   BULK: 7,
   READY: 8,
-  TZINFO: 9,
-  PRIVILEGE_CREDENTIALS: 10,
-  REMOTE_ID: 11,
-  RELOCATION: 12,
+  RELOCATION: 9,
+  BUF_INFO: 10,
+  SUBBUFS_CONSUMED: 11,
+  REALTIME_DATA: 12,
   REQUEST_EXIT: 13,
+  TZINFO: 14,
+  PRIVILEGE_CREDENTIALS: 15,
+  REMOTE_ID: 16,
+  MAX_CMD: 17,
   NAMESPACES_PID: 18,
 } as const;
 
