@@ -94,6 +94,7 @@ const SWITCH_POINTS = [
   id('kernel.trace("sched_switch")'),
   id("scheduler.ctxswitch"),
 ];
+const WAKEUP_POINTS = [id('kernel.trace("sched_wakeup")'), id("scheduler.wakeup")];
 const SWITCH_ON_POINTS = [id('kernel.function("finish_task_switch")'), id("scheduler.cpu_on")];
 
 /** A deterministic generator of probe hits. */
@@ -281,8 +282,17 @@ export class Workload {
 
   private finishCall(p: Pending): void {
     const task = p.task;
-    this.switchTo(p.cpu, task, p.time);
     const e = this.event;
+    if (p.activity.durationNs >= 1e5 && p.activity.syscall !== "ufunc") {
+      // A blocking call ends with a wakeup, in the context of whatever runs on that CPU.
+      e.time = p.time;
+      e.cpu = p.cpu;
+      e.task = this.current[p.cpu];
+      e.prev = e.task;
+      e.next = task;
+      this.deliver(WAKEUP_POINTS, e);
+    }
+    this.switchTo(p.cpu, task, p.time);
     e.time = p.time;
     e.cpu = p.cpu;
     e.task = task;

@@ -605,6 +605,33 @@ function build(): CataloguePoint[] {
       });
     }
   }
+  // The woken task is `next` of the event; the context (pid(), execname()) is the waker's CPU's task.
+  add({
+    components: [{ name: "scheduler", arg: null }, { name: "wakeup", arg: null }],
+    text: "scheduler.wakeup",
+    pp: 'kernel.trace("sched:sched_wakeup")',
+    func: "try_to_wake_up",
+    vars: {
+      name: str(() => "wakeup"),
+      task: long((e) => e.next.address),
+      task_pid: long((e) => e.next.pid),
+      task_tid: long((e) => e.next.tid),
+      task_priority: long((e) => e.next.priority),
+      task_cpu: long((e) => e.cpu),
+      task_state: long(() => 1),
+    },
+    targets: { $p: long((e) => e.next.address) },
+    isReturn: false,
+  });
+  add({
+    components: [{ name: "kernel", arg: null }, { name: "trace", arg: "sched_wakeup" }],
+    text: 'kernel.trace("sched_wakeup")',
+    pp: 'kernel.trace("sched:sched_wakeup")',
+    func: "try_to_wake_up",
+    vars: {},
+    targets: { $p: long((e) => e.next.address) },
+    isReturn: false,
+  });
   // Raw syscall tracepoints and the syscall_any tapset aliases on them.
   const nr = (e: WorkloadEvent) => SYSCALL_NR[e.syscall] ?? -1;
   add({

@@ -542,3 +542,11 @@ Deno.test("raw syscall tracepoints, syscall_any and kprobe.function", () => {
   );
   assertEquals(c.out, "1 1 1 1\n");
 });
+
+Deno.test("scheduler.wakeup names the woken task", () => {
+  const c = run(
+    `global w probe scheduler.wakeup { w[task_pid] = 1 } probe end { printf("%d %d\\n", [7014] in w, [0] in w) }`,
+    { rate: 50000, untilNs: 1e9 },
+  );
+  assertEquals(c.out, "1 0\n");
+});
