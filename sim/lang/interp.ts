@@ -52,7 +52,8 @@ export const DEFAULT_EPOCH_NS = 1767225600n * 1000000000n;
 
 /** A script error that stap reports in pass 2 (bad use of arrays, printf arguments, …). */
 export class SemanticError extends Error {
-  constructor(message: string, readonly loc: A.SourceLoc) {
+  /** Makes the error; the message gets stap's `FILE:LINE:COLUMN: semantic error: ` prefix. */
+  constructor(message: string, readonly loc: { file: string; line: number; column: number }) {
     super(`${loc.file}:${loc.line}:${loc.column}: semantic error: ${message}`);
     this.name = "SemanticError";
   }
@@ -403,6 +404,7 @@ export class Run implements ScriptRun {
   private readonly jitter: Prng;
   private now = 0;
 
+  /** Builds an instance of an analysed script (use `compileScript(…).instantiate(…)`). */
   constructor(program: Program, options: SimRunOptions) {
     const inst = buildInstance(program, options, (p) => {
       throw new SemanticError(p.message, p.node.loc);
@@ -438,6 +440,7 @@ export class Run implements ScriptRun {
     this.beEvent.prev = this.beEvent.next = this.rt.stapio;
   }
 
+  /** Probe hits so far. */
   get hits(): number {
     return this.rt.hits;
   }
@@ -452,6 +455,7 @@ export class Run implements ScriptRun {
     return this.rt.errors;
   }
 
+  /** One probe hit: the translator's probe prologue, the handler, its epilogue (flush, error accounting). */
   private fire(h: Handler, cpu: number, e: WorkloadEvent): void {
     const rt = this.rt;
     rt.hits++;
@@ -482,6 +486,7 @@ export class Run implements ScriptRun {
     if (error !== null) rt.reportError(error);
   }
 
+  /** Runs the begin, end or error probes that the session state allows. */
   private runBe(kind: "begin" | "end" | "error", state: number): void {
     const list = this.handlers.filter((h) => h.point.kind === kind);
     list.sort((a, b) => a.point.sequence - b.point.sequence);
@@ -492,12 +497,14 @@ export class Run implements ScriptRun {
     }
   }
 
+  /** Runs the begin probes (in their sequence order) and starts the session. */
   begin(): void {
     this.rt.state = STARTING;
     this.runBe("begin", STARTING);
     if (this.rt.state === STARTING) this.rt.state = RUNNING;
   }
 
+  /** Runs timers and workload events up to `untilNs` of virtual time, in time order. */
   advance(untilNs: number): void {
     const rt = this.rt;
     const w = this.workload;
@@ -532,6 +539,7 @@ export class Run implements ScriptRun {
     if (untilNs > this.now) this.now = untilNs;
   }
 
+  /** Runs the end probes (or the error probes after the error limit) and stops the session. */
   end(): void {
     const rt = this.rt;
     if (rt.state === STARTING) return;

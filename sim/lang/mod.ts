@@ -41,6 +41,7 @@ import { Program, Run, SemanticError, type SimRunOptions } from "./interp.ts";
 import { withTapsetFunctions } from "./tapset_script.ts";
 
 export { Run, SemanticError, type SimRunOptions };
+export type { CompiledScript, RunOptions, ScriptRun, Unsupported } from "../program.ts";
 
 /** Options of {@linkcode compileScript}. */
 export interface CompileOptions {
@@ -52,6 +53,7 @@ export interface CompileOptions {
   args?: readonly string[];
   /** `uname -r` of the simulated target. */
   kernelRelease?: string;
+  /** stap's architecture name of the simulated target (`x86_64`). */
   arch?: string;
   /** Where the tapset `.stpm` macro files are (default: the installed tapset, else a built-in set). */
   tapsetDir?: string | null;
@@ -61,6 +63,7 @@ export interface CompileOptions {
 
 /** A script that does not parse, or that stap would reject in pass 2 (message with file:line:column). */
 export class ScriptError extends Error {
+  /** `text` is the error as stap prints it (with source lines for parse errors). */
   constructor(message: string, readonly text: string) {
     super(message);
     this.name = "ScriptError";
@@ -69,6 +72,7 @@ export class ScriptError extends Error {
 
 /** A script with probes or functions the simulator cannot run (listed in `unsupported`). */
 export class UnsupportedScriptError extends Error {
+  /** Lists every entry as `FILE:LINE:COLUMN: message` in the message. */
   constructor(readonly unsupported: readonly Unsupported[]) {
     super(
       "The simulator cannot run this script:\n" +
