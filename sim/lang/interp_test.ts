@@ -550,3 +550,9 @@ Deno.test("scheduler.wakeup names the woken task", () => {
   );
   assertEquals(c.out, "1 0\n");
 });
+
+Deno.test("MAXNESTING: ten nested calls run, the eleventh fails near the call", () => {
+  const c = run("global d function f(n) { d = n; return f(n + 1) } probe begin { f(1) } probe error { println(d) }");
+  assertEquals(c.errors, ["MAXNESTING exceeded near identifier 'f' at <input>:1:40"]);
+  assertEquals(c.out, "10\n");
+});
