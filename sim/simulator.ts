@@ -12,11 +12,15 @@ import { SimModule } from "./module.ts";
 import type { CompiledScript } from "./program.ts";
 import { DEFAULT_BUFFER_BYTES } from "./relay.ts";
 import { SequenceMerger, type StallRule } from "./stapio/merge.ts";
-import { MemoryOutputFs, type OutputFs } from "./stapio/output_fs.ts";
+import { MemoryFile, MemoryOutputFs, type OutputFs, type OutputHandle } from "./stapio/output_fs.ts";
 import { disconnectText } from "./stapio/reader.ts";
 import { parseFileSizeOption, type RotationSpec } from "./stapio/rotation.ts";
 import { StapioWriter } from "./stapio/writer.ts";
 import { Msg, RecordDecoder } from "./transport.ts";
+
+export type { CompiledScript, OutputFs, OutputHandle, RotationSpec, StallRule };
+export type { ProbeSink, RunOptions, ScriptRun, Unsupported } from "./program.ts";
+export { MemoryFile, MemoryOutputFs };
 
 /** How a {@linkcode Simulator} is set up. */
 export interface SimulatorOptions {
@@ -42,6 +46,7 @@ export interface LoadOptions {
   bulk?: boolean;
   /** `$1`, `@1`, … */
   args?: string[];
+  /** Guru mode (`stap -g`). */
   guru?: boolean;
 }
 
@@ -93,6 +98,7 @@ export class Simulator {
   readonly #readers = new Map<string, Reader>();
   #nowNs = 0;
 
+  /** A simulator with nothing loaded, at virtual time 0. */
   constructor(options: SimulatorOptions = {}) {
     this.fs = options.fs ?? new MemoryOutputFs();
     this.#o = {
@@ -317,9 +323,13 @@ export class Simulator {
 
 /** What a {@linkcode SimAttachment} is made of (by {@linkcode Simulator.attach}). */
 export interface AttachmentOps {
+  /** The chunks written to the reader's stdout. */
   stdout(): Uint8Array[];
+  /** The module messages delivered to the reader. */
   stderr(): string[];
+  /** SIGQUIT; returns the Disconnecting text. */
   detach(): string;
+  /** SIGINT: EXIT, end probes, unload. */
   stop(): void;
 }
 

@@ -13,7 +13,9 @@
 export interface OutputHandle {
   /** The descriptor number stapio would print in `Couldn't write to output <fd> …`. */
   readonly fd: number;
+  /** Writes all of `bytes` at this handle's offset. */
   write(bytes: Uint8Array): void;
+  /** Closes the handle. */
   close(): void;
 }
 
@@ -55,9 +57,12 @@ export class RealOutputFs implements OutputFs {
 
 /** An in-memory file: its bytes, grown with zeros when written past its end (a sparse hole). */
 export class MemoryFile {
+  /** The storage; bytes past `size` are spare room. */
   data: Uint8Array = new Uint8Array(0);
+  /** The file's length. */
   size = 0;
 
+  /** Writes `bytes` at `offset`, filling a gap past the end with zeros. */
   writeAt(offset: number, bytes: Uint8Array): void {
     const end = offset + bytes.length;
     if (end > this.data.length) {
@@ -70,6 +75,7 @@ export class MemoryFile {
     this.size = Math.max(this.size, end);
   }
 
+  /** A copy of the content. */
   bytes(): Uint8Array {
     return this.data.slice(0, this.size);
   }
@@ -90,6 +96,7 @@ export class MemoryFile {
  * ```
  */
 export class MemoryOutputFs implements OutputFs {
+  /** The files by path. */
   readonly files: Map<string, MemoryFile> = new Map();
   #nextFd = 3;
 
