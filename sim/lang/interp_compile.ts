@@ -292,6 +292,9 @@ export class Compiler {
         return (f) => (re.test(l(f) as string) === want ? 1 : 0);
       }
       case "ternary": {
+        // @defined(…) ? a : b is decided at compile time, as stap does: the dead branch is not compiled.
+        const known = this.staticCondition(sc, e.condition);
+        if (known !== null) return this.expr(sc, known ? e.then : e.otherwise);
         const c = this.expr(sc, e.condition), a = this.expr(sc, e.then), b = this.expr(sc, e.otherwise);
         return (f) => (truthy(c(f)) ? a(f) : b(f));
       }
@@ -304,8 +307,7 @@ export class Compiler {
       case "entry":
         return this.entry(sc, e);
       case "defined": {
-        const x = e.expr;
-        const ok = x.kind === "target_symbol" ? (sc.targets.has(x.name) ? 1 : 0) : 1;
+        const ok = this.isDefined(sc, e.expr) ? 1 : 0;
         return () => ok;
       }
       default:
@@ -383,6 +385,28 @@ export class Compiler {
       }
       return s;
     };
+  }
+
+  /**
+   * `@defined(x)` at compile time: a target variable the point offers (without `->field`s, which the simulator
+   * cannot follow), or any plain script expression. @cast/@var/autocast values count as undefined here.
+   */
+  private isDefined(sc: Scope, x: A.Expr): boolean {
+    if (x.kind === "target_symbol") {
+      if (x.components.length > 0 || x.pretty) return false;
+      return x.name.startsWith("$$") || sc.targets.has(x.name);
+    }
+    return !(x.kind === "cast" || x.kind === "at_var" || x.kind === "autocast" || x.kind === "const");
+  }
+
+  /** The value of a condition known at compile time (@defined, its negation, a literal), else null. */
+  private staticCondition(sc: Scope, e: A.Expr): boolean | null {
+    if (e.kind === "defined") return this.isDefined(sc, e.expr);
+    if (e.kind === "unary" && e.op === "!") {
+      const inner = this.staticCondition(sc, e.operand);
+      return inner === null ? null : !inner;
+    }
+    return null;
   }
 
   private readVar(sc: Scope, e: A.SymbolExpr): ExprFn {
@@ -1005,6 +1029,11 @@ export class Compiler {
         };
       }
       case "if": {
+        const known = this.staticCondition(sc, s.condition);
+        if (known !== null) {
+          if (known) return this.stmt(sc, s.then, loop);
+          return s.otherwise ? this.stmt(sc, s.otherwise, loop) : () => NORMAL;
+        }
         const c = this.expr(sc, s.condition);
         const a = this.stmt(sc, s.then, loop);
         const b = s.otherwise ? this.stmt(sc, s.otherwise, loop) : null;

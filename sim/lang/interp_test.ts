@@ -552,7 +552,20 @@ Deno.test("scheduler.wakeup names the woken task", () => {
 });
 
 Deno.test("MAXNESTING: ten nested calls run, the eleventh fails near the call", () => {
-  const c = run("global d function f(n) { d = n; return f(n + 1) } probe begin { f(1) } probe error { println(d) }");
+  const c = run(
+    "global d function f(n) { d = n; return f(n + 1) } probe begin { f(1) } probe error { println(d) }",
+  );
   assertEquals(c.errors, ["MAXNESTING exceeded near identifier 'f' at <input>:1:40"]);
   assertEquals(c.out, "10\n");
+});
+
+Deno.test("@defined decides at compile time; the dead branch may use what the point lacks", () => {
+  const c = run(
+    `probe kernel.function("vfs_read") {
+       printf("%d %d\\n", @defined($count) ? $count > 0 : -1, @defined($nosuch) ? $nosuch->x : 7)
+       if (!@defined($nosuch)) exit() else println($nosuch)
+     }`,
+    { rate: 50000, untilNs: 1e9 },
+  );
+  assertEquals(c.out, "1 7\n");
 });
