@@ -18,7 +18,7 @@ export interface ModuleSpec {
   guru: boolean;
   args: string[];
   /** `stap -s`: MiB per CPU compiled in; staprun `-b` overrides it. */
-  bufferMb?: number;
+  bufferBytes?: number;
 }
 
 const MARK = "stapfr-sim-module";
@@ -66,6 +66,6 @@ export async function readModuleFile(path: string): Promise<ModuleSpec | { error
     bulk: data.bulk === true,
     guru: data.guru === true,
     args: Array.isArray(data.args) ? data.args.map(String) : [],
-    bufferMb: typeof data.bufferMb === "number" ? data.bufferMb : undefined,
+    bufferBytes: typeof data.bufferBytes === "number" ? data.bufferBytes : undefined,
   };
 }

@@ -131,7 +131,7 @@ async function stap(args: string[], io: CommandIo): Promise<number> {
     ...o.args,
     o.bulk ? "-b" : "",
     o.guru ? "-g" : "",
-    String(o.bufferMb ?? ""),
+    o.bufferSize ?? "",
   ]);
   const spec: ModuleSpec = {
     name,
@@ -140,7 +140,7 @@ async function stap(args: string[], io: CommandIo): Promise<number> {
     bulk: o.bulk,
     guru: o.guru,
     args: o.args,
-    bufferMb: o.bufferMb,
+    bufferBytes: o.bufferBytes,
   };
   if (o.lastPass < 5) {
     if (o.lastPass === 4) {
@@ -160,7 +160,7 @@ async function pass5(spec: ModuleSpec, o: StapOptions, io: CommandIo): Promise<n
   if (o.outfile !== undefined) argv.push("-o", o.outfile);
   if (o.targetCmd !== undefined) argv.push("-c", o.targetCmd);
   if (o.targetPid !== undefined) argv.push("-t", String(o.targetPid));
-  if (o.bufferMb !== undefined) argv.push("-b", String(o.bufferMb));
+  if (o.bufferSize !== undefined) argv.push("-b", o.bufferSize);
   if (o.flightRecorder) argv.push(o.outfile !== undefined ? "-D" : "-L");
   if (o.moduleName === undefined) argv.push("-R");
   if (o.sizeSpec !== undefined) argv.push("-S", o.sizeSpec);

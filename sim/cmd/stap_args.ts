@@ -10,8 +10,10 @@ import { getopt } from "./getopt.ts";
 /** stap's options, as parsed. */
 export interface StapOptions {
   flightRecorder: boolean;
-  /** `-s`: MiB per CPU. */
-  bufferMb?: number;
+  /** `-s` as given: N (MiB per CPU), or `NK` (the simulator's extension for smaller buffers). */
+  bufferSize?: string;
+  /** `-s` in bytes. */
+  bufferBytes?: number;
   outfile?: string;
   /** `-S` text, passed through to staprun. */
   sizeSpec?: string;
@@ -158,11 +160,13 @@ export function parseStapArgs(args: string[]): StapParse {
         o.bulk = true;
         break;
       case "s": {
-        const mb = /^\d+$/.test(value) ? Number(value) : 0;
-        if (mb < 1 || mb > 4095) {
+        const kib = /^(\d+)K$/i.exec(value);
+        const bytes = kib ? Number(kib[1]) * 1024 : (/^\d+$/.test(value) ? Number(value) : 0) * 1024 * 1024;
+        if (bytes < (kib ? 4096 : 1024 * 1024) || bytes > 4095 * 1024 * 1024 || bytes % 4096 !== 0) {
           return { kind: "error", stderr: "Invalid buffer size (should be 1-4095).\n" };
         }
-        o.bufferMb = mb;
+        o.bufferSize = value;
+        o.bufferBytes = bytes;
         break;
       }
       case "w":
@@ -172,7 +176,10 @@ export function parseStapArgs(args: string[]): StapParse {
         o.flightRecorder = true;
         break;
       case "S": {
-        const bad = safety("S", value, "^[0-9]+(,[0-9]+)?$");
+        // The simulator also takes `NK` sizes; the message names stap's own pattern.
+        const bad = /^[0-9]+K?(,[0-9]+)?$/i.test(value)
+          ? undefined
+          : safety("S", value, "^[0-9]+(,[0-9]+)?$");
         if (bad) return { kind: "error", stderr: bad };
         o.sizeSpec = value;
         break;

@@ -55,15 +55,19 @@ Deno.test("stap takes the flight-recorder options and the script file with its a
       o.outfile,
       o.sizeSpec,
       o.bulk,
-      o.bufferMb,
+      o.bufferBytes,
       o.suppressWarnings,
       o.verbose,
       o.scriptFile,
       o.args,
     ],
-    [true, "t.log", "1,2", true, 4, true, 1, "x.stp", ["a", "b"]],
+    [true, "t.log", "1,2", true, 4 * 1024 * 1024, true, 1, "x.stp", ["a", "b"]],
   );
   assertEquals(stderrOf(["-S", "1"]), "ok"); // stap does not require -o with -S (1.3)
+  // The simulator's extension for sizes below 1 MiB (stapfr's engine passes them as NK).
+  const k = parseStapArgs(["-s", "64K", "-S", "64K,2", "-e", "probe begin {}"]);
+  assertEquals(k.kind === "ok" && [k.options.bufferBytes, k.options.sizeSpec], [65536, "64K,2"]);
+  assertEquals(stderrOf(["-s", "6K"]), "Invalid buffer size (should be 1-4095).\n");
 });
 
 Deno.test("3 default module name: stap_<32 hex>_<bytes hashed>, stable for the same input", () => {

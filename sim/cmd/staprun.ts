@@ -156,7 +156,7 @@ async function insertAndRun(
       modulePath: spec.path,
       scriptSource: spec.scriptSource,
       scriptFile: spec.scriptFile,
-      bufferBytes: (o.bufferMb ?? spec.bufferMb ?? 16) * 1024 * 1024,
+      bufferBytes: o.bufferBytes ?? spec.bufferBytes ?? 16 * 1024 * 1024,
       cpus: settings.cpus,
       seed: settings.seed,
       rate: settings.rate,

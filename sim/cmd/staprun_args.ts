@@ -19,8 +19,8 @@ export interface StaprunOptions {
   daemon: boolean;
   rename: boolean;
   outfile?: string;
-  /** `-b`: MiB per CPU. */
-  bufferMb?: number;
+  /** `-b`: bytes per CPU (`-b N` is N MiB; the simulator also takes `-b NK`). */
+  bufferBytes?: number;
   /** `-S`: present when given. */
   rotation?: RotationSpec;
   targetPid?: number;
@@ -105,11 +105,21 @@ export function parseStaprunArgs(args: string[]): StaprunParse {
         o.suppressWarnings = true;
         break;
       case "b": {
+        // Simulator extension: `NK` is KiB, a multiple of 4 (one 4 KiB sub-buffer per CPU at least).
+        const kib = /^(\d+)K$/i.exec(value);
+        if (kib) {
+          const bytes = Number(kib[1]) * 1024;
+          if (bytes < 4096 || bytes % 4096 !== 0 || bytes > 4095 * 1024 * 1024) {
+            return fail(`Invalid buffer size '${value}' (should be 1-4095).`);
+          }
+          o.bufferBytes = bytes;
+          break;
+        }
         const mb = strtoul(value);
         if (mb < 1 || mb > 4095) {
           return fail(`Invalid buffer size '${mb >= 2 ** 31 ? -1 : mb}' (should be 1-4095).`);
         }
-        o.bufferMb = mb;
+        o.bufferBytes = mb * 1024 * 1024;
         break;
       }
       case "t":
@@ -170,7 +180,7 @@ export function parseStaprunArgs(args: string[]): StaprunParse {
   if (parsed.error) return fail(parsed.error, true, { getopt: true });
 
   if (o.attach && o.loadOnly) return fail("You can't specify the '-A' and '-L' options together.");
-  if (o.attach && o.bufferMb !== undefined) {
+  if (o.attach && o.bufferBytes !== undefined) {
     return fail(
       "You can't specify the '-A' and '-b' options together.  The '-b'\n" +
         "buffer size option only has an effect when the module is inserted.",

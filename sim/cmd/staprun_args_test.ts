@@ -79,6 +79,18 @@ Deno.test("1.2 accepted quietly: -d before conflicts, -A -D -o, -S 0 without -o,
   assertEquals(r.kind === "ok" && r.options.module, "-L");
 });
 
+Deno.test("simulator extension: -b NK and -S NK,N", () => {
+  const r = parseStaprunArgs(["-b", "64K", "-o", "f", "-S", "128K,3", "m"]);
+  assertEquals(r.kind === "ok" && [r.options.bufferBytes, r.options.rotation], [65536, {
+    sizeLimit: 131072,
+    fileCount: 3,
+  }]);
+  assertEquals(render(["-b", "6K", "m"]), {
+    stderr: "ERROR: Invalid buffer size '6K' (should be 1-4095).\n",
+    usage: true,
+  });
+});
+
 Deno.test("1.2 -h and -V", () => {
   assertEquals(parseStaprunArgs(["-h", "-b", "0"]).kind, "help");
   assertEquals(parseStaprunArgs(["-V"]).kind, "version");

@@ -35,11 +35,12 @@ export class RotationCrash extends Error {
  * ```
  */
 export function parseFileSizeOption(text: string): RotationSpec | undefined {
-  const m = /^\s*(\d+)(?:,\s*(\d+))?$/.exec(text);
+  // Simulator extension: `NK` is KiB (stapfr's engine passes sizes below 1 MiB that way to the simulator).
+  const m = /^\s*(\d+)(K?)(?:,\s*(\d+))?$/i.exec(text);
   if (!m) return undefined;
-  const size = Number(m[1]);
-  const count = m[2] === undefined ? 0 : Number(BigInt.asIntN(32, BigInt(m[2])));
-  return { sizeLimit: size * 1024 * 1024, fileCount: Math.max(count, 0) };
+  const size = Number(m[1]) * (m[2] ? 1024 : 1024 * 1024);
+  const count = m[3] === undefined ? 0 : Number(BigInt.asIntN(32, BigInt(m[3])));
+  return { sizeLimit: size, fileCount: Math.max(count, 0) };
 }
 
 /** The numbering and size state of one stream. */
