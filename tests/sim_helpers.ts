@@ -107,6 +107,7 @@ export class Running {
   stdout = "";
   stderr = "";
   readonly #readers: Promise<void>[];
+  #stdoutReader?: ReadableStreamDefaultReader<Uint8Array>;
 
   constructor(world: SimWorld, args: string[], env: Record<string, string> = {}) {
     const [cmd, ...pre] = stapfrArgv();
@@ -119,7 +120,7 @@ export class Running {
       stderr: "piped",
     }).spawn();
     this.#readers = [
-      collect(this.child.stdout, (t) => (this.stdout += t)),
+      collect(this.child.stdout, (t) => (this.stdout += t), (r) => (this.#stdoutReader = r)),
       collect(this.child.stderr, (t) => (this.stderr += t)),
     ];
   }
@@ -131,6 +132,11 @@ export class Running {
     } catch {
       // already exited
     }
+  }
+
+  /** Closes the read end of its stdout: its next writes fail with EPIPE. */
+  async closeStdout(): Promise<void> {
+    await this.#stdoutReader?.cancel();
   }
 
   /** Waits for the exit and the end of its output. */
@@ -147,9 +153,23 @@ export class Running {
   }
 }
 
-async function collect(stream: ReadableStream<Uint8Array>, add: (text: string) => void): Promise<void> {
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  add: (text: string) => void,
+  keep?: (reader: ReadableStreamDefaultReader<Uint8Array>) => void,
+): Promise<void> {
   const dec = new TextDecoder();
-  for await (const chunk of stream) add(dec.decode(chunk, { stream: true }));
+  const reader = stream.getReader();
+  keep?.(reader);
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      add(dec.decode(value, { stream: true }));
+    }
+  } catch {
+    // cancelled
+  }
 }
 
 /** Sleeps. */

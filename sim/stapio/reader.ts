@@ -111,6 +111,7 @@ export class StapioSession {
   #tracesOpen = 0;
   #exiting?: () => void;
   #hung = false;
+  readonly #deadReaders = new Set<number>();
   #started = false;
 
   constructor(options: StapioOptions) {
@@ -278,10 +279,13 @@ export class StapioSession {
   }
 
   #write(cpu: number, record: RelayRecord): void {
+    // A reader thread that failed to write has exited: what it held is gone.
+    if (this.#deadReaders.has(cpu)) return;
     try {
       this.#writer!.write(cpu, record);
     } catch (err) {
       if (!(err instanceof OutputWriteError)) throw err;
+      this.#deadReaders.add(cpu);
       this.#o.diag(`ERROR: ${err.message}\n`);
       this.#link?.stopReader(cpu);
       // The reader thread sends SIGTERM to its own process; under -A the 4.8 signal setup loses it.
