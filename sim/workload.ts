@@ -52,6 +52,9 @@ function id(text: string): number {
 interface CallPoints {
   entry: number[];
   ret: number[];
+  /** The enabled ones among entry and ret (rebuilt by enable()). */
+  liveEntry: number[];
+  liveRet: number[];
 }
 
 function callPoints(activity: Activity): CallPoints {
@@ -59,12 +62,12 @@ function callPoints(activity: Activity): CallPoints {
     const pg = `process("/usr/lib/postgresql/9.6/bin/postgres")`;
     const base = `${pg}.function("${activity.fn}")`;
     if (activity.fn === "exec_simple_query") {
-      return {
+      return live({
         entry: [id(base), id(`${pg}.mark("query__start")`)],
         ret: [id(`${pg}.mark("query__done")`), id(base + ".return")],
-      };
+      });
     }
-    return { entry: [id(base)], ret: [id(base + ".return")] };
+    return live({ entry: [id(base)], ret: [id(base + ".return")] });
   }
   const s = activity.syscall;
   const k = CATALOGUE.find((p) => p.text === `syscall.${s}`)!.func;
@@ -86,7 +89,11 @@ function callPoints(activity: Activity): CallPoints {
     entry.push(id(`kernel.function("vfs_${s}")`), id(`vfs.${s}`));
     ret.unshift(id(`kernel.function("vfs_${s}").return`), id(`vfs.${s}.return`));
   }
-  return { entry, ret };
+  return live({ entry, ret });
+}
+
+function live(p: { entry: number[]; ret: number[] }): CallPoints {
+  return { ...p, liveEntry: [], liveRet: [] };
 }
 
 const SWITCH_POINTS = [
@@ -103,7 +110,7 @@ export class Workload {
   readonly cpus: number;
   /** Set by the consumer: called for every hit of an enabled point, with the reused event record. */
   onHit: (event: WorkloadEvent) => void = () => {};
-  /** enabled[pointId]: whether anyone listens (hits of other points are not delivered). */
+  /** enabled[pointId]: whether anyone listens (hits of other points are not delivered); set with enable(). */
   readonly enabled: Uint8Array = new Uint8Array(CATALOGUE.length);
   /** The task on each CPU. */
   readonly current: SimTask[];
@@ -125,6 +132,9 @@ export class Workload {
   private pendingMin = Infinity;
   private pendingMinIndex = -1;
   private readonly event = new WorkloadEvent();
+  private liveSwitch: number[] = [];
+  private liveSwitchOn: number[] = [];
+  private liveWakeup: number[] = [];
 
   constructor(options: WorkloadOptions) {
     this.cpus = Math.max(1, options.cpus);
@@ -144,11 +154,28 @@ export class Workload {
       this.activityTables[t.index] = {
         cum,
         total: at,
-        points: t.activities.map((a) => (a.syscall === "switch" ? { entry: [], ret: [] } : callPoints(a))),
+        points: t.activities.map((
+          a,
+        ) => (a.syscall === "switch" ? live({ entry: [], ret: [] }) : callPoints(a))),
       };
     }
     this.totalWeight = total;
     this.nextEventTime = this.rng.exponential(this.meanGapNs);
+  }
+
+  /** Delivers the hits of a point from now on (the lists of live points are rebuilt, so a hit checks nothing). */
+  enable(pointId: number): void {
+    this.enabled[pointId] = 1;
+    const on = (list: number[]) => list.filter((p) => this.enabled[p] === 1);
+    for (const table of this.activityTables) {
+      for (const cp of table.points) {
+        cp.liveEntry = on(cp.entry);
+        cp.liveRet = on(cp.ret);
+      }
+    }
+    this.liveSwitch = on(SWITCH_POINTS);
+    this.liveSwitchOn = on(SWITCH_ON_POINTS);
+    this.liveWakeup = on(WAKEUP_POINTS);
   }
 
   /** The idle task of a CPU. */
@@ -171,8 +198,8 @@ export class Workload {
     this.startEvent();
   }
 
-  private pick(cum: number[], total: number): number {
-    const x = this.rng.next() * total;
+  private pick(cum: number[], total: number, u: number): number {
+    const x = u * total;
     let lo = 0, hi = cum.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
@@ -184,11 +211,8 @@ export class Workload {
 
   private deliver(points: number[], e: WorkloadEvent): void {
     for (let i = 0; i < points.length; i++) {
-      const p = points[i];
-      if (this.enabled[p] === 1) {
-        e.point = p;
-        this.onHit(e);
-      }
+      e.point = points[i];
+      this.onHit(e);
     }
   }
 
@@ -205,25 +229,30 @@ export class Workload {
     e.prev = prev;
     e.next = next;
     e.task = prev;
-    this.deliver(SWITCH_POINTS, e);
+    this.deliver(this.liveSwitch, e);
     this.current[cpu] = next;
     e.task = next;
-    this.deliver(SWITCH_ON_POINTS, e);
+    this.deliver(this.liveSwitchOn, e);
   }
 
   private startEvent(): void {
     const time = this.nextEventTime;
     this.nextEventTime = time + this.rng.exponential(this.meanGapNs);
     this.events++;
-    const cpu = this.rng.below(this.cpus);
+    // One draw picks the CPU and, from what is left of it, whether the running task continues.
+    const u = this.rng.next() * this.cpus;
+    const cpu = u | 0;
     const running = this.current[cpu];
     let task: SimTask;
-    if (running.pid !== 0 && this.rng.next() < 0.7) task = running;
-    else task = this.tasks[this.pick(this.cumulative, this.totalWeight)];
+    if (running.pid !== 0 && u - cpu < 0.7) task = running;
+    else task = this.tasks[this.pick(this.cumulative, this.totalWeight, this.rng.next())];
     const table = this.activityTables[task.index];
-    const which = this.pick(table.cum, table.total);
+    // One draw picks the activity and, from its place inside the activity's share, the call's size and result.
+    const x = this.rng.next() * table.total;
+    const which = this.pick(table.cum, table.total, x / table.total);
     const activity = task.activities[which];
-    const draw = this.rng.next();
+    const low = which === 0 ? 0 : table.cum[which - 1];
+    const draw = (x - low) / (table.cum[which] - low);
     const busy = this.inFlight[task.index];
     if (busy) {
       // One call per task at a time: the task's blocking call returns now (it was woken up).
@@ -262,7 +291,7 @@ export class Workload {
     e.timeout = activity.syscall === "epoll_wait" || activity.syscall === "poll" ? 200 : 1000;
     e.ret = 0;
     const points = table.points[which];
-    this.deliver(points.entry, e);
+    this.deliver(points.liveEntry, e);
     const p = this.pool.pop() ?? ({} as Pending);
     p.time = time + Math.max(1, Math.round(this.rng.exponential(activity.durationNs)));
     p.task = task;
@@ -290,7 +319,7 @@ export class Workload {
       e.task = this.current[p.cpu];
       e.prev = e.task;
       e.next = task;
-      this.deliver(WAKEUP_POINTS, e);
+      this.deliver(this.liveWakeup, e);
     }
     this.switchTo(p.cpu, task, p.time);
     e.time = p.time;
@@ -309,7 +338,7 @@ export class Workload {
     e.ret = p.ret;
     const points = this.activityTables[task.index].points[p.activityIndex];
     this.pool.push(p);
-    this.deliver(points.ret, e);
+    this.deliver(points.liveRet, e);
   }
 
   private pushPending(p: Pending): void {

@@ -4,7 +4,7 @@ import { clobberedArea, cmdlineOfArea } from "./workload_machine.ts";
 
 function trace(seed: number, rate: number, untilNs: number): string[] {
   const w = new Workload({ cpus: 2, seed, rate });
-  w.enabled.fill(1);
+  for (let i = 0; i < CATALOGUE.length; i++) w.enable(i);
   const out: string[] = [];
   w.onHit = (e) => out.push(`${e.time.toFixed(0)} ${e.cpu} ${CATALOGUE[e.point].text} ${e.task.pid}`);
   while (w.nextTime() <= untilNs) w.step();

@@ -417,7 +417,7 @@ export class Run implements ScriptRun {
       const p = h.point;
       if (p.kind === "event" && p.event) {
         (this.byPoint[p.event.id] ??= []).push(h);
-        this.workload.enabled[p.event.id] = 1;
+        this.workload.enable(p.event.id);
       } else if (p.kind === "timer" && p.timer) {
         const cpus = p.timer.perCpu ? this.rt.cpus : 1;
         for (let cpu = 0; cpu < cpus; cpu++) {
@@ -427,7 +427,7 @@ export class Run implements ScriptRun {
       }
     }
     for (const [id, hooks] of inst.entryHooks) {
-      this.workload.enabled[id] = 1;
+      this.workload.enable(id);
       this.hooks[id] = hooks;
     }
     this.workload.onHit = (e) => {
