@@ -186,7 +186,7 @@ export class Registry {
   async lock(name: string): Promise<() => Promise<void>> {
     await this.ensureDir();
     const path = join(this.dir, `${name}.lock`);
-    const mine = JSON.stringify({ pid: Deno.pid, start: processStartTime(Deno.pid) ?? null });
+    const mine = JSON.stringify({ pid: Deno.pid, start: (await processStartTime(Deno.pid)) ?? null });
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
@@ -202,7 +202,7 @@ export class Registry {
         if (!(err instanceof Deno.errors.AlreadyExists)) throw stateDirError(this.dir, err);
       }
       const holder = await readLock(path);
-      if (holder && processAlive(holder.pid, holder.start ?? undefined)) {
+      if (holder && (await processAlive(holder.pid, holder.start ?? undefined))) {
         throw new StapfrError(`Recorder "${name}" is being changed by another stapfr (pid ${holder.pid})`, {
           hint: "Wait for it to finish and try again",
         });

@@ -110,7 +110,7 @@ async function hostGone(procRoot: string, module: string): Promise<boolean> {
   const text = await readProcText(join(controlDir(procRoot, module), "host.pid")).catch(() => undefined);
   if (text === undefined) return false;
   const pid = Number(text.trim());
-  return Number.isInteger(pid) && pid > 0 && !processAlive(pid);
+  return Number.isInteger(pid) && pid > 0 && !(await processAlive(pid));
 }
 
 /** The control directory of a SystemTap 4.8 module (procfs transport). */
@@ -139,36 +139,39 @@ export async function moduleState(procRoot: string, module: string): Promise<Mod
   return found.refcount > 0 ? "attached" : "detached";
 }
 
+/** The state letter and start time (field 22, clock ticks since boot) of a process; undefined when gone. */
+async function statOf(
+  pid: number,
+  procRoot = "/proc",
+): Promise<{ state: string; start: number } | undefined> {
+  const text = await readProcText(join(procRoot, String(pid), "stat")).catch(() => undefined);
+  if (text === undefined) return undefined;
+  // The command name (field 2) is in parentheses and may hold spaces and parentheses itself.
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return { state: fields[0], start: Number(fields[19]) };
+}
+
 /**
- * Field 22 of `/proc/PID/stat` (start time in clock ticks since boot): with the pid, it names one process
- * across pid reuse. Undefined when the process is gone or a zombie, or when Deno may not read /proc
- * (then {@linkcode processAlive} relies on the pid alone).
+ * The start time of a process (field 22 of `/proc/PID/stat`, clock ticks since boot): with the pid, it names
+ * one process across pid reuse. Undefined when the process is gone or a zombie.
  *
  * @example
  * ```ts
  * import { assert } from "../deps/assert.ts";
- * assert(processStartTime(Deno.pid) !== undefined);
+ * assert((await processStartTime(Deno.pid)) !== undefined);
  * ```
  */
-export function processStartTime(pid: number, procRoot = "/proc"): number | undefined {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(join(procRoot, String(pid), "stat"));
-  } catch {
-    return undefined;
-  }
-  // The command name (field 2) is in parentheses and may hold spaces and parentheses itself.
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  if (fields[0] === "Z" || fields[0] === "X") return undefined;
-  const start = Number(fields[19]);
-  return Number.isFinite(start) ? start : undefined;
+export async function processStartTime(pid: number, procRoot = "/proc"): Promise<number | undefined> {
+  const stat = await statOf(pid, procRoot);
+  if (!stat || stat.state === "Z" || stat.state === "X" || !Number.isFinite(stat.start)) return undefined;
+  return stat.start;
 }
 
 /**
- * Whether the process `pid` exists (signal 0) and, when `startTime` is given and /proc can be read, is
- * still the same process and not a zombie.
+ * Whether the process `pid` is alive (not gone, not a zombie) and, when `startTime` is given, still the same
+ * process. Signal 0 answers first; /proc tells a zombie and a reused pid.
  */
-export function processAlive(pid: number | undefined, startTime?: number): boolean {
+export async function processAlive(pid: number | undefined, startTime?: number): Promise<boolean> {
   if (pid === undefined || !Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
@@ -176,13 +179,8 @@ export function processAlive(pid: number | undefined, startTime?: number): boole
     // EPERM: it exists but belongs to someone else.
     if ((err as { code?: string }).code !== "EPERM") return false;
   }
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(join("/proc", String(pid), "stat"));
-  } catch {
-    return true;
-  }
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  if (fields[0] === "Z" || fields[0] === "X") return false;
-  return startTime === undefined || Number(fields[19]) === startTime;
+  const stat = await statOf(pid);
+  if (!stat) return true;
+  if (stat.state === "Z" || stat.state === "X") return false;
+  return startTime === undefined || stat.start === startTime;
 }

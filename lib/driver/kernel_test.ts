@@ -40,13 +40,17 @@ Deno.test("listModules and moduleState read a /proc root and leave out modules w
   }
 });
 
-Deno.test("processAlive tells a live process from a gone one and (where /proc is readable) a reused pid", () => {
-  assert(processAlive(Deno.pid));
-  assert(!processAlive(999999999));
-  assert(!processAlive(undefined));
-  const start = processStartTime(Deno.pid);
-  if (start !== undefined) {
-    assert(processAlive(Deno.pid, start));
-    assert(!processAlive(Deno.pid, start + 1));
-  }
+Deno.test("processAlive tells a live process from a gone one, a zombie and a reused pid", async () => {
+  assert(await processAlive(Deno.pid));
+  assert(!(await processAlive(999999999)));
+  assert(!(await processAlive(undefined)));
+  const start = await processStartTime(Deno.pid);
+  assert(start !== undefined);
+  assert(await processAlive(Deno.pid, start));
+  assert(!(await processAlive(Deno.pid, start + 1)));
+  // A child that exited and is not reaped yet is a zombie: not alive.
+  const child = new Deno.Command("true").spawn();
+  while ((await processStartTime(child.pid)) !== undefined) await new Promise((r) => setTimeout(r, 5));
+  assert(!(await processAlive(child.pid)));
+  await child.status;
 });

@@ -2,6 +2,7 @@ import { assert, assertEquals, assertMatch, assertRejects } from "../deps/assert
 import { StapfrError } from "../errors.ts";
 import { fakeHost } from "../../tests/support/fake_host.ts";
 import { AttachSession } from "./session.ts";
+import { readProcText } from "./kernel.ts";
 
 // A stapio stand-in: prints the buffered data, then waits; SIGQUIT detaches (after `lose` lost signals),
 // SIGTERM prints the end-probe output and exits.
@@ -34,7 +35,7 @@ Deno.test("AttachSession reads until idle, then detaches with SIGQUIT in a sessi
     assertEquals(await s.waitIdle({ idleMs: 200 }), "idle");
     assertEquals(out.text(), "line 1\nline 2\n");
     // setsid: the reader is a session leader, so a terminal's Ctrl-C cannot reach it.
-    const stat = await Deno.readTextFile(`/proc/${s.pid}/stat`);
+    const stat = (await readProcText(`/proc/${s.pid}/stat`))!;
     assertEquals(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3], String(s.pid));
     const status = await s.detach();
     assertEquals(status.code, 0);

@@ -159,13 +159,15 @@ export async function startFile(options: FileStartOptions): Promise<FileStart> {
       code: result.code === 0 ? 1 : result.code,
     });
   }
-  const pidStart = processStartTime(pid) ?? null;
+  const pidStart = (await processStartTime(pid)) ?? null;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
   while (true) {
     const loaded = (await listModules(host.procRoot)).some((m) => m.name === options.module);
     const files = await listRunFiles(options.runDir, options.base);
-    const alive = processAlive(pid, pidStart ?? undefined);
-    if (loaded && files.length > 0 && alive) return { module: options.module, pid, pidStart };
+    const alive = await processAlive(pid, pidStart ?? undefined);
+    // The files exist once the probes are about to run; a script that ends at once (exit(), -T) has
+    // recorded too, even if its daemon is already gone.
+    if (files.length > 0 && (loaded || !alive)) return { module: options.module, pid, pidStart };
     if (!alive) {
       if (loaded) await unloadModule(host, options.module).catch(() => {});
       throw new StapfrError(

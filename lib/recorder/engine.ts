@@ -69,9 +69,12 @@ export interface RecorderDetail extends RecorderInfo {
 export const DEFAULT_BUFFER = 16 * MiB;
 
 /** The facts about one record, gathered from the module table and /proc. */
-export function stateOf(record: RecorderRecord, modules: readonly LoadedModule[]): RecorderState {
+export async function stateOf(
+  record: RecorderRecord,
+  modules: readonly LoadedModule[],
+): Promise<RecorderState> {
   const module = modules.find((m) => m.name === record.module);
-  const daemonAlive = record.pid !== null && processAlive(record.pid, record.pidStart ?? undefined);
+  const daemonAlive = record.pid !== null && (await processAlive(record.pid, record.pidStart ?? undefined));
   const state = recorderState(record, { module, daemonAlive });
   // A memory recorder that stapfr saw end in order (its script exited, stop) is "exited", not "dead".
   if (state === "dead" && record.mode === "memory" && record.endedAt) return "exited";
@@ -83,7 +86,7 @@ export async function infoOf(
   record: RecorderRecord,
   modules: readonly LoadedModule[],
 ): Promise<RecorderInfo> {
-  const state = stateOf(record, modules);
+  const state = await stateOf(record, modules);
   return {
     name: record.name,
     mode: record.mode,

@@ -35,7 +35,7 @@ export async function collectGarbage(
   // Includes simulated modules whose host was killed: "staprun -d" clears their leftovers.
   const listed = await listModules(engine.host.procRoot, { includeGone: true });
   for (const record of records.filter((r) => r.host === engine.host.kind)) {
-    const state = stateOf(record, modules);
+    const state = await stateOf(record, modules);
     if (state !== "dead" && !(state === "exited" && record.mode === "memory")) continue;
     let release: () => Promise<void>;
     try {
@@ -46,7 +46,7 @@ export async function collectGarbage(
     }
     try {
       const loaded = listed.some((m) => m.name === record.module);
-      if (record.pid !== null && processAlive(record.pid, record.pidStart ?? undefined)) {
+      if (record.pid !== null && (await processAlive(record.pid, record.pidStart ?? undefined))) {
         // Its module is gone: the daemon has nothing left to write.
         await signalDaemonUntilGone(record.pid, record.pidStart ?? undefined, "SIGTERM", engine.signalWaitMs);
       }
@@ -105,7 +105,7 @@ async function removeStaleLeftovers(engine: Engine): Promise<void> {
     if (!e.name.endsWith(".lock")) continue;
     try {
       const holder = JSON.parse(await Deno.readTextFile(join(dir, e.name)));
-      if (!processAlive(holder.pid, holder.start ?? undefined)) await Deno.remove(join(dir, e.name));
+      if (!(await processAlive(holder.pid, holder.start ?? undefined))) await Deno.remove(join(dir, e.name));
     } catch {
       // Being written, or already gone.
     }

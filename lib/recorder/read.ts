@@ -202,8 +202,8 @@ async function followFile(
     },
     signal: options.signal,
     isRecording: async () =>
-      processAlive(record.pid ?? undefined, record.pidStart ?? undefined) &&
-      stateOf(record, await listModules(engine.host.procRoot)) === "recording",
+      (await processAlive(record.pid ?? undefined, record.pidStart ?? undefined)) &&
+      (await stateOf(record, await listModules(engine.host.procRoot))) === "recording",
   }).catch((err) => {
     if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
   });

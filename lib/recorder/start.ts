@@ -74,7 +74,9 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
   try {
     const existing = await registry.get(name);
     if (existing) {
-      const state = existing.host === host.kind ? stateOf(existing, await listModules(host.procRoot)) : "?";
+      const state = existing.host === host.kind
+        ? await stateOf(existing, await listModules(host.procRoot))
+        : "?";
       throw new StapfrError(`Recorder "${name}" already exists (${state})`, {
         hint: state === "dead"
           ? '"stapfr gc" removes it'

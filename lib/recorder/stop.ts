@@ -48,7 +48,7 @@ export async function signalDaemonUntilGone(
   attempts = 3,
 ): Promise<void> {
   for (let i = 0; i < attempts; i++) {
-    if (!processAlive(pid, pidStart)) return;
+    if (!(await processAlive(pid, pidStart))) return;
     try {
       Deno.kill(pid, signal);
     } catch {
@@ -56,11 +56,11 @@ export async function signalDaemonUntilGone(
     }
     const deadline = Date.now() + waitMs;
     while (Date.now() < deadline) {
-      if (!processAlive(pid, pidStart)) return;
+      if (!(await processAlive(pid, pidStart))) return;
       await sleep(25);
     }
   }
-  if (!processAlive(pid, pidStart)) return;
+  if (!(await processAlive(pid, pidStart))) return;
   throw new StapfrError(`stapio daemon (pid ${pid}) did not exit after ${attempts} ${signal} signals`, {
     hint: `Check it with "ps -p ${pid}"; "kill -KILL ${pid}" then "stapfr gc" unloads what it leaves`,
   });
@@ -153,7 +153,7 @@ export async function stopRecorder(
   const record = await getRecord(engine, name);
   const release = await engine.registry.lock(name);
   try {
-    const state = stateOf(record, await listModules(engine.host.procRoot));
+    const state = await stateOf(record, await listModules(engine.host.procRoot));
     const result: StopResult = {
       name,
       mode: record.mode,
