@@ -11,7 +11,14 @@ import type * as A from "./ast.ts";
 import type { ProbeSink, RunOptions, ScriptRun, Unsupported } from "../program.ts";
 import { type CataloguePoint, Workload, WorkloadEvent } from "../workload.ts";
 import { type ResolvedPoint, resolveProbes, type TimerSpec } from "./interp_probes.ts";
-import { TypeEnv, typeExpr, type TypeScope, typeStatement, type VarType } from "./interp_types.ts";
+import {
+  functionKey,
+  TypeEnv,
+  typeExpr,
+  type TypeScope,
+  typeStatement,
+  type VarType,
+} from "./interp_types.ts";
 import {
   AbortSignal_,
   type CompiledFunction,
@@ -64,14 +71,23 @@ export class Program {
   readonly points: ResolvedPoint[];
   readonly unsupported: Unsupported[] = [];
   readonly globals = new Map<string, GlobalInfo>();
-  readonly functionDecls = new Map<string, A.FunctionDecl>();
+  /** User functions by name/arity, overloads in priority order (`function f() : 2`). */
+  readonly functionDecls = new Map<string, A.FunctionDecl[]>();
   readonly env = new TypeEnv();
   /** Scope key of each resolved point (by index). */
   readonly scopeKeys: string[] = [];
 
   constructor(readonly script: A.Script, readonly limits: Limits) {
     this.points = resolveProbes(script, this.unsupported);
-    for (const f of script.functions) if (!this.functionDecls.has(f.name)) this.functionDecls.set(f.name, f);
+    for (const f of script.functions) {
+      const key = functionKey(f.name, f.params.length);
+      const list = this.functionDecls.get(key) ?? [];
+      list.push(f);
+      this.functionDecls.set(key, list);
+    }
+    for (const list of this.functionDecls.values()) {
+      list.sort((a, b) => (a.priority ?? 1) - (b.priority ?? 1));
+    }
     this.collectGlobals();
     this.infer();
     for (const g of this.globals.values()) {
@@ -164,9 +180,11 @@ export class Program {
 
   private infer(): void {
     const env = this.env;
-    for (const f of this.functionDecls.values()) {
-      for (const p of f.params) if (p.type) env.set(`${f.name}:${p.name}`, p.type);
-      if (f.returnType) env.set(`r:${f.name}`, f.returnType);
+    for (const [key, list] of this.functionDecls) {
+      for (const f of list) {
+        for (const p of f.params) if (p.type) env.set(`${key}:${p.name}`, p.type);
+        if (f.returnType) env.set(`r:${key}`, f.returnType);
+      }
     }
     for (const g of this.script.globals) {
       if (g.init) env.set(`g:${g.name}`, g.init.kind === "string" ? "string" : "long");
@@ -174,9 +192,11 @@ export class Program {
     this.points.forEach((_, i) => (this.scopeKeys[i] = `h${i}`));
     for (let round = 0; round < 20; round++) {
       env.changed = false;
-      for (const f of this.functionDecls.values()) {
-        if (f.body.kind !== "block") continue;
-        typeStatement(env, this.typeScope(f.name, f, undefined), f.body, f);
+      for (const [key, list] of this.functionDecls) {
+        for (const f of list) {
+          if (f.body.kind !== "block") continue;
+          typeStatement(env, this.typeScope(key, f, undefined), f.body, f);
+        }
       }
       this.points.forEach((p, i) => {
         const sc = this.typeScope(this.scopeKeys[i], null, p.event);
@@ -278,24 +298,29 @@ function buildInstance(
   const compiler = new Compiler(rt, program.env, program.globals, program.functionDecls);
   // Functions: registered first (so recursion resolves), bodies compiled on first use.
   const pendingBodies: CompiledFunction[] = [];
-  for (const decl of program.functionDecls.values()) {
-    const scope = new Scope(decl.name, decl);
-    for (const p of decl.params) scope.slot(p.name);
-    const fn: CompiledFunction = {
-      decl,
-      scope,
-      body: null,
-      frames: [],
-      defaults: [],
-      ret: program.env.get(`r:${decl.name}`) ?? "long",
-    };
-    compiler.functions.set(decl.name, fn);
-    pendingBodies.push(fn);
+  for (const [key, list] of program.functionDecls) {
+    const compiled: CompiledFunction[] = [];
+    for (const decl of list) {
+      const scope = new Scope(key, decl);
+      for (const p of decl.params) scope.slot(p.name);
+      const fn: CompiledFunction = {
+        decl,
+        key,
+        scope,
+        body: null,
+        frames: [],
+        defaults: [],
+        ret: program.env.get(`r:${key}`) ?? "long",
+      };
+      compiled.push(fn);
+      pendingBodies.push(fn);
+    }
+    compiler.functions.set(key, compiled);
   }
   const typeOfLocal = (key: string, name: string): VarType | undefined => program.env.get(`${key}:${name}`);
   const used = usedFunctions(program);
   for (const fn of pendingBodies) {
-    if (!used.has(fn.decl.name)) {
+    if (!used.has(fn.key)) {
       fn.body = () => 0;
       continue;
     }
@@ -317,7 +342,7 @@ function buildInstance(
       onProblem(err);
       fn.body = () => 0;
     }
-    fn.defaults = [...fn.scope.slots.keys()].map((n) => (typeOfLocal(fn.decl.name, n) === "string" ? "" : 0));
+    fn.defaults = [...fn.scope.slots.keys()].map((n) => (typeOfLocal(fn.key, n) === "string" ? "" : 0));
   }
   const handlers: Handler[] = [];
   program.points.forEach((point, i) => {
@@ -377,16 +402,16 @@ function buildInstance(
 
 function usedFunctions(program: Program): Set<string> {
   const used = new Set<string>();
-  const visit = (name: string) => {
-    if (used.has(name)) return;
-    const f = program.functionDecls.get(name);
-    if (!f) return;
-    used.add(name);
-    walk(f.body, (n) => n.kind === "call" && visit(n.name));
+  const visit = (key: string) => {
+    if (used.has(key)) return;
+    const list = program.functionDecls.get(key);
+    if (!list) return;
+    used.add(key);
+    for (const f of list) walk(f.body, (n) => n.kind === "call" && visit(functionKey(n.name, n.args.length)));
   };
   for (const p of program.points) {
-    walk(p.bodies, (n) => n.kind === "call" && visit(n.name));
-    walk(p.conditions, (n) => n.kind === "call" && visit(n.name));
+    walk(p.bodies, (n) => n.kind === "call" && visit(functionKey(n.name, n.args.length)));
+    walk(p.conditions, (n) => n.kind === "call" && visit(functionKey(n.name, n.args.length)));
   }
   return used;
 }

@@ -42,7 +42,7 @@ import {
 import { MapFullError, type MapValue, StapMap } from "./values_map.ts";
 import { AbortSignal_, type Node, type Runtime, StapError } from "./interp_runtime.ts";
 import { TAPSET, userMemory } from "./tapset.ts";
-import type { TypeEnv, VarType } from "./interp_types.ts";
+import { functionKey, type TypeEnv, type VarType } from "./interp_types.ts";
 
 /** Statement completions. */
 export const NORMAL = 0, BREAK = 1, CONTINUE = 2, RETURN = 3, NEXT = 4;
@@ -93,6 +93,8 @@ export class Scope {
 /** A compiled user function. */
 export interface CompiledFunction {
   decl: A.FunctionDecl;
+  /** name/arity: the overload set it belongs to. */
+  key: string;
   scope: Scope;
   body: StmtFn | null;
   frames: Frame[];
@@ -118,7 +120,8 @@ function cmp(a: Scalar, b: Scalar): number {
 
 /** The compiler of one script instance. */
 export class Compiler {
-  readonly functions = new Map<string, CompiledFunction>();
+  /** Overload sets by name/arity, in priority order. */
+  readonly functions = new Map<string, CompiledFunction[]>();
   readonly globalValues: unknown[];
   /** The catalogue point of the handler being compiled (for @entry), if any. */
   currentPoint: CataloguePoint | undefined = undefined;
@@ -129,7 +132,7 @@ export class Compiler {
     readonly rt: Runtime,
     readonly env: TypeEnv,
     readonly globals: Map<string, GlobalInfo>,
-    readonly functionDecls: Map<string, A.FunctionDecl>,
+    readonly functionDecls: Map<string, A.FunctionDecl[]>,
   ) {
     this.globalValues = [];
     for (const g of globals.values()) this.globalValues[g.slot] = this.initialGlobal(g);
@@ -165,8 +168,8 @@ export class Compiler {
       case "array_index":
         return e.base.kind === "symbol" ? this.globals.get(e.base.name)?.type ?? "long" : "long";
       case "call": {
-        const f = this.functionDecls.get(e.name);
-        if (f) return this.env.get(`r:${e.name}`) ?? "long";
+        const fk = functionKey(e.name, e.args.length);
+        if (this.functionDecls.has(fk)) return this.env.get(`r:${fk}`) ?? "long";
         const t = TAPSET[e.name];
         return t && t.ret === "string" ? "string" : "long";
       }
@@ -759,8 +762,11 @@ export class Compiler {
   }
 
   private call(sc: Scope, e: A.FunctionCall): ExprFn {
-    const user = this.functions.get(e.name);
+    const user = this.functions.get(functionKey(e.name, e.args.length));
     if (user) return this.callUser(sc, e, user);
+    if ([...this.functions.keys()].some((k) => k.startsWith(e.name + "/"))) {
+      throw new CompileProblem(`wrong number of arguments to function '${e.name}'`, e, false);
+    }
     const t = TAPSET[e.name];
     if (!t) throw new CompileProblem(`function '${e.name}' is not available in the simulator`, e, true);
     const min = t.params.length - (t.optional ?? 0);
@@ -799,16 +805,14 @@ export class Compiler {
     }
   }
 
-  private callUser(sc: Scope, e: A.FunctionCall, fn: CompiledFunction): ExprFn {
-    if (e.args.length !== fn.decl.params.length) {
-      throw new CompileProblem(`wrong number of arguments to function '${e.name}'`, e, false);
-    }
+  private callUser(sc: Scope, e: A.FunctionCall, overloads: CompiledFunction[]): ExprFn {
     const rt = this.rt;
     const args = e.args.map((a) => this.expr(sc, a));
     const n = args.length;
     const maxNesting = rt.limits.MAXNESTING;
-    const retDefault = defaultOf(fn.ret);
+    const retDefault = defaultOf(overloads[0].ret);
     const tmp: unknown[][] = [];
+    const count = overloads.length;
     return (f) => {
       const depth = rt.nesting;
       // stap's check is `nesting+1 >= MAXNESTING` with nesting -1 in the probe: MAXNESTING nested calls run.
@@ -816,21 +820,24 @@ export class Compiler {
       // Arguments are evaluated before the callee's frame is taken (they may call the same function).
       const vals = tmp[depth] ?? (tmp[depth] = new Array(n));
       for (let i = 0; i < n; i++) vals[i] = args[i](f);
-      const frame = fn.frames[depth] ?? (fn.frames[depth] = fn.defaults.slice());
-      const d = fn.defaults;
-      for (let i = 0; i < d.length; i++) frame[i] = d[i];
-      for (let i = 0; i < n; i++) frame[i] = vals[i];
-      rt.nesting = depth + 1;
-      let code: number;
-      try {
-        code = fn.body!(frame);
-      } finally {
-        rt.nesting = depth;
+      // Overloads run in priority order; `next` in one moves on to the next one.
+      for (let o = 0; o < count; o++) {
+        const fn = overloads[o];
+        const frame = fn.frames[depth] ?? (fn.frames[depth] = fn.defaults.slice());
+        const d = fn.defaults;
+        for (let i = 0; i < d.length; i++) frame[i] = d[i];
+        for (let i = 0; i < n; i++) frame[i] = vals[i];
+        rt.nesting = depth + 1;
+        let code: number;
+        try {
+          code = fn.body!(frame);
+        } finally {
+          rt.nesting = depth;
+        }
+        if (code === RETURN) return rt.retval;
+        if (code !== NEXT) return retDefault;
       }
-      if (code === RETURN) return rt.retval;
-      // `next` in a function moves on to the next overload; the simulator has none (as with one definition).
-      if (code === NEXT) throw new StapError("all functions exhausted", e);
-      return retDefault;
+      throw new StapError("all functions exhausted", e);
     };
   }
 

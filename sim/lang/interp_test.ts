@@ -569,3 +569,13 @@ Deno.test("@defined decides at compile time; the dead branch may use what the po
   );
   assertEquals(c.out, "1 7\n");
 });
+
+Deno.test("functions overload by arity, and by priority with next", () => {
+  const c = run(`
+    function f(a) { return a + 1 }
+    function f(a, b) { return a * b }
+    function g:string(x) : 1 { if (x < 0) next; return "first" }
+    function g:string(x) : 2 { return "second" }
+    probe begin { printf("%d %d %s %s\\n", f(1), f(2, 3), g(1), g(-1)) }`);
+  assertEquals(c.out, "2 6 first second\n");
+});

@@ -53,8 +53,13 @@ export interface TypeScope {
   isGlobal(name: string): boolean;
   /** Types of context variables (alias locals) and target variables. */
   contextType(name: string): VarType | undefined;
-  /** User functions by name (params are typed under `FUNC:param`). */
-  functions: Map<string, A.FunctionDecl>;
+  /** User functions by {@linkcode functionKey} (overloads in priority order; params typed under `KEY:param`). */
+  functions: Map<string, A.FunctionDecl[]>;
+}
+
+/** How functions are told apart: by name and arity (`f/2`), as stap overloads them. */
+export function functionKey(name: string, arity: number): string {
+  return `${name}/${arity}`;
 }
 
 function varKey(sc: TypeScope, name: string): string {
@@ -78,7 +83,9 @@ function hint(env: TypeEnv, sc: TypeScope, e: A.Expr, t: VarType | undefined): v
     ? e.base.name
     : "";
   if (k !== null) env.set(k, t, { loc: e.loc, name });
-  else if (e.kind === "call" && sc.functions.has(e.name)) env.set(`r:${e.name}`, t);
+  else if (e.kind === "call" && sc.functions.has(functionKey(e.name, e.args.length))) {
+    env.set(`r:${functionKey(e.name, e.args.length)}`, t);
+  }
 }
 
 /** Infers the type of an expression, recording what it learns in env. */
@@ -111,18 +118,19 @@ export function typeExpr(env: TypeEnv, sc: TypeScope, e: A.Expr): VarType | unde
     }
     case "call": {
       e.args.forEach((a) => typeExpr(env, sc, a));
-      const fn = sc.functions.get(e.name);
+      const fk = functionKey(e.name, e.args.length);
+      const fn = sc.functions.get(fk)?.[0];
       if (fn) {
         fn.params.forEach((p, i) => {
           const a = e.args[i];
           if (!a) return;
-          const pk = `${fn.name}:${p.name}`;
+          const pk = `${fk}:${p.name}`;
           if (p.type) env.set(pk, p.type);
           env.set(pk, typeExpr(env, sc, a));
           hint(env, sc, a, env.get(pk));
         });
-        if (fn.returnType) env.set(`r:${fn.name}`, fn.returnType);
-        return env.get(`r:${fn.name}`);
+        if (fn.returnType) env.set(`r:${fk}`, fn.returnType);
+        return env.get(`r:${fk}`);
       }
       const t = TAPSET[e.name];
       if (t) {
@@ -283,8 +291,9 @@ export function typeStatement(env: TypeEnv, sc: TypeScope, s: A.Statement, fn: A
     case "return":
       if (s.value && fn) {
         const t = typeExpr(env, sc, s.value);
-        env.set(`r:${fn.name}`, t);
-        hint(env, sc, s.value, env.get(`r:${fn.name}`));
+        const fk = functionKey(fn.name, fn.params.length);
+        env.set(`r:${fk}`, t);
+        hint(env, sc, s.value, env.get(`r:${fk}`));
       }
       return;
     case "delete":

@@ -13,7 +13,7 @@
  *
  * What does not (listed in `unsupported`, so instantiate refuses the script): probe points outside the
  * catalogue, tapset functions the simulator lacks, target variables a point does not offer, `$var->field`,
- * `@cast`, embedded C, function overloading by priority.
+ * `@cast`, embedded C.
  *
  * Known differences from a real module: one merged statistic instead of per-CPU ones (the variance of a merge
  * can differ in the last digit); no real memory behind addresses (only the current call's buffer reads);
