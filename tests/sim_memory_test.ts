@@ -155,3 +155,19 @@ Deno.test("2.8 attach/unload errors: absent module, already attached, unload whi
     assertEquals((await modules(world)).size, 0);
   });
 });
+
+Deno.test("2.3 exit() while detached: the next attach gets REQUEST_EXIT, prints the rest and unloads", async () => {
+  await withWorld(async (world) => {
+    const script =
+      'probe begin { printf("begin\\n") } probe timer.ms(100) { exit() } probe end { printf("bye\\n") }';
+    for (let i = 0; i < 3; i++) {
+      const name = `stap_fr_quit${i}`;
+      await sim(world, ["stap", "-F", "-m", name, "-e", script]);
+      await sleep(300);
+      assertEquals((await modules(world)).get(name), 0); // probes stopped, module still loaded
+      const out = await sim(world, ["staprun", "-A", name]);
+      assertEquals(out, { code: 0, stdout: "begin\nbye\n", stderr: "" });
+      assertEquals((await modules(world)).has(name), false);
+    }
+  });
+});

@@ -109,9 +109,16 @@ class SocketLink implements ModuleLink {
   }
 
   async send(type: number, payload?: Uint8Array): Promise<void> {
+    // A message to a channel that has closed (the module exited while stapio was still starting) goes
+    // nowhere, as a write to a released .cmd would.
+    if (this.#closed) return;
     const bytes = encodeControl(type, payload);
     let done = 0;
-    while (done < bytes.length) done += await this.#ctl.write(bytes.subarray(done));
+    try {
+      while (done < bytes.length) done += await this.#ctl.write(bytes.subarray(done));
+    } catch (err) {
+      if (!this.#closed) throw err;
+    }
   }
 
   async startReaders(): Promise<void> {
@@ -119,8 +126,18 @@ class SocketLink implements ModuleLink {
     this.#started = true;
     for (let cpu = 0; cpu < this.cpus; cpu++) {
       this.#decoders.push(new RecordDecoder());
+      if (this.#closed) {
+        this.#traces.push(undefined);
+        continue;
+      }
       try {
-        this.#traces.push(await Deno.connect({ transport: "unix", path: join(this.#dir, `trace${cpu}`) }));
+        const conn = await Deno.connect({ transport: "unix", path: join(this.#dir, `trace${cpu}`) });
+        if (this.#closed) {
+          conn.close();
+          this.#traces.push(undefined);
+          continue;
+        }
+        this.#traces.push(conn);
       } catch {
         this.#traces.push(undefined);
         continue;

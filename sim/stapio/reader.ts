@@ -111,12 +111,16 @@ export class StapioSession {
   #tracesOpen = 0;
   #exiting?: () => void;
   #hung = false;
+  /** Resolved once STP_BULK has been sent: an EXIT must not overtake it (the module answers in order). */
+  #bulkQueried: Promise<void>;
+  #queried!: () => void;
   readonly #deadReaders = new Set<number>();
   #started = false;
 
   constructor(options: StapioOptions) {
     this.#o = options;
     this.done = new Promise((resolve) => (this.#resolve = resolve));
+    this.#bulkQueried = new Promise((resolve) => (this.#queried = resolve));
   }
 
   #now(): number {
@@ -147,6 +151,7 @@ export class StapioSession {
     }
     await link.send(Msg.READY);
     if (this.#o.mode !== "load") await link.send(Msg.BULK);
+    this.#queried();
   }
 
   /** Makes the writer once bulk mode is known; in `attach` mode opens it and writes what was read so far. */
@@ -196,7 +201,7 @@ export class StapioSession {
         this.#onText(decoder.decode(m.payload).replace(/\0+$/, ""));
         return;
       case Msg.REQUEST_EXIT:
-        void this.#sendExit();
+        void this.#bulkQueried.then(() => this.#sendExit());
         return;
       case Msg.EXIT:
         void this.#finish({ unload: true, drain: true });
@@ -384,6 +389,8 @@ export class StapioSession {
         };
       });
     }
+    // Never told whether it is bulk (the module went away first): what was read is written as non-bulk.
+    if (!this.#writer && this.#early.length && this.#o.makeWriter && !how.crashed) this.#makeWriter(false);
     this.#finished = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#merger && this.#writer && !how.crashed) {
