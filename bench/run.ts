@@ -14,7 +14,16 @@ let failed = 0;
 for (const name of scripts) {
   console.log(`# ${name}`);
   const { code } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-sys", "--allow-net", here + name],
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-run",
+      "--allow-sys",
+      "--allow-net",
+      here + name,
+    ],
     stdout: "inherit",
     stderr: "inherit",
   }).output();
