@@ -42,6 +42,8 @@ export async function hostMain(args: string[]): Promise<number> {
       bulk: config.bulk,
       guru: config.guru,
       args: config.args,
+      // A host runs on real time, so the script's gettimeofday_*() tells the real time too.
+      epochNs: BigInt(Date.now()) * 1_000_000n,
     });
     // Socket paths are short relative to the module directory (a Unix socket path holds 108 bytes).
     Deno.chdir(dir);

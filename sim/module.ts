@@ -54,6 +54,8 @@ export interface ModuleConfig {
   bulk?: boolean;
   args?: string[];
   guru?: boolean;
+  /** Wall-clock time at load (ns since the epoch) for the script's gettimeofday; fixed when left out. */
+  epochNs?: bigint;
 }
 
 /** A control message waiting in the module's queue. */
@@ -229,6 +231,7 @@ export class SimModule {
         rate: this.config.rate,
         args: this.config.args,
         guru: this.config.guru,
+        epochNs: this.config.epochNs,
         sink: {
           print: (cpu, bytes) => {
             if (this.#state !== "unloaded") this.relay.write(cpu, bytes);

@@ -36,6 +36,11 @@ export interface RunOptions {
   args?: string[];
   /** Guru mode (`-g`): embedded C is accepted (and not run). */
   guru?: boolean;
+  /**
+   * Wall-clock time at load, in ns since the Unix epoch, for `gettimeofday_*`. A process-level host passes the
+   * real time; left out, the run starts at a fixed date so that it is deterministic.
+   */
+  epochNs?: bigint;
 }
 
 /** A script instance in a module: begin, then time advances, then end. */
