@@ -114,3 +114,44 @@ Deno.test("2.4 SIGQUIT to the daemon detaches: the module stays loaded, the file
     );
   }, {});
 });
+
+Deno.test("4.3/4.6 SIGUSR2 to the daemon: F then F.1; the bufhdr errors go to syslog. 4.7: -S 0,N crashes", async () => {
+  await withWorld(async (world) => {
+    const start = await sim(world, ["stap", "-F", "-m", "stap_fr_usr2", "-o", "u.log", "-e", SEED_SCRIPT]);
+    const pid = Number(start.stdout);
+    world.daemons.push(pid);
+    await until("u.log", () => files(world, "u.log").length === 1);
+    Deno.kill(pid, "SIGUSR2");
+    await until("u.log.1", () => files(world, "u.log").join(" ") === "u.log u.log.1");
+    await until("syslog", () => {
+      try {
+        return Deno.readTextFileSync(`${world.root}/var/log/stapio.log`).includes("bufhdr read error");
+      } catch {
+        return false;
+      }
+    });
+
+    const crash = await sim(world, [
+      "stap",
+      "-F",
+      "-m",
+      "stap_fr_crash",
+      "-o",
+      "c.log",
+      "-S",
+      "0,2",
+      "-e",
+      SEED_SCRIPT,
+    ]);
+    const crashPid = Number(crash.stdout);
+    world.daemons.push(crashPid);
+    await until("c.log", () => files(world, "c.log").length === 1);
+    Deno.kill(crashPid, "SIGUSR2");
+    await until("the daemon to die", () => !alive(crashPid));
+    // stapio died without unloading: the module stays loaded (4.7).
+    assertEquals((await modules(world)).get("stap_fr_crash"), 0);
+    assert(
+      Deno.readTextFileSync(`${world.root}/var/log/stapio.log`).includes("UNEXPECTED FATAL ERROR in staprun"),
+    );
+  }, {});
+});
