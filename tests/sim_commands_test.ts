@@ -120,3 +120,36 @@ Deno.test("sim shims DIR: stap, staprun and lsmod on PATH run the simulator", as
     assertEquals(await run("staprun", ["-d", "stap_fr_shim"]), { code: 0, stdout: "", stderr: "" });
   });
 });
+
+Deno.test("stap -p4 writes a simulated .ko; staprun -L loads it; EEXIST on a second load; -d unloads", async () => {
+  await withWorld(async (world) => {
+    const p4 = await sim(world, [
+      "stap",
+      "-p4",
+      "-m",
+      "stap_fr_ko",
+      "-e",
+      'probe vfs.read { printf("r\\n") }',
+    ]);
+    assertEquals([p4.code, p4.stdout], [0, `${world.work}/stap_fr_ko.ko\n`]);
+    const load = await sim(world, ["staprun", "-L", "stap_fr_ko.ko"]);
+    assertEquals([load.code, load.stderr], [
+      0,
+      '\nDisconnecting from systemtap module.\nTo reconnect, type "staprun -A stap_fr_ko"\n',
+    ]);
+    const again = await sim(world, ["staprun", "-L", "stap_fr_ko.ko"]);
+    assertEquals([again.code, again.stderr], [
+      1,
+      `ERROR: Couldn't insert module '${world.work}/stap_fr_ko.ko': File exists\n` +
+      "ERROR: Rerun with staprun option '-R' to rename this module.\n",
+    ]);
+    const renamed = await sim(world, ["staprun", "-L", "-R", "stap_fr_ko.ko"]);
+    assertEquals(renamed.code, 0);
+    // -R keeps the length: "stap_fr_ko" with pid 12345 becomes "stap_12345" (reference 3).
+    const name = /staprun -A (\S+)"\n$/.exec(renamed.stderr)![1];
+    assertEquals(name.length, "stap_fr_ko".length);
+    assertMatch(name, /^[a-z_]*_\d+$/);
+    assertEquals((await sim(world, ["staprun", "-d", "stap_fr_ko"])).code, 0);
+    assertEquals((await sim(world, ["staprun", "-d", name])).code, 0);
+  });
+});
