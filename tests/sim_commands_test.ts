@@ -153,3 +153,13 @@ Deno.test("stap -p4 writes a simulated .ko; staprun -L loads it; EEXIST on a sec
     assertEquals((await sim(world, ["staprun", "-d", name])).code, 0);
   });
 });
+
+Deno.test("stap runs a script file with positional arguments ($1, @2)", async () => {
+  await withWorld(async (world) => {
+    await Deno.writeTextFile(`${world.work}/x.stp`, 'probe begin { printf("%d %s\\n", $1, @2); exit() }\n');
+    const r = await sim(world, ["stap", "x.stp", "42", "hello"]);
+    assertEquals(r, { code: 0, stdout: "42 hello\n", stderr: "" });
+    const missing = await sim(world, ["stap", "nosuch.stp"]);
+    assertEquals(missing.code, 1);
+  });
+});
