@@ -5,7 +5,7 @@
  * else differs between the two: the driver parses, signals and reads both the same way.
  * @module
  */
-import { join } from "node:path";
+import { join } from "./path.ts";
 import { simRoot } from "../sim/root.ts";
 import { selfCommand as simSelfCommand } from "../sim/cmd/self.ts";
 

@@ -2,13 +2,16 @@
  * `stapfr list`: every recorder (name, mode, state, module, pid, age, bytes), and orphan modules.
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { age, humanBytes, recordersFor, table } from "./common.ts";
 
 /** Runs `list`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  parseCommandArgs(args, {}, 0);
+  if (args.length > 0) {
+    // Loaded only when needed: it brings in node:util, and list should start fast.
+    const { parseCommandArgs } = await import("../cli/args.ts");
+    parseCommandArgs(args, {}, 0);
+  }
   const { recorders, corrupt } = await recordersFor(ctx).list();
   for (const c of corrupt) {
     await ctx.err(`stapfr: Corrupt registry file "${c.path}" (recorder "${c.name}"): ${c.reason}`);

@@ -3,7 +3,7 @@
  * place only when complete, so a reader never sees half a dump and an existing file is never clobbered.
  * @module
  */
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, join } from "../path.ts";
 import { StapfrError } from "../errors.ts";
 import type { ByteSink } from "../readers/concat.ts";
 

@@ -3,8 +3,7 @@
  * control directory `/proc/systemtap/MODULE/`, and `/proc/PID/stat` for the liveness of a stapio daemon.
  * @module
  */
-import { join } from "node:path";
-import process from "node:process";
+import { join } from "../path.ts";
 
 /**
  * Deno 2.9 refuses reads under the real `/proc` and `/sys` without `--allow-all` (NotCapable). Under the
@@ -169,18 +168,11 @@ export async function processStartTime(pid: number, procRoot = "/proc"): Promise
 
 /**
  * Whether the process `pid` is alive (not gone, not a zombie) and, when `startTime` is given, still the same
- * process. Signal 0 answers first; /proc tells a zombie and a reused pid.
+ * process (not a reused pid).
  */
 export async function processAlive(pid: number | undefined, startTime?: number): Promise<boolean> {
   if (pid === undefined || !Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    if ((err as { code?: string }).code !== "EPERM") return false;
-  }
   const stat = await statOf(pid);
-  if (!stat) return true;
-  if (stat.state === "Z" || stat.state === "X") return false;
+  if (!stat || stat.state === "Z" || stat.state === "X") return false;
   return startTime === undefined || stat.start === startTime;
 }

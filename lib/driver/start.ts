@@ -4,7 +4,7 @@
  * (reference sections 2.1 and 2.2) and waits for evidence that the recording really runs.
  * @module
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { StapfrError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { MiB, type RotateSpec } from "../units.ts";

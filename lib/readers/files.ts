@@ -3,7 +3,7 @@
  * stream, `F_C` then `F_cpuC.N` per CPU in bulk mode. Sorted oldest to newest per stream.
  * @module
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 
 /** One output file of a run. */
 export interface RunFile {

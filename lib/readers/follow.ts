@@ -106,6 +106,9 @@ export async function followRun(options: FollowOptions): Promise<void> {
     : [null];
   const followers = new Map<number | null, StreamFollower>();
   const pending = new Map<number | null, Uint8Array>();
+  const held: { seq: number; payload: Uint8Array }[] = [];
+  const lastSeq = new Map<number | null, number>();
+  let heldSince = Date.now();
   const follower = async (cpu: number | null, fromEnd: boolean): Promise<StreamFollower> => {
     let f = followers.get(cpu);
     if (!f) {
@@ -133,23 +136,33 @@ export async function followRun(options: FollowOptions): Promise<void> {
           await options.sink(p.chunk);
         }
       } else {
-        const records: { seq: number; payload: Uint8Array }[] = [];
         for (const [cpu, f] of followers) {
           const pieces: { chunk: Uint8Array; newFile: boolean }[] = [];
           await f.read(pieces);
           let rest = pending.get(cpu) ?? new Uint8Array(0);
+          const before = held.length;
           for (const p of pieces) {
             if (p.newFile) rest = new Uint8Array(0);
             rest = concat(rest, p.chunk);
-            rest = takeRecords(rest, records);
+            rest = takeRecords(rest, held);
           }
           pending.set(cpu, rest);
+          if (held.length > before) lastSeq.set(cpu, held[held.length - 1].seq);
         }
-        records.sort((a, b) => a.seq - b.seq);
-        for (const r of records) {
+        // Each CPU's stream is in sequence order, so every record up to the smallest "latest" sequence number
+        // over the CPUs is final. A CPU that stays quiet holds the others back for at most a second.
+        held.sort((a, b) => a.seq - b.seq);
+        const quiet = held.length > 0 && Date.now() - heldSince > 1000;
+        const watermark = quiet || !(await options.isRecording())
+          ? Infinity
+          : Math.min(...[...followers.keys()].map((cpu) => lastSeq.get(cpu) ?? -1));
+        let n = 0;
+        while (n < held.length && held[n].seq <= watermark) n++;
+        for (const r of held.splice(0, n)) {
           got += r.payload.length;
           await options.sink(r.payload);
         }
+        heldSince = n > 0 || held.length === 0 ? Date.now() : heldSince;
       }
       if (got > 0) {
         quietRounds = 0;

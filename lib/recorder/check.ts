@@ -4,7 +4,7 @@
  * simulator cannot run.
  * @module
  */
-import { resolve } from "node:path";
+import { resolve } from "../path.ts";
 import { StapfrError } from "../errors.ts";
 import { runCommand } from "../driver/run.ts";
 import type { ScriptSource } from "../driver/start.ts";

@@ -4,7 +4,7 @@
  * modules nobody registered, and never anything else.
  * @module
  */
-import { join } from "node:path";
+import { join } from "../path.ts";
 import { hasControlDir, listModules, processAlive } from "../driver/kernel.ts";
 import { unloadModule } from "../driver/unload.ts";
 import { orphanModules, STAP_MODULE } from "../state.ts";

@@ -3,7 +3,7 @@
  * recording to run, and only then registers it. A script that fails leaves nothing registered or loaded.
  * @module
  */
-import { join, resolve } from "node:path";
+import { join, resolve } from "../path.ts";
 import { StapfrError, UsageError } from "../errors.ts";
 import { type ScriptSource, stapMajorVersion, startFile, startMemory } from "../driver/start.ts";
 import { moduleState, relayChannels } from "../driver/kernel.ts";

@@ -1,0 +1,159 @@
+/**
+ * `stapfr dump` of a file recorder holding 1 GiB in 100 rotated files, as a whole process, against `cat` of the
+ * same files: throughput (goal: at least 0.8 of cat's) and peak memory, the child's VmHWM from
+ * /proc/PID/status (goal: at most 64 MiB).
+ *
+ * Run: npx -y deno@2.9.6 run -A bench/dump.ts   (STAPFR_BENCH_DUMP_MIB=N for another total size)
+ */
+import { fileURLToPath as fromFileUrl } from "node:url";
+
+const TOTAL_MIB = Number(Deno.env.get("STAPFR_BENCH_DUMP_MIB") ?? 1024);
+const FILES = 100;
+const RUNS = 3;
+const CLI = fromFileUrl(new URL("../cli.ts", import.meta.url));
+const PERMS = ["--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-sys", "--allow-net"];
+
+/** Writes the run's files: text lines, the way a recorder's output looks. */
+async function generate(runDir: string, base: string): Promise<number> {
+  const line = (i: number) =>
+    `${String(i).padStart(10, "0")} vfs_read pid=4242 comm=postgres bytes=8192 ok\n`;
+  const block: string[] = [];
+  let size = 0;
+  for (let i = 0; size < 1 << 20; i++) {
+    block.push(line(i));
+    size += block[block.length - 1].length;
+  }
+  const chunk = new TextEncoder().encode(block.join(""));
+  const perFile = Math.floor((TOTAL_MIB * (1 << 20)) / FILES);
+  let total = 0;
+  for (let f = 0; f < FILES; f++) {
+    const file = await Deno.open(`${runDir}/${base}.${f}`, { write: true, create: true, truncate: true });
+    let written = 0;
+    while (written < perFile) {
+      const part = chunk.subarray(0, Math.min(chunk.length, perFile - written));
+      let done = 0;
+      while (done < part.length) done += await file.write(part.subarray(done));
+      written += part.length;
+    }
+    file.close();
+    total += written;
+  }
+  return total;
+}
+
+async function readHwm(pid: number): Promise<number | undefined> {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(await Deno.readTextFile(`/proc/${pid}/status`));
+    return m ? Number(m[1]) * 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs argv with its stdout into a pipe that this process drains (as `stapfr dump NAME | consumer` would be);
+ * returns seconds, bytes and the highest VmHWM seen while it ran.
+ */
+async function measure(
+  argv: string[],
+  env: Record<string, string>,
+): Promise<{ seconds: number; hwm: number; bytes: number }> {
+  const start = performance.now();
+  const child = new Deno.Command(argv[0], { args: argv.slice(1), env, stdout: "piped", stderr: "inherit" })
+    .spawn();
+  let bytes = 0;
+  const drained = (async () => {
+    const reader = child.stdout.getReader({ mode: "byob" });
+    let buf = new Uint8Array(1 << 20);
+    while (true) {
+      const { value, done } = await reader.read(buf);
+      if (done) break;
+      bytes += value.length;
+      buf = new Uint8Array(value.buffer);
+    }
+  })();
+  let hwm = 0;
+  let done = false;
+  const status = child.status.then((s) => {
+    done = true;
+    return s;
+  });
+  while (!done) {
+    hwm = Math.max(hwm, (await readHwm(child.pid)) ?? 0);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const s = await status;
+  await drained;
+  const seconds = (performance.now() - start) / 1000;
+  if (!s.success) throw new Error(`${argv.join(" ")} failed with ${s.code}`);
+  return { seconds, hwm, bytes };
+}
+
+const root = await Deno.makeTempDir({ prefix: "stapfr-bench-dump-" });
+try {
+  const name = "bench";
+  const runDir = `${root}/out/${name}-run`;
+  await Deno.mkdir(runDir, { recursive: true });
+  const bytes = await generate(runDir, `${name}.out`);
+  const stateDir = `${root}/state`;
+  await Deno.mkdir(stateDir, { recursive: true });
+  // A finished file recorder: dumping it reads only its files.
+  await Deno.writeTextFile(
+    `${stateDir}/${name}.json`,
+    JSON.stringify({
+      format: 1,
+      name,
+      mode: "file",
+      host: "sim",
+      module: `stap_fr_${name}`,
+      pid: null,
+      pidStart: null,
+      startedAt: new Date().toISOString(),
+      scriptFile: null,
+      script: "",
+      buffer: null,
+      output: {
+        dir: `${root}/out`,
+        runDir,
+        base: `${name}.out`,
+        rotate: { size: bytes / FILES, count: FILES },
+        bulk: false,
+      },
+      stapArgs: [],
+      cpus: 2,
+      notes: [],
+      endedAt: new Date().toISOString(),
+    }),
+  );
+  const files = Array.from({ length: FILES }, (_, i) => `${runDir}/${name}.out.${i}`);
+  const env = { STAPFR_SIM_ROOT: root, STAPFR_STATE_DIR: stateDir };
+  const stapfr = [Deno.execPath(), "run", "--quiet", ...PERMS, CLI, "--sim", "dump", name];
+  const cat = ["cat", ...files];
+  const best = { stapfr: Infinity, cat: Infinity, stapfrHwm: 0, catHwm: 0 };
+  for (let i = 0; i < RUNS; i++) {
+    const c = await measure(cat, env);
+    const s = await measure(stapfr, env);
+    if (s.bytes !== bytes || c.bytes !== bytes) {
+      throw new Error(`Read ${s.bytes} and ${c.bytes} of ${bytes} bytes`);
+    }
+    best.cat = Math.min(best.cat, c.seconds);
+    best.stapfr = Math.min(best.stapfr, s.seconds);
+    best.catHwm = Math.max(best.catHwm, c.hwm);
+    best.stapfrHwm = Math.max(best.stapfrHwm, s.hwm);
+  }
+  const mib = bytes / (1 << 20);
+  const throughput = mib / best.stapfr;
+  const catThroughput = mib / best.cat;
+  console.log(
+    `dump ${mib.toFixed(0)} MiB in ${FILES} files: ${throughput.toFixed(0)} MiB/s (ratio ${
+      (throughput / catThroughput).toFixed(2)
+    } to cat at ${catThroughput.toFixed(0)} MiB/s; goal >= 0.8)`,
+  );
+  console.log(
+    `dump peak memory (VmHWM): ${(best.stapfrHwm / (1 << 20)).toFixed(1)} MiB (ratio ${
+      (best.stapfrHwm / Math.max(1, best.catHwm)).toFixed(1)
+    } to cat at ${(best.catHwm / (1 << 20)).toFixed(1)} MiB; goal <= 64 MiB)`,
+  );
+} finally {
+  await Deno.remove(root, { recursive: true });
+}

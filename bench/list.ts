@@ -1,0 +1,79 @@
+/**
+ * `stapfr list` as a whole process (a state directory with a few recorders, on the simulator), against
+ * `deno run` of an empty file: the start-up cost of the command line (goal: at most 1.5 times the empty run;
+ * commands and their imports load lazily).
+ *
+ * Run: npx -y deno@2.9.6 run -A bench/list.ts
+ */
+import { fileURLToPath } from "node:url";
+
+const RUNS = 21;
+const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
+const PERMS = ["--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-sys", "--allow-net"];
+
+async function time(argv: string[], env: Record<string, string>): Promise<number> {
+  const start = performance.now();
+  const out = await new Deno.Command(argv[0], { args: argv.slice(1), env, stdout: "null", stderr: "null" })
+    .output();
+  const ms = performance.now() - start;
+  if (!out.success) throw new Error(`${argv.join(" ")} failed with ${out.code}`);
+  return ms;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+const root = await Deno.makeTempDir({ prefix: "stapfr-bench-list-" });
+try {
+  const stateDir = `${root}/state`;
+  await Deno.mkdir(stateDir, { recursive: true });
+  for (const [name, mode] of [["io", "memory"], ["sched", "memory"], ["net", "memory"], ["vfs", "file"]]) {
+    await Deno.writeTextFile(
+      `${stateDir}/${name}.json`,
+      JSON.stringify({
+        format: 1,
+        name,
+        mode,
+        host: "sim",
+        module: `stap_fr_${name}`,
+        pid: mode === "file" ? 999999999 : null,
+        pidStart: null,
+        startedAt: new Date().toISOString(),
+        scriptFile: null,
+        script: "probe begin {}",
+        buffer: null,
+        output: mode === "file"
+          ? { dir: `${root}/out`, runDir: `${root}/out/${name}-run`, base: `${name}.out`, bulk: false }
+          : null,
+        stapArgs: [],
+        cpus: 2,
+        notes: [],
+      }),
+    );
+  }
+  const empty = `${root}/empty.ts`;
+  await Deno.writeTextFile(empty, "");
+  const env = { STAPFR_SIM_ROOT: root, STAPFR_STATE_DIR: stateDir };
+  const list = [Deno.execPath(), "run", "--quiet", ...PERMS, CLI, "--sim", "list"];
+  const baseline = [Deno.execPath(), "run", "--quiet", ...PERMS, empty];
+  // Warm the module cache (transpiled sources) before measuring.
+  await time(list, env);
+  await time(baseline, env);
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    a.push(await time(list, env));
+    b.push(await time(baseline, env));
+  }
+  const ms = median(a);
+  const base = median(b);
+  console.log(
+    `list (4 recorders): ${ms.toFixed(1)} ms (ratio ${
+      (ms / base).toFixed(2)
+    } to deno run of an empty file at ${base.toFixed(1)} ms; goal <= 1.5)`,
+  );
+} finally {
+  await Deno.remove(root, { recursive: true });
+}
