@@ -14,6 +14,8 @@ export class OrderedSink {
   readonly #w: Writer;
   #chain: Promise<void> = Promise.resolve();
   #failure: unknown;
+  /** Bytes queued and not yet written. */
+  #pending = 0;
 
   constructor(writer: Writer) {
     this.#w = writer;
@@ -28,15 +30,31 @@ export class OrderedSink {
   bytes(data: Uint8Array): void {
     if (this.#failure !== undefined) throw this.#failure;
     const copy = data.slice();
+    this.#pending += copy.length;
     this.#chain = this.#chain.then(async () => {
-      if (this.#failure !== undefined) return;
       try {
+        if (this.#failure !== undefined) return;
         let done = 0;
         while (done < copy.length) done += await this.#w.write(copy.subarray(done));
       } catch (err) {
         this.#failure = err;
+      } finally {
+        this.#pending -= copy.length;
       }
     });
+  }
+
+  /** Bytes queued and not yet written. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /**
+   * Resolves once at most `limit` bytes wait: a reader calls it before reading more, so a slow consumer of
+   * stdout slows stapio down (and the module's rings fill) instead of this queue growing without bound.
+   */
+  async whenBelow(limit: number): Promise<void> {
+    while (this.#pending > limit && this.#failure === undefined) await this.#chain;
   }
 
   /** Queues text. */

@@ -192,7 +192,8 @@ export async function runStapio(
   const session = new StapioSession({
     moduleName: name,
     mode,
-    connect: (events) => connectModule(dir, events),
+    // At most 4 MiB waits for a slow stdout; then the readers stop reading and the rings fill (5.2).
+    connect: (events) => connectModule(dir, events, () => io.out.whenBelow(4 * 1024 * 1024)),
     makeWriter: (bulk) =>
       new StapioWriter({
         outfile,

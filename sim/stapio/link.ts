@@ -61,8 +61,15 @@ export class NotRunningError extends Error {
   override name = "NotRunningError";
 }
 
-/** Connects to a module served over Unix sockets. */
-export async function connectModule(dir: string, events: LinkEvents): Promise<ModuleLink> {
+/**
+ * Connects to a module served over Unix sockets. `backpressure`, if given, is awaited before each relay read
+ * (stapio's write to a slow stdout blocks its reader thread the same way).
+ */
+export async function connectModule(
+  dir: string,
+  events: LinkEvents,
+  backpressure?: () => Promise<void>,
+): Promise<ModuleLink> {
   let ctl: Deno.UnixConn;
   try {
     ctl = await Deno.connect({ transport: "unix", path: join(dir, ".cmd") });
@@ -70,7 +77,7 @@ export async function connectModule(dir: string, events: LinkEvents): Promise<Mo
     throw new NotRunningError(`Cannot connect to "${join(dir, ".cmd")}"`, { cause: err });
   }
   const cpus = await countRelayFiles(dir);
-  return new SocketLink(dir, cpus, ctl, events);
+  return new SocketLink(dir, cpus, ctl, events, backpressure);
 }
 
 class SocketLink implements ModuleLink {
@@ -85,7 +92,16 @@ class SocketLink implements ModuleLink {
   #closed = false;
   #started = false;
 
-  constructor(dir: string, cpus: number, ctl: Deno.UnixConn, events: LinkEvents) {
+  readonly #backpressure?: () => Promise<void>;
+
+  constructor(
+    dir: string,
+    cpus: number,
+    ctl: Deno.UnixConn,
+    events: LinkEvents,
+    backpressure?: () => Promise<void>,
+  ) {
+    this.#backpressure = backpressure;
     this.cpus = cpus;
     this.#dir = dir;
     this.#ctl = ctl;
@@ -151,6 +167,7 @@ class SocketLink implements ModuleLink {
     const buf = new Uint8Array(131072);
     try {
       for (;;) {
+        if (this.#backpressure) await this.#backpressure();
         const n = await conn.read(buf);
         if (n === null) break;
         if (this.#stopped.has(cpu)) continue;
