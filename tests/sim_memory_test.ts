@@ -171,3 +171,30 @@ Deno.test("2.3 exit() while detached: the next attach gets REQUEST_EXIT, prints 
     }
   });
 });
+
+Deno.test("2.3/2.7 warnings queued while detached arrive at the next attach, once each; -w drops them", async () => {
+  await withWorld(async (world) => {
+    const script = 'probe timer.ms(20) { warn("disk slow") } probe vfs.read { printf("r\\n") }';
+    await sim(world, ["stap", "-F", "-m", "stap_fr_warn", "-e", script]);
+    await sleep(200);
+    const run = new Running(world, ["staprun", "-A", "stap_fr_warn"]);
+    try {
+      await until("the queued warnings", () => run.stderr.includes("WARNING: disk slow\n"));
+      await sleep(200);
+      run.kill("SIGQUIT");
+      const out = await run.done();
+      assertEquals(out.stderr, "WARNING: disk slow\n" + disconnect("stap_fr_warn"));
+    } finally {
+      await run.stop();
+    }
+    await sleep(100);
+    const quiet = new Running(world, ["staprun", "-w", "-A", "stap_fr_warn"]);
+    try {
+      await sleep(300);
+      quiet.kill("SIGQUIT");
+      assertEquals((await quiet.done()).stderr, disconnect("stap_fr_warn"));
+    } finally {
+      await quiet.stop();
+    }
+  });
+});
