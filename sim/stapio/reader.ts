@@ -227,9 +227,8 @@ export class StapioSession {
       try {
         this.#writer?.open();
       } catch (err) {
-        this.#o.diag(
-          `ERROR: Couldn't open output file: ${err instanceof Error ? err.message : String(err)}\n`,
-        );
+        // init_relayfs failed: stapio reports it, then unloads the module and exits 1.
+        this.#o.diag(`ERROR: ${err instanceof Error ? err.message : String(err)}\n`);
         this.#errorSeen = true;
         await this.#finish({ unload: true });
         return;

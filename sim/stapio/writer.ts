@@ -47,8 +47,21 @@ export class OutputWriteError extends Error {
   }
 }
 
+/** An output file cannot be opened: stapio's `Couldn't open output file <path>: <strerror>`. */
+export class OutputOpenError extends Error {
+  override name = "OutputOpenError";
+  constructor(readonly path: string, cause: unknown) {
+    super(`Couldn't open output file ${path}: ${reason(cause)}`, { cause });
+  }
+}
+
+/** strerror(3) for the errors a write or an open meets. */
 function reason(err: unknown): string {
   if (err instanceof Deno.errors.BrokenPipe) return "Broken pipe";
+  if (err instanceof Deno.errors.NotFound) return "No such file or directory";
+  if (err instanceof Deno.errors.PermissionDenied) return "Permission denied";
+  if (err instanceof Deno.errors.IsADirectory) return "Is a directory";
+  if (err instanceof Deno.errors.NotADirectory) return "Not a directory";
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -119,8 +132,16 @@ export class StapioWriter {
     const s = this.#streams[cpu];
     const time = this.#o.now();
     s.path = this.#name(cpu, s, time);
-    s.handle = this.#o.fs.open(s.path);
+    s.handle = this.#openFile(s.path);
     s.state.opened(time);
+  }
+
+  #openFile(path: string): OutputHandle {
+    try {
+      return this.#o.fs.open(path);
+    } catch (err) {
+      throw new OutputOpenError(path, err);
+    }
   }
 
   /** Opens the first output(s), as stapio's init_relayfs does before the probes start. */
@@ -140,7 +161,7 @@ export class StapioWriter {
     } else {
       const time = this.#o.now();
       path = this.#name(0, this.#streams[0], time);
-      shared = this.#o.fs.open(path);
+      shared = this.#openFile(path);
       for (const s of this.#streams) s.state.opened(time);
     }
     for (const s of this.#streams) {

@@ -1,7 +1,8 @@
 import { assertEquals, assertThrows } from "../../lib/deps/assert.ts";
 import { MemoryOutputFs, type OutputHandle } from "./output_fs.ts";
 import { RotationCrash } from "./rotation.ts";
-import { OutputWriteError, StapioWriter, type WriterOptions } from "./writer.ts";
+import { OutputOpenError, OutputWriteError, StapioWriter, type WriterOptions } from "./writer.ts";
+import { RealOutputFs } from "./output_fs.ts";
 
 const enc = new TextEncoder();
 const rec = (seq: number, text: string) => ({ seq, payload: enc.encode(text) });
@@ -136,4 +137,19 @@ Deno.test("section 6 item 4: a closed stdout gives the 'Couldn't write to output
   const { w } = writer({ stdout });
   const err = assertThrows(() => w.write(1, rec(1, "x")), OutputWriteError);
   assertEquals(err.message, "Couldn't write to output 1 for cpu 1, exiting.: Broken pipe");
+});
+
+Deno.test("an output file that cannot be opened gives stapio's message with strerror", () => {
+  const w = new StapioWriter({
+    outfile: "/nonexistent-dir-for-stapfr/out",
+    bulk: false,
+    cpus: 1,
+    fs: new RealOutputFs(),
+    now: () => new Date(0),
+  });
+  const err = assertThrows(() => w.open(), OutputOpenError);
+  assertEquals(
+    err.message,
+    "Couldn't open output file /nonexistent-dir-for-stapfr/out: No such file or directory",
+  );
 });
