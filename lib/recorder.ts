@@ -36,7 +36,10 @@ export type { StopOptions, StopResult } from "./recorder/stop.ts";
 export type { GcAction, GcResult } from "./recorder/gc.ts";
 export type { CheckFinding, CheckReport } from "./recorder/check.ts";
 export type { RecorderState } from "./state.ts";
-export type { Host } from "./host.ts";
+export type { EnvLookup, Host } from "./host.ts";
+export type { CorruptEntry } from "./registry.ts";
+export type { WaitOutcome } from "./driver/session.ts";
+export type { RotateSpec } from "./units.ts";
 
 /** How to set up {@linkcode Recorders}. */
 export interface RecordersOptions {
@@ -79,8 +82,8 @@ function positive(text: string | undefined): number | undefined {
 export class Recorders {
   /** The host the operations drive. */
   readonly host: Host;
-  /** The registry of the state directory. */
-  readonly registry: Registry;
+  /** The state directory, where each recorder has its JSON file. */
+  readonly stateDir: string;
   #engine: Engine;
 
   /** Sets up the host and the state directory (nothing is touched until an operation runs). */
@@ -88,10 +91,11 @@ export class Recorders {
     const env = options.env ?? ((name: string) => Deno.env.get(name));
     this.host = options.host ??
       (options.sim ? simHost({ root: options.simRoot, env }) : realHost());
-    this.registry = new Registry(defaultStateDir(options.stateDir, env, this.host));
+    const registry = new Registry(defaultStateDir(options.stateDir, env, this.host));
+    this.stateDir = registry.dir;
     this.#engine = {
       host: this.host,
-      registry: this.registry,
+      registry,
       env,
       idleMs: options.idleMs ?? positive(env("STAPFR_IDLE_MS")) ?? 2500,
       signalWaitMs: options.signalWaitMs ?? positive(env("STAPFR_SIGNAL_WAIT_MS")) ?? 3000,

@@ -57,8 +57,11 @@ export interface RecorderRecord {
 
 /** A registry file that could not be read. */
 export interface CorruptEntry {
+  /** The recorder name the file is for. */
   name: string;
+  /** The file. */
   path: string;
+  /** Why it could not be read. */
   reason: string;
 }
 

@@ -197,6 +197,25 @@ Deno.test("lost signals under -A (4.8 bug): stop resends SIGTERM and still ends 
   }
 });
 
+Deno.test("a corrupt registry file is reported by name and never overwritten", async () => {
+  const world = await SimWorld.create();
+  try {
+    await Deno.mkdir(world.stateDir, { recursive: true });
+    const path = `${world.stateDir}/broken.json`;
+    await Deno.writeTextFile(path, "{ half a rec");
+    const list = await world.run(["list"]);
+    assertEquals(list.code, 0);
+    assertMatch(list.stderr, new RegExp(`Corrupt registry file "${path}" \\(recorder "broken"\\)`));
+    const start = await world.run(["start", "broken", "-e", TICK]);
+    assertEquals(start.code, 1);
+    assertMatch(start.stderr, /Corrupt registry file/);
+    assertEquals(await Deno.readTextFile(path), "{ half a rec");
+    assertEquals(await world.modules(), {});
+  } finally {
+    await world.cleanup();
+  }
+});
+
 Deno.test("check with --sim: the simulator's parser, stap's messages and exit codes", async () => {
   const world = await SimWorld.create();
   try {
@@ -208,6 +227,9 @@ Deno.test("check with --sim: the simulator's parser, stap's messages and exit co
     assertMatch(bad.stderr, /Pass 1: parse failed/);
     const json = await world.json<{ ok: boolean; checker: string }>(["check", "-e", TICK]);
     assertEquals([json.ok, json.checker], [true, "sim"]);
+    const partly = await world.run(["check", "-e", 'probe kernel.function("no_such_fn") { printf("x\\n") }']);
+    assertEquals(partly.code, 0, partly.stderr);
+    assertMatch(partly.stderr, /<input>:1:7: the simulator cannot run this: .*no_such_fn/);
   } finally {
     await world.cleanup();
   }

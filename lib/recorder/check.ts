@@ -12,14 +12,19 @@ import type { Engine } from "./engine.ts";
 
 /** One finding of the simulator's check. */
 export interface CheckFinding {
+  /** The script file (`<input>` for `-e`). */
   file: string;
+  /** 1-based line. */
   line: number;
+  /** 1-based column. */
   column: number;
+  /** What the simulator cannot run there. */
   message: string;
 }
 
 /** What `check` found. */
 export interface CheckReport {
+  /** Whether the script passed the check. */
   ok: boolean;
   /** `stap -p2` on a real host, `sim` for the simulator's parser. */
   checker: "stap -p2" | "sim";
@@ -57,9 +62,11 @@ export async function checkRecorderScript(engine: Engine, script: ScriptSource):
       throw new StapfrError(`Cannot read script "${script.file}": ${(err as Error).message}`, { cause: err });
     }
   } else source = script.text;
-  const { checkScript } = await import("../../sim/lang/check.ts");
-  const unsupported = await simUnsupported();
-  const result = checkScript(source, { file, unsupported });
+  const [{ checkScript }, { unsupportedIn }] = await Promise.all([
+    import("../../sim/lang/check.ts"),
+    import("../../sim/lang/mod.ts"),
+  ]);
+  const result = checkScript(source, { file, unsupported: (script) => unsupportedIn(script) });
   return {
     ok: result.ok,
     checker: "sim",
@@ -68,13 +75,4 @@ export async function checkRecorderScript(engine: Engine, script: ScriptSource):
     stderr: result.text,
     unsupported: result.unsupported,
   };
-}
-
-type UnsupportedFinder = NonNullable<Parameters<typeof import("../../sim/lang/check.ts").checkScript>[1]>[
-  "unsupported"
-];
-
-/** The interpreter's list of what it cannot run (none until the simulator's interpreter provides one). */
-function simUnsupported(): Promise<UnsupportedFinder | undefined> {
-  return Promise.resolve(undefined);
 }

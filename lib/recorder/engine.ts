@@ -13,8 +13,11 @@ import { MiB } from "../units.ts";
 
 /** The engine an operation runs in. */
 export interface Engine {
+  /** Which stap, staprun and /proc. */
   host: Host;
+  /** The state directory's registry. */
   registry: Registry;
+  /** Environment lookup. */
   env: EnvLookup;
   /** A dump ends after stapio has been quiet this long (covers 4.8's 1–2 s first-message hold). */
   idleMs: number;
@@ -24,12 +27,17 @@ export interface Engine {
 
 /** One recorder as `list` and `status` show it (the `--json` document uses these keys). */
 export interface RecorderInfo {
+  /** The recorder's name. */
   name: string;
+  /** `memory` (a ring in the kernel) or `file` (rotated files written by a stapio daemon). */
   mode: "memory" | "file";
+  /** Reconciled with what is loaded and alive. */
   state: RecorderState;
+  /** The kernel module (`stap_fr_NAME`). */
   module: string;
   /** File mode: the stapio daemon's pid. */
   pid: number | null;
+  /** ISO 8601 time of the start (null for an orphan). */
   started_at: string | null;
   /** File mode: bytes in the run's files; memory mode: unknown (null) without reading the ring. */
   bytes: number | null;
@@ -37,13 +45,17 @@ export interface RecorderInfo {
 
 /** One file of a file recorder's run. */
 export interface FileInfo {
+  /** The file name in the run directory. */
   name: string;
+  /** Its size in bytes. */
   size: number;
+  /** The CPU of a bulk file; null for non-bulk output. */
   cpu: number | null;
 }
 
 /** One recorder in detail (`status`). */
 export interface RecorderDetail extends RecorderInfo {
+  /** The host that runs it: the installed SystemTap or the simulator. */
   host: "real" | "sim";
   /** The "Used by" count in /proc/modules (1 while a reader is attached); null when not loaded. */
   refcount: number | null;
@@ -53,13 +65,21 @@ export interface RecorderDetail extends RecorderInfo {
   buffer_per_cpu: number | null;
   /** Memory mode: total ring bytes over all CPUs, when the CPUs are known. */
   capacity: number | null;
+  /** File mode: this run's directory. */
   run_dir: string | null;
+  /** File mode: the run's files, oldest first per stream. */
   files: FileInfo[];
+  /** File mode: switch at `size` bytes, keep `count` files per stream (null: keep all). */
   rotate: { size: number; count: number | null } | null;
+  /** File mode: one file per CPU, merged by sequence number when read. */
   bulk: boolean;
+  /** The script file, or null for `-e`. */
   script_file: string | null;
+  /** Arguments passed to stap after `--`. */
   stap_args: string[];
+  /** When stapfr saw the recording end in order. */
   ended_at: string | null;
+  /** Notes from the start (for example that `--rotate` applies per CPU). */
   notes: string[];
   /** The registry file. */
   state_file: string;

@@ -15,12 +15,15 @@ import { signalDaemonUntilGone } from "./stop.ts";
 export interface GcAction {
   /** A recorder name, or a module name for orphans. */
   name: string;
+  /** What happened to it. */
   action: "removed" | "unloaded" | "kept" | "failed";
+  /** Why, in words. */
   detail: string;
 }
 
 /** What `gc` did. */
 export interface GcResult {
+  /** One entry per recorder or module that gc looked at and did not leave as it was, or left for a reason. */
   actions: GcAction[];
 }
 

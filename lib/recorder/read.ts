@@ -19,7 +19,9 @@ import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
 
 /** What a read delivered. */
 export interface ReadResult {
+  /** The recorder. */
   name: string;
+  /** Its mode. */
   mode: "memory" | "file";
   /** Bytes passed to the sink. */
   bytes: number;

@@ -18,7 +18,9 @@ import type { RecorderState } from "../state.ts";
 
 /** What `stop` did. */
 export interface StopResult {
+  /** The recorder. */
   name: string;
+  /** Its mode. */
   mode: "memory" | "file";
   /** The state before stopping. */
   state: RecorderState;
@@ -26,6 +28,7 @@ export interface StopResult {
   stopped: boolean;
   /** Bytes of buffered and end-probe output passed to the sink. */
   bytes: number;
+  /** Whether it was unloaded unread (`discard`). */
   discarded: boolean;
   /** File mode: the run directory, whose files are kept. */
   run_dir: string | null;
