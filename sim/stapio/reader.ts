@@ -100,7 +100,6 @@ export class StapioSession {
   #finished = false;
   /** Finishing has begun (records may still arrive while the relay files drain). */
   #ending = false;
-  #exitSent = 0;
   #signals = 0;
   #lostOne = false;
   #errorSeen = false;
@@ -313,7 +312,6 @@ export class StapioSession {
   }
 
   async #sendExit(): Promise<void> {
-    this.#exitSent++;
     try {
       await this.#link?.send(Msg.EXIT);
     } catch {
