@@ -105,6 +105,20 @@ Deno.test("memory recorder: a closed pipe and Ctrl-C during attach detach, never
     assertMatch(stderr, /Detached from "pipe"; it keeps recording/);
     const after = await world.json(["status", "pipe"]);
     assertEquals([after.state, after.refcount], ["recording", 0]);
+
+    // A second Ctrl-C makes stapfr exit at once (130); stapio must still be detached, not left hanging.
+    const impatient = world.spawn(["attach", "pipe"]);
+    const second = await readUntil(impatient.stdout, (t) => t.length > 0);
+    Deno.kill(-impatient.pid, "SIGINT");
+    await new Promise((r) => setTimeout(r, 5));
+    Deno.kill(-impatient.pid, "SIGINT");
+    const [code] = await Promise.all([impatient.status.then((s) => s.code), readAll(impatient.stderr)]);
+    await second.reader.cancel();
+    assert(code === 0 || code === 130, `exit ${code}`);
+    for (let i = 0; i < 100 && (await world.modules())["stap_fr_pipe"] !== 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assertEquals((await world.json(["status", "pipe"])).state, "recording");
   } finally {
     await world.cleanup();
   }

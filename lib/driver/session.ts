@@ -55,8 +55,19 @@ export class AttachSession {
     this.#child = child;
     this.#options = options;
     this.pid = child.pid;
+    // If stapfr exits while attached (a second Ctrl-C ends it at once), stapio must not stay attached: with
+    // its reader gone it would hang with overwrite off (reference section 6, item 4). Detach it on the way out.
+    const onExit = (): void => {
+      try {
+        if (!this.#exitStatus) Deno.kill(child.pid, "SIGQUIT");
+      } catch {
+        // Already gone.
+      }
+    };
+    globalThis.addEventListener("unload", onExit);
     const pumps = Promise.all([this.#pumpStdout(), this.#pumpStderr()]);
     this.done = child.status.then(async (status) => {
+      globalThis.removeEventListener("unload", onExit);
       await pumps;
       this.#exitStatus = status;
       return status;
