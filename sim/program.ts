@@ -57,9 +57,13 @@ export interface ScriptRun {
 
 /** Something the simulator cannot run, with its place in the script. */
 export interface Unsupported {
+  /** The script file (`<input>` for `-e`). */
   file: string;
+  /** 1-based line. */
   line: number;
+  /** 1-based column. */
   column: number;
+  /** What cannot run, in stap's wording where stap has one. */
   message: string;
 }
 
@@ -67,5 +71,6 @@ export interface Unsupported {
 export interface CompiledScript {
   /** Probe points and functions the simulator cannot run; empty when everything runs. */
   readonly unsupported: readonly Unsupported[];
+  /** A fresh run of the script in a module with these options. */
   instantiate(options: RunOptions): ScriptRun;
 }
