@@ -92,7 +92,13 @@ Deno.test("file recorder without rotation: one file, dump equals it, a restart g
     const out = `${world.root}/out`;
     const script =
       'global n\nprobe timer.ms(5) { n++; printf("%08d line\\n", n) }\nprobe end { printf("END\\n") }\n';
-    const first = await world.json(["start", "one", "-e", script, "--output", out]);
+    // A script file given by a relative path (stap itself runs in another directory).
+    await Deno.writeTextFile(`${world.root}/one.stp`, script);
+    const started = await world.run(["--json", "start", "one", "one.stp", "--output", "out"], {}, world.root);
+    assertEquals(started.code, 0, started.stderr);
+    const first = JSON.parse(started.stdout);
+    assertEquals(first.script_file, `${world.root}/one.stp`);
+    assertEquals(first.run_dir.startsWith(`${out}/one-`), true);
     assertEquals(first.bulk, false);
     await new Promise((r) => setTimeout(r, 500));
     const dumped = await world.ok(["dump", "one"]);

@@ -161,6 +161,12 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
       "Install them (apt install linux-headers-$(uname -r)) and start again",
     );
   }
+  if (/Couldn't open script file/.test(stderr)) {
+    return fail(
+      `Cannot ${ctx.operation} ${who}: stap cannot read the script file`,
+      "Check the path and its permissions",
+    );
+  }
   if (/Module name \('.*'\) is too long/.test(stderr)) {
     return fail(`Cannot ${ctx.operation} ${who}: the module name is too long`, "Use a shorter recorder name");
   }

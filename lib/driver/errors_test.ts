@@ -58,6 +58,11 @@ Deno.test("explainFailure maps every error of reference 2.8 to its own message",
       /kernel headers/,
     ],
     ["semantic error: no match\nPass 2: analysis failed.  [man error::pass2]\n", start, /does not compile/],
+    [
+      "ERROR: Couldn't open script file 'x.stp': No such file or directory\n",
+      start,
+      /cannot read the script/,
+    ],
     ["something new\n", { ...start, code: 7 }, /stap failed with exit status 7/],
   ];
   for (const [stderr, ctx, expected] of cases) {

@@ -67,6 +67,8 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
     throw new UsageError(`"--rotate" and "--bulk" need "--output"`);
   }
   const script = await readScript(options.script);
+  // stap runs in a directory of stapfr's own: hand it the script by its absolute path.
+  const source: ScriptSource = script.file !== null ? { file: script.file } : options.script;
   const { host, registry } = engine;
   const release = await registry.lock(name);
   let workDir: string | undefined;
@@ -120,7 +122,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
         host,
         recorder: name,
         module,
-        script: options.script,
+        script: source,
         workDir,
         stapArgs: options.stapArgs,
         signal: options.signal,
@@ -136,7 +138,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
         host,
         recorder: name,
         module,
-        script: options.script,
+        script: source,
         workDir,
         stapArgs: options.stapArgs,
         signal: options.signal,

@@ -56,10 +56,11 @@ export class SimWorld {
   }
 
   /** Runs stapfr to its end. */
-  async run(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  async run(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<CliResult> {
     const argv = this.argv(args);
     const out = await new Deno.Command(argv[0], {
       args: argv.slice(1),
+      cwd,
       env: { ...this.env, ...env },
       stdin: "null",
       stdout: "piped",
