@@ -1,19 +1,40 @@
 /**
  * stapfr: a flight-recorder manager for SystemTap, as a library.
  *
- * The same operations as the `stapfr` command line, over the real `stap`/`staprun` or the simulator, plus the
- * in-process simulator of SystemTap (relay rings, module lifecycle, stapio, the script language on a synthetic
- * workload) for planning and rehearsing a recording without root or a kernel.
+ * - {@linkcode Recorders}: the operations of the `stapfr` command line (start, list, status, dump, attach,
+ *   tail, stop, gc, check) over the installed SystemTap or the simulator, returning data instead of printing.
+ * - {@linkcode Simulator}: SystemTap's flight recorder in-process on a virtual clock, deterministic for a seed
+ *   (relay rings, module detach/reattach, stapio and file rotation, the script language on a synthetic
+ *   workload), for planning and rehearsing a recording without root or a kernel.
+ * - The units the command line takes (sizes, rotations, durations, recorder names) and the error classes.
  *
- * @example Parse the sizes the command line takes
+ * @example Rehearse a memory recorder on virtual time
  * ```ts
- * import { parseBufferSize } from "./mod.ts";
+ * import { Simulator } from "./mod.ts";
+ * import { assert } from "./lib/deps/assert.ts";
+ * const sim = new Simulator({ seed: 1, rate: 500 });
+ * sim.load("stap_fr_io", 'probe vfs.read { printdln("**", pn(), execname(), pid()) }');
+ * sim.advance(3000);
+ * const reader = sim.attach("stap_fr_io");
+ * sim.advance(2500);
+ * assert(reader.output().startsWith("vfs.read**"));
+ * reader.detach();
+ * ```
+ *
+ * @example List the recorders of a state directory on the simulator
+ * ```ts
+ * import { Recorders } from "./mod.ts";
  * import { assertEquals } from "./lib/deps/assert.ts";
- * assertEquals(parseBufferSize("16M", "real"), 16 * 1024 * 1024);
+ * const root = await Deno.makeTempDir();
+ * const recorders = new Recorders({ sim: true, simRoot: root });
+ * assertEquals((await recorders.list()).recorders, []);
+ * await Deno.remove(root, { recursive: true });
  * ```
  *
  * @module
  */
+export * from "./lib/recorder.ts";
+export { realHost, simHost } from "./lib/host.ts";
 export {
   formatSize,
   type HostKind,
@@ -29,3 +50,4 @@ export {
   validateName,
 } from "./lib/units.ts";
 export { ExitCode, Interrupted, StapfrError, UsageError } from "./lib/errors.ts";
+export * from "./sim/simulator.ts";
