@@ -165,6 +165,16 @@ Deno.test("failures leave nothing behind: an unusable state directory, a script 
     );
     assertMatch(bad.stderr, /--state-dir or STAPFR_STATE_DIR/);
     assertEquals(await world.modules(), {});
+    if (Deno.uid() !== 0) {
+      // Permission bits only stop a non-root user.
+      await Deno.mkdir(`${world.root}/readonly`, { mode: 0o500 });
+      const denied = await world.run(["start", "x", "-e", TICK], {
+        STAPFR_STATE_DIR: `${world.root}/readonly`,
+      });
+      assertEquals(denied.code, 1);
+      assertMatch(denied.stderr, /Cannot use state directory ".*readonly": permission denied/);
+      assertEquals(await world.modules(), {});
+    }
 
     const broken = await world.run(["start", "broken", "-e", 'probe begin { printf("unterminated) }']);
     assertEquals(broken.code, 1);
