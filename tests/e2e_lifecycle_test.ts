@@ -5,6 +5,7 @@
  */
 import { assert, assertEquals, assertMatch } from "../lib/deps/assert.ts";
 import { readAll, readUntil, SimWorld } from "./support/sim_cli.ts";
+import { updateModules } from "../sim/procfs.ts";
 
 const TICK =
   'global n\nprobe timer.ms(20) { n++; printf("tick %d\\n", n) }\nprobe end { printf("end\\n") }\n';
@@ -73,12 +74,16 @@ Deno.test("orphans: listed, kept by gc, unloaded by gc --unload-orphans, and not
     const stray = await world.run(["sim", "stap", "-F", "-m", "stap_stray", "-e", TICK]);
     assertEquals(stray.code, 0, stray.stderr);
     assertMatch(stray.stderr, /To reconnect, type "staprun -A stap_stray"/);
-    // Lines for a kernel module and a stap_-looking module without a SystemTap control directory.
-    const modules = `${world.root}/proc/modules`;
-    await Deno.writeTextFile(modules, "ext4 1011712 2 - Live 0xffffffffc0100000\n", { append: true });
-    await Deno.writeTextFile(modules, "stap_lookalike 4096 0 - Live 0xffffffffc0200000 (OE)\n", {
-      append: true,
-    });
+    // Lines for a kernel module and a stap_-looking module without a SystemTap control directory, added under
+    // the simulated kernel's lock (its module hosts rewrite the file as readers come and go).
+    await updateModules(world.root, (lines) => ({
+      lines: [
+        ...lines,
+        { name: "ext4", size: 1011712, refcount: 2, state: "Live", address: "0xffffffffc0100000" },
+        { name: "stap_lookalike", size: 4096, refcount: 0, state: "Live", address: "0xffffffffc0200000" },
+      ],
+      result: undefined,
+    }));
 
     const list = await world.json<List>(["list"]);
     assertEquals(list.recorders.map((r) => [r.module, r.state]), [["stap_stray", "orphan"], [
@@ -100,7 +105,10 @@ Deno.test("orphans: listed, kept by gc, unloaded by gc --unload-orphans, and not
     assertEquals(Object.keys(await world.modules()).sort(), ["ext4", "stap_lookalike"]);
   } finally {
     // The hand-written lines are not the simulator's to unload.
-    await Deno.writeTextFile(`${world.root}/proc/modules`, "").catch(() => {});
+    await updateModules(world.root, (lines) => ({
+      lines: lines.filter((l) => l.name !== "ext4" && l.name !== "stap_lookalike"),
+      result: undefined,
+    })).catch(() => {});
     await world.cleanup();
   }
 });
