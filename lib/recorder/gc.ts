@@ -76,6 +76,11 @@ export async function collectGarbage(
       actions.push({ name: m.name, action: "kept", detail: "orphan (add --unload-orphans to unload it)" });
       continue;
     }
+    // A recorder being started right now has its module loaded before its registry file exists.
+    if (m.name.startsWith("stap_fr_") && (await lockHeld(engine, m.name.slice("stap_fr_".length)))) {
+      actions.push({ name: m.name, action: "kept", detail: "its recorder is being started" });
+      continue;
+    }
     // Never anything but a SystemTap module: the name pattern and its control directory must both match.
     if (!STAP_MODULE.test(m.name) || !(await hasControlDir(engine.host.procRoot, m.name))) {
       actions.push({
@@ -123,5 +128,15 @@ async function removeStaleLeftovers(engine: Engine): Promise<void> {
     }
   } catch {
     // No build directory.
+  }
+}
+
+/** Whether a live stapfr holds the lock of recorder `name`. */
+async function lockHeld(engine: Engine, name: string): Promise<boolean> {
+  try {
+    const holder = JSON.parse(await Deno.readTextFile(join(engine.registry.dir, `${name}.lock`)));
+    return await processAlive(holder.pid, holder.start ?? undefined);
+  } catch {
+    return false;
   }
 }
