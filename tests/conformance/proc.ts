@@ -6,7 +6,7 @@
  */
 
 /** How long any wait of a scenario may take before it counts as a failure. */
-export const WAIT_LIMIT_MS = 30_000;
+export const WAIT_LIMIT_MS = 20_000;
 
 const decoder = new TextDecoder();
 
@@ -70,6 +70,14 @@ export class Proc {
       throw new Error(`Process ${this.pid} did not exit after ${signal}`);
     }
     return await this.status;
+  }
+
+  /** Waits for the exit for at most {@linkcode WAIT_LIMIT_MS}; then kills it and says it did not exit. */
+  async exit(): Promise<Deno.CommandStatus | "did not exit"> {
+    for (let waited = 0; !this.exited && waited < WAIT_LIMIT_MS; waited += 50) await sleep(50);
+    if (this.exited) return await this.status;
+    await this.end();
+    return "did not exit";
   }
 
   /** Kills (if still running) and waits: for clean-up. */

@@ -25,7 +25,8 @@ export interface ModuleDef {
   name: string;
   script: string;
   bulk?: boolean;
-  bufferMb?: number;
+  /** Relay bytes per CPU compiled in (`stap -s`). */
+  bufferBytes?: number;
 }
 
 const decoder = new TextDecoder();
@@ -65,7 +66,7 @@ export class Recording {
       bulk: def.bulk ?? false,
       guru: false,
       args: [],
-      bufferMb: def.bufferMb,
+      bufferBytes: def.bufferBytes,
     });
     return path;
   }
@@ -84,10 +85,10 @@ export class Recording {
 
   /** Waits for the exit (sending `signal` first, if given) and records the outcome. */
   async finish(label: string, proc: Proc, signal?: Deno.Signal): Promise<void> {
-    const status = signal ? await proc.stop(signal) : await proc.status;
+    const status = signal ? await proc.stop(signal) : await proc.exit();
     this.note(label, {
-      code: status.code,
-      signal: status.signal,
+      code: status === "did not exit" ? status : status.code,
+      signal: status === "did not exit" ? null : status.signal,
       stdout: proc.stdout.replace(/^\d+\n$/, "<pid>\n"),
       stderr: proc.stderr,
     });

@@ -145,7 +145,7 @@ export class RealSide extends BaseSide implements Side {
       name = moduleNameOf(o.module);
       if (o.attach || o.deleteModule) bulk = this.#bulk.get(name) ?? false;
       else {
-        // What staprun does before it execs stapio: insert the module.
+        // What staprun does before it execs stapio: insert the module (as sim/cmd/staprun.ts insertAndRun does).
         const spec = await readModuleFile(modulePathOf(o.module, "6.1.0-sim", this.setup.work));
         if ("errors" in spec) throw new Error(spec.errors.join("\n"));
         const { cpus, seed, rate } = this.setup.knobs;
@@ -156,7 +156,7 @@ export class RealSide extends BaseSide implements Side {
             modulePath: spec.path,
             scriptSource: spec.scriptSource,
             scriptFile: spec.scriptFile,
-            bufferBytes: (o.bufferMb ?? spec.bufferMb ?? 16) * 1024 * 1024,
+            bufferBytes: o.bufferBytes ?? spec.bufferBytes ?? 16 * 1024 * 1024,
             cpus,
             seed,
             rate,
@@ -169,9 +169,13 @@ export class RealSide extends BaseSide implements Side {
         this.#bulk.set(name, bulk);
       }
     }
+    const trace = Deno.env.get("CONFORMANCE_STRACE");
+    const traced = trace && args.includes("-A");
     const proc = new Proc(
-      new Deno.Command(STAPIO, {
-        args: [`-F${DIRFD}`, ...args],
+      new Deno.Command(traced ? "strace" : STAPIO, {
+        args: traced
+          ? ["-f", "-tt", "-o", trace, "-E", `LD_PRELOAD=${this.#shim}`, STAPIO, `-F${DIRFD}`, ...args]
+          : [`-F${DIRFD}`, ...args],
         cwd: this.setup.work,
         stdin: "null",
         stdout: "piped",

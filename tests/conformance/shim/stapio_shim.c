@@ -6,7 +6,10 @@
  * uint32 type, payload), `traceN` carries relay records back to back (uint32 seq, uint32 len, payload).
  * stapio opens those files with open()/openat(), which fails on a socket file (ENXIO). This shim turns such
  * an open into a connection to the socket and gives stapio the connected socket itself. There are no threads
- * and no extra buffers: what stapio has not read stays with the host, as it stays in a relay file.
+ * and no extra buffers: what stapio has not read stays with the host, as it stays in a relay file. For the
+ * same reason a relay file is connected only when stapio first polls or reads it: `stapio -L` opens every
+ * traceN and never reads them, and a connected trace socket would let the host stream the buffered records
+ * into a socket nobody reads (they would be lost; on a kernel they stay in the relay until read()).
  *
  * On top of the socket, read() and write() on those descriptors get the semantics of the procfs files:
  *   .cmd    every write() is one message (the shim adds the length frame) and every read() returns one whole
@@ -19,7 +22,8 @@
  *           its setting and drops the host's STP_BULK answers from the stream.
  *   traceN  a read never ends inside a record header or payload (stapio reads the 8-byte header, then the
  *           payload, on an O_NONBLOCK descriptor, and would lose framing on a short read); with nothing to
- *           read it fails with EAGAIN, as a pipe does in the reference's harness.
+ *           read it fails with ENODATA, as the 4.8 runtime's relay read does (relay_v2.c
+ *           __stp_relay_file_read; the reference's pipe harness gave EAGAIN instead).
  *
  * Settings (environment; the constructor reads them and then removes them with LD_PRELOAD, so the children
  * stapio starts, such as the `staprun -d` it runs at exit, run without the shim):
@@ -39,6 +43,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -58,6 +63,8 @@ struct file_state {
 	unsigned char header[8]; /* the header bytes read so far */
 	uint32_t left;           /* bytes left in the current header or payload */
 	int eof;                 /* the host ended the stream */
+	int lazy;                /* trace: not connected yet; the descriptor is a placeholder (an eventfd) */
+	char *path;              /* trace: where to connect */
 };
 
 static struct file_state files[MAX_FD];
@@ -103,18 +110,21 @@ static enum kind kind_of(int fd) {
 
 /* ---- opening ---- */
 
-/* Connects to the socket file dirfd/path; returns the connected socket or -1 with errno. */
-static int connect_socket_file(int dirfd, const char *path, enum kind kind) {
-	char where[PATH_MAX * 2];
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	/* /proc/self/fd/N/ keeps the address short however deep the simulator's root is. */
-	if (path[0] == '/') snprintf(where, sizeof where, "%s", path);
-	else if (dirfd == AT_FDCWD) snprintf(where, sizeof where, "./%s", path);
-	else snprintf(where, sizeof where, "/proc/self/fd/%d/%s", dirfd, path);
-	if (strlen(where) >= sizeof addr.sun_path) {
+/* The address of the socket file dirfd/path (/proc/self/fd/N/ keeps it short however deep the root is). */
+static int socket_address(int dirfd, const char *path, char *where, size_t size) {
+	if (path[0] == '/') snprintf(where, size, "%s", path);
+	else if (dirfd == AT_FDCWD) snprintf(where, size, "./%s", path);
+	else snprintf(where, size, "/proc/self/fd/%d/%s", dirfd, path);
+	if (strlen(where) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	return 0;
+}
+
+/* Connects to a socket address; returns the socket or -1 with errno. */
+static int connect_address(const char *where) {
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	strcpy(addr.sun_path, where);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) return -1;
@@ -124,24 +134,56 @@ static int connect_socket_file(int dirfd, const char *path, enum kind kind) {
 		errno = e == ECONNREFUSED ? ENOENT : e; /* a host that is gone leaves a dead socket file */
 		return -1;
 	}
+	return fd;
+}
+
+static int remember(int fd, enum kind kind) {
 	if (fd >= MAX_FD) {
 		real_close(fd);
 		errno = EMFILE;
 		return -1;
 	}
+	free(files[fd].path);
 	memset(&files[fd], 0, sizeof files[fd]);
 	files[fd].kind = kind;
 	files[fd].left = 8;
 	return fd;
 }
 
+/* Connects a relay file opened earlier, in place of its placeholder. A host that refuses leaves an empty,
+ * ended relay file. */
+static void connect_lazy(int fd) {
+	struct file_state *f = &files[fd];
+	if (!f->lazy) return;
+	f->lazy = 0;
+	int sock = connect_address(f->path);
+	if (sock < 0) {
+		f->eof = 1;
+		return;
+	}
+	dup3(sock, fd, O_CLOEXEC);
+	real_close(sock);
+}
+
 static int shim_openat(int dirfd, const char *path, int flags, mode_t mode) {
 	struct stat st;
 	if (fstatat(dirfd, path, &st, 0) == 0 && S_ISSOCK(st.st_mode)) {
+		char where[PATH_MAX * 2];
+		if (socket_address(dirfd, path, where, sizeof where) < 0) return -1;
 		const char *base = strrchr(path, '/');
 		base = base ? base + 1 : path;
-		int fd = connect_socket_file(dirfd, path, strcmp(base, ".cmd") == 0 ? KIND_CTL : KIND_TRACE);
-		if (fd >= 0 && (flags & O_NONBLOCK)) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		if (strcmp(base, ".cmd") == 0) {
+			int fd = connect_address(where);
+			if (fd < 0) return -1;
+			if (flags & O_NONBLOCK) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+			return remember(fd, KIND_CTL);
+		}
+		/* A relay file: connected when stapio first polls or reads it (even a test connection would let the
+		 * host stream records into it). */
+		int fd = remember(eventfd(0, EFD_CLOEXEC), KIND_TRACE);
+		if (fd < 0) return -1;
+		files[fd].lazy = 1;
+		files[fd].path = strdup(where);
 		return fd;
 	}
 	return real_openat(dirfd, path, flags, mode);
@@ -174,7 +216,11 @@ int open(const char *path, int flags, ...) {
 }
 
 int close(int fd) {
-	if (kind_of(fd) != KIND_NONE) files[fd].kind = KIND_NONE;
+	if (kind_of(fd) != KIND_NONE) {
+		files[fd].kind = KIND_NONE;
+		free(files[fd].path);
+		files[fd].path = NULL;
+	}
 	return real_close(fd);
 }
 
@@ -244,8 +290,17 @@ static ssize_t read_ctl(int fd, unsigned char *buf, size_t n) {
 
 static ssize_t read_trace(int fd, unsigned char *buf, size_t n) {
 	struct file_state *f = &files[fd];
+	connect_lazy(fd);
 	if (n == 0) return 0;
-	if (!wait_readable(fd)) return -1;
+	if (f->eof) {
+		errno = ENODATA;
+		return -1;
+	}
+	struct pollfd ready = {fd, POLLIN, 0};
+	if (poll(&ready, 1, 0) <= 0) {
+		errno = ENODATA; /* never blocks, like the runtime's relay read */
+		return -1;
+	}
 	size_t done = 0;
 	/* Whole pieces (header or payload) as long as the caller has room; never stop inside one. */
 	while (done < n) {
@@ -273,8 +328,8 @@ static ssize_t read_trace(int fd, unsigned char *buf, size_t n) {
 	return (ssize_t)done;
 }
 
-/* A relay stream the host has ended polls as "nothing to read" instead of POLLHUP, as a relay file does;
- * otherwise stapio's reader would spin on ppoll until it is stopped. */
+/* A relay file is connected when first polled. A relay stream the host has ended polls as "nothing to read"
+ * instead of POLLHUP, as a relay file does; otherwise stapio's reader would spin on ppoll until stopped. */
 int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout, const sigset_t *sigmask) {
 	static int (*real_ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
 	if (!real_ppoll) real_ppoll = dlsym(RTLD_NEXT, "ppoll");
@@ -282,6 +337,7 @@ int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout, const si
 	int changed = 0;
 	for (nfds_t i = 0; i < n && i < MAX_POLL; i++) {
 		saved[i] = fds[i].fd;
+		if (kind_of(fds[i].fd) == KIND_TRACE) connect_lazy(fds[i].fd);
 		if (kind_of(fds[i].fd) == KIND_TRACE && files[fds[i].fd].eof) {
 			fds[i].fd = -1;
 			changed = 1;
