@@ -1,6 +1,6 @@
 /**
- * `stapfr dump` of a file recorder holding 1 GiB in 100 rotated files, as a whole process, against `cat` of the
- * same files: throughput (goal: at least 0.8 of cat's) and peak memory, the child's VmHWM from
+ * `stapfr dump` of a file recorder holding 1 GiB in 100 rotated files, as a whole process writing into a pipe
+ * (drained by another process), against `cat` of the same files into the same pipe: throughput (goal: at least 0.8 of cat's) and peak memory, the child's VmHWM from
  * /proc/PID/status (goal: at most 64 MiB).
  *
  * Run: npx -y deno@2.9.6 run -A bench/dump.ts   (STAPFR_BENCH_DUMP_MIB=N for another total size)
@@ -51,27 +51,25 @@ async function readHwm(pid: number): Promise<number | undefined> {
 }
 
 /**
- * Runs argv with its stdout into a pipe that this process drains (as `stapfr dump NAME | consumer` would be);
- * returns seconds, bytes and the highest VmHWM seen while it ran.
+ * Runs argv with its stdout into a pipe drained by `cat > /dev/null` (as `stapfr dump NAME | consumer` would
+ * be); returns seconds, bytes and the highest VmHWM seen while it ran.
  */
 async function measure(
   argv: string[],
   env: Record<string, string>,
+  fifo: string,
 ): Promise<{ seconds: number; hwm: number; bytes: number }> {
   const start = performance.now();
-  const child = new Deno.Command(argv[0], { args: argv.slice(1), env, stdout: "piped", stderr: "inherit" })
-    .spawn();
-  let bytes = 0;
-  const drained = (async () => {
-    const reader = child.stdout.getReader({ mode: "byob" });
-    let buf = new Uint8Array(1 << 20);
-    while (true) {
-      const { value, done } = await reader.read(buf);
-      if (done) break;
-      bytes += value.length;
-      buf = new Uint8Array(value.buffer);
-    }
-  })();
+  const consumer = new Deno.Command("sh", {
+    args: ["-c", 'wc -c < "$0"', fifo],
+    stdout: "piped",
+  }).spawn();
+  // exec: the shell becomes the measured program, so its pid is the one to watch.
+  const child = new Deno.Command("sh", {
+    args: ["-c", 'exec "$@" > "$FIFO"', "sh", ...argv],
+    env: { ...env, FIFO: fifo },
+    stderr: "inherit",
+  }).spawn();
   let hwm = 0;
   let done = false;
   const status = child.status.then((s) => {
@@ -83,10 +81,10 @@ async function measure(
     await new Promise((r) => setTimeout(r, 5));
   }
   const s = await status;
-  await drained;
+  const out = await consumer.output();
   const seconds = (performance.now() - start) / 1000;
   if (!s.success) throw new Error(`${argv.join(" ")} failed with ${s.code}`);
-  return { seconds, hwm, bytes };
+  return { seconds, hwm, bytes: Number(new TextDecoder().decode(out.stdout).trim()) };
 }
 
 const root = await Deno.makeTempDir({ prefix: "stapfr-bench-dump-" });
@@ -129,10 +127,13 @@ try {
   const env = { STAPFR_SIM_ROOT: root, STAPFR_STATE_DIR: stateDir };
   const stapfr = [Deno.execPath(), "run", "--quiet", ...PERMS, CLI, "--sim", "dump", name];
   const cat = ["cat", ...files];
+  const fifo = `${root}/pipe`;
+  const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+  if (!made.success) throw new Error("mkfifo failed");
   const best = { stapfr: Infinity, cat: Infinity, stapfrHwm: 0, catHwm: 0 };
   for (let i = 0; i < RUNS; i++) {
-    const c = await measure(cat, env);
-    const s = await measure(stapfr, env);
+    const c = await measure(cat, env, fifo);
+    const s = await measure(stapfr, env, fifo);
     if (s.bytes !== bytes || c.bytes !== bytes) {
       throw new Error(`Read ${s.bytes} and ${c.bytes} of ${bytes} bytes`);
     }

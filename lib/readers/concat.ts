@@ -8,8 +8,8 @@ import type { RunFile } from "./files.ts";
 /** Where read bytes go. The chunk may be reused after the promise resolves. */
 export type ByteSink = (chunk: Uint8Array) => Promise<void>;
 
-/** The block size for copying: large, so that a 1 GiB dump costs a few hundred system calls per file. */
-export const COPY_BLOCK = 1 << 22;
+/** The block size for copying: large enough to make system calls rare, small enough to stay in the CPU caches (measured: 1 MiB beats 256K and 4M). */
+export const COPY_BLOCK = 1 << 20;
 
 /**
  * Copies the files in order to `sink`; returns the bytes copied and how many files had vanished.
@@ -32,31 +32,51 @@ export async function copyFiles(
   sink: ByteSink,
   blockSize = COPY_BLOCK,
 ): Promise<{ bytes: number; missing: number }> {
-  const buffer = new Uint8Array(blockSize);
+  // Two buffers: the next block is read while the current one is written, so reading and writing overlap.
+  const buffers = [new Uint8Array(blockSize), new Uint8Array(blockSize)];
   let bytes = 0;
   let missing = 0;
-  for (const f of files) {
-    let file: Deno.FsFile;
-    try {
-      file = await Deno.open(f.path, { read: true });
-    } catch (err) {
-      if (err instanceof Deno.errors.NotFound) {
-        missing++;
-        continue;
+  let next = 0;
+  let file: Deno.FsFile | undefined;
+  /** Reads the next block of the stream into `buffer`, moving on through the files; null at the end. */
+  const read = async (buffer: Uint8Array): Promise<number | null> => {
+    while (true) {
+      if (!file) {
+        if (next >= files.length) return null;
+        const f = files[next++];
+        try {
+          file = await Deno.open(f.path, { read: true });
+        } catch (err) {
+          if (err instanceof Deno.errors.NotFound) {
+            missing++;
+            continue;
+          }
+          throw err;
+        }
+        if (f.offset) await file.seek(f.offset, Deno.SeekMode.Start);
       }
-      throw err;
-    }
-    try {
-      if (f.offset) await file.seek(f.offset, Deno.SeekMode.Start);
-      while (true) {
-        const n = await file.read(buffer);
-        if (n === null) break;
-        bytes += n;
-        await sink(buffer.subarray(0, n));
-      }
-    } finally {
+      const n = await file.read(buffer);
+      if (n !== null && n > 0) return n;
       file.close();
+      file = undefined;
     }
+  };
+  let which = 0;
+  let pending: Promise<number | null> = read(buffers[0]);
+  try {
+    while (true) {
+      const n = await pending;
+      if (n === null) break;
+      const current = buffers[which].subarray(0, n);
+      which ^= 1;
+      pending = read(buffers[which]);
+      bytes += n;
+      await sink(current);
+    }
+  } finally {
+    // A failed write leaves a read in flight: let it finish before closing its file.
+    await pending.catch(() => null);
+    file?.close();
   }
   return { bytes, missing };
 }
