@@ -17,6 +17,15 @@ export interface FileSeen {
   text?: string;
 }
 
+/**
+ * Turns stdout or stderr into what is compared, where part of it is timing the real stapio cannot control
+ * (each use says why).
+ */
+export interface OutputView {
+  stdout?: (text: string) => unknown;
+  stderr?: (text: string) => unknown;
+}
+
 /** One observation: a label and a value. */
 export type Entry = [label: string, value: unknown];
 
@@ -83,15 +92,25 @@ export class Recording {
     return proc;
   }
 
-  /** Waits for the exit (sending `signal` first, if given) and records the outcome. */
-  async finish(label: string, proc: Proc, signal?: Deno.Signal): Promise<void> {
+  /**
+   * Waits for the exit (sending `signal` first, if given) and records the outcome. `stderr` may turn the
+   * text into what is compared (for output whose interleaving is timing).
+   */
+  async finish(label: string, proc: Proc, signal?: Deno.Signal, view: OutputView = {}): Promise<void> {
     const status = signal ? await proc.stop(signal) : await proc.exit();
+    const stdout = proc.stdout.replace(/^\d+\n$/, "<pid>\n");
     this.note(label, {
       code: status === "did not exit" ? status : status.code,
       signal: status === "did not exit" ? null : status.signal,
-      stdout: proc.stdout.replace(/^\d+\n$/, "<pid>\n"),
-      stderr: proc.stderr,
+      stdout: view.stdout ? view.stdout(stdout) : stdout,
+      stderr: view.stderr ? view.stderr(proc.stderr) : proc.stderr,
     });
+  }
+
+  /** Runs `staprun ARGS` to its end and records it through `view`. */
+  async runViewed(label: string, args: string[], view: OutputView): Promise<void> {
+    const proc = await this.start(args);
+    await this.finish(label, proc, undefined, view);
   }
 
   /** Starts a `-D` daemon: records the parent's outcome and returns the daemon's pid. */
