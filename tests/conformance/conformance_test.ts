@@ -16,7 +16,7 @@ const selected = ONLY ? scenarios.filter((s) => s.name.includes(ONLY)) : scenari
 
 const KNOBS: SimKnobs = { cpus: 2, seed: 7, rate: 50 };
 /** Scenarios run at once (each has two sides, each side a few Deno processes). */
-const PARALLEL = 4;
+const PARALLEL = 5;
 
 /** Why the test cannot run here, or undefined when it can. */
 async function missingTools(): Promise<string | undefined> {
