@@ -14,7 +14,9 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   const text = values.script as string | undefined;
   if ((positionals[0] === undefined) === (text === undefined)) {
     throw new UsageError(
-      text === undefined ? "Missing SCRIPT_FILE or -e SCRIPT" : "Give SCRIPT_FILE or -e SCRIPT, not both",
+      text === undefined
+        ? "Missing script: give SCRIPT_FILE or -e SCRIPT"
+        : "Give SCRIPT_FILE or -e SCRIPT, not both",
     );
   }
   const report = await recordersFor(ctx).check(text !== undefined ? { text } : { file: positionals[0] });

@@ -8,7 +8,7 @@ import { writeAll } from "../cli/context.ts";
 import { UsageError } from "../errors.ts";
 import { Recorders } from "../recorder.ts";
 import type { ByteSink } from "../readers/concat.ts";
-import { formatSize } from "../units.ts";
+import { formatSize, validateName } from "../units.ts";
 
 /** The recorders for the global options (`--sim`, `--state-dir`). */
 export function recordersFor(ctx: Context): Recorders {
@@ -26,9 +26,9 @@ export function diagnostics(ctx: Context): (line: string) => void {
 }
 
 /** The one recorder name a command takes. */
-export function oneName(positionals: string[], usage = "NAME"): string {
-  if (positionals.length === 0) throw new UsageError(`Missing ${usage}`);
-  return positionals[0];
+export function oneName(positionals: string[]): string {
+  if (positionals.length === 0) throw new UsageError("Missing recorder name");
+  return validateName(positionals[0]);
 }
 
 /** A byte count for people: `512B`, `1.5M`. */

@@ -19,12 +19,14 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     rotate: { type: "string" },
     bulk: { type: "boolean" },
   }, 2);
-  if (positionals.length === 0) throw new UsageError("Missing NAME");
+  if (positionals.length === 0) throw new UsageError("Missing recorder name");
   const [name, file] = positionals;
   const text = values.script as string | undefined;
   if ((file === undefined) === (text === undefined)) {
     throw new UsageError(
-      text === undefined ? "Missing SCRIPT_FILE or -e SCRIPT" : "Give SCRIPT_FILE or -e SCRIPT, not both",
+      text === undefined
+        ? "Missing script: give SCRIPT_FILE or -e SCRIPT"
+        : "Give SCRIPT_FILE or -e SCRIPT, not both",
     );
   }
   const kind = ctx.sim ? "sim" : "real";

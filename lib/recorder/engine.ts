@@ -9,7 +9,7 @@ import { listModules, type LoadedModule, processAlive, relayChannels } from "../
 import { listRunFiles, totalSize } from "../readers/files.ts";
 import type { RecorderRecord, Registry } from "../registry.ts";
 import { type RecorderState, recorderState } from "../state.ts";
-import { MiB } from "../units.ts";
+import { MiB, validateName } from "../units.ts";
 
 /** The engine an operation runs in. */
 export interface Engine {
@@ -160,7 +160,7 @@ export async function detailOf(engine: Engine, record: RecorderRecord): Promise<
 
 /** Reads a registered recorder of this host, or explains why there is none. */
 export async function getRecord(engine: Engine, name: string): Promise<RecorderRecord> {
-  const record = await engine.registry.get(name);
+  const record = await engine.registry.get(validateName(name));
   if (!record) {
     throw new StapfrError(`No recorder named "${name}" in "${engine.registry.dir}"`, {
       hint: 'See "stapfr list"',
