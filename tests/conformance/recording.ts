@@ -98,12 +98,14 @@ export class Recording {
    */
   async finish(label: string, proc: Proc, signal?: Deno.Signal, view: OutputView = {}): Promise<void> {
     const status = signal ? await proc.stop(signal) : await proc.exit();
-    const stdout = proc.stdout.replace(/^\d+\n$/, "<pid>\n");
+    // The sides work in different directories: paths in messages are compared relative to it.
+    const stdout = proc.stdout.replace(/^\d+\n$/, "<pid>\n").replaceAll(this.work, "<work>");
+    const stderr = proc.stderr.replaceAll(this.work, "<work>");
     this.note(label, {
       code: status === "did not exit" ? status : status.code,
       signal: status === "did not exit" ? null : status.signal,
       stdout: view.stdout ? view.stdout(stdout) : stdout,
-      stderr: view.stderr ? view.stderr(proc.stderr) : proc.stderr,
+      stderr: view.stderr ? view.stderr(stderr) : stderr,
     });
   }
 

@@ -98,6 +98,14 @@ function bufhdrPieces(text: string): Record<string, number | string> {
   };
 }
 
+/** A warning while nobody is attached: queued, and printed by the next reader (reference 2.3). */
+const WARN_DETACHED = `
+global n
+probe begin { printf("begin\\n") }
+probe timer.ms(200) { if (n == 0) { n++; warn("while detached"); printf("after warning\\n") } }
+probe end { printf("end\\n") }
+`;
+
 /** Waits until a stapio is attached to a module (refcount 1), so that its signal handlers are in place. */
 async function attached(r: Recording, name: string): Promise<void> {
   await waitFor(`${name} attached (${r.side.kind})`, async () => {
@@ -346,6 +354,43 @@ export const scenarios: Scenario[] = [
       const pid = await r.daemon("staprun -D -o br.out -S 1,2", ["-D", "-o", "br.out", "-S", "1,2", ko]);
       await r.gone(pid);
       await unloaded(r, "after exit()");
+      await r.files("files");
+    },
+  },
+  {
+    name: "a warning queued while detached is printed by the next -A",
+    async run(r) {
+      const ko = await r.module({ name: "stap_wq", script: WARN_DETACHED });
+      await r.run("staprun -L", ["-L", ko]);
+      // The warning comes 200 ms in, while nobody is attached.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const p = await r.start(["-A", "stap_wq"]);
+      await attached(r, "stap_wq");
+      await r.lines(p, 2);
+      await r.finish("-A, SIGTERM", p, "SIGTERM");
+      await unloaded(r, "after SIGTERM");
+    },
+  },
+  {
+    name: "an output file that cannot be created (-o in a missing directory)",
+    async run(r) {
+      const ko = await r.module({ name: "stap_noout", script: QUIET_CPU1 });
+      await r.run("staprun -o missing/out", ["-o", "missing/out", ko]);
+      await r.modules("left loaded");
+      await r.files("files");
+    },
+  },
+  {
+    name: "-S 0,2 and SIGUSR2: the 4.8 crash, module left loaded (reference 4.7)",
+    async run(r) {
+      const ko = await r.module({ name: "stap_crash", script: QUIET_CPU1 });
+      const p = await r.start(["-o", "cr.out", "-S", "0,2", ko]);
+      await attached(r, "stap_crash");
+      // Size 0 means no size limit: the first file has no suffix, as without -S.
+      await fileLines(r, "cr.out", QUIET_CPU1_LINES);
+      p.kill("SIGUSR2");
+      await r.finish("run -S 0,2, SIGUSR2", p);
+      await r.modules("left loaded");
       await r.files("files");
     },
   },
