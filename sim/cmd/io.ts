@@ -16,6 +16,11 @@ export class OrderedSink {
   #failure: unknown;
   /** Bytes queued and not yet written. */
   #pending = 0;
+  /**
+   * Called once, when the first write fails: a caller that may write nothing more still learns of it (stapio's
+   * reader fails on the write itself, not on the next one).
+   */
+  onFailure?: (err: unknown) => void;
 
   constructor(writer: Writer) {
     this.#w = writer;
@@ -38,6 +43,7 @@ export class OrderedSink {
         while (done < copy.length) done += await this.#w.write(copy.subarray(done));
       } catch (err) {
         this.#failure = err;
+        this.onFailure?.(err);
       } finally {
         this.#pending -= copy.length;
       }

@@ -214,6 +214,8 @@ export async function runStapio(
     loseSignals: settings.loseSignals,
     targetPid: o.targetPid,
   });
+  // A failed stdout write is that reader's error even when nothing more is written (section 6 item 4).
+  if (outfile === undefined) io.out.onFailure = (err) => session.outputFailed(err);
   const stop = io.signals.listen((sig) => session.signal(sig));
   try {
     try {

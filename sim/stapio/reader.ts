@@ -115,6 +115,8 @@ export class StapioSession {
   #queried!: () => void;
   readonly #deadReaders = new Set<number>();
   #started = false;
+  /** The CPU whose record went to the writer last (an asynchronous stdout failure is that reader's). */
+  #lastCpu = 0;
 
   constructor(options: StapioOptions) {
     this.#o = options;
@@ -284,17 +286,31 @@ export class StapioSession {
   #write(cpu: number, record: RelayRecord): void {
     // A reader thread that failed to write has exited: what it held is gone.
     if (this.#deadReaders.has(cpu)) return;
+    this.#lastCpu = cpu;
     try {
       this.#writer!.write(cpu, record);
     } catch (err) {
       if (!(err instanceof OutputWriteError)) throw err;
-      this.#deadReaders.add(cpu);
-      this.#o.diag(`ERROR: ${err.message}\n`);
-      this.#link?.stopReader(cpu);
-      // The reader thread sends SIGTERM to its own process; under -A the 4.8 signal setup loses it.
-      if (this.#o.mode === "attach") this.#hung = true;
-      else this.#raise("SIGTERM");
+      this.#readerFailed(err);
     }
+  }
+
+  /**
+   * Stdout failed after the write was queued (the process face writes asynchronously): the same as a write
+   * that fails at once, for the reader that wrote last.
+   */
+  outputFailed(err: unknown): void {
+    if (this.#finished || this.#deadReaders.has(this.#lastCpu)) return;
+    this.#readerFailed(new OutputWriteError(1, this.#lastCpu, err));
+  }
+
+  #readerFailed(err: OutputWriteError): void {
+    this.#deadReaders.add(err.cpu);
+    this.#o.diag(`ERROR: ${err.message}\n`);
+    this.#link?.stopReader(err.cpu);
+    // The reader thread sends SIGTERM to its own process; under -A the 4.8 signal setup loses it.
+    if (this.#o.mode === "attach") this.#hung = true;
+    else this.#raise("SIGTERM");
   }
 
   #pump(): void {
