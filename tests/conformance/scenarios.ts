@@ -404,4 +404,33 @@ export const scenarios: Scenario[] = [
       await r.files("files");
     },
   },
+  {
+    name: "-o /dev/null -S 1,2: never a suffix, no file anywhere",
+    async run(r) {
+      const ko = await r.module({ name: "stap_null", script: BIG });
+      await r.run("staprun -o /dev/null -S 1,2 (foreground)", ["-o", "/dev/null", "-S", "1,2", ko]);
+      await unloaded(r, "after exit()");
+      await r.files("files");
+    },
+  },
+  {
+    name: "bulk module without -o: stpd_cpuN in the working directory",
+    async run(r) {
+      const ko = await r.module({ name: "stap_stpd", script: SHORT_EXIT, bulk: true });
+      await r.run("staprun (foreground, bulk)", [ko]);
+      await unloaded(r, "after exit()");
+      await r.files("files");
+    },
+  },
+  {
+    name: "SIGHUP to a foreground run: end probe and unload, like SIGTERM",
+    async run(r) {
+      const ko = await r.module({ name: "stap_hup", script: BURST });
+      const p = await r.start([ko]);
+      await attached(r, "stap_hup");
+      await r.lines(p, BURST_LINES);
+      await r.finish("run, SIGHUP", p, "SIGHUP");
+      await unloaded(r, "after SIGHUP");
+    },
+  },
 ];
