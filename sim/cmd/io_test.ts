@@ -37,3 +37,18 @@ Deno.test("OrderedSink reports a failed write on the next one (EPIPE)", async ()
   assertThrows(() => sink.bytes(new Uint8Array([2])), Deno.errors.BrokenPipe);
   await sink.whenBelow(0);
 });
+
+Deno.test("OrderedSink tells onFailure of the first failed write as it happens, once", async () => {
+  const sink = new OrderedSink({
+    write() {
+      return Promise.reject(new Deno.errors.BrokenPipe("Broken pipe"));
+    },
+  });
+  const seen: unknown[] = [];
+  sink.onFailure = (err) => seen.push(err);
+  sink.bytes(new Uint8Array([1]));
+  sink.bytes(new Uint8Array([2]));
+  await sink.flush();
+  assertEquals(seen.length, 1);
+  assert(seen[0] instanceof Deno.errors.BrokenPipe);
+});
