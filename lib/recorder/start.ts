@@ -7,6 +7,7 @@ import { join, resolve } from "../path.ts";
 import { StapfrError, UsageError } from "../errors.ts";
 import { type ScriptSource, stapMajorVersion, startFile, startMemory } from "../driver/start.ts";
 import { moduleState, relayChannels } from "../driver/kernel.ts";
+import { sleep } from "../driver/run.ts";
 import { unloadModule } from "../driver/unload.ts";
 import type { FileOutput, RecorderRecord } from "../registry.ts";
 import { formatSize, moduleName, type RotateSpec, validateName } from "../units.ts";
@@ -144,6 +145,10 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
         signal: options.signal,
         buffer: options.buffer,
       });
+      // stapio has detached when stap returns; the reader count in /proc/modules may follow a moment later.
+      for (let i = 0; i < 80 && (await moduleState(host.procRoot, module)) === "attached"; i++) {
+        await sleep(25);
+      }
     }
     const record: RecorderRecord = {
       format: 1,
