@@ -15,6 +15,20 @@ printf 'line 1\\nline 2\\n'
 while :; do sleep 0.02; done
 `;
 
+/** Stops what a test started even when an assertion failed half-way. */
+async function stopAll(sessions: AttachSession[]): Promise<void> {
+  for (const s of sessions) {
+    if (!s.exitStatus) {
+      try {
+        Deno.kill(s.pid, "SIGKILL");
+      } catch {
+        // Gone meanwhile.
+      }
+    }
+    await s.done.catch(() => {});
+  }
+}
+
 function collect(): { sink: (c: Uint8Array) => Promise<void>; text: () => string } {
   let text = "";
   const decoder = new TextDecoder();
@@ -22,16 +36,18 @@ function collect(): { sink: (c: Uint8Array) => Promise<void>; text: () => string
 }
 
 Deno.test("AttachSession reads until idle, then detaches with SIGQUIT in a session of its own", async () => {
+  const started: AttachSession[] = [];
+  const track = (session: AttachSession): AttachSession => (started.push(session), session);
   const host = await fakeHost({ staprun: STAPRUN });
   try {
     const out = collect();
     const lines: string[] = [];
-    const s = AttachSession.open({
+    const s = track(AttachSession.open({
       host,
       module: "stap_fr_a",
       sink: out.sink,
       onDiagnostic: (l) => lines.push(l),
-    });
+    }));
     assertEquals(await s.waitIdle({ idleMs: 200 }), "idle");
     assertEquals(out.text(), "line 1\nline 2\n");
     // setsid: the reader is a session leader, so a terminal's Ctrl-C cannot reach it.
@@ -42,32 +58,35 @@ Deno.test("AttachSession reads until idle, then detaches with SIGQUIT in a sessi
     await s.done;
     assertEquals(lines, [], "the detach message is not a diagnostic");
   } finally {
+    await stopAll(started);
     await host.cleanup();
   }
 });
 
 Deno.test("AttachSession resends a lost SIGQUIT and gives up with a clear error", async (t) => {
+  const started: AttachSession[] = [];
+  const track = (session: AttachSession): AttachSession => (started.push(session), session);
   const host = await fakeHost({ staprun: STAPRUN });
   try {
     await t.step("one lost signal is resent", async () => {
-      const s = AttachSession.open({
+      const s = track(AttachSession.open({
         host: { ...host, env: { ...host.env, LOSE: "1" } },
         module: "stap_fr_a",
         sink: collect().sink,
         signalWaitMs: 200,
-      });
+      }));
       await s.waitIdle({ idleMs: 200 });
       assertEquals((await s.detach()).code, 0);
       await s.done;
     });
     await t.step("always lost: an error that says what to do", async () => {
-      const s = AttachSession.open({
+      const s = track(AttachSession.open({
         host: { ...host, env: { ...host.env, LOSE: "99" } },
         module: "stap_fr_a",
         sink: collect().sink,
         signalWaitMs: 100,
         signalAttempts: 2,
-      });
+      }));
       await s.waitIdle({ idleMs: 200 });
       const err = await assertRejects(() => s.detach(), StapfrError);
       assertMatch(err.message, /did not detach after 2 SIGQUIT/);
@@ -76,57 +95,67 @@ Deno.test("AttachSession resends a lost SIGQUIT and gives up with a clear error"
       await s.done;
     });
   } finally {
+    await stopAll(started);
     await host.cleanup();
   }
 });
 
 Deno.test("AttachSession.unload sends SIGTERM and passes the end-probe output on", async () => {
+  const started: AttachSession[] = [];
+  const track = (session: AttachSession): AttachSession => (started.push(session), session);
   const host = await fakeHost({ staprun: STAPRUN });
   try {
     const out = collect();
-    const s = AttachSession.open({ host, module: "stap_fr_a", sink: out.sink });
+    const s = track(AttachSession.open({ host, module: "stap_fr_a", sink: out.sink }));
     await s.waitIdle({ idleMs: 200 });
     await s.unload();
     await s.done;
     assertEquals(out.text(), "line 1\nline 2\nend probe\n");
   } finally {
+    await stopAll(started);
     await host.cleanup();
   }
 });
 
 Deno.test("AttachSession explains a failed attach through the module table", async () => {
+  const started: AttachSession[] = [];
+  const track = (session: AttachSession): AttachSession => (started.push(session), session);
   const host = await fakeHost({
     staprun: `echo "ERROR: Cannot attach to module $2 control channel; not running?" >&2; exit 1\n`,
   });
   try {
     await host.setModules({ stap_fr_a: 1 });
-    const s = AttachSession.open({ host, module: "stap_fr_a", recorder: "a", sink: collect().sink });
+    const s = track(AttachSession.open({ host, module: "stap_fr_a", recorder: "a", sink: collect().sink }));
     const err = await assertRejects(() => s.waitIdle({ idleMs: 5000 }), StapfrError);
     assertMatch(err.message, /already attached by another reader/);
     await s.done;
   } finally {
+    await stopAll(started);
     await host.cleanup();
   }
 });
 
 Deno.test("AttachSession keeps draining stapio after the sink's pipe closed", async () => {
+  const started: AttachSession[] = [];
+  const track = (session: AttachSession): AttachSession => (started.push(session), session);
   const host = await fakeHost({ staprun: STAPRUN });
   try {
     let calls = 0;
-    const s = AttachSession.open({
+    const s = track(AttachSession.open({
       host,
       module: "stap_fr_a",
       sink: () => {
         calls++;
         return Promise.reject(new Deno.errors.BrokenPipe("closed"));
       },
-    });
+    }));
     assertEquals(await s.waitIdle({ idleMs: 5000 }), "closed");
     assert(s.sinkClosed);
     await s.detach();
     await s.done;
     assertEquals(calls, 1);
   } finally {
+    await stopAll(started);
     await host.cleanup();
   }
 });
