@@ -103,7 +103,7 @@ export class Registry {
       const st = await Deno.stat(this.dir);
       if (!st.isDirectory) throw new Deno.errors.AlreadyExists(this.dir);
       // A probe write: permission bits alone say nothing when running as root on a read-only mount.
-      const probe = join(this.dir, `.probe.${Deno.pid}`);
+      const probe = join(this.dir, `.probe.${Deno.pid}.${crypto.randomUUID()}`);
       await Deno.writeTextFile(probe, "", { mode: 0o600 });
       await Deno.remove(probe);
     } catch (err) {
@@ -183,40 +183,60 @@ export class Registry {
   }
 
   /**
-   * Takes the lock of one name (`NAME.lock`, created with O_EXCL, holding the owner's pid). A lock whose
-   * owner is dead is stale and taken over. Returns the function that releases it.
+   * Takes the lock of one name: `NAME.lock` holding the owner's pid and start time, created atomically with
+   * its content (written to a temporary file, then hard-linked into place, which fails if the lock exists).
+   * A lock whose owner is dead is stale: one taker claims it with a marker file created with O_EXCL, checks
+   * that the lock is still that stale one, replaces it, and only then drops the marker, so two takers can
+   * never both win. Returns the function that releases the lock.
    */
   async lock(name: string): Promise<() => Promise<void>> {
     await this.ensureDir();
     const path = join(this.dir, `${name}.lock`);
     const mine = JSON.stringify({ pid: Deno.pid, start: (await processStartTime(Deno.pid)) ?? null });
-    for (let attempt = 0; attempt < 3; attempt++) {
-      try {
-        const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
-        try {
-          await file.write(new TextEncoder().encode(mine));
-        } finally {
-          file.close();
-        }
-        return async () => {
-          await Deno.remove(path).catch(() => {});
-        };
-      } catch (err) {
-        if (!(err instanceof Deno.errors.AlreadyExists)) throw stateDirError(this.dir, err);
-      }
-      const holder = await readLock(path);
-      if (holder && (await processAlive(holder.pid, holder.start ?? undefined))) {
-        throw new StapfrError(`Recorder "${name}" is being changed by another stapfr (pid ${holder.pid})`, {
-          hint: "Wait for it to finish and try again",
-        });
-      }
-      if (holder === undefined && attempt === 0) {
-        // Being written right now by its owner: give it a moment before calling it stale.
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
-      // Stale: its owner died. Remove it only if it is still the same stale file.
+    const temp = join(this.dir, `.${name}.lock.${Deno.pid}.${crypto.randomUUID()}`);
+    try {
+      await Deno.writeTextFile(temp, mine, { mode: 0o600 });
+    } catch (err) {
+      throw stateDirError(this.dir, err);
+    }
+    const release = async (): Promise<void> => {
       await Deno.remove(path).catch(() => {});
+    };
+    const linkLock = async (): Promise<boolean> => {
+      try {
+        await Deno.link(temp, path);
+        return true;
+      } catch (err) {
+        if (err instanceof Deno.errors.AlreadyExists) return false;
+        throw stateDirError(this.dir, err);
+      }
+    };
+    try {
+      for (let attempt = 0; attempt < 20; attempt++) {
+        if (await linkLock()) return release;
+        const text = await Deno.readTextFile(path).catch(() => undefined);
+        if (text === undefined) continue; // Released meanwhile.
+        const holder = parseLock(text);
+        if (holder && (await processAlive(holder.pid, holder.start ?? undefined))) {
+          throw new StapfrError(`Recorder "${name}" is being changed by another stapfr (pid ${holder.pid})`, {
+            hint: "Wait for it to finish and try again",
+          });
+        }
+        // Stale: claim the takeover of exactly this stale lock.
+        const marker = `${path}.takeover.${holder ? `${holder.pid}.${holder.start}` : "unreadable"}`;
+        if (!(await claim(marker))) {
+          await new Promise((r) => setTimeout(r, 10 + attempt * 5));
+          continue;
+        }
+        try {
+          if ((await Deno.readTextFile(path).catch(() => undefined)) === text) await Deno.remove(path);
+          if (await linkLock()) return release;
+        } finally {
+          await Deno.remove(marker).catch(() => {});
+        }
+      }
+    } finally {
+      await Deno.remove(temp).catch(() => {});
     }
     throw new StapfrError(`Cannot take the lock of recorder "${name}" ("${path}")`, {
       hint: "Remove the lock file if no stapfr is running",
@@ -224,12 +244,28 @@ export class Registry {
   }
 }
 
-async function readLock(path: string): Promise<{ pid: number; start: number | null } | undefined> {
+/** Creates `marker` exclusively; a marker left by a taker that died (older than 10 s) is taken over. */
+async function claim(marker: string): Promise<boolean> {
+  for (let i = 0; i < 2; i++) {
+    try {
+      (await Deno.open(marker, { write: true, createNew: true, mode: 0o600 })).close();
+      return true;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) return false;
+    }
+    const st = await Deno.stat(marker).catch(() => undefined);
+    if (!st?.mtime || Date.now() - st.mtime.getTime() < 10_000) return false;
+    await Deno.remove(marker).catch(() => {});
+  }
+  return false;
+}
+
+function parseLock(text: string): { pid: number; start: number | null } | undefined {
   try {
-    const value = JSON.parse(await Deno.readTextFile(path));
+    const value = JSON.parse(text);
     if (typeof value?.pid === "number") return value;
   } catch {
-    // Empty (being written) or unreadable.
+    // Unreadable: treated as stale, since a lock is never seen half-written.
   }
   return undefined;
 }

@@ -76,6 +76,26 @@ Deno.test("Registry.lock lets one holder in, and takes over a lock whose owner d
   }
 });
 
+Deno.test("Registry.lock: of several takers of one stale lock, exactly one wins", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const reg = new Registry(root);
+    for (let round = 0; round < 5; round++) {
+      await Deno.writeTextFile(`${root}/a.lock`, JSON.stringify({ pid: 999999999, start: round }));
+      const results = await Promise.allSettled(Array.from({ length: 6 }, () => reg.lock("a")));
+      const won = results.filter((r) => r.status === "fulfilled");
+      assertEquals(won.length, 1, JSON.stringify(results.map((r) => r.status)));
+      for (const r of results) {
+        if (r.status === "rejected") assertMatch(String(r.reason), /being changed by another stapfr/);
+      }
+      await (won[0] as PromiseFulfilledResult<() => Promise<void>>).value();
+      assertEquals([...Deno.readDirSync(root)].map((e) => e.name), [], "no lock, marker or temp file left");
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("Registry explains a state directory it cannot use", async () => {
   const root = await Deno.makeTempDir();
   try {
