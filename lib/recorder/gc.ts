@@ -110,6 +110,12 @@ async function removeStaleLeftovers(engine: Engine): Promise<void> {
     return;
   }
   for (const e of entries) {
+    // Temporary files of a stapfr that died mid-write (lock contents, write probes, registry temp files).
+    const owner = /^\.(?:.+\.lock|probe)\.(\d+)\./.exec(e.name) ?? /\.json\.tmp\.(\d+)$/.exec(e.name);
+    if (owner && !(await processAlive(Number(owner[1])))) {
+      await Deno.remove(join(dir, e.name)).catch(() => {});
+      continue;
+    }
     if (!e.name.endsWith(".lock")) continue;
     try {
       const holder = JSON.parse(await Deno.readTextFile(join(dir, e.name)));
