@@ -30,7 +30,7 @@ export const COMMANDS: Record<string, CommandInfo> = {
       "start NAME (SCRIPT_FILE | -e SCRIPT) [--buffer SIZE] [--output PATH [--rotate SIZE[,COUNT]]] [--bulk] [-- STAP_ARGS…]",
     help: `  -e, --script SCRIPT   the script text instead of a file
   --buffer SIZE         memory mode: ring size per CPU (default 16M; 1M–4095M, simulator also 4K steps)
-  --output PATH         file mode: write to PATH (its own directory per run)
+  --output PATH         file mode: a directory; each run writes PATH/NAME-<UTC time>/NAME.out*
   --rotate SIZE[,COUNT] file mode: switch files at SIZE, keep COUNT (per CPU on SystemTap 4.x)
   --bulk                file mode: one file per CPU, merged when read
   -- STAP_ARGS…         passed to stap as they are`,
