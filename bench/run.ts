@@ -3,6 +3,7 @@
  * they do not disturb each other's timings), and passes their figures through.
  * @module
  */
+import { SIM_PERMISSIONS } from "../sim/cmd/self.ts";
 const here = new URL(".", import.meta.url).pathname;
 const only = Deno.args;
 const scripts = [...Deno.readDirSync(here)]
@@ -14,16 +15,7 @@ let failed = 0;
 for (const name of scripts) {
   console.log(`# ${name}`);
   const { code } = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-run",
-      "--allow-sys",
-      "--allow-net",
-      here + name,
-    ],
+    args: ["run", ...SIM_PERMISSIONS, here + name],
     stdout: "inherit",
     stderr: "inherit",
   }).output();

@@ -3,6 +3,7 @@
  * @module
  */
 import { main } from "../cli.ts";
+import { SIM_PERMISSIONS } from "../sim/cmd/self.ts";
 
 /** What a run of the command line produced. */
 export interface RunResult {
@@ -41,17 +42,7 @@ export const CLI = new URL("../cli.ts", import.meta.url).pathname;
 export function stapfrArgv(): string[] {
   const bin = Deno.env.get("STAPFR_BIN");
   if (bin) return [bin];
-  return [
-    Deno.execPath(),
-    "run",
-    "--allow-read",
-    "--allow-write",
-    "--allow-env",
-    "--allow-run",
-    "--allow-sys",
-    "--allow-net",
-    CLI,
-  ];
+  return [Deno.execPath(), "run", ...SIM_PERMISSIONS, CLI];
 }
 
 /** Runs the stapfr CLI as a child process and collects its output. */

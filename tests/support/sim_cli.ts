@@ -4,16 +4,9 @@
  * @module
  */
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { SIM_PERMISSIONS } from "../../sim/cmd/self.ts";
 
 const CLI = fromFileUrl(new URL("../../cli.ts", import.meta.url));
-const PERMISSIONS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-run",
-  "--allow-sys",
-  "--allow-net",
-];
 
 /** What a finished stapfr run printed. */
 export interface CliResult {
@@ -52,7 +45,7 @@ export class SimWorld {
 
   /** The argv that runs stapfr with `--sim` and these arguments. */
   argv(args: string[]): string[] {
-    return [Deno.execPath(), "run", "--quiet", ...PERMISSIONS, CLI, "--sim", ...args];
+    return [Deno.execPath(), "run", "--quiet", ...SIM_PERMISSIONS, CLI, "--sim", ...args];
   }
 
   /** Runs stapfr to its end. */
