@@ -5,13 +5,14 @@
  *
  * Run: npx -y deno@2.9.6 run -A bench/dump.ts   (STAPFR_BENCH_DUMP_MIB=N for another total size)
  */
+import { SIM_PERMISSIONS } from "../sim/cmd/self.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
 
 const TOTAL_MIB = Number(Deno.env.get("STAPFR_BENCH_DUMP_MIB") ?? 1024);
 const FILES = 100;
 const RUNS = 3;
 const CLI = fromFileUrl(new URL("../cli.ts", import.meta.url));
-const PERMS = ["--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-sys", "--allow-net"];
+const PERMS = SIM_PERMISSIONS;
 
 /** Writes the run's files: text lines, the way a recorder's output looks. */
 async function generate(runDir: string, base: string): Promise<number> {

@@ -5,11 +5,12 @@
  *
  * Run: npx -y deno@2.9.6 run -A bench/list.ts
  */
+import { SIM_PERMISSIONS } from "../sim/cmd/self.ts";
 import { fileURLToPath } from "node:url";
 
 const RUNS = 21;
 const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
-const PERMS = ["--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-sys", "--allow-net"];
+const PERMS = SIM_PERMISSIONS;
 
 async function time(argv: string[], env: Record<string, string>): Promise<number> {
   const start = performance.now();
