@@ -99,17 +99,17 @@ export async function listModules(procRoot: string, options: { includeGone?: boo
   if (text === undefined) return [];
   const modules = parseModules(text);
   if (options.includeGone) return modules;
-  const live: LoadedModule[] = [];
-  for (const m of modules) if (!(await hostGone(procRoot, m.name))) live.push(m);
-  return live;
+  const hosts = await Promise.all(modules.map((m) => hostPid(procRoot, m.name)));
+  const alive = await processesAlive(hosts.map((pid) => ({ pid })));
+  return modules.filter((_, i) => hosts[i] === undefined || alive[i]);
 }
 
-async function hostGone(procRoot: string, module: string): Promise<boolean> {
-  if (!module.startsWith("stap_")) return false;
+/** The pid of a simulated module's host process (`host.pid`); undefined for a real module. */
+async function hostPid(procRoot: string, module: string): Promise<number | undefined> {
+  if (!module.startsWith("stap_")) return undefined;
   const text = await readProcText(join(controlDir(procRoot, module), "host.pid")).catch(() => undefined);
-  if (text === undefined) return false;
-  const pid = Number(text.trim());
-  return Number.isInteger(pid) && pid > 0 && !(await processAlive(pid));
+  const pid = Number(text?.trim());
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
 }
 
 /** The control directory of a SystemTap 4.8 module (procfs transport). */
@@ -138,16 +138,58 @@ export async function moduleState(procRoot: string, module: string): Promise<Mod
   return found.refcount > 0 ? "attached" : "detached";
 }
 
-/** The state letter and start time (field 22, clock ticks since boot) of a process; undefined when gone. */
-async function statOf(
-  pid: number,
-  procRoot = "/proc",
-): Promise<{ state: string; start: number } | undefined> {
-  const text = await readProcText(join(procRoot, String(pid), "stat")).catch(() => undefined);
-  if (text === undefined) return undefined;
+/** The state letter and start time (field 22, clock ticks since boot) of a process. */
+interface ProcStat {
+  state: string;
+  start: number;
+}
+
+function parseStat(text: string): ProcStat {
   // The command name (field 2) is in parentheses and may hold spaces and parentheses itself.
   const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
   return { state: fields[0], start: Number(fields[19]) };
+}
+
+/**
+ * `/proc/PID/stat` of several processes; a gone process has no entry. Where Deno refuses direct reads, one
+ * `head -v` reads them all (it names each file before its text and goes on past missing ones), so a `list` of
+ * many recorders costs one helper process, not one per recorder.
+ */
+async function statsOf(pids: readonly number[], procRoot = "/proc"): Promise<Map<number, ProcStat>> {
+  const stats = new Map<number, ProcStat>();
+  const refused: number[] = [];
+  await Promise.all(pids.map(async (pid) => {
+    try {
+      stats.set(pid, parseStat(await Deno.readTextFile(join(procRoot, String(pid), "stat"))));
+    } catch (err) {
+      if (needsHelper(err)) refused.push(pid);
+    }
+  }));
+  if (refused.length === 0) return stats;
+  const paths = refused.map((pid) => join(procRoot, String(pid), "stat"));
+  let text = "";
+  try {
+    const out = await new Deno.Command("head", { args: ["-v", "-c", "4096", "--", ...paths], stderr: "null" })
+      .output();
+    text = new TextDecoder().decode(out.stdout);
+  } catch {
+    return stats;
+  }
+  for (const section of text.split(/^==> /m).slice(1)) {
+    const header = /^(.*) <==\n/.exec(section);
+    const pid = header ? Number(/\/(\d+)\/stat$/.exec(header[1])?.[1]) : NaN;
+    if (header && Number.isInteger(pid)) stats.set(pid, parseStat(section.slice(header[0].length).trim()));
+  }
+  return stats;
+}
+
+async function statOf(pid: number, procRoot = "/proc"): Promise<ProcStat | undefined> {
+  return (await statsOf([pid], procRoot)).get(pid);
+}
+
+function aliveBy(stat: ProcStat | undefined, startTime?: number): boolean {
+  if (!stat || stat.state === "Z" || stat.state === "X") return false;
+  return startTime === undefined || stat.start === startTime;
 }
 
 /**
@@ -172,7 +214,14 @@ export async function processStartTime(pid: number, procRoot = "/proc"): Promise
  */
 export async function processAlive(pid: number | undefined, startTime?: number): Promise<boolean> {
   if (pid === undefined || !Number.isInteger(pid) || pid <= 0) return false;
-  const stat = await statOf(pid);
-  if (!stat || stat.state === "Z" || stat.state === "X") return false;
-  return startTime === undefined || stat.start === startTime;
+  return aliveBy(await statOf(pid), startTime);
+}
+
+/** {@linkcode processAlive} for several processes at once (one helper process at most); same order. */
+export async function processesAlive(
+  list: readonly { pid: number | null | undefined; start?: number | null }[],
+): Promise<boolean[]> {
+  const valid = (pid: number | null | undefined): pid is number => Number.isInteger(pid) && pid! > 0;
+  const stats = await statsOf(list.map((p) => p.pid).filter(valid));
+  return list.map((p) => valid(p.pid) && aliveBy(stats.get(p.pid), p.start ?? undefined));
 }

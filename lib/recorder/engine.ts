@@ -92,21 +92,23 @@ export const DEFAULT_BUFFER = 16 * MiB;
 export async function stateOf(
   record: RecorderRecord,
   modules: readonly LoadedModule[],
+  daemonAlive?: boolean,
 ): Promise<RecorderState> {
   const module = modules.find((m) => m.name === record.module);
-  const daemonAlive = record.pid !== null && (await processAlive(record.pid, record.pidStart ?? undefined));
+  daemonAlive ??= record.pid !== null && (await processAlive(record.pid, record.pidStart ?? undefined));
   const state = recorderState(record, { module, daemonAlive });
   // A memory recorder that stapfr saw end in order (its script exited, stop) is "exited", not "dead".
   if (state === "dead" && record.mode === "memory" && record.endedAt) return "exited";
   return state;
 }
 
-/** The short view of a record. */
+/** The short view of a record (`daemonAlive` when already known, as `list` finds it for all at once). */
 export async function infoOf(
   record: RecorderRecord,
   modules: readonly LoadedModule[],
+  daemonAlive?: boolean,
 ): Promise<RecorderInfo> {
-  const state = await stateOf(record, modules);
+  const state = await stateOf(record, modules, daemonAlive);
   return {
     name: record.name,
     mode: record.mode,

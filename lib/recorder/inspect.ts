@@ -3,7 +3,7 @@
  * `stap_` modules nobody registered (state `orphan`).
  * @module
  */
-import { listModules } from "../driver/kernel.ts";
+import { listModules, processesAlive } from "../driver/kernel.ts";
 import type { CorruptEntry } from "../registry.ts";
 import { orphanModules } from "../state.ts";
 import {
@@ -30,7 +30,8 @@ export async function listRecorders(engine: Engine): Promise<ListResult> {
     listModules(engine.host.procRoot),
   ]);
   const mine = records.filter((r) => r.host === engine.host.kind);
-  const recorders = await Promise.all(mine.map((r) => infoOf(r, modules)));
+  const alive = await processesAlive(mine.map((r) => ({ pid: r.pid, start: r.pidStart })));
+  const recorders = await Promise.all(mine.map((r, i) => infoOf(r, modules, r.pid !== null && alive[i])));
   // A corrupt file still names its module: do not call that module an orphan.
   const owned = new Set([...records.map((r) => r.module), ...corrupt.map((c) => `stap_fr_${c.name}`)]);
   for (const m of orphanModules(modules, owned)) {
