@@ -3,6 +3,7 @@
  * recording to run, and only then registers it. A script that fails leaves nothing registered or loaded.
  * @module
  */
+import { checkRingFits, thisMachine } from "../driver/preflight.ts";
 import { join, resolve } from "../path.ts";
 import { StapfrError, UsageError } from "../errors.ts";
 import { type ScriptSource, stapMajorVersion, startFile, startMemory } from "../driver/start.ts";
@@ -98,6 +99,10 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
     if ((await listModules(host.procRoot, { includeGone: true })).some((m) => m.name === module)) {
       // Listed but its (simulated) host is gone: clear the leftover line first.
       await unloadModule(host, module, name).catch(() => {});
+    }
+    if (!fileMode && options.buffer !== undefined && host.kind === "real") {
+      const { cpus, mem } = thisMachine();
+      checkRingFits(options.buffer, cpus, mem);
     }
     workDir = await registry.subdir("build", name);
     const notes: string[] = [];
