@@ -30,7 +30,9 @@
  * - Unloading is {@linkcode unloadModule} (`staprun -d`): it refuses while a reader is attached, then signals
  *   the host (SIGTERM), which runs the end probes if they have not run, removes its files and exits.
  * - `host.pid`, `host.log` (mode 0600) and `host.sock` in the same directory are the simulator's own: the
- *   host accepts and at once closes connections on `host.sock`, so a refused connection means the host died.
+ *   host accepts connections on `host.sock`, so a refused connection means the host died. A closing stapio
+ *   writes `detach\n` there and waits for `ok\n`, which comes once the host has seen `.cmd` close and written
+ *   the refcount (the kernel drops it in the close itself).
  * @module
  */
 import { resolve } from "node:path";

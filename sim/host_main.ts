@@ -61,7 +61,11 @@ export async function hostMain(args: string[]): Promise<number> {
     });
     await Deno.writeTextFile("host.pid", `${Deno.pid}\n`, { mode: 0o600 });
     alive = Deno.listen({ transport: "unix", path: "host.sock" });
-    answerAlive(alive);
+    answerAlive(alive, async () => {
+      // The detach's refcount update is queued when the reader goes: wait for it to be written.
+      await server.readerGone(DETACH_ANSWER_MS);
+      await refcounts;
+    });
     await setLine(config, "Live", 0);
     log(
       `inserted ${config.module}: ${config.cpus} CPUs, ${config.bufferBytes} bytes per CPU, rate ${config.rate}`,
@@ -82,7 +86,13 @@ export async function hostMain(args: string[]): Promise<number> {
       log(`unread: ${new TextDecoder().decode(message.payload).replace(/\0$/, "")}`);
     }
   }
-  await server.close();
+  // A write to a reader that stopped reading cannot be cancelled: the unload goes on without it.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([
+    server.close(),
+    new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_WAIT_MS))),
+  ]);
+  clearTimeout(timer);
   alive.close();
   await updateModules(config.root, (lines) => ({
     lines: lines.filter((l) => l.name !== config.module),
@@ -93,11 +103,43 @@ export async function hostMain(args: string[]): Promise<number> {
   return 0;
 }
 
-/** `host.sock`: a connection that is accepted says the host lives. */
-async function answerAlive(listener: Deno.UnixListener): Promise<void> {
+/** How long the unload waits for the server's tasks to end. */
+const CLOSE_WAIT_MS = 5_000;
+
+/** How long a `detach` question on `host.sock` may wait for the reader's close to be seen. */
+const DETACH_ANSWER_MS = 10_000;
+
+/**
+ * `host.sock`: a connection that is accepted says the host lives. A stapio about to close `.cmd` writes
+ * `detach\n` first; the answer `ok\n` comes once the close is seen and `/proc/modules` shows it (the kernel
+ * drops the refcount in the close itself, so stapio exits only after that).
+ */
+async function answerAlive(listener: Deno.UnixListener, detached: () => Promise<void>): Promise<void> {
   try {
-    for await (const conn of listener) conn.close();
+    for await (const conn of listener) void answerOne(conn, detached);
   } catch { /* closed at unload */ }
+}
+
+async function answerOne(conn: Deno.UnixConn, detached: () => Promise<void>): Promise<void> {
+  try {
+    const buf = new Uint8Array(64);
+    let text = "";
+    while (!text.includes("\n")) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      text += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    if (text === "detach\n") {
+      await detached();
+      await conn.write(new TextEncoder().encode("ok\n"));
+    }
+  } catch {
+    // the asker went away
+  } finally {
+    try {
+      conn.close();
+    } catch { /* closed */ }
+  }
 }
 
 /** Sets this module's `/proc/modules` state and refcount. */

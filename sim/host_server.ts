@@ -89,6 +89,18 @@ export class ModuleServer {
     return this.#reader !== undefined;
   }
 
+  /**
+   * Resolves once the reader attached now (if any) has detached, or after `timeoutMs`: a closing stapio asks
+   * through `host.sock` so that its exit comes after the detach, as a close of `.cmd` is in the kernel.
+   */
+  async readerGone(timeoutMs: number): Promise<void> {
+    const reader = this.#reader;
+    if (!reader) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([reader.detached, new Promise((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    clearTimeout(timer);
+  }
+
   /** Stops listening and drops the reader. */
   async close(): Promise<void> {
     this.#closed = true;

@@ -5,7 +5,7 @@
  * @module
  */
 import { spawnModuleHost, StapMessageError, unloadModule } from "../host.ts";
-import { moduleDir, readModules } from "../procfs.ts";
+import { moduleDir } from "../procfs.ts";
 import { connectModule, countRelayFiles, NotRunningError } from "../stapio/link.ts";
 import { absoluteOutfile } from "../stapio/outfile_name.ts";
 import { RealOutputFs } from "../stapio/output_fs.ts";
@@ -106,9 +106,7 @@ async function unload(
   name: string,
   settings: SimSettings,
   print: (lines: string[]) => void,
-  afterDetach = false,
 ): Promise<number> {
-  if (afterDetach) await settled(name, settings);
   try {
     await unloadModule(settings.root, name);
     return 0;
@@ -116,18 +114,6 @@ async function unload(
     if (!(err instanceof StapMessageError)) throw err;
     print(err.lines);
     return err.status;
-  }
-}
-
-/**
- * Waits (at most 2 s) until the module shows no reader: the kernel drops the refcount when `.cmd` closes,
- * the host updates `/proc/modules` a moment later, and stapio runs `staprun -d` right after closing.
- */
-async function settled(name: string, settings: SimSettings): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    const line = (await readModules(settings.root)).find((l) => l.name === name);
-    if (!line || line.refcount === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
 
@@ -209,8 +195,8 @@ export async function runStapio(
     suppressWarnings: o.suppressWarnings,
     verbose: o.verbose,
     diag,
-    unload: () => unload(name, settings, (lines) => diag(lines.map((l) => l + "\n").join("")), true),
-    afterDetach: () => settled(name, settings),
+    // The link's close returns once the host shows the reader gone (link.ts), so -d finds the refcount 0.
+    unload: () => unload(name, settings, (lines) => diag(lines.map((l) => l + "\n").join(""))),
     loseSignals: settings.loseSignals,
     targetPid: o.targetPid,
   });

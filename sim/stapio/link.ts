@@ -34,7 +34,10 @@ export interface ModuleLink {
   stopReader(cpu: number): void;
   /** Whether any relay reader has an incomplete record buffered. */
   readonly partial: boolean;
-  /** Closes everything; pending reads end. */
+  /**
+   * Closes everything; pending reads end. Resolves once the module shows the reader gone (as the close of
+   * `.cmd` does in the kernel), or after a bounded wait.
+   */
   close(): Promise<void>;
 }
 
@@ -91,6 +94,11 @@ class SocketLink implements ModuleLink {
   readonly #stopped = new Set<number>();
   #closed = false;
   #started = false;
+  /** The host has written on `.cmd`: it accepted this connection, so this link is its reader. */
+  #heard = false;
+  /** Resolves when close() begins: a reader parked in the backpressure wait stops waiting. */
+  readonly #closing: Promise<void>;
+  #markClosing!: () => void;
 
   readonly #backpressure?: () => Promise<void>;
 
@@ -106,6 +114,7 @@ class SocketLink implements ModuleLink {
     this.#dir = dir;
     this.#ctl = ctl;
     this.#events = events;
+    this.#closing = new Promise((resolve) => (this.#markClosing = resolve));
     this.#tasks.push(this.#readControl());
   }
 
@@ -116,6 +125,7 @@ class SocketLink implements ModuleLink {
       for (;;) {
         const n = await this.#ctl.read(buf);
         if (n === null) break;
+        this.#heard = true;
         for (const m of decoder.push(buf.slice(0, n))) this.#events.control(m);
       }
     } catch {
@@ -167,7 +177,8 @@ class SocketLink implements ModuleLink {
     const buf = new Uint8Array(131072);
     try {
       for (;;) {
-        if (this.#backpressure) await this.#backpressure();
+        if (this.#backpressure) await Promise.race([this.#backpressure(), this.#closing]);
+        if (this.#closed) break;
         const n = await conn.read(buf);
         if (n === null) break;
         if (this.#stopped.has(cpu)) continue;
@@ -190,6 +201,7 @@ class SocketLink implements ModuleLink {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#markClosing();
     for (const c of [this.#ctl, ...this.#traces]) {
       try {
         c?.close();
@@ -197,6 +209,53 @@ class SocketLink implements ModuleLink {
         // already closed
       }
     }
-    await Promise.allSettled(this.#tasks);
+    // In the kernel the refcount drops in the close of .cmd itself; the host sees a socket close a moment
+    // later. So the host is asked to answer once it has seen this close and /proc/modules shows it, and
+    // stapio exits after that answer. Only a link the host has written to is its reader (a refused or
+    // not yet accepted connection has nothing to wait for).
+    const question = this.#heard ? await askDetached(this.#dir) : undefined;
+    await bounded(Promise.allSettled(this.#tasks), CLOSE_WAIT_MS);
+    if (question) await question.answered();
   }
+}
+
+/** How long close() waits for the reads to end and for the host's answer (each): never forever. */
+const CLOSE_WAIT_MS = 10_000;
+
+/** Resolves when `promise` settles or after `ms`, whichever is first. */
+async function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([promise, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
+/**
+ * Asks the module host (on `host.sock`) to say when the current reader's close has been seen and the refcount
+ * written (`sim/host_main.ts`). Undefined when the host cannot be asked (gone): nothing to wait for then.
+ */
+async function askDetached(dir: string): Promise<{ answered(): Promise<void> } | undefined> {
+  let conn: Deno.UnixConn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path: join(dir, "host.sock") });
+  } catch {
+    return undefined;
+  }
+  try {
+    const bytes = new TextEncoder().encode("detach\n");
+    for (let done = 0; done < bytes.length;) done += await conn.write(bytes.subarray(done));
+  } catch {
+    conn.close();
+    return undefined;
+  }
+  return {
+    async answered(): Promise<void> {
+      // Any answer or the end of the connection will do; the host closes it after writing "ok".
+      await bounded(conn.read(new Uint8Array(16)).catch(() => null), CLOSE_WAIT_MS);
+      try {
+        conn.close();
+      } catch {
+        // already closed
+      }
+    },
+  };
 }

@@ -51,11 +51,6 @@ export interface StapioOptions {
   verbose?: number;
   /** stderr, or the syslog of a daemon. */
   diag: (text: string) => void;
-  /**
-   * Called after a detach has closed the channel, before the exit status is given: the process face waits
-   * there until `/proc/modules` shows the reader gone, as a kernel shows it at once.
-   */
-  afterDetach?: () => Promise<void>;
   /** `staprun -d NAME`: returns its exit status. */
   unload: () => Promise<number>;
   /** Reproduce the `-A` signal-loss bug of 4.8 (STAPFR_SIM_LOSE_SIGNALS=1). */
@@ -413,7 +408,6 @@ export class StapioSession {
     this.#writer?.close();
     let code = this.#errorSeen ? 1 : 0;
     if (how.detach) {
-      await this.#o.afterDetach?.();
       this.#o.diag(disconnectText(this.#o.moduleName));
     } else if (how.unload && !how.crashed) {
       const rc = await this.#o.unload();
