@@ -139,6 +139,11 @@ export class StapioSession {
       },
     });
     this.#link = link;
+    if (this.#ending) {
+      // A signal ended the session while it was connecting: #finish found no link to close.
+      await link.close();
+      return;
+    }
     if (this.#o.mode === "attach") {
       await link.startReaders();
       this.#tracesOpen = link.cpus;

@@ -96,3 +96,30 @@ Deno.test("2.5 STAPFR_SIM_LOSE_SIGNALS: the first signal under -A is lost, the r
     assertEquals([t.out(), t.unloads()], ["exited\n", 1]);
   });
 });
+
+Deno.test("2.4 a SIGQUIT that comes while -A is still connecting detaches, and the connection is closed", async () => {
+  await withModule(async (mod, dir) => {
+    let err = "";
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const s = new StapioSession({
+      moduleName: "stap_t",
+      mode: "attach",
+      connect: async (events) => {
+        await gate;
+        return await connectModule(dir, events);
+      },
+      stall: 50,
+      diag: (t) => void (err += t),
+      unload: () => Promise.resolve(0),
+    });
+    const started = s.start();
+    s.signal("SIGQUIT");
+    release();
+    await started;
+    assertEquals(await s.done, 0);
+    assertEquals(err, disconnectText("stap_t"));
+    await until(() => mod.log.includes("detached"));
+    assertEquals(mod.log.includes("detached"), true);
+  });
+});
