@@ -60,7 +60,7 @@ const SHORT_EXIT = `
 global n
 probe begin { printf("begin\\n") }
 probe timer.ms(5) { if (n < 4) { n++; printf("line %d\\n", n) } }
-probe timer.ms(600) { exit() }
+probe timer.ms(1500) { exit() }
 probe end { printf("end n=%d\\n", n) }
 `;
 
@@ -69,7 +69,7 @@ const ERROR_EXIT = `
 global n
 probe begin { printf("begin\\n") }
 probe timer.ms(5) { if (n < 2) { n++; printf("line %d\\n", n) } }
-probe timer.ms(600) { error("boom") }
+probe timer.ms(1500) { error("boom") }
 probe end { printf("end\\n") }
 `;
 
@@ -78,7 +78,7 @@ const WARN_TWICE = `
 global n
 probe begin { printf("begin\\n") }
 probe timer.ms(5) { if (n == 0) { n++; warn("careful"); warn("careful"); printf("warned\\n") } }
-probe timer.ms(600) { exit() }
+probe timer.ms(1500) { exit() }
 probe end { printf("end\\n") }
 `;
 
@@ -329,8 +329,8 @@ export const scenarios: Scenario[] = [
     async run(r) {
       const ko = await r.module({ name: "stap_exitd", script: SHORT_EXIT });
       await r.run("staprun -L", ["-L", ko]);
-      // The script reaches exit() 600 ms in; its request waits for a reader (reference 2.3).
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // The script reaches exit() 1500 ms in; its request waits for a reader (reference 2.3).
+      await new Promise((resolve) => setTimeout(resolve, 1900));
       // The exit request is the first thing the module says on attach, and 4.8 stops its readers when EXIT
       // comes back without draining the relay (reference 2.5, open question 6): how much of the buffered
       // output the real stapio prints before it stops is timing. What must hold: it is a prefix of the whole.
