@@ -105,6 +105,16 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       checkRingFits(options.buffer, cpus, mem);
     }
     workDir = await registry.subdir("build", name);
+    // What both modes hand to stap.
+    const stapRun = {
+      host,
+      recorder: name,
+      module,
+      script: source,
+      workDir,
+      stapArgs: options.stapArgs,
+      signal: options.signal,
+    };
     const notes: string[] = [];
     let output: FileOutput | null = null;
     let pid: number | null = null;
@@ -125,13 +135,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       runDir = await makeRunDir(dir, name);
       output = { dir, runDir, base: `${name}.out`, rotate: options.rotate, bulk };
       const started = await startFile({
-        host,
-        recorder: name,
-        module,
-        script: source,
-        workDir,
-        stapArgs: options.stapArgs,
-        signal: options.signal,
+        ...stapRun,
         runDir,
         base: output.base,
         rotate: options.rotate,
@@ -141,13 +145,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       pidStart = started.pidStart;
     } else {
       await startMemory({
-        host,
-        recorder: name,
-        module,
-        script: source,
-        workDir,
-        stapArgs: options.stapArgs,
-        signal: options.signal,
+        ...stapRun,
         buffer: options.buffer,
       });
       // stapio has detached when stap returns; the reader count in /proc/modules may follow a moment later.
