@@ -4,6 +4,7 @@
  * stapio daemons are detached from the test, so they are found through the root and stopped by pid).
  * @module
  */
+import { killAndWait } from "./support/processes.ts";
 import { stapfrArgv } from "./helpers.ts";
 
 /** A test's simulator: its root, environment and the background pids to stop. */
@@ -35,25 +36,6 @@ export async function makeWorld(env: Record<string, string> = {}): Promise<SimWo
   };
 }
 
-/** Whether a process exists (signal 0 is not offered by Deno; SIGCONT is harmless to these processes). */
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function stopPid(pid: number): Promise<void> {
-  try {
-    Deno.kill(pid, "SIGKILL");
-  } catch {
-    return;
-  }
-  for (let i = 0; i < 300 && alive(pid); i++) await sleep(10);
-}
-
 /** Stops every module host under the root and every daemon, then removes the directories. */
 export async function destroyWorld(world: SimWorld): Promise<void> {
   const pids = [...world.daemons];
@@ -70,7 +52,7 @@ export async function destroyWorld(world: SimWorld): Promise<void> {
   } catch {
     // no module was ever loaded
   }
-  await Promise.all(pids.filter((p) => p > 0).map(stopPid));
+  await killAndWait(pids.filter((p) => p > 0));
   await Deno.remove(world.root, { recursive: true }).catch(() => {});
   await Deno.remove(world.work, { recursive: true }).catch(() => {});
 }

@@ -3,6 +3,7 @@
  * its own, and stops everything it started (recorders, module hosts, stapio daemons) when the test ends.
  * @module
  */
+import { killAndWait } from "./processes.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { SIM_PERMISSIONS } from "../../sim/cmd/self.ts";
 
@@ -121,14 +122,7 @@ export class SimWorld {
       await this.run(["gc", "--unload-orphans"]);
     } finally {
       // Whatever is still alive (a test that failed half-way, or a host the simulator let go).
-      for (const pid of pids) {
-        try {
-          Deno.kill(pid, "SIGKILL");
-        } catch {
-          // Gone.
-        }
-      }
-      for (let i = 0; i < 100 && pids.some(alive); i++) await new Promise((r) => setTimeout(r, 20));
+      await killAndWait(pids);
       await Deno.remove(this.root, { recursive: true }).catch(() => {});
     }
   }
@@ -154,15 +148,6 @@ export class SimWorld {
       // No state.
     }
     return pids;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
   }
 }
 
