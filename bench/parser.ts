@@ -8,19 +8,9 @@
  */
 import { checkScript, libraryMacros } from "../sim/lang/check.ts";
 import { Lexer } from "../sim/lang/lexer.ts";
+import { EXAMPLES_DIR, listScripts } from "../tests/parity/stap_env.ts";
 
-const EXAMPLES_DIR = "/usr/share/systemtap/examples";
 const ROUNDS = 7;
-
-function listScripts(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of Deno.readDirSync(dir)) {
-    const path = `${dir}/${e.name}`;
-    if (e.isDirectory) out.push(...listScripts(path));
-    else if (e.isFile && e.name.endsWith(".stp")) out.push(path);
-  }
-  return out.sort();
-}
 
 function corpus(): { file: string; source: string }[] {
   try {

@@ -6,6 +6,7 @@
  * @module
  */
 import { join } from "node:path";
+import { sleep } from "./driver/run.ts";
 import { simHost } from "./host.ts";
 import { type RecorderDetail, Recorders } from "./recorder.ts";
 import { humanBytes } from "./commands/common.ts";
@@ -45,19 +46,10 @@ function collector(): { sink: (c: Uint8Array) => Promise<void>; lines: () => str
   };
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+/** Waits, and ends the demo when it is interrupted. */
+async function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  await sleep(ms, signal);
+  signal?.throwIfAborted();
 }
 
 /** The highest rotation number per CPU stream among a run's files (`F_cpu0.3` → 3). */
@@ -97,7 +89,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await say(
       `   recording: module ${vfs.module}, ${vfs.cpus ?? "?"} CPUs × ${humanBytes(vfs.buffer_per_cpu)} ring`,
     );
-    await sleep(seconds * 1000, signal);
+    await pause(seconds * 1000, signal);
 
     await say("   $ stapfr --sim dump vfs      # attach, read what is buffered, detach with SIGQUIT");
     const dump1 = collector();
@@ -105,7 +97,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const lines1 = dump1.lines();
     await say(`   ${lines1.length} lines, beginning:`);
     for (const line of lines1.slice(0, 3)) await say(`     ${line}`);
-    await sleep(seconds * 1000, signal);
+    await pause(seconds * 1000, signal);
 
     await say("   $ stapfr --sim dump vfs      # again: only what was recorded since");
     const dump2 = collector();
@@ -137,7 +129,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     const seen = new Set<string>();
     let maxPerCpu = 0;
     for (let waited = 0; highestSwitch(detail.files) < 3 && waited < 60_000; waited += 250) {
-      await sleep(250, signal);
+      await pause(250, signal);
       detail = await busy.status("vfslog");
       for (const f of detail.files) seen.add(f.name);
       maxPerCpu = Math.max(maxPerCpu, filesPerCpu(detail));

@@ -64,21 +64,26 @@ export interface Output {
   stderr: string;
 }
 
-/** Runs `stapfr sim ARGS…` to completion. */
-export async function sim(
-  world: SimWorld,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<Output> {
+/** `stapfr sim ARGS…` in the world's work directory, output piped. */
+function simCommand(world: SimWorld, args: string[], env: Record<string, string>): Deno.Command {
   const [cmd, ...pre] = stapfrArgv();
-  const out = await new Deno.Command(cmd, {
+  return new Deno.Command(cmd, {
     args: [...pre, "sim", ...args],
     env: { ...world.env, ...env },
     cwd: world.work,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  });
+}
+
+/** Runs `stapfr sim ARGS…` to completion. */
+export async function sim(
+  world: SimWorld,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<Output> {
+  const out = await simCommand(world, args, env).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
@@ -92,15 +97,7 @@ export class Running {
   #stdoutReader?: ReadableStreamDefaultReader<Uint8Array>;
 
   constructor(world: SimWorld, args: string[], env: Record<string, string> = {}) {
-    const [cmd, ...pre] = stapfrArgv();
-    this.child = new Deno.Command(cmd, {
-      args: [...pre, "sim", ...args],
-      env: { ...world.env, ...env },
-      cwd: world.work,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    this.child = simCommand(world, args, env).spawn();
     this.#readers = [
       collect(this.child.stdout, (t) => (this.stdout += t), (r) => (this.#stdoutReader = r)),
       collect(this.child.stderr, (t) => (this.stderr += t)),

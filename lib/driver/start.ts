@@ -94,13 +94,18 @@ export async function startMemory(options: StartCommon & { buffer?: number }): P
       { hint: 'Run the same command with -v after "--" to see what stap did' },
     );
   }
-  throw explainFailure(result.stderr, {
+  throw await stapFailed(options, result.stderr, result.code);
+}
+
+/** The stapfr error for a stap run that did not start the recorder (reference 2.7, 2.8). */
+async function stapFailed(options: StartCommon, stderr: string, code: number): Promise<Error> {
+  return explainFailure(stderr, {
     operation: "start",
     recorder: options.recorder,
     module: options.module,
-    moduleState: await moduleState(host.procRoot, options.module),
+    moduleState: await moduleState(options.host.procRoot, options.module),
     program: "stap",
-    code: result.code,
+    code,
   });
 }
 
@@ -150,14 +155,7 @@ export async function startFile(options: FileStartOptions): Promise<FileStart> {
   const result = await runCommand(argv, { cwd: options.workDir, env: host.env, signal: options.signal });
   const pid = parsePidLine(result.stdout);
   if (result.code !== 0 || pid === undefined) {
-    throw explainFailure(result.stderr, {
-      operation: "start",
-      recorder: options.recorder,
-      module: options.module,
-      moduleState: await moduleState(host.procRoot, options.module),
-      program: "stap",
-      code: result.code === 0 ? 1 : result.code,
-    });
+    throw await stapFailed(options, result.stderr, result.code === 0 ? 1 : result.code);
   }
   const pidStart = (await processStartTime(pid)) ?? null;
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
