@@ -137,9 +137,14 @@ if (import.meta.main) {
   const controller = new AbortController();
   // The first SIGINT or SIGTERM asks the running command to finish cleanly (attach turns it into a detach);
   // a second one exits at once.
-  // The simulator's stand-ins (`stapfr sim …`) handle signals themselves, as stapio does (a 2nd SIGTERM resends).
-  const standIn = Deno.args.find((arg) => !arg.startsWith("-")) === "sim";
-  for (const sig of standIn ? [] : ["SIGINT", "SIGTERM"] as const) {
+  // Commands marked ownSignals (the simulator's stand-ins) handle them as stapio does (a 2nd SIGTERM resends).
+  let ownSignals = false;
+  try {
+    ownSignals = COMMANDS[parseGlobal(Deno.args, (name) => Deno.env.get(name)).rest[0]]?.ownSignals ?? false;
+  } catch {
+    // A usage error: main reports it.
+  }
+  for (const sig of ownSignals ? [] : ["SIGINT", "SIGTERM"] as const) {
     Deno.addSignalListener(sig, () => {
       if (controller.signal.aborted) Deno.exit(ExitCode.interrupted);
       controller.abort(sig);

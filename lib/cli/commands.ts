@@ -17,6 +17,8 @@ export interface CommandInfo {
   usage: string;
   /** Flag descriptions for `stapfr COMMAND --help`. */
   help?: string;
+  /** The command handles SIGINT and SIGTERM itself (cli.ts installs no listeners for it). */
+  ownSignals?: boolean;
   /** Undefined while the command is not built yet. */
   load?: () => Promise<CommandModule>;
 }
@@ -88,6 +90,8 @@ export const COMMANDS: Record<string, CommandInfo> = {
   sim: {
     summary: "The simulator's stand-ins for stap, staprun and lsmod",
     usage: "sim (stap ARGS… | staprun ARGS… | lsmod | shims DIR)",
+    // The stand-ins behave as stapio: a second signal resends EXIT, a third gives up.
+    ownSignals: true,
     load: () => import("../../sim/cmd/mod.ts"),
   },
 };
