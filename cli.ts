@@ -78,7 +78,7 @@ function parseGlobal(
  *
  * @example
  * ```ts
- * import { assertEquals } from "./lib/deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const sink = { write: (p: Uint8Array) => Promise.resolve(p.length) };
  * const io = { stdout: sink, stderr: sink, env: () => undefined };
  * assertEquals(await main(["--version"], io), 0);

@@ -11,7 +11,7 @@
  * @example Rehearse a memory recorder on virtual time
  * ```ts
  * import { Simulator } from "./mod.ts";
- * import { assert } from "./lib/deps/assert.ts";
+ * import { assert } from "@std/assert";
  * const sim = new Simulator({ seed: 1, rate: 500 });
  * sim.load("stap_fr_io", 'probe vfs.read { printdln("**", pn(), execname(), pid()) }');
  * sim.advance(3000);
@@ -24,7 +24,7 @@
  * @example List the recorders of a state directory on the simulator
  * ```ts
  * import { Recorders } from "./mod.ts";
- * import { assertEquals } from "./lib/deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const root = await Deno.makeTempDir();
  * const recorders = new Recorders({ sim: true, simRoot: root });
  * assertEquals((await recorders.list()).recorders, []);

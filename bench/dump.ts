@@ -5,7 +5,7 @@
  *
  * Run: npx -y deno@2.9.6 run -A bench/dump.ts   (STAPFR_BENCH_DUMP_MIB=N for another total size)
  */
-import { SIM_PERMISSIONS } from "../sim/cmd/self.ts";
+import { SIM_PERMISSIONS } from "../lib/self.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
 
 const TOTAL_MIB = Number(Deno.env.get("STAPFR_BENCH_DUMP_MIB") ?? 1024);

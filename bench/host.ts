@@ -5,7 +5,7 @@
  * Prints `name: value unit (ratio R to BASELINE)`. Run: `deno run -A bench/host.ts`.
  * @module
  */
-import { spawnModuleHost, unloadModule } from "../sim/host.ts";
+import { spawnModuleHost, unloadModule } from "../sim/module_host.ts";
 import { moduleDir } from "../sim/procfs.ts";
 import { encodeControl, Msg } from "../sim/transport.ts";
 

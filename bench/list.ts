@@ -5,7 +5,7 @@
  *
  * Run: npx -y deno@2.9.6 run -A bench/list.ts
  */
-import { SIM_PERMISSIONS } from "../sim/cmd/self.ts";
+import { SIM_PERMISSIONS } from "../lib/self.ts";
 import { fileURLToPath } from "node:url";
 
 const RUNS = 21;

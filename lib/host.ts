@@ -6,8 +6,8 @@
  * @module
  */
 import { join } from "./path.ts";
-import { simRoot } from "../sim/root.ts";
-import { selfCommand as simSelfCommand } from "../sim/cmd/self.ts";
+import { simRoot } from "./sim_root.ts";
+import { selfCommand as simSelfCommand } from "./self.ts";
 
 /** Where the engine finds SystemTap. */
 export interface Host {
@@ -35,7 +35,7 @@ const denoEnv: EnvLookup = (name) => Deno.env.get(name);
  *
  * @example
  * ```ts
- * import { assertEquals } from "./deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const host = realHost();
  * assertEquals(host.procRoot, "/proc");
  * assertEquals(host.stap, ["stap"]);
@@ -78,7 +78,7 @@ export function defaultSimRoot(env: EnvLookup = denoEnv): string {
  *
  * @example
  * ```ts
- * import { assertEquals } from "./deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const env = (name: string) => ({ HOME: "/home/ann", STAPFR_SIM_ROOT: "/tmp/sim" } as Record<string, string>)[name];
  * assertEquals(defaultStateDir(undefined, env, { kind: "sim", simRoot: "/tmp/sim" }), "/tmp/sim/state");
  * assertEquals(defaultStateDir("/srv/fr", env), "/srv/fr");
@@ -112,7 +112,7 @@ export function selfCommand(): string[] {
  *
  * @example
  * ```ts
- * import { assertEquals } from "./deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const host = simHost({ root: "/tmp/sim-root" });
  * assertEquals(host.procRoot, "/tmp/sim-root/proc");
  * assertEquals(host.stap.slice(-2), ["sim", "stap"]);

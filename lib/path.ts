@@ -9,7 +9,7 @@
  *
  * @example
  * ```ts
- * import { assertEquals } from "./deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * assertEquals(join("/var/lib/", "stapfr", "../x", "./a.json"), "/var/lib/x/a.json");
  * ```
  */
@@ -37,7 +37,7 @@ export function normalize(path: string): string {
  *
  * @example
  * ```ts
- * import { assertEquals } from "./deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * assertEquals(resolve("/srv", "out"), "/srv/out");
  * assertEquals(resolve("/srv", "/abs"), "/abs");
  * ```

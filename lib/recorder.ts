@@ -5,7 +5,7 @@
  *
  * @example List the recorders of a (here empty) state directory on the simulator
  * ```ts
- * import { assertEquals } from "./deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * import { Recorders } from "./recorder.ts";
  * const root = await Deno.makeTempDir();
  * const recorders = new Recorders({ sim: true, simRoot: root, stateDir: `${root}/state` });

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch, assertRejects } from "./deps/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { StapfrError } from "./errors.ts";
 import { type RecorderRecord, Registry } from "./registry.ts";
 

@@ -30,7 +30,7 @@ export interface Facts {
  *
  * @example
  * ```ts
- * import { assertEquals } from "./deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const loaded = { name: "stap_fr_io", size: 1, refcount: 0, state: "Live" };
  * assertEquals(recorderState({ mode: "memory" }, { module: loaded, daemonAlive: false }), "recording");
  * assertEquals(recorderState({ mode: "memory" }, { daemonAlive: false }), "dead");
@@ -55,7 +55,7 @@ export const STAP_MODULE = /^stap_[A-Za-z0-9_]+$/;
  *
  * @example
  * ```ts
- * import { assertEquals } from "./deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const mods = ["stap_fr_io", "stap_0123abcd_42", "ext4"].map((name) => ({ name, size: 1, refcount: 0, state: "Live" }));
  * assertEquals(orphanModules(mods, new Set(["stap_fr_io"])).map((m) => m.name), ["stap_0123abcd_42"]);
  * ```

@@ -1,6 +1,6 @@
 /**
  * Units the command line takes: sizes, durations, rotation specs and recorder names, with the constraints of
- * the real SystemTap host and of the simulator (DESIGN.md, "The command line").
+ * the real SystemTap host and of the simulator (docs/architecture.md, "The command line").
  *
  * Pure functions: each parse either returns a value or throws a {@linkcode UsageError} with a one-line reason.
  * @module
@@ -23,7 +23,7 @@ const UNIT: Record<string, number> = { "": MiB, K: 1024, M: MiB, G: 1024 * MiB }
  *
  * @example Sizes in bytes
  * ```ts
- * import { assertEquals } from "./deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * assertEquals(parseSize("512K"), 524288);
  * assertEquals(parseSize("16"), 16 * 1024 * 1024);
  * ```
@@ -61,7 +61,7 @@ function checkGranularity(bytes: number, text: string, what: string, host: HostK
  *
  * @example
  * ```ts
- * import { assertEquals, assertThrows } from "./deps/assert.ts";
+ * import { assertEquals, assertThrows } from "@std/assert";
  * assertEquals(parseBufferSize("16M", "real"), 16 * 1024 * 1024);
  * assertEquals(parseBufferSize("64K", "sim"), 65536);
  * assertThrows(() => parseBufferSize("1.5M", "real"));
@@ -90,7 +90,7 @@ export interface RotateSpec {
  *
  * @example
  * ```ts
- * import { assertEquals } from "./deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * assertEquals(parseRotate("1M,2", "real"), { size: 1048576, count: 2 });
  * assertEquals(parseRotate("64K", "sim"), { size: 65536, count: undefined });
  * ```
@@ -122,7 +122,7 @@ const DURATION_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_
  *
  * @example
  * ```ts
- * import { assertEquals } from "./deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * assertEquals(parseDuration("500ms"), 500);
  * assertEquals(parseDuration("2h"), 7_200_000);
  * ```
@@ -146,7 +146,7 @@ const NAME_RE = /^[a-z][a-z0-9_]*$/;
  *
  * @example
  * ```ts
- * import { assertThrows } from "./deps/assert.ts";
+ * import { assertThrows } from "@std/assert";
  * validateName("vfs_watch");
  * assertThrows(() => validateName("../x"));
  * ```

@@ -1,8 +1,8 @@
 /**
  * The simulated SystemTap 4.8 kernel module: its life cycle, its control channel and its relay rings
- * (reference sections 2.1–2.7, 5 and 6), on virtual time. Pure: time comes in through {@linkcode
+ * (docs/systemtap-4.8.md sections 2.1–2.7, 5 and 6), on virtual time. Pure: time comes in through {@linkcode
  * SimModule.advance}, control messages go out through a bounded queue that the reader drains, data goes
- * into {@linkcode RelayBuffers}. The module host process (`sim/host.ts`) puts sockets and real time around it.
+ * into {@linkcode RelayBuffers}. The module host process (`sim/module_host.ts`) puts sockets and real time around it.
  *
  * Life cycle, as in the 4.8 runtime (`transport.c`):
  * - load: the rings exist, overwrite is off, STP_TRANSPORT is queued for the first reader.
@@ -28,7 +28,7 @@ export const CONTROL_BUFFERS = 256;
  */
 const SPECIAL_BUFFERS = 8;
 
-/** The overflow texts of 4.8 (reference 2.3; runtime control.c). */
+/** The overflow texts of 4.8 (docs/systemtap-4.8.md 2.3; runtime control.c). */
 export const OVERFLOW_WARNING = "WARNING: too many pending (warning) messages\n";
 export const OVERFLOW_ERROR = "ERROR: too many pending (error) messages\n";
 

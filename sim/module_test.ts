@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch, assertThrows } from "../lib/deps/assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import { builtinWorkload } from "./builtin_workload.ts";
 import { EINVAL, ModuleBusyError, type ModuleConfig, OVERFLOW_WARNING, SimModule } from "./module.ts";
 import type { CompiledScript, ProbeSink, RunOptions, ScriptRun } from "./program.ts";

@@ -1,5 +1,5 @@
 /**
- * The simulated `/proc` under the simulator root (DESIGN.md "The simulator", reference section 3):
+ * The simulated `/proc` under the simulator root (docs/architecture.md "The simulator", docs/systemtap-4.8.md section 3):
  *
  * - `ROOT/proc/modules`: one line per loaded module in the kernel's format,
  *   `name size refcount - Live 0xffffffffc0a3d000 (OE)`; the refcount is 1 while a reader has `.cmd` open.

@@ -1,5 +1,5 @@
 /**
- * The relay buffers of a simulated SystemTap 4.8 module (reference section 5): per CPU, a ring of page-sized
+ * The relay buffers of a simulated SystemTap 4.8 module (docs/systemtap-4.8.md section 5): per CPU, a ring of page-sized
  * sub-buffers holding relay records (`uint32 seq, uint32 len, payload`, see `sim/transport.ts`), with one
  * global sequence counter over all CPUs.
  *

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../lib/deps/assert.ts";
+import { assert, assertEquals, assertThrows } from "@std/assert";
 import { RelayBuffers, SUBBUF_SIZE } from "./relay.ts";
 import { RecordDecoder, type RelayRecord } from "./transport.ts";
 

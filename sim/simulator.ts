@@ -4,7 +4,7 @@
  * (`stap -F -o FILE [-S size,N] [-b]`), advances time, attaches and reads, detaches (SIGQUIT), rotates
  * (SIGUSR2) and stops (SIGTERM: end probes, unload). The kernel side is `sim/module.ts`; the user side is the
  * same stapio writer and merge as the process face (`sim/stapio/`), so the files and the order of the output
- * are those of stapio 4.8 (reference sections 2, 4 and 5).
+ * are those of stapio 4.8 (docs/systemtap-4.8.md sections 2, 4 and 5).
  * @module
  */
 import { compileScript } from "./lang/mod.ts";
@@ -30,7 +30,7 @@ export interface SimulatorOptions {
   seed?: number;
   /** Workload events per second of virtual time (default 100). */
   rate?: number;
-  /** The reader's sequence wait (reference 2.3): "4.8" (default, 1–2 s of virtual time) or milliseconds. */
+  /** The reader's sequence wait (docs/systemtap-4.8.md 2.3): "4.8" (default, 1–2 s of virtual time) or milliseconds. */
   stall?: StallRule;
   /** Where file-mode output goes (default: in memory, see {@linkcode Simulator.fs}). */
   fs?: OutputFs;
@@ -79,7 +79,7 @@ const STEP_NS = 10_000_000;
  *
  * @example Memory mode: load, let it run, attach and read, detach; the recording goes on
  * ```ts
- * import { assert, assertEquals } from "../lib/deps/assert.ts";
+ * import { assert, assertEquals } from "@std/assert";
  * const sim = new Simulator({ seed: 7, rate: 1000 });
  * sim.load("stap_fr_demo", 'probe vfs.read { printf("%s %d\\n", pn(), pid()) }');
  * sim.advance(1000);
@@ -307,7 +307,7 @@ export class Simulator {
     }
   }
 
-  /** `staprun -d NAME`: unloads a detached module. Throws when it is attached or absent (reference 2.8). */
+  /** `staprun -d NAME`: unloads a detached module. Throws when it is attached or absent (docs/systemtap-4.8.md 2.8). */
   unload(name: string): void {
     const module = this.#modules.get(name);
     if (!module || module.attached) throw new Error(`ERROR: '${name}' is not a zombie systemtap module.`);

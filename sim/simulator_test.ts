@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../lib/deps/assert.ts";
+import { assert, assertEquals, assertThrows } from "@std/assert";
 import { MemoryOutputFs } from "./stapio/output_fs.ts";
 import { Simulator } from "./simulator.ts";
 

@@ -1,6 +1,6 @@
 /**
  * The SystemTap 4.8 transport as the simulator speaks it between a module and a reader: control messages on
- * `.cmd` and relay records on `traceN` (reference sections 0, 2 and 4.9; DESIGN.md "The simulator").
+ * `.cmd` and relay records on `traceN` (docs/systemtap-4.8.md sections 0, 2 and 4.9; docs/architecture.md "The simulator").
  *
  * On a real kernel `.cmd` is a procfs file whose reads and writes are whole messages. The simulator's module
  * host serves it as a Unix stream socket, so each message is framed by its length:

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../lib/deps/assert.ts";
+import { assertEquals, assertThrows } from "@std/assert";
 import { ControlDecoder, encodeControl, encodeRecord, Msg, RecordDecoder } from "./transport.ts";
 
 Deno.test("control messages survive any split of the stream", () => {

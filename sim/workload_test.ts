@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../lib/deps/assert.ts";
+import { assert, assertEquals } from "@std/assert";
 import { CATALOGUE, Workload } from "./workload.ts";
 import { clobberedArea, cmdlineOfArea } from "./workload_machine.ts";
 

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch, assertStringIncludes } from "../lib/deps/assert.ts";
+import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { COMMANDS } from "../lib/cli/commands.ts";
 import { CLI, runCli, runMain } from "./helpers.ts";
 
@@ -16,7 +16,7 @@ const DESIGN_COMMANDS = [
   "sim",
 ];
 
-Deno.test("--help lists every command of DESIGN.md, marking those not built yet", async () => {
+Deno.test("--help lists every command of docs/architecture.md, marking those not built yet", async () => {
   const r = await runMain(["--help"]);
   assertEquals(r.code, 0);
   for (const name of DESIGN_COMMANDS) {

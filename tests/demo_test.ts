@@ -1,7 +1,7 @@
 /**
  * `stapfr demo` as a user runs it: exit 0, the seed scenario's facts, and no process left behind.
  */
-import { assert, assertEquals } from "../lib/deps/assert.ts";
+import { assert, assertEquals } from "@std/assert";
 import { runCli } from "./helpers.ts";
 
 /**

@@ -2,7 +2,7 @@
  * End to end on the simulator, file mode: a rotating recorder (bulk per CPU on 4.x, merged by sequence
  * number), dump, tail, tail -f across rotations, stop with the end-probe output; a plain single-file recorder.
  */
-import { assert, assertEquals, assertMatch } from "../lib/deps/assert.ts";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { readAll, readUntil, SimWorld } from "./support/sim_cli.ts";
 
 // About 7.5 KB per hit (the print buffer holds 8K) on every CPU: a 1M file fills in well under a second.

@@ -3,7 +3,7 @@
  * and gc, exited, orphan and gc --unload-orphans (never anything else), already attached, two concurrent
  * starts, an unusable state directory, a script that does not compile, lost signals, check.
  */
-import { assert, assertEquals, assertMatch } from "../lib/deps/assert.ts";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { readAll, readUntil, SimWorld } from "./support/sim_cli.ts";
 import { updateModules } from "../sim/procfs.ts";
 
@@ -44,8 +44,8 @@ Deno.test("exited: a script that called exit() ends at the next read, in memory 
     await world.ok(["start", "quits", "-e", script]);
     await world.ok(["start", "fquits", "-e", script, "--output", `${world.root}/out`]);
     await new Promise((r) => setTimeout(r, 800));
-    // While detached the module stays loaded (reference 2.3); the dump's attach lets it finish.
-    // (What it still held may be lost: 4.8 does not drain the relay when the exit comes, reference 2.5.)
+    // While detached the module stays loaded (docs/systemtap-4.8.md 2.3); the dump's attach lets it finish.
+    // (What it still held may be lost: 4.8 does not drain the relay when the exit comes, docs/systemtap-4.8.md 2.5.)
     const dump = await world.run(["dump", "quits"]);
     // The simulator's staprun sometimes dies with Deno's "Bad resource ID" when the module exits as it attaches
     // (a simulator bug, reported); the engine's part is then only to report it, which it does.

@@ -2,7 +2,7 @@
  * End to end on the simulator, memory mode: start, list, status, dump (twice, never repeating data; into a
  * closed pipe; into a file), attach with Ctrl-C, tail, stop with the end-probe output.
  */
-import { assert, assertEquals, assertMatch } from "../lib/deps/assert.ts";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { readAll, readUntil, SimWorld } from "./support/sim_cli.ts";
 
 // Each line is unique and numbered, so repeats and gaps are visible.

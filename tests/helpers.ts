@@ -3,7 +3,7 @@
  * @module
  */
 import { main } from "../cli.ts";
-import { SIM_PERMISSIONS } from "../sim/cmd/self.ts";
+import { SIM_PERMISSIONS } from "../lib/self.ts";
 
 /** What a run of the command line produced. */
 export interface RunResult {

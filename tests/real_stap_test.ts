@@ -3,7 +3,7 @@
  * recorder and a rotating file recorder. These tests run only where asked (`STAPFR_REAL_STAP=1`, as the GitHub
  * workflow's real-systemtap job does) and skip with the reason elsewhere: here no module can be loaded.
  */
-import { assert, assertEquals } from "../lib/deps/assert.ts";
+import { assert, assertEquals } from "@std/assert";
 import { runCli } from "./helpers.ts";
 
 function whyNot(): string | undefined {

@@ -3,7 +3,7 @@
  * to and unload of a module that is not loaded. Neither call loads anything. The host seam points at the real
  * staprun and the real /proc; nothing else differs from the simulated runs.
  */
-import { assertMatch, assertRejects } from "../lib/deps/assert.ts";
+import { assertMatch, assertRejects } from "@std/assert";
 import { StapfrError } from "../lib/errors.ts";
 import { realHost } from "../lib/host.ts";
 import { AttachSession } from "../lib/driver/session.ts";

@@ -1,8 +1,8 @@
 /**
- * The stand-ins as commands: staprun's usage on stdout with its error on stderr (reference 1.2, section 7),
+ * The stand-ins as commands: staprun's usage on stdout with its error on stderr (docs/systemtap-4.8.md 1.2, section 7),
  * stap's messages (1.3), lsmod's format, and the shims (`sim shims DIR`) putting a simulated SystemTap on PATH.
  */
-import { assert, assertEquals, assertMatch } from "../lib/deps/assert.ts";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { destroyWorld, makeWorld, sim, type SimWorld } from "./sim_helpers.ts";
 
 async function withWorld(fn: (w: SimWorld) => Promise<void>): Promise<void> {
@@ -145,7 +145,7 @@ Deno.test("stap -p4 writes a simulated .ko; staprun -L loads it; EEXIST on a sec
     ]);
     const renamed = await sim(world, ["staprun", "-L", "-R", "stap_fr_ko.ko"]);
     assertEquals(renamed.code, 0);
-    // -R keeps the length: "stap_fr_ko" with pid 12345 becomes "stap_12345" (reference 3).
+    // -R keeps the length: "stap_fr_ko" with pid 12345 becomes "stap_12345" (docs/systemtap-4.8.md 3).
     const name = /staprun -A (\S+)"\n$/.exec(renamed.stderr)![1];
     assertEquals(name.length, "stap_fr_ko".length);
     assertMatch(name, /^[a-z_]*_\d+$/);

@@ -1,9 +1,9 @@
 /**
  * The simulator's file mode through the processes: `sim stap -F -o FILE -S …` starts a stapio daemon that
  * prints its pid, writes and rotates files, and on SIGTERM writes the end-probe output and unloads
- * (reference 2.2, 4.1, 4.3, 4.4, 4.8).
+ * (docs/systemtap-4.8.md 2.2, 4.1, 4.3, 4.4, 4.8).
  */
-import { assert, assertEquals, assertMatch } from "../lib/deps/assert.ts";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { destroyWorld, makeWorld, modules, sim, type SimWorld, sleep, until } from "./sim_helpers.ts";
 
 const SEED_SCRIPT =
@@ -38,7 +38,7 @@ function numbers(names: string[], prefix: string): number[] {
   );
 }
 
-Deno.test("seed example (b), reference 2.2/4.4/4.8: pid line, test.log.N (at most 2), SIGTERM ends with 'exited'", async () => {
+Deno.test("seed example (b), docs/systemtap-4.8.md 2.2/4.4/4.8: pid line, test.log.N (at most 2), SIGTERM ends with 'exited'", async () => {
   // One CPU: with two, non-bulk -S makes the CPUs overwrite each other (the 4.8 bug of 4.5, reproduced).
   await withWorld(async (world) => {
     const start = await sim(world, ["stap", "-F", "-o", "test.log", "-S", "1,2", "-e", SEED_SCRIPT]);

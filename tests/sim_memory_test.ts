@@ -1,8 +1,8 @@
 /**
  * The simulator's memory mode through the processes: `sim stap -F`, `sim staprun -A`, detach, unload
- * (reference sections 2.1, 2.3–2.5, 2.8, 5.3).
+ * (docs/systemtap-4.8.md sections 2.1, 2.3–2.5, 2.8, 5.3).
  */
-import { assert, assertEquals, assertMatch } from "../lib/deps/assert.ts";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import {
   destroyWorld,
   makeWorld,
@@ -47,7 +47,7 @@ async function attachFor(world: SimWorld, name: string, lines: number) {
   }
 }
 
-Deno.test("seed example (a), reference 2.1/2.3/2.4: memory-mode start, attach shows seed lines, SIGQUIT detaches", async () => {
+Deno.test("seed example (a), docs/systemtap-4.8.md 2.1/2.3/2.4: memory-mode start, attach shows seed lines, SIGQUIT detaches", async () => {
   await withWorld(async (world) => {
     const start = await sim(world, ["stap", "-F", "-e", SEED_SCRIPT]);
     const name = reconnectName(start.stderr);

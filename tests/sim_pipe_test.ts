@@ -2,7 +2,7 @@
  * Section 6 item 4: stapio's stdout closed under it. Under `-A` the reader prints "Couldn't write to output",
  * its self-SIGTERM is lost and stapio hangs until an external signal; a foreground run exits cleanly instead.
  */
-import { assert, assertEquals, assertMatch } from "../lib/deps/assert.ts";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { destroyWorld, makeWorld, modules, Running, sim, sleep, until } from "./sim_helpers.ts";
 
 const SCRIPT = 'probe vfs.* { printdln("**", pn(), pid()) } probe end { printf("exited\\n") }';

@@ -2,7 +2,7 @@
  * Bad input on the command line: one clear line, the usage of the command, exit 2, no stack trace, and nothing
  * changed (the state directory stays empty). Runs the CLI as a child process, as a user would.
  */
-import { assert, assertEquals } from "../lib/deps/assert.ts";
+import { assert, assertEquals } from "@std/assert";
 import { runCli } from "./helpers.ts";
 
 const SCRIPT = ["-e", "probe begin { exit() }"];

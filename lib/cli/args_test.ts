@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../deps/assert.ts";
+import { assertEquals, assertThrows } from "@std/assert";
 import { UsageError } from "../errors.ts";
 import { type Flags, parseCommandArgs } from "./args.ts";
 

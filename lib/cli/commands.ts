@@ -23,7 +23,7 @@ export interface CommandInfo {
   load?: () => Promise<CommandModule>;
 }
 
-/** Every command of DESIGN.md, in the order `--help` lists them. */
+/** Every command of docs/architecture.md, in the order `--help` lists them. */
 export const COMMANDS: Record<string, CommandInfo> = {
   start: {
     load: () => import("../commands/start.ts"),

@@ -46,7 +46,7 @@ export function humanBytes(bytes: number | null): string {
  *
  * @example
  * ```ts
- * import { assertEquals } from "../deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * assertEquals(age("2026-01-01T00:00:00Z", Date.parse("2026-01-01T03:10:00Z")), "3h");
  * ```
  */

@@ -1,5 +1,5 @@
 /**
- * Turns what `stap` and `staprun` print when they fail (reference sections 1.2, 1.3, 2.7 and 2.8) into one
+ * Turns what `stap` and `staprun` print when they fail (docs/systemtap-4.8.md sections 1.2, 1.3, 2.7 and 2.8) into one
  * stapfr error that says what happened and what to do. The raw `ERROR:` lines are kept in the message so
  * nothing SystemTap said is hidden.
  * @module
@@ -47,7 +47,7 @@ const NOT_ZOMBIE = /'([^']+)' is not a zombie systemtap module/;
  *
  * @example "Not running" and "already attached" print the same text; the module table tells them apart
  * ```ts
- * import { assertMatch } from "../deps/assert.ts";
+ * import { assertMatch } from "@std/assert";
  * const stderr = "ERROR: Cannot attach to module stap_fr_io control channel; not running?\n";
  * const busy = explainFailure(stderr, {
  *   operation: "attach", recorder: "io", module: "stap_fr_io", moduleState: "attached", program: "staprun", code: 1,

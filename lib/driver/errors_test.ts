@@ -1,4 +1,4 @@
-import { assert, assertMatch } from "../deps/assert.ts";
+import { assert, assertMatch } from "@std/assert";
 import { explainFailure, type FailureContext } from "./errors.ts";
 
 const base: FailureContext = {
@@ -29,7 +29,7 @@ Deno.test("explainFailure keeps SystemTap's own lines in the message and always 
   assert(e.hint && e.hint.length > 0);
 });
 
-Deno.test("explainFailure maps every error of reference 2.8 to its own message", () => {
+Deno.test("explainFailure maps every error of docs/systemtap-4.8.md 2.8 to its own message", () => {
   const start = { ...base, operation: "start" as const, program: "stap" };
   const cases: [string, FailureContext, RegExp][] = [
     ["", { ...base, moduleState: "detached" }, /permission denied on the control channel/],

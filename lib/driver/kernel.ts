@@ -63,7 +63,7 @@ export interface LoadedModule {
  *
  * @example
  * ```ts
- * import { assertEquals } from "../deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const text = "stap_fr_io 327680 1 - Live 0xffffffffc0a00000\next4 1011712 2 - Live 0x0\n";
  * assertEquals(parseModules(text)[0], { name: "stap_fr_io", size: 327680, refcount: 1, state: "Live" });
  * ```
@@ -198,7 +198,7 @@ function aliveBy(stat: ProcStat | undefined, startTime?: number): boolean {
  *
  * @example
  * ```ts
- * import { assert } from "../deps/assert.ts";
+ * import { assert } from "@std/assert";
  * assert((await processStartTime(Deno.pid)) !== undefined);
  * ```
  */

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../deps/assert.ts";
+import { assert, assertEquals } from "@std/assert";
 import {
   listModules,
   moduleState,

@@ -13,13 +13,13 @@ export interface MemoryFigures {
 
 /**
  * Refuses a memory ring that SystemTap 4.8 could not allocate. With an explicit `-s`, the runtime fails module
- * init when the rings of all online CPUs exceed free plus buffer memory (reference 5.1): stap then reports only
+ * init when the rings of all online CPUs exceed free plus buffer memory (docs/systemtap-4.8.md 5.1): stap then reports only
  * an insert failure after compiling. Without an explicit size, stap shrinks the default itself, so there is
  * nothing to check.
  *
  * @example
  * ```ts
- * import { assertThrows } from "../deps/assert.ts";
+ * import { assertThrows } from "@std/assert";
  * const mem = { free: 512 * 1024 * 1024, buffers: 0 };
  * checkRingFits(16 * 1024 * 1024, 4, mem); // 64M of 512M: fine
  * assertThrows(() => checkRingFits(256 * 1024 * 1024, 4, mem)); // 1G of 512M: refused

@@ -1,4 +1,4 @@
-import { assertThrows } from "../deps/assert.ts";
+import { assertThrows } from "@std/assert";
 import { StapfrError } from "../errors.ts";
 import { checkRingFits, thisMachine } from "./preflight.ts";
 

@@ -106,7 +106,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  *
  * @example
  * ```ts
- * import { assertEquals } from "../deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const result = await runCommand(["sh", "-c", "echo out; echo err >&2; exit 3"]);
  * assertEquals([result.code, result.stdout, result.stderr], [3, "out\n", "err\n"]);
  * ```

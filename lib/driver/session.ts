@@ -1,5 +1,5 @@
 /**
- * One `staprun -A MODULE` reader (reference 2.3 to 2.5). It runs in a session of its own (setsid), so a
+ * One `staprun -A MODULE` reader (docs/systemtap-4.8.md 2.3 to 2.5). It runs in a session of its own (setsid), so a
  * Ctrl-C at the terminal reaches stapfr only; stapfr then decides: SIGQUIT detaches (the recording goes on),
  * SIGTERM unloads (end probes run, their output arrives here). Because stapio 4.8 can lose a signal under
  * `-A`, each signal is resent after a bounded wait, and stapfr gives up with a clear error after a few tries.
@@ -56,7 +56,7 @@ export class AttachSession {
     this.#options = options;
     this.pid = child.pid;
     // If stapfr exits while attached (a second Ctrl-C ends it at once), stapio must not stay attached: with
-    // its reader gone it would hang with overwrite off (reference section 6, item 4). Detach it on the way out.
+    // its reader gone it would hang with overwrite off (docs/systemtap-4.8.md section 6, item 4). Detach it on the way out.
     const onExit = (): void => {
       try {
         if (!this.#exitStatus) Deno.kill(child.pid, "SIGQUIT");

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch, assertRejects } from "../deps/assert.ts";
+import { assert, assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { StapfrError } from "../errors.ts";
 import { fakeHost } from "../../tests/support/fake_host.ts";
 import { AttachSession } from "./session.ts";

@@ -1,7 +1,7 @@
 /**
  * Starting a flight recorder with `stap -F`: memory mode (`staprun -L`, the module keeps its ring in the
  * kernel) and file mode (`staprun -D -o FILE`, a stapio daemon writes rotated files). Parses what stap prints
- * (reference sections 2.1 and 2.2) and waits for evidence that the recording really runs.
+ * (docs/systemtap-4.8.md sections 2.1 and 2.2) and waits for evidence that the recording really runs.
  * @module
  */
 import { join } from "../path.ts";
@@ -25,7 +25,7 @@ const PID_LINE = /^([0-9]+)\r?\n/;
  *
  * @example
  * ```ts
- * import { assertEquals } from "../deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const stderr = '\nDisconnecting from systemtap module.\nTo reconnect, type "staprun -A stap_fr_io"\n';
  * assertEquals(parseReconnectHint(stderr), "stap_fr_io");
  * ```
@@ -39,7 +39,7 @@ export function parseReconnectHint(stderr: string): string | undefined {
  *
  * @example
  * ```ts
- * import { assertEquals } from "../deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * assertEquals(parsePidLine("10606\n"), 10606);
  * assertEquals(parsePidLine(""), undefined);
  * ```
@@ -97,7 +97,7 @@ export async function startMemory(options: StartCommon & { buffer?: number }): P
   throw await stapFailed(options, result.stderr, result.code);
 }
 
-/** The stapfr error for a stap run that did not start the recorder (reference 2.7, 2.8). */
+/** The stapfr error for a stap run that did not start the recorder (docs/systemtap-4.8.md 2.7, 2.8). */
 async function stapFailed(options: StartCommon, stderr: string, code: number): Promise<Error> {
   return explainFailure(stderr, {
     operation: "start",
@@ -130,7 +130,7 @@ export interface FileStartOptions extends StartCommon {
 
 /**
  * Starts a file-mode recorder: stap prints the daemon's pid before the probes run and before the files exist
- * (reference 2.2), so this waits, bounded, until the module is loaded and the first file exists.
+ * (docs/systemtap-4.8.md 2.2), so this waits, bounded, until the module is loaded and the first file exists.
  */
 export async function startFile(options: FileStartOptions): Promise<FileStart> {
   const { host } = options;

@@ -1,5 +1,5 @@
 /**
- * Unloading a detached module with `staprun -d MODULE` (reference 2.8), with the look-alike errors told apart.
+ * Unloading a detached module with `staprun -d MODULE` (docs/systemtap-4.8.md 2.8), with the look-alike errors told apart.
  * @module
  */
 import type { Host } from "../host.ts";

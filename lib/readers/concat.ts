@@ -16,7 +16,7 @@ export const COPY_BLOCK = 1 << 20;
  *
  * @example
  * ```ts
- * import { assertEquals } from "../deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const dir = await Deno.makeTempDir();
  * await Deno.writeTextFile(`${dir}/a.0`, "one\n");
  * await Deno.writeTextFile(`${dir}/a.1`, "two\n");

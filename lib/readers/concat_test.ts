@@ -1,4 +1,4 @@
-import { assertEquals, assertRejects } from "../deps/assert.ts";
+import { assertEquals, assertRejects } from "@std/assert";
 import { copyFiles } from "./concat.ts";
 
 async function files(

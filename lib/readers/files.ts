@@ -1,5 +1,5 @@
 /**
- * The files of one file-mode run, named as stapio 4.8 names them (reference 4.1): `F` then `F.N` for one
+ * The files of one file-mode run, named as stapio 4.8 names them (docs/systemtap-4.8.md 4.1): `F` then `F.N` for one
  * stream, `F_C` then `F_cpuC.N` per CPU in bulk mode. Sorted oldest to newest per stream.
  * @module
  */
@@ -26,7 +26,7 @@ function escape(text: string): string {
  *
  * @example
  * ```ts
- * import { assertEquals } from "../deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * assertEquals(classify("io.out.3", "io.out"), { cpu: null, index: 3 });
  * assertEquals(classify("io.out_cpu1.0", "io.out"), { cpu: 1, index: 0 });
  * assertEquals(classify("io.out_1", "io.out"), { cpu: 1, index: -1 });

@@ -1,4 +1,4 @@
-import { assertEquals } from "../deps/assert.ts";
+import { assertEquals } from "@std/assert";
 import { followRun } from "./follow.ts";
 
 Deno.test("followRun follows a file recorder across rotations and deletions, then ends with it", async () => {

@@ -1,5 +1,5 @@
 /**
- * Bulk-mode files read back as one stream, as `stap-merge` does (reference 4.9): each CPU's files, oldest to
+ * Bulk-mode files read back as one stream, as `stap-merge` does (docs/systemtap-4.8.md 4.9): each CPU's files, oldest to
  * newest, hold records `uint32 seq, uint32 len, payload` (little-endian); the merge repeatedly emits the payload
  * of the record with the smallest sequence number among the CPUs. Sequence numbers come from one counter for
  * all CPUs, so this restores the global order.
@@ -113,7 +113,7 @@ export interface MergeResult {
  *
  * @example
  * ```ts
- * import { assertEquals } from "../deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const dir = await Deno.makeTempDir();
  * const rec = (seq: number, text: string) => {
  *   const p = new TextEncoder().encode(text);

@@ -1,4 +1,4 @@
-import { assertEquals } from "../deps/assert.ts";
+import { assertEquals } from "@std/assert";
 import { listRunFiles, streamsOf } from "./files.ts";
 import { mergeStreams } from "./merge.ts";
 

@@ -34,7 +34,7 @@ export class LineKeeper {
  *
  * @example
  * ```ts
- * import { assertEquals } from "../deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * assertEquals(lastLines("a\nb\nc\n", 2), "b\nc\n");
  * assertEquals(lastLines("a\nb\nc", 1), "c");
  * assertEquals(lastLines("a\n", 0), "");

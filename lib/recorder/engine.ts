@@ -85,7 +85,7 @@ export interface RecorderDetail extends RecorderInfo {
   state_file: string;
 }
 
-/** The default ring size per CPU of SystemTap 4.8 (reference 5.1). */
+/** The default ring size per CPU of SystemTap 4.8 (docs/systemtap-4.8.md 5.1). */
 export const DEFAULT_BUFFER = 16 * MiB;
 
 /** The facts about one record, gathered from the module table and /proc. */

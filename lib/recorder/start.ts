@@ -122,7 +122,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
     if (fileMode) {
       let bulk = options.bulk ?? false;
       if (options.rotate && !bulk && ((await stapMajorVersion(host)) ?? 4) < 5) {
-        // 4.x non-bulk -S lets the CPUs overwrite each other's file (reference 4.5).
+        // 4.x non-bulk -S lets the CPUs overwrite each other's file (docs/systemtap-4.8.md 4.5).
         bulk = true;
         notes.push(
           `SystemTap 4.x: rotating output uses bulk mode (one file per CPU, merged when read); ` +

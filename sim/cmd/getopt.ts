@@ -47,7 +47,7 @@ function parseOptstring(optstring: string): Map<string, "none" | "required" | "o
  *
  * @example
  * ```ts
- * import { assertEquals } from "../../lib/deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const r = getopt(["-vvA", "mod", "-ofile"], "vAo:");
  * assertEquals(r.opts.map((o) => o.name + (o.value ?? "")), ["v", "v", "A", "ofile"]);
  * assertEquals(r.positionals, ["mod"]);

@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertThrows } from "../../lib/deps/assert.ts";
+import { assert, assertEquals, assertThrows } from "@std/assert";
 import { OrderedSink } from "./io.ts";
 
 Deno.test("OrderedSink keeps order, counts what waits, and whenBelow waits for a slow writer", async () => {

@@ -3,7 +3,7 @@
  * whose host process is gone is flagged ` [dead host]` (only `staprun -d` clears it).
  * @module
  */
-import { listModules, type LoadedModule } from "../host.ts";
+import { listModules, type LoadedModule } from "../module_host.ts";
 
 /** The header line of lsmod. */
 export const LSMOD_HEADER = "Module                  Size  Used by";
@@ -13,7 +13,7 @@ export const LSMOD_HEADER = "Module                  Size  Used by";
  *
  * @example
  * ```ts
- * import { assertEquals } from "../../lib/deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const text = formatLsmod([{ name: "stap_fr_x", size: 106496, refcount: 0, state: "live", pid: 1 }]);
  * assertEquals(text, "Module                  Size  Used by\nstap_fr_x             106496  0\n");
  * ```

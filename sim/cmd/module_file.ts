@@ -29,14 +29,14 @@ export async function writeModuleFile(spec: ModuleSpec): Promise<void> {
   await Deno.writeTextFile(spec.path, JSON.stringify({ [MARK]: 1, ...content }) + "\n", { mode: 0o644 });
 }
 
-/** Where staprun looks for a bare module name (reference 3): `/lib/modules/RELEASE/systemtap/NAME.ko`. */
+/** Where staprun looks for a bare module name (docs/systemtap-4.8.md 3): `/lib/modules/RELEASE/systemtap/NAME.ko`. */
 export function modulePathOf(arg: string, release: string, cwd: string): string {
   if (!arg.includes("/") && !arg.endsWith(".ko")) return `/lib/modules/${release}/systemtap/${arg}.ko`;
   return arg.startsWith("/") ? arg : join(cwd, arg);
 }
 
 /**
- * Reads a module file. Returns staprun's error lines (reference 2.8) when it is missing or not a simulated
+ * Reads a module file. Returns staprun's error lines (docs/systemtap-4.8.md 2.8) when it is missing or not a simulated
  * module.
  */
 export async function readModuleFile(path: string): Promise<ModuleSpec | { errors: string[] }> {

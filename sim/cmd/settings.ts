@@ -1,16 +1,16 @@
 /**
- * The simulator's knobs as the stand-in commands read them from the environment (DESIGN.md):
+ * The simulator's knobs as the stand-in commands read them from the environment (docs/architecture.md):
  * `STAPFR_SIM_ROOT`, `STAPFR_SIM_CPUS` (default 2), `STAPFR_SIM_RATE` (workload events per second, default
  * 100), `STAPFR_SIM_SEED` (default 1), plus two of the user side:
  *
- * - `STAPFR_SIM_SEQ_WAIT_MS`: the 4.8 reader's sequence wait (reference 2.3, 5.4). Unset or `4.8`: the real
+ * - `STAPFR_SIM_SEQ_WAIT_MS`: the 4.8 reader's sequence wait (docs/systemtap-4.8.md 2.3, 5.4). Unset or `4.8`: the real
  *   rule, 1–2 s at each gap and after each attach; a number: that many milliseconds (0: none). The default is
  *   the real one, so a wrapper meets the stall it will meet on a real host; tests set it low.
- * - `STAPFR_SIM_LOSE_SIGNALS=1`: reproduce the 4.8 `-A` signal-loss bug (reference 2.5): the first SIGINT,
+ * - `STAPFR_SIM_LOSE_SIGNALS=1`: reproduce the 4.8 `-A` signal-loss bug (docs/systemtap-4.8.md 2.5): the first SIGINT,
  *   SIGTERM or SIGHUP to an attached stapio is dropped, so that a wrapper's resend logic can be tested.
  * @module
  */
-import { simRoot } from "../root.ts";
+import { simRoot } from "../../lib/sim_root.ts";
 import { parseStallRule, type StallRule } from "../stapio/merge.ts";
 
 /** The knobs, parsed. */
@@ -37,7 +37,7 @@ function positiveNumber(text: string | undefined, fallback: number, what: string
  *
  * @example
  * ```ts
- * import { assertEquals } from "../../lib/deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const env = (n: string) => ({ STAPFR_SIM_ROOT: "/r", STAPFR_SIM_RATE: "5000" } as Record<string, string>)[n];
  * const s = simSettings(env);
  * assertEquals([s.root, s.cpus, s.rate, s.stall], ["/r", 2, 5000, "4.8"]);

@@ -5,7 +5,7 @@
  * @module
  */
 import { join } from "node:path";
-import { type SelfCommand, selfCommand, shellQuote } from "./self.ts";
+import { type SelfCommand, selfCommand, shellQuote } from "../../lib/self.ts";
 
 /** The wrappers written. */
 export const SHIM_NAMES = ["stap", "staprun", "lsmod"] as const;
@@ -15,7 +15,7 @@ export const SHIM_NAMES = ["stap", "staprun", "lsmod"] as const;
  *
  * @example
  * ```ts
- * import { assertEquals } from "../../lib/deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const text = shimScript("staprun", { command: "/opt/my deno", args: ["run", "/s/cli.ts"] });
  * assertEquals(text.split("\n")[2], `STAPFR_SIM_ARGV0="$0" exec '/opt/my deno' 'run' '/s/cli.ts' 'sim' 'staprun' "$@"`);
  * ```

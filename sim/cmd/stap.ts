@@ -1,11 +1,11 @@
 /**
  * The simulated `stap`: passes 1–2 with the simulator's language (`-p1`, `-p2`), `-p4` writes a simulated
- * `.ko`, and pass 5 runs it through the simulated staprun as stap 4.8 does (reference 1.1, 1.3, 2, 3):
+ * `.ko`, and pass 5 runs it through the simulated staprun as stap 4.8 does (docs/systemtap-4.8.md 1.1, 1.3, 2, 3):
  * without `-F` in the foreground until exit(), `-T` or a signal; `-F` alone loads it with `staprun -L`
  * (memory mode); `-F -o FILE` starts the `staprun -D` daemon (file mode).
  *
  * Differences from a real stap: pass 5 runs staprun in this process instead of a child, so a SIGQUIT to a
- * foreground `stap` detaches instead of killing stap alone (reference 2.4).
+ * foreground `stap` detaches instead of killing stap alone (docs/systemtap-4.8.md 2.4).
  * @module
  */
 import { join } from "node:path";
@@ -93,7 +93,7 @@ async function stap(args: string[], io: CommandIo): Promise<number> {
     return 1;
   }
   let source = script.source;
-  // stap -T adds a synthetic timer probe that calls exit() (reference 1.1).
+  // stap -T adds a synthetic timer probe that calls exit() (docs/systemtap-4.8.md 1.1).
   if (o.timeoutSeconds !== undefined) {
     source += `\nprobe timer.ms(${Math.round(o.timeoutSeconds * 1000)}) { exit() }\n`;
   }
@@ -152,7 +152,7 @@ async function stap(args: string[], io: CommandIo): Promise<number> {
   return await pass5(spec, o, io);
 }
 
-/** Builds staprun's argv as stap 4.8 does (reference 1.1) and runs it. */
+/** Builds staprun's argv as stap 4.8 does (docs/systemtap-4.8.md 1.1) and runs it. */
 async function pass5(spec: ModuleSpec, o: StapOptions, io: CommandIo): Promise<number> {
   const argv: string[] = [];
   for (let i = 1; i < o.verbose; i++) argv.push("-v");

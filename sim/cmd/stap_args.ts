@@ -1,7 +1,7 @@
 /**
  * The simulated `stap`'s command line: the options a flight recorder uses, validated with stap 4.8's own
- * messages (reference 1.3, checked against Debian's stap with `-p1`), and the module name stap picks
- * (reference 3).
+ * messages (docs/systemtap-4.8.md 1.3, checked against Debian's stap with `-p1`), and the module name stap picks
+ * (docs/systemtap-4.8.md 3).
  * @module
  */
 import { createHash } from "node:crypto";
@@ -66,7 +66,7 @@ const LONG = {
   "colour": "optional",
 } as const;
 
-/** Longest module name: the kernel's 55 characters (reference 3). */
+/** Longest module name: the kernel's 55 characters (docs/systemtap-4.8.md 3). */
 const MAX_MODULE = 55;
 
 function safety(flag: string, value: string, pattern: string, flags = ""): string | undefined {
@@ -80,7 +80,7 @@ function safety(flag: string, value: string, pattern: string, flags = ""): strin
  *
  * @example
  * ```ts
- * import { assertEquals } from "../../lib/deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const r = parseStapArgs(["-F", "-m", "Bad-Name", "-e", "probe begin {}"]);
  * assertEquals(r.kind === "error" && r.stderr,
  *   "ERROR: Safety pattern mismatch for -m parameter ('Bad-Name' vs. '^[a-z0-9_]+$') rc=1\n");
@@ -217,13 +217,13 @@ export function parseStapArgs(args: string[]): StapParse {
 }
 
 /**
- * The default module name of reference 3: `stap_` + 32 hex digits of a hash of the script and the options
+ * The default module name of docs/systemtap-4.8.md 3: `stap_` + 32 hex digits of a hash of the script and the options
  * + `_` + the number of bytes hashed, cut to 55 characters. (stap hashes with MD4; MD5 here gives the same
  * shape.)
  *
  * @example
  * ```ts
- * import { assertMatch } from "../../lib/deps/assert.ts";
+ * import { assertMatch } from "@std/assert";
  * assertMatch(defaultModuleName("probe begin {}", ["-F"]), /^stap_[0-9a-f]{32}_\d+$/);
  * ```
  */
@@ -234,11 +234,11 @@ export function defaultModuleName(script: string, options: string[]): string {
 }
 
 /**
- * staprun's `-R` rename (reference 3): keep the name's length, replacing its tail with `_<pid>`.
+ * staprun's `-R` rename (docs/systemtap-4.8.md 3): keep the name's length, replacing its tail with `_<pid>`.
  *
  * @example
  * ```ts
- * import { assertEquals } from "../../lib/deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * assertEquals(
  *   renameModule("stap_0123456789abcdef0123456789abcdef_1234", 98765),
  *   "stap_0123456789abcdef0123456789abcde_98765",

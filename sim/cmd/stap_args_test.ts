@@ -1,4 +1,4 @@
-import { assertEquals, assertMatch } from "../../lib/deps/assert.ts";
+import { assertEquals, assertMatch } from "@std/assert";
 import { defaultModuleName, parseStapArgs } from "./stap_args.ts";
 
 const script = ["-e", "probe begin { print(1) }"];

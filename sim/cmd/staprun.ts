@@ -1,10 +1,10 @@
 /**
  * The simulated `staprun` (and the stapio it becomes): load a module (`-L`), run it in the foreground, start
- * the `-D` daemon, attach (`-A`), unload (`-d`), with 4.8's messages and exit statuses (reference 1.2, 2, 4,
- * 7). The module itself is a background host process (`sim/host.ts`); this side is user space.
+ * the `-D` daemon, attach (`-A`), unload (`-d`), with 4.8's messages and exit statuses (docs/systemtap-4.8.md 1.2, 2, 4,
+ * 7). The module itself is a background host process (`sim/module_host.ts`); this side is user space.
  * @module
  */
-import { spawnModuleHost, StapMessageError, unloadModule } from "../host.ts";
+import { spawnModuleHost, StapMessageError, unloadModule } from "../module_host.ts";
 import { moduleDir } from "../procfs.ts";
 import { connectModule, countRelayFiles, NotRunningError } from "../stapio/link.ts";
 import { absoluteOutfile } from "../stapio/outfile_name.ts";
@@ -13,7 +13,7 @@ import { notRunningText, type StapioMode, StapioSession } from "../stapio/reader
 import { StapioWriter } from "../stapio/writer.ts";
 import { type OrderedSink, stdoutHandle } from "./io.ts";
 import { modulePathOf, type ModuleSpec, readModuleFile } from "./module_file.ts";
-import { selfCommand } from "./self.ts";
+import { selfCommand } from "../../lib/self.ts";
 import { type SimSettings, simSettings } from "./settings.ts";
 import type { SignalSource } from "./signals.ts";
 import { renameModule } from "./stap_args.ts";
@@ -64,7 +64,7 @@ export async function staprunMain(args: string[], io: CommandIo, override?: Modu
       io.out.text(staprunUsage(io.argv0, io.release));
       return 0;
     case "version":
-      // printf then _exit: nothing reaches a pipe (reference 1.2).
+      // printf then _exit: nothing reaches a pipe (docs/systemtap-4.8.md 1.2).
       if (io.stdoutIsTerminal) {
         io.out.text("Systemtap module loader/runner (version 4.8/0.188, Debian version 4.8-2)\n");
       }
@@ -96,12 +96,12 @@ async function deleteModule(
   color: boolean,
   io: CommandIo,
 ): Promise<number> {
-  // `-d '*'` lists debugfs, where 4.8 modules are not: a silent no-op (reference 3).
+  // `-d '*'` lists debugfs, where 4.8 modules are not: a silent no-op (docs/systemtap-4.8.md 3).
   if (name === "*") return 0;
   return await unload(name, settings, (lines) => printErrors(lines, color, io));
 }
 
-/** `staprun -d NAME`: 0, or the status of reference 2.8 after printing its lines. */
+/** `staprun -d NAME`: 0, or the status of docs/systemtap-4.8.md 2.8 after printing its lines. */
 async function unload(
   name: string,
   settings: SimSettings,
@@ -235,7 +235,7 @@ function daemonArgs(name: string, o: StaprunOptions, cwd: string): string[] {
 
 /**
  * `-D -o FILE`: stapio daemonises. The original process prints the daemon's pid line (which the daemon writes
- * before its handshake, so before the files exist, reference 2.2) and exits 0.
+ * before its handshake, so before the files exist, docs/systemtap-4.8.md 2.2) and exits 0.
  */
 async function startDaemon(name: string, o: StaprunOptions, io: CommandIo): Promise<number> {
   const self = selfCommand();

@@ -1,6 +1,6 @@
 /**
  * staprun 4.8's command line: the options, and every validation error with its exact text, its order and
- * whether the usage follows (reference 1.2; the order was checked against Debian's real staprun: getopt
+ * whether the usage follows (docs/systemtap-4.8.md 1.2; the order was checked against Debian's real staprun: getopt
  * errors in the order given, then the option conflicts, then `-F`, then the missing module, then module
  * options with `-A`, then the name length).
  * @module
@@ -25,7 +25,7 @@ export interface StaprunOptions {
   rotation?: RotationSpec;
   targetPid?: number;
   targetCmd?: string;
-  /** `-T`: parsed and, as in 4.8, without effect (reference 1.1). */
+  /** `-T`: parsed and, as in 4.8, without effect (docs/systemtap-4.8.md 1.1). */
   readerTimeoutMs?: number;
   color: "auto" | "never" | "always";
   /** The module argument as given (a name or a path). */
@@ -42,7 +42,7 @@ export interface StaprunArgError {
   usage: boolean;
   /** A getopt message, printed as `<argv0>: <message>` without the ERROR prefix. */
   getopt?: boolean;
-  /** No newline after the message (`-C bogus`, reference 1.2). */
+  /** No newline after the message (`-C bogus`, docs/systemtap-4.8.md 1.2). */
   noNewline?: boolean;
 }
 
@@ -74,7 +74,7 @@ export function moduleNameOf(arg: string): string {
  *
  * @example
  * ```ts
- * import { assertEquals } from "../../lib/deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const r = parseStaprunArgs(["-A", "-L", "stap_x"]);
  * assertEquals(r.kind === "error" && r.error.message, "You can't specify the '-A' and '-L' options together.");
  * ```

@@ -1,8 +1,8 @@
-import { assertEquals } from "../../lib/deps/assert.ts";
+import { assertEquals } from "@std/assert";
 import { parseStaprunArgs } from "./staprun_args.ts";
 import { staprunUsage } from "./usage.ts";
 
-/** What the real staprun 4.8 printed for each command line (run on Debian 12 for reference 1.2). */
+/** What the real staprun 4.8 printed for each command line (run on Debian 12 for docs/systemtap-4.8.md 1.2). */
 const TABLE: [string, string, boolean][] = [
   ["-A -L m", "ERROR: You can't specify the '-A' and '-L' options together.\n", true],
   [

@@ -1,5 +1,5 @@
 /**
- * staprun 4.8's usage text (47 lines, printed on stdout for usage errors and `-h`, reference 1.2), copied from
+ * staprun 4.8's usage text (47 lines, printed on stdout for usage errors and `-h`, docs/systemtap-4.8.md 1.2), copied from
  * Debian 12's `/usr/bin/staprun -h`. It starts with an empty line, names the program as it was invoked, and ends
  * with the kernel's module directory. Note the trailing space after "4095" in the original.
  * @module

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../lib/deps/assert.ts";
+import { assert, assertEquals } from "@std/assert";
 import { checkScript } from "./check.ts";
 
 Deno.test("checkScript", async (t) => {

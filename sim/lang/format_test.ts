@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../lib/deps/assert.ts";
+import { assertEquals, assertThrows } from "@std/assert";
 import { FormatError, formatNumber, LEFT, parseFormat, SPECIAL, ZEROPAD } from "./format.ts";
 import { textStr } from "./tapset_text.ts";
 

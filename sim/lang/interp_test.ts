@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertMatch, assertThrows } from "../../lib/deps/assert.ts";
+import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
 import {
   type CompileOptions,
   compileScript,

@@ -1,4 +1,4 @@
-import { assertEquals } from "../../lib/deps/assert.ts";
+import { assertEquals } from "@std/assert";
 import { Lexer, quoteArgument, type Token } from "./lexer.ts";
 
 function lex(source: string, args: string[] = []): Token[] {

@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../lib/deps/assert.ts";
+import { assert, assertEquals } from "@std/assert";
 import type * as A from "./ast.ts";
 import { libraryMacros } from "./check.ts";
 import { decodeEscapes, formatDiagnostics, formatError, type ParseOptions, parseScript } from "./parser.ts";

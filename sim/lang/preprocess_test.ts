@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "../../lib/deps/assert.ts";
+import { assert, assertEquals } from "@std/assert";
 import { Lexer, type Token } from "./lexer.ts";
 import {
   DEFAULT_TARGET,

@@ -1,7 +1,7 @@
 /**
  * A scripted module served over the simulator's sockets, for stapio's unit tests only: begin output on START,
  * end output and EXIT on EXIT, one `.cmd` reader at a time (a second is closed at once, as EBUSY), and each
- * `traceN` closed after EXIT once drained. The real module host is `sim/host.ts`.
+ * `traceN` closed after EXIT once drained. The real module host is `sim/module_host.ts`.
  * @module
  */
 import { join } from "node:path";

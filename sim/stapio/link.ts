@@ -46,7 +46,7 @@ export function moduleDir(root: string, name: string): string {
   return join(root, "proc", "systemtap", name);
 }
 
-/** Counts `trace0 … traceN-1` in the module's directory (staprun probes them in order, reference 6 item 13). */
+/** Counts `trace0 … traceN-1` in the module's directory (staprun probes them in order, docs/systemtap-4.8.md 6 item 13). */
 export async function countRelayFiles(dir: string): Promise<number> {
   let n = 0;
   for (;;) {
@@ -231,7 +231,7 @@ async function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
 
 /**
  * Asks the module host (on `host.sock`) to say when the current reader's close has been seen and the refcount
- * written (`sim/host_main.ts`). Undefined when the host cannot be asked (gone): nothing to wait for then.
+ * written (`sim/module_host_main.ts`). Undefined when the host cannot be asked (gone): nothing to wait for then.
  */
 async function askDetached(dir: string): Promise<{ answered(): Promise<void> } | undefined> {
   let conn: Deno.UnixConn;

@@ -1,5 +1,5 @@
 /**
- * The 4.8 non-bulk reader's merge of the per-CPU relay streams by sequence number (reference 2.3, 5.4).
+ * The 4.8 non-bulk reader's merge of the per-CPU relay streams by sequence number (docs/systemtap-4.8.md 2.3, 5.4).
  *
  * stapio 4.8 runs one reader thread per CPU. A thread holding a record waits until that record's sequence
  * number is the last written plus one, or until a timeout of `time(NULL) + 2` (so 1–2 s) expires, then writes
@@ -43,7 +43,7 @@ export function parseStallRule(text: string | undefined): StallRule {
  *
  * @example
  * ```ts
- * import { assertEquals } from "../../lib/deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const m = new SequenceMerger(2, 1000);
  * const rec = (seq: number) => ({ seq, payload: new Uint8Array() });
  * m.push(1, rec(2), 0);

@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../lib/deps/assert.ts";
+import { assertEquals, assertThrows } from "@std/assert";
 import { parseStallRule, SequenceMerger } from "./merge.ts";
 
 const rec = (seq: number) => ({ seq, payload: new Uint8Array() });

@@ -1,5 +1,5 @@
 /**
- * The names stapio 4.8 gives its output files (reference 4.1, `make_outfile_name`): `F`, `F.k`, `F_<cpu>`,
+ * The names stapio 4.8 gives its output files (docs/systemtap-4.8.md 4.1, `make_outfile_name`): `F`, `F.k`, `F_<cpu>`,
  * `F_cpu<cpu>.k` and `stpd_cpu<cpu>`, where `F` is the `-o` path made absolute and passed through strftime at
  * the moment each file is opened.
  * @module
@@ -31,18 +31,18 @@ export class OutfileNameError extends Error {
 
 /**
  * Makes `-o FILE` absolute against stapio's working directory, as stapio does before daemonising
- * (reference 2.2: the daemon then changes to `/`).
+ * (docs/systemtap-4.8.md 2.2: the daemon then changes to `/`).
  */
 export function absoluteOutfile(path: string, cwd: string): string {
   return isAbsolute(path) ? path : join(cwd, path);
 }
 
 /**
- * The name of one output file (reference 4.1 table).
+ * The name of one output file (docs/systemtap-4.8.md 4.1 table).
  *
  * @example
  * ```ts
- * import { assertEquals } from "../../lib/deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const time = new Date(2024, 0, 5, 11, 41, 2);
  * assertEquals(outfileName({ template: "/t/out", fnum: -1, cpu: 1, bulk: true, time }), "/t/out_1");
  * assertEquals(outfileName({ template: "/t/out", fnum: 3, cpu: 1, bulk: true, time }), "/t/out_cpu1.3");

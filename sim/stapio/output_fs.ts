@@ -2,8 +2,8 @@
  * The file operations stapio's writer needs, behind one small interface so the writer can run on a real
  * directory (the process face) or in memory (unit tests, the in-process simulator).
  *
- * stapio opens every output file `O_CREAT|O_TRUNC|O_WRONLY` with mode 0666 minus the umask (reference 4.1), and
- * each open gets its own file offset: that is what makes the 4.8 SMP clobbering of reference 4.5 happen, and
+ * stapio opens every output file `O_CREAT|O_TRUNC|O_WRONLY` with mode 0666 minus the umask (docs/systemtap-4.8.md 4.1), and
+ * each open gets its own file offset: that is what makes the 4.8 SMP clobbering of docs/systemtap-4.8.md 4.5 happen, and
  * both implementations here keep that property. The stapfr engine, not the simulator, makes its own files
  * 0600 (by its umask or by creating them first).
  * @module
@@ -87,7 +87,7 @@ export class MemoryFile {
  *
  * @example
  * ```ts
- * import { assertEquals } from "../../lib/deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const fs = new MemoryOutputFs();
  * const a = fs.open("/f"), b = fs.open("/f");
  * a.write(new TextEncoder().encode("aaaa"));

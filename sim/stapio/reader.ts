@@ -1,6 +1,6 @@
 /**
  * stapio 4.8's main loop on a simulated module: the control handshake, the per-CPU readers and their merge,
- * the writer, and the signals (reference 2.1–2.7, 4.3–4.8, section 6). It talks to the module through a
+ * the writer, and the signals (docs/systemtap-4.8.md 2.1–2.7, 4.3–4.8, section 6). It talks to the module through a
  * {@linkcode ModuleLink} (sockets in the process face) and writes through a {@linkcode StapioWriter}.
  *
  * Behaviour kept from 4.8:
@@ -62,12 +62,12 @@ export interface StapioOptions {
   drainTimeoutMs?: number;
 }
 
-/** The text of a detach, on stderr (reference 2.1, 2.4). */
+/** The text of a detach, on stderr (docs/systemtap-4.8.md 2.1, 2.4). */
 export function disconnectText(name: string): string {
   return `\nDisconnecting from systemtap module.\nTo reconnect, type "staprun -A ${name}"\n`;
 }
 
-/** stapio's message when a module cannot be opened (reference 2.8). */
+/** stapio's message when a module cannot be opened (docs/systemtap-4.8.md 2.8). */
 export function notRunningText(name: string): string {
   return `ERROR: Cannot attach to module ${name} control channel; not running?\n`;
 }

@@ -1,4 +1,4 @@
-import { assertEquals } from "../../lib/deps/assert.ts";
+import { assertEquals } from "@std/assert";
 import { FakeModule } from "./fake_module_testing.ts";
 import { connectModule } from "./link.ts";
 import { MemoryOutputFs, type OutputHandle } from "./output_fs.ts";

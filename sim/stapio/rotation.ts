@@ -1,6 +1,6 @@
 /**
  * The rotation policy of stapio 4.8 for one output stream (one CPU's reader): file numbers, the size check
- * before each write, and which old file to delete at a switch (reference 4.2–4.4, 4.7). Pure: it decides,
+ * before each write, and which old file to delete at a switch (docs/systemtap-4.8.md 4.2–4.4, 4.7). Pure: it decides,
  * the writer does.
  * @module
  */
@@ -16,19 +16,19 @@ export interface RotationSpec {
 /** Bytes of a bulk record header (uint32 sequence, uint32 length). */
 const HEADER = 8;
 
-/** `-S 0,N` and then a switch: stapio 4.8 writes to an unallocated array and segfaults (reference 4.7). */
+/** `-S 0,N` and then a switch: stapio 4.8 writes to an unallocated array and segfaults (docs/systemtap-4.8.md 4.7). */
 export class RotationCrash extends Error {
   override name = "RotationCrash";
 }
 
 /**
  * Parses stapio's `-S size[,N]`: strtoul, trailing garbage rejected, size in MiB, N cast to a 32-bit int
- * (`4294967297` wraps to 1, reference 4.2). Returns undefined for invalid text (the caller prints
+ * (`4294967297` wraps to 1, docs/systemtap-4.8.md 4.2). Returns undefined for invalid text (the caller prints
  * `Invalid file size option`).
  *
  * @example
  * ```ts
- * import { assertEquals } from "../../lib/deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * assertEquals(parseFileSizeOption("1,2"), { sizeLimit: 1048576, fileCount: 2 });
  * assertEquals(parseFileSizeOption("1,4294967297"), { sizeLimit: 1048576, fileCount: 1 });
  * assertEquals(parseFileSizeOption("1x"), undefined);

@@ -1,5 +1,5 @@
 /**
- * `strftime(3)` for stapio's output names (reference 4.1): `-o FILE` is expanded against the local time each
+ * `strftime(3)` for stapio's output names (docs/systemtap-4.8.md 4.1): `-o FILE` is expanded against the local time each
  * time a file is opened, so `out-%H%M%S` names every file after the moment it was opened.
  *
  * Covers the conversions of the C locale that make sense in a file name. An unknown conversion is kept as
@@ -121,7 +121,7 @@ function conversion(c: string, d: Date): string | undefined {
  *
  * @example
  * ```ts
- * import { assertEquals } from "../../lib/deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * const d = new Date(2024, 0, 5, 11, 41, 2);
  * assertEquals(strftime("out-%H%M%S", d), "out-114102");
  * assertEquals(strftime("%F_%%", d), "2024-01-05_%");

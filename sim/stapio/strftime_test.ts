@@ -1,7 +1,7 @@
-import { assertEquals } from "../../lib/deps/assert.ts";
+import { assertEquals } from "@std/assert";
 import { strftime } from "./strftime.ts";
 import { absoluteOutfile, MAX_EXPANDED_NAME, outfileName, OutfileNameError } from "./outfile_name.ts";
-import { assertThrows } from "../../lib/deps/assert.ts";
+import { assertThrows } from "@std/assert";
 
 const d = new Date(2024, 1, 9, 7, 5, 3);
 

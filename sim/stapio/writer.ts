@@ -1,14 +1,14 @@
 /**
  * stapio 4.8's output side: where each CPU's records go, in stdout mode and in file mode (`-o`, `-S`, bulk),
  * with strftime names, SIGUSR2 switching, the size check before each write and deletion of file k−N
- * (reference 4.1–4.5, 5.4). It is pure apart from the injected {@linkcode OutputFs}: the process face gives
+ * (docs/systemtap-4.8.md 4.1–4.5, 5.4). It is pure apart from the injected {@linkcode OutputFs}: the process face gives
  * it a real directory, tests and the in-process simulator an in-memory one.
  *
- * Reproduced 4.8 bug (reference 4.5): in non-bulk mode with `-S`, every CPU's reader opens its own descriptor
+ * Reproduced 4.8 bug (docs/systemtap-4.8.md 4.5): in non-bulk mode with `-S`, every CPU's reader opens its own descriptor
  * on the same `F.k` (each with O_TRUNC and its own offset and size count), so with several CPUs producing
  * output they overwrite each other's data and switch at different times. The same holds after a SIGUSR2
  * switch without `-S` (inferred from the code: the switch is per reader thread). The stapfr engine avoids it
- * by using bulk mode for rotating recorders (DESIGN.md).
+ * by using bulk mode for rotating recorders (docs/architecture.md).
  * @module
  */
 import { encodeRecord, type RelayRecord } from "../transport.ts";
@@ -77,7 +77,7 @@ interface Stream {
  *
  * @example Rotation with `-S 1,2`: at most two files, `F.k` after each switch
  * ```ts
- * import { assertEquals } from "../../lib/deps/assert.ts";
+ * import { assertEquals } from "@std/assert";
  * import { MemoryOutputFs } from "./output_fs.ts";
  * const fs = new MemoryOutputFs();
  * const w = new StapioWriter({
@@ -102,7 +102,7 @@ export class StapioWriter {
     this.#streams = Array.from({ length: options.cpus }, () => ({ state: new RotationState(this.#spec) }));
   }
 
-  /** Whether output goes to files (SIGUSR2 is ignored otherwise, reference 4.6). */
+  /** Whether output goes to files (SIGUSR2 is ignored otherwise, docs/systemtap-4.8.md 4.6). */
   get toFiles(): boolean {
     return this.#o.outfile !== undefined;
   }
@@ -208,8 +208,8 @@ export class StapioWriter {
   }
 
   /**
-   * SIGUSR2: every CPU's stream moves to its next file number (reference 4.3). Ignored without `-o`.
-   * Throws a RotationCrash for `-S 0,N` (reference 4.7).
+   * SIGUSR2: every CPU's stream moves to its next file number (docs/systemtap-4.8.md 4.3). Ignored without `-o`.
+   * Throws a RotationCrash for `-S 0,N` (docs/systemtap-4.8.md 4.7).
    */
   switchFiles(): void {
     if (!this.toFiles || this.#closed) return;

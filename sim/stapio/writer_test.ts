@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "../../lib/deps/assert.ts";
+import { assertEquals, assertThrows } from "@std/assert";
 import { MemoryOutputFs, type OutputHandle } from "./output_fs.ts";
 import { RotationCrash } from "./rotation.ts";
 import { OutputOpenError, OutputWriteError, StapioWriter, type WriterOptions } from "./writer.ts";

@@ -5,7 +5,7 @@
  * missing. The scenarios are in `scenarios.ts`, the two sides in `sides.ts`, the shim in `shim/`.
  * @module
  */
-import { assert, assertEquals } from "../../lib/deps/assert.ts";
+import { assert, assertEquals } from "@std/assert";
 import { type Entry, Recording } from "./recording.ts";
 import { type Scenario, scenarios } from "./scenarios.ts";
 import { RealSide, type Side, type SimKnobs, SimSide, STAPIO } from "./sides.ts";
@@ -145,7 +145,7 @@ Deno.test({
           agree++;
           report.push(`  agree: ${scenario.name}`);
         } else report.push(`  DIFFER: ${scenario.name}\n${diff.join("\n")}`);
-        // What the real stapio ran to unload: `SYSTEMTAP_STAPRUN -d -C auto NAME` (reference 2.5).
+        // What the real stapio ran to unload: `SYSTEMTAP_STAPRUN -d -C auto NAME` (docs/systemtap-4.8.md 2.5).
         for (const [label, value] of real.onlyHere) {
           const commands = value as string[];
           const bad = commands.length !== 1 || !/^-d -C auto stap_[a-z0-9_]+$/.test(commands[0]);

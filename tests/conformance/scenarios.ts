@@ -3,7 +3,7 @@
  * records what a user sees. The module scripts are deterministic: what they print depends on counters, not on
  * time, and every wait is for a known amount of output, so both sides must record the same bytes.
  *
- * Timing the real stapio cannot control (the 1–2 s sequence wait after an attach and at gaps, reference 2.3,
+ * Timing the real stapio cannot control (the 1–2 s sequence wait after an attach and at gaps, docs/systemtap-4.8.md 2.3,
  * 5.4) changes when output appears, never what appears once a scenario waited for it; that is why the steps
  * wait for content and not for time. The -A signal loss of 4.8 (2.5) is met by resending the signal after 5 s
  * on both sides; resends are not recorded.
@@ -11,7 +11,7 @@
  */
 import { waitFor } from "./proc.ts";
 import { lineCount, type Recording } from "./recording.ts";
-import { listModules } from "../../sim/host.ts";
+import { listModules } from "../../sim/module_host.ts";
 
 /** One scenario. */
 export interface Scenario {
@@ -44,7 +44,7 @@ const QUIET_CPU1_LINES = 6;
  * probes run, stapio unloads. A 1 MiB file holds 261 such records, so `-S 1` switches three times.
  *
  * The scripts that exit do so well after their last line: 4.8 stops its readers as soon as EXIT comes back,
- * without draining the relay (reference 2.5), so output printed just before exit() may be lost by the real
+ * without draining the relay (docs/systemtap-4.8.md 2.5), so output printed just before exit() may be lost by the real
  * stapio when the machine is busy. That loss is timing, not behaviour to compare.
  */
 const BIG = `
@@ -64,7 +64,7 @@ probe timer.ms(1500) { exit() }
 probe end { printf("end n=%d\\n", n) }
 `;
 
-/** error() in a probe: stapio prints the ERROR line and exits 1 (reference 2.7). */
+/** error() in a probe: stapio prints the ERROR line and exits 1 (docs/systemtap-4.8.md 2.7). */
 const ERROR_EXIT = `
 global n
 probe begin { printf("begin\\n") }
@@ -73,7 +73,7 @@ probe timer.ms(1500) { error("boom") }
 probe end { printf("end\\n") }
 `;
 
-/** The same warning twice, then exit(): shown once (reference 2.7). */
+/** The same warning twice, then exit(): shown once (docs/systemtap-4.8.md 2.7). */
 const WARN_TWICE = `
 global n
 probe begin { printf("begin\\n") }
@@ -98,7 +98,7 @@ function bufhdrPieces(text: string): Record<string, number | string> {
   };
 }
 
-/** A warning while nobody is attached: queued, and printed by the next reader (reference 2.3). */
+/** A warning while nobody is attached: queued, and printed by the next reader (docs/systemtap-4.8.md 2.3). */
 const WARN_DETACHED = `
 global n
 probe begin { printf("begin\\n") }
@@ -329,10 +329,10 @@ export const scenarios: Scenario[] = [
     async run(r) {
       const ko = await r.module({ name: "stap_exitd", script: SHORT_EXIT });
       await r.run("staprun -L", ["-L", ko]);
-      // The script reaches exit() 1500 ms in; its request waits for a reader (reference 2.3).
+      // The script reaches exit() 1500 ms in; its request waits for a reader (docs/systemtap-4.8.md 2.3).
       await new Promise((resolve) => setTimeout(resolve, 1900));
       // The exit request is the first thing the module says on attach, and 4.8 stops its readers when EXIT
-      // comes back without draining the relay (reference 2.5, open question 6): how much of the buffered
+      // comes back without draining the relay (docs/systemtap-4.8.md 2.5, open question 6): how much of the buffered
       // output the real stapio prints before it stops is timing. What must hold: it is a prefix of the whole.
       const whole = "begin\nline 1\nline 2\nline 3\nline 4\nend n=4\n";
       await r.runViewed("staprun -A", ["-A", "stap_exitd"], {
@@ -391,7 +391,7 @@ export const scenarios: Scenario[] = [
     },
   },
   {
-    name: "-S 0,2 and SIGUSR2: the 4.8 crash, module left loaded (reference 4.7)",
+    name: "-S 0,2 and SIGUSR2: the 4.8 crash, module left loaded (docs/systemtap-4.8.md 4.7)",
     async run(r) {
       const ko = await r.module({ name: "stap_crash", script: QUIET_CPU1 });
       const p = await r.start(["-o", "cr.out", "-S", "0,2", ko]);

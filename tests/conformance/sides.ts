@@ -1,6 +1,6 @@
 /**
  * The two sides of a conformance scenario. Both take the command line a user gives `staprun` and run it
- * against the simulator's module host (`sim/host.ts`) under a root of their own:
+ * against the simulator's module host (`sim/module_host.ts`) under a root of their own:
  *
  * - real: Debian's `stapio` 4.8 under the LD_PRELOAD shim (`shim/stapio_shim.c`). What the real `staprun`
  *   does before it execs stapio is done here: insert the module (start a module host from the `.ko`, with the
@@ -11,10 +11,10 @@
  * @module
  */
 import { join } from "node:path";
-import { listModules, type ModuleHostHandle, spawnModuleHost, unloadModule } from "../../sim/host.ts";
+import { listModules, type ModuleHostHandle, spawnModuleHost, unloadModule } from "../../sim/module_host.ts";
 import { moduleDir } from "../../sim/procfs.ts";
 import { modulePathOf, readModuleFile } from "../../sim/cmd/module_file.ts";
-import { selfCommand } from "../../sim/cmd/self.ts";
+import { selfCommand } from "../../lib/self.ts";
 import { moduleNameOf, parseStaprunArgs } from "../../sim/cmd/staprun_args.ts";
 import { alive, killPid, Proc, sleep } from "./proc.ts";
 
@@ -42,7 +42,7 @@ export interface SideSetup {
 
 /** Options of one staprun run. */
 export interface RunOptions {
-  /** Close the read end of stdout at once (reference 6 item 4). */
+  /** Close the read end of stdout at once (docs/systemtap-4.8.md 6 item 4). */
   closeStdout?: boolean;
 }
 

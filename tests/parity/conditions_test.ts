@@ -4,7 +4,7 @@
  * `probe begin` (then) or `probe end` (else). Skips when `stap` is not installed.
  */
 
-import { assertEquals } from "../../lib/deps/assert.ts";
+import { assertEquals } from "@std/assert";
 import { checkScript } from "../../sim/lang/check.ts";
 import { ARCH, CONFIG, inBatches, KERNEL_RELEASE, makeStapEnv, runStap, skipReason } from "./stap_env.ts";
 

@@ -5,7 +5,7 @@
  * the examples are not installed.
  */
 
-import { assertEquals } from "../../lib/deps/assert.ts";
+import { assertEquals } from "@std/assert";
 import { checkScript } from "../../sim/lang/check.ts";
 import {
   ARCH,

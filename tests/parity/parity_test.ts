@@ -4,7 +4,7 @@
  * example's `.meta` test line). Skips when `stap` or the examples are not installed.
  */
 
-import { assertEquals } from "../../lib/deps/assert.ts";
+import { assertEquals } from "@std/assert";
 import { checkScript } from "../../sim/lang/check.ts";
 import {
   ARCH,

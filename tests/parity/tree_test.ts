@@ -5,7 +5,7 @@
  * examples are not installed.
  */
 
-import { assertEquals } from "../../lib/deps/assert.ts";
+import { assertEquals } from "@std/assert";
 import { checkScript } from "../../sim/lang/check.ts";
 import { dumpScript } from "../../sim/lang/dump.ts";
 import {

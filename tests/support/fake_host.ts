@@ -1,5 +1,5 @@
 /**
- * A host whose `stap` and `staprun` are small shell scripts printing what 4.8 prints (reference section 2),
+ * A host whose `stap` and `staprun` are small shell scripts printing what 4.8 prints (docs/systemtap-4.8.md section 2),
  * with a `/proc` root of its own: for unit tests of the driver before, and besides, the simulator.
  * @module
  */

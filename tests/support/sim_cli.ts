@@ -5,7 +5,7 @@
  */
 import { killAndWait } from "./processes.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
-import { SIM_PERMISSIONS } from "../../sim/cmd/self.ts";
+import { SIM_PERMISSIONS } from "../../lib/self.ts";
 
 const CLI = fromFileUrl(new URL("../../cli.ts", import.meta.url));
 

@@ -1,13 +1,13 @@
 /**
- * The module host process: `deno run … sim/host_main.ts CONFIG` or `stapfr sim __host CONFIG`, started by
- * `spawnModuleHost` (`sim/host.ts`) with one JSON argument ({@linkcode HostConfig}). It plays one loaded module
+ * The module host process: `deno run … sim/module_host_main.ts CONFIG` or `stapfr sim __host CONFIG`, started by
+ * `spawnModuleHost` (`sim/module_host.ts`) with one JSON argument ({@linkcode HostConfig}). It plays one loaded module
  * on real time until it is unloaded (SIGTERM from `unloadModule`).
  * @module
  */
 import { realClock } from "./clock.ts";
-import type { HostConfig } from "./host.ts";
-import { loadScript } from "./host_script.ts";
-import { ModuleServer } from "./host_server.ts";
+import type { HostConfig } from "./module_host.ts";
+import { loadScript } from "./module_host_script.ts";
+import { ModuleServer } from "./module_host_server.ts";
 import { SimModule } from "./module.ts";
 import { moduleDir, updateModules } from "./procfs.ts";
 import { Msg } from "./transport.ts";

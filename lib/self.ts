@@ -26,7 +26,7 @@ export interface SelfCommand {
  *
  * @example
  * ```ts
- * import { assert } from "../../lib/deps/assert.ts";
+ * import { assert } from "@std/assert";
  * const self = selfCommand();
  * assert(self.command.length > 0);
  * ```
@@ -35,7 +35,7 @@ export function selfCommand(): SelfCommand {
   const exec = Deno.execPath();
   const base = exec.split("/").pop() ?? "";
   const isDeno = /^deno(\.exe)?$/.test(base);
-  const cli = new URL("../../cli.ts", import.meta.url);
+  const cli = new URL("../cli.ts", import.meta.url);
   if (isDeno && cli.protocol === "file:" && !cli.pathname.includes("/deno-compile-")) {
     return {
       command: exec,

@@ -1,6 +1,6 @@
 /**
  * The module host's sockets: `.cmd` (one attached reader at a time) and `traceN` (one per CPU), around a
- * {@linkcode SimModule}, on real time. The protocol is described in `sim/host.ts`.
+ * {@linkcode SimModule}, on real time. The protocol is described in `sim/module_host.ts`.
  * @module
  */
 import type { Clock } from "./clock.ts";

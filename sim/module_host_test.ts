@@ -1,4 +1,4 @@
-import { assert, assertEquals, assertRejects } from "../lib/deps/assert.ts";
+import { assert, assertEquals, assertRejects } from "@std/assert";
 import { exists } from "../lib/deps/fs.ts";
 import {
   listModules,
@@ -6,7 +6,7 @@ import {
   spawnModuleHost,
   StapMessageError,
   unloadModule,
-} from "./host.ts";
+} from "./module_host.ts";
 import { moduleDir, readModules } from "./procfs.ts";
 import {
   ControlDecoder,

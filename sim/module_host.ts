@@ -2,7 +2,7 @@
  * The module host: a background process that plays one loaded kernel module on real time, so that a
  * simulated `stap -F` keeps recording after the command returns. This file is the side the simulated
  * `staprun`/`stap`/`lsmod` use: start a host ({@linkcode spawnModuleHost}), list modules
- * ({@linkcode listModules}), unload one ({@linkcode unloadModule}). The process itself is `sim/host_main.ts`.
+ * ({@linkcode listModules}), unload one ({@linkcode unloadModule}). The process itself is `sim/module_host_main.ts`.
  *
  * What a reader sees (the SystemTap 4.8 transport over Unix stream sockets, framing in `sim/transport.ts`):
  *
@@ -42,7 +42,7 @@ import { DEFAULT_BUFFER_BYTES } from "./relay.ts";
 
 /** How to start a module host (what `staprun` would insert). */
 export interface HostOptions {
-  /** Simulator root (see `sim/root.ts`). */
+  /** Simulator root (see `lib/sim_root.ts`). */
   root: string;
   /** Module name (`stap_…` or the `-m` name). */
   module: string;
@@ -106,7 +106,7 @@ export interface LoadedModule {
 
 /**
  * A failure with SystemTap's own words: the `ERROR: …` lines staprun prints on stderr and its exit status
- * (reference 2.8).
+ * (docs/systemtap-4.8.md 2.8).
  */
 export class StapMessageError extends Error {
   constructor(readonly lines: string[], readonly status: number) {
@@ -116,12 +116,12 @@ export class StapMessageError extends Error {
 }
 
 /**
- * The command line that runs a module host: from source, `deno run … sim/host_main.ts CONFIG`; in a compiled
+ * The command line that runs a module host: from source, `deno run … sim/module_host_main.ts CONFIG`; in a compiled
  * stapfr (or a bundle), `stapfr sim __host CONFIG` (`Deno.execPath()` is then stapfr itself).
  */
 export function hostCommand(configJson: string): { command: string; args: string[] } {
   const exec = Deno.execPath();
-  const hostMain = new URL("./host_main.ts", import.meta.url);
+  const hostMain = new URL("./module_host_main.ts", import.meta.url);
   const base = exec.split("/").pop() ?? "";
   if (hostMain.protocol === "file:" && /^deno(\.exe)?$/.test(base) && isFile(hostMain)) {
     return {
@@ -166,7 +166,7 @@ function insertError(path: string, reason: string, extra: string[] = []): StapMe
 /**
  * Inserts a module: starts its host process in the background and returns once the module is live (its
  * `/proc/modules` line says Live and its sockets listen). Throws {@linkcode StapMessageError} with the insert
- * error of reference 2.8: EEXIST ("File exists", plus the `-R` hint) when the name is taken, ENOMEM when the
+ * error of docs/systemtap-4.8.md 2.8: EEXIST ("File exists", plus the `-R` hint) when the name is taken, ENOMEM when the
  * buffers exceed available memory, and the host's reason when it fails to start.
  */
 export async function spawnModuleHost(options: HostOptions): Promise<ModuleHostHandle> {
