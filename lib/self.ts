@@ -39,7 +39,15 @@ export function selfCommand(): SelfCommand {
   if (isDeno && cli.protocol === "file:" && !cli.pathname.includes("/deno-compile-")) {
     return {
       command: exec,
-      args: ["run", "--quiet", "--no-config", "--no-lock", ...SIM_PERMISSIONS, cli.pathname],
+      // stapfr's own deno.json: its import map resolves the `@std/…` names, wherever the caller's directory is.
+      args: [
+        "run",
+        "--quiet",
+        `--config=${new URL("../deno.json", import.meta.url).pathname}`,
+        "--no-lock",
+        ...SIM_PERMISSIONS,
+        cli.pathname,
+      ],
     };
   }
   if (isDeno) {

@@ -36,7 +36,7 @@
  * @module
  */
 import { resolve } from "node:path";
-import { exists } from "../lib/deps/fs.ts";
+import { exists } from "@std/fs";
 import { hostAlive, moduleAddress, moduleDir, readHostPid, readModules, updateModules } from "./procfs.ts";
 import { DEFAULT_BUFFER_BYTES } from "./relay.ts";
 
@@ -128,7 +128,8 @@ export function hostCommand(configJson: string): { command: string; args: string
       command: exec,
       args: [
         "run",
-        "--no-config",
+        // stapfr's own deno.json: its import map resolves the `@std/…` names.
+        `--config=${new URL("../deno.json", import.meta.url).pathname}`,
         "--no-lock",
         "--allow-read",
         "--allow-write",

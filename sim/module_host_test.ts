@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
-import { exists } from "../lib/deps/fs.ts";
+import { exists } from "@std/fs";
 import {
   listModules,
   type ModuleHostHandle,

@@ -1,12 +1,22 @@
 /**
- * Per-command flag parsing on top of `parseArgs`, turning its errors into one-line usage errors.
+ * Per-command flag parsing on top of `@std/cli`'s `parseArgs`, made strict: unknown flags, missing values,
+ * values given to flags that take none and extra arguments are one-line usage errors.
  * @module
  */
-import { parseArgs, type ParseArgsConfig } from "../deps/args.ts";
+import { parseArgs } from "@std/cli";
 import { UsageError } from "../errors.ts";
 
-/** The flag table of one command, as `parseArgs` takes it. */
-export type Flags = NonNullable<ParseArgsConfig["options"]>;
+/** One flag of a command: a string or a boolean, with an optional one-letter `short` name. */
+export interface Flag {
+  type: "string" | "boolean";
+  short?: string;
+  /** Given several times, the values are collected into an array. */
+  multiple?: boolean;
+  default?: string | boolean | string[] | boolean[];
+}
+
+/** The flag table of one command, by long name. */
+export type Flags = Record<string, Flag>;
 
 /** The result of {@linkcode parseCommandArgs}. */
 export interface Parsed {
@@ -16,35 +26,73 @@ export interface Parsed {
   rest: string[];
 }
 
-const quoted = (m: string): string => /'([^']+)'/.exec(m)?.[1] ?? m;
-// The flag in "Option '-o, --output <value>' argument missing": prefer its long form.
-const flagOf = (m: string): string => /--[\w-]+/.exec(m)?.[0] ?? /-\w/.exec(m)?.[0] ?? m;
-
-const MESSAGES: Record<string, (m: string) => string> = {
-  ERR_PARSE_ARGS_UNKNOWN_OPTION: (m) => `Unknown option "${quoted(m)}"`,
-  ERR_PARSE_ARGS_INVALID_OPTION_VALUE: (m) =>
-    m.includes("argument missing")
-      ? `Missing value for "${flagOf(m)}"`
-      : `Option "${flagOf(m)}" takes no value`,
-  ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL: (m) => `Unexpected argument "${quoted(m)}"`,
+/** What the parse found wrong, by kind; each makes the message the user sees. */
+const MESSAGES = {
+  unknown: (flag: string) => `Unknown option "${flag}"`,
+  missingValue: (flag: string) => `Missing value for "${flag}"`,
+  // A string flag followed by something that looks like a flag (`--buffer -1`): the flag got no value.
+  valueLooksLikeFlag: (flag: string) => `Option "${flag}" takes no value`,
+  noValue: (flag: string) => `Option "${flag}" takes no value`,
+  unexpected: (arg: string) => `Unexpected argument "${arg}"`,
 };
 
 /** Parses a command's arguments; unknown flags, missing values and extra arguments become usage errors. */
 export function parseCommandArgs(args: string[], flags: Flags, maxPositionals = Infinity): Parsed {
-  const dash = args.indexOf("--");
-  const head = dash < 0 ? args : args.slice(0, dash);
-  const rest = dash < 0 ? [] : args.slice(dash + 1);
-  let parsed;
-  try {
-    parsed = parseArgs({ args: head, options: flags, allowPositionals: true, strict: true });
-  } catch (err) {
-    const code = (err as { code?: string }).code ?? "";
-    const make = MESSAGES[code];
-    if (make) throw new UsageError(make((err as Error).message));
-    throw err;
+  const entries = Object.entries(flags);
+  const names = (test: (flag: Flag) => boolean): string[] =>
+    entries.filter(([, f]) => test(f)).map(([n]) => n);
+  const defaults = Object.fromEntries(
+    entries.filter(([, f]) => f.default !== undefined).map(([n, f]) => [n, f.default]),
+  );
+  let unknownFlag: string | undefined;
+  const parsed: Record<string, unknown> = parseArgs(args, {
+    string: [...names((f) => f.type === "string"), "_"],
+    boolean: names((f) => f.type === "boolean"),
+    collect: names((f) => f.multiple === true),
+    alias: Object.fromEntries(entries.filter(([, f]) => f.short).map(([n, f]) => [n, f.short!])),
+    default: defaults,
+    "--": true,
+    unknown: (arg, key) => {
+      if (key === undefined) return true; // a positional
+      unknownFlag ??= arg.startsWith("--") ? `--${key}` : `-${key}`;
+      return false;
+    },
+  });
+
+  const head = args.includes("--") ? args.slice(0, args.indexOf("--")) : args;
+  for (const [name, flag] of entries) {
+    const value = parsed[name];
+    if (flag.type === "boolean") {
+      // std reads `--bulk=3` as true and `-f5` as 5; a flag without a value takes none.
+      const inline = head.some((a) => a.startsWith(`--${name}=`) || a.startsWith(`--no-${name}=`));
+      const values = Array.isArray(value) ? value : [value];
+      if (inline || values.some((v) => typeof v !== "boolean")) {
+        throw new UsageError(MESSAGES.noValue(`--${name}`));
+      }
+    } else if (value === "" || (Array.isArray(value) && value.includes(""))) {
+      // std gives "" to a string flag at the end, before "", or before an argument starting with "-".
+      const at = head.findLastIndex((a) =>
+        a === `--${name}` || (flag.short !== undefined && /^-[^-]/.test(a) && a.endsWith(flag.short))
+      );
+      const next = at < 0 ? undefined : head[at + 1];
+      const make = next !== undefined && next.startsWith("-")
+        ? MESSAGES.valueLooksLikeFlag
+        : MESSAGES.missingValue;
+      throw new UsageError(make(`--${name}`));
+    }
   }
-  if (parsed.positionals.length > maxPositionals) {
-    throw new UsageError(`Unexpected argument "${parsed.positionals[maxPositionals]}"`);
+  if (unknownFlag !== undefined) throw new UsageError(MESSAGES.unknown(unknownFlag));
+
+  const positionals = (parsed._ as unknown[]).map(String);
+  if (positionals.length > maxPositionals) {
+    throw new UsageError(MESSAGES.unexpected(positionals[maxPositionals]));
   }
-  return { values: { ...parsed.values } as Parsed["values"], positionals: parsed.positionals, rest };
+  const values: Parsed["values"] = {};
+  for (const [name, flag] of entries) {
+    const value = parsed[name] as Parsed["values"][string];
+    const absent = value === undefined || (flag.type === "boolean" && value === false) ||
+      (Array.isArray(value) && value.length === 0);
+    if (!absent || name in defaults) values[name] = value;
+  }
+  return { values, positionals, rest: (parsed["--"] as string[] | undefined) ?? [] };
 }

@@ -23,3 +23,31 @@ Deno.test("parse errors become one-line usage errors", () => {
     assertEquals(err.message, message);
   }
 });
+
+Deno.test("values hold the flags given (by long name), defaults, and collected flags", () => {
+  const flags: Flags = {
+    lines: { type: "string", short: "n", default: "10" },
+    follow: { type: "boolean", short: "f" },
+    tag: { type: "string", multiple: true },
+  };
+  assertEquals(parseCommandArgs(["rec"], flags), { values: { lines: "10" }, positionals: ["rec"], rest: [] });
+  assertEquals(parseCommandArgs(["-f", "-n", "5", "--tag", "a", "--tag=b", "7"], flags), {
+    values: { lines: "5", follow: true, tag: ["a", "b"] },
+    positionals: ["7"],
+    rest: [],
+  });
+});
+
+Deno.test("a flag that got no value, or a value it takes none of, is a usage error", () => {
+  const flags: Flags = { lines: { type: "string", short: "n" }, follow: { type: "boolean", short: "f" } };
+  const cases: [string[], string][] = [
+    [["-n", "-5"], 'Option "--lines" takes no value'],
+    [["--lines", ""], 'Missing value for "--lines"'],
+    [["-f5"], 'Option "--follow" takes no value'],
+    [["--follow=yes"], 'Option "--follow" takes no value'],
+    [["-x", "-f"], 'Unknown option "-x"'],
+  ];
+  for (const [args, message] of cases) {
+    assertEquals(assertThrows(() => parseCommandArgs(args, flags), UsageError).message, message);
+  }
+});
