@@ -7,13 +7,12 @@ import { checkRingFits, thisMachine } from "../driver/preflight.ts";
 import { join, resolve } from "../path.ts";
 import { StapfrError, UsageError } from "../errors.ts";
 import { type ScriptSource, stapMajorVersion, startFile, startMemory } from "../driver/start.ts";
-import { moduleState, relayChannels } from "../driver/kernel.ts";
+import { listModules, moduleState, relayChannels } from "../driver/kernel.ts";
 import { sleep } from "../driver/run.ts";
 import { unloadModule } from "../driver/unload.ts";
 import type { FileOutput, RecorderRecord } from "../registry.ts";
 import { formatSize, moduleName, type RotateSpec, validateName } from "../units.ts";
 import { detailOf, type Engine, type RecorderDetail, stateOf } from "./engine.ts";
-import { listModules } from "../driver/kernel.ts";
 
 /** What to start. */
 export interface StartOptions {
@@ -154,7 +153,6 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       }
     }
     const record: RecorderRecord = {
-      format: 1,
       name,
       mode: fileMode ? "file" : "memory",
       host: host.kind,
