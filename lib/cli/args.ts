@@ -44,14 +44,16 @@ export function parseCommandArgs(args: string[], flags: Flags, maxPositionals = 
   const defaults = Object.fromEntries(
     entries.filter(([, f]) => f.default !== undefined).map(([n, f]) => [n, f.default]),
   );
+  const dash = args.indexOf("--");
+  const head = dash < 0 ? args : args.slice(0, dash);
+  const rest = dash < 0 ? [] : args.slice(dash + 1);
   let unknownFlag: string | undefined;
-  const parsed: Record<string, unknown> = parseArgs(args, {
+  const parsed: Record<string, unknown> = parseArgs(head, {
     string: [...names((f) => f.type === "string"), "_"],
     boolean: names((f) => f.type === "boolean"),
     collect: names((f) => f.multiple === true),
     alias: Object.fromEntries(entries.filter(([, f]) => f.short).map(([n, f]) => [n, f.short!])),
     default: defaults,
-    "--": true,
     unknown: (arg, key) => {
       if (key === undefined) return true; // a positional
       unknownFlag ??= arg.startsWith("--") ? `--${key}` : `-${key}`;
@@ -59,7 +61,6 @@ export function parseCommandArgs(args: string[], flags: Flags, maxPositionals = 
     },
   });
 
-  const head = args.includes("--") ? args.slice(0, args.indexOf("--")) : args;
   for (const [name, flag] of entries) {
     const value = parsed[name];
     if (flag.type === "boolean") {
@@ -94,5 +95,5 @@ export function parseCommandArgs(args: string[], flags: Flags, maxPositionals = 
       (Array.isArray(value) && value.length === 0);
     if (!absent || name in defaults) values[name] = value;
   }
-  return { values, positionals, rest: (parsed["--"] as string[] | undefined) ?? [] };
+  return { values, positionals, rest };
 }
