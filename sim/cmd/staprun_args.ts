@@ -80,8 +80,8 @@ export function moduleNameOf(arg: string): string {
  * ```
  */
 export function parseStaprunArgs(args: string[]): StaprunParse {
-  // GNU getopt permutes (the leading "+" of the real optstring is not honoured by Debian's build, see the
-  // reference runs: `staprun -A m -L` reports -A with -L), so parse without it.
+  // GNU getopt permutes (the leading "+" of the real optstring is not honoured by Debian's build, as Debian's
+  // staprun shows: `staprun -A m -L` reports -A with -L, docs/systemtap-4.8.md 1.2), so parse without it.
   const parsed = getopt(args, STAPRUN_OPTSTRING.slice(1));
   const o: StaprunOptions = {
     verbose: 0,

@@ -189,7 +189,8 @@ export class StapioSession {
         const res = m.payload.length >= 8
           ? new DataView(m.payload.buffer, m.payload.byteOffset).getInt32(4, true)
           : 0;
-        // A failed init (res≠0) makes stapio unload the module and exit 1 (2.1, inferred in the reference).
+        // A failed init (res≠0) makes stapio unload the module and exit 1 (docs/systemtap-4.8.md 2.1, inferred
+        // from the code).
         if (res !== 0) {
           this.#errorSeen = true;
           void this.#finish({ unload: true });

@@ -23,7 +23,8 @@
  *   traceN  a read never ends inside a record header or payload (stapio reads the 8-byte header, then the
  *           payload, on an O_NONBLOCK descriptor, and would lose framing on a short read); with nothing to
  *           read it fails with ENODATA, as the 4.8 runtime's relay read does (relay_v2.c
- *           __stp_relay_file_read; the reference's pipe harness gave EAGAIN instead).
+ *           __stp_relay_file_read; an emulator on pipes
+ *           gets EAGAIN instead: docs/systemtap-4.8.md 4.6).
  *
  * Settings (environment; the constructor reads them and then removes them with LD_PRELOAD, so the children
  * stapio starts, such as the `staprun -d` it runs at exit, run without the shim):
