@@ -24,6 +24,8 @@ export interface FileOutput {
 
 /** One registered recorder, as stored in `STATE_DIR/NAME.json`. */
 export interface RecorderRecord {
+  /** Format version of this file. */
+  format: 1;
   name: string;
   mode: "memory" | "file";
   /** Which host started it: records of the real host and of the simulator never mix in one state dir. */

@@ -4,6 +4,7 @@ import { type RecorderRecord, Registry } from "./registry.ts";
 
 function record(name: string): RecorderRecord {
   return {
+    format: 1,
     name,
     mode: "memory",
     host: "sim",
@@ -37,18 +38,6 @@ Deno.test("Registry writes one 0600 file per recorder in a 0700 directory, atomi
     await reg.remove("a");
     await reg.remove("a");
     assertEquals((await reg.list()).records.map((r) => r.name), ["b"]);
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-});
-
-Deno.test("Registry reads records written before the format field was dropped", async () => {
-  const root = await Deno.makeTempDir();
-  try {
-    const reg = new Registry(root);
-    await Deno.writeTextFile(reg.pathOf("old"), JSON.stringify({ format: 1, ...record("old") }));
-    assertEquals((await reg.get("old"))?.module, "stap_fr_old");
-    assertEquals((await reg.list()).records.map((r) => r.name), ["old"]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

@@ -153,6 +153,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       }
     }
     const record: RecorderRecord = {
+      format: 1,
       name,
       mode: fileMode ? "file" : "memory",
       host: host.kind,
