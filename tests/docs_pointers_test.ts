@@ -43,7 +43,8 @@ function expandRange(from: string, to: string): string[] {
 /** Reads the section list that follows a page's name: numbers, ranges, items and open questions. */
 function parseSpec(text: string): Pick<Pointer, "sections" | "items" | "headings"> {
   const result: Pick<Pointer, "sections" | "items" | "headings"> = { sections: [], items: [], headings: [] };
-  const heading = /^,?\s*"([^"\n]+)"/.exec(text);
+  // A space before the quote: `docs/x.md", …` is the end of a string that mentions the page, not a heading.
+  const heading = /^,?\s+"([^"\n]{1,100})"/.exec(text);
   if (heading) {
     result.headings.push(heading[1]);
     return result;
@@ -209,6 +210,7 @@ Deno.test("pointers: sections, lists, ranges, items, open questions and headings
     "(docs/x.md 1.2, open question 1)",
     '(docs/x.md "The simulator")',
     '(docs/x.md, "The simulator")',
+    'test("the commands of docs/x.md", async () => { f("1.9"); })',
     "docs/x.md, in prose",
     " * (docs/x.md 1.1,\n * 1.2) over two comment lines",
     "// docs/x.md 1.1, 2\n// item 1",
