@@ -37,7 +37,7 @@ export interface Knob<T> {
   defaultText: string;
   /** Who reads it. */
   users: readonly KnobUser[];
-  /** What it does, for the README and `--help`. */
+  /** What it does (the README table says the same). */
   about: string;
   parse(raw: string): T | undefined;
 }

@@ -55,11 +55,15 @@ Deno.test("a bad knob is a usage error that names the variable and what it accep
   }
 });
 
-Deno.test("every knob of the table is a STAPFR_ variable documented in the README", async () => {
+Deno.test("every knob of the table is a STAPFR_ variable in the README's table, with its default and readers", async () => {
   const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));
   for (const knob of Object.values(KNOBS)) {
     assertEquals(knob.name.startsWith("STAPFR_"), true, knob.name);
-    assertEquals(readme.includes(`| \`${knob.name}\``), true, `${knob.name} missing from the README's table`);
+    const cells = readme.split("\n").map((l) => l.split("|").map((c) => c.trim()).slice(1, -1))
+      .find((c) => c[0] === `\`${knob.name}\``);
+    if (!cells) throw new Error(`${knob.name} missing from the README's table`);
+    assertEquals(cells[3], knob.users.join(", "), knob.name);
+    if (knob.fallback !== undefined) assertEquals(cells[2], `\`${knob.defaultText}\``, knob.name);
   }
 });
 

@@ -39,7 +39,7 @@ export interface StartOptions {
 /** The run directory name: `NAME-YYYYMMDDTHHMMSSZ`, unique within `dir`. */
 async function makeRunDir(dir: string, name: string): Promise<string> {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  // A mistyped parent is refused with a reason, not created (docs: README, "File mode").
+  // PATH may be created, its parent not: a mistyped parent is refused with the reason.
   await ensureOutputDirectory(dir);
   for (let n = 1;; n++) {
     const path = join(dir, n === 1 ? `${name}-${stamp}` : `${name}-${stamp}-${n}`);
