@@ -246,3 +246,32 @@ Deno.test("a failed read prints stapfr's explanation first, SystemTap's lines on
     await world.cleanup();
   }
 });
+
+Deno.test("--json: an interrupted command prints the JSON error object too", async () => {
+  const world = await SimWorld.create();
+  const child = world.spawn(["--json", "start", "r1", "-e", SCRIPT, "--buffer", "64K"]);
+  const output = child.output();
+  try {
+    // The build directory is made just before stap runs: interrupt the start while stap works.
+    await until("the start to run stap", async () => {
+      try {
+        return (await Deno.stat(`${world.stateDir}/build/r1`)).isDirectory;
+      } catch {
+        return false;
+      }
+    });
+    child.kill("SIGINT");
+    const out = await output;
+    const doc = JSON.parse(new TextDecoder().decode(out.stdout));
+    assertEquals([out.code, doc.error.exit_code, doc.error.message], [130, 130, "Interrupted"]);
+    assertMatch(new TextDecoder().decode(out.stderr), /^stapfr: Interrupted$/m);
+  } finally {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // It has ended.
+    }
+    await output.catch(() => {});
+    await world.cleanup();
+  }
+});
