@@ -233,7 +233,8 @@ Deno.test("dump -o FILE keeps what it drained when FILE appears meanwhile, under
 });
 
 Deno.test("a failed read prints stapfr's explanation first, SystemTap's lines once, after it, and no -v hint", async () => {
-  const world = await SimWorld.create();
+  // Long enough for the simulated staprun to start on a loaded machine before the dump counts it idle.
+  const world = await SimWorld.create({ STAPFR_IDLE_MS: "2500" });
   try {
     await world.ok(["start", "r1", "-e", 'probe begin { error("boom") }', "--buffer", "64K"]);
     const r = await world.run(["dump", "r1"]);
