@@ -6,7 +6,9 @@
  */
 import { COMMANDS } from "./lib/cli/commands.ts";
 import { type GlobalOptions, type Io, makeContext } from "./lib/cli/context.ts";
-import { ExitCode, Interrupted, StapfrError, UsageError } from "./lib/errors.ts";
+import { failureOf, humanLines, jsonError } from "./lib/cli/failure.ts";
+import { ExitCode, UsageError } from "./lib/errors.ts";
+import { defaultKnobs, type Knobs, readKnobs } from "./lib/knobs.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 /** The version printed by `--version`. */
@@ -16,9 +18,7 @@ const GLOBAL_USAGE = "stapfr [--sim] [--state-dir DIR] [--json] COMMAND …";
 
 function topHelp(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
-  const rows = Object.entries(COMMANDS).map(([name, info]) =>
-    `  ${name.padEnd(width)}  ${info.summary}${info.load ? "" : " (not built yet)"}`
-  );
+  const rows = Object.entries(COMMANDS).map(([name, info]) => `  ${name.padEnd(width)}  ${info.summary}`);
   return `stapfr ${VERSION}: a flight-recorder manager for SystemTap
 
 Usage: ${GLOBAL_USAGE}
@@ -34,29 +34,24 @@ Options:
   -h, --help         this help; "stapfr COMMAND --help" for one command
   -V, --version      print the version
 
-Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted.
+Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted. With --json, an error is also a JSON object on
+stdout: {"error": {"message", "hint", "exit_code"}}.
+
+Environment: STAPFR_* knobs (README, "Environment"), checked at startup; a bad one is a usage error.
 `;
 }
 
 function commandHelp(name: string): string {
   const info = COMMANDS[name];
-  const status = info.load ? "" : "\n(not built yet)\n";
-  return `${info.summary}\n\nUsage: stapfr ${info.usage}\n${
-    info.help ? `\nOptions:\n${info.help}\n` : ""
-  }${status}`;
+  return `${info.summary}\n\nUsage: stapfr ${info.usage}\n${info.help ? `\nOptions:\n${info.help}\n` : ""}`;
 }
 
 /** Splits the global options from the command name and its arguments. */
 function parseGlobal(
   args: string[],
-  env: Io["env"],
+  knobs: Knobs,
 ): { global: GlobalOptions; rest: string[]; flag?: string } {
-  const global: GlobalOptions = {
-    sim: env("STAPFR_SIM") === "1",
-    json: false,
-    color: env("NO_COLOR") === undefined || env("NO_COLOR") === "",
-    stateDir: env("STAPFR_STATE_DIR") || undefined,
-  };
+  const global: GlobalOptions = { sim: knobs.sim, json: false, stateDir: knobs.stateDir, knobs };
   let i = 0;
   for (; i < args.length; i++) {
     const arg = args[i];
@@ -71,6 +66,15 @@ function parseGlobal(
     else break;
   }
   return { global, rest: args.slice(i) };
+}
+
+/** Whether the global options ask for JSON (known even when they are otherwise wrong, to report it as JSON). */
+function wantsJson(args: string[]): boolean {
+  for (let i = 0; i < args.length && args[i].startsWith("-"); i++) {
+    if (args[i] === "--json") return true;
+    if (args[i] === "--state-dir") i++;
+  }
+  return false;
 }
 
 /**
@@ -88,9 +92,10 @@ function parseGlobal(
 export async function main(args: string[], io: Io): Promise<number> {
   const signal = io.signal ?? new AbortController().signal;
   let commandName: string | undefined;
-  const ctx0 = makeContext(io, { sim: false, json: false, color: false }, signal);
   try {
-    const { global, rest, flag } = parseGlobal(args, io.env);
+    // Read and checked once, whatever the command, as a configuration file would be.
+    const knobs = readKnobs(io.env);
+    const { global, rest, flag } = parseGlobal(args, knobs);
     const ctx = makeContext(io, global, signal);
     if (flag === "-V" || flag === "--version") {
       await ctx.out(`stapfr ${VERSION}\n`);
@@ -103,33 +108,27 @@ export async function main(args: string[], io: Io): Promise<number> {
     const [name, ...commandArgs] = rest;
     if (!Object.hasOwn(COMMANDS, name)) throw new UsageError(`Unknown command "${name}"`);
     commandName = name;
-    const info = COMMANDS[name];
     // `sim` passes every argument through to the stand-in (stap's own -h and -V among them).
     if (name !== "sim" && (commandArgs[0] === "--help" || commandArgs[0] === "-h")) {
       await ctx.out(commandHelp(name));
       return ExitCode.ok;
     }
-    if (!info.load) throw new StapfrError(`Command "${name}" is not built yet`);
-    const command = await info.load();
+    const command = await COMMANDS[name].load();
     return await command.run(commandArgs, ctx);
   } catch (err) {
-    if (err instanceof UsageError) {
-      await ctx0.err(`stapfr: ${err.message}`);
-      await ctx0.err(`Usage: ${commandName ? `stapfr ${COMMANDS[commandName].usage}` : GLOBAL_USAGE}`);
-      return ExitCode.usage;
+    const failure = failureOf(err, {
+      aborted: signal.aborted,
+      usage: commandName ? `stapfr ${COMMANDS[commandName].usage}` : GLOBAL_USAGE,
+    });
+    if (failure.silent) return failure.exitCode;
+    const ctx0 = makeContext(io, { sim: false, json: false, knobs: defaultKnobs() }, signal);
+    try {
+      if (wantsJson(args)) await ctx0.json_out(jsonError(failure));
+    } catch {
+      // stdout is gone: stderr still says it.
     }
-    if (err instanceof Interrupted || signal.aborted) {
-      await ctx0.err("stapfr: Interrupted");
-      return ExitCode.interrupted;
-    }
-    if (err instanceof StapfrError) {
-      await ctx0.err(`stapfr: ${err.message}`);
-      if (err.hint) await ctx0.err(err.hint);
-      return ExitCode.failure;
-    }
-    if (err instanceof Deno.errors.BrokenPipe) return ExitCode.failure;
-    await ctx0.err(`stapfr: ${err instanceof Error ? err.message : String(err)}`);
-    return ExitCode.failure;
+    for (const line of humanLines(failure)) await ctx0.err(line);
+    return failure.exitCode;
   }
 }
 
@@ -140,7 +139,7 @@ if (import.meta.main) {
   // Commands marked ownSignals (the simulator's stand-ins) handle them as stapio does (a 2nd SIGTERM resends).
   let ownSignals = false;
   try {
-    ownSignals = COMMANDS[parseGlobal(Deno.args, (name) => Deno.env.get(name)).rest[0]]?.ownSignals ?? false;
+    ownSignals = COMMANDS[parseGlobal(Deno.args, defaultKnobs()).rest[0]]?.ownSignals ?? false;
   } catch {
     // A usage error: main reports it.
   }

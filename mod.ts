@@ -43,11 +43,10 @@ export {
   moduleName,
   PAGE,
   parseBufferSize,
-  parseDuration,
   parseRotate,
   parseSize,
   type RotateSpec,
   validateName,
 } from "./lib/units.ts";
-export { ExitCode, Interrupted, StapfrError, UsageError } from "./lib/errors.ts";
+export { ExitCode, type ExitCodeValue, StapfrError, UsageError } from "./lib/errors.ts";
 export * from "./sim/simulator.ts";

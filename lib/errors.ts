@@ -15,24 +15,20 @@ export class UsageError extends Error {
 export class StapfrError extends Error {
   /** The error's name, for logs and `instanceof`-free checks. */
   override name = "StapfrError";
-  /** What to do about it, shown on a second line. */
+  /** What to do about it, shown on a line of its own. */
   readonly hint?: string;
-  /** A failure with an optional hint for the user and the underlying cause. */
-  constructor(message: string, options?: { hint?: string; cause?: unknown }) {
+  /** What a program stapfr ran printed about it (SystemTap's own lines), shown after the message. */
+  readonly detail?: readonly string[];
+  /** A failure with an optional hint for the user, the program's own lines, and the underlying cause. */
+  constructor(message: string, options?: { hint?: string; detail?: readonly string[]; cause?: unknown }) {
     super(message, { cause: options?.cause });
     this.hint = options?.hint;
-  }
-}
-
-/** The operation was interrupted (SIGINT): exit code 130. */
-export class Interrupted extends Error {
-  /** The error's name, for logs and `instanceof`-free checks. */
-  override name = "Interrupted";
-  /** The interrupt of the running operation. */
-  constructor() {
-    super("Interrupted");
+    if (options?.detail && options.detail.length > 0) this.detail = options.detail;
   }
 }
 
 /** Exit codes of the stapfr command line. */
 export const ExitCode = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
+
+/** One of {@linkcode ExitCode}'s values. */
+export type ExitCodeValue = typeof ExitCode[keyof typeof ExitCode];

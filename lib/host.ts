@@ -6,6 +6,7 @@
  * @module
  */
 import { join } from "./path.ts";
+import { KNOBS, readKnob } from "./knobs.ts";
 import { simRoot } from "./sim_root.ts";
 import { selfCommand as simSelfCommand } from "./self.ts";
 
@@ -90,7 +91,7 @@ export function defaultStateDir(
   host?: Pick<Host, "kind" | "simRoot">,
 ): string {
   if (given) return given;
-  const fromEnv = env("STAPFR_STATE_DIR");
+  const fromEnv = readKnob(env, KNOBS.stateDir);
   if (fromEnv) return fromEnv;
   if (host?.kind === "sim" && host.simRoot) return join(host.simRoot, "state");
   return isRoot() ? "/var/lib/stapfr" : join(stateHome(env), "stapfr");

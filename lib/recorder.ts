@@ -15,6 +15,7 @@
  * @module
  */
 import { defaultStateDir, type EnvLookup, type Host, realHost, simHost } from "./host.ts";
+import { type Knobs, readKnobs } from "./knobs.ts";
 import { Registry } from "./registry.ts";
 import type { ScriptSource } from "./driver/start.ts";
 import type { ByteSink } from "./readers/concat.ts";
@@ -54,16 +55,13 @@ export interface RecordersOptions {
   stateDir?: string;
   /** Environment lookup (default `Deno.env.get`). */
   env?: EnvLookup;
+  /** The `STAPFR_*` knobs, already read (default: read from `env`; a bad one throws a usage error). */
+  knobs?: Knobs;
   /** A memory dump ends after stapio was quiet this long (default `$STAPFR_IDLE_MS` or 2500 ms, which covers
    * stapio 4.8's hold of up to 2 s on the first record). */
   idleMs?: number;
-  /** Wait before resending a signal stapio may have lost (default 3000 ms). */
+  /** Wait before resending a signal stapio may have lost (default `$STAPFR_SIGNAL_WAIT_MS` or 3000 ms). */
   signalWaitMs?: number;
-}
-
-function positive(text: string | undefined): number | undefined {
-  const n = Number(text);
-  return text && Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
 /**
@@ -89,6 +87,7 @@ export class Recorders {
   /** Sets up the host and the state directory (nothing is touched until an operation runs). */
   constructor(options: RecordersOptions = {}) {
     const env = options.env ?? ((name: string) => Deno.env.get(name));
+    const knobs = options.knobs ?? readKnobs(env);
     this.host = options.host ??
       (options.sim ? simHost({ root: options.simRoot, env }) : realHost());
     const registry = new Registry(defaultStateDir(options.stateDir, env, this.host));
@@ -97,8 +96,8 @@ export class Recorders {
       host: this.host,
       registry,
       env,
-      idleMs: options.idleMs ?? positive(env("STAPFR_IDLE_MS")) ?? 2500,
-      signalWaitMs: options.signalWaitMs ?? positive(env("STAPFR_SIGNAL_WAIT_MS")) ?? 3000,
+      idleMs: options.idleMs ?? knobs.idleMs,
+      signalWaitMs: options.signalWaitMs ?? knobs.signalWaitMs,
     };
   }
 

@@ -3,7 +3,7 @@
  * to and unload of a module that is not loaded. Neither call loads anything. The host seam points at the real
  * staprun and the real /proc; nothing else differs from the simulated runs.
  */
-import { assertMatch, assertRejects } from "@std/assert";
+import { assert, assertMatch, assertRejects } from "@std/assert";
 import { StapfrError } from "../lib/errors.ts";
 import { realHost } from "../lib/host.ts";
 import { AttachSession } from "../lib/driver/session.ts";
@@ -82,6 +82,10 @@ Deno.test({
       err.message,
       /Cannot unload recorder "absent": module "stap_fr_stapfr_test_absent" is not loaded/,
     );
-    assertMatch(err.message, /\| ERROR: 'stap_fr_stapfr_test_absent' is not a zombie systemtap module\./);
+    const detail = (err as StapfrError).detail ?? [];
+    assert(
+      detail.includes("ERROR: 'stap_fr_stapfr_test_absent' is not a zombie systemtap module."),
+      detail.join("\n"),
+    );
   },
 });

@@ -36,6 +36,43 @@ const MESSAGES = {
   unexpected: (arg: string) => `Unexpected argument "${arg}"`,
 };
 
+/** The long name of a flag that takes a value (`--lines` or `-n`), if `arg` is one given without `=`. */
+function valueFlag(arg: string, flags: Flags): string | undefined {
+  if (arg.startsWith("--") && !arg.includes("=")) {
+    const name = arg.slice(2);
+    return flags[name]?.type === "string" ? name : undefined;
+  }
+  if (/^-\w$/.test(arg)) {
+    return Object.entries(flags).find(([, f]) => f.short === arg[1] && f.type === "string")?.[0];
+  }
+  return undefined;
+}
+
+/**
+ * A value that starts with a dash: parseArgs calls `--buffer -1` ambiguous and would make us say "takes no
+ * value". A negative number is the value (the command's own check then says what is wrong with it); anything
+ * else is the next option, so the value is missing.
+ */
+function joinDashValues(head: string[], flags: Flags): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < head.length; i++) {
+    const name = valueFlag(head[i], flags);
+    const next = head[i + 1];
+    if (name === undefined || next === undefined || !next.startsWith("-") || next === "-") {
+      out.push(head[i]);
+      continue;
+    }
+    if (!/^-\d/.test(next)) {
+      throw new UsageError(
+        `Missing value for "--${name}" ("${next}" is an option; write "--${name}=${next}" if it is the value)`,
+      );
+    }
+    out.push(`--${name}=${next}`);
+    i++;
+  }
+  return out;
+}
+
 /** Parses a command's arguments; unknown flags, missing values and extra arguments become usage errors. */
 export function parseCommandArgs(args: string[], flags: Flags, maxPositionals = Infinity): Parsed {
   const entries = Object.entries(flags);
@@ -45,7 +82,7 @@ export function parseCommandArgs(args: string[], flags: Flags, maxPositionals = 
     entries.filter(([, f]) => f.default !== undefined).map(([n, f]) => [n, f.default]),
   );
   const dash = args.indexOf("--");
-  const head = dash < 0 ? args : args.slice(0, dash);
+  const head = joinDashValues(dash < 0 ? args : args.slice(0, dash), flags);
   const rest = dash < 0 ? [] : args.slice(dash + 1);
   let unknownFlag: string | undefined;
   const parsed: Record<string, unknown> = parseArgs(head, {

@@ -50,3 +50,15 @@ Deno.test("a flag that got no value, or a value it takes none of, is a usage err
     assertEquals(assertThrows(() => parseCommandArgs(args, flags), UsageError).message, message);
   }
 });
+
+Deno.test("a value that starts with a dash: a negative number is the value, anything else a missing value", () => {
+  const lines: Flags = { lines: { type: "string", short: "n" }, follow: { type: "boolean", short: "f" } };
+  assertEquals(parseCommandArgs(["r", "-n", "-5"], lines, 1).values, { lines: "-5" });
+  assertEquals(parseCommandArgs(["--lines", "-5", "r"], lines, 1).values, { lines: "-5" });
+  assertEquals(parseCommandArgs(["-n", "3", "-f"], lines).values, { lines: "3", follow: true });
+  const err = assertThrows(() => parseCommandArgs(["-o", "--bulk"], FLAGS, 1), UsageError);
+  assertEquals(
+    err.message,
+    'Missing value for "--output" ("--bulk" is an option; write "--output=--bulk" if it is the value)',
+  );
+});

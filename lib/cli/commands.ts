@@ -19,8 +19,8 @@ export interface CommandInfo {
   help?: string;
   /** The command handles SIGINT and SIGTERM itself (cli.ts installs no listeners for it). */
   ownSignals?: boolean;
-  /** Undefined while the command is not built yet. */
-  load?: () => Promise<CommandModule>;
+  /** Imports the command's code. */
+  load: () => Promise<CommandModule>;
 }
 
 /** Every command of docs/architecture.md, in the order `--help` lists them. */

@@ -3,6 +3,7 @@
  * Commands write through `ctx` instead of `Deno.stdout` so tests can run them in memory.
  * @module
  */
+import type { Knobs } from "../knobs.ts";
 
 /** The narrow writer a command needs; `Deno.stdout` and `Deno.stderr` satisfy it. */
 export interface Writer {
@@ -21,12 +22,13 @@ export interface Io {
   isTerminal?: boolean;
 }
 
-/** Options that come before the command name. */
+/** Options that come before the command name, and the environment knobs read at startup. */
 export interface GlobalOptions {
   sim: boolean;
   stateDir?: string;
   json: boolean;
-  color: boolean;
+  /** Every `STAPFR_*` knob, read and checked once (`lib/knobs.ts`). */
+  knobs: Knobs;
 }
 
 /** Everything a command's `run` gets. */

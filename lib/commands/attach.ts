@@ -5,7 +5,7 @@
  */
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
-import { UsageError } from "../errors.ts";
+import { ExitCode, UsageError } from "../errors.ts";
 import { diagnostics, oneName, recordersFor, self, stdoutSink } from "./common.ts";
 
 /** Runs `attach`. */
@@ -24,5 +24,5 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   } else if (!result.closed && result.mode === "memory") {
     await ctx.err(`stapfr: Detached from "${name}"; it keeps recording`);
   }
-  return 0;
+  return ExitCode.ok;
 }

@@ -12,7 +12,7 @@ import { formatSize, validateName } from "../units.ts";
 
 /** The recorders for the global options (`--sim`, `--state-dir`). */
 export function recordersFor(ctx: Context): Recorders {
-  return new Recorders({ sim: ctx.sim, stateDir: ctx.stateDir, env: ctx.io.env });
+  return new Recorders({ sim: ctx.sim, stateDir: ctx.stateDir, env: ctx.io.env, knobs: ctx.knobs });
 }
 
 /** A sink writing to stdout. */

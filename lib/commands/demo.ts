@@ -4,7 +4,7 @@
  */
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
-import { StapfrError } from "../errors.ts";
+import { ExitCode, StapfrError } from "../errors.ts";
 import { runDemo } from "../demo.ts";
 
 /** Runs `demo`. */
@@ -17,5 +17,5 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     result.file.stop_last_line === "exited" && result.file.max_files_per_cpu <= 2 &&
     result.file.switches >= 3;
   if (!ok) throw new StapfrError("The demo did not go as SystemTap would: see the lines above");
-  return 0;
+  return ExitCode.ok;
 }

@@ -5,7 +5,7 @@
  */
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
-import { UsageError } from "../errors.ts";
+import { ExitCode, StapfrError, UsageError } from "../errors.ts";
 import { diagnostics, oneName, recordersFor, stdoutSink } from "./common.ts";
 import { openOutputFile } from "./output_file.ts";
 
@@ -22,18 +22,26 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   if (path === undefined) {
     await recorders.dump(name, stdoutSink(ctx), options);
     // A closed pipe (dump | head) is not an error: the recorder was detached and goes on.
-    return 0;
+    return ExitCode.ok;
   }
+  // Before attaching: reading drains the ring, so a target that cannot be written must be refused first.
   const file = await openOutputFile(path);
   let result;
   try {
     result = await recorders.dump(name, file.sink, options);
-    await file.commit();
   } catch (err) {
-    await file.abandon();
-    throw err;
+    const kept = await file.abandon();
+    if (kept === undefined) throw err;
+    // What was drained is gone from the ring: say where it is.
+    const original = err instanceof Error ? err : new Error(String(err));
+    throw new StapfrError(`${original.message}; the ${file.bytes()} bytes read before it are in "${kept}"`, {
+      hint: original instanceof StapfrError ? original.hint : undefined,
+      detail: original instanceof StapfrError ? original.detail : undefined,
+      cause: err,
+    });
   }
+  await file.commit();
   if (ctx.json) await ctx.json_out({ ...result, file: path });
   else await ctx.out(`Wrote ${result.bytes} bytes to "${path}"\n`);
-  return 0;
+  return ExitCode.ok;
 }

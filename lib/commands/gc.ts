@@ -4,6 +4,7 @@
  */
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
+import { ExitCode } from "../errors.ts";
 import { recordersFor } from "./common.ts";
 
 /** Runs `gc`. */
@@ -15,5 +16,5 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   else {
     for (const a of result.actions) await ctx.out(`${a.action.padEnd(8)} ${a.name}: ${a.detail}\n`);
   }
-  return result.actions.some((a) => a.action === "failed") ? 1 : 0;
+  return result.actions.some((a) => a.action === "failed") ? ExitCode.failure : ExitCode.ok;
 }

@@ -2,6 +2,7 @@
  * `stapfr list`: every recorder (name, mode, state, module, pid, age, bytes), and orphan modules.
  * @module
  */
+import { ExitCode } from "../errors.ts";
 import type { Context } from "../cli/context.ts";
 import { age, humanBytes, recordersFor, table } from "./common.ts";
 
@@ -18,11 +19,11 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   }
   if (ctx.json) {
     await ctx.json_out({ recorders, corrupt });
-    return 0;
+    return ExitCode.ok;
   }
   if (recorders.length === 0) {
     await ctx.err("No recorders");
-    return 0;
+    return ExitCode.ok;
   }
   const now = Date.now();
   await ctx.out(table(
@@ -37,5 +38,5 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       humanBytes(r.bytes),
     ]),
   ));
-  return 0;
+  return ExitCode.ok;
 }

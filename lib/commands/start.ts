@@ -5,7 +5,7 @@
  */
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
-import { UsageError } from "../errors.ts";
+import { ExitCode, UsageError } from "../errors.ts";
 import { parseBufferSize, parseRotate } from "../units.ts";
 import { humanBytes, recordersFor, self } from "./common.ts";
 import type { ScriptSource } from "../driver/start.ts";
@@ -48,7 +48,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   });
   if (ctx.json) {
     await ctx.json_out(detail);
-    return 0;
+    return ExitCode.ok;
   }
   const where = detail.mode === "memory"
     ? `${detail.cpus ?? "?"} CPUs × ${humanBytes(detail.buffer_per_cpu)} ring`
@@ -60,5 +60,5 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   await ctx.out(
     `Read it with "${self(ctx)} dump ${detail.name}", end it with "${self(ctx)} stop ${detail.name}"\n`,
   );
-  return 0;
+  return ExitCode.ok;
 }

@@ -2,6 +2,7 @@
  * `stapfr status NAME`: one recorder in detail.
  * @module
  */
+import { ExitCode } from "../errors.ts";
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { age, humanBytes, oneName, recordersFor } from "./common.ts";
@@ -12,7 +13,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   const d = await recordersFor(ctx).status(oneName(positionals));
   if (ctx.json) {
     await ctx.json_out(d);
-    return 0;
+    return ExitCode.ok;
   }
   const rows: [string, string][] = [
     ["name", d.name],
@@ -47,5 +48,5 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   if (d.files.length > 0) {
     await ctx.out("files:\n" + d.files.map((f) => `  ${f.name}  ${humanBytes(f.size)}\n`).join(""));
   }
-  return 0;
+  return ExitCode.ok;
 }

@@ -3,6 +3,7 @@
  * output; --discard unloads without reading.
  * @module
  */
+import { ExitCode } from "../errors.ts";
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { diagnostics, oneName, recordersFor, stdoutSink } from "./common.ts";
@@ -27,7 +28,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   if (ctx.json) {
     const output = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
     await ctx.json_out({ ...result, output });
-    return 0;
+    return ExitCode.ok;
   }
   const what = !result.stopped
     ? `was no longer running (${result.state}); removed it`
@@ -37,5 +38,5 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   await ctx.err(
     `stapfr: Recorder "${name}" ${what}${result.run_dir ? `; its files stay in "${result.run_dir}"` : ""}`,
   );
-  return 0;
+  return ExitCode.ok;
 }

@@ -5,7 +5,7 @@
  */
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
-import { UsageError } from "../errors.ts";
+import { ExitCode, UsageError } from "../errors.ts";
 import { diagnostics, oneName, recordersFor, stdoutSink } from "./common.ts";
 
 /** Runs `tail`. */
@@ -16,7 +16,9 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   }, 1);
   const name = oneName(positionals);
   const text = (values.lines as string | undefined) ?? "10";
-  if (!/^\d+$/.test(text)) throw new UsageError(`Invalid line count "${text}": expected a whole number`);
+  if (!/^\d+$/.test(text)) {
+    throw new UsageError(`Invalid line count "${text}": expected a whole number, 0 or more`);
+  }
   const follow = values.follow === true;
   if (ctx.json && follow) throw new UsageError(`"--json" does not apply to "tail -f"`);
   const recorders = recordersFor(ctx);
@@ -29,7 +31,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     const all = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
     const lines = all === "" ? [] : all.replace(/\n$/, "").split("\n");
     await ctx.json_out({ name, lines });
-    return 0;
+    return ExitCode.ok;
   }
   await recorders.tail(name, stdoutSink(ctx), {
     lines: Number(text),
@@ -37,5 +39,5 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     signal: ctx.signal,
     onDiagnostic: diagnostics(ctx),
   });
-  return 0;
+  return ExitCode.ok;
 }

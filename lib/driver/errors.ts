@@ -1,7 +1,7 @@
 /**
  * Turns what `stap` and `staprun` print when they fail (docs/systemtap-4.8.md sections 1.2, 1.3, 2.7 and 2.8) into one
- * stapfr error that says what happened and what to do. The raw `ERROR:` lines are kept in the message so
- * nothing SystemTap said is hidden.
+ * stapfr error that says what happened and what to do. stapfr's explanation is the message; the raw `ERROR:`
+ * lines follow it as the error's detail, so nothing SystemTap said is hidden and it never comes first.
  * @module
  */
 import { StapfrError } from "../errors.ts";
@@ -32,12 +32,19 @@ export function diagnosticLines(stderr: string): string[] {
     .filter((line) => line !== "" && !/^(Disconnecting from|To reconnect, type|Pass \d: )/.test(line));
 }
 
-function withOutput(message: string, stderr: string): string {
+/** SystemTap's lines as an error's detail: at most 20 of them. */
+function detailOf(stderr: string): string[] {
   const lines = diagnosticLines(stderr);
-  if (lines.length === 0) return message;
-  const shown = lines.length > 20 ? [...lines.slice(0, 20), `  … ${lines.length - 20} more lines`] : lines;
-  return `${message}\n${shown.map((l) => `  | ${l}`).join("\n")}`;
+  return lines.length > 20 ? [...lines.slice(0, 20), `… ${lines.length - 20} more lines`] : lines;
 }
+
+// Only start passes arguments to stap (after "--"): offer -v there and nowhere else.
+const FALLBACK_HINT: Record<Operation, string> = {
+  start: 'Run the same command with -v after "--" to see more',
+  attach: 'SystemTap\'s lines say why; "stapfr list" shows whether the recorder still records',
+  unload: 'SystemTap\'s lines say why; "stapfr list" shows what is still loaded',
+  check: "SystemTap's lines say why",
+};
 
 const NOT_RUNNING = /Cannot attach to module (\S+) control channel; not running\?/;
 const NOT_ZOMBIE = /'([^']+)' is not a zombie systemtap module/;
@@ -63,7 +70,9 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
   const who = ctx.recorder ? `recorder "${ctx.recorder}"` : `module "${ctx.module ?? "?"}"`;
   const mod = ctx.module ?? NOT_RUNNING.exec(stderr)?.[1] ?? NOT_ZOMBIE.exec(stderr)?.[1] ?? "?";
   const fail = (message: string, hint: string): StapfrError =>
-    new StapfrError(withOutput(message, stderr), { hint });
+    new StapfrError(message, { hint, detail: detailOf(stderr) });
+  // "Cannot attach to recorder …", "Cannot start recorder …".
+  const doing = ctx.operation === "attach" ? "attach to" : ctx.operation;
 
   // The same two lines mean "not loaded", "someone else is attached" or "not yours": look at the module.
   if (NOT_RUNNING.test(stderr) || NOT_ZOMBIE.test(stderr)) {
@@ -139,36 +148,36 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
     )
   ) {
     return fail(
-      `Cannot ${ctx.operation} ${who}: not privileged to load this module`,
+      `Cannot ${doing} ${who}: not privileged to load this module`,
       "Run as root, or be a member of group stapdev (stapusr only runs signed modules)",
     );
   }
   if (/effective user ID of staprun must be set to the root/.test(stderr)) {
     return fail(
-      `Cannot ${ctx.operation} ${who}: staprun is not setuid root`,
+      `Cannot ${doing} ${who}: staprun is not setuid root`,
       "Reinstall systemtap-runtime, or run stapfr as root",
     );
   }
   if (ctx.code === 126 || /staprun: Permission denied/.test(stderr)) {
     return fail(
-      `Cannot ${ctx.operation} ${who}: not allowed to run staprun`,
+      `Cannot ${doing} ${who}: not allowed to run staprun`,
       "staprun is for root and the members of group stapusr: run as root or join stapusr",
     );
   }
   if (/Checking ".*\/build\/\.config" failed|kernel-devel|linux-headers|Kernel build tree/.test(stderr)) {
     return fail(
-      `Cannot ${ctx.operation} ${who}: the kernel headers of the running kernel are missing`,
+      `Cannot ${doing} ${who}: the kernel headers of the running kernel are missing`,
       "Install them (apt install linux-headers-$(uname -r)) and start again",
     );
   }
   if (/Couldn't open script file/.test(stderr)) {
     return fail(
-      `Cannot ${ctx.operation} ${who}: stap cannot read the script file`,
+      `Cannot ${doing} ${who}: stap cannot read the script file`,
       "Check the path and its permissions",
     );
   }
   if (/Module name \('.*'\) is too long/.test(stderr)) {
-    return fail(`Cannot ${ctx.operation} ${who}: the module name is too long`, "Use a shorter recorder name");
+    return fail(`Cannot ${doing} ${who}: the module name is too long`, "Use a shorter recorder name");
   }
   if (
     /Safety pattern mismatch|Invalid buffer size|Invalid timeout interval|Invalid file size option/.test(
@@ -176,18 +185,18 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
     )
   ) {
     return fail(
-      `Cannot ${ctx.operation} ${who}: ${ctx.program} rejected an option`,
+      `Cannot ${doing} ${who}: ${ctx.program} rejected an option`,
       'Check the sizes and the arguments after "--"',
     );
   }
   if (/Pass [1-4]: .* failed|semantic error|parse error|compilation failed/.test(stderr)) {
     return fail(
-      `Cannot ${ctx.operation} ${who}: the script does not compile`,
+      `Cannot ${doing} ${who}: the script does not compile`,
       'Fix the script ("stapfr check" runs the same checks without loading anything)',
     );
   }
   return fail(
-    `Cannot ${ctx.operation} ${who}: ${ctx.program} failed with exit status ${ctx.code}`,
-    'Run the same command with -v after "--" to see more',
+    `Cannot ${doing} ${who}: ${ctx.program} failed with exit status ${ctx.code}`,
+    FALLBACK_HINT[ctx.operation],
   );
 }

@@ -1,4 +1,4 @@
-import { assert, assertMatch } from "@std/assert";
+import { assert, assertEquals, assertMatch } from "@std/assert";
 import { explainFailure, type FailureContext } from "./errors.ts";
 
 const base: FailureContext = {
@@ -23,10 +23,20 @@ Deno.test("explainFailure tells the look-alike attach and unload errors apart by
   assertMatch(explainFailure(notZombie, { ...unload, moduleState: "attached" }).message, /already attached/);
 });
 
-Deno.test("explainFailure keeps SystemTap's own lines in the message and always gives a hint", () => {
+Deno.test("explainFailure: stapfr's explanation is the message, SystemTap's own lines its detail, always a hint", () => {
   const e = explainFailure(notRunning, { ...base, moduleState: "absent" });
-  assertMatch(e.message, /\| ERROR: Cannot attach to module stap_fr_io/);
+  assertEquals(e.message.split("\n").length, 1);
+  assertMatch(e.message, /^Cannot attach to recorder "io": /);
+  assertEquals(e.detail, ["ERROR: Cannot attach to module stap_fr_io control channel; not running?"]);
   assert(e.hint && e.hint.length > 0);
+});
+
+Deno.test("explainFailure offers -v after -- only to start, the one command that passes arguments to stap", () => {
+  for (const operation of ["start", "attach", "unload", "check"] as const) {
+    const e = explainFailure("ERROR: boom\n", { ...base, operation, moduleState: "detached", code: 1 });
+    assertEquals(e.hint!.includes("-v"), operation === "start", `${operation}: ${e.hint}`);
+    assertEquals(e.detail, ["ERROR: boom"]);
+  }
 });
 
 Deno.test("explainFailure maps every error of docs/systemtap-4.8.md 2.8 to its own message", () => {

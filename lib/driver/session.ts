@@ -50,6 +50,9 @@ export class AttachSession {
   #options: SessionOptions;
   #stderr = "";
   #stderrPartial = "";
+  // stapio's diagnostics are held until it delivers data or ends well: if the attach fails they are the
+  // detail of the explained error instead, so they never come before stapfr's explanation, nor twice.
+  #held: string[] | null = [];
 
   private constructor(child: Deno.ChildProcess, options: SessionOptions) {
     this.#child = child;
@@ -70,6 +73,8 @@ export class AttachSession {
       globalThis.removeEventListener("unload", onExit);
       await pumps;
       this.#exitStatus = status;
+      if (this.#failedAttach()) this.#held = null;
+      else this.#release();
       return status;
     });
   }
@@ -97,8 +102,28 @@ export class AttachSession {
     return this.#exitStatus;
   }
 
+  #diagnostic(line: string): void {
+    if (this.#held) this.#held.push(line);
+    else this.#options.onDiagnostic?.(line);
+  }
+
+  /** Passes the held diagnostics on; from now on they go straight through. */
+  #release(): void {
+    const held = this.#held ?? [];
+    this.#held = null;
+    for (const line of held) this.#options.onDiagnostic?.(line);
+  }
+
+  /** Whether staprun ended in a failure that {@linkcode throwIfFailed} explains. */
+  #failedAttach(): boolean {
+    const status = this.#exitStatus;
+    if (!status || status.code === 0) return false;
+    return this.bytes === 0 || /Cannot attach to module/.test(this.#stderr);
+  }
+
   async #pumpStdout(): Promise<void> {
     for await (const chunk of this.#child.stdout) {
+      if (this.#held) this.#release();
       this.bytes += chunk.length;
       this.lastDataAt = Date.now();
       if (this.sinkClosed) continue;
@@ -119,9 +144,9 @@ export class AttachSession {
       this.#stderr += text;
       const parts = (this.#stderrPartial + text).split("\n");
       this.#stderrPartial = parts.pop()!;
-      for (const line of diagnosticLines(parts.join("\n"))) this.#options.onDiagnostic?.(line);
+      for (const line of diagnosticLines(parts.join("\n"))) this.#diagnostic(line);
     }
-    for (const line of diagnosticLines(this.#stderrPartial)) this.#options.onDiagnostic?.(line);
+    for (const line of diagnosticLines(this.#stderrPartial)) this.#diagnostic(line);
   }
 
   /**
@@ -185,8 +210,7 @@ export class AttachSession {
   /** Throws the explained error if staprun ended with a failure before delivering anything. */
   async throwIfFailed(): Promise<void> {
     const status = this.#exitStatus;
-    if (!status || status.code === 0) return;
-    if (this.bytes > 0 && !/Cannot attach to module/.test(this.#stderr)) return;
+    if (!status || !this.#failedAttach()) return;
     throw explainFailure(this.#stderr, {
       operation: "attach",
       recorder: this.#options.recorder,

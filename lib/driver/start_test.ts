@@ -45,7 +45,8 @@ echo "Pass 2: analysis failed.  [man error::pass2]" >&2; exit 1\n`,
         }),
       StapfrError,
     );
-    assertMatch(err.message, /Cannot start recorder "a": the script does not compile\n {2}\| semantic error/);
+    assertEquals(err.message, 'Cannot start recorder "a": the script does not compile');
+    assertMatch((err as StapfrError).detail![0], /^semantic error/);
   } finally {
     await host.cleanup();
   }

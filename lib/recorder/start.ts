@@ -3,6 +3,7 @@
  * recording to run, and only then registers it. A script that fails leaves nothing registered or loaded.
  * @module
  */
+import { ensureOutputDirectory } from "../path_errors.ts";
 import { checkRingFits, thisMachine } from "../driver/preflight.ts";
 import { join, resolve } from "../path.ts";
 import { StapfrError, UsageError } from "../errors.ts";
@@ -37,7 +38,8 @@ export interface StartOptions {
 /** The run directory name: `NAME-YYYYMMDDTHHMMSSZ`, unique within `dir`. */
 async function makeRunDir(dir: string, name: string): Promise<string> {
   const stamp = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
-  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  // PATH may be created, its parent not: a mistyped parent is refused with the reason.
+  await ensureOutputDirectory(dir);
   for (let n = 1;; n++) {
     const path = join(dir, n === 1 ? `${name}-${stamp}` : `${name}-${stamp}-${n}`);
     try {
@@ -64,6 +66,7 @@ async function readScript(script: ScriptSource): Promise<{ file: string | null; 
 export async function startRecorder(engine: Engine, options: StartOptions): Promise<RecorderDetail> {
   const name = validateName(options.name);
   const fileMode = options.output !== undefined;
+  if (options.output === "") throw new UsageError(`Invalid output directory "": expected a directory`);
   if (!fileMode && (options.rotate || options.bulk)) {
     throw new UsageError(`"--rotate" and "--bulk" need "--output"`);
   }

@@ -5,11 +5,11 @@
  * @module
  */
 import type { Context } from "../../lib/cli/context.ts";
-import { UsageError } from "../../lib/errors.ts";
+import { ExitCode, UsageError } from "../../lib/errors.ts";
 import { OrderedSink } from "./io.ts";
 import { processSignals, type SignalSource } from "./signals.ts";
 import type { CommandIo } from "./staprun.ts";
-import { simSettings } from "./settings.ts";
+import { simRoot } from "../../lib/sim_root.ts";
 
 /** Builds the stand-ins' I/O from a command context. */
 export function commandIo(ctx: Context, argv0: string, signals: SignalSource = processSignals): CommandIo {
@@ -25,7 +25,7 @@ export function commandIo(ctx: Context, argv0: string, signals: SignalSource = p
     env: ctx.io.env,
     signals,
     cwd: Deno.cwd(),
-    argv0: ctx.io.env("STAPFR_SIM_ARGV0") || argv0,
+    argv0: ctx.knobs.simArgv0 || argv0,
     stdoutIsTerminal: ctx.io.isTerminal ?? false,
     stderrIsTerminal,
     release: Deno.osRelease(),
@@ -61,7 +61,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     case "lsmod": {
       if (rest.length > 0) throw new UsageError(`Unexpected argument "${rest[0]}"`);
       const { lsmodMain } = await import("./lsmod.ts");
-      return await lsmodMain(simSettings(ctx.io.env).root, (text) => ctx.out(text));
+      return await lsmodMain(simRoot(ctx.io.env), (text) => ctx.out(text));
     }
     case "shims": {
       if (rest.length !== 1) {
@@ -70,7 +70,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       const { writeShims } = await import("./shims.ts");
       const paths = await writeShims(rest[0]);
       await ctx.out(paths.join("\n") + "\n");
-      return 0;
+      return ExitCode.ok;
     }
     case "__host": {
       const { hostMain } = await import("../module_host_main.ts");

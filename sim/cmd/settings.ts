@@ -1,17 +1,20 @@
 /**
- * The simulator's knobs as the stand-in commands read them from the environment (docs/architecture.md):
- * `STAPFR_SIM_ROOT`, `STAPFR_SIM_CPUS` (default 2), `STAPFR_SIM_RATE` (workload events per second, default
- * 100), `STAPFR_SIM_SEED` (default 1), plus two of the user side:
+ * The simulator's knobs as the stand-in commands use them, from the one table of `lib/knobs.ts` (whose README
+ * section documents each): `STAPFR_SIM_ROOT`, `STAPFR_SIM_CPUS`, `STAPFR_SIM_RATE`, `STAPFR_SIM_SEED`, plus
+ * two of the user side:
  *
  * - `STAPFR_SIM_SEQ_WAIT_MS`: the 4.8 reader's sequence wait (docs/systemtap-4.8.md 2.3, 5.4). Unset or `4.8`: the real
  *   rule, 1–2 s at each gap and after each attach; a number: that many milliseconds (0: none). The default is
  *   the real one, so a wrapper meets the stall it will meet on a real host; tests set it low.
  * - `STAPFR_SIM_LOSE_SIGNALS=1`: reproduce the 4.8 `-A` signal-loss bug (docs/systemtap-4.8.md 2.5): the first SIGINT,
  *   SIGTERM or SIGHUP to an attached stapio is dropped, so that a wrapper's resend logic can be tested.
+ *
+ * A new simulator knob is a row in `KNOBS` and a field here.
  * @module
  */
+import { type EnvLookup, readKnobs } from "../../lib/knobs.ts";
 import { simRoot } from "../../lib/sim_root.ts";
-import { parseStallRule, type StallRule } from "../stapio/merge.ts";
+import type { StallRule } from "../stapio/merge.ts";
 
 /** The knobs, parsed. */
 export interface SimSettings {
@@ -23,17 +26,8 @@ export interface SimSettings {
   loseSignals: boolean;
 }
 
-function positiveNumber(text: string | undefined, fallback: number, what: string): number {
-  if (text === undefined || text === "") return fallback;
-  const n = Number(text);
-  if (!Number.isFinite(n) || n <= 0) {
-    throw new RangeError(`Invalid ${what} "${text}": expected a positive number`);
-  }
-  return n;
-}
-
 /**
- * Reads the knobs.
+ * Reads the knobs; throws `KnobError` (a usage error naming the variable) on a bad value.
  *
  * @example
  * ```ts
@@ -43,19 +37,14 @@ function positiveNumber(text: string | undefined, fallback: number, what: string
  * assertEquals([s.root, s.cpus, s.rate, s.stall], ["/r", 2, 5000, "4.8"]);
  * ```
  */
-export function simSettings(env: (name: string) => string | undefined): SimSettings {
-  const cpus = positiveNumber(env("STAPFR_SIM_CPUS"), 2, "CPU count");
-  if (!Number.isInteger(cpus) || cpus > 1024) {
-    throw new RangeError(
-      `Invalid CPU count "${env("STAPFR_SIM_CPUS")}": expected a whole number from 1 to 1024`,
-    );
-  }
+export function simSettings(env: EnvLookup): SimSettings {
+  const knobs = readKnobs(env);
   return {
     root: simRoot(env),
-    cpus,
-    rate: positiveNumber(env("STAPFR_SIM_RATE"), 100, "rate"),
-    seed: Math.trunc(positiveNumber(env("STAPFR_SIM_SEED"), 1, "seed")),
-    stall: parseStallRule(env("STAPFR_SIM_SEQ_WAIT_MS")),
-    loseSignals: env("STAPFR_SIM_LOSE_SIGNALS") === "1",
+    cpus: knobs.simCpus,
+    rate: knobs.simRate,
+    seed: knobs.simSeed,
+    stall: knobs.simSeqWaitMs,
+    loseSignals: knobs.simLoseSignals,
   };
 }

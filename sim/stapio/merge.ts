@@ -28,16 +28,6 @@ interface Pending {
   since?: number;
 }
 
-/** Parses `STAPFR_SIM_SEQ_WAIT_MS`-style text: empty or "4.8" is the real rule, else milliseconds. */
-export function parseStallRule(text: string | undefined): StallRule {
-  if (text === undefined || text === "" || text === "4.8") return "4.8";
-  const ms = Number(text);
-  if (!Number.isFinite(ms) || ms < 0) {
-    throw new RangeError(`Invalid sequence wait "${text}": expected milliseconds`);
-  }
-  return ms;
-}
-
 /**
  * Merges per-CPU records in the order stapio 4.8 writes them. Time is in milliseconds, real or virtual.
  *

@@ -1,5 +1,5 @@
-import { assertEquals, assertThrows } from "@std/assert";
-import { parseStallRule, SequenceMerger } from "./merge.ts";
+import { assertEquals } from "@std/assert";
+import { SequenceMerger } from "./merge.ts";
 
 const rec = (seq: number) => ({ seq, payload: new Uint8Array() });
 const seqs = (m: SequenceMerger, now: number) => m.take(now).map((r) => r.record.seq);
@@ -48,12 +48,4 @@ Deno.test("a waiting CPU holds its later records back; drain returns the rest in
   assertEquals(seqs(m, 0), []);
   assertEquals(m.pending, 2);
   assertEquals(m.drain().map((r) => r.record.seq), [1, 3]);
-});
-
-Deno.test("parseStallRule", () => {
-  assertEquals(parseStallRule(undefined), "4.8");
-  assertEquals(parseStallRule("4.8"), "4.8");
-  assertEquals(parseStallRule("0"), 0);
-  assertEquals(parseStallRule("250"), 250);
-  assertThrows(() => parseStallRule("soon"), RangeError);
 });

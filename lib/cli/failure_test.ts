@@ -1,0 +1,39 @@
+import { assertEquals } from "@std/assert";
+import { StapfrError, UsageError } from "../errors.ts";
+import { KnobError } from "../knobs.ts";
+import { failureOf, humanLines, jsonError } from "./failure.ts";
+
+const context = { aborted: false, usage: "stapfr dump NAME [-o FILE]" };
+
+Deno.test("a usage error shows the usage; a knob error is one line; a failure its hint", () => {
+  const usage = failureOf(new UsageError('Missing value for "--output"'), context);
+  assertEquals(humanLines(usage), [
+    'stapfr: Missing value for "--output"',
+    "Usage: stapfr dump NAME [-o FILE]",
+  ]);
+  const knob = failureOf(new KnobError("STAPFR_IDLE_MS", "x", "a number"), context);
+  assertEquals(humanLines(knob), ['stapfr: Invalid STAPFR_IDLE_MS "x": expected a number']);
+  assertEquals(knob.exitCode, 2);
+  const failure = failureOf(
+    new StapfrError("Cannot attach", { hint: "Wait", detail: ["ERROR: x"] }),
+    context,
+  );
+  assertEquals(humanLines(failure), ["stapfr: Cannot attach", "  | ERROR: x", "Wait"]);
+});
+
+Deno.test("the JSON error object: message, hint, exit_code (and detail when SystemTap said something)", () => {
+  assertEquals(jsonError(failureOf(new UsageError("Bad"), context)), {
+    error: { message: "Bad", hint: "Usage: stapfr dump NAME [-o FILE]", exit_code: 2 },
+  });
+  assertEquals(jsonError(failureOf(new StapfrError("Gone", { detail: ["ERROR: y"] }), context)), {
+    error: { message: "Gone", hint: null, exit_code: 1, detail: ["ERROR: y"] },
+  });
+  assertEquals(jsonError(failureOf(new Error("whatever"), { ...context, aborted: true })), {
+    error: { message: "Interrupted", hint: null, exit_code: 130 },
+  });
+  assertEquals(jsonError(failureOf(new TypeError("boom"), context)).error.exit_code, 1);
+});
+
+Deno.test("a closed stdout is reported silently: there is nobody to tell", () => {
+  assertEquals(failureOf(new Deno.errors.BrokenPipe("closed"), context).silent, true);
+});

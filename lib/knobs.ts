@@ -1,0 +1,219 @@
+/**
+ * Every `STAPFR_*` environment knob in one table: its name, what it accepts, its default and who reads it.
+ * The command line reads and checks them all once, at startup, whatever the command (as it would a
+ * configuration file), so a bad value is one usage error naming the variable instead of a surprise later; the
+ * engine, the simulator's stand-ins and its module hosts get their values from this one parser.
+ *
+ * To add a knob: a field in {@linkcode KnobTable}, a row in {@linkcode KNOBS}, a line in the README's
+ * "Environment" section.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals, assertThrows } from "@std/assert";
+ * const env = (vars: Record<string, string>) => (name: string) => vars[name];
+ * assertEquals(readKnobs(env({ STAPFR_IDLE_MS: "800" })).idleMs, 800);
+ * assertEquals(readKnobs(env({})).simCpus, 2);
+ * assertThrows(() => readKnobs(env({ STAPFR_SIM_CPUS: "0" })), KnobError, 'Invalid STAPFR_SIM_CPUS "0"');
+ * ```
+ * @module
+ */
+import { UsageError } from "./errors.ts";
+
+/** An environment lookup, as `Deno.env.get`. */
+export type EnvLookup = (name: string) => string | undefined;
+
+/** Who reads a knob. */
+export type KnobUser = "command line" | "engine" | "simulator";
+
+/** One row of the table. `parse` returns undefined for a value it does not accept. */
+export interface Knob<T> {
+  /** The environment variable. */
+  name: string;
+  /** What it accepts, as the error message and the README say it. */
+  accepts: string;
+  /** Its value when unset or empty. */
+  fallback: T;
+  /** The default as a person reads it. */
+  defaultText: string;
+  /** Who reads it. */
+  users: readonly KnobUser[];
+  /** What it does (the README table says the same). */
+  about: string;
+  parse(raw: string): T | undefined;
+}
+
+/** A bad knob value: a usage error (exit 2) that names the variable and what it accepts. */
+export class KnobError extends UsageError {
+  /** The error's name, for logs and `instanceof`-free checks. */
+  override name = "KnobError";
+  /** The variable at fault. */
+  readonly variable: string;
+  /** A bad value of `variable`. */
+  constructor(variable: string, raw: string, accepts: string) {
+    super(`Invalid ${variable} "${raw}": expected ${accepts}`);
+    this.variable = variable;
+  }
+}
+
+function wholeNumber(min: number, max: number): (raw: string) => number | undefined {
+  return (raw) => {
+    if (!/^\d+$/.test(raw)) return undefined;
+    const n = Number(raw);
+    return n >= min && n <= max ? n : undefined;
+  };
+}
+
+const flag = (raw: string): boolean | undefined => raw === "1" ? true : raw === "0" ? false : undefined;
+const text = (raw: string): string => raw;
+
+/** The 4.8 reader's sequence wait: the real rule (`"4.8"`), or a fixed number of milliseconds. */
+export type StallRule = "4.8" | number;
+
+/** An hour: the longest wait a knob takes. */
+const HOUR_MS = 3_600_000;
+
+/** The knobs by the name the code uses; a new knob is a field here and a row in {@linkcode KNOBS}. */
+export interface KnobTable {
+  sim: Knob<boolean>;
+  stateDir: Knob<string | undefined>;
+  idleMs: Knob<number>;
+  signalWaitMs: Knob<number>;
+  simRoot: Knob<string | undefined>;
+  simCpus: Knob<number>;
+  simRate: Knob<number>;
+  simSeed: Knob<number>;
+  simSeqWaitMs: Knob<StallRule>;
+  simLoseSignals: Knob<boolean>;
+  simArgv0: Knob<string | undefined>;
+}
+
+/** The table, in the README's order. */
+export const KNOBS: KnobTable = {
+  sim: {
+    name: "STAPFR_SIM",
+    accepts: '"1" (use the simulator) or "0"',
+    fallback: false,
+    defaultText: "0",
+    users: ["command line"],
+    about: "the same as --sim",
+    parse: flag,
+  },
+  stateDir: {
+    name: "STAPFR_STATE_DIR",
+    accepts: "a directory",
+    fallback: undefined,
+    defaultText: "/var/lib/stapfr as root, else ~/.local/state/stapfr; SIM_ROOT/state with the simulator",
+    users: ["command line", "engine"],
+    about: "where recorders are registered (--state-dir overrides it)",
+    parse: text,
+  },
+  idleMs: {
+    name: "STAPFR_IDLE_MS",
+    accepts: `a whole number of milliseconds from 1 to ${HOUR_MS}`,
+    fallback: 2500,
+    defaultText: "2500",
+    users: ["engine"],
+    about: "a memory dump ends after stapio was quiet this long (covers 4.8's hold of up to 2 s)",
+    parse: wholeNumber(1, HOUR_MS),
+  },
+  signalWaitMs: {
+    name: "STAPFR_SIGNAL_WAIT_MS",
+    accepts: `a whole number of milliseconds from 1 to ${HOUR_MS}`,
+    fallback: 3000,
+    defaultText: "3000",
+    users: ["engine"],
+    about: "how long to wait before resending a signal stapio 4.8 may have lost",
+    parse: wholeNumber(1, HOUR_MS),
+  },
+  simRoot: {
+    name: "STAPFR_SIM_ROOT",
+    accepts: "a directory",
+    fallback: undefined,
+    defaultText: "${TMPDIR:-/tmp}/stapfr-sim-UID",
+    users: ["engine", "simulator"],
+    about: "where the simulator keeps its simulated /proc and, by default, its state directory",
+    parse: text,
+  },
+  simCpus: {
+    name: "STAPFR_SIM_CPUS",
+    accepts: "a whole number from 1 to 1024",
+    fallback: 2,
+    defaultText: "2",
+    users: ["simulator"],
+    about: "the simulated machine's CPUs (one relay ring or file per CPU)",
+    parse: wholeNumber(1, 1024),
+  },
+  simRate: {
+    name: "STAPFR_SIM_RATE",
+    accepts: "a number of events per second from 0 to 10000000",
+    fallback: 100,
+    defaultText: "100",
+    users: ["simulator"],
+    about: "the synthetic workload's events per second (0: a quiet machine)",
+    parse: (raw) => {
+      if (!/^\d+(\.\d+)?$/.test(raw)) return undefined;
+      const n = Number(raw);
+      return n <= 10_000_000 ? n : undefined;
+    },
+  },
+  simSeed: {
+    name: "STAPFR_SIM_SEED",
+    accepts: "a whole number from 0 to 4294967295",
+    fallback: 1,
+    defaultText: "1",
+    users: ["simulator"],
+    about: "the seed of the synthetic workload (the same seed, the same events)",
+    parse: wholeNumber(0, 0xffffffff),
+  },
+  simSeqWaitMs: {
+    name: "STAPFR_SIM_SEQ_WAIT_MS",
+    accepts: `"4.8" or a whole number of milliseconds from 0 to ${HOUR_MS}`,
+    fallback: "4.8",
+    defaultText: "4.8",
+    users: ["simulator"],
+    about: "the 4.8 reader's wait at a sequence gap and after attaching: 4.8's own 1-2 s, or this many ms",
+    parse: (raw) => raw === "4.8" ? "4.8" : wholeNumber(0, HOUR_MS)(raw),
+  },
+  simLoseSignals: {
+    name: "STAPFR_SIM_LOSE_SIGNALS",
+    accepts: '"1" (drop the first signal to an attached stapio, as 4.8 can) or "0"',
+    fallback: false,
+    defaultText: "0",
+    users: ["simulator"],
+    about: "reproduce 4.8's lost signal under staprun -A, to test a wrapper's resend",
+    parse: flag,
+  },
+  simArgv0: {
+    name: "STAPFR_SIM_ARGV0",
+    accepts: "a program name",
+    fallback: undefined,
+    defaultText: '(set by the wrappers of "stapfr sim shims")',
+    users: ["simulator"],
+    about: "the name a stand-in was called by, for its usage text",
+    parse: text,
+  },
+};
+
+/** Every knob's value. */
+export type Knobs = { [K in keyof KnobTable]: KnobTable[K] extends Knob<infer T> ? T : never };
+
+/** One knob's value; unset or empty gives its default. Throws {@linkcode KnobError} on a bad value. */
+export function readKnob<T>(env: EnvLookup, knob: Knob<T>): T {
+  const raw = env(knob.name);
+  if (raw === undefined || raw === "") return knob.fallback;
+  const value = knob.parse(raw);
+  if (value === undefined) throw new KnobError(knob.name, raw, knob.accepts);
+  return value;
+}
+
+/** Every knob's value from the environment. Throws {@linkcode KnobError} on the first bad one. */
+export function readKnobs(env: EnvLookup = (name) => Deno.env.get(name)): Knobs {
+  const out: Record<string, unknown> = {};
+  for (const [key, row] of Object.entries(KNOBS) as [string, Knob<unknown>][]) out[key] = readKnob(env, row);
+  return out as Knobs;
+}
+
+/** The defaults (every knob unset). */
+export function defaultKnobs(): Knobs {
+  return readKnobs(() => undefined);
+}
