@@ -5,6 +5,11 @@
  * @module
  */
 
+import { sleep, until } from "../support/poll.ts";
+import { alive } from "../support/processes.ts";
+
+export { alive, sleep };
+
 /** How long any wait of a scenario may take before it counts as a failure. */
 export const WAIT_LIMIT_MS = 20_000;
 
@@ -102,33 +107,9 @@ export function join(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `ready` until it holds; throws with `what` after {@linkcode WAIT_LIMIT_MS}. */
+/** Polls `ready` until it holds; fails the test with `what` after {@linkcode WAIT_LIMIT_MS}. */
 export async function waitFor(what: string, ready: () => boolean | Promise<boolean>): Promise<void> {
-  for (let waited = 0; waited < WAIT_LIMIT_MS; waited += 25) {
-    if (await ready()) return;
-    await sleep(25);
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
-
-/**
- * Whether a pid runs; a zombie (which nobody may reap here: a daemon's parent is gone and pid 1 of a container
- * may not reap) counts as gone. Asks `ps`, because Deno reads `/proc/PID/…` only with every permission.
- */
-export async function alive(pid: number): Promise<boolean> {
-  if (pid <= 0) return false;
-  const { stdout } = await new Deno.Command("ps", {
-    args: ["-o", "stat=", "-p", String(pid)],
-    stderr: "null",
-  })
-    .output();
-  const state = new TextDecoder().decode(stdout).trim();
-  return state !== "" && !state.startsWith("Z");
+  await until(what, ready, { timeoutMs: WAIT_LIMIT_MS, intervalMs: 25 });
 }
 
 /** SIGKILLs a pid that is not our child (a daemon, a host) if it still runs. */
