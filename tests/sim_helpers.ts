@@ -3,10 +3,10 @@
  * new tests use tests/support/sim_world.ts (`SimWorld`) and tests/support/poll.ts (`until`).
  * @module
  */
-import { Running as WorldRunning, type RunResult, SimWorld } from "./support/sim_world.ts";
+import { Running as WorldRunning, type RunResult, SimWorld, STANDIN_KNOBS } from "./support/sim_world.ts";
 import { until as untilOptions } from "./support/poll.ts";
 
-export { reconnectName, SimWorld } from "./support/sim_world.ts";
+export { reconnectName, SimWorld, STANDIN_KNOBS } from "./support/sim_world.ts";
 export { sleep } from "./support/poll.ts";
 /** What a finished child printed. */
 export type Output = RunResult;

@@ -24,6 +24,12 @@ const DEFAULTS: Record<string, string> = {
   STAPFR_SIGNAL_WAIT_MS: "1500",
 };
 
+/** The knobs of the stand-in tests (`stapfr sim stap …`): a busy workload and 4.8's sequence wait. */
+export const STANDIN_KNOBS: Record<string, string> = {
+  STAPFR_SIM_RATE: "2000",
+  STAPFR_SIM_SEQ_WAIT_MS: "50",
+};
+
 /** A test's simulated world. */
 export class SimWorld {
   /** The simulator root (`STAPFR_SIM_ROOT`): its `/proc`, module hosts and state. */
