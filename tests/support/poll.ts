@@ -8,6 +8,9 @@
 /** How long {@linkcode until} waits by default: generous, as the machine running the tests may be loaded. */
 export const UNTIL_TIMEOUT_MS = 30_000;
 
+/** What is left of `T` once a value of it was found truthy. */
+export type Truthy<T> = Exclude<T, undefined | null | false | 0 | "">;
+
 /**
  * Polls `cond` every `intervalMs` (default 20) until it holds and returns its last truthy value; throws
  * `Timed out after N ms waiting for WHAT` when `timeoutMs` (default {@linkcode UNTIL_TIMEOUT_MS}) passes.
@@ -16,12 +19,12 @@ export async function until<T>(
   what: string,
   cond: () => T | Promise<T>,
   options: { timeoutMs?: number; intervalMs?: number } = {},
-): Promise<T> {
+): Promise<Truthy<T>> {
   const timeoutMs = options.timeoutMs ?? UNTIL_TIMEOUT_MS;
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await cond();
-    if (value) return value;
+    if (value) return value as Truthy<T>;
     if (Date.now() > end) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(options.intervalMs ?? 20);
   }
