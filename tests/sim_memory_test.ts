@@ -3,7 +3,7 @@
  * (docs/systemtap-4.8.md sections 2.1, 2.3–2.5, 2.8, 5.3).
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { reconnectName, type Running, SimWorld, STANDIN_KNOBS } from "./support/sim_world.ts";
+import { reconnectName, SimWorld, STANDIN_KNOBS } from "./support/sim_world.ts";
 import { sleep, until } from "./support/poll.ts";
 
 const SEED_SCRIPT =
