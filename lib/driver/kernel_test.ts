@@ -1,4 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
+import { until } from "../../tests/support/poll.ts";
 import {
   listModules,
   moduleState,
@@ -50,7 +51,9 @@ Deno.test("processAlive tells a live process from a gone one, a zombie and a reu
   assert(!(await processAlive(Deno.pid, start + 1)));
   // A child that exited and is not reaped yet is a zombie: not alive.
   const child = new Deno.Command("true").spawn();
-  while ((await processStartTime(child.pid)) !== undefined) await new Promise((r) => setTimeout(r, 5));
+  await until("the child to exit", async () => (await processStartTime(child.pid)) === undefined, {
+    intervalMs: 5,
+  });
   assert(!(await processAlive(child.pid)));
   await child.status;
 });
