@@ -28,9 +28,24 @@ export function stapfrArgvFor(bin: string | undefined, deno: string, cwd: string
   return [deno, "run", "--quiet", ...SIM_PERMISSIONS, CLI];
 }
 
-/** The argv prefix that runs stapfr in these tests (see {@linkcode stapfrArgvFor}). */
+/**
+ * The argv prefix that runs stapfr in these tests (see {@linkcode stapfrArgvFor}). A `STAPFR_BIN` that names
+ * no file fails every CLI test at once, rather than letting them test nothing.
+ */
 export function stapfrArgv(): string[] {
-  return stapfrArgvFor(Deno.env.get("STAPFR_BIN"), Deno.execPath(), Deno.cwd());
+  const argv = stapfrArgvFor(Deno.env.get("STAPFR_BIN"), Deno.execPath(), Deno.cwd());
+  if (testingBinary() && !isFile(argv[0])) {
+    throw new Error(`STAPFR_BIN "${argv[0]}" is no file`);
+  }
+  return argv;
+}
+
+function isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }
 
 /** Whether the tests run the compiled binary (`STAPFR_BIN`). */
