@@ -167,7 +167,10 @@ function parseStat(text: string): ProcStat {
 async function statsOf(pids: readonly number[], procRoot = "/proc"): Promise<Map<number, ProcStat>> {
   const stats = new Map<number, ProcStat>();
   const refused: number[] = [];
-  await Promise.all(pids.map(async (pid) => {
+  // A pid that the kernel says does not exist needs no /proc read, and so no helper process (a list of
+  // exited or dead recorders then spawns none).
+  const candidates = procRoot === "/proc" ? pids.filter((pid) => !surelyGone(pid)) : pids;
+  await Promise.all(candidates.map(async (pid) => {
     try {
       stats.set(pid, parseStat(await Deno.readTextFile(join(procRoot, String(pid), "stat"))));
     } catch (err) {
@@ -190,6 +193,20 @@ async function statsOf(pids: readonly number[], procRoot = "/proc"): Promise<Map
     if (header && Number.isInteger(pid)) stats.set(pid, parseStat(section.slice(header[0].length).trim()));
   }
   return stats;
+}
+
+/**
+ * Whether the kernel says no process `pid` exists: `kill(pid, 0)`, which sends nothing. Deno's types name no
+ * signal 0, but `Deno.kill` passes it on; if a Deno refused it, this answers "not sure" and the caller reads
+ * /proc as before.
+ */
+function surelyGone(pid: number): boolean {
+  try {
+    Deno.kill(pid, 0 as unknown as Deno.Signal);
+    return false;
+  } catch (err) {
+    return err instanceof Deno.errors.NotFound;
+  }
 }
 
 async function statOf(pid: number, procRoot = "/proc"): Promise<ProcStat | undefined> {
