@@ -11,12 +11,6 @@ export { sleep } from "./support/poll.ts";
 /** What a finished child printed. */
 export type Output = RunResult;
 
-/** The knobs the stand-in tests ran with: a busy workload and 4.8's sequence wait. */
-export const STANDIN_KNOBS: Record<string, string> = {
-  STAPFR_SIM_RATE: "2000",
-  STAPFR_SIM_SEQ_WAIT_MS: "50",
-};
-
 /** `SimWorld.create` with {@linkcode STANDIN_KNOBS}. */
 export function makeWorld(env: Record<string, string> = {}): Promise<SimWorld> {
   return SimWorld.create({ ...STANDIN_KNOBS, ...env });
