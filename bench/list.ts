@@ -1,7 +1,9 @@
 /**
  * `stapfr list` as a whole process (a state directory with a few recorders, on the simulator), against
  * `deno run` of an empty file: the start-up cost of the command line (goal: at most 1.5 times the empty run;
- * commands and their imports load lazily).
+ * commands and their imports load lazily, which `deno run` honours through deno.json's
+ * `"unstable": ["lazy-dynamic-imports"]`; the run reads the simulator's /proc directly and the real /proc only
+ * for the file recorder's daemon, through one helper process).
  *
  * Run: npx -y deno@2.9.6 run -A bench/list.ts
  */

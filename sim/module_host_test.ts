@@ -16,6 +16,7 @@ import {
   RecordDecoder,
   type RelayRecord,
 } from "./transport.ts";
+import { until } from "../tests/support/poll.ts";
 
 /** Guards against a hang (a failing test must not block the suite); not a timing assertion. */
 const GUARD_MS = 15_000;
@@ -79,11 +80,7 @@ class Socket {
 const text = (r: RelayRecord): string => new TextDecoder().decode(r.payload);
 
 async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + GUARD_MS;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Guard: still waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+  await until(`guard: ${what}`, check, { timeoutMs: GUARD_MS, intervalMs: 10 });
 }
 
 /** Waits until the host's log has `count` lines containing `text` (the host's own view of attach/detach). */

@@ -2,7 +2,7 @@
  * `stapfr demo` as a user runs it: exit 0, the seed scenario's facts, and no process left behind.
  */
 import { assert, assertEquals } from "@std/assert";
-import { runCli } from "./helpers.ts";
+import { runCli } from "./support/stapfr.ts";
 
 /**
  * Processes whose command line or environment mentions `text`. `ps` reads them, because Deno grants reading
@@ -13,11 +13,12 @@ async function processesMentioning(text: string): Promise<string[]> {
   return new TextDecoder().decode(out.stdout).split("\n").filter((line) => line.includes(text));
 }
 
-Deno.test("demo: memory recorder dumped twice without repeats, file recorder rotated, nothing left running", async () => {
+Deno.test("demo: a second dump holds new lines but not the begin line again, the file recorder switched 3+ times keeping 2 files per CPU, nothing left running", async () => {
   const r = await runCli(["--json", "demo"]);
   assertEquals(r.code, 0, r.stderr);
   const result = JSON.parse(r.stdout);
   assert(result.memory.dump1_lines > 0, "the first dump holds the begin line and the events since");
+  assert(result.memory.dump2_lines > 0, "the second dump holds what came after the first");
   assertEquals(result.memory.begin_in_dump2, false);
   assertEquals(result.memory.stop_last_line, "exited");
   assert(result.file.switches >= 3, `switched ${result.file.switches} times`);

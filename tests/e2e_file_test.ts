@@ -3,7 +3,8 @@
  * number), dump, tail, tail -f across rotations, stop with the end-probe output; a plain single-file recorder.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { readAll, readUntil, SimWorld } from "./support/sim_cli.ts";
+import { readAll, readUntil, SimWorld } from "./support/sim_world.ts";
+import { until } from "./support/poll.ts";
 
 // About 7.5 KB per hit (the print buffer holds 8K) on every CPU: a 1M file fills in well under a second.
 const CHUNK = "0123456789".repeat(50);
@@ -21,14 +22,6 @@ function increasing(xs: number[]): boolean {
   return xs.every((x, i) => i === 0 || x > xs[i - 1]);
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 Deno.test("file recorder with rotation: bulk per CPU, dump merged in order, tail, tail -f across rotations, stop", async () => {
   const world = await SimWorld.create();
   try {
@@ -42,10 +35,10 @@ Deno.test("file recorder with rotation: bulk per CPU, dump merged in order, tail
     assertEquals((await Deno.stat(runDir)).mode! & 0o777, 0o700);
 
     // Wait until stapio has rotated and deleted (k-N) on some CPU.
-    await waitFor("a rotation with deletion", async () => {
+    await until("a rotation with deletion", async () => {
       const names = (await Array.fromAsync(Deno.readDir(runDir))).map((e) => e.name);
       return names.some((n) => /_cpu\d\.2$/.test(n));
-    });
+    }, { timeoutMs: 60_000, intervalMs: 100 });
     const row = (await world.json<{ recorders: Record<string, unknown>[] }>(["list"])).recorders[0];
     assertEquals([row.state, row.pid], ["recording", started.pid]);
     assert((row.bytes as number) > 1024 * 1024);
@@ -100,10 +93,13 @@ Deno.test("file recorder without rotation: one file, dump equals it, a restart g
     assertEquals(first.script_file, `${world.root}/one.stp`);
     assertEquals(first.run_dir.startsWith(`${out}/one-`), true);
     assertEquals(first.bulk, false);
-    await new Promise((r) => setTimeout(r, 500));
+    const file = `${first.run_dir}/one.out`;
+    await until(
+      "a few lines in the file",
+      async () => numbers(await Deno.readTextFile(file).catch(() => "")).length > 5,
+    );
     const dumped = await world.ok(["dump", "one"]);
     assert(increasing(numbers(dumped)) && numbers(dumped).length > 5);
-    const file = `${first.run_dir}/one.out`;
     assert((await Deno.readTextFile(file)).startsWith(dumped.slice(0, 100)));
     await world.ok(["stop", "one"]);
     const second = await world.json(["start", "one", "-e", script, "--output", out]);

@@ -3,13 +3,25 @@
  * closed pipe; into a file), attach with Ctrl-C, tail, stop with the end-probe output.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { readAll, readUntil, SimWorld } from "./support/sim_cli.ts";
+import { readAll, readUntil, SimWorld } from "./support/sim_world.ts";
+import { sleep, until } from "./support/poll.ts";
 
 // Each line is unique and numbered, so repeats and gaps are visible.
 const SCRIPT = `global n
 probe timer.ms(10) { n++; printf("tick %d\\n", n) }
 probe end { printf("end after %d\\n", n) }
 `;
+
+// The same with 20 ticks printed at once by the begin probe, so the ring holds lines from the start.
+const PRIMED = `global n
+probe begin { while (n < 20) { n++; printf("tick %d\\n", n) } }
+probe timer.ms(10) { n++; printf("tick %d\\n", n) }
+`;
+
+/** Reads what is left of a stream, as a terminal would. */
+async function drain(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  while (!(await reader.read()).done);
+}
 
 function ticks(text: string): number[] {
   return [...text.matchAll(/^tick (\d+)$/gm)].map((m) => Number(m[1]));
@@ -73,14 +85,15 @@ Deno.test("memory recorder: start, list, status, dump twice, dump to a file, sto
 Deno.test("memory recorder: a closed pipe and Ctrl-C during attach detach, never unload", async () => {
   const world = await SimWorld.create();
   try {
+    // The begin probe alone buffers 164 KB, more than a pipe holds (64 KB), so the dump below is still
+    // writing when its reader goes away.
     await world.ok([
       "start",
       "pipe",
       "-e",
+      'probe begin { for (i = 0; i < 4000; i++) printf("%06d x0123456789abcdef0123456789abcdef\\n", i) }\n' +
       'probe timer.ms(1) { printf("%s\\n", "x0123456789abcdef0123456789abcdef") }',
     ]);
-    // Let the ring fill beyond what a pipe holds.
-    await new Promise((r) => setTimeout(r, 1500));
 
     await (async () => {
       // dump | head -1: read one chunk, close our end.
@@ -96,11 +109,12 @@ Deno.test("memory recorder: a closed pipe and Ctrl-C during attach detach, never
 
     const attach = world.spawn(["attach", "pipe"]);
     const { reader } = await readUntil(attach.stdout, (t) => t.split("\n").length > 3);
+    // Read on, as a terminal does: what the begin probe buffered is more than the pipe holds.
+    const rest = drain(reader);
     assertEquals((await world.modules())["stap_fr_pipe"], 1, "attached");
     // What a terminal's Ctrl-C does: SIGINT to the foreground process group (stapfr's; stapio has its own).
     Deno.kill(-attach.pid, "SIGINT");
-    const [status, stderr] = await Promise.all([attach.status, readAll(attach.stderr)]);
-    await reader.cancel();
+    const [status, stderr] = await Promise.all([attach.status, readAll(attach.stderr), rest]);
     assertEquals(status.code, 0, stderr);
     assertMatch(stderr, /Detached from "pipe"; it keeps recording/);
     const after = await world.json(["status", "pipe"]);
@@ -109,15 +123,18 @@ Deno.test("memory recorder: a closed pipe and Ctrl-C during attach detach, never
     // A second Ctrl-C makes stapfr exit at once (130); stapio must still be detached, not left hanging.
     const impatient = world.spawn(["attach", "pipe"]);
     const second = await readUntil(impatient.stdout, (t) => t.length > 0);
+    const secondRest = drain(second.reader);
     Deno.kill(-impatient.pid, "SIGINT");
-    await new Promise((r) => setTimeout(r, 5));
+    // Two Ctrl-Cs 5 ms apart: the test is about the second one coming while the first is being handled.
+    await sleep(5);
     Deno.kill(-impatient.pid, "SIGINT");
-    const [code] = await Promise.all([impatient.status.then((s) => s.code), readAll(impatient.stderr)]);
-    await second.reader.cancel();
+    const [code] = await Promise.all([
+      impatient.status.then((s) => s.code),
+      readAll(impatient.stderr),
+      secondRest,
+    ]);
     assert(code === 0 || code === 130, `exit ${code}`);
-    for (let i = 0; i < 100 && (await world.modules())["stap_fr_pipe"] !== 0; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await until("the reader to detach", async () => (await world.modules())["stap_fr_pipe"] === 0);
     assertEquals((await world.json(["status", "pipe"])).state, "recording");
   } finally {
     await world.cleanup();
@@ -127,8 +144,7 @@ Deno.test("memory recorder: a closed pipe and Ctrl-C during attach detach, never
 Deno.test("memory recorder: tail -n prints the last lines of the drained ring", async () => {
   const world = await SimWorld.create();
   try {
-    await world.ok(["start", "tl", "-e", SCRIPT]);
-    await new Promise((r) => setTimeout(r, 500));
+    await world.ok(["start", "tl", "-e", PRIMED]);
     const out = await world.ok(["tail", "tl", "-n", "3"]);
     const lines = ticks(out);
     assertEquals(lines.length, 3);

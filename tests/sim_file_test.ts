@@ -4,31 +4,20 @@
  * (docs/systemtap-4.8.md 2.2, 4.1, 4.3, 4.4, 4.8).
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { destroyWorld, makeWorld, modules, sim, type SimWorld, sleep, until } from "./sim_helpers.ts";
+import { SimWorld, STANDIN_KNOBS } from "./support/sim_world.ts";
+import { sleep, until } from "./support/poll.ts";
+import { alive } from "./support/processes.ts";
 
 const SEED_SCRIPT =
   'probe vfs.* { printdln("**", pn(), cmdline_str(), pid()) } probe end { printf("exited\\n") }';
 
-async function withWorld(fn: (w: SimWorld) => Promise<void>, env: Record<string, string>): Promise<void> {
-  const world = await makeWorld(env);
-  try {
-    await fn(world);
-  } finally {
-    await destroyWorld(world);
-  }
+/** A world with the stand-in knobs, cleaned up after `fn`. */
+function withWorld(fn: (w: SimWorld) => Promise<void>, env: Record<string, string> = {}): Promise<void> {
+  return SimWorld.with(fn, { ...STANDIN_KNOBS, ...env });
 }
 
 function files(world: SimWorld, prefix: string): string[] {
   return [...Deno.readDirSync(world.work)].map((e) => e.name).filter((n) => n.startsWith(prefix)).sort();
-}
-
-function alive(pid: number): boolean {
-  try {
-    Deno.kill(pid, "SIGCONT");
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Numbers of `prefix<N>` files. */
@@ -41,28 +30,28 @@ function numbers(names: string[], prefix: string): number[] {
 Deno.test("seed example (b), docs/systemtap-4.8.md 2.2/4.4/4.8: pid line, test.log.N (at most 2), SIGTERM ends with 'exited'", async () => {
   // One CPU: with two, non-bulk -S makes the CPUs overwrite each other (the 4.8 bug of 4.5, reproduced).
   await withWorld(async (world) => {
-    const start = await sim(world, ["stap", "-F", "-o", "test.log", "-S", "1,2", "-e", SEED_SCRIPT]);
+    const start = await world.sim(["stap", "-F", "-o", "test.log", "-S", "1,2", "-e", SEED_SCRIPT]);
     assertEquals([start.code, start.stderr], [0, ""]);
     assertMatch(start.stdout, /^\d+\n$/);
     const pid = Number(start.stdout);
     world.daemons.push(pid);
-    assert(alive(pid));
+    assert(await alive(pid));
     // Rotation: wait for test.log.3; at every look there are at most two files, the newest two numbers.
     await until("the third switch", () => {
       const nums = numbers(files(world, "test.log."), "test.log.");
       assert(nums.length <= 2, `more than two files: ${nums}`);
       if (nums.length === 2) assertEquals(nums[1] - nums[0], 1);
       return nums.at(-1)! >= 3;
-    }, 30_000);
+    }, { timeoutMs: 30_000 });
     assertEquals(files(world, "test.log").every((n) => /^test\.log\.\d+$/.test(n)), true);
     for (const name of files(world, "test.log.").slice(0, -1)) {
       const size = Deno.statSync(`${world.work}/${name}`).size;
       assert(size <= 1024 * 1024 && size > 1024 * 1024 - 8192, `${name} holds ${size} bytes`);
     }
-    const name = [...(await modules(world)).keys()][0];
+    const name = Object.keys(await world.modules())[0];
     Deno.kill(pid, "SIGTERM");
-    await until("the daemon to exit", () => !alive(pid));
-    await until("the module to be unloaded", async () => !(await modules(world)).has(name));
+    await until("the daemon to exit", async () => !(await alive(pid)));
+    await until("the module to be unloaded", async () => !(name in await world.modules()));
     const last = files(world, "test.log.").at(-1)!;
     const text = Deno.readTextFileSync(`${world.work}/${last}`);
     assertEquals(text.trimEnd().split("\n").at(-1), "exited");
@@ -71,7 +60,7 @@ Deno.test("seed example (b), docs/systemtap-4.8.md 2.2/4.4/4.8: pid line, test.l
 
 Deno.test("4.1/4.4 bulk: names F_cpuC.N, at most N per CPU, raw records", async () => {
   await withWorld(async (world) => {
-    const start = await sim(world, ["stap", "-F", "-b", "-o", "out", "-S", "1,2", "-e", SEED_SCRIPT]);
+    const start = await world.sim(["stap", "-F", "-b", "-o", "out", "-S", "1,2", "-e", SEED_SCRIPT]);
     assertMatch(start.stdout, /^\d+\n$/);
     const pid = Number(start.stdout);
     world.daemons.push(pid);
@@ -79,7 +68,7 @@ Deno.test("4.1/4.4 bulk: names F_cpuC.N, at most N per CPU, raw records", async 
       const names = files(world, "out");
       for (const cpu of [0, 1]) assert(numbers(names, `out_cpu${cpu}.`).length <= 2, names.join(" "));
       return [0, 1].every((cpu) => numbers(names, `out_cpu${cpu}.`).at(-1)! >= 2);
-    }, 30_000);
+    }, { timeoutMs: 30_000 });
     assert(files(world, "out").every((n) => /^out_cpu[01]\.\d+$/.test(n)));
     // Raw records: the first 8 bytes of each file are a header (seq, len) in front of the payload.
     const first = files(world, "out_cpu0.")[0];
@@ -87,14 +76,14 @@ Deno.test("4.1/4.4 bulk: names F_cpuC.N, at most N per CPU, raw records", async 
     const len = new DataView(bytes.buffer).getUint32(4, true);
     assertMatch(new TextDecoder().decode(bytes.subarray(8, 8 + len)), /\*\*\d+\n$/);
     Deno.kill(pid, "SIGTERM");
-    await until("the daemon to exit", () => !alive(pid));
-    await sleep(10);
+    await until("the daemon to exit", async () => !(await alive(pid)));
+    await until("the module to be unloaded", async () => Object.keys(await world.modules()).length === 0);
   }, { STAPFR_SIM_RATE: "60000" });
 });
 
 Deno.test("2.4 SIGQUIT to the daemon detaches: the module stays loaded, the files stop growing", async () => {
   await withWorld(async (world) => {
-    const start = await sim(world, ["stap", "-F", "-m", "stap_fr_dq", "-o", "q.log", "-e", SEED_SCRIPT]);
+    const start = await world.sim(["stap", "-F", "-m", "stap_fr_dq", "-o", "q.log", "-e", SEED_SCRIPT]);
     const pid = Number(start.stdout);
     world.daemons.push(pid);
     await until(
@@ -102,11 +91,12 @@ Deno.test("2.4 SIGQUIT to the daemon detaches: the module stays loaded, the file
       () => files(world, "q.log").length === 1 && Deno.statSync(`${world.work}/q.log`).size > 0,
     );
     Deno.kill(pid, "SIGQUIT");
-    await until("the daemon to exit", () => !alive(pid));
+    await until("the daemon to exit", async () => !(await alive(pid)));
     const size = Deno.statSync(`${world.work}/q.log`).size;
+    // About time: the files must NOT grow any more.
     await sleep(200);
     assertEquals(Deno.statSync(`${world.work}/q.log`).size, size);
-    assertEquals((await modules(world)).get("stap_fr_dq"), 0);
+    assertEquals((await world.modules())["stap_fr_dq"], 0);
     assert(
       Deno.readTextFileSync(`${world.root}/var/log/stapio.log`).includes(
         "Disconnecting from systemtap module.",
@@ -117,7 +107,7 @@ Deno.test("2.4 SIGQUIT to the daemon detaches: the module stays loaded, the file
 
 Deno.test("4.3/4.6 SIGUSR2 to the daemon: F then F.1; the bufhdr errors go to syslog. 4.7: -S 0,N crashes", async () => {
   await withWorld(async (world) => {
-    const start = await sim(world, ["stap", "-F", "-m", "stap_fr_usr2", "-o", "u.log", "-e", SEED_SCRIPT]);
+    const start = await world.sim(["stap", "-F", "-m", "stap_fr_usr2", "-o", "u.log", "-e", SEED_SCRIPT]);
     const pid = Number(start.stdout);
     world.daemons.push(pid);
     await until("u.log", () => files(world, "u.log").length === 1);
@@ -131,7 +121,7 @@ Deno.test("4.3/4.6 SIGUSR2 to the daemon: F then F.1; the bufhdr errors go to sy
       }
     });
 
-    const crash = await sim(world, [
+    const crash = await world.sim([
       "stap",
       "-F",
       "-m",
@@ -147,9 +137,9 @@ Deno.test("4.3/4.6 SIGUSR2 to the daemon: F then F.1; the bufhdr errors go to sy
     world.daemons.push(crashPid);
     await until("c.log", () => files(world, "c.log").length === 1);
     Deno.kill(crashPid, "SIGUSR2");
-    await until("the daemon to die", () => !alive(crashPid));
+    await until("the daemon to die", async () => !(await alive(crashPid)));
     // stapio died without unloading: the module stays loaded (4.7).
-    assertEquals((await modules(world)).get("stap_fr_crash"), 0);
+    assertEquals((await world.modules())["stap_fr_crash"], 0);
     assert(
       Deno.readTextFileSync(`${world.root}/var/log/stapio.log`).includes("UNEXPECTED FATAL ERROR in staprun"),
     );

@@ -3,7 +3,7 @@
  * changed (the state directory stays empty). Runs the CLI as a child process, as a user would.
  */
 import { assert, assertEquals } from "@std/assert";
-import { runCli } from "./helpers.ts";
+import { runCli } from "./support/stapfr.ts";
 
 const SCRIPT = ["-e", "probe begin { exit() }"];
 

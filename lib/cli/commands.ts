@@ -1,6 +1,9 @@
 /**
  * The command table: names, one-line summaries and usage, and a lazy loader for each command's code, so that
- * `stapfr --help` and `stapfr list` load only what they use.
+ * `stapfr --help` and `stapfr list` load only what they use. `deno run` would still read and load every
+ * `import("…")` with a literal specifier before the first line runs (the whole simulator, for `list`);
+ * deno.json's `"unstable": ["lazy-dynamic-imports"]` makes it wait until the import runs. A compiled binary
+ * embeds them all either way.
  * @module
  */
 import type { Context } from "./context.ts";

@@ -25,11 +25,18 @@ async function helper(argv: string[]): Promise<string | undefined> {
 
 /** Reads a text file, under the real /proc too; undefined when it does not exist. */
 export async function readProcText(path: string): Promise<string | undefined> {
+  return (await readProcTextVia(path)).text;
+}
+
+/** {@linkcode readProcText}, also telling whether Deno refused the direct read (so a helper process read it). */
+async function readProcTextVia(path: string): Promise<{ text: string | undefined; refused: boolean }> {
   try {
-    return await Deno.readTextFile(path);
+    return { text: await Deno.readTextFile(path), refused: false };
   } catch (err) {
-    if (needsHelper(err)) return await helper(["cat", path]);
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) return undefined;
+    if (needsHelper(err)) return { text: await helper(["cat", path]), refused: true };
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+      return { text: undefined, refused: false };
+    }
     throw err;
   }
 }
@@ -95,10 +102,12 @@ export function parseModules(text: string): LoadedModule[] {
 export async function listModules(procRoot: string, options: { includeGone?: boolean } = {}): Promise<
   LoadedModule[]
 > {
-  const text = await readProcText(join(procRoot, "modules"));
+  const { text, refused } = await readProcTextVia(join(procRoot, "modules"));
   if (text === undefined) return [];
   const modules = parseModules(text);
-  if (options.includeGone) return modules;
+  // A /proc that Deno refuses to read is the kernel's: its control directories never hold a host.pid (the
+  // simulator's /proc is an ordinary directory). Looking would cost one helper process per stap_ module.
+  if (options.includeGone || refused) return modules;
   const hosts = await Promise.all(modules.map((m) => hostPid(procRoot, m.name)));
   const alive = await processesAlive(hosts.map((pid) => ({ pid })));
   return modules.filter((_, i) => hosts[i] === undefined || alive[i]);
@@ -158,7 +167,10 @@ function parseStat(text: string): ProcStat {
 async function statsOf(pids: readonly number[], procRoot = "/proc"): Promise<Map<number, ProcStat>> {
   const stats = new Map<number, ProcStat>();
   const refused: number[] = [];
-  await Promise.all(pids.map(async (pid) => {
+  // A pid that the kernel says does not exist needs no /proc read, and so no helper process (a list of
+  // exited or dead recorders then spawns none).
+  const candidates = procRoot === "/proc" ? pids.filter((pid) => !surelyGone(pid)) : pids;
+  await Promise.all(candidates.map(async (pid) => {
     try {
       stats.set(pid, parseStat(await Deno.readTextFile(join(procRoot, String(pid), "stat"))));
     } catch (err) {
@@ -181,6 +193,20 @@ async function statsOf(pids: readonly number[], procRoot = "/proc"): Promise<Map
     if (header && Number.isInteger(pid)) stats.set(pid, parseStat(section.slice(header[0].length).trim()));
   }
   return stats;
+}
+
+/**
+ * Whether the kernel says no process `pid` exists: `kill(pid, 0)`, which sends nothing. Deno's types name no
+ * signal 0, but `Deno.kill` passes it on; if a Deno refused it, this answers "not sure" and the caller reads
+ * /proc as before.
+ */
+function surelyGone(pid: number): boolean {
+  try {
+    Deno.kill(pid, 0 as unknown as Deno.Signal);
+    return false;
+  } catch (err) {
+    return err instanceof Deno.errors.NotFound;
+  }
 }
 
 async function statOf(pid: number, procRoot = "/proc"): Promise<ProcStat | undefined> {

@@ -1,9 +1,11 @@
 import { assert, assertEquals } from "@std/assert";
+import { until } from "../../tests/support/poll.ts";
 import {
   listModules,
   moduleState,
   parseModules,
   processAlive,
+  processesAlive,
   processStartTime,
   relayChannels,
 } from "./kernel.ts";
@@ -50,7 +52,36 @@ Deno.test("processAlive tells a live process from a gone one, a zombie and a reu
   assert(!(await processAlive(Deno.pid, start + 1)));
   // A child that exited and is not reaped yet is a zombie: not alive.
   const child = new Deno.Command("true").spawn();
-  while ((await processStartTime(child.pid)) !== undefined) await new Promise((r) => setTimeout(r, 5));
+  await until("the child to exit", async () => (await processStartTime(child.pid)) === undefined, {
+    intervalMs: 5,
+  });
   assert(!(await processAlive(child.pid)));
   await child.status;
+});
+
+Deno.test("processesAlive: a pid that does not exist costs no helper process", async () => {
+  // A `head` first on PATH that logs each run, then runs the real one.
+  const dir = await Deno.makeTempDir({ prefix: "stapfr-kernel-test-" });
+  const path = Deno.env.get("PATH") ?? "/usr/bin:/bin";
+  await Deno.writeTextFile(
+    `${dir}/head`,
+    `#!/bin/sh\necho "$*" >> '${dir}/log'\nPATH='${path}' exec head "$@"\n`,
+    {
+      mode: 0o755,
+    },
+  );
+  const runs = async () =>
+    (await Deno.readTextFile(`${dir}/log`).catch(() => "")).split("\n").filter(Boolean);
+  Deno.env.set("PATH", `${dir}:${path}`);
+  try {
+    // 2^22 + 1 is above any pid_max: no process has this pid, and kill(pid, 0) says so without /proc.
+    assertEquals(await processesAlive([{ pid: 4_194_305 }]), [false]);
+    assertEquals(await runs(), []);
+    // A live one is still read (through one helper where Deno refuses /proc, directly under --allow-all).
+    assertEquals(await processesAlive([{ pid: 4_194_305 }, { pid: Deno.pid }]), [false, true]);
+    assert((await runs()).every((args) => !args.includes("4194305")), (await runs()).join("\n"));
+  } finally {
+    Deno.env.set("PATH", path);
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -17,6 +17,7 @@ Deno.test("OrderedSink keeps order, counts what waits, and whenBelow waits for a
   assertEquals(sink.pending, 3);
   let below = false;
   const waiting = sink.whenBelow(1).then(() => (below = true));
+  // About time: the sink must NOT report "below" while its writes are held back.
   await new Promise((r) => setTimeout(r, 5));
   assert(!below);
   release();

@@ -4,6 +4,7 @@ import { connectModule } from "./link.ts";
 import { MemoryOutputFs, type OutputHandle } from "./output_fs.ts";
 import { disconnectText, type StapioMode, StapioSession } from "./reader.ts";
 import { StapioWriter } from "./writer.ts";
+import { sleep, until } from "../../tests/support/poll.ts";
 
 const decoder = new TextDecoder();
 
@@ -41,12 +42,6 @@ function session(dir: string, mode: StapioMode, extra: { loseSignals?: boolean }
   return { s, out: () => out, err: () => err, unloads: () => unloads };
 }
 
-const tick = (ms = 30) => new Promise((r) => setTimeout(r, ms));
-
-async function until(cond: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !cond(); i++) await tick(10);
-}
-
 Deno.test("2.1 load (-L): START sent, no data read, the Disconnecting text, rc 0", async () => {
   await withModule(async (mod, dir) => {
     const t = session(dir, "load");
@@ -54,7 +49,7 @@ Deno.test("2.1 load (-L): START sent, no data read, the Disconnecting text, rc 0
     assertEquals(await t.s.done, 0);
     assertEquals(t.err(), disconnectText("stap_t"));
     assertEquals(t.out(), "");
-    await until(() => mod.log.includes("in 0"));
+    await until("START at the module", () => mod.log.includes("in 0"));
     assertEquals(mod.log.includes("in 0"), true); // START reached the module
   });
 });
@@ -65,7 +60,7 @@ Deno.test("2.3/2.4 attach prints what is buffered, SIGQUIT detaches without EXIT
     mod.print(1, "two\n");
     const t = session(dir, "attach");
     await t.s.start();
-    await until(() => t.out() === "one\ntwo\n");
+    await until("both lines", () => t.out() === "one\ntwo\n");
     t.s.signal("SIGQUIT");
     assertEquals(await t.s.done, 0);
     assertEquals([t.out(), t.err(), t.unloads()], ["one\ntwo\n", disconnectText("stap_t"), 0]);
@@ -77,7 +72,7 @@ Deno.test("2.5 SIGTERM sends EXIT: end-probe output, then the module is unloaded
   await withModule(async (_mod, dir) => {
     const t = session(dir, "run");
     await t.s.start();
-    await until(() => t.out() === "begin\n");
+    await until("the begin line", () => t.out() === "begin\n");
     t.s.signal("SIGTERM");
     assertEquals(await t.s.done, 0);
     assertEquals([t.out(), t.err(), t.unloads()], ["begin\nexited\n", "", 1]);
@@ -89,7 +84,8 @@ Deno.test("2.5 STAPFR_SIM_LOSE_SIGNALS: the first signal under -A is lost, the r
     const t = session(dir, "attach", { loseSignals: true });
     await t.s.start();
     t.s.signal("SIGINT");
-    await tick(100);
+    // About time: a lost signal is one that changes nothing for a while.
+    await sleep(100);
     assertEquals(mod.log.includes("in 1"), false);
     t.s.signal("SIGINT");
     assertEquals(await t.s.done, 0);
@@ -119,7 +115,7 @@ Deno.test("2.4 a SIGQUIT that comes while -A is still connecting detaches, and t
     await started;
     assertEquals(await s.done, 0);
     assertEquals(err, disconnectText("stap_t"));
-    await until(() => mod.log.includes("detached"));
+    await until("the detach at the module", () => mod.log.includes("detached"));
     assertEquals(mod.log.includes("detached"), true);
   });
 });

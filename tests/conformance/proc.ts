@@ -5,6 +5,11 @@
  * @module
  */
 
+import { sleep, until } from "../support/poll.ts";
+import { alive } from "../support/processes.ts";
+
+export { alive, sleep };
+
 /** How long any wait of a scenario may take before it counts as a failure. */
 export const WAIT_LIMIT_MS = 20_000;
 
@@ -60,11 +65,17 @@ export class Proc {
   /** Waits for the exit, sending `signal` again every `resendMs` (stapio 4.8 loses signals under `-A`). */
   async stop(signal: Deno.Signal, resendMs = 5000): Promise<Deno.CommandStatus> {
     this.kill(signal);
-    for (let waited = 0; !this.exited && waited < WAIT_LIMIT_MS; waited += 100) {
-      await sleep(100);
-      if (!this.exited && waited > 0 && waited % resendMs === 0) this.kill(signal);
-    }
-    if (!this.exited) {
+    const start = Date.now();
+    let resent = 0;
+    const ended = await until(`process ${this.pid} to exit after ${signal}`, () => {
+      const due = Math.floor((Date.now() - start) / resendMs);
+      if (!this.exited && due > resent) {
+        resent = due;
+        this.kill(signal);
+      }
+      return this.exited;
+    }, { timeoutMs: WAIT_LIMIT_MS, intervalMs: 100 }).then(() => true, () => false);
+    if (!ended) {
       this.kill("SIGKILL");
       await this.status;
       throw new Error(`Process ${this.pid} did not exit after ${signal}`);
@@ -72,10 +83,14 @@ export class Proc {
     return await this.status;
   }
 
-  /** Waits for the exit for at most {@linkcode WAIT_LIMIT_MS}; then kills it and says it did not exit. */
+  /**
+   * Waits for the exit for at most {@linkcode WAIT_LIMIT_MS}; then kills it and says it did not exit (an
+   * outcome the scenario records and compares between the sides, not a failure of the harness).
+   */
   async exit(): Promise<Deno.CommandStatus | "did not exit"> {
-    for (let waited = 0; !this.exited && waited < WAIT_LIMIT_MS; waited += 50) await sleep(50);
-    if (this.exited) return await this.status;
+    const ended = await until("exit", () => this.exited, { timeoutMs: WAIT_LIMIT_MS, intervalMs: 50 })
+      .then(() => true, () => false);
+    if (ended) return await this.status;
     await this.end();
     return "did not exit";
   }
@@ -102,33 +117,9 @@ export function join(chunks: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Resolves after `ms` milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Polls `ready` until it holds; throws with `what` after {@linkcode WAIT_LIMIT_MS}. */
+/** Polls `ready` until it holds; fails the test with `what` after {@linkcode WAIT_LIMIT_MS}. */
 export async function waitFor(what: string, ready: () => boolean | Promise<boolean>): Promise<void> {
-  for (let waited = 0; waited < WAIT_LIMIT_MS; waited += 25) {
-    if (await ready()) return;
-    await sleep(25);
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
-
-/**
- * Whether a pid runs; a zombie (which nobody may reap here: a daemon's parent is gone and pid 1 of a container
- * may not reap) counts as gone. Asks `ps`, because Deno reads `/proc/PID/…` only with every permission.
- */
-export async function alive(pid: number): Promise<boolean> {
-  if (pid <= 0) return false;
-  const { stdout } = await new Deno.Command("ps", {
-    args: ["-o", "stat=", "-p", String(pid)],
-    stderr: "null",
-  })
-    .output();
-  const state = new TextDecoder().decode(stdout).trim();
-  return state !== "" && !state.startsWith("Z");
+  await until(what, ready, { timeoutMs: WAIT_LIMIT_MS, intervalMs: 25 });
 }
 
 /** SIGKILLs a pid that is not our child (a daemon, a host) if it still runs. */

@@ -7,7 +7,8 @@
 import { join } from "node:path";
 import { writeModuleFile } from "../../sim/cmd/module_file.ts";
 import { listModules } from "../../sim/module_host.ts";
-import { alive, type Proc, sleep, waitFor } from "./proc.ts";
+import { alive, type Proc, waitFor } from "./proc.ts";
+import { until } from "../support/poll.ts";
 import type { RunOptions, Side } from "./sides.ts";
 
 /** A file as compared: its size and digest, and its text when it is small (for a readable difference). */
@@ -137,11 +138,11 @@ export class Recording {
   /** Waits until a pid that is not our child has exited, resending `signal` (if given) now and then. */
   async gone(pid: number, signal?: Deno.Signal): Promise<void> {
     if (signal) this.signal(pid, signal);
-    for (let i = 1; await alive(pid); i++) {
-      if (i > 300) throw new Error(`Process ${pid} did not exit`);
-      if (signal && i % 50 === 0) this.signal(pid, signal);
-      await sleep(100);
-    }
+    let polls = 0;
+    await until(`process ${pid} to exit`, async () => {
+      if (signal && ++polls % 50 === 0) this.signal(pid, signal);
+      return !(await alive(pid));
+    }, { timeoutMs: 30_000, intervalMs: 100 });
   }
 
   /** Waits until `proc`'s stdout holds `count` lines. */
@@ -188,10 +189,10 @@ export class Recording {
    */
   async modules(label: string): Promise<void> {
     let list = await listModules(this.side.setup.root);
-    for (let i = 0; i < 100 && list.some((m) => m.refcount > 0); i++) {
-      await sleep(30);
+    await waitFor(`refcounts 0 (${this.side.kind})`, async () => {
       list = await listModules(this.side.setup.root);
-    }
+      return !list.some((m) => m.refcount > 0);
+    });
     this.note(label, list.map((m) => `${m.name} ${m.refcount} ${m.state}`));
   }
 

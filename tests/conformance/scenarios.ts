@@ -9,7 +9,7 @@
  * on both sides; resends are not recorded.
  * @module
  */
-import { waitFor } from "./proc.ts";
+import { sleep, waitFor } from "./proc.ts";
 import { lineCount, type Recording } from "./recording.ts";
 import { listModules } from "../../sim/module_host.ts";
 
@@ -163,8 +163,8 @@ export const scenarios: Scenario[] = [
       await r.modules("after detach");
       const second = await r.start(["-A", "stap_att"]);
       await attached(r, "stap_att");
-      // Longer than 4.8's sequence wait (1–2 s): anything repeated would show by now.
-      await new Promise((resolve) => setTimeout(resolve, 2500));
+      // About time: longer than 4.8's sequence wait (1–2 s), so anything repeated would show by now.
+      await sleep(2500);
       await r.finish("second -A, SIGQUIT", second, "SIGQUIT");
       await r.modules("after second detach");
     },
@@ -277,7 +277,8 @@ export const scenarios: Scenario[] = [
       await fileLines(r, "fg.out", QUIET_CPU1_LINES);
       p.kill("SIGUSR2");
       await r.fileExists("fg.out.1");
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // The switch makes 4.8's reader threads print their bufhdr errors (docs/systemtap-4.8.md 4.6).
+      await waitFor("the bufhdr error", () => p.stderr.includes("bufhdr read error"));
       await r.finish("run -o, SIGUSR2, SIGTERM", p, "SIGTERM", { stderr: bufhdrPieces });
       await unloaded(r, "after SIGTERM");
       await r.files("files");
@@ -329,8 +330,9 @@ export const scenarios: Scenario[] = [
     async run(r) {
       const ko = await r.module({ name: "stap_exitd", script: SHORT_EXIT });
       await r.run("staprun -L", ["-L", ko]);
-      // The script reaches exit() 1500 ms in; its request waits for a reader (docs/systemtap-4.8.md 2.3).
-      await new Promise((resolve) => setTimeout(resolve, 1900));
+      // About time: the script reaches exit() 1500 ms in, unseen while detached; its request waits for a
+      // reader (docs/systemtap-4.8.md 2.3).
+      await sleep(1900);
       // The exit request is the first thing the module says on attach, and 4.8 stops its readers when EXIT
       // comes back without draining the relay (docs/systemtap-4.8.md 2.5, open question 6): how much of the buffered
       // output the real stapio prints before it stops is timing. What must hold: it is a prefix of the whole.
@@ -351,7 +353,8 @@ export const scenarios: Scenario[] = [
       await r.modules("after SIGQUIT");
       const p = await r.start(["-A", "stap_dq"]);
       await attached(r, "stap_dq");
-      await new Promise((resolve) => setTimeout(resolve, 2500));
+      // About time: longer than 4.8's sequence wait (1–2 s), so anything still buffered would show by now.
+      await sleep(2500);
       await r.finish("-A, SIGTERM", p, "SIGTERM");
       await unloaded(r, "after SIGTERM");
       await r.files("files");
@@ -372,8 +375,8 @@ export const scenarios: Scenario[] = [
     async run(r) {
       const ko = await r.module({ name: "stap_wq", script: WARN_DETACHED });
       await r.run("staprun -L", ["-L", ko]);
-      // The warning comes 200 ms in, while nobody is attached.
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // About time: the warning comes 200 ms in, while nobody is attached, where nothing shows it.
+      await sleep(1000);
       const p = await r.start(["-A", "stap_wq"]);
       await attached(r, "stap_wq");
       await r.lines(p, 2);

@@ -14,9 +14,10 @@ import { join } from "node:path";
 import { listModules, type ModuleHostHandle, spawnModuleHost, unloadModule } from "../../sim/module_host.ts";
 import { moduleDir } from "../../sim/procfs.ts";
 import { modulePathOf, readModuleFile } from "../../sim/cmd/module_file.ts";
-import { selfCommand } from "../../lib/self.ts";
 import { moduleNameOf, parseStaprunArgs } from "../../sim/cmd/staprun_args.ts";
-import { alive, killPid, Proc, sleep } from "./proc.ts";
+import { alive, killPid, Proc } from "./proc.ts";
+import { until } from "../support/poll.ts";
+import { stapfrArgv } from "../support/stapfr.ts";
 
 /** Debian's stapio. */
 export const STAPIO = "/usr/lib/systemtap/stapio";
@@ -90,23 +91,29 @@ abstract class BaseSide {
     for (const p of this.procs) await p.end();
     dbg("procs ended");
     for (const pid of this.foreign) await killPid(pid);
-    // A reader that just exited may still count as attached for a moment: unload retries briefly.
+    // A reader that just exited may still count as attached for a moment: unload retries briefly. One that
+    // cannot be unloaded fails the test, after everything is stopped all the same.
+    const failures: string[] = [];
     for (const m of await listModules(this.setup.root).catch(() => [])) {
       dbg(`unloading ${m.name} ${m.pid} ${m.refcount}`);
-      for (let i = 0; i < 40; i++) {
-        const ok = await unloadModule(this.setup.root, m.name).then(() => true, () => false);
-        if (ok) break;
-        await sleep(50);
-      }
+      await until(
+        `unloading ${m.name}`,
+        () => unloadModule(this.setup.root, m.name).then(() => true, () => false),
+        { timeoutMs: 2000, intervalMs: 50 },
+      ).catch((err) => failures.push(String(err)));
       dbg(`unloaded ${m.name}`);
       await killPid(m.pid);
     }
-    await this.endHosts();
+    failures.push(...await this.endHosts());
     dbg("hosts ended");
+    if (failures.length > 0) throw new Error(`Clean-up of the ${this.kind} side: ${failures.join("; ")}`);
   }
 
-  protected endHosts(): Promise<void> {
-    return Promise.resolve();
+  abstract readonly kind: string;
+
+  /** Ends the module hosts this side started; returns what went wrong. */
+  protected endHosts(): Promise<string[]> {
+    return Promise.resolve([]);
   }
 }
 
@@ -130,8 +137,7 @@ export class RealSide extends BaseSide implements Side {
 
   /** Writes the unload stub: it logs its arguments and runs the simulator's `staprun` with them. */
   async prepare(): Promise<void> {
-    const self = selfCommand();
-    const argv = [self.command, ...self.args, "sim", "staprun"].map(shellWord).join(" ");
+    const argv = [...stapfrArgv(), "sim", "staprun"].map(shellWord).join(" ");
     const script = `#!/bin/sh\nprintf '%s\\n' "$*" >> ${shellWord(this.#stubLog)}\nexec ${argv} "$@"\n`;
     await Deno.writeTextFile(this.#stub, script, { mode: 0o755 });
   }
@@ -204,16 +210,21 @@ export class RealSide extends BaseSide implements Side {
     }
   }
 
-  protected override async endHosts(): Promise<void> {
+  protected override async endHosts(): Promise<string[]> {
+    const failures: string[] = [];
     for (const h of this.#hosts) {
-      // Unloading ended it; a host that is somehow left is killed. Ours are children: wait for each.
-      for (let i = 0; i < 50 && await alive(h.pid); i++) await sleep(40);
+      // Unloading ended it; a host that is left is killed and fails the test. Ours are children: wait for each.
+      await until(`the module host ${h.pid} to end after its unload`, async () => !(await alive(h.pid)), {
+        timeoutMs: 2000,
+        intervalMs: 40,
+      }).catch((err) => failures.push(String(err)));
       await killPid(h.pid);
       h.process.ref();
       await h.process.status;
     }
     await Deno.remove(this.#stub).catch(() => {});
     await Deno.remove(this.#stubLog).catch(() => {});
+    return failures;
   }
 }
 
@@ -222,10 +233,10 @@ export class SimSide extends BaseSide implements Side {
   readonly kind = "sim";
 
   staprun(args: string[], options: RunOptions = {}): Promise<Proc> {
-    const self = selfCommand();
+    const [command, ...pre] = stapfrArgv();
     const proc = new Proc(
-      new Deno.Command(self.command, {
-        args: [...self.args, "sim", "staprun", ...args],
+      new Deno.Command(command, {
+        args: [...pre, "sim", "staprun", ...args],
         cwd: this.setup.work,
         stdin: "null",
         stdout: "piped",

@@ -1,0 +1,43 @@
+import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
+import { shellQuote, SIM_PERMISSIONS } from "../../lib/self.ts";
+import { CLI, runCli, stapfrArgv, stapfrArgvFor, testingBinary } from "./stapfr.ts";
+
+Deno.test("stapfrArgvFor: the binary alone when STAPFR_BIN names one, else deno run of cli.ts", () => {
+  // The compiled binary carries its permissions and runs its stand-ins itself: no `run`, no flags.
+  assertEquals(stapfrArgvFor("/opt/stapfr", "/usr/bin/deno", "/w"), ["/opt/stapfr"]);
+  assertEquals(stapfrArgvFor("dist/stapfr", "/usr/bin/deno", "/w"), ["/w/dist/stapfr"]);
+  const fromSource = stapfrArgvFor(undefined, "/usr/bin/deno", "/w");
+  assertEquals(fromSource, ["/usr/bin/deno", "run", "--quiet", ...SIM_PERMISSIONS, CLI]);
+  assertEquals(stapfrArgvFor("", "/usr/bin/deno", "/w"), fromSource);
+  assert(!fromSource.includes("-A") && !fromSource.includes("--allow-all"), "the permissions the binary has");
+});
+
+Deno.test("stapfrArgv: a STAPFR_BIN that names no file fails instead of testing nothing", () => {
+  const saved = Deno.env.get("STAPFR_BIN");
+  Deno.env.set("STAPFR_BIN", "/nonexistent/stapfr");
+  try {
+    assertThrows(() => stapfrArgv(), Error, "is no file");
+  } finally {
+    if (saved === undefined) Deno.env.delete("STAPFR_BIN");
+    else Deno.env.set("STAPFR_BIN", saved);
+  }
+});
+
+Deno.test("the CLI tests run what stapfrArgv names: the shims it writes invoke that very program", async () => {
+  // `sim shims` writes the command line by which the running stapfr invokes itself (lib/self.ts): the binary
+  // alone when it is the binary, deno run of cli.ts otherwise. So this tells which program the tests ran.
+  const dir = await Deno.makeTempDir({ prefix: "stapfr-argv-test-" });
+  try {
+    const r = await runCli(["sim", "shims", dir]);
+    assertEquals(r.code, 0, r.stderr);
+    const shim = await Deno.readTextFile(`${dir}/stap`);
+    assertStringIncludes(shim, `exec ${shellQuote(stapfrArgv()[0])} `);
+    if (testingBinary()) {
+      assert(!shim.includes("cli.ts") && !shim.includes("--allow"), shim);
+    } else {
+      assertStringIncludes(shim, shellQuote(CLI));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
