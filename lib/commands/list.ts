@@ -14,7 +14,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   }
   const { recorders, corrupt } = await recordersFor(ctx).list();
   for (const c of corrupt) {
-    await ctx.err(`stapfr: Corrupt registry file "${c.path}" (recorder "${c.name}"): ${c.reason}`);
+    await ctx.err(`stapfr: ${c.message}`);
   }
   if (ctx.json) {
     await ctx.json_out({ recorders, corrupt });

@@ -119,7 +119,7 @@ export class SimWorld {
       for (const r of list.recorders ?? []) {
         if (r.state !== "orphan") await this.run(["stop", "--discard", r.name]);
       }
-      await this.run(["gc", "--unload-orphans"]);
+      await this.run(["gc", "--unload-orphans", "--yes"]);
     } finally {
       // Whatever is still alive (a test that failed half-way, or a host the simulator let go).
       await killAndWait(pids);
