@@ -1,19 +1,19 @@
 /**
  * `start`: validates, takes the name's lock, runs `stap -F` in a directory of stapfr's own, waits for the
- * recording to run, and only then registers it. A script that fails leaves nothing registered or loaded.
+ * recording to run, and only then registers it. A start that fails leaves nothing registered or loaded: it
+ * unloads the module it inserted, and only that one.
  * @module
  */
 import { checkRingFits, thisMachine } from "../driver/preflight.ts";
 import { join, resolve } from "../path.ts";
 import { StapfrError, UsageError } from "../errors.ts";
 import { type ScriptSource, stapMajorVersion, startFile, startMemory } from "../driver/start.ts";
-import { moduleState, relayChannels } from "../driver/kernel.ts";
+import { listModules, moduleState, relayChannels } from "../driver/kernel.ts";
 import { sleep } from "../driver/run.ts";
 import { unloadModule } from "../driver/unload.ts";
 import type { FileOutput, RecorderRecord } from "../registry.ts";
 import { formatSize, moduleName, type RotateSpec, validateName } from "../units.ts";
 import { detailOf, type Engine, type RecorderDetail, stateOf } from "./engine.ts";
-import { listModules } from "../driver/kernel.ts";
 
 /** What to start. */
 export interface StartOptions {
@@ -61,6 +61,24 @@ async function readScript(script: ScriptSource): Promise<{ file: string | null; 
   }
 }
 
+/**
+ * A start failed after stap ran: unloads the module if this start inserted it, so a failed start leaves nothing
+ * loaded (docs/systemtap-4.8.md 2.7: staprun can fail after the insert, e.g. when its stapio daemon does not
+ * start, and leaves the module loaded). The module was absent when the start checked under the name's lock, so
+ * a loaded one is this start's, unless stap says its insert was refused: then someone else loaded it meanwhile,
+ * and it is not ours to unload. A stapio still attached (a daemon that was sent SIGTERM unloads by itself) is
+ * given a bounded time to finish first.
+ */
+async function undoInsert(engine: Engine, module: string, name: string, cause: unknown): Promise<void> {
+  if (cause instanceof Error && /Couldn't insert module/.test(cause.message)) return;
+  const { host } = engine;
+  for (let i = 0; i < 200 && (await moduleState(host.procRoot, module)) === "attached"; i++) await sleep(25);
+  const listed = await listModules(host.procRoot, { includeGone: true });
+  if (!listed.some((m) => m.name === module)) return;
+  // Best effort: the start's own error is the one to report; a module that stays is an orphan gc lists.
+  await unloadModule(host, module, name).catch(() => {});
+}
+
 /** Starts a recorder and returns it in detail. */
 export async function startRecorder(engine: Engine, options: StartOptions): Promise<RecorderDetail> {
   const name = validateName(options.name);
@@ -75,6 +93,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
   const release = await registry.lock(name);
   let workDir: string | undefined;
   let runDir: string | undefined;
+  let stapMayHaveInserted = false;
   try {
     const existing = await registry.get(name);
     if (existing) {
@@ -105,6 +124,8 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       checkRingFits(options.buffer, cpus, mem);
     }
     workDir = await registry.subdir("build", name);
+    // From here on stap may insert the module; it was absent when checked above, under the name's lock.
+    stapMayHaveInserted = true;
     // What both modes hand to stap.
     const stapRun = {
       host,
@@ -174,16 +195,21 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
     try {
       await registry.put(record);
     } catch (err) {
-      // Not registered means nobody would ever stop it: take it down again.
+      // Not registered means nobody would ever stop it: take it down again (undoInsert unloads the module
+      // once the daemon, told to end, has let go of it).
       if (pid !== null) {
         try {
           Deno.kill(pid, "SIGTERM");
         } catch { /* gone */ }
-      } else await unloadModule(host, module, name).catch(() => {});
+      }
       throw err;
     }
     runDir = undefined;
+    stapMayHaveInserted = false;
     return await detailOf(engine, record);
+  } catch (err) {
+    if (stapMayHaveInserted) await undoInsert(engine, moduleName(name), name, err);
+    throw err;
   } finally {
     if (workDir) await Deno.remove(workDir, { recursive: true }).catch(() => {});
     // A failed file-mode start leaves no empty run directory behind.
