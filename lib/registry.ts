@@ -110,12 +110,16 @@ export class Registry {
     return join(this.dir, `${name}.json`);
   }
 
-  /** Creates the state directory (0700) if needed and checks that it is writable. */
+  /**
+   * Creates the state directory (0700) if needed, tightens an existing one of this user to 0700, and checks
+   * that it is writable.
+   */
   async ensureDir(): Promise<void> {
     try {
       await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
       const st = await Deno.stat(this.dir);
       if (!st.isDirectory) throw new Deno.errors.AlreadyExists(this.dir);
+      if (mayTighten(st, this.dir)) await Deno.chmod(this.dir, 0o700);
       // A probe write: permission bits alone say nothing when running as root on a read-only mount.
       const probe = join(this.dir, `.probe.${Deno.pid}.${crypto.randomUUID()}`);
       await Deno.writeTextFile(probe, "", { mode: 0o600 });
@@ -262,6 +266,34 @@ export class Registry {
       hint: "Remove the lock file if no stapfr is running",
     });
   }
+}
+
+/**
+ * Whether an existing state directory should be made 0700: it holds the scripts and the paths of what is
+ * recorded, so nobody else should look, but stapfr changes only a directory of the user it runs as, never a
+ * shared one (sticky, like /tmp) nor the user's home (a --state-dir pointed there by mistake).
+ */
+function mayTighten(st: Deno.FileInfo, dir: string): boolean {
+  if (st.mode === null || (st.mode & 0o077) === 0) return false;
+  if ((st.mode & 0o1000) !== 0 || st.uid === null) return false;
+  let uid: number | null = null;
+  try {
+    uid = Deno.uid();
+  } catch {
+    return false;
+  }
+  if (st.uid !== uid) return false;
+  let home: string | undefined;
+  try {
+    home = Deno.env.get("HOME");
+  } catch {
+    // No env permission (a library caller): only the root directory is ruled out below.
+  }
+  return normalize(dir) !== "/" && (!home || normalize(home) !== normalize(dir));
+}
+
+function normalize(path: string): string {
+  return path.replace(/\/+$/, "") || "/";
 }
 
 /** Creates `marker` exclusively; a marker left by a taker that died (older than 10 s) is taken over. */

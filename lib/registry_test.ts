@@ -158,3 +158,21 @@ Deno.test("Registry checks every field on read: a wrong one is reported once, wi
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("Registry tightens an existing state directory of this user to 0700, never a shared (sticky) one", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const reg = new Registry(`${root}/state`);
+    await Deno.mkdir(reg.dir);
+    await Deno.chmod(reg.dir, 0o755);
+    await reg.ensureDir();
+    assertEquals(((await Deno.stat(reg.dir)).mode! & 0o7777).toString(8), "700");
+    const shared = new Registry(`${root}/shared`);
+    await Deno.mkdir(shared.dir);
+    await Deno.chmod(shared.dir, 0o1777);
+    await shared.ensureDir();
+    assertEquals(((await Deno.stat(shared.dir)).mode! & 0o7777).toString(8), "1777");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -79,6 +79,23 @@ async function undoInsert(engine: Engine, module: string, name: string, cause: u
   await unloadModule(host, module, name).catch(() => {});
 }
 
+/**
+ * Runs `fn` (the stap run that starts a file recorder) under umask 077. stapio creates its files 0666 minus
+ * its umask (docs/systemtap-4.8.md 4.1) and restricts nothing itself; its daemon outlives stapfr and creates a
+ * file at every rotation, so no watcher could chmod them all, and a chmod after the fact leaves a window.
+ * The umask is inherited by stap, staprun and the stapio daemon, so every file the daemon ever creates is 0600
+ * from the start, on the real host and on the simulator (whose stapio applies the umask the same way). The
+ * run directory is 0700 as well, so even a file made before would not be reachable.
+ */
+async function underPrivateUmask<T>(fn: () => Promise<T>): Promise<T> {
+  const previous = Deno.umask(0o077);
+  try {
+    return await fn();
+  } finally {
+    Deno.umask(previous);
+  }
+}
+
 /** Starts a recorder and returns it in detail. */
 export async function startRecorder(engine: Engine, options: StartOptions): Promise<RecorderDetail> {
   const name = validateName(options.name);
@@ -155,13 +172,8 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       const dir = resolve(options.output!);
       runDir = await makeRunDir(dir, name);
       output = { dir, runDir, base: `${name}.out`, rotate: options.rotate, bulk };
-      const started = await startFile({
-        ...stapRun,
-        runDir,
-        base: output.base,
-        rotate: options.rotate,
-        bulk,
-      });
+      const fileStart = { ...stapRun, runDir, base: output.base, rotate: options.rotate, bulk };
+      const started = await underPrivateUmask(() => startFile(fileStart));
       pid = started.pid;
       pidStart = started.pidStart;
     } else {
