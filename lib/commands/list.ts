@@ -3,7 +3,7 @@
  * @module
  */
 import type { Context } from "../cli/context.ts";
-import { age, humanBytes, recordersFor, table } from "./common.ts";
+import { age, humanBytes, recordersFor, self, table } from "./common.ts";
 
 /** Runs `list`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
@@ -24,6 +24,8 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     await ctx.err("No recorders");
     return 0;
   }
+  // What went wrong, after the table that shows the state: said once per recorder, on stderr.
+  const problems = recorders.filter((r) => r.problem !== null);
   const now = Date.now();
   await ctx.out(table(
     ["NAME", "MODE", "STATE", "MODULE", "PID", "AGE", "BYTES"],
@@ -37,5 +39,8 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       humanBytes(r.bytes),
     ]),
   ));
+  for (const r of problems) {
+    await ctx.err(`stapfr: Recorder "${r.name}": ${r.problem} (see "${self(ctx)} status ${r.name}")`);
+  }
   return 0;
 }

@@ -70,7 +70,11 @@ async function readScript(script: ScriptSource): Promise<{ file: string | null; 
  * given a bounded time to finish first.
  */
 async function undoInsert(engine: Engine, module: string, name: string, cause: unknown): Promise<void> {
-  if (cause instanceof Error && /Couldn't insert module/.test(cause.message)) return;
+  // SystemTap's own lines are in the message or, where the error keeps them apart, in its detail.
+  const said = cause instanceof Error
+    ? `${cause.message}\n${(cause as { detail?: unknown }).detail ?? ""}`
+    : "";
+  if (/Couldn't insert module/.test(said)) return;
   const { host } = engine;
   for (let i = 0; i < 200 && (await moduleState(host.procRoot, module)) === "attached"; i++) await sleep(25);
   const listed = await listModules(host.procRoot, { includeGone: true });

@@ -8,6 +8,8 @@
  *   the real one, so a wrapper meets the stall it will meet on a real host; tests set it low.
  * - `STAPFR_SIM_LOSE_SIGNALS=1`: reproduce the 4.8 `-A` signal-loss bug (docs/systemtap-4.8.md 2.5): the first SIGINT,
  *   SIGTERM or SIGHUP to an attached stapio is dropped, so that a wrapper's resend logic can be tested.
+ * - `STAPFR_SIM_DISK_BYTES=N`: a fault, the simulated disk is full after each stapio has written N bytes to
+ *   its output files: the next write fails with "No space left on device", as on a full file system.
  * @module
  */
 import { simRoot } from "../../lib/sim_root.ts";
@@ -21,6 +23,8 @@ export interface SimSettings {
   seed: number;
   stall: StallRule;
   loseSignals: boolean;
+  /** Bytes each stapio may write to its output files before the disk is full (undefined: no limit). */
+  diskBytes?: number;
 }
 
 function positiveNumber(text: string | undefined, fallback: number, what: string): number {
@@ -57,5 +61,14 @@ export function simSettings(env: (name: string) => string | undefined): SimSetti
     seed: Math.trunc(positiveNumber(env("STAPFR_SIM_SEED"), 1, "seed")),
     stall: parseStallRule(env("STAPFR_SIM_SEQ_WAIT_MS")),
     loseSignals: env("STAPFR_SIM_LOSE_SIGNALS") === "1",
+    diskBytes: env("STAPFR_SIM_DISK_BYTES") ? diskBytes(env("STAPFR_SIM_DISK_BYTES")!) : undefined,
   };
+}
+
+function diskBytes(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new RangeError(`Invalid STAPFR_SIM_DISK_BYTES "${text}": expected a whole number of bytes`);
+  }
+  return n;
 }

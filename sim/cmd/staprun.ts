@@ -192,7 +192,7 @@ export async function runStapio(
         bulk,
         cpus,
         rotation: o.rotation,
-        fs: new RealOutputFs(),
+        fs: new RealOutputFs({ capacity: settings.diskBytes }),
         stdout: stdoutHandle(io.out),
         now: () => new Date(),
         cwd: io.cwd,
