@@ -63,8 +63,8 @@ async function readScript(script: ScriptSource): Promise<{ file: string | null; 
 
 /**
  * A start failed after stap ran: unloads the module if this start inserted it, so a failed start leaves nothing
- * loaded (docs/systemtap-4.8.md 2.7: staprun can fail after the insert, e.g. when its stapio daemon does not
- * start, and leaves the module loaded). The module was absent when the start checked under the name's lock, so
+ * loaded: a staprun or stapio that fails after the insert (its daemon does not start, it dies) leaves the
+ * module loaded (docs/systemtap-4.8.md 4.7). The module was absent when the start checked under the name's lock, so
  * a loaded one is this start's, unless stap says its insert was refused: then someone else loaded it meanwhile,
  * and it is not ours to unload. A stapio still attached (a daemon that was sent SIGTERM unloads by itself) is
  * given a bounded time to finish first.
