@@ -84,6 +84,7 @@ export interface KnobTable {
   simSeed: Knob<number>;
   simSeqWaitMs: Knob<StallRule>;
   simLoseSignals: Knob<boolean>;
+  simDiskBytes: Knob<number | undefined>;
   simArgv0: Knob<string | undefined>;
 }
 
@@ -182,6 +183,16 @@ export const KNOBS: KnobTable = {
     users: ["simulator"],
     about: "reproduce 4.8's lost signal under staprun -A, to test a wrapper's resend",
     parse: flag,
+  },
+  simDiskBytes: {
+    name: "STAPFR_SIM_DISK_BYTES",
+    accepts: "a whole number of bytes",
+    fallback: undefined,
+    defaultText: "(no limit)",
+    users: ["simulator"],
+    about:
+      'a fault: the simulated disk is full after each stapio wrote this many bytes ("No space left on device")',
+    parse: wholeNumber(0, Number.MAX_SAFE_INTEGER),
   },
   simArgv0: {
     name: "STAPFR_SIM_ARGV0",

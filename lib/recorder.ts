@@ -24,7 +24,7 @@ import type { StartOptions } from "./recorder/start.ts";
 import type { ListResult } from "./recorder/inspect.ts";
 import type { ReadOptions, ReadResult, TailOptions } from "./recorder/read.ts";
 import type { StopOptions, StopResult } from "./recorder/stop.ts";
-import type { GcResult } from "./recorder/gc.ts";
+import type { GcOptions, GcResult } from "./recorder/gc.ts";
 import type { CheckReport } from "./recorder/check.ts";
 
 export type { ScriptSource } from "./driver/start.ts";
@@ -34,7 +34,7 @@ export type { StartOptions } from "./recorder/start.ts";
 export type { ListResult } from "./recorder/inspect.ts";
 export type { ReadOptions, ReadResult, TailOptions } from "./recorder/read.ts";
 export type { StopOptions, StopResult } from "./recorder/stop.ts";
-export type { GcAction, GcResult } from "./recorder/gc.ts";
+export type { GcAction, GcOptions, GcResult } from "./recorder/gc.ts";
 export type { CheckFinding, CheckReport } from "./recorder/check.ts";
 export type { RecorderState } from "./state.ts";
 export type { EnvLookup, Host } from "./host.ts";
@@ -143,8 +143,11 @@ export class Recorders {
     return await stopRecorder(this.#engine, name, sink, options);
   }
 
-  /** Removes dead entries; with `unloadOrphans`, unloads `stap_` modules nobody registered. */
-  async gc(options?: { unloadOrphans?: boolean }): Promise<GcResult> {
+  /**
+   * Removes dead entries; with `unloadOrphans`, unloads `stap_` modules nobody registered (those that look like
+   * stapfr recorders only with `yes`: without it, gc throws `GcConfirmationNeeded` and changes nothing).
+   */
+  async gc(options?: GcOptions): Promise<GcResult> {
     const { collectGarbage } = await import("./recorder/gc.ts");
     return await collectGarbage(this.#engine, options);
   }

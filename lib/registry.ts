@@ -1,13 +1,15 @@
 /**
  * The registry: one JSON file per recorder in the state directory (mode 0700), written atomically (a temp
- * file, then rename), with a per-name lock file so that two `start`s of one name cannot both win. A file that
- * does not parse is reported by name and never overwritten.
+ * file, then rename), with a per-name lock file so that two `start`s of one name cannot both win. Every record
+ * is checked field by field when read (registry_record.ts); a file that does not parse or check, or that is a
+ * symbolic link, is reported by name, never used, never overwritten, and the modules it may own count as known.
  * @module
  */
 import { join } from "./path.ts";
 import { StapfrError } from "./errors.ts";
 import { processAlive, processStartTime } from "./driver/kernel.ts";
 import type { RotateSpec } from "./units.ts";
+import { recordProblem } from "./registry_record.ts";
 
 /** Where a file recorder writes. */
 export interface FileOutput {
@@ -55,14 +57,26 @@ export interface RecorderRecord {
   endedAt?: string | null;
 }
 
-/** A registry file that could not be read. */
+/** A registry file that could not be used: reported, left as it is, and its modules count as known. */
 export interface CorruptEntry {
   /** The recorder name the file is for. */
   name: string;
   /** The file. */
   path: string;
-  /** Why it could not be read. */
+  /** Why it could not be used (the field that is wrong, or that it is a symbolic link). */
   reason: string;
+  /** The whole report, one line (what `list` prints and what reading the recorder throws). */
+  message: string;
+  /** The modules it may own (`stap_fr_NAME`, and a valid `module` field): never orphans, never unloaded. */
+  modules: string[];
+}
+
+const LEAVE_ALONE =
+  "Inspect it and remove it by hand; stapfr will not overwrite it, and leaves its recorder alone";
+
+/** The error for a registry file that cannot be used. */
+function unusable(entry: CorruptEntry): StapfrError {
+  return new StapfrError(entry.message, { hint: LEAVE_ALONE });
 }
 
 function stateDirError(dir: string, err: unknown): StapfrError {
@@ -96,12 +110,16 @@ export class Registry {
     return join(this.dir, `${name}.json`);
   }
 
-  /** Creates the state directory (0700) if needed and checks that it is writable. */
+  /**
+   * Creates the state directory (0700) if needed, tightens an existing one of this user to 0700, and checks
+   * that it is writable.
+   */
   async ensureDir(): Promise<void> {
     try {
       await Deno.mkdir(this.dir, { recursive: true, mode: 0o700 });
       const st = await Deno.stat(this.dir);
       if (!st.isDirectory) throw new Deno.errors.AlreadyExists(this.dir);
+      if (mayTighten(st, this.dir)) await Deno.chmod(this.dir, 0o700);
       // A probe write: permission bits alone say nothing when running as root on a read-only mount.
       const probe = join(this.dir, `.probe.${Deno.pid}.${crypto.randomUUID()}`);
       await Deno.writeTextFile(probe, "", { mode: 0o600 });
@@ -125,14 +143,16 @@ export class Registry {
   /** Reads one recorder; undefined when it is not registered. A corrupt file is an error naming the file. */
   async get(name: string): Promise<RecorderRecord | undefined> {
     const path = this.pathOf(name);
-    let text: string;
+    let read: RecorderRecord | CorruptEntry;
     try {
-      text = await Deno.readTextFile(path);
+      const st = await Deno.lstat(path);
+      read = await readEntry(name, path, st);
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return undefined;
       throw stateDirError(this.dir, err);
     }
-    return parseRecord(name, path, text);
+    if ("message" in read) throw unusable(read);
+    return read;
   }
 
   /** Every recorder, sorted by name, and the files that could not be read. */
@@ -147,14 +167,18 @@ export class Registry {
       throw stateDirError(this.dir, err);
     }
     for (const entry of entries) {
-      if (!entry.isFile || !entry.name.endsWith(".json")) continue;
+      if (!entry.name.endsWith(".json")) continue;
       const name = entry.name.slice(0, -5);
       const path = join(this.dir, entry.name);
+      let read: RecorderRecord | CorruptEntry;
       try {
-        records.push(parseRecord(name, path, await Deno.readTextFile(path)));
+        read = await readEntry(name, path, entry);
       } catch (err) {
-        corrupt.push({ name, path, reason: err instanceof Error ? err.message : String(err) });
+        if (err instanceof Deno.errors.NotFound) continue; // Removed while we looked.
+        read = corruptEntry(name, path, err instanceof Error ? err.message : String(err));
       }
+      if ("message" in read) corrupt.push(read);
+      else records.push(read);
     }
     records.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)); // localeCompare would load ICU collation: slow to start
     return { records, corrupt };
@@ -244,6 +268,34 @@ export class Registry {
   }
 }
 
+/**
+ * Whether an existing state directory should be made 0700: it holds the scripts and the paths of what is
+ * recorded, so nobody else should look, but stapfr changes only a directory of the user it runs as, never a
+ * shared one (sticky, like /tmp) nor the user's home (a --state-dir pointed there by mistake).
+ */
+function mayTighten(st: Deno.FileInfo, dir: string): boolean {
+  if (st.mode === null || (st.mode & 0o077) === 0) return false;
+  if ((st.mode & 0o1000) !== 0 || st.uid === null) return false;
+  let uid: number | null = null;
+  try {
+    uid = Deno.uid();
+  } catch {
+    return false;
+  }
+  if (st.uid !== uid) return false;
+  let home: string | undefined;
+  try {
+    home = Deno.env.get("HOME");
+  } catch {
+    // No env permission (a library caller): only the root directory is ruled out below.
+  }
+  return normalize(dir) !== "/" && (!home || normalize(home) !== normalize(dir));
+}
+
+function normalize(path: string): string {
+  return path.replace(/\/+$/, "") || "/";
+}
+
 /** Creates `marker` exclusively; a marker left by a taker that died (older than 10 s) is taken over. */
 async function claim(marker: string): Promise<boolean> {
   for (let i = 0; i < 2; i++) {
@@ -270,23 +322,56 @@ function parseLock(text: string): { pid: number; start: number | null } | undefi
   return undefined;
 }
 
-const REQUIRED: (keyof RecorderRecord)[] = ["name", "mode", "host", "module", "startedAt"];
-
-function parseRecord(name: string, path: string, text: string): RecorderRecord {
-  let value: RecorderRecord;
+/**
+ * Reads one registry file, given what `lstat` (or the directory listing) says it is. A symbolic link is not
+ * followed: the state directory is stapfr's own, and a link in it points at a file that stapfr did not write
+ * and that may change under it. Throws only the errors of reading (not found, permission).
+ */
+async function readEntry(
+  name: string,
+  path: string,
+  kind: { isFile: boolean; isSymlink: boolean },
+): Promise<RecorderRecord | CorruptEntry> {
+  if (kind.isSymlink) {
+    const target = await Deno.readLink(path).catch(() => "?");
+    return {
+      name,
+      path,
+      reason: `a symbolic link (to "${target}")`,
+      message: `Registry file "${path}" (recorder "${name}") is a symbolic link (to "${target}"): ` +
+        "stapfr does not follow links in its state directory",
+      modules: [moduleOf(name)],
+    };
+  }
+  if (!kind.isFile) return corruptEntry(name, path, "not a regular file");
+  const text = await Deno.readTextFile(path);
+  let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    throw new StapfrError(`Corrupt registry file "${path}": ${(err as Error).message}`, {
-      hint: "Inspect it and remove it by hand; stapfr will not overwrite it",
-    });
+    return corruptEntry(name, path, (err as Error).message);
   }
-  const missing = REQUIRED.filter((k) => value === null || typeof value !== "object" || !(k in value));
-  if (missing.length > 0 || value.name !== name) {
-    throw new StapfrError(
-      `Corrupt registry file "${path}": ${missing.length > 0 ? `missing "${missing[0]}"` : "wrong name"}`,
-      { hint: "Inspect it and remove it by hand; stapfr will not overwrite it" },
-    );
+  const problem = recordProblem(value, name);
+  if (problem !== undefined) return corruptEntry(name, path, problem, value);
+  return value as RecorderRecord;
+}
+
+/** The module a recorder name is given (units.ts moduleName, without its name check). */
+function moduleOf(name: string): string {
+  return `stap_fr_${name}`;
+}
+
+function corruptEntry(name: string, path: string, reason: string, value?: unknown): CorruptEntry {
+  const modules = [moduleOf(name)];
+  const claimed = (value as { module?: unknown } | null)?.module;
+  if (typeof claimed === "string" && /^stap_[A-Za-z0-9_]+$/.test(claimed) && claimed !== modules[0]) {
+    modules.push(claimed);
   }
-  return value;
+  return {
+    name,
+    path,
+    reason,
+    message: `Corrupt registry file "${path}" (recorder "${name}"): ${reason}`,
+    modules,
+  };
 }

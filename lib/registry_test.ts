@@ -115,3 +115,64 @@ Deno.test("Registry explains a state directory it cannot use", async () => {
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("Registry does not follow a symbolic link: reported once, its module counted as known", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const reg = new Registry(`${root}/state`);
+    await reg.ensureDir();
+    await Deno.writeTextFile(`${root}/elsewhere.json`, JSON.stringify(record("a")));
+    await Deno.symlink(`${root}/elsewhere.json`, reg.pathOf("a"));
+    const err = await assertRejects(() => reg.get("a"), StapfrError);
+    assertMatch(
+      err.message,
+      /^Registry file ".*a\.json" \(recorder "a"\) is a symbolic link \(to ".*elsewhere\.json"\)/,
+    );
+    const { records, corrupt } = await reg.list();
+    assertEquals(records, []);
+    assertEquals(corrupt.map((c) => [c.name, c.modules]), [["a", ["stap_fr_a"]]]);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("Registry checks every field on read: a wrong one is reported once, with the modules it may own", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const reg = new Registry(root);
+    await Deno.writeTextFile(
+      reg.pathOf("a"),
+      JSON.stringify({ ...record("a"), module: "stap_other", mode: 3 }),
+    );
+    const { corrupt } = await reg.list();
+    assertEquals(corrupt.length, 1);
+    assertEquals(corrupt[0].reason, '"mode": expected "memory" or "file", not 3');
+    assertEquals(
+      corrupt[0].message,
+      `Corrupt registry file "${reg.pathOf("a")}" (recorder "a"): ${corrupt[0].reason}`,
+    );
+    assertEquals(corrupt[0].modules, ["stap_fr_a", "stap_other"]);
+    const err = await assertRejects(() => reg.get("a"), StapfrError);
+    assertEquals(err.message, corrupt[0].message);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("Registry tightens an existing state directory of this user to 0700, never a shared (sticky) one", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const reg = new Registry(`${root}/state`);
+    await Deno.mkdir(reg.dir);
+    await Deno.chmod(reg.dir, 0o755);
+    await reg.ensureDir();
+    assertEquals(((await Deno.stat(reg.dir)).mode! & 0o7777).toString(8), "700");
+    const shared = new Registry(`${root}/shared`);
+    await Deno.mkdir(shared.dir);
+    await Deno.chmod(shared.dir, 0o1777);
+    await shared.ensureDir();
+    assertEquals(((await Deno.stat(shared.dir)).mode! & 0o7777).toString(8), "1777");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

@@ -10,9 +10,11 @@ import type { RecorderRecord } from "./registry.ts";
  * The state of a recorder:
  * - `recording`: loaded and recording, nobody attached;
  * - `attached`: a memory recorder with a reader on its control channel (a dump, an attach, or `staprun -A`);
- * - `exited`: a file recorder that ended (its module is gone, its daemon too); its files remain;
- * - `dead`: it ended unexpectedly: a memory recorder's module is gone (its ring with it), or a file
- *   recorder's daemon or module died without the other;
+ * - `exited`: it ended and what it recorded was kept: a file recorder whose module and daemon are both gone
+ *   (its files remain), or a memory recorder that stapfr saw end in order (its script had exited, found by a
+ *   dump or stop, whose reader took what its ring held);
+ * - `dead`: it ended unexpectedly: a memory recorder's module is gone without stapfr seeing it end (its ring
+ *   went with it), or a file recorder's daemon or module died without the other;
  * - `orphan`: a loaded `stap_` module that no recorder of this state directory owns.
  */
 export type RecorderState = "recording" | "attached" | "exited" | "dead" | "orphan";
@@ -26,7 +28,7 @@ export interface Facts {
 }
 
 /**
- * The state of one registered recorder given the facts.
+ * The state of one registered recorder given the facts: the one place where the states are decided.
  *
  * @example
  * ```ts
@@ -34,13 +36,15 @@ export interface Facts {
  * const loaded = { name: "stap_fr_io", size: 1, refcount: 0, state: "Live" };
  * assertEquals(recorderState({ mode: "memory" }, { module: loaded, daemonAlive: false }), "recording");
  * assertEquals(recorderState({ mode: "memory" }, { daemonAlive: false }), "dead");
+ * assertEquals(recorderState({ mode: "memory", endedAt: "2026-01-01T00:00:00Z" }, { daemonAlive: false }), "exited");
  * assertEquals(recorderState({ mode: "file" }, { daemonAlive: false }), "exited");
+ * assertEquals(recorderState({ mode: "file" }, { module: loaded, daemonAlive: false }), "dead");
  * ```
  */
-export function recorderState(record: Pick<RecorderRecord, "mode">, facts: Facts): RecorderState {
+export function recorderState(record: Pick<RecorderRecord, "mode" | "endedAt">, facts: Facts): RecorderState {
   if (record.mode === "memory") {
-    if (!facts.module) return "dead";
-    return facts.module.refcount > 0 ? "attached" : "recording";
+    if (facts.module) return facts.module.refcount > 0 ? "attached" : "recording";
+    return record.endedAt ? "exited" : "dead";
   }
   if (facts.module && facts.daemonAlive) return "recording";
   if (!facts.module && !facts.daemonAlive) return "exited";

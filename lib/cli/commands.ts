@@ -77,8 +77,9 @@ export const COMMANDS: Record<string, CommandInfo> = {
   gc: {
     load: () => import("../commands/gc.ts"),
     summary: "Reconcile the registry with loaded modules and live processes",
-    usage: "gc [--unload-orphans]",
-    help: "  --unload-orphans      also unload stap_ modules nobody registered (never anything else)",
+    usage: "gc [--unload-orphans [--yes]]",
+    help: "  --unload-orphans      also unload stap_ modules nobody registered (never anything else)\n" +
+      "  --yes                 with --unload-orphans: also unload stap_fr_ modules (another state dir's recorders?)",
   },
   check: {
     load: () => import("../commands/check.ts"),

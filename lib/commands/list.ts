@@ -4,7 +4,7 @@
  */
 import { ExitCode } from "../errors.ts";
 import type { Context } from "../cli/context.ts";
-import { age, humanBytes, recordersFor, table } from "./common.ts";
+import { age, humanBytes, recordersFor, self, table } from "./common.ts";
 
 /** Runs `list`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
@@ -15,7 +15,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   }
   const { recorders, corrupt } = await recordersFor(ctx).list();
   for (const c of corrupt) {
-    await ctx.err(`stapfr: Corrupt registry file "${c.path}" (recorder "${c.name}"): ${c.reason}`);
+    await ctx.err(`stapfr: ${c.message}`);
   }
   if (ctx.json) {
     await ctx.json_out({ recorders, corrupt });
@@ -25,6 +25,8 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     await ctx.err("No recorders");
     return ExitCode.ok;
   }
+  // What went wrong, after the table that shows the state: said once per recorder, on stderr.
+  const problems = recorders.filter((r) => r.problem !== null);
   const now = Date.now();
   await ctx.out(table(
     ["NAME", "MODE", "STATE", "MODULE", "PID", "AGE", "BYTES"],
@@ -38,5 +40,8 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       humanBytes(r.bytes),
     ]),
   ));
+  for (const r of problems) {
+    await ctx.err(`stapfr: Recorder "${r.name}": ${r.problem} (see "${self(ctx)} status ${r.name}")`);
+  }
   return ExitCode.ok;
 }

@@ -53,10 +53,14 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   const where = detail.mode === "memory"
     ? `${detail.cpus ?? "?"} CPUs × ${humanBytes(detail.buffer_per_cpu)} ring`
     : `files in ${detail.run_dir}, stapio pid ${detail.pid}`;
+  // Said as list would say it: a script that exits at once has ended by the time start returns.
   await ctx.out(
-    `Recorder "${detail.name}" is recording (${detail.mode} mode, module ${detail.module}, ${where})\n`,
+    detail.state === "exited"
+      ? `Recorder "${detail.name}" has already ended (its script exited); what it wrote is kept (${where})\n`
+      : `Recorder "${detail.name}" is ${detail.state} (${detail.mode} mode, module ${detail.module}, ${where})\n`,
   );
   for (const note of detail.notes) await ctx.out(`Note: ${note}\n`);
+  if (detail.problem) await ctx.out(`Note: ${detail.problem}\n`);
   await ctx.out(
     `Read it with "${self(ctx)} dump ${detail.name}", end it with "${self(ctx)} stop ${detail.name}"\n`,
   );

@@ -37,7 +37,9 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     ]);
     rows.push(["bulk", d.bulk ? "yes (one file per CPU, merged when read)" : "no"]);
     rows.push(["bytes", `${humanBytes(d.bytes)} in ${d.files.length} files`]);
+    if (d.daemon_log) rows.push(["daemon log", d.daemon_log]);
   }
+  if (d.problem) rows.push(["problem", d.problem]);
   rows.push(["script", d.script_file ?? "(-e)"]);
   if (d.stap_args.length > 0) rows.push(["stap args", d.stap_args.join(" ")]);
   if (d.ended_at) rows.push(["ended", d.ended_at]);

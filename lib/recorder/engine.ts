@@ -10,6 +10,7 @@ import { listRunFiles, totalSize } from "../readers/files.ts";
 import type { RecorderRecord, Registry } from "../registry.ts";
 import { type RecorderState, recorderState } from "../state.ts";
 import { MiB, validateName } from "../units.ts";
+import { daemonLog, problemOf } from "./problems.ts";
 
 /** The engine an operation runs in. */
 export interface Engine {
@@ -41,6 +42,8 @@ export interface RecorderInfo {
   started_at: string | null;
   /** File mode: bytes in the run's files; memory mode: unknown (null) without reading the ring. */
   bytes: number | null;
+  /** What went wrong, in one line (its run directory deleted, its daemon stopped by an error), or null. */
+  problem: string | null;
 }
 
 /** One file of a file recorder's run. */
@@ -83,6 +86,8 @@ export interface RecorderDetail extends RecorderInfo {
   notes: string[];
   /** The registry file. */
   state_file: string;
+  /** File mode: where its stapio daemon logs (a daemon logs to syslog: `journalctl …`, or the simulator's file). */
+  daemon_log: string | null;
 }
 
 /** The default ring size per CPU of SystemTap 4.8 (docs/systemtap-4.8.md 5.1). */
@@ -96,17 +101,18 @@ export async function stateOf(
 ): Promise<RecorderState> {
   const module = modules.find((m) => m.name === record.module);
   daemonAlive ??= record.pid !== null && (await processAlive(record.pid, record.pidStart ?? undefined));
-  const state = recorderState(record, { module, daemonAlive });
-  // A memory recorder that stapfr saw end in order (its script exited, stop) is "exited", not "dead".
-  if (state === "dead" && record.mode === "memory" && record.endedAt) return "exited";
-  return state;
+  return recorderState(record, { module, daemonAlive });
 }
 
-/** The short view of a record (`daemonAlive` when already known, as `list` finds it for all at once). */
+/**
+ * The short view of a record (`daemonAlive` when already known, as `list` finds it for all at once; `host`
+ * to say what went wrong with it, from where its daemon logs).
+ */
 export async function infoOf(
   record: RecorderRecord,
   modules: readonly LoadedModule[],
   daemonAlive?: boolean,
+  host?: Host,
 ): Promise<RecorderInfo> {
   const state = await stateOf(record, modules, daemonAlive);
   return {
@@ -119,13 +125,14 @@ export async function infoOf(
     bytes: record.output
       ? await totalSize(await listRunFiles(record.output.runDir, record.output.base))
       : null,
+    problem: host ? await problemOf(host, record, state) : null,
   };
 }
 
 /** The detailed view of a record. */
 export async function detailOf(engine: Engine, record: RecorderRecord): Promise<RecorderDetail> {
   const modules = await listModules(engine.host.procRoot);
-  const info = await infoOf(record, modules);
+  const info = await infoOf(record, modules, undefined, engine.host);
   const loaded = modules.find((m) => m.name === record.module);
   const cpus = loaded ? (await relayChannels(engine.host.procRoot, record.module)) ?? null : record.cpus;
   const files: FileInfo[] = [];
@@ -157,6 +164,7 @@ export async function detailOf(engine: Engine, record: RecorderRecord): Promise<
     ended_at: record.endedAt ?? null,
     notes: record.notes,
     state_file: engine.registry.pathOf(record.name),
+    daemon_log: record.mode === "file" ? daemonLog(engine.host, record.pid) : null,
   };
 }
 

@@ -1,11 +1,13 @@
 /**
  * `gc`: removes the entries of dead recorders (cleaning up what they left: a module without its daemon, a
  * daemon without its module), stale locks and build directories; with `unloadOrphans`, unloads the `stap_`
- * modules nobody registered, and never anything else.
+ * modules nobody registered, and never anything else. Orphans that look like stapfr recorders (`stap_fr_…`)
+ * may belong to another state directory: unloading them needs `yes`, and without it gc changes nothing.
  * @module
  */
 import { join } from "../path.ts";
-import { hasControlDir, listModules, processAlive } from "../driver/kernel.ts";
+import { hasControlDir, listModules, type LoadedModule, processAlive } from "../driver/kernel.ts";
+import { StapfrError } from "../errors.ts";
 import { unloadModule } from "../driver/unload.ts";
 import { orphanModules, STAP_MODULE } from "../state.ts";
 import { type Engine, stateOf } from "./engine.ts";
@@ -27,14 +29,56 @@ export interface GcResult {
   actions: GcAction[];
 }
 
+/** What `gc` may do beyond cleaning up after dead recorders. */
+export interface GcOptions {
+  /** Unload the loaded `stap_` modules that no recorder of this state directory owns. */
+  unloadOrphans?: boolean;
+  /**
+   * Confirm unloading orphans that look like stapfr recorders (`stap_fr_…`): this state directory does not
+   * know them, but another one may (a mistyped `--state-dir` must not unload a colleague's recorders).
+   */
+  yes?: boolean;
+}
+
+/**
+ * `gc --unload-orphans` would unload modules that look like other stapfr recorders, and was not told `yes`:
+ * nothing was changed. `modules` names them.
+ */
+export class GcConfirmationNeeded extends StapfrError {
+  /** The error's name, for logs and `instanceof`-free checks. */
+  override name = "GcConfirmationNeeded";
+  /** The `stap_fr_` modules it would unload. */
+  readonly modules: string[];
+  /** The refusal for these modules of state directory `dir`. */
+  constructor(modules: string[], dir: string) {
+    super(
+      `Not unloading ${
+        modules.length === 1 ? "a module that looks" : `${modules.length} modules that look`
+      } ` +
+        `like stapfr recorders that "${dir}" does not register: ${modules.map((m) => `"${m}"`).join(", ")}`,
+      {
+        hint: "They may be recording for another state directory (check --state-dir); " +
+          'add "--yes" to unload them anyway',
+      },
+    );
+    this.modules = modules;
+  }
+}
+
 /** `gc`: reconciles the registry with loaded modules and live processes. */
-export async function collectGarbage(
-  engine: Engine,
-  options: { unloadOrphans?: boolean } = {},
-): Promise<GcResult> {
+export async function collectGarbage(engine: Engine, options: GcOptions = {}): Promise<GcResult> {
   const actions: GcAction[] = [];
   const { records, corrupt } = await engine.registry.list();
   const modules = await listModules(engine.host.procRoot);
+  const owned = new Set([...records.map((r) => r.module), ...corrupt.flatMap((c) => c.modules)]);
+  const orphans = await classifyOrphans(engine, orphanModules(modules, owned));
+  if (options.unloadOrphans && !options.yes) {
+    // Asked before anything changes: a refusal leaves everything as it was.
+    const recorders = orphans.filter((o) => o.verdict === "unload" && o.module.startsWith("stap_fr_"));
+    if (recorders.length > 0) {
+      throw new GcConfirmationNeeded(recorders.map((o) => o.module), engine.registry.dir);
+    }
+  }
   // Includes simulated modules whose host was killed: "staprun -d" clears their leftovers.
   const listed = await listModules(engine.host.procRoot, { includeGone: true });
   for (const record of records.filter((r) => r.host === engine.host.kind)) {
@@ -67,37 +111,53 @@ export async function collectGarbage(
     }
   }
   for (const c of corrupt) {
-    actions.push({ name: c.name, action: "kept", detail: `corrupt registry file "${c.path}": ${c.reason}` });
+    actions.push({ name: c.name, action: "kept", detail: `unusable registry file "${c.path}": ${c.reason}` });
   }
   await removeStaleLeftovers(engine);
-  const owned = new Set([...records.map((r) => r.module), ...corrupt.map((c) => `stap_fr_${c.name}`)]);
-  for (const m of orphanModules(modules, owned)) {
-    if (!options.unloadOrphans) {
-      actions.push({ name: m.name, action: "kept", detail: "orphan (add --unload-orphans to unload it)" });
-      continue;
-    }
-    // A recorder being started right now has its module loaded before its registry file exists.
-    if (m.name.startsWith("stap_fr_") && (await lockHeld(engine, m.name.slice("stap_fr_".length)))) {
-      actions.push({ name: m.name, action: "kept", detail: "its recorder is being started" });
-      continue;
-    }
-    // Never anything but a SystemTap module: the name pattern and its control directory must both match.
-    if (!STAP_MODULE.test(m.name) || !(await hasControlDir(engine.host.procRoot, m.name))) {
-      actions.push({
-        name: m.name,
-        action: "kept",
-        detail: "no /proc/systemtap entry: not a SystemTap module",
-      });
-      continue;
-    }
-    try {
-      await unloadModule(engine.host, m.name);
-      actions.push({ name: m.name, action: "unloaded", detail: "orphan" });
-    } catch (err) {
-      actions.push({ name: m.name, action: "failed", detail: (err as Error).message });
+  for (const o of orphans) {
+    if (o.verdict === "keep") {
+      actions.push({ name: o.module, action: "kept", detail: o.detail });
+    } else if (!options.unloadOrphans) {
+      actions.push({ name: o.module, action: "kept", detail: "orphan (add --unload-orphans to unload it)" });
+    } else {
+      try {
+        await unloadModule(engine.host, o.module);
+        actions.push({ name: o.module, action: "unloaded", detail: "orphan" });
+      } catch (err) {
+        actions.push({ name: o.module, action: "failed", detail: (err as Error).message });
+      }
     }
   }
   return { actions };
+}
+
+/** An orphan module and whether `--unload-orphans` may unload it. */
+interface Orphan {
+  module: string;
+  verdict: "unload" | "keep";
+  /** Why it is kept. */
+  detail: string;
+}
+
+/** Which orphans may be unloaded: SystemTap modules only, and none whose recorder is being started. */
+async function classifyOrphans(engine: Engine, orphans: readonly LoadedModule[]): Promise<Orphan[]> {
+  const out: Orphan[] = [];
+  for (const m of orphans) {
+    // A recorder being started right now has its module loaded before its registry file exists.
+    if (m.name.startsWith("stap_fr_") && (await lockHeld(engine, m.name.slice("stap_fr_".length)))) {
+      out.push({ module: m.name, verdict: "keep", detail: "its recorder is being started" });
+    } else if (!STAP_MODULE.test(m.name) || !(await hasControlDir(engine.host.procRoot, m.name))) {
+      // Never anything but a SystemTap module: the name pattern and its control directory must both match.
+      out.push({
+        module: m.name,
+        verdict: "keep",
+        detail: "no /proc/systemtap entry: not a SystemTap module",
+      });
+    } else {
+      out.push({ module: m.name, verdict: "unload", detail: "orphan" });
+    }
+  }
+  return out;
 }
 
 /** Removes lock files whose owner died and build directories nobody is using. */

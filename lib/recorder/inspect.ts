@@ -31,9 +31,11 @@ export async function listRecorders(engine: Engine): Promise<ListResult> {
   ]);
   const mine = records.filter((r) => r.host === engine.host.kind);
   const alive = await processesAlive(mine.map((r) => ({ pid: r.pid, start: r.pidStart })));
-  const recorders = await Promise.all(mine.map((r, i) => infoOf(r, modules, r.pid !== null && alive[i])));
+  const recorders = await Promise.all(
+    mine.map((r, i) => infoOf(r, modules, r.pid !== null && alive[i], engine.host)),
+  );
   // A corrupt file still names its module: do not call that module an orphan.
-  const owned = new Set([...records.map((r) => r.module), ...corrupt.map((c) => `stap_fr_${c.name}`)]);
+  const owned = new Set([...records.map((r) => r.module), ...corrupt.flatMap((c) => c.modules)]);
   for (const m of orphanModules(modules, owned)) {
     recorders.push({
       name: m.name,
@@ -43,6 +45,7 @@ export async function listRecorders(engine: Engine): Promise<ListResult> {
       pid: null,
       started_at: null,
       bytes: null,
+      problem: null,
     });
   }
   return { recorders, corrupt };

@@ -16,6 +16,7 @@ import { mergeStreams } from "../readers/merge.ts";
 import { LineKeeper, tailBulk, tailFiles } from "../readers/tail.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
+import { requireRunDir } from "./problems.ts";
 
 /** What a read delivered. */
 export interface ReadResult {
@@ -161,6 +162,7 @@ export async function dumpRecorder(
   options: ReadOptions = {},
 ): Promise<ReadResult> {
   const record = await getRecord(engine, name);
+  await requireRunDir(engine, record);
   if (record.mode === "file") return await dumpFiles(record, sink);
   const maxBytes = await capacityOf(engine, record);
   const r = await withSession(
@@ -181,6 +183,7 @@ export async function attachRecorder(
   options: ReadOptions = {},
 ): Promise<ReadResult> {
   const record = await getRecord(engine, name);
+  await requireRunDir(engine, record);
   if (record.mode === "file") return await followFile(engine, record, sink, 0, options);
   const r = await withSession(engine, record, sink, options, (s) => s.waitExit(options.signal));
   return { name, mode: "memory", ...r, missing_files: 0, gaps: 0 };
@@ -240,6 +243,7 @@ export async function tailRecorder(
   options: TailOptions = {},
 ): Promise<ReadResult> {
   const record = await getRecord(engine, name);
+  await requireRunDir(engine, record);
   const n = options.lines ?? 10;
   const encoder = new TextEncoder();
   if (record.mode === "file") {

@@ -1,6 +1,7 @@
 /**
  * `start`: validates, takes the name's lock, runs `stap -F` in a directory of stapfr's own, waits for the
- * recording to run, and only then registers it. A script that fails leaves nothing registered or loaded.
+ * recording to run, and only then registers it. A start that fails leaves nothing registered or loaded: it
+ * unloads the module it inserted, and only that one.
  * @module
  */
 import { ensureOutputDirectory } from "../path_errors.ts";
@@ -62,6 +63,45 @@ async function readScript(script: ScriptSource): Promise<{ file: string | null; 
   }
 }
 
+/**
+ * A start failed after stap ran: unloads the module if this start inserted it, so a failed start leaves nothing
+ * loaded: a staprun or stapio that fails after the insert (its daemon does not start, it dies) leaves the
+ * module loaded (docs/systemtap-4.8.md 4.7). The module was absent when the start checked under the name's lock, so
+ * a loaded one is this start's, unless stap says its insert was refused: then someone else loaded it meanwhile,
+ * and it is not ours to unload. A stapio still attached (a daemon that was sent SIGTERM unloads by itself) is
+ * given a bounded time to finish first.
+ */
+async function undoInsert(engine: Engine, module: string, name: string, cause: unknown): Promise<void> {
+  // SystemTap's own lines are in the message or, where the error keeps them apart, in its detail.
+  const said = cause instanceof Error
+    ? `${cause.message}\n${(cause as { detail?: unknown }).detail ?? ""}`
+    : "";
+  if (/Couldn't insert module/.test(said)) return;
+  const { host } = engine;
+  for (let i = 0; i < 200 && (await moduleState(host.procRoot, module)) === "attached"; i++) await sleep(25);
+  const listed = await listModules(host.procRoot, { includeGone: true });
+  if (!listed.some((m) => m.name === module)) return;
+  // Best effort: the start's own error is the one to report; a module that stays is an orphan gc lists.
+  await unloadModule(host, module, name).catch(() => {});
+}
+
+/**
+ * Runs `fn` (the stap run that starts a file recorder) under umask 077. stapio creates its files 0666 minus
+ * its umask (docs/systemtap-4.8.md 4.1) and restricts nothing itself; its daemon outlives stapfr and creates a
+ * file at every rotation, so no watcher could chmod them all, and a chmod after the fact leaves a window.
+ * The umask is inherited by stap, staprun and the stapio daemon, so every file the daemon ever creates is 0600
+ * from the start, on the real host and on the simulator (whose stapio applies the umask the same way). The
+ * run directory is 0700 as well, so even a file made before would not be reachable.
+ */
+async function underPrivateUmask<T>(fn: () => Promise<T>): Promise<T> {
+  const previous = Deno.umask(0o077);
+  try {
+    return await fn();
+  } finally {
+    Deno.umask(previous);
+  }
+}
+
 /** Starts a recorder and returns it in detail. */
 export async function startRecorder(engine: Engine, options: StartOptions): Promise<RecorderDetail> {
   const name = validateName(options.name);
@@ -77,6 +117,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
   const release = await registry.lock(name);
   let workDir: string | undefined;
   let runDir: string | undefined;
+  let stapMayHaveInserted = false;
   try {
     const existing = await registry.get(name);
     if (existing) {
@@ -107,6 +148,8 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       checkRingFits(options.buffer, cpus, mem);
     }
     workDir = await registry.subdir("build", name);
+    // From here on stap may insert the module; it was absent when checked above, under the name's lock.
+    stapMayHaveInserted = true;
     // What both modes hand to stap.
     const stapRun = {
       host,
@@ -136,13 +179,8 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       const dir = resolve(options.output!);
       runDir = await makeRunDir(dir, name);
       output = { dir, runDir, base: `${name}.out`, rotate: options.rotate, bulk };
-      const started = await startFile({
-        ...stapRun,
-        runDir,
-        base: output.base,
-        rotate: options.rotate,
-        bulk,
-      });
+      const fileStart = { ...stapRun, runDir, base: output.base, rotate: options.rotate, bulk };
+      const started = await underPrivateUmask(() => startFile(fileStart));
       pid = started.pid;
       pidStart = started.pidStart;
     } else {
@@ -176,16 +214,21 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
     try {
       await registry.put(record);
     } catch (err) {
-      // Not registered means nobody would ever stop it: take it down again.
+      // Not registered means nobody would ever stop it: take it down again (undoInsert unloads the module
+      // once the daemon, told to end, has let go of it).
       if (pid !== null) {
         try {
           Deno.kill(pid, "SIGTERM");
         } catch { /* gone */ }
-      } else await unloadModule(host, module, name).catch(() => {});
+      }
       throw err;
     }
     runDir = undefined;
+    stapMayHaveInserted = false;
     return await detailOf(engine, record);
+  } catch (err) {
+    if (stapMayHaveInserted) await undoInsert(engine, moduleName(name), name, err);
+    throw err;
   } finally {
     if (workDir) await Deno.remove(workDir, { recursive: true }).catch(() => {});
     // A failed file-mode start leaves no empty run directory behind.

@@ -8,6 +8,8 @@
  *   the real one, so a wrapper meets the stall it will meet on a real host; tests set it low.
  * - `STAPFR_SIM_LOSE_SIGNALS=1`: reproduce the 4.8 `-A` signal-loss bug (docs/systemtap-4.8.md 2.5): the first SIGINT,
  *   SIGTERM or SIGHUP to an attached stapio is dropped, so that a wrapper's resend logic can be tested.
+ * - `STAPFR_SIM_DISK_BYTES=N`: a fault, the simulated disk is full after each stapio has written N bytes to
+ *   its output files: the next write fails with "No space left on device", as on a full file system.
  *
  * A new simulator knob is a row in `KNOBS` and a field here.
  * @module
@@ -24,6 +26,8 @@ export interface SimSettings {
   seed: number;
   stall: StallRule;
   loseSignals: boolean;
+  /** Bytes each stapio may write to its output files before the disk is full (undefined: no limit). */
+  diskBytes?: number;
 }
 
 /**
@@ -46,5 +50,6 @@ export function simSettings(env: EnvLookup): SimSettings {
     seed: knobs.simSeed,
     stall: knobs.simSeqWaitMs,
     loseSignals: knobs.simLoseSignals,
+    diskBytes: knobs.simDiskBytes,
   };
 }

@@ -17,7 +17,13 @@ import { selfCommand } from "../../lib/self.ts";
 import { type SimSettings, simSettings } from "./settings.ts";
 import type { SignalSource } from "./signals.ts";
 import { renameModule } from "./stap_args.ts";
-import { moduleNameOf, parseStaprunArgs, type StaprunArgError, type StaprunOptions } from "./staprun_args.ts";
+import {
+  fileSizeOption,
+  moduleNameOf,
+  parseStaprunArgs,
+  type StaprunArgError,
+  type StaprunOptions,
+} from "./staprun_args.ts";
 import { staprunUsage } from "./usage.ts";
 
 /** What a stand-in command gets from its process. */
@@ -186,7 +192,7 @@ export async function runStapio(
         bulk,
         cpus,
         rotation: o.rotation,
-        fs: new RealOutputFs(),
+        fs: new RealOutputFs({ capacity: settings.diskBytes }),
         stdout: stdoutHandle(io.out),
         now: () => new Date(),
         cwd: io.cwd,
@@ -222,10 +228,8 @@ export async function runStapio(
 /** The staprun arguments that hand a daemon its job (the original argv, minus what it has done). */
 function daemonArgs(name: string, o: StaprunOptions, cwd: string): string[] {
   const args = ["-D", "-o", absoluteOutfile(o.outfile!, cwd)];
-  if (o.rotation) {
-    const mb = o.rotation.sizeLimit / (1024 * 1024);
-    args.push("-S", o.rotation.fileCount ? `${mb},${o.rotation.fileCount}` : `${mb}`);
-  }
+  // Sizes below a MiB (the simulator's NK) must reach the daemon as they were given, not as fractional MiB.
+  if (o.rotation) args.push("-S", fileSizeOption(o.rotation));
   if (o.suppressWarnings) args.push("-w");
   for (let i = 0; i < o.verbose; i++) args.push("-v");
   if (o.color !== "auto") args.push("-C", o.color);

@@ -218,3 +218,24 @@ export function parseStaprunArgs(args: string[]): StaprunParse {
   if (name.length > MAX_MODULE_NAME) return fail(`Module name ('${name}') is too long.`, false);
   return { kind: "ok", options: o };
 }
+
+/**
+ * `-S size[,N]` as the daemon is handed it again: whole MiB as staprun writes them, and a size below or off a
+ * MiB boundary in the simulator's `NK` (KiB) form, so the daemon gets exactly the size the user asked for
+ * (`parseFileSizeOption` reads both).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { parseFileSizeOption } from "../stapio/rotation.ts";
+ * assertEquals(fileSizeOption({ sizeLimit: 2 * 1048576, fileCount: 3 }), "2,3");
+ * assertEquals(fileSizeOption({ sizeLimit: 65536, fileCount: 3 }), "64K,3");
+ * assertEquals(fileSizeOption({ sizeLimit: 4096, fileCount: 0 }), "4K");
+ * assertEquals(parseFileSizeOption(fileSizeOption({ sizeLimit: 65536, fileCount: 3 })), { sizeLimit: 65536, fileCount: 3 });
+ * ```
+ */
+export function fileSizeOption(spec: RotationSpec): string {
+  const MiB = 1024 * 1024;
+  const size = spec.sizeLimit % MiB === 0 ? `${spec.sizeLimit / MiB}` : `${spec.sizeLimit / 1024}K`;
+  return spec.fileCount ? `${size},${spec.fileCount}` : size;
+}

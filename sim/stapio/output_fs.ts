@@ -4,8 +4,8 @@
  *
  * stapio opens every output file `O_CREAT|O_TRUNC|O_WRONLY` with mode 0666 minus the umask (docs/systemtap-4.8.md 4.1), and
  * each open gets its own file offset: that is what makes the 4.8 SMP clobbering of docs/systemtap-4.8.md 4.5 happen, and
- * both implementations here keep that property. The stapfr engine, not the simulator, makes its own files
- * 0600 (by its umask or by creating them first).
+ * both implementations here keep that property. The stapfr engine, not the simulator, makes its files 0600:
+ * it starts stapio under umask 077, which the simulated stapio applies as the real one does.
  * @module
  */
 
@@ -27,18 +27,38 @@ export interface OutputFs {
   remove(path: string): void;
 }
 
-/** Output files on the real file system, with synchronous writes (one writer, local files). */
+/** What a full disk says (ENOSPC's strerror). */
+export const DISK_FULL = "No space left on device";
+
+/**
+ * Output files on the real file system, with synchronous writes (one writer, local files). `capacity` is a
+ * simulated fault (`STAPFR_SIM_DISK_BYTES`): after that many bytes in all, writes fail as on a full disk, having
+ * written what still fitted.
+ */
 export class RealOutputFs implements OutputFs {
   // Deno hides descriptor numbers; count them the way a fresh stapio would hand them out.
   #nextFd = 3;
+  #room: number;
+
+  constructor(options: { capacity?: number } = {}) {
+    this.#room = options.capacity ?? Infinity;
+  }
 
   open(path: string): OutputHandle {
     const file = Deno.openSync(path, { write: true, create: true, truncate: true, mode: 0o666 });
+    // An arrow keeps `this`: every handle draws on the one disk.
+    const take = (wanted: number): number => {
+      const fits = Math.min(wanted, this.#room);
+      this.#room -= fits;
+      return fits;
+    };
     return {
       fd: this.#nextFd++,
       write(bytes: Uint8Array): void {
+        const fits = take(bytes.length);
         let done = 0;
-        while (done < bytes.length) done += file.writeSync(bytes.subarray(done));
+        while (done < fits) done += file.writeSync(bytes.subarray(done, fits));
+        if (fits < bytes.length) throw new Error(DISK_FULL);
       },
       close(): void {
         file.close();

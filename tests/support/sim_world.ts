@@ -83,6 +83,11 @@ export class SimWorld {
     });
   }
 
+  /** The argv that runs `stapfr --sim ARGS…` (for tests that spawn it their own way). */
+  argv(args: string[]): string[] {
+    return [...stapfrArgv(), "--sim", ...args];
+  }
+
   /** Runs `stapfr --sim ARGS…` to its end. */
   async run(args: string[], env: Record<string, string> = {}, cwd?: string): Promise<RunResult> {
     return decode(await this.command(["--sim", ...args], { env, cwd }).output());
@@ -147,7 +152,7 @@ export class SimWorld {
         for (const r of list.recorders ?? []) {
           if (r.state !== "orphan") await this.run(["stop", "--discard", r.name]);
         }
-        await this.run(["gc", "--unload-orphans"]);
+        await this.run(["gc", "--unload-orphans", "--yes"]);
       }
     } finally {
       // Whatever is still alive (a test that failed half-way, or a host the simulator let go).
