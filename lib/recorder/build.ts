@@ -156,13 +156,19 @@ export async function buildModule(engine: Engine, options: BuildOptions): Promis
       built_at: new Date().toISOString(),
       host: host.kind,
     };
-    // A module holds code, not traced data: readable by all, as stap and the kernel's own modules are.
-    await Deno.writeFile(temp, bytes, { mode: 0o644 });
-    await Deno.chmod(temp, 0o644);
-    await Deno.writeTextFile(descriptionTemp, JSON.stringify(description, null, 2) + "\n", { mode: 0o644 });
-    await Deno.chmod(descriptionTemp, 0o644);
-    await Deno.rename(temp, modulePath);
-    await Deno.rename(descriptionTemp, descriptionPath);
+    try {
+      // A module holds code, not traced data: readable by all, as stap and the kernel's own modules are.
+      await Deno.writeFile(temp, bytes, { mode: 0o644 });
+      await Deno.chmod(temp, 0o644);
+      await Deno.writeTextFile(descriptionTemp, JSON.stringify(description, null, 2) + "\n", { mode: 0o644 });
+      await Deno.chmod(descriptionTemp, 0o644);
+      await Deno.rename(temp, modulePath);
+      await Deno.rename(descriptionTemp, descriptionPath);
+    } catch (err) {
+      throw new StapfrError(`Cannot write the module into "${outDir}": ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
     return {
       module_path: modulePath,
       description_path: descriptionPath,
