@@ -116,3 +116,15 @@ Deno.test("explainFailure names the kernel whose build tree is missing when buil
   );
   assertMatch(build.hint!, /apt install linux-headers-6\.12\.9-x\) and build again/);
 });
+
+Deno.test("explainFailure: a prebuilt module the kernel rejects is to be built again, not headers installed", () => {
+  const stderr = "ERROR: Couldn't insert module '/srv/stap_fr_io.ko': Invalid module format\n";
+  const start = { ...base, operation: "start" as const, program: "staprun" };
+  assertMatch(explainFailure(stderr, start).hint!, /linux-headers/);
+  const prebuilt = explainFailure(stderr, { ...start, prebuilt: true });
+  assertMatch(prebuilt.message, /rejected the module as built for another kernel/);
+  assertMatch(
+    prebuilt.hint!,
+    /^Build it again for this kernel \("stapfr build NAME SCRIPT --kernel \$\(uname -r\)"\)$/,
+  );
+});
