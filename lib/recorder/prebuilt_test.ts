@@ -1,7 +1,7 @@
 import { assertEquals, assertRejects } from "@std/assert";
 import { writeElf } from "../driver/modinfo.ts";
 import { StapfrError, UsageError } from "../errors.ts";
-import { checkPrebuilt, type PrebuiltUse } from "./prebuilt.ts";
+import { checkPrebuilt, prebuiltRecordProblem, type PrebuiltUse } from "./prebuilt.ts";
 import { sha256Hex } from "./module_description.ts";
 
 const enc = new TextEncoder();
@@ -90,4 +90,13 @@ Deno.test("checkPrebuilt: the refusals", async () => {
     );
     await assertRejects(() => checkPrebuilt(dir + "/", use), UsageError, "is not named");
   });
+});
+
+Deno.test("prebuiltRecordProblem: each field is checked", () => {
+  const ok = { path: "/srv/stap_fr_io.ko", sha256: "0".repeat(64), release: "6.1.0-sim", bulk: true };
+  assertEquals(prebuiltRecordProblem(ok), undefined);
+  assertEquals(prebuiltRecordProblem([]), "not an object");
+  assertEquals(prebuiltRecordProblem({ ...ok, sha256: "xyz" }), '"sha256" is not a sha256');
+  assertEquals(prebuiltRecordProblem({ ...ok, release: "" }), '"release" is not a kernel release');
+  assertEquals(prebuiltRecordProblem({ ...ok, bulk: "yes" }), '"bulk" is not true, false or null');
 });
