@@ -288,6 +288,26 @@ Deno.test("the simulated stap and staprun: -r writes the release into vermagic, 
       `ERROR: Couldn't insert module '${world.root}/stap_fr_k.ko': Invalid module format\n`,
     ]);
     assertEquals(await world.modules(), {});
+    // -r may name a build tree: its include/config/kernel.release says the release, as for stap.
+    const tree = `${world.root}/tree`;
+    await Deno.mkdir(`${tree}/include/config`, { recursive: true });
+    await Deno.writeTextFile(`${tree}/include/config/kernel.release`, "6.1.0-57-amd64\n");
+    const fromTree = await world.run(
+      ["sim", "stap", "-p4", "-r", tree, "-m", "stap_fr_t", "-e", SCRIPT],
+      {},
+      world.root,
+    );
+    assertEquals(fromTree.code, 0, fromTree.stderr);
+    assertEquals((await readModuleInfo(`${world.root}/stap_fr_t.ko`)).release, "6.1.0-57-amd64");
+    const noTree = await world.run(
+      ["sim", "stap", "-p4", "-r", `${world.root}/none`, "-e", SCRIPT],
+      {},
+      world.root,
+    );
+    assertEquals([noTree.code, noTree.stderr], [
+      1,
+      `Checking "${world.root}/none/.config" failed with error: No such file or directory\n`,
+    ]);
     // Without -p4, stap 4.8 stops after pass 4 for a kernel that is not the running one.
     const p5 = await world.run(
       ["sim", "stap", "-r", "6.12.9-other", "-m", "stap_fr_k5", "-e", SCRIPT],
