@@ -261,6 +261,15 @@ Deno.test("build refuses what it cannot build and writes nothing", async () => {
     assertMatch(bad.stderr, /^stapfr: Cannot build recorder "bad": the script does not compile/);
     assertEquals(await Array.fromAsync(Deno.readDir(mods)), []);
     assertRefused(await world.run(["build", "x"]), 2, /Missing script/);
+    // STAP_ARGS that would change what build does: -p5 would load the module on the build host.
+    assertRefused(
+      await world.run(["build", "x", "-e", SCRIPT, "--out-dir", mods, "--", "-gp5"]),
+      2,
+      /STAP_ARGS may not hold "-p": build sets the last pass/,
+    );
+    assertRefused(await world.run(["build", "x", "-e", SCRIPT, "--", "-m", "y"]), 2, /may not hold "-m"/);
+    assertEquals(await Array.fromAsync(Deno.readDir(mods)), []);
+    assertEquals(await world.modules(), {});
     assertRefused(await world.run(["build", "Bad-Name", "-e", SCRIPT]), 2, /name/i);
     assertRefused(
       await world.run(["build", "x", "-e", SCRIPT, "--kernel", "6.1 evil"]),
