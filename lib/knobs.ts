@@ -85,6 +85,7 @@ export interface KnobTable {
   simSeqWaitMs: Knob<StallRule>;
   simLoseSignals: Knob<boolean>;
   simDiskBytes: Knob<number | undefined>;
+  simRelease: Knob<string | undefined>;
   simArgv0: Knob<string | undefined>;
 }
 
@@ -193,6 +194,15 @@ export const KNOBS: KnobTable = {
     about:
       'a fault: the simulated disk is full after each stapio wrote this many bytes ("No space left on device")',
     parse: wholeNumber(0, Number.MAX_SAFE_INTEGER),
+  },
+  simRelease: {
+    name: "STAPFR_SIM_RELEASE",
+    accepts: "a kernel release",
+    fallback: undefined,
+    defaultText: "6.1.0-sim",
+    users: ["engine", "simulator"],
+    about: "the simulated kernel's release (uname -r): what sim stap -p4 builds for and sim staprun accepts",
+    parse: text,
   },
   simArgv0: {
     name: "STAPFR_SIM_ARGV0",

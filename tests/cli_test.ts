@@ -5,6 +5,7 @@ import { runMain } from "./support/in_process.ts";
 
 const DESIGN_COMMANDS = [
   "start",
+  "build",
   "list",
   "status",
   "dump",

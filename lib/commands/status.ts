@@ -40,7 +40,8 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     if (d.daemon_log) rows.push(["daemon log", d.daemon_log]);
   }
   if (d.problem) rows.push(["problem", d.problem]);
-  rows.push(["script", d.script_file ?? "(-e)"]);
+  if (d.module_file !== null) rows.push(["prebuilt", d.module_file]);
+  else rows.push(["script", d.script_file ?? "(-e)"]);
   if (d.stap_args.length > 0) rows.push(["stap args", d.stap_args.join(" ")]);
   if (d.ended_at) rows.push(["ended", d.ended_at]);
   rows.push(["state file", d.state_file]);

@@ -88,6 +88,10 @@ export interface RecorderDetail extends RecorderInfo {
   state_file: string;
   /** File mode: where its stapio daemon logs (a daemon logs to syslog: `journalctl …`, or the simulator's file). */
   daemon_log: string | null;
+  /** Started from a prebuilt module (`start --module`): its file, absolute; null when stap compiled it. */
+  module_file: string | null;
+  /** Whether it was started from a prebuilt module. */
+  prebuilt: boolean;
 }
 
 /** The default ring size per CPU of SystemTap 4.8 (docs/systemtap-4.8.md 5.1). */
@@ -165,6 +169,8 @@ export async function detailOf(engine: Engine, record: RecorderRecord): Promise<
     notes: record.notes,
     state_file: engine.registry.pathOf(record.name),
     daemon_log: record.mode === "file" ? daemonLog(engine.host, record.pid) : null,
+    module_file: record.prebuilt?.path ?? null,
+    prebuilt: Boolean(record.prebuilt),
   };
 }
 
