@@ -50,6 +50,8 @@ export class AttachSession {
   #options: SessionOptions;
   #stderr = "";
   #stderrPartial = "";
+  /** Signals stapfr sent to staprun. */
+  #sent = new Set<Deno.Signal>();
 
   private constructor(child: Deno.ChildProcess, options: SessionOptions) {
     this.#child = child;
@@ -172,6 +174,9 @@ export class AttachSession {
   async throwIfFailed(): Promise<void> {
     const status = this.#exitStatus;
     if (!status || status.code === 0) return;
+    // Killed by our own SIGQUIT before it could handle it (a slow start under load): it never attached, or
+    // its death closed the control channel, which detaches. Either way the recording goes on.
+    if (status.signal === "SIGQUIT" && this.#sent.has("SIGQUIT")) return;
     if (this.bytes > 0 && !/Cannot attach to module/.test(this.#stderr)) return;
     throw explainFailure(this.#stderr, {
       operation: "attach",
@@ -188,6 +193,7 @@ export class AttachSession {
     const waitMs = this.#options.signalWaitMs ?? 3000;
     for (let attempt = 0; attempt < attempts && !this.#exitStatus; attempt++) {
       try {
+        this.#sent.add(signal);
         this.#child.kill(signal);
       } catch {
         break; // Already gone.
