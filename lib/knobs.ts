@@ -78,12 +78,14 @@ export interface KnobTable {
   stateDir: Knob<string | undefined>;
   idleMs: Knob<number>;
   signalWaitMs: Knob<number>;
+  dumpMaxMs: Knob<number>;
   simRoot: Knob<string | undefined>;
   simCpus: Knob<number>;
   simRate: Knob<number>;
   simSeed: Knob<number>;
   simSeqWaitMs: Knob<StallRule>;
-  simLoseSignals: Knob<boolean>;
+  simLoseSignals: Knob<{ count: number; probability: number }>;
+  simRingDamage: Knob<boolean>;
   simDiskBytes: Knob<number | undefined>;
   simRelease: Knob<string | undefined>;
   simArgv0: Knob<string | undefined>;
@@ -125,6 +127,16 @@ export const KNOBS: KnobTable = {
     defaultText: "3000",
     users: ["engine"],
     about: "how long to wait before resending a signal stapio 4.8 may have lost",
+    parse: wholeNumber(1, HOUR_MS),
+  },
+  dumpMaxMs: {
+    name: "STAPFR_DUMP_MAX_MS",
+    accepts: `a whole number of milliseconds from 1 to ${HOUR_MS}`,
+    fallback: 30_000,
+    defaultText: "30000",
+    users: ["engine"],
+    about:
+      "a memory dump (and tail's and stop's drain) reads for at most this long, even under a live stream",
     parse: wholeNumber(1, HOUR_MS),
   },
   simRoot: {
@@ -178,11 +190,26 @@ export const KNOBS: KnobTable = {
   },
   simLoseSignals: {
     name: "STAPFR_SIM_LOSE_SIGNALS",
-    accepts: '"1" (drop the first signal to an attached stapio, as 4.8 can) or "0"',
-    fallback: false,
+    accepts:
+      "a whole number N (drop the first N signals to an attached stapio, as 4.8 can) or a probability between 0 and 1 (each, drawn from STAPFR_SIM_SEED)",
+    fallback: { count: 0, probability: 0 },
     defaultText: "0",
     users: ["simulator"],
     about: "reproduce 4.8's lost signal under staprun -A, to test a wrapper's resend",
+    parse: (raw) => {
+      if (/^\d+$/.test(raw)) return { count: Number(raw), probability: 0 };
+      const n = Number(raw);
+      return /^0?\.\d+$/.test(raw) && n > 0 && n < 1 ? { count: 0, probability: n } : undefined;
+    },
+  },
+  simRingDamage: {
+    name: "STAPFR_SIM_RING_DAMAGE",
+    accepts: '"1" (the ring damage a real 4.8 ring shows) or "0" (a clean ring)',
+    fallback: true,
+    defaultText: "1",
+    users: ["simulator"],
+    about:
+      "a stale, torn fragment after a wrap and records cut short when the reader falls behind (docs/real-ring.md)",
     parse: flag,
   },
   simDiskBytes: {

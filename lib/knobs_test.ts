@@ -17,7 +17,7 @@ Deno.test("unset or empty knobs give the defaults", () => {
   ]);
   assertEquals([d.simSeqWaitMs, d.simLoseSignals, d.stateDir, d.simRoot], [
     "4.8",
-    false,
+    { count: 0, probability: 0 },
     undefined,
     undefined,
   ]);
@@ -27,7 +27,10 @@ Deno.test("one parser: 0 is a valid seed and a valid rate for the engine and the
   const k = readKnobs(env({ STAPFR_SIM_SEED: "0", STAPFR_SIM_RATE: "0", STAPFR_SIM_SEQ_WAIT_MS: "0" }));
   assertEquals([k.simSeed, k.simRate, k.simSeqWaitMs], [0, 0, 0]);
   assertEquals(readKnobs(env({ STAPFR_SIM_RATE: "2.5", STAPFR_SIM_SEQ_WAIT_MS: "4.8" })).simRate, 2.5);
-  assertEquals(readKnobs(env({ STAPFR_SIM: "1", STAPFR_SIM_LOSE_SIGNALS: "1" })).simLoseSignals, true);
+  assertEquals(readKnobs(env({ STAPFR_SIM: "1", STAPFR_SIM_LOSE_SIGNALS: "1" })).simLoseSignals, {
+    count: 1,
+    probability: 0,
+  });
 });
 
 Deno.test("a bad knob is a usage error that names the variable and what it accepts", () => {
@@ -44,7 +47,7 @@ Deno.test("a bad knob is a usage error that names the variable and what it accep
     [
       "STAPFR_SIM_LOSE_SIGNALS",
       "true",
-      '"1" (drop the first signal to an attached stapio, as 4.8 can) or "0"',
+      "a whole number N (drop the first N signals to an attached stapio, as 4.8 can) or a probability between 0 and 1 (each, drawn from STAPFR_SIM_SEED)",
     ],
   ];
   for (const [name, value, accepts] of cases) {

@@ -65,6 +65,9 @@ export interface RecordersOptions {
   idleMs?: number;
   /** Wait before resending a signal stapio may have lost (default `$STAPFR_SIGNAL_WAIT_MS` or 3000 ms). */
   signalWaitMs?: number;
+  /** A memory dump reads for at most this long even under a live stream (default `$STAPFR_DUMP_MAX_MS` or
+   * 30000 ms). */
+  dumpMaxMs?: number;
 }
 
 /**
@@ -101,6 +104,7 @@ export class Recorders {
       env,
       idleMs: options.idleMs ?? knobs.idleMs,
       signalWaitMs: options.signalWaitMs ?? knobs.signalWaitMs,
+      drainMaxMs: options.dumpMaxMs ?? knobs.dumpMaxMs,
     };
   }
 

@@ -33,7 +33,14 @@ Deno.test("gc --unload-orphans without yes: stap_fr_ orphans listed, nothing cha
       cpus: 2,
       notes: [],
     });
-    const engine = { host, registry, env: () => undefined, idleMs: 100, signalWaitMs: 100 };
+    const engine = {
+      host,
+      registry,
+      env: () => undefined,
+      idleMs: 100,
+      signalWaitMs: 100,
+      drainMaxMs: 30_000,
+    };
     const err = await assertRejects(
       () => collectGarbage(engine, { unloadOrphans: true }),
       GcConfirmationNeeded,
@@ -63,6 +70,7 @@ Deno.test("gc --unload-orphans unloads plain stap_ orphans without asking", asyn
       env: () => undefined,
       idleMs: 100,
       signalWaitMs: 100,
+      drainMaxMs: 30_000,
     };
     const done = await collectGarbage(engine, { unloadOrphans: true });
     assertEquals(done.actions.map((a) => [a.name, a.action]), [["stap_0123abcd_9", "unloaded"]]);

@@ -36,7 +36,14 @@ async function modules(host: FakeHost): Promise<string> {
 }
 
 function engineOf(host: Host, stateDir: string) {
-  return { host, registry: new Registry(stateDir), env: () => undefined, idleMs: 100, signalWaitMs: 100 };
+  return {
+    host,
+    registry: new Registry(stateDir),
+    env: () => undefined,
+    idleMs: 100,
+    signalWaitMs: 100,
+    drainMaxMs: 30_000,
+  };
 }
 
 for (const kind of ["real", "sim"] as const) {

@@ -6,8 +6,12 @@
  * - `STAPFR_SIM_SEQ_WAIT_MS`: the 4.8 reader's sequence wait (docs/systemtap-4.8.md 2.3, 5.4). Unset or `4.8`: the real
  *   rule, 1–2 s at each gap and after each attach; a number: that many milliseconds (0: none). The default is
  *   the real one, so a wrapper meets the stall it will meet on a real host; tests set it low.
- * - `STAPFR_SIM_LOSE_SIGNALS=1`: reproduce the 4.8 `-A` signal-loss bug (docs/systemtap-4.8.md 2.5): the first SIGINT,
- *   SIGTERM or SIGHUP to an attached stapio is dropped, so that a wrapper's resend logic can be tested.
+ * - `STAPFR_SIM_LOSE_SIGNALS`: reproduce the 4.8 `-A` signal race (docs/systemtap-4.8.md 2.5, docs/real-ring.md):
+ *   a whole number N drops the first N signals (SIGQUIT, SIGINT, SIGTERM, SIGHUP) to an attached stapio; a
+ *   fraction between 0 and 1 drops each with that probability, drawn from `STAPFR_SIM_SEED`. Default 0.
+ * - `STAPFR_SIM_RING_DAMAGE` (default 1): the relay hands its reader what a real 4.8 ring does
+ *   (docs/real-ring.md): a stale, torn fragment after a wrap, records cut short when the reader falls behind;
+ *   0 gives the clean ring.
  * - `STAPFR_SIM_DISK_BYTES=N`: a fault, the simulated disk is full after each stapio has written N bytes to
  *   its output files: the next write fails with "No space left on device", as on a full file system.
  *
@@ -25,9 +29,17 @@ export interface SimSettings {
   rate: number;
   seed: number;
   stall: StallRule;
-  loseSignals: boolean;
+  loseSignals: LoseSignals;
+  ringDamage: boolean;
   /** Bytes each stapio may write to its output files before the disk is full (undefined: no limit). */
   diskBytes?: number;
+}
+
+/** Which signals to an attached stapio are lost: the first `count`, or each with `probability` (seeded). */
+export interface LoseSignals {
+  count: number;
+  probability: number;
+  seed: number;
 }
 
 /**
@@ -49,7 +61,8 @@ export function simSettings(env: EnvLookup): SimSettings {
     rate: knobs.simRate,
     seed: knobs.simSeed,
     stall: knobs.simSeqWaitMs,
-    loseSignals: knobs.simLoseSignals,
+    loseSignals: { ...knobs.simLoseSignals, seed: knobs.simSeed },
+    ringDamage: knobs.simRingDamage,
     diskBytes: knobs.simDiskBytes,
   };
 }
