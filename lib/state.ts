@@ -10,12 +10,14 @@ import type { RecorderRecord } from "./registry.ts";
  * The state of a recorder:
  * - `recording`: loaded and recording, nobody attached;
  * - `attached`: a memory recorder with a reader on its control channel (a dump, an attach, or `staprun -A`);
+ * - `stray`: a memory recorder held by a reader whose stapfr is gone (docs/strays.md): its ring no longer
+ *   overwrites, so it stops keeping the newest data, until `gc`, `dump` or `stop` detach the reader;
  * - `exited`: a file recorder that ended (its module is gone, its daemon too); its files remain;
  * - `dead`: it ended unexpectedly: a memory recorder's module is gone (its ring with it), or a file
  *   recorder's daemon or module died without the other;
  * - `orphan`: a loaded `stap_` module that no recorder of this state directory owns.
  */
-export type RecorderState = "recording" | "attached" | "exited" | "dead" | "orphan";
+export type RecorderState = "recording" | "attached" | "stray" | "exited" | "dead" | "orphan";
 
 /** The facts about one registered recorder. */
 export interface Facts {
@@ -45,6 +47,21 @@ export function recorderState(record: Pick<RecorderRecord, "mode">, facts: Facts
   if (facts.module && facts.daemonAlive) return "recording";
   if (!facts.module && !facts.daemonAlive) return "exited";
   return "dead";
+}
+
+/**
+ * The state once the reader of an attached recorder is known: `stray` when the stapfr that started it is gone.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(withReader("attached", { stray: true }), "stray");
+ * assertEquals(withReader("attached", { stray: false }), "attached");
+ * assertEquals(withReader("recording", null), "recording");
+ * ```
+ */
+export function withReader(state: RecorderState, reader: { stray: boolean } | null): RecorderState {
+  return state === "attached" && reader?.stray ? "stray" : state;
 }
 
 /** A module name SystemTap gives (`stap_…`, or a recorder's `stap_fr_NAME`). */

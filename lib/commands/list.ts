@@ -3,7 +3,8 @@
  * @module
  */
 import type { Context } from "../cli/context.ts";
-import { age, humanBytes, recordersFor, table } from "./common.ts";
+import { age, humanBytes, recordersFor, self, table } from "./common.ts";
+import { describeReader } from "../recorder/readers.ts";
 
 /** Runs `list`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
@@ -37,5 +38,11 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       humanBytes(r.bytes),
     ]),
   ));
+  // Who holds a recorder's only reader slot, when it is not a live stapfr (docs/strays.md).
+  for (const r of recorders) {
+    if (r.reader && (r.reader.stray || !r.reader.by_stapfr)) {
+      await ctx.err(describeReader(r.name, r.reader, self(ctx)));
+    }
+  }
   return 0;
 }

@@ -8,6 +8,7 @@ import type { EnvLookup, Host } from "../host.ts";
 import { listModules, type LoadedModule, processAlive, relayChannels } from "../driver/kernel.ts";
 import { listRunFiles, totalSize } from "../readers/files.ts";
 import type { RecorderRecord, Registry } from "../registry.ts";
+import type { ReaderInfo } from "./readers.ts";
 import { type RecorderState, recorderState } from "../state.ts";
 import { MiB, validateName } from "../units.ts";
 
@@ -41,6 +42,8 @@ export interface RecorderInfo {
   started_at: string | null;
   /** File mode: bytes in the run's files; memory mode: unknown (null) without reading the ring. */
   bytes: number | null;
+  /** Memory mode: who holds the control channel, when someone does (docs/strays.md); else null. */
+  reader?: ReaderInfo | null;
 }
 
 /** One file of a file recorder's run. */

@@ -16,6 +16,7 @@ import { mergeStreams } from "../readers/merge.ts";
 import { LineKeeper, tailBulk, tailFiles } from "../readers/tail.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
+import { clearReaderSlot, registerReader, writeFailure } from "./readers.ts";
 
 /** What a read delivered. */
 export interface ReadResult {
@@ -87,14 +88,18 @@ async function markEnded(engine: Engine, record: RecorderRecord): Promise<void> 
   }
 }
 
-/** Attaches, calls `during` while attached, then detaches (never unloads unless the module exits itself). */
+/**
+ * Attaches, calls `during` while attached, then detaches (never unloads unless the module exits itself). The
+ * reader is recorded while it runs, and a stray holding the module is ended first (docs/strays.md).
+ */
 async function withSession(
   engine: Engine,
   record: RecorderRecord,
   sink: ByteSink,
-  options: ReadOptions,
+  options: ReadOptions & { command: string },
   during: (session: AttachSession) => Promise<WaitOutcome>,
 ): Promise<{ outcome: WaitOutcome; ended: boolean; closed: boolean; bytes: number }> {
+  await clearReaderSlot(engine, record, { signal: options.signal, note: options.onDiagnostic });
   await requireLoaded(engine, record);
   const out = guarded(sink);
   const session = AttachSession.open({
@@ -107,6 +112,12 @@ async function withSession(
     },
     onDiagnostic: options.onDiagnostic,
     signalWaitMs: engine.signalWaitMs,
+    register: (pid) =>
+      registerReader(engine.registry.dir, {
+        recorder: record.name,
+        module: record.module,
+        command: options.command,
+      }, pid),
   });
   let outcome: WaitOutcome;
   try {
@@ -130,6 +141,7 @@ async function withSession(
     await sleep(25);
   }
   if (ended) await markEnded(engine, record);
+  if (session.sinkError) throw writeFailure(options.command, record.name, session.sinkError);
   return { outcome, ended, closed: out.closed(), bytes: out.bytes() };
 }
 
@@ -167,7 +179,7 @@ export async function dumpRecorder(
     engine,
     record,
     sink,
-    options,
+    { ...options, command: "dump" },
     (s) => s.waitIdle({ idleMs: engine.idleMs, maxBytes, signal: options.signal }),
   );
   return { name, mode: "memory", ...r, missing_files: 0, gaps: 0 };
@@ -182,7 +194,13 @@ export async function attachRecorder(
 ): Promise<ReadResult> {
   const record = await getRecord(engine, name);
   if (record.mode === "file") return await followFile(engine, record, sink, 0, options);
-  const r = await withSession(engine, record, sink, options, (s) => s.waitExit(options.signal));
+  const r = await withSession(
+    engine,
+    record,
+    sink,
+    { ...options, command: "attach" },
+    (s) => s.waitExit(options.signal),
+  );
   return { name, mode: "memory", ...r, missing_files: 0, gaps: 0 };
 }
 
@@ -271,7 +289,7 @@ export async function tailRecorder(
       if (live) await sink(chunk);
       else keeper.push(chunk);
     },
-    options,
+    { ...options, command: "tail" },
     async (s) => {
       const first = await s.waitIdle({
         idleMs: engine.idleMs,

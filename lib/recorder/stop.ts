@@ -14,6 +14,7 @@ import { listRunFiles, type RunFile, streamsOf } from "../readers/files.ts";
 import { mergeStreams } from "../readers/merge.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
+import { clearReaderSlot, registerReader, writeFailure } from "./readers.ts";
 import type { RecorderState } from "../state.ts";
 
 /** What `stop` did. */
@@ -96,11 +97,23 @@ async function stopMemory(
     sink,
     onDiagnostic: options.onDiagnostic,
     signalWaitMs: engine.signalWaitMs,
+    register: (pid) =>
+      registerReader(
+        engine.registry.dir,
+        { recorder: record.name, module: record.module, command: "stop" },
+        pid,
+      ),
   });
   const outcome = await session.waitIdle({
     idleMs: engine.idleMs,
     maxBytes: await capacityOf(engine, record),
   });
+  if (session.sinkError) {
+    // Nowhere to put the rest: detach rather than end the recording and lose what it still holds.
+    await session.detach();
+    await session.done;
+    throw writeFailure("stop", record.name, session.sinkError);
+  }
   if (outcome !== "exited") await session.unload();
   await session.done;
   await session.throwIfFailed();
@@ -156,7 +169,7 @@ export async function stopRecorder(
   const record = await getRecord(engine, name);
   const release = await engine.registry.lock(name);
   try {
-    const state = await stateOf(record, await listModules(engine.host.procRoot));
+    let state = await stateOf(record, await listModules(engine.host.procRoot));
     const result: StopResult = {
       name,
       mode: record.mode,
@@ -167,10 +180,10 @@ export async function stopRecorder(
       run_dir: record.output?.runDir ?? null,
     };
     if (state === "attached") {
-      throw new StapfrError(
-        `Cannot stop recorder "${name}": another reader is attached to module "${record.module}"`,
-        { hint: "Only one reader at a time: let it finish (SIGQUIT detaches it), then stop again" },
-      );
+      // A stray (its stapfr is gone) is ended with SIGQUIT; a live reader is named and refused.
+      await clearReaderSlot(engine, record, { note: options.onDiagnostic });
+      state = await stateOf(record, await listModules(engine.host.procRoot));
+      result.state = state;
     }
     if (record.mode === "memory" && state === "recording") {
       result.bytes = await stopMemory(engine, record, sink, options);
