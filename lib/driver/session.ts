@@ -64,6 +64,9 @@ export class AttachSession {
     this.#options = options;
     this.pid = child.pid;
     const unregister = options.register?.(child.pid) ?? (() => {});
+    // Recording the reader reads /proc (a short helper process under scoped permissions): the idle clock starts
+    // after it, so that it does not eat into the time stapio has to start.
+    this.lastDataAt = Date.now();
     // If stapfr exits while attached (a third Ctrl-C, an error nothing caught), stapio must not stay attached:
     // with its reader gone it would hang with overwrite off (docs/systemtap-4.8.md section 6, item 4). Detach it
     // on the way out; should that signal be lost, the reader record lets list and gc find the stray.

@@ -12,7 +12,7 @@
 import { join } from "../path.ts";
 import { Interrupted, StapfrError } from "../errors.ts";
 import type { Host } from "../host.ts";
-import { listModules, processAlive, readProcText } from "../driver/kernel.ts";
+import { listModules, processAlive, processStartTime, readProcText } from "../driver/kernel.ts";
 import { sleep } from "../driver/run.ts";
 import type { RecorderRecord } from "../registry.ts";
 import type { Engine } from "./engine.ts";
@@ -79,6 +79,11 @@ export function startTimeSync(pid: number): number | null {
 }
 
 let ownStart: number | null | undefined;
+
+/** Reads this process's start time ahead, asynchronously, so that recording a reader costs one read, not two. */
+export async function primeReaderRecords(): Promise<void> {
+  ownStart ??= (await processStartTime(Deno.pid)) ?? null;
+}
 
 /**
  * Records a reader this stapfr has just started and returns the function that removes the record. Synchronous
@@ -267,6 +272,7 @@ export async function clearReaderSlot(
   options: { signal?: AbortSignal; note?: (line: string) => void } = {},
 ): Promise<void> {
   if (options.signal?.aborted) throw new Interrupted();
+  await primeReaderRecords();
   const loaded = (await listModules(engine.host.procRoot)).find((m) => m.name === record.module);
   const reader = loaded ? await findReader(engine, record, loaded.refcount) : undefined;
   if (!reader) return;

@@ -14,7 +14,7 @@ import { listRunFiles, type RunFile, streamsOf } from "../readers/files.ts";
 import { mergeStreams } from "../readers/merge.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
-import { clearReaderSlot, registerReader, writeFailure } from "./readers.ts";
+import { clearReaderSlot, primeReaderRecords, registerReader, writeFailure } from "./readers.ts";
 import type { RecorderState } from "../state.ts";
 
 /** What `stop` did. */
@@ -90,6 +90,7 @@ async function stopMemory(
     await unloadModule(engine.host, record.module, record.name);
     return 0;
   }
+  await primeReaderRecords();
   const session = AttachSession.open({
     host: engine.host,
     module: record.module,
