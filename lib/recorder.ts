@@ -34,6 +34,7 @@ export type { ListResult } from "./recorder/inspect.ts";
 export type { ReadOptions, ReadResult, TailOptions } from "./recorder/read.ts";
 export type { StopOptions, StopResult } from "./recorder/stop.ts";
 export type { GcAction, GcResult } from "./recorder/gc.ts";
+export type { ReaderInfo } from "./recorder/readers.ts";
 export type { CheckFinding, CheckReport } from "./recorder/check.ts";
 export type { RecorderState } from "./state.ts";
 export type { EnvLookup, Host } from "./host.ts";
