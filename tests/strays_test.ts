@@ -203,13 +203,13 @@ Deno.test("a second Ctrl-C while stapio has not detached resends SIGQUIT and wai
   }
 });
 
-Deno.test("a stapfr killed while reading leaves a stray: list names it; dump, stop and gc end it with SIGQUIT", async () => {
+Deno.test("a stapfr killed (attach, dump, stop) leaves a stray: list names it; dump, stop and gc end it with SIGQUIT", async () => {
   const world = await SimWorld.create(SLOW_START);
   try {
     await world.ok(["start", "r1", "-e", SCRIPT]);
 
     // attach killed: list and status say so, dump ends the stray and proceeds.
-    let { child, reader } = await attached(world);
+    const { child, reader } = await attached(world);
     let stray = await readerOf(child.pid);
     Deno.kill(child.pid, "SIGKILL");
     await reader.cancel();
@@ -247,11 +247,14 @@ Deno.test("a stapfr killed while reading leaves a stray: list names it; dump, st
     assertEquals((await stateOf(world)).state, "recording");
 
     // stop killed while draining: the next stop ends the stray, then stops.
-    ({ child, reader } = await attached(world));
-    stray = await readerOf(child.pid);
-    Deno.kill(child.pid, "SIGKILL");
-    await reader.cancel();
-    await exitWithin(child);
+    const killed = world.spawn(["stop", "r1"]);
+    const killedOut = readAll(killed.stdout);
+    stray = await readerOf(killed.pid);
+    await until("the stop to attach", async () => (await world.modules())[MODULE] === 1);
+    Deno.kill(killed.pid, "SIGKILL");
+    await exitWithin(killed);
+    await killedOut;
+    assertEquals((await stateOf(world)).state, "stray");
     const stop = await world.run(["stop", "r1"]);
     assertEquals(stop.code, 0, stop.stderr);
     assertMatch(stop.stderr, new RegExp(`Detached stray reader pid ${stray}`));
