@@ -3,11 +3,9 @@
  * `stap_` modules nobody registered (state `orphan`).
  * @module
  */
-import { listModules, processesAlive } from "../driver/kernel.ts";
-import type { CorruptEntry } from "../registry.ts";
+import { listModules, type LoadedModule, processesAlive } from "../driver/kernel.ts";
+import type { CorruptEntry, RecorderRecord } from "../registry.ts";
 import { orphanModules, withReader } from "../state.ts";
-import type { RecorderRecord } from "../registry.ts";
-import type { LoadedModule } from "../driver/kernel.ts";
 import { readerInfo } from "./readers.ts";
 import {
   detailOf,

@@ -143,6 +143,26 @@ async function recordsIn(dir: string, recorder?: string): Promise<{ path: string
 }
 
 /**
+ * Whether a command line (as `ps -o args=` shows it) is a reader of `module`: `staprun -A MODULE`, or the
+ * `stapio -A MODULE -F<fd>` it execs into (docs/systemtap-4.8.md 2.3), or the simulator's `sim staprun -A`.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * assert(readsModule("staprun -A stap_fr_io", "stap_fr_io"));
+ * assert(readsModule("/usr/lib/systemtap/stapio -A stap_fr_io -F3", "stap_fr_io"));
+ * assert(readsModule("/usr/bin/deno run --allow-read /opt/stapfr/cli.ts sim staprun -A stap_fr_io", "stap_fr_io"));
+ * assert(!readsModule("staprun -A stap_fr_io2", "stap_fr_io"));
+ * assert(!readsModule("staprun -d stap_fr_io", "stap_fr_io"));
+ * assert(!readsModule("vim staprun -A stap_fr_io.txt", "stap_fr_io"));
+ * ```
+ */
+export function readsModule(args: string, module: string): boolean {
+  const escaped = module.replace(/[^A-Za-z0-9_]/g, "\\$&");
+  return new RegExp(`(^|[\\s/])(staprun|stapio)\\s(.*\\s)?-A\\s+${escaped}(\\s|$)`).test(args);
+}
+
+/**
  * The pid of a `staprun -A MODULE` (or the stapio it became) that no record names, from the process table;
  * null when none or several are found, or `ps` is missing. A simulated reader must belong to this simulator
  * root (other roots run modules of the same name).
@@ -159,12 +179,10 @@ async function unrecordedReaderPid(host: Host, module: string): Promise<number |
   } catch {
     return null;
   }
-  const escaped = module.replace(/[^A-Za-z0-9_]/g, "\\$&");
-  const pattern = new RegExp(`(^|[\\s/])(staprun|stapio)\\s(.*\\s)?-A\\s+${escaped}(\\s|$)`);
   const pids: number[] = [];
   for (const line of text.split("\n")) {
     const m = /^\s*(\d+)\s+(.*)$/.exec(line);
-    if (!m || !pattern.test(m[2])) continue;
+    if (!m || !readsModule(m[2], module)) continue;
     if (host.kind === "sim") {
       const environ = await readProcText(`/proc/${m[1]}/environ`).catch(() => undefined);
       if (!environ?.split("\0").includes(`STAPFR_SIM_ROOT=${host.simRoot}`)) continue;
@@ -265,24 +283,25 @@ async function endStray(engine: Engine, record: RecorderRecord, stray: FoundRead
 /**
  * Before a command attaches to a memory recorder: when a stray holds the module, ends it (and says so through
  * `note`); when a live reader holds it, explains who. Refuses to attach at all once `signal` has aborted.
+ * Returns whether a stray was ended.
  */
 export async function clearReaderSlot(
   engine: Engine,
   record: RecorderRecord,
   options: { signal?: AbortSignal; note?: (line: string) => void } = {},
-): Promise<void> {
+): Promise<boolean> {
   if (options.signal?.aborted) throw new Interrupted();
   await primeReaderRecords();
   const loaded = (await listModules(engine.host.procRoot)).find((m) => m.name === record.module);
   const reader = loaded ? await findReader(engine, record, loaded.refcount) : undefined;
-  if (!reader) return;
+  if (!reader) return false;
   if (reader.stray) {
     await endStray(engine, record, reader);
     options.note?.(
       `stapfr: Detached stray reader pid ${reader.pid} of "${record.name}" (its stapfr, pid ${reader.stapfr_pid}, ` +
         "is gone)",
     );
-    return;
+    return true;
   }
   const who = reader.by_stapfr
     ? `stapfr pid ${reader.stapfr_pid}, reader pid ${reader.pid}`

@@ -182,9 +182,8 @@ export async function stopRecorder(
     };
     if (state === "attached") {
       // A stray (its stapfr is gone) is ended with SIGQUIT; a live reader is named and refused.
-      await clearReaderSlot(engine, record, { note: options.onDiagnostic });
+      if (await clearReaderSlot(engine, record, { note: options.onDiagnostic })) result.state = "stray";
       state = await stateOf(record, await listModules(engine.host.procRoot));
-      result.state = state;
     }
     if (record.mode === "memory" && state === "recording") {
       result.bytes = await stopMemory(engine, record, sink, options);
