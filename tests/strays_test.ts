@@ -57,6 +57,12 @@ async function readerOf(stapfrPid: number): Promise<number> {
   return pid;
 }
 
+/** The signals pending for a process (ShdPnd of /proc/PID/status), as a bit set (bit N-1 for signal N). */
+async function pendingSignals(pid: number): Promise<bigint> {
+  const m = /^ShdPnd:\s*([0-9a-f]+)$/m.exec(await output(["cat", `/proc/${pid}/status`]));
+  return m ? BigInt(`0x${m[1]}`) : 0n;
+}
+
 function noStackTrace(stderr: string): void {
   assert(!/Uncaught|^\s+at /m.test(stderr), `a stack trace:\n${stderr}`);
 }
@@ -175,7 +181,9 @@ Deno.test("a second Ctrl-C while stapio has not detached resends SIGQUIT and wai
       // Stopped, stapio cannot detach yet: the SIGQUITs wait for it.
       Deno.kill(stapio, "SIGSTOP");
       Deno.kill(-child.pid, "SIGINT");
-      await new Promise((r) => setTimeout(r, 20));
+      // Two signals close together may reach stapfr as one: send the second once the first was acted on (the
+      // detaching SIGQUIT waits, pending, on the stopped stapio).
+      await until("the first SIGQUIT", async () => (await pendingSignals(stapio) & (1n << 2n)) !== 0n);
       Deno.kill(-child.pid, "SIGINT");
       const { text, reader: errReader } = await readUntil(
         child.stderr,
