@@ -16,6 +16,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   const result = await recordersFor(ctx).attach(name, stdoutSink(ctx), {
     signal: ctx.signal,
     onDiagnostic: diagnostics(ctx),
+    command: "attach",
   });
   if (result.ended) {
     await ctx.err(

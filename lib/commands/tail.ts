@@ -25,6 +25,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     await recorders.tail(name, (c) => Promise.resolve(void chunks.push(c.slice())), {
       lines: Number(text),
       signal: ctx.signal,
+      command: "tail",
     });
     const all = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
     const lines = all === "" ? [] : all.replace(/\n$/, "").split("\n");
@@ -36,6 +37,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     follow,
     signal: ctx.signal,
     onDiagnostic: diagnostics(ctx),
+    command: "tail",
   });
   return 0;
 }

@@ -44,6 +44,8 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** Receives stapio's diagnostic lines (module warnings and errors). */
   onDiagnostic?: (line: string) => void;
+  /** The command that reads (`dump`, `attach`, `tail`), for messages and the reader record (docs/strays.md). */
+  command?: string;
 }
 
 /** Wraps a sink so that a closed pipe is remembered instead of thrown. */
@@ -96,7 +98,7 @@ async function withSession(
   engine: Engine,
   record: RecorderRecord,
   sink: ByteSink,
-  options: ReadOptions & { command: string },
+  options: ReadOptions,
   during: (session: AttachSession) => Promise<WaitOutcome>,
 ): Promise<{ outcome: WaitOutcome; ended: boolean; closed: boolean; bytes: number }> {
   await clearReaderSlot(engine, record, { signal: options.signal, note: options.onDiagnostic });
@@ -116,7 +118,7 @@ async function withSession(
       registerReader(engine.registry.dir, {
         recorder: record.name,
         module: record.module,
-        command: options.command,
+        command: options.command ?? "read",
       }, pid),
   });
   let outcome: WaitOutcome;
@@ -141,7 +143,7 @@ async function withSession(
     await sleep(25);
   }
   if (ended) await markEnded(engine, record);
-  if (session.sinkError) throw writeFailure(options.command, record.name, session.sinkError);
+  if (session.sinkError) throw writeFailure(options.command ?? "read", record.name, session.sinkError);
   return { outcome, ended, closed: out.closed(), bytes: out.bytes() };
 }
 
@@ -179,7 +181,7 @@ export async function dumpRecorder(
     engine,
     record,
     sink,
-    { ...options, command: "dump" },
+    options,
     (s) => s.waitIdle({ idleMs: engine.idleMs, maxBytes, signal: options.signal }),
   );
   return { name, mode: "memory", ...r, missing_files: 0, gaps: 0 };
@@ -194,13 +196,7 @@ export async function attachRecorder(
 ): Promise<ReadResult> {
   const record = await getRecord(engine, name);
   if (record.mode === "file") return await followFile(engine, record, sink, 0, options);
-  const r = await withSession(
-    engine,
-    record,
-    sink,
-    { ...options, command: "attach" },
-    (s) => s.waitExit(options.signal),
-  );
+  const r = await withSession(engine, record, sink, options, (s) => s.waitExit(options.signal));
   return { name, mode: "memory", ...r, missing_files: 0, gaps: 0 };
 }
 
@@ -289,7 +285,7 @@ export async function tailRecorder(
       if (live) await sink(chunk);
       else keeper.push(chunk);
     },
-    { ...options, command: "tail" },
+    options,
     async (s) => {
       const first = await s.waitIdle({
         idleMs: engine.idleMs,
