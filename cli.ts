@@ -9,6 +9,8 @@ import { type GlobalOptions, type Io, makeContext } from "./lib/cli/context.ts";
 import { failureOf, humanLines, jsonError } from "./lib/cli/failure.ts";
 import { ExitCode, UsageError } from "./lib/errors.ts";
 import { defaultKnobs, type Knobs, readKnobs } from "./lib/knobs.ts";
+import { liveReaders } from "./lib/driver/live_readers.ts";
+import { refuseInspectorSignal } from "./lib/inspector_guard.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 /** The version printed by `--version`. */
@@ -127,28 +129,66 @@ export async function main(args: string[], io: Io): Promise<number> {
     } catch {
       // stdout is gone: stderr still says it.
     }
-    for (const line of humanLines(failure)) await ctx0.err(line);
+    // Error reports go to a stderr that may be gone (a dropped SSH connection): never fail on them.
+    for (const line of humanLines(failure)) await ctx0.err(line).catch(() => {});
     return failure.exitCode;
   }
 }
 
+/**
+ * The process-level guards of the command line (docs/strays.md): SIGINT, SIGTERM and SIGHUP ask the running
+ * command to finish cleanly (a reader detaches with SIGQUIT); a second one resends that SIGQUIT at once when a
+ * reader is still attached, and otherwise exits, as does a third; an error nothing caught exits through
+ * `Deno.exit`, whose unload event detaches any reader. Commands marked ownSignals (the simulator's stand-ins)
+ * handle SIGINT, SIGTERM, SIGHUP and their own failures themselves, as stapio does. SIGUSR1 opens no debugger
+ * port in any of them.
+ */
+function guardProcess(controller: AbortController, ownSignals: boolean): void {
+  refuseInspectorSignal();
+  let received = 0;
+  for (const sig of ownSignals ? [] : ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+    Deno.addSignalListener(sig, () => {
+      received++;
+      if (!controller.signal.aborted) return controller.abort(sig);
+      if (received === 2 && liveReaders.size > 0) {
+        for (const reader of liveReaders) {
+          reader.hurry();
+          const line =
+            `stapfr: Detaching stapio (pid ${reader.pid}); once more exits at once and leaves it ` +
+            `attached until "stapfr gc"\n`;
+          Deno.stderr.write(new TextEncoder().encode(line)).catch(() => {});
+        }
+        return;
+      }
+      Deno.exit(ExitCode.interrupted);
+    });
+  }
+  if (ownSignals) return;
+  const fail = (reason: unknown): void => {
+    const text = `stapfr: ${reason instanceof Error ? reason.message : String(reason)}\n`;
+    Deno.stderr.write(new TextEncoder().encode(text)).catch(() => {}).finally(() =>
+      Deno.exit(ExitCode.failure)
+    );
+  };
+  globalThis.addEventListener("unhandledrejection", (e) => {
+    e.preventDefault();
+    fail(e.reason);
+  });
+  globalThis.addEventListener("error", (e) => {
+    e.preventDefault();
+    fail(e.error);
+  });
+}
+
 if (import.meta.main) {
   const controller = new AbortController();
-  // The first SIGINT or SIGTERM asks the running command to finish cleanly (attach turns it into a detach);
-  // a second one exits at once.
-  // Commands marked ownSignals (the simulator's stand-ins) handle them as stapio does (a 2nd SIGTERM resends).
   let ownSignals = false;
   try {
     ownSignals = COMMANDS[parseGlobal(Deno.args, defaultKnobs()).rest[0]]?.ownSignals ?? false;
   } catch {
     // A usage error: main reports it.
   }
-  for (const sig of ownSignals ? [] : ["SIGINT", "SIGTERM"] as const) {
-    Deno.addSignalListener(sig, () => {
-      if (controller.signal.aborted) Deno.exit(ExitCode.interrupted);
-      controller.abort(sig);
-    });
-  }
+  guardProcess(controller, ownSignals);
   const code = await main(Deno.args, {
     stdout: Deno.stdout,
     stderr: Deno.stderr,

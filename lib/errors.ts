@@ -27,6 +27,16 @@ export class StapfrError extends Error {
   }
 }
 
+/** The operation was interrupted (Ctrl-C, SIGTERM, SIGHUP): exit code 130. */
+export class Interrupted extends Error {
+  /** The error's name, for logs and `instanceof`-free checks. */
+  override name = "Interrupted";
+  /** The interrupt of the running operation. */
+  constructor() {
+    super("Interrupted");
+  }
+}
+
 /** Exit codes of the stapfr command line. */
 export const ExitCode = { ok: 0, failure: 1, usage: 2, interrupted: 130 } as const;
 

@@ -36,6 +36,7 @@ export type { ListResult } from "./recorder/inspect.ts";
 export type { ReadOptions, ReadResult, TailOptions } from "./recorder/read.ts";
 export type { StopOptions, StopResult } from "./recorder/stop.ts";
 export type { GcAction, GcOptions, GcResult } from "./recorder/gc.ts";
+export type { ReaderInfo } from "./recorder/readers.ts";
 export type { CheckFinding, CheckReport } from "./recorder/check.ts";
 export type { BuildOptions, BuildResult } from "./recorder/build.ts";
 export type { ModuleDescription } from "./recorder/module_description.ts";

@@ -10,6 +10,8 @@ import type { RecorderRecord } from "./registry.ts";
  * The state of a recorder:
  * - `recording`: loaded and recording, nobody attached;
  * - `attached`: a memory recorder with a reader on its control channel (a dump, an attach, or `staprun -A`);
+ * - `stray`: a memory recorder held by a reader whose stapfr is gone (docs/strays.md): its ring no longer
+ *   overwrites, so it stops keeping the newest data, until `gc`, `dump` or `stop` detach the reader;
  * - `exited`: it ended and what it recorded was kept: a file recorder whose module and daemon are both gone
  *   (its files remain), or a memory recorder that stapfr saw end in order (its script had exited, found by a
  *   dump or stop, whose reader took what its ring held);
@@ -17,7 +19,7 @@ import type { RecorderRecord } from "./registry.ts";
  *   went with it), or a file recorder's daemon or module died without the other;
  * - `orphan`: a loaded `stap_` module that no recorder of this state directory owns.
  */
-export type RecorderState = "recording" | "attached" | "exited" | "dead" | "orphan";
+export type RecorderState = "recording" | "attached" | "stray" | "exited" | "dead" | "orphan";
 
 /** The facts about one registered recorder. */
 export interface Facts {
@@ -49,6 +51,21 @@ export function recorderState(record: Pick<RecorderRecord, "mode" | "endedAt">, 
   if (facts.module && facts.daemonAlive) return "recording";
   if (!facts.module && !facts.daemonAlive) return "exited";
   return "dead";
+}
+
+/**
+ * The state once the reader of an attached recorder is known: `stray` when the stapfr that started it is gone.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(withReader("attached", { stray: true }), "stray");
+ * assertEquals(withReader("attached", { stray: false }), "attached");
+ * assertEquals(withReader("recording", null), "recording");
+ * ```
+ */
+export function withReader(state: RecorderState, reader: { stray: boolean } | null): RecorderState {
+  return state === "attached" && reader?.stray ? "stray" : state;
 }
 
 /** A module name SystemTap gives (`stap_…`, or a recorder's `stap_fr_NAME`). */

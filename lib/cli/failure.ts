@@ -5,7 +5,7 @@
  * lines of SystemTap, when there are some).
  * @module
  */
-import { ExitCode, type ExitCodeValue, StapfrError, UsageError } from "../errors.ts";
+import { ExitCode, type ExitCodeValue, Interrupted, StapfrError, UsageError } from "../errors.ts";
 import { KnobError } from "../knobs.ts";
 
 /** What went wrong, ready to print. */
@@ -39,7 +39,9 @@ export function failureOf(err: unknown, context: { aborted: boolean; usage: stri
   if (err instanceof UsageError) {
     return { message: err.message, hint: `Usage: ${context.usage}`, detail: [], exitCode: ExitCode.usage };
   }
-  if (context.aborted) {
+  // Only an interrupt is reported as one: an error after Ctrl-C (a detach that failed) keeps its own message
+  // and hint, which the user needs exactly then.
+  if (err instanceof Interrupted || (context.aborted && err instanceof Error && err.name === "AbortError")) {
     return { message: "Interrupted", hint: null, detail: [], exitCode: ExitCode.interrupted };
   }
   if (err instanceof StapfrError) {

@@ -18,6 +18,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     signal: ctx.signal,
     onDiagnostic: diagnostics(ctx),
     raw: values.raw === true,
+    command: "attach",
   });
   const cut = damageMessage(result);
   if (cut) await ctx.err(cut);

@@ -23,7 +23,12 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     throw new UsageError(`"--json" with dump needs "-o FILE" (the data would mix with the JSON document)`);
   }
   const recorders = recordersFor(ctx);
-  const options = { signal: ctx.signal, onDiagnostic: diagnostics(ctx), raw: values.raw === true };
+  const options = {
+    signal: ctx.signal,
+    onDiagnostic: diagnostics(ctx),
+    raw: values.raw === true,
+    command: "dump",
+  };
   if (path === undefined) {
     const result = await recorders.dump(name, stdoutSink(ctx), options);
     // A closed pipe (dump | head) is not an error: the recorder was detached and goes on.

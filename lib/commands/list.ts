@@ -5,6 +5,7 @@
 import { ExitCode } from "../errors.ts";
 import type { Context } from "../cli/context.ts";
 import { age, humanBytes, recordersFor, self, table } from "./common.ts";
+import { describeReader } from "../recorder/readers.ts";
 
 /** Runs `list`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
@@ -42,6 +43,12 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   ));
   for (const r of problems) {
     await ctx.err(`stapfr: Recorder "${r.name}": ${r.problem} (see "${self(ctx)} status ${r.name}")`);
+  }
+  // Who holds a recorder's only reader slot, when it is not a live stapfr (docs/strays.md).
+  for (const r of recorders) {
+    if (r.reader && (r.reader.stray || !r.reader.by_stapfr)) {
+      await ctx.err(describeReader(r.name, r.reader, self(ctx)));
+    }
   }
   return ExitCode.ok;
 }

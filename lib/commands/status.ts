@@ -5,7 +5,8 @@
 import { ExitCode } from "../errors.ts";
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
-import { age, humanBytes, oneName, recordersFor } from "./common.ts";
+import { age, humanBytes, oneName, recordersFor, self } from "./common.ts";
+import { describeReader } from "../recorder/readers.ts";
 
 /** Runs `status`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
@@ -23,6 +24,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     ["started", `${d.started_at ?? "-"} (${age(d.started_at)} ago)`],
     ["cpus", d.cpus === null ? "-" : String(d.cpus)],
   ];
+  if (d.reader) rows.push(["reader", describeReader(d.name, d.reader, self(ctx)).slice(d.name.length + 2)]);
   if (d.mode === "memory") {
     rows.push([
       "buffer",

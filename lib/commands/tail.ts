@@ -31,6 +31,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       lines: Number(text),
       signal: ctx.signal,
       raw,
+      command: "tail",
     });
     const all = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
     const lines = all === "" ? [] : all.replace(/\n$/, "").split("\n");
@@ -46,6 +47,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     signal: ctx.signal,
     onDiagnostic: diagnostics(ctx),
     raw,
+    command: "tail",
   });
   const cut = damageMessage(result);
   if (cut && !result.closed) await ctx.err(cut);

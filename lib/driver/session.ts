@@ -9,6 +9,7 @@ import { StapfrError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { diagnosticLines, explainFailure } from "./errors.ts";
 import { moduleState } from "./kernel.ts";
+import { type LiveReader, liveReaders } from "./live_readers.ts";
 import { sleep, spawn } from "./run.ts";
 import { decideWait, type TrickleWindow, type WaitLimits, type WaitOutcome } from "./drain_wait.ts";
 
@@ -29,6 +30,11 @@ export interface SessionOptions {
   signalWaitMs?: number;
   /** How many times to send a signal before giving up (default 3). */
   signalAttempts?: number;
+  /**
+   * Called with staprun's pid right after it is spawned, in the same turn of the event loop (the reader record,
+   * docs/strays.md); the function it returns is called once staprun has exited.
+   */
+  register?: (pid: number) => () => void;
 }
 
 export type { WaitOutcome } from "./drain_wait.ts";
@@ -44,8 +50,10 @@ export class AttachSession {
   bytes = 0;
   /** When the last byte arrived (or the session opened). */
   lastDataAt: number = Date.now();
-  /** Whether the sink refused more data (a closed pipe). */
+  /** Whether the sink refused more data (a closed pipe, or a failed write). */
   sinkClosed = false;
+  /** The error of a failed write (not a closed pipe): the caller detaches, then reports it. */
+  sinkError: Error | undefined;
   /** Resolves when staprun has exited and its output has been passed on. */
   readonly done: Promise<Deno.CommandStatus>;
   #exitStatus: Deno.CommandStatus | undefined;
@@ -63,8 +71,13 @@ export class AttachSession {
     this.#child = child;
     this.#options = options;
     this.pid = child.pid;
-    // If stapfr exits while attached (a second Ctrl-C ends it at once), stapio must not stay attached: with
-    // its reader gone it would hang with overwrite off (docs/systemtap-4.8.md section 6, item 4). Detach it on the way out.
+    const unregister = options.register?.(child.pid) ?? (() => {});
+    // Recording the reader reads /proc (a short helper process under scoped permissions): the idle clock starts
+    // after it, so that it does not eat into the time stapio has to start.
+    this.lastDataAt = Date.now();
+    // If stapfr exits while attached (a third Ctrl-C, an error nothing caught), stapio must not stay attached:
+    // with its reader gone it would hang with overwrite off (docs/systemtap-4.8.md section 6, item 4). Detach it
+    // on the way out; should that signal be lost, the reader record lets list and gc find the stray.
     const onExit = (): void => {
       try {
         if (!this.#exitStatus) Deno.kill(child.pid, "SIGQUIT");
@@ -73,9 +86,13 @@ export class AttachSession {
       }
     };
     globalThis.addEventListener("unload", onExit);
+    const live: LiveReader = { pid: child.pid, hurry: onExit };
+    liveReaders.add(live);
     const pumps = Promise.all([this.#pumpStdout(), this.#pumpStderr()]);
     this.done = child.status.then(async (status) => {
       globalThis.removeEventListener("unload", onExit);
+      liveReaders.delete(live);
+      unregister();
       await pumps;
       this.#exitStatus = status;
       if (this.#failedAttach()) this.#held = null;
@@ -138,8 +155,11 @@ export class AttachSession {
       try {
         await this.#options.sink(chunk);
       } catch (err) {
-        if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
-        // Keep draining stapio's stdout so it never blocks or sees EPIPE itself (4.8 would hang: section 6).
+        // Keep draining stapio's stdout so it never blocks or sees EPIPE itself (4.8 would hang: section 6). A
+        // failed write (a full disk, /dev/full) is kept for the caller to report once it has detached.
+        if (!(err instanceof Deno.errors.BrokenPipe)) {
+          this.sinkError = err instanceof Error ? err : new Error(String(err));
+        }
         this.sinkClosed = true;
       }
     }

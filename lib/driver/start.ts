@@ -7,7 +7,7 @@
  * @module
  */
 import { join } from "../path.ts";
-import { StapfrError } from "../errors.ts";
+import { Interrupted, StapfrError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { MiB, type RotateSpec } from "../units.ts";
 import { explainFailure } from "./errors.ts";
@@ -119,6 +119,8 @@ export async function startMemory(options: StartCommon & { buffer?: number }): P
 
 /** The stapfr error for a stap run that did not start the recorder (docs/systemtap-4.8.md 2.7, 2.8). */
 async function stapFailed(options: StartCommon, stderr: string, code: number): Promise<Error> {
+  // stap ended because the user interrupted the start (it got our SIGTERM): that is the story, not its lines.
+  if (options.signal?.aborted) return new Interrupted();
   return explainFailure(stderr, {
     operation: "start",
     recorder: options.recorder,

@@ -8,6 +8,7 @@ import type { EnvLookup, Host } from "../host.ts";
 import { listModules, type LoadedModule, processAlive, relayChannels } from "../driver/kernel.ts";
 import { listRunFiles, totalSize } from "../readers/files.ts";
 import type { RecorderRecord, Registry } from "../registry.ts";
+import type { ReaderInfo } from "./readers.ts";
 import { type RecorderState, recorderState } from "../state.ts";
 import { MiB, validateName } from "../units.ts";
 import { daemonLog, problemOf } from "./problems.ts";
@@ -46,6 +47,8 @@ export interface RecorderInfo {
   bytes: number | null;
   /** What went wrong, in one line (its run directory deleted, its daemon stopped by an error), or null. */
   problem: string | null;
+  /** Memory mode: who holds the control channel, when someone does (docs/strays.md); else null. */
+  reader?: ReaderInfo | null;
 }
 
 /** One file of a file recorder's run. */

@@ -11,14 +11,15 @@ import { StapfrError } from "../errors.ts";
 import { unloadModule } from "../driver/unload.ts";
 import { orphanModules, STAP_MODULE } from "../state.ts";
 import { type Engine, stateOf } from "./engine.ts";
+import { collectStrayReader, removeStaleReaderRecords } from "./readers.ts";
 import { signalDaemonUntilGone } from "./stop.ts";
 
 /** One thing `gc` did or left alone. */
 export interface GcAction {
   /** A recorder name, or a module name for orphans. */
   name: string;
-  /** What happened to it. */
-  action: "removed" | "unloaded" | "kept" | "failed";
+  /** What happened to it (`detached`: a stray reader was ended with SIGQUIT; the recorder goes on). */
+  action: "removed" | "unloaded" | "detached" | "kept" | "failed";
   /** Why, in words. */
   detail: string;
 }
@@ -110,6 +111,14 @@ export async function collectGarbage(engine: Engine, options: GcOptions = {}): P
       await release();
     }
   }
+  // Readers whose stapfr is gone hold the module with overwrite off: detach them (docs/strays.md).
+  for (const record of records.filter((r) => r.host === engine.host.kind && r.mode === "memory")) {
+    const loaded = modules.find((m) => m.name === record.module);
+    if (!loaded || loaded.refcount === 0) continue;
+    const done = await collectStrayReader(engine, record, loaded.refcount);
+    if (done) actions.push({ name: record.name, ...done });
+  }
+  await removeStaleReaderRecords(engine.registry.dir);
   for (const c of corrupt) {
     actions.push({ name: c.name, action: "kept", detail: `unusable registry file "${c.path}": ${c.reason}` });
   }

@@ -3,9 +3,10 @@
  * `stap_` modules nobody registered (state `orphan`).
  * @module
  */
-import { listModules, processesAlive } from "../driver/kernel.ts";
-import type { CorruptEntry } from "../registry.ts";
-import { orphanModules } from "../state.ts";
+import { listModules, type LoadedModule, processesAlive } from "../driver/kernel.ts";
+import type { CorruptEntry, RecorderRecord } from "../registry.ts";
+import { orphanModules, withReader } from "../state.ts";
+import { readerInfo } from "./readers.ts";
 import {
   detailOf,
   type Engine,
@@ -32,7 +33,9 @@ export async function listRecorders(engine: Engine): Promise<ListResult> {
   const mine = records.filter((r) => r.host === engine.host.kind);
   const alive = await processesAlive(mine.map((r) => ({ pid: r.pid, start: r.pidStart })));
   const recorders = await Promise.all(
-    mine.map((r, i) => infoOf(r, modules, r.pid !== null && alive[i], engine.host)),
+    mine.map(async (r, i) =>
+      withReaderOf(engine, r, modules, await infoOf(r, modules, r.pid !== null && alive[i], engine.host))
+    ),
   );
   // A corrupt file still names its module: do not call that module an orphan.
   const owned = new Set([...records.map((r) => r.module), ...corrupt.flatMap((c) => c.modules)]);
@@ -53,5 +56,24 @@ export async function listRecorders(engine: Engine): Promise<ListResult> {
 
 /** `status`: one recorder in detail. */
 export async function recorderStatus(engine: Engine, name: string): Promise<RecorderDetail> {
-  return await detailOf(engine, await getRecord(engine, name));
+  const record = await getRecord(engine, name);
+  return await withReaderOf(
+    engine,
+    record,
+    await listModules(engine.host.procRoot),
+    await detailOf(engine, record),
+  );
+}
+
+/** Adds who reads an attached memory recorder, and the `stray` state when its stapfr is gone. */
+async function withReaderOf<T extends RecorderInfo>(
+  engine: Engine,
+  record: RecorderRecord,
+  modules: readonly LoadedModule[],
+  info: T,
+): Promise<T> {
+  if (record.mode !== "memory") return info;
+  const refcount = modules.find((m) => m.name === record.module)?.refcount ?? 0;
+  const reader = info.state === "attached" ? await readerInfo(engine, record, refcount) : null;
+  return { ...info, state: withReader(info.state, reader), reader };
 }

@@ -18,6 +18,7 @@ import { LineKeeper, tailBulk, tailFiles } from "../readers/tail.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
 import { requireRunDir } from "./problems.ts";
+import { clearReaderSlot, registerReader, writeFailure } from "./readers.ts";
 
 /** What a read delivered; the damage fields say what the line cleaner cut (docs/real-ring.md). */
 export interface ReadResult extends DamageReport {
@@ -55,6 +56,8 @@ export interface ReadOptions {
   onDiagnostic?: (line: string) => void;
   /** Pass the bytes on as stapio wrote them: no line cleaning (docs/real-ring.md). */
   raw?: boolean;
+  /** The command that reads (`dump`, `attach`, `tail`), for messages and the reader record (docs/strays.md). */
+  command?: string;
 }
 
 /**
@@ -128,7 +131,10 @@ async function markEnded(engine: Engine, record: RecorderRecord): Promise<void> 
   }
 }
 
-/** Attaches, calls `during` while attached, then detaches (never unloads unless the module exits itself). */
+/**
+ * Attaches, calls `during` while attached, then detaches (never unloads unless the module exits itself). The
+ * reader is recorded while it runs, and a stray holding the module is ended first (docs/strays.md).
+ */
 async function withSession(
   engine: Engine,
   record: RecorderRecord,
@@ -136,6 +142,7 @@ async function withSession(
   options: ReadOptions,
   during: (session: AttachSession) => Promise<WaitOutcome>,
 ): Promise<{ outcome: WaitOutcome; ended: boolean; closed: boolean; bytes: number }> {
+  await clearReaderSlot(engine, record, { signal: options.signal, note: options.onDiagnostic });
   await requireLoaded(engine, record);
   const out = guarded(sink);
   const session = AttachSession.open({
@@ -148,6 +155,12 @@ async function withSession(
     },
     onDiagnostic: options.onDiagnostic,
     signalWaitMs: engine.signalWaitMs,
+    register: (pid) =>
+      registerReader(engine.registry.dir, {
+        recorder: record.name,
+        module: record.module,
+        command: options.command ?? "read",
+      }, pid),
   });
   let outcome: WaitOutcome;
   try {
@@ -171,6 +184,7 @@ async function withSession(
     await sleep(25);
   }
   if (ended) await markEnded(engine, record);
+  if (session.sinkError) throw writeFailure(options.command ?? "read", record.name, session.sinkError);
   return { outcome, ended, closed: out.closed(), bytes: out.bytes() };
 }
 

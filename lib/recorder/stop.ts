@@ -15,6 +15,7 @@ import { listRunFiles, type RunFile, streamsOf } from "../readers/files.ts";
 import { mergeStreams } from "../readers/merge.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
+import { clearReaderSlot, primeReaderRecords, registerReader, writeFailure } from "./readers.ts";
 import type { RecorderState } from "../state.ts";
 
 /** What `stop` did; the damage fields say what the line cleaner cut (docs/real-ring.md). */
@@ -92,6 +93,7 @@ async function stopMemory(
     await unloadModule(engine.host, record.module, record.name);
     return 0;
   }
+  await primeReaderRecords();
   const session = AttachSession.open({
     host: engine.host,
     module: record.module,
@@ -99,12 +101,24 @@ async function stopMemory(
     sink,
     onDiagnostic: options.onDiagnostic,
     signalWaitMs: engine.signalWaitMs,
+    register: (pid) =>
+      registerReader(
+        engine.registry.dir,
+        { recorder: record.name, module: record.module, command: "stop" },
+        pid,
+      ),
   });
   const outcome = await session.waitIdle({
     idleMs: engine.idleMs,
     maxBytes: await capacityOf(engine, record),
     maxMs: engine.drainMaxMs,
   });
+  if (session.sinkError) {
+    // Nowhere to put the rest: detach rather than end the recording and lose what it still holds.
+    await session.detach();
+    await session.done;
+    throw writeFailure("stop", record.name, session.sinkError);
+  }
   if (outcome !== "exited") await session.unload();
   await session.done;
   await session.throwIfFailed();
@@ -161,7 +175,7 @@ export async function stopRecorder(
   const release = await engine.registry.lock(name);
   const cleaned = cleanedSink(sink, options);
   try {
-    const state = await stateOf(record, await listModules(engine.host.procRoot));
+    let state = await stateOf(record, await listModules(engine.host.procRoot));
     const result: StopResult = {
       ...cleaned.report(),
       name,
@@ -173,10 +187,9 @@ export async function stopRecorder(
       run_dir: record.output?.runDir ?? null,
     };
     if (state === "attached") {
-      throw new StapfrError(
-        `Cannot stop recorder "${name}": another reader is attached to module "${record.module}"`,
-        { hint: "Only one reader at a time: let it finish (SIGQUIT detaches it), then stop again" },
-      );
+      // A stray (its stapfr is gone) is ended with SIGQUIT; a live reader is named and refused.
+      if (await clearReaderSlot(engine, record, { note: options.onDiagnostic })) result.state = "stray";
+      state = await stateOf(record, await listModules(engine.host.procRoot));
     }
     if (record.mode === "memory" && state === "recording") {
       result.bytes = await stopMemory(engine, record, cleaned.sink, options);
