@@ -2,7 +2,10 @@
  * stapfr: a flight-recorder manager for SystemTap, as a library.
  *
  * - {@linkcode Recorders}: the operations of the `stapfr` command line (start, list, status, dump, attach,
- *   tail, stop, gc, check) over the installed SystemTap or the simulator, returning data instead of printing.
+ *   tail, stop, gc, check, build) over the installed SystemTap or the simulator, returning data instead of
+ *   printing.
+ * - {@linkcode readModuleInfo}: a kernel module's `.modinfo` (name, vermagic, the release it was built for),
+ *   read without modinfo(8), for prebuilt modules.
  * - {@linkcode Simulator}: SystemTap's flight recorder in-process on a virtual clock, deterministic for a seed
  *   (relay rings, module detach/reattach, stapio and file rotation, the script language on a synthetic
  *   workload), for planning and rehearsing a recording without root or a kernel.
@@ -31,9 +34,34 @@
  * await Deno.remove(root, { recursive: true });
  * ```
  *
+ * @example Build a prebuilt module on the simulator and read the kernel release it was built for
+ * ```ts
+ * import { readModuleInfo, Recorders } from "./mod.ts";
+ * import { assertEquals } from "@std/assert";
+ * const root = await Deno.makeTempDir();
+ * const recorders = new Recorders({ sim: true, simRoot: root });
+ * const built = await recorders.build({
+ *   name: "io",
+ *   script: { text: 'probe vfs.read { printf("%s\\n", execname()) }' },
+ *   kernel: "6.1.0-57-amd64",
+ *   outDir: root,
+ * });
+ * assertEquals(built.module_path, `${root}/stap_fr_io.ko`);
+ * assertEquals((await readModuleInfo(built.module_path)).release, "6.1.0-57-amd64");
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ *
  * @module
  */
 export * from "./lib/recorder.ts";
+export {
+  type ElfFile,
+  type ModuleInfo,
+  moduleInfo,
+  NotAModuleError,
+  readModuleInfo,
+} from "./lib/driver/modinfo.ts";
+export { runningRelease, SIM_RELEASE, simRelease } from "./lib/kernel_release.ts";
 export { realHost, simHost } from "./lib/host.ts";
 export {
   formatSize,

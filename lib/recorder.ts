@@ -25,6 +25,7 @@ import type { ReadOptions, ReadResult, TailOptions } from "./recorder/read.ts";
 import type { StopOptions, StopResult } from "./recorder/stop.ts";
 import type { GcResult } from "./recorder/gc.ts";
 import type { CheckReport } from "./recorder/check.ts";
+import type { BuildOptions, BuildResult } from "./recorder/build.ts";
 
 export type { ScriptSource } from "./driver/start.ts";
 export type { ByteSink } from "./readers/concat.ts";
@@ -35,6 +36,8 @@ export type { ReadOptions, ReadResult, TailOptions } from "./recorder/read.ts";
 export type { StopOptions, StopResult } from "./recorder/stop.ts";
 export type { GcAction, GcResult } from "./recorder/gc.ts";
 export type { CheckFinding, CheckReport } from "./recorder/check.ts";
+export type { BuildOptions, BuildResult } from "./recorder/build.ts";
+export type { ModuleDescription } from "./recorder/module_description.ts";
 export type { RecorderState } from "./state.ts";
 export type { EnvLookup, Host } from "./host.ts";
 export type { CorruptEntry } from "./registry.ts";
@@ -148,6 +151,15 @@ export class Recorders {
   async gc(options?: { unloadOrphans?: boolean }): Promise<GcResult> {
     const { collectGarbage } = await import("./recorder/gc.ts");
     return await collectGarbage(this.#engine, options);
+  }
+
+  /**
+   * Compiles a recorder's module for a kernel (`stap -p4 -r`) and writes `stap_fr_NAME.ko` and its JSON
+   * description into `outDir`; {@linkcode Recorders.start} with `module` starts it where only staprun is.
+   */
+  async build(options: BuildOptions): Promise<BuildResult> {
+    const { buildModule } = await import("./recorder/build.ts");
+    return await buildModule(this.#engine, options);
   }
 
   /** Validates a script without loading anything. */

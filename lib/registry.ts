@@ -53,6 +53,20 @@ export interface RecorderRecord {
   notes: string[];
   /** When stapfr saw the recording end in order (its script exited); absent while it runs. */
   endedAt?: string | null;
+  /** Started from a prebuilt module (`start --module`); absent when stap compiled the script. */
+  prebuilt?: PrebuiltRecord | null;
+}
+
+/** The prebuilt module a recorder was started from. */
+export interface PrebuiltRecord {
+  /** The `.ko` file, absolute. */
+  path: string;
+  /** Its sha256 at start. */
+  sha256: string;
+  /** The kernel release in its vermagic. */
+  release: string;
+  /** Built with bulk mode; null when it could not be told. */
+  bulk: boolean | null;
 }
 
 /** A registry file that could not be read. */

@@ -29,13 +29,24 @@ export const COMMANDS: Record<string, CommandInfo> = {
     load: () => import("../commands/start.ts"),
     summary: "Start a recorder in the background",
     usage:
-      "start NAME (SCRIPT_FILE | -e SCRIPT) [--buffer SIZE] [--output PATH [--rotate SIZE[,COUNT]]] [--bulk] [-- STAP_ARGS…]",
+      "start NAME (SCRIPT_FILE | -e SCRIPT | --module FILE.ko) [--buffer SIZE] [--output PATH [--rotate SIZE[,COUNT]]] [--bulk] [-- STAP_ARGS…]",
     help: `  -e, --script SCRIPT   the script text instead of a file
+  --module FILE.ko      a prebuilt module ("build"), started with staprun: stap_fr_NAME.ko for this kernel
   --buffer SIZE         memory mode: ring size per CPU (default 16M; 1M–4095M, simulator also 4K steps)
   --output PATH         file mode: a directory; each run writes PATH/NAME-<UTC time>/NAME.out*
   --rotate SIZE[,COUNT] file mode: switch files at SIZE, keep COUNT (per CPU on SystemTap 4.x)
   --bulk                file mode: one file per CPU, merged when read
   -- STAP_ARGS…         passed to stap as they are`,
+  },
+  build: {
+    load: () => import("../commands/build.ts"),
+    summary: "Compile a recorder's module for a kernel, to start it later with start --module",
+    usage: "build NAME (SCRIPT_FILE | -e SCRIPT) [--kernel RELEASE] [--bulk] [--out-dir DIR] [-- STAP_ARGS…]",
+    help: `  -e, --script SCRIPT   the script text instead of a file
+  --kernel RELEASE      the target kernel (default: the running one); needs its build tree (linux-headers)
+  --bulk                one output file per CPU: needed to rotate a file recorder on SMP
+  --out-dir DIR         where to write stap_fr_NAME.ko and stap_fr_NAME.json (default: .)
+  -- STAP_ARGS…         passed to stap as they are (e.g. -R DIR for a fixed runtime, -g, -DNAME=VALUE)`,
   },
   list: {
     load: () => import("../commands/list.ts"),

@@ -1,6 +1,7 @@
 /**
  * `stapfr start NAME (SCRIPT_FILE | -e SCRIPT) [--buffer SIZE] [--output PATH [--rotate SIZE[,COUNT]]] [--bulk]
- * [-- STAP_ARGS…]`
+ * [-- STAP_ARGS…]`, or with a prebuilt module: `stapfr start NAME --module FILE.ko [--buffer SIZE]
+ * [--output DIR [--rotate SIZE[,COUNT]]]`
  * @module
  */
 import { parseCommandArgs } from "../cli/args.ts";
@@ -18,11 +19,19 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     output: { type: "string" },
     rotate: { type: "string" },
     bulk: { type: "boolean" },
+    module: { type: "string" },
   }, 2);
   if (positionals.length === 0) throw new UsageError("Missing recorder name");
   const [name, file] = positionals;
   const text = values.script as string | undefined;
-  if ((file === undefined) === (text === undefined)) {
+  const module = values.module as string | undefined;
+  if (module !== undefined) {
+    if (file !== undefined || text !== undefined) {
+      throw new UsageError('Give SCRIPT_FILE, -e SCRIPT or "--module FILE.ko", not more than one');
+    }
+    if (rest.length > 0) throw new UsageError('A prebuilt module takes no STAP_ARGS: give them to "build"');
+    if (values.bulk) throw new UsageError('"--bulk" is compiled into a prebuilt module: give it to "build"');
+  } else if ((file === undefined) === (text === undefined)) {
     throw new UsageError(
       text === undefined
         ? "Missing script: give SCRIPT_FILE or -e SCRIPT"
@@ -35,10 +44,15 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     throw new UsageError(`"--rotate" needs "--output"`);
   }
   if (values.bulk && output === undefined) throw new UsageError(`"--bulk" needs "--output"`);
-  const script: ScriptSource = text !== undefined ? { text } : { file: file! };
+  const script: ScriptSource | undefined = module !== undefined
+    ? undefined
+    : text !== undefined
+    ? { text }
+    : { file: file! };
   const detail = await recordersFor(ctx).start({
     name,
     script,
+    module,
     buffer: values.buffer !== undefined ? parseBufferSize(values.buffer as string, kind) : undefined,
     output,
     rotate: values.rotate !== undefined ? parseRotate(values.rotate as string, kind) : undefined,
@@ -53,8 +67,9 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   const where = detail.mode === "memory"
     ? `${detail.cpus ?? "?"} CPUs × ${humanBytes(detail.buffer_per_cpu)} ring`
     : `files in ${detail.run_dir}, stapio pid ${detail.pid}`;
+  const from = detail.module_file !== null ? `, prebuilt ${detail.module_file}` : "";
   await ctx.out(
-    `Recorder "${detail.name}" is recording (${detail.mode} mode, module ${detail.module}, ${where})\n`,
+    `Recorder "${detail.name}" is recording (${detail.mode} mode, module ${detail.module}${from}, ${where})\n`,
   );
   for (const note of detail.notes) await ctx.out(`Note: ${note}\n`);
   await ctx.out(

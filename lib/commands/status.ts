@@ -37,7 +37,8 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     rows.push(["bulk", d.bulk ? "yes (one file per CPU, merged when read)" : "no"]);
     rows.push(["bytes", `${humanBytes(d.bytes)} in ${d.files.length} files`]);
   }
-  rows.push(["script", d.script_file ?? "(-e)"]);
+  if (d.module_file !== null) rows.push(["prebuilt", d.module_file]);
+  else rows.push(["script", d.script_file ?? "(-e)"]);
   if (d.stap_args.length > 0) rows.push(["stap args", d.stap_args.join(" ")]);
   if (d.ended_at) rows.push(["ended", d.ended_at]);
   rows.push(["state file", d.state_file]);

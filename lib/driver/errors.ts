@@ -8,7 +8,7 @@ import { StapfrError } from "../errors.ts";
 import type { ModuleState } from "./kernel.ts";
 
 /** What stapfr was doing when the command failed. */
-export type Operation = "start" | "attach" | "unload" | "check";
+export type Operation = "start" | "attach" | "unload" | "check" | "build";
 
 /** The facts {@linkcode explainFailure} uses to tell look-alike errors apart. */
 export interface FailureContext {
@@ -21,7 +21,14 @@ export interface FailureContext {
   /** Which program failed (`stap` or `staprun`). */
   program: string;
   code: number;
+  /** The module was prebuilt (`stapfr build`), not compiled by this start. */
+  prebuilt?: boolean;
+  /** The kernel release stap compiled for (`build --kernel`), when it is not the running one. */
+  release?: string;
 }
+
+/** Where the project's docs explain SystemTap 4.8's runtime on kernels that renamed task_work_cancel. */
+export const RUNTIME_FIX_DOC = 'docs/prebuilt-modules.md "The SystemTap 4.8 runtime on current kernels"';
 
 /** The lines of stderr that carry SystemTap's own explanation (ERROR, WARNING, semantic and parse errors). */
 export function diagnosticLines(stderr: string): string[] {
@@ -115,7 +122,9 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
   if (/Couldn't insert module .*: (Invalid module format|Module has wrong symbol version)/.test(stderr)) {
     return fail(
       `Cannot start ${who}: the kernel rejected the module as built for another kernel`,
-      "Install the headers of the running kernel (linux-headers-$(uname -r)) and start again",
+      ctx.prebuilt
+        ? 'Build it again for this kernel ("stapfr build NAME SCRIPT --kernel $(uname -r)")'
+        : "Install the headers of the running kernel (linux-headers-$(uname -r)) and start again",
     );
   }
   if (/Couldn't insert module .*: Cannot allocate memory/.test(stderr)) {
@@ -155,10 +164,24 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
       "staprun is for root and the members of group stapusr: run as root or join stapusr",
     );
   }
-  if (/Checking ".*\/build\/\.config" failed|kernel-devel|linux-headers|Kernel build tree/.test(stderr)) {
+  if (/stp_task_work\.c/.test(stderr) && /task_work_cancel/.test(stderr)) {
+    // Linux 6.11 (and 6.1.103+ stable) renamed task_work_cancel(task, func) to task_work_cancel_func():
+    // SystemTap 4.8's runtime no longer compiles against those headers. Checked before the missing-headers
+    // case: the compiler's lines name files under /usr/src/linux-headers-*.
     return fail(
-      `Cannot ${ctx.operation} ${who}: the kernel headers of the running kernel are missing`,
-      "Install them (apt install linux-headers-$(uname -r)) and start again",
+      `Cannot ${ctx.operation} ${who}: SystemTap's runtime does not compile against this kernel ` +
+        "(it calls task_work_cancel, which newer kernels renamed task_work_cancel_func)",
+      'Upgrade SystemTap, or pass a fixed copy of its runtime after "--" with stap\'s -R DIR ' +
+        `(see ${RUNTIME_FIX_DOC})`,
+    );
+  }
+  if (/Checking ".*\/build\/\.config" failed|kernel-devel|linux-headers|Kernel build tree/.test(stderr)) {
+    const release = ctx.release ?? "$(uname -r)";
+    return fail(
+      `Cannot ${ctx.operation} ${who}: the kernel headers of ${
+        ctx.release ? `kernel "${ctx.release}"` : "the running kernel"
+      } are missing`,
+      `Install them (apt install linux-headers-${release}) and ${ctx.operation} again`,
     );
   }
   if (/Couldn't open script file/.test(stderr)) {

@@ -2,6 +2,8 @@
  * Starting a flight recorder with `stap -F`: memory mode (`staprun -L`, the module keeps its ring in the
  * kernel) and file mode (`staprun -D -o FILE`, a stapio daemon writes rotated files). Parses what stap prints
  * (docs/systemtap-4.8.md sections 2.1 and 2.2) and waits for evidence that the recording really runs.
+ * A prebuilt module (`stapfr build`) skips stap: the same `staprun` command line that stap would run is run
+ * directly, and it prints the same lines, so everything after it is shared.
  * @module
  */
 import { join } from "../path.ts";
@@ -66,31 +68,45 @@ export interface StartCommon {
   /** The recorder's name, for messages. */
   recorder: string;
   module: string;
-  script: ScriptSource;
+  /** The script stap compiles; unused when `prebuilt` is given. */
+  script?: ScriptSource;
+  /** A prebuilt module file (`stap_fr_NAME.ko`, absolute) to load with staprun instead of compiling. */
+  prebuilt?: string;
   /** A directory of stapfr's own: stap writes the `.ko` into its working directory. */
   workDir: string;
   stapArgs?: string[];
   signal?: AbortSignal;
 }
 
-/** Starts a memory-mode recorder; returns the module name stapio reported. */
-export async function startMemory(options: StartCommon & { buffer?: number }): Promise<{ module: string }> {
+/** The argv that starts a memory recorder: `stap -F -m MODULE [-s MB] …`, or `staprun -L [-b MB] FILE.ko`. */
+export function memoryArgv(options: StartCommon & { buffer?: number }): string[] {
   const { host } = options;
-  const argv = [
+  const size = options.buffer ? stapSize(options.buffer, host) : undefined;
+  if (options.prebuilt !== undefined) {
+    return [...host.staprun, "-L", ...(size ? ["-b", size] : []), options.prebuilt];
+  }
+  return [
     ...host.stap,
     "-F",
     "-m",
     options.module,
-    ...(options.buffer ? ["-s", stapSize(options.buffer, host)] : []),
+    ...(size ? ["-s", size] : []),
     ...(options.stapArgs ?? []),
-    ...scriptArgs(options.script),
+    ...scriptArgs(options.script!),
   ];
-  const result = await runCommand(argv, { cwd: options.workDir, env: host.env, signal: options.signal });
+}
+
+/** Starts a memory-mode recorder; returns the module name stapio reported. */
+export async function startMemory(options: StartCommon & { buffer?: number }): Promise<{ module: string }> {
+  const argv = memoryArgv(options);
+  const result = await runCommand(argv, { cwd: options.workDir, env: options.host.env, signal: options.signal });
   const module = parseReconnectHint(result.stderr);
   if (result.code === 0 && module) return { module };
   if (result.code === 0) {
     throw new StapfrError(
-      `Cannot start recorder "${options.recorder}": stap ended without the "To reconnect" line of a loaded module`,
+      `Cannot start recorder "${options.recorder}": ${
+        options.prebuilt !== undefined ? "staprun" : "stap"
+      } ended without the "To reconnect" line of a loaded module`,
       { hint: 'Run the same command with -v after "--" to see what stap did' },
     );
   }
@@ -104,7 +120,8 @@ async function stapFailed(options: StartCommon, stderr: string, code: number): P
     recorder: options.recorder,
     module: options.module,
     moduleState: await moduleState(options.host.procRoot, options.module),
-    program: "stap",
+    program: options.prebuilt !== undefined ? "staprun" : "stap",
+    prebuilt: options.prebuilt !== undefined,
     code,
   });
 }
@@ -126,6 +143,39 @@ export interface FileStartOptions extends StartCommon {
   bulk: boolean;
   /** How long to wait for evidence that the probes run (default 30 s). */
   readyTimeoutMs?: number;
+  /** Prebuilt only: staprun's `-b MB` (a compiled start has it as stap's `-s` in the module). */
+  buffer?: number;
+}
+
+/**
+ * The argv that starts a file recorder: `stap -F -m MODULE -o FILE [-S …] [-b] …`, or for a prebuilt module
+ * `staprun -D -o FILE [-S …] [-b MB] FILE.ko` (bulk is compiled into the module, staprun has no flag for it).
+ */
+export function fileArgv(options: FileStartOptions): string[] {
+  const { host } = options;
+  const rotate = options.rotate
+    ? [
+      "-S",
+      stapSize(options.rotate.size, host) + (options.rotate.count ? `,${options.rotate.count}` : ""),
+    ]
+    : [];
+  const out = join(options.runDir, options.base);
+  if (options.prebuilt !== undefined) {
+    const size = options.buffer ? ["-b", stapSize(options.buffer, host)] : [];
+    return [...host.staprun, "-D", "-o", out, ...rotate, ...size, options.prebuilt];
+  }
+  return [
+    ...host.stap,
+    "-F",
+    "-m",
+    options.module,
+    "-o",
+    out,
+    ...rotate,
+    ...(options.bulk ? ["-b"] : []),
+    ...(options.stapArgs ?? []),
+    ...scriptArgs(options.script!),
+  ];
 }
 
 /**
@@ -134,24 +184,7 @@ export interface FileStartOptions extends StartCommon {
  */
 export async function startFile(options: FileStartOptions): Promise<FileStart> {
   const { host } = options;
-  const rotate = options.rotate
-    ? [
-      "-S",
-      stapSize(options.rotate.size, host) + (options.rotate.count ? `,${options.rotate.count}` : ""),
-    ]
-    : [];
-  const argv = [
-    ...host.stap,
-    "-F",
-    "-m",
-    options.module,
-    "-o",
-    join(options.runDir, options.base),
-    ...rotate,
-    ...(options.bulk ? ["-b"] : []),
-    ...(options.stapArgs ?? []),
-    ...scriptArgs(options.script),
-  ];
+  const argv = fileArgv(options);
   const result = await runCommand(argv, { cwd: options.workDir, env: host.env, signal: options.signal });
   const pid = parsePidLine(result.stdout);
   if (result.code !== 0 || pid === undefined) {

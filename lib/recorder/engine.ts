@@ -83,6 +83,10 @@ export interface RecorderDetail extends RecorderInfo {
   notes: string[];
   /** The registry file. */
   state_file: string;
+  /** Started from a prebuilt module (`start --module`): its file, absolute; null when stap compiled it. */
+  module_file: string | null;
+  /** Whether it was started from a prebuilt module. */
+  prebuilt: boolean;
 }
 
 /** The default ring size per CPU of SystemTap 4.8 (docs/systemtap-4.8.md 5.1). */
@@ -157,6 +161,8 @@ export async function detailOf(engine: Engine, record: RecorderRecord): Promise<
     ended_at: record.endedAt ?? null,
     notes: record.notes,
     state_file: engine.registry.pathOf(record.name),
+    module_file: record.prebuilt?.path ?? null,
+    prebuilt: Boolean(record.prebuilt),
   };
 }
 

@@ -14,13 +14,18 @@ import type { FileOutput, RecorderRecord } from "../registry.ts";
 import { formatSize, moduleName, type RotateSpec, validateName } from "../units.ts";
 import { detailOf, type Engine, type RecorderDetail, stateOf } from "./engine.ts";
 import { listModules } from "../driver/kernel.ts";
+import { checkPrebuilt, type PrebuiltModule } from "./prebuilt.ts";
+import { runningRelease } from "../kernel_release.ts";
+import { simKnobs } from "../sim_root.ts";
 
 /** What to start. */
 export interface StartOptions {
   /** The recorder's name: `[a-z][a-z0-9_]*`, at most 40 characters. */
   name: string;
-  /** The script: `{ file }` or `{ text }` (as `stap -e`). */
-  script: ScriptSource;
+  /** The script: `{ file }` or `{ text }` (as `stap -e`). Give this or `module`. */
+  script?: ScriptSource;
+  /** A prebuilt module (`stapfr build`), `stap_fr_NAME.ko`, started with staprun. Give this or `script`. */
+  module?: string;
   /** Memory mode: ring bytes per CPU (stap -s). */
   buffer?: number;
   /** File mode: the directory the runs go to (each run gets a directory of its own inside it). */
@@ -68,10 +73,34 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
   if (!fileMode && (options.rotate || options.bulk)) {
     throw new UsageError(`"--rotate" and "--bulk" need "--output"`);
   }
-  const script = await readScript(options.script);
-  // stap runs in a directory of stapfr's own: hand it the script by its absolute path.
-  const source: ScriptSource = script.file !== null ? { file: script.file } : options.script;
+  if ((options.script === undefined) === (options.module === undefined)) {
+    throw new UsageError(
+      options.module === undefined
+        ? "Missing script: give a script or a prebuilt module"
+        : "Give a script or a prebuilt module, not both",
+    );
+  }
   const { host, registry } = engine;
+  let prebuilt: PrebuiltModule | undefined;
+  if (options.module !== undefined) {
+    if (options.stapArgs?.length) {
+      throw new UsageError('A prebuilt module takes no stap arguments: give them to "stapfr build"');
+    }
+    if (options.bulk) {
+      throw new UsageError('"--bulk" is compiled into a prebuilt module: give it to "stapfr build"');
+    }
+    prebuilt = await checkPrebuilt(options.module, {
+      name,
+      release: runningRelease(host.kind, engine.env),
+      fileMode,
+      rotate: options.rotate !== undefined,
+      cpus: host.kind === "sim" ? simKnobs(engine.env).cpus : navigator.hardwareConcurrency,
+      self: host.kind === "sim" ? "stapfr --sim" : "stapfr",
+    });
+  }
+  const script = options.script ? await readScript(options.script) : { file: null, text: "" };
+  // stap runs in a directory of stapfr's own: hand it the script by its absolute path.
+  const source: ScriptSource | undefined = script.file !== null ? { file: script.file } : options.script;
   const release = await registry.lock(name);
   let workDir: string | undefined;
   let runDir: string | undefined;
@@ -111,6 +140,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       recorder: name,
       module,
       script: source,
+      prebuilt: prebuilt?.path,
       workDir,
       stapArgs: options.stapArgs,
       signal: options.signal,
@@ -120,8 +150,8 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
     let pid: number | null = null;
     let pidStart: number | null = null;
     if (fileMode) {
-      let bulk = options.bulk ?? false;
-      if (options.rotate && !bulk && ((await stapMajorVersion(host)) ?? 4) < 5) {
+      let bulk = prebuilt ? prebuilt.bulk === true : options.bulk ?? false;
+      if (!prebuilt && options.rotate && !bulk && ((await stapMajorVersion(host)) ?? 4) < 5) {
         // 4.x non-bulk -S lets the CPUs overwrite each other's file (docs/systemtap-4.8.md 4.5).
         bulk = true;
         notes.push(
@@ -140,6 +170,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
         base: output.base,
         rotate: options.rotate,
         bulk,
+        buffer: prebuilt ? options.buffer : undefined,
       });
       pid = started.pid;
       pidStart = started.pidStart;
@@ -170,6 +201,16 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       cpus: (await relayChannels(host.procRoot, module)) ?? null,
       notes,
       endedAt: null,
+      ...(prebuilt
+        ? {
+          prebuilt: {
+            path: prebuilt.path,
+            sha256: prebuilt.sha256,
+            release: prebuilt.release,
+            bulk: prebuilt.bulk,
+          },
+        }
+        : {}),
     };
     try {
       await registry.put(record);

@@ -10,6 +10,7 @@ import { OrderedSink } from "./io.ts";
 import { processSignals, type SignalSource } from "./signals.ts";
 import type { CommandIo } from "./staprun.ts";
 import { simSettings } from "./settings.ts";
+import { simRelease } from "../../lib/kernel_release.ts";
 
 /** Builds the stand-ins' I/O from a command context. */
 export function commandIo(ctx: Context, argv0: string, signals: SignalSource = processSignals): CommandIo {
@@ -28,7 +29,7 @@ export function commandIo(ctx: Context, argv0: string, signals: SignalSource = p
     argv0: ctx.io.env("STAPFR_SIM_ARGV0") || argv0,
     stdoutIsTerminal: ctx.io.isTerminal ?? false,
     stderrIsTerminal,
-    release: Deno.osRelease(),
+    release: simRelease(ctx.io.env),
   };
 }
 

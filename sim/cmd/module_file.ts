@@ -1,10 +1,15 @@
 /**
  * What a simulated `.ko` holds: not machine code but the script and the compile-time options a module host
- * needs (`stap -p4` writes one; `staprun FILE.ko` and `staprun NAME` read it). JSON, marked so that a real
- * kernel module is never mistaken for one.
+ * needs (`stap -p4` writes one; `staprun FILE.ko` and `staprun NAME` read it). The file is ELF-shaped, as a
+ * real module is: a `.modinfo` section with the strings the kernel checks (`name`, `vermagic` = the release
+ * it was built for, `license`, and what `stap --modinfo` added) and a `.stapfr_sim` section with the compiled
+ * script as JSON. So the engine's module reader (lib/driver/modinfo.ts) reads both hosts' modules the same way,
+ * and a real kernel module is never mistaken for a simulated one (it has no `.stapfr_sim` section).
  * @module
  */
 import { join } from "node:path";
+import { moduleInfo, NotAModuleError, writeElf } from "../../lib/driver/modinfo.ts";
+import { SIM_RELEASE } from "../../lib/kernel_release.ts";
 
 /** A compiled (simulated) module. */
 export interface ModuleSpec {
@@ -19,14 +24,42 @@ export interface ModuleSpec {
   args: string[];
   /** `stap -s`: MiB per CPU compiled in; staprun `-b` overrides it. */
   bufferBytes?: number;
+  /** The kernel release it was built for (`stap -r`), the first word of its vermagic; default `6.1.0-sim`. */
+  release?: string;
+  /** Extra `.modinfo` strings (`stap --modinfo NAME=VALUE`), in order. */
+  modinfo?: [string, string][];
 }
 
 const MARK = "stapfr-sim-module";
+const STANDARD = new Set(["license", "description", "name", "vermagic"]);
+/** The section that holds the compiled script. */
+export const SIM_SECTION = ".stapfr_sim";
+
+/** The vermagic string the simulated kernel's modules carry (the real one's shape: release, then flags). */
+export function simVermagic(release: string): string {
+  return `${release} SMP preempt mod_unload modversions `;
+}
+
+/** The bytes of a module file. */
+export function moduleFileBytes(spec: ModuleSpec): Uint8Array {
+  const { path: _path, modinfo, release, ...content } = spec;
+  const enc = new TextEncoder();
+  const strings = [
+    ...(modinfo ?? []).map(([k, v]) => `${k}=${v}`),
+    "license=GPL",
+    "description=systemtap-generated probe (simulated by stapfr)",
+    `name=${spec.name}`,
+    `vermagic=${simVermagic(release ?? SIM_RELEASE)}`,
+  ];
+  return writeElf([
+    { name: ".modinfo", data: enc.encode(strings.map((s) => s + "\0").join("")) },
+    { name: SIM_SECTION, data: enc.encode(JSON.stringify({ [MARK]: 1, ...content }) + "\n") },
+  ]);
+}
 
 /** Writes a module file (mode 0644, like stap's `.ko`). */
 export async function writeModuleFile(spec: ModuleSpec): Promise<void> {
-  const { path: _path, ...content } = spec;
-  await Deno.writeTextFile(spec.path, JSON.stringify({ [MARK]: 1, ...content }) + "\n", { mode: 0o644 });
+  await Deno.writeFile(spec.path, moduleFileBytes(spec), { mode: 0o644 });
 }
 
 /** Where staprun looks for a bare module name (docs/systemtap-4.8.md 3): `/lib/modules/RELEASE/systemtap/NAME.ko`. */
@@ -36,13 +69,13 @@ export function modulePathOf(arg: string, release: string, cwd: string): string 
 }
 
 /**
- * Reads a module file. Returns staprun's error lines (docs/systemtap-4.8.md 2.8) when it is missing or not a simulated
- * module.
+ * Reads a module file. Returns staprun's error lines (docs/systemtap-4.8.md 2.8) when it is missing or not a
+ * simulated module (staprun reports what the kernel's init_module said: ENOEXEC is "Invalid module format").
  */
 export async function readModuleFile(path: string): Promise<ModuleSpec | { errors: string[] }> {
-  let text: string;
+  let bytes: Uint8Array;
   try {
-    text = await Deno.readTextFile(path);
+    bytes = await Deno.readFile(path);
   } catch {
     return {
       errors: [
@@ -51,13 +84,18 @@ export async function readModuleFile(path: string): Promise<ModuleSpec | { error
       ],
     };
   }
-  let data: Record<string, unknown>;
+  const invalid = { errors: [`ERROR: Couldn't insert module '${path}': Invalid module format`] };
+  let data: Record<string, unknown> = {};
+  let info;
   try {
-    data = JSON.parse(text);
-  } catch {
-    data = {};
+    info = moduleInfo(bytes);
+    const section = info.elf.sections.get(SIM_SECTION);
+    if (section) data = JSON.parse(new TextDecoder().decode(section));
+  } catch (err) {
+    if (err instanceof NotAModuleError || err instanceof SyntaxError) return invalid;
+    throw err;
   }
-  if (data[MARK] !== 1) return { errors: [`ERROR: Couldn't insert module '${path}': Invalid module format`] };
+  if (data[MARK] !== 1) return invalid;
   return {
     name: String(data.name),
     path,
@@ -67,5 +105,8 @@ export async function readModuleFile(path: string): Promise<ModuleSpec | { error
     guru: data.guru === true,
     args: Array.isArray(data.args) ? data.args.map(String) : [],
     bufferBytes: typeof data.bufferBytes === "number" ? data.bufferBytes : undefined,
+    release: info.release,
+    // Only what --modinfo added: the standard strings are written again from the other fields.
+    modinfo: info.entries.filter(([k]) => !STANDARD.has(k)),
   };
 }

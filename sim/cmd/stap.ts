@@ -41,7 +41,8 @@ Options (the ones the simulator honours):
    -S size[,n]  switch to the next output file when it reaches size MB; keep n files
    -b         bulk (percpu file) mode
    -m MODULE  set probe module name, instead of stap_<hash>_<n>
-   -r DIR|RELEASE  kernel build tree or release (recorded only)
+   -r DIR|RELEASE  cross-compile for that kernel (its release goes into the module's vermagic)
+   --modinfo NM=VAL  include a MODULE_INFO(NM,VAL) in the module
    -T TIME    terminate the script after TIME seconds
    -w         suppress warnings
    -x PID     sets target() to PID
@@ -127,6 +128,17 @@ async function stap(args: string[], io: CommandIo): Promise<number> {
     io.out.text(elaborationDump(checked.script));
     return 0;
   }
+  const release = await targetRelease(o.kernel, io);
+  if (typeof release !== "string") {
+    io.err.text(release.error);
+    return 1;
+  }
+  let lastPass = o.lastPass;
+  if (release !== io.release && lastPass > 4) {
+    // stap 4.8 builds for another kernel but cannot run there (session.cxx).
+    io.err.text("WARNING: kernel release/architecture mismatch with host forces last-pass 4.\n");
+    lastPass = 4;
+  }
   const name = o.moduleName ?? defaultModuleName(source, [
     ...o.args,
     o.bulk ? "-b" : "",
@@ -135,21 +147,42 @@ async function stap(args: string[], io: CommandIo): Promise<number> {
   ]);
   const spec: ModuleSpec = {
     name,
-    path: join(o.lastPass === 4 ? io.cwd : "/tmp", `${name}.ko`),
+    path: join(lastPass === 4 ? io.cwd : "/tmp", `${name}.ko`),
     scriptSource: source,
     bulk: o.bulk,
     guru: o.guru,
     args: o.args,
     bufferBytes: o.bufferBytes,
+    release,
+    modinfo: o.modinfo,
   };
-  if (o.lastPass < 5) {
-    if (o.lastPass === 4) {
+  if (lastPass < 5) {
+    if (lastPass === 4) {
       await writeModuleFile(spec);
-      io.out.text(`${spec.path}\n`);
+      // stap prints the module's file name relative to its working directory, where it wrote it.
+      io.out.text(`${name}.ko\n`);
     }
     return 0;
   }
   return await pass5(spec, o, io);
+}
+
+/**
+ * The release `-r` names: a release as it is, or a build tree's `include/config/kernel.release` (stap reads the
+ * same file). Without `-r`, the running (simulated) kernel's.
+ */
+async function targetRelease(kernel: string | undefined, io: CommandIo): Promise<string | { error: string }> {
+  if (kernel === undefined) return io.release;
+  if (!kernel.includes("/")) return kernel;
+  try {
+    return (await Deno.readTextFile(join(kernel, "include/config/kernel.release"))).trim();
+  } catch (err) {
+    return {
+      error: `Checking "${join(kernel, ".config")}" failed with error: ${
+        err instanceof Deno.errors.NotFound ? "No such file or directory" : (err as Error).message
+      }\n`,
+    };
+  }
 }
 
 /** Builds staprun's argv as stap 4.8 does (docs/systemtap-4.8.md 1.1) and runs it. */

@@ -38,6 +38,8 @@ export interface StapOptions {
   targetCmd?: string;
   /** `-D NAME=VALUE` macros (recorded, no effect). */
   macros: string[];
+  /** `--modinfo NAME=VALUE`: strings added to the module's `.modinfo` section. */
+  modinfo: [string, string][];
   /** Messages stap prints while parsing (e.g. `Truncating module name to 'foo'`). */
   notes: string[];
 }
@@ -62,6 +64,7 @@ const LONG = {
   "privilege": "required",
   "unprivileged": "none",
   "runtime": "required",
+  "modinfo": "required",
   "color": "optional",
   "colour": "optional",
 } as const;
@@ -97,6 +100,7 @@ export function parseStapArgs(args: string[]): StapParse {
     guru: false,
     lastPass: 5,
     macros: [],
+    modinfo: [],
     notes: [],
   };
   for (const { name, value = "" } of parsed.opts) {
@@ -154,6 +158,11 @@ export function parseStapArgs(args: string[]): StapParse {
         const bad = safety("D", value, "^[a-z_][a-z_0-9]*(=-?[a-z_0-9]+)?$", "i");
         if (bad) return { kind: "error", stderr: bad };
         o.macros.push(value);
+        break;
+      }
+      case "modinfo": {
+        const eq = value.indexOf("=");
+        o.modinfo.push(eq < 0 ? [value, ""] : [value.slice(0, eq), value.slice(eq + 1)]);
         break;
       }
       case "b":

@@ -125,6 +125,12 @@ async function insertAndRun(
   io: CommandIo,
   color: boolean,
 ): Promise<number> {
+  if (spec.release !== undefined && spec.release !== io.release) {
+    // The kernel compares the module's vermagic with its own and fails init_module with ENOEXEC, which
+    // staprun words as insmod does.
+    printErrors([`ERROR: Couldn't insert module '${spec.path}': Invalid module format`], color, io);
+    return 1;
+  }
   let name = spec.name;
   if (o.rename) {
     const renamed = renameModule(name, Deno.pid);

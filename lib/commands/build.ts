@@ -1,0 +1,56 @@
+/**
+ * `stapfr build NAME (SCRIPT_FILE | -e SCRIPT) [--kernel RELEASE] [--bulk] [--out-dir DIR] [-- STAP_ARGS…]`
+ * @module
+ */
+import { parseCommandArgs } from "../cli/args.ts";
+import type { Context } from "../cli/context.ts";
+import { UsageError } from "../errors.ts";
+import type { ScriptSource } from "../driver/start.ts";
+import { humanBytes, recordersFor, self } from "./common.ts";
+
+/** Runs `build`. */
+export async function run(args: string[], ctx: Context): Promise<number> {
+  const { values, positionals, rest } = parseCommandArgs(args, {
+    script: { type: "string", short: "e" },
+    kernel: { type: "string" },
+    bulk: { type: "boolean" },
+    "out-dir": { type: "string" },
+  }, 2);
+  if (positionals.length === 0) throw new UsageError("Missing recorder name");
+  const [name, file] = positionals;
+  const text = values.script as string | undefined;
+  if ((file === undefined) === (text === undefined)) {
+    throw new UsageError(
+      text === undefined
+        ? "Missing script: give SCRIPT_FILE or -e SCRIPT"
+        : "Give SCRIPT_FILE or -e SCRIPT, not both",
+    );
+  }
+  const kernel = values.kernel as string | undefined;
+  if (kernel !== undefined && kernel.trim() === "") throw new UsageError(`"--kernel" needs a release`);
+  const script: ScriptSource = text !== undefined ? { text } : { file: file! };
+  const result = await recordersFor(ctx).build({
+    name,
+    script,
+    kernel,
+    bulk: values.bulk as boolean | undefined,
+    outDir: values["out-dir"] as string | undefined,
+    stapArgs: rest,
+    signal: ctx.signal,
+  });
+  if (ctx.json) {
+    await ctx.json_out(result);
+    return 0;
+  }
+  const d = result.description;
+  await ctx.out(
+    `Built "${result.module_path}" (${humanBytes(result.bytes)}, ${result.seconds} s) for kernel ` +
+      `"${d.kernel_release}"${d.bulk ? ", bulk" : ""}, SystemTap ${d.systemtap_version ?? "?"}\n` +
+      `Described in "${result.description_path}"\n` +
+      `Start it on a machine running ${d.kernel_release} with "${
+        self(ctx)
+      } start ${d.name} --module ${d.module_file}` +
+      `${d.bulk ? " --output DIR" : ""}"\n`,
+  );
+  return 0;
+}

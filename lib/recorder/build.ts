@@ -1,0 +1,178 @@
+/**
+ * `build`: compiles a recorder's module for a kernel (`stap -p4 -r RELEASE -m stap_fr_NAME`) with the options
+ * a start would use, and writes it with its JSON description into a directory, for `start --module` on a
+ * server that has only `systemtap-runtime` (docs/prebuilt-modules.md). stap runs in a temporary directory;
+ * the `.ko` is then copied under a temporary name beside its destination and renamed, so a reader never sees
+ * half a module.
+ * @module
+ */
+import { basename, join, resolve } from "../path.ts";
+import { StapfrError, UsageError } from "../errors.ts";
+import { explainFailure } from "../driver/errors.ts";
+import { moduleInfo, NotAModuleError } from "../driver/modinfo.ts";
+import { runCommand } from "../driver/run.ts";
+import type { ScriptSource } from "../driver/start.ts";
+import { runningRelease } from "../kernel_release.ts";
+import { moduleName, validateName } from "../units.ts";
+import type { Engine } from "./engine.ts";
+import { descriptionPathOf, type ModuleDescription, sha256Hex } from "./module_description.ts";
+import { BULK_MODINFO } from "./prebuilt.ts";
+
+/** What to build. */
+export interface BuildOptions {
+  /** The recorder's name: the module is `stap_fr_NAME`. */
+  name: string;
+  /** The script: `{ file }` or `{ text }` (as `stap -e`). */
+  script: ScriptSource;
+  /** The target kernel release (default: the running kernel's). */
+  kernel?: string;
+  /** Compile bulk mode in (`stap -b`): one output file per CPU, which rotating file recorders on SMP need. */
+  bulk?: boolean;
+  /** Where to write the module and its description (default: the working directory). */
+  outDir?: string;
+  /** More arguments for stap, such as `-R DIR`, `-g` or `-DNAME=VALUE` (placed before the script). */
+  stapArgs?: string[];
+  /** Aborting it stops the compile. */
+  signal?: AbortSignal;
+}
+
+/** What `build` wrote. */
+export interface BuildResult {
+  /** The module file, absolute. */
+  module_path: string;
+  /** The description file, absolute. */
+  description_path: string;
+  /** The module's size in bytes. */
+  bytes: number;
+  /** How long stap took, in seconds. */
+  seconds: number;
+  /** What the description says. */
+  description: ModuleDescription;
+}
+
+/** `stap -V`'s version (`4.8/0.188`), or null. */
+async function stapVersion(engine: Engine): Promise<string | null> {
+  try {
+    const r = await runCommand([...engine.host.stap, "-V"], { env: engine.host.env });
+    return /version ([^\s,)]+)/.exec(r.stderr + r.stdout)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Builds a prebuilt module and its description. */
+export async function buildModule(engine: Engine, options: BuildOptions): Promise<BuildResult> {
+  const name = validateName(options.name);
+  const module = moduleName(name);
+  const { host } = engine;
+  const release = options.kernel ?? runningRelease(host.kind, engine.env);
+  if (!/^[A-Za-z0-9._+~-]+$/.test(release)) {
+    throw new UsageError(`Invalid kernel release "${release}": expected a release such as "6.1.0-57-amd64"`);
+  }
+  let scriptBytes: Uint8Array;
+  let scriptFile: string | null = null;
+  if ("file" in options.script) {
+    scriptFile = resolve(options.script.file);
+    try {
+      scriptBytes = await Deno.readFile(scriptFile);
+    } catch (err) {
+      throw new StapfrError(`Cannot read script "${options.script.file}": ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  } else scriptBytes = new TextEncoder().encode(options.script.text);
+  const outDir = resolve(options.outDir ?? ".");
+  try {
+    await Deno.mkdir(outDir, { recursive: true });
+  } catch (err) {
+    throw new StapfrError(
+      `Cannot use output directory "${options.outDir ?? "."}": ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  const bulk = options.bulk ?? false;
+  const stapArgs = [
+    "-p4",
+    "-F",
+    "-r",
+    release,
+    "-m",
+    module,
+    // Marks the module itself as bulk or not (see lib/recorder/prebuilt.ts bulkOf).
+    "--modinfo",
+    `${BULK_MODINFO}=${bulk ? 1 : 0}`,
+    ...(bulk ? ["-b"] : []),
+    ...(options.stapArgs ?? []),
+    ...(scriptFile !== null ? [scriptFile] : ["-e", (options.script as { text: string }).text]),
+  ];
+  const workDir = await Deno.makeTempDir({ prefix: "stapfr-build-" });
+  const modulePath = join(outDir, `${module}.ko`);
+  const temp = join(outDir, `.${module}.ko.tmp.${Deno.pid}`);
+  const descriptionPath = descriptionPathOf(modulePath);
+  const descriptionTemp = join(outDir, `.${basename(descriptionPath)}.tmp.${Deno.pid}`);
+  try {
+    const started = performance.now();
+    const result = await runCommand([...host.stap, ...stapArgs], {
+      cwd: workDir,
+      env: host.env,
+      signal: options.signal,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const built = join(workDir, `${module}.ko`);
+    let bytes: Uint8Array | undefined;
+    if (result.code === 0) bytes = await Deno.readFile(built).catch(() => undefined);
+    if (result.code !== 0 || bytes === undefined) {
+      throw explainFailure(result.stderr, {
+        operation: "build",
+        recorder: name,
+        module,
+        program: "stap",
+        code: result.code === 0 ? 1 : result.code,
+        release: options.kernel,
+      });
+    }
+    let builtFor: string | undefined;
+    try {
+      builtFor = moduleInfo(bytes).release;
+    } catch (err) {
+      if (!(err instanceof NotAModuleError)) throw err;
+      throw new StapfrError(`stap wrote "${module}.ko", but it is not a kernel module (${err.message})`);
+    }
+    const description: ModuleDescription = {
+      format: 1,
+      name,
+      module,
+      module_file: `${module}.ko`,
+      module_sha256: await sha256Hex(bytes),
+      script_sha256: await sha256Hex(scriptBytes),
+      script_file: scriptFile,
+      stap_args: stapArgs,
+      user_stap_args: options.stapArgs ?? [],
+      kernel_release: builtFor ?? release,
+      systemtap_version: await stapVersion(engine),
+      bulk,
+      built_at: new Date().toISOString(),
+      host: host.kind,
+    };
+    // A module holds code, not traced data: readable by all, as stap and the kernel's own modules are.
+    await Deno.writeFile(temp, bytes, { mode: 0o644 });
+    await Deno.chmod(temp, 0o644);
+    await Deno.writeTextFile(descriptionTemp, JSON.stringify(description, null, 2) + "\n", { mode: 0o644 });
+    await Deno.chmod(descriptionTemp, 0o644);
+    await Deno.rename(temp, modulePath);
+    await Deno.rename(descriptionTemp, descriptionPath);
+    return {
+      module_path: modulePath,
+      description_path: descriptionPath,
+      bytes: bytes.length,
+      seconds: Math.round(seconds * 10) / 10,
+      description,
+    };
+  } finally {
+    await Deno.remove(temp).catch(() => {});
+    await Deno.remove(descriptionTemp).catch(() => {});
+    await Deno.remove(workDir, { recursive: true }).catch(() => {});
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The checks `start --module` makes on a prebuilt module before anything is loaded or registered: the file
+ * is a kernel module, it is `stap_fr_NAME.ko` inside and out, it was built for the running kernel, and it can
+ * record the way it is asked to (bulk or not). Each refusal is one line that says what to do.
+ * @module
+ */
+import { basename, resolve } from "../path.ts";
+import { StapfrError, UsageError } from "../errors.ts";
+import { type ModuleInfo, moduleInfo, NotAModuleError } from "../driver/modinfo.ts";
+import { moduleName } from "../units.ts";
+import { readDescription, sha256Hex } from "./module_description.ts";
+
+/** The `.modinfo` key `stapfr build` adds (`stap --modinfo stapfr_bulk=1|0`). */
+export const BULK_MODINFO = "stapfr_bulk";
+
+/** What a checked module is. */
+export interface PrebuiltModule {
+  /** The module file, absolute. */
+  path: string;
+  /** sha256 of the file. */
+  sha256: string;
+  /** The kernel release in its vermagic. */
+  release: string;
+  /** Built with bulk (`-b`); null when neither the module nor a matching description says. */
+  bulk: boolean | null;
+  /** The module's `.modinfo`. */
+  info: ModuleInfo;
+}
+
+/** How the module is to be started. */
+export interface PrebuiltUse {
+  /** The recorder's name: the file must be `stap_fr_NAME.ko`. */
+  name: string;
+  /** The running kernel's release. */
+  release: string;
+  /** File mode (`--output`). */
+  fileMode: boolean;
+  /** File mode with `--rotate`. */
+  rotate: boolean;
+  /** Online CPUs of the machine that will run it. */
+  cpus: number;
+  /** The host, for hints (`stapfr` or `stapfr --sim`). */
+  self: string;
+}
+
+/**
+ * Whether a module was built with bulk mode. `stap -b` leaves no string or symbol of its own in the `.ko`:
+ * STP_BULKMODE only changes how the control channel answers stapio's STP_BULK message, in compiled code. So
+ * `stapfr build` marks the module itself with `stap --modinfo stapfr_bulk=1` (or `=0`), which survives a copy
+ * to the server without its description; a module without the mark is judged by the description beside it,
+ * and only when that description's sha256 is the module's own.
+ */
+async function bulkOf(info: ModuleInfo, path: string, sha256: string): Promise<boolean | null> {
+  const mark = info.entries.find(([k]) => k === BULK_MODINFO)?.[1];
+  if (mark === "1") return true;
+  if (mark === "0") return false;
+  const description = await readDescription(path);
+  if (description && description.module_sha256 === sha256) return description.bulk === true;
+  return null;
+}
+
+/** Checks a prebuilt module for a start; throws the refusal. Loads nothing. */
+export async function checkPrebuilt(file: string, use: PrebuiltUse): Promise<PrebuiltModule> {
+  const path = resolve(file);
+  const module = moduleName(use.name);
+  if (basename(path) !== `${module}.ko`) {
+    throw new UsageError(
+      `Module file "${file}" is not named "${module}.ko": recorder "${use.name}" loads module "${module}"`,
+    );
+  }
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (err) {
+    const why = err instanceof Deno.errors.NotFound
+      ? "no such file"
+      : err instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : err instanceof Deno.errors.IsADirectory
+      ? "it is a directory"
+      : (err as Error).message;
+    throw new StapfrError(`Cannot read module "${file}": ${why}`, { cause: err });
+  }
+  let info: ModuleInfo;
+  try {
+    info = moduleInfo(bytes);
+  } catch (err) {
+    if (!(err instanceof NotAModuleError)) throw err;
+    throw new StapfrError(`"${file}" is not a kernel module (${err.message})`, {
+      hint: `Build one with "${use.self} build ${use.name} SCRIPT"`,
+    });
+  }
+  if (info.name !== undefined && info.name !== module) {
+    throw new StapfrError(
+      `Module file "${file}" holds module "${info.name}", not "${module}" (it was renamed after it was built)`,
+      { hint: `Build it as "${use.self} build ${use.name} SCRIPT", or start it under its own name` },
+    );
+  }
+  if (info.release === undefined) {
+    throw new StapfrError(`Module "${file}" has no vermagic: the kernel would refuse it`);
+  }
+  if (info.release !== use.release) {
+    throw new StapfrError(
+      `Module "${file}" was built for kernel "${info.release}", but this machine runs "${use.release}"`,
+      { hint: `Build it for this kernel ("${use.self} build ${use.name} SCRIPT --kernel ${use.release}")` },
+    );
+  }
+  const sha256 = await sha256Hex(bytes);
+  const bulk = await bulkOf(info, path, sha256);
+  if (!use.fileMode && bulk === true) {
+    throw new StapfrError(
+      `Module "${file}" was built with --bulk (one output file per CPU), which a memory recorder cannot use`,
+      { hint: 'Start it with "--output DIR", or build it without --bulk' },
+    );
+  }
+  if (use.fileMode && use.rotate && use.cpus > 1 && bulk !== true) {
+    // SystemTap 4.x's non-bulk rotation lets the CPUs overwrite each other's file (docs/systemtap-4.8.md
+    // 4.5); a compiled start switches to bulk, a prebuilt module cannot. (5.x would be safe, but staprun -V
+    // prints nothing into a pipe, so the runtime's version cannot be asked.)
+    throw new StapfrError(
+      bulk === false
+        ? `Module "${file}" was built without --bulk: rotating its output on ${use.cpus} CPUs would let ` +
+          "the CPUs overwrite each other's files"
+        : `Cannot tell whether module "${file}" was built with --bulk, which rotating its output on ` +
+          `${use.cpus} CPUs needs`,
+      { hint: `Build it with "${use.self} build ${use.name} SCRIPT --bulk", or drop --rotate` },
+    );
+  }
+  return { path, sha256, release: info.release, bulk, info };
+}
