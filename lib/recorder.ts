@@ -62,6 +62,9 @@ export interface RecordersOptions {
   idleMs?: number;
   /** Wait before resending a signal stapio may have lost (default 3000 ms). */
   signalWaitMs?: number;
+  /** A memory dump reads for at most this long even under a live stream (default `$STAPFR_DUMP_MAX_MS` or
+   * 30000 ms). */
+  dumpMaxMs?: number;
 }
 
 function positive(text: string | undefined): number | undefined {
@@ -102,6 +105,7 @@ export class Recorders {
       env,
       idleMs: options.idleMs ?? positive(env("STAPFR_IDLE_MS")) ?? 2500,
       signalWaitMs: options.signalWaitMs ?? positive(env("STAPFR_SIGNAL_WAIT_MS")) ?? 3000,
+      drainMaxMs: options.dumpMaxMs ?? positive(env("STAPFR_DUMP_MAX_MS")) ?? 30_000,
     };
   }
 

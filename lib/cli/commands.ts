@@ -61,26 +61,31 @@ export const COMMANDS: Record<string, CommandInfo> = {
   dump: {
     load: () => import("../commands/dump.ts"),
     summary: "Print what a recorder holds; recording goes on",
-    usage: "dump NAME [-o FILE]",
-    help: "  -o, --output FILE     write to a new file (0600) instead of stdout",
+    usage: "dump NAME [-o FILE] [--raw]",
+    help: `  -o, --output FILE     write to a new file (0600) instead of stdout
+  --raw                 the bytes as stapio wrote them: no cutting of damaged lines
+A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_MAX_MS).`,
   },
   attach: {
     load: () => import("../commands/attach.ts"),
     summary: "Live output; Ctrl-C detaches, never unloads",
-    usage: "attach NAME",
+    usage: "attach NAME [--raw]",
+    help: "  --raw                 the bytes as stapio wrote them: no cutting of damaged lines",
   },
   tail: {
     load: () => import("../commands/tail.ts"),
     summary: "Last lines of a recorder, following with -f",
-    usage: "tail NAME [-n N] [-f]",
-    help:
-      "  -n, --lines N         how many lines (default 10)\n  -f, --follow          keep printing new lines, across rotations",
+    usage: "tail NAME [-n N] [-f] [--raw]",
+    help: `  -n, --lines N         how many lines (default 10)
+  -f, --follow          keep printing new lines, across rotations
+  --raw                 the bytes as stapio wrote them: no cutting of damaged lines`,
   },
   stop: {
     load: () => import("../commands/stop.ts"),
     summary: "End a recording, printing what is still buffered and the end-probe output",
-    usage: "stop NAME [--discard]",
-    help: "  --discard             unload without reading what is buffered",
+    usage: "stop NAME [--discard] [--raw]",
+    help: `  --discard             unload without reading what is buffered
+  --raw                 the bytes as stapio wrote them: no cutting of damaged lines`,
   },
   gc: {
     load: () => import("../commands/gc.ts"),

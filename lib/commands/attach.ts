@@ -7,16 +7,20 @@ import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { UsageError } from "../errors.ts";
 import { diagnostics, oneName, recordersFor, self, stdoutSink } from "./common.ts";
+import { damageMessage } from "../readers/clean_sink.ts";
 
 /** Runs `attach`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { positionals } = parseCommandArgs(args, {}, 1);
+  const { values, positionals } = parseCommandArgs(args, { raw: { type: "boolean" } }, 1);
   const name = oneName(positionals);
   if (ctx.json) throw new UsageError(`"--json" does not apply to attach (its output is the live data)`);
   const result = await recordersFor(ctx).attach(name, stdoutSink(ctx), {
     signal: ctx.signal,
     onDiagnostic: diagnostics(ctx),
+    raw: values.raw === true,
   });
+  const cut = damageMessage(result);
+  if (cut) await ctx.err(cut);
   if (result.ended) {
     await ctx.err(
       `stapfr: Recorder "${name}" ended (its script exited); "${self(ctx)} stop ${name}" removes it`,

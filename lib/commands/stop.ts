@@ -6,10 +6,14 @@
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { diagnostics, oneName, recordersFor, stdoutSink } from "./common.ts";
+import { damageMessage } from "../readers/clean_sink.ts";
 
 /** Runs `stop`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, { discard: { type: "boolean" } }, 1);
+  const { values, positionals } = parseCommandArgs(args, {
+    discard: { type: "boolean" },
+    raw: { type: "boolean" },
+  }, 1);
   const name = oneName(positionals);
   const chunks: Uint8Array[] = [];
   const sink = ctx.json ? (c: Uint8Array) => Promise.resolve(void chunks.push(c.slice())) : stdoutSink(ctx);
@@ -23,7 +27,9 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
       closed = true;
     }
-  }, { discard: values.discard === true, onDiagnostic: diagnostics(ctx) });
+  }, { discard: values.discard === true, onDiagnostic: diagnostics(ctx), raw: values.raw === true });
+  const cut = damageMessage(result);
+  if (cut) await ctx.err(cut);
   if (ctx.json) {
     const output = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
     await ctx.json_out({ ...result, output });

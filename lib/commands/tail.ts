@@ -7,35 +7,45 @@ import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { UsageError } from "../errors.ts";
 import { diagnostics, oneName, recordersFor, stdoutSink } from "./common.ts";
+import { damageMessage } from "../readers/clean_sink.ts";
 
 /** Runs `tail`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, {
     lines: { type: "string", short: "n" },
     follow: { type: "boolean", short: "f" },
+    raw: { type: "boolean" },
   }, 1);
   const name = oneName(positionals);
   const text = (values.lines as string | undefined) ?? "10";
   if (!/^\d+$/.test(text)) throw new UsageError(`Invalid line count "${text}": expected a whole number`);
   const follow = values.follow === true;
+  const raw = values.raw === true;
   if (ctx.json && follow) throw new UsageError(`"--json" does not apply to "tail -f"`);
   const recorders = recordersFor(ctx);
   if (ctx.json) {
     const chunks: Uint8Array[] = [];
-    await recorders.tail(name, (c) => Promise.resolve(void chunks.push(c.slice())), {
+    const result = await recorders.tail(name, (c) => Promise.resolve(void chunks.push(c.slice())), {
       lines: Number(text),
       signal: ctx.signal,
+      raw,
     });
     const all = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
     const lines = all === "" ? [] : all.replace(/\n$/, "").split("\n");
-    await ctx.json_out({ name, lines });
+    const cut = damageMessage(result);
+    if (cut) await ctx.err(cut);
+    const { damaged_lines, damaged_bytes, damage } = result;
+    await ctx.json_out({ name, lines, damaged_lines, damaged_bytes, damage, raw });
     return 0;
   }
-  await recorders.tail(name, stdoutSink(ctx), {
+  const result = await recorders.tail(name, stdoutSink(ctx), {
     lines: Number(text),
     follow,
     signal: ctx.signal,
     onDiagnostic: diagnostics(ctx),
+    raw,
   });
+  const cut = damageMessage(result);
+  if (cut && !result.closed) await ctx.err(cut);
   return 0;
 }

@@ -10,6 +10,7 @@ import type { Host } from "../host.ts";
 import { diagnosticLines, explainFailure } from "./errors.ts";
 import { moduleState } from "./kernel.ts";
 import { sleep, spawn } from "./run.ts";
+import { decideWait, type TrickleWindow, type WaitLimits, type WaitOutcome } from "./drain_wait.ts";
 
 /** Options of {@linkcode AttachSession.open}. */
 export interface SessionOptions {
@@ -30,8 +31,7 @@ export interface SessionOptions {
   signalAttempts?: number;
 }
 
-/** Why {@linkcode AttachSession.waitIdle} returned. */
-export type WaitOutcome = "idle" | "exited" | "closed" | "aborted" | "full" | "timeout";
+export type { WaitOutcome } from "./drain_wait.ts";
 
 /** A running `staprun -A`. */
 export class AttachSession {
@@ -50,6 +50,8 @@ export class AttachSession {
   #options: SessionOptions;
   #stderr = "";
   #stderrPartial = "";
+  /** Signals stapfr sent to staprun. */
+  #sent = new Set<Deno.Signal>();
 
   private constructor(child: Deno.ChildProcess, options: SessionOptions) {
     this.#child = child;
@@ -125,43 +127,29 @@ export class AttachSession {
   }
 
   /**
-   * Waits until the backlog is drained, or another reason to stop comes first: staprun exited, the sink
-   * closed, `signal` aborted, `maxBytes` read, or `maxMs` passed. Drained means: nothing at all for `idleMs`
-   * (an empty ring; stapio 4.8 may hold the first record for up to 2 s), or, once data flowed, less than
-   * `liveBytes` within `windowMs` (the backlog comes as fast as the pipe goes; what trickles in after it is
-   * live output). A failed attach (staprun exits non-zero before printing anything) is thrown as a stapfr error.
+   * Waits until the backlog is drained, or another reason to stop comes first (see {@linkcode decideWait}):
+   * staprun exited, the sink closed, `signal` aborted, `maxBytes` read, or `maxMs` passed. A failed attach
+   * (staprun exits non-zero before printing anything) is thrown as a stapfr error.
    */
-  async waitIdle(options: {
-    idleMs: number;
-    windowMs?: number;
-    liveBytes?: number;
-    maxMs?: number;
-    maxBytes?: number;
-    signal?: AbortSignal;
-  }): Promise<WaitOutcome> {
-    const started = Date.now();
-    const windowMs = options.windowMs ?? 500;
-    const liveBytes = options.liveBytes ?? 64 * 1024;
-    let windowStart = started;
-    let windowBytes = this.bytes;
+  async waitIdle(options: WaitLimits & { signal?: AbortSignal }): Promise<WaitOutcome> {
+    const startedAt = Date.now();
+    let window: TrickleWindow = { start: startedAt, bytes: this.bytes };
     while (true) {
-      if (this.#exitStatus) {
-        await this.throwIfFailed();
-        return "exited";
-      }
-      if (this.sinkClosed) return "closed";
-      if (options.signal?.aborted) return "aborted";
-      const now = Date.now();
-      if (now - this.lastDataAt >= options.idleMs) return "idle";
-      if (now - windowStart >= windowMs) {
-        if (this.bytes > 0 && windowBytes > 0 && this.bytes - windowBytes < liveBytes) return "idle";
-        windowStart = now;
-        windowBytes = this.bytes;
-      }
-      if (options.maxBytes !== undefined && this.bytes >= options.maxBytes) return "full";
-      if (options.maxMs !== undefined && now - started >= options.maxMs) return "timeout";
+      const decision = decideWait({
+        now: Date.now(),
+        startedAt,
+        lastDataAt: this.lastDataAt,
+        bytes: this.bytes,
+        window,
+        exited: this.#exitStatus !== undefined,
+        sinkClosed: this.sinkClosed,
+        aborted: options.signal?.aborted ?? false,
+      }, options);
+      if (decision.outcome === "exited") await this.throwIfFailed();
+      if (decision.outcome) return decision.outcome;
+      window = decision.window;
       const timer = new AbortController();
-      await Promise.race([this.done, sleep(25, timer.signal)]);
+      await Promise.race([this.done, sleep(Math.min(25, decision.wakeInMs), timer.signal)]);
       timer.abort();
     }
   }
@@ -186,6 +174,9 @@ export class AttachSession {
   async throwIfFailed(): Promise<void> {
     const status = this.#exitStatus;
     if (!status || status.code === 0) return;
+    // Killed by our own SIGQUIT before it could handle it (a slow start under load): it never attached, or
+    // its death closed the control channel, which detaches. Either way the recording goes on.
+    if (status.signal === "SIGQUIT" && this.#sent.has("SIGQUIT")) return;
     if (this.bytes > 0 && !/Cannot attach to module/.test(this.#stderr)) return;
     throw explainFailure(this.#stderr, {
       operation: "attach",
@@ -202,6 +193,7 @@ export class AttachSession {
     const waitMs = this.#options.signalWaitMs ?? 3000;
     for (let attempt = 0; attempt < attempts && !this.#exitStatus; attempt++) {
       try {
+        this.#sent.add(signal);
         this.#child.kill(signal);
       } catch {
         break; // Already gone.

@@ -23,6 +23,8 @@ export interface Engine {
   idleMs: number;
   /** How long to wait for stapio to react to a signal before resending it. */
   signalWaitMs: number;
+  /** A drain (`dump`, the first part of `tail`, `stop`) ends after this long whatever comes (30 s). */
+  drainMaxMs: number;
 }
 
 /** One recorder as `list` and `status` show it (the `--json` document uses these keys). */

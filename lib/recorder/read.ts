@@ -10,6 +10,7 @@ import { AttachSession, type WaitOutcome } from "../driver/session.ts";
 import { sleep } from "../driver/run.ts";
 import type { ByteSink } from "../readers/concat.ts";
 import { copyFiles } from "../readers/concat.ts";
+import { cleanedSink, type DamageReport } from "../readers/clean_sink.ts";
 import { listRunFiles, streamsOf } from "../readers/files.ts";
 import { followRun } from "../readers/follow.ts";
 import { mergeStreams } from "../readers/merge.ts";
@@ -17,8 +18,8 @@ import { LineKeeper, tailBulk, tailFiles } from "../readers/tail.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
 
-/** What a read delivered. */
-export interface ReadResult {
+/** What a read delivered; the damage fields say what the line cleaner cut (docs/real-ring.md). */
+export interface ReadResult extends DamageReport {
   /** The recorder. */
   name: string;
   /** Its mode. */
@@ -35,7 +36,15 @@ export interface ReadResult {
   missing_files: number;
   /** Bulk mode: sequence numbers missing in what was read (overwritten or dropped records). */
   gaps: number;
+  /**
+   * Memory `dump`: bytes read after the output reached the ring's capacity (live output that came while
+   * detaching), left out so that a dump is never more than the ring can hold.
+   */
+  beyond_capacity_bytes: number;
 }
+
+/** A read's result before the cleaner's report is added. */
+type ReadCore = Omit<ReadResult, keyof DamageReport | "beyond_capacity_bytes">;
 
 /** Options of the read operations. */
 export interface ReadOptions {
@@ -43,6 +52,37 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** Receives stapio's diagnostic lines (module warnings and errors). */
   onDiagnostic?: (line: string) => void;
+  /** Pass the bytes on as stapio wrote them: no line cleaning (docs/real-ring.md). */
+  raw?: boolean;
+}
+
+/**
+ * Passes on at most `maxBytes`, cut after the last newline that fits (a prefix of what stapio wrote, whole
+ * lines); what comes after is counted and dropped.
+ */
+export function capped(sink: ByteSink, maxBytes: number): { sink: ByteSink; dropped: () => number } {
+  let passed = 0;
+  let dropped = 0;
+  let full = false;
+  return {
+    sink: async (chunk) => {
+      if (full) {
+        dropped += chunk.length;
+        return;
+      }
+      if (passed + chunk.length <= maxBytes) {
+        passed += chunk.length;
+        return await sink(chunk);
+      }
+      full = true;
+      const room = chunk.subarray(0, maxBytes - passed);
+      const cut = room.lastIndexOf(0x0a) + 1;
+      dropped += chunk.length - cut;
+      passed += cut;
+      if (cut > 0) await sink(chunk.subarray(0, cut));
+    },
+    dropped: () => dropped,
+  };
 }
 
 /** Wraps a sink so that a closed pipe is remembered instead of thrown. */
@@ -134,7 +174,7 @@ async function withSession(
 }
 
 /** Copies a file recorder's files, oldest to newest (merged by sequence number in bulk mode). */
-async function dumpFiles(record: RecorderRecord, sink: ByteSink): Promise<ReadResult> {
+async function dumpFiles(record: RecorderRecord, sink: ByteSink): Promise<ReadCore> {
   const out = guarded(sink);
   const files = await listRunFiles(record.output!.runDir, record.output!.base);
   let missing = 0;
@@ -153,7 +193,35 @@ async function dumpFiles(record: RecorderRecord, sink: ByteSink): Promise<ReadRe
   };
 }
 
-/** `dump`: everything the recorder holds, once; the recording goes on. */
+/**
+ * Runs a read with its output cleaned (unless `options.raw`), and adds what the cleaner cut to the result.
+ * The cleaner passes on its held last line once the read is over.
+ */
+async function cleaned(
+  sink: ByteSink,
+  options: ReadOptions,
+  read: (sink: ByteSink) => Promise<ReadCore & { beyond_capacity_bytes?: number }>,
+): Promise<ReadResult> {
+  // `bytes` is what reached the sink, after the cleaner.
+  let delivered = 0;
+  const out = cleanedSink(async (chunk) => {
+    await sink(chunk);
+    delivered += chunk.length;
+  }, options);
+  const r = await read(out.sink);
+  if (!r.closed) {
+    await out.finish().catch((err) => {
+      if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
+    });
+  }
+  return { ...r, bytes: delivered, beyond_capacity_bytes: r.beyond_capacity_bytes ?? 0, ...out.report() };
+}
+
+/**
+ * `dump`: everything the recorder holds, once; the recording goes on. A memory dump passes on at most the
+ * ring's capacity (what it can hold) and reads for at most the engine's drain limit (30 s), even when live
+ * output keeps coming.
+ */
 export async function dumpRecorder(
   engine: Engine,
   name: string,
@@ -161,16 +229,28 @@ export async function dumpRecorder(
   options: ReadOptions = {},
 ): Promise<ReadResult> {
   const record = await getRecord(engine, name);
-  if (record.mode === "file") return await dumpFiles(record, sink);
+  if (record.mode === "file") return await cleaned(sink, options, (s) => dumpFiles(record, s));
   const maxBytes = await capacityOf(engine, record);
-  const r = await withSession(
-    engine,
-    record,
-    sink,
-    options,
-    (s) => s.waitIdle({ idleMs: engine.idleMs, maxBytes, signal: options.signal }),
-  );
-  return { name, mode: "memory", ...r, missing_files: 0, gaps: 0 };
+  return await cleaned(sink, options, async (clean) => {
+    // The cap comes before the cleaner: what is passed on is a prefix of what stapio wrote.
+    const cap = capped(clean, maxBytes);
+    const r = await withSession(
+      engine,
+      record,
+      cap.sink,
+      options,
+      (s) =>
+        s.waitIdle({ idleMs: engine.idleMs, maxBytes, maxMs: engine.drainMaxMs, signal: options.signal }),
+    );
+    return {
+      name,
+      mode: "memory" as const,
+      ...r,
+      missing_files: 0,
+      gaps: 0,
+      beyond_capacity_bytes: cap.dropped(),
+    };
+  });
 }
 
 /** `attach`: live output until `signal` aborts (then detach with SIGQUIT) or the recording ends. */
@@ -181,9 +261,11 @@ export async function attachRecorder(
   options: ReadOptions = {},
 ): Promise<ReadResult> {
   const record = await getRecord(engine, name);
-  if (record.mode === "file") return await followFile(engine, record, sink, 0, options);
-  const r = await withSession(engine, record, sink, options, (s) => s.waitExit(options.signal));
-  return { name, mode: "memory", ...r, missing_files: 0, gaps: 0 };
+  return await cleaned(sink, options, async (clean) => {
+    if (record.mode === "file") return await followFile(engine, record, clean, 0, options);
+    const r = await withSession(engine, record, clean, options, (s) => s.waitExit(options.signal));
+    return { name, mode: "memory" as const, ...r, missing_files: 0, gaps: 0 };
+  });
 }
 
 async function followFile(
@@ -192,7 +274,7 @@ async function followFile(
   sink: ByteSink,
   before: number,
   options: ReadOptions,
-): Promise<ReadResult> {
+): Promise<ReadCore> {
   const out = guarded(sink);
   await followRun({
     runDir: record.output!.runDir,
@@ -243,46 +325,68 @@ export async function tailRecorder(
   const n = options.lines ?? 10;
   const encoder = new TextEncoder();
   if (record.mode === "file") {
-    const files = await listRunFiles(record.output!.runDir, record.output!.base);
-    const text = record.output!.bulk ? await tailBulk(streamsOf(files), n) : await tailFiles(files, n);
-    const out = guarded(sink);
-    await out.sink(encoder.encode(text));
-    if (!options.follow || out.closed()) {
-      return {
-        name,
-        mode: "file",
-        bytes: out.bytes(),
-        outcome: out.closed() ? "closed" : "done",
-        closed: out.closed(),
-        ended: false,
-        missing_files: 0,
-        gaps: 0,
-      };
-    }
-    return await followFile(engine, record, sink, out.bytes(), options);
+    return await cleaned(sink, options, async (clean) => {
+      const files = await listRunFiles(record.output!.runDir, record.output!.base);
+      const text = record.output!.bulk ? await tailBulk(streamsOf(files), n) : await tailFiles(files, n);
+      const out = guarded(clean);
+      await out.sink(encoder.encode(text));
+      if (!options.follow || out.closed()) {
+        return {
+          name,
+          mode: "file" as const,
+          bytes: out.bytes(),
+          outcome: out.closed() ? "closed" as const : "done" as const,
+          closed: out.closed(),
+          ended: false,
+          missing_files: 0,
+          gaps: 0,
+        };
+      }
+      return await followFile(engine, record, clean, out.bytes(), options);
+    });
   }
-  // Memory: keep the last lines of the drain, print them, then (with follow) pass live output through.
+  // Memory: keep the last clean lines of the drain, print them, then (with follow) pass live output through.
   const keeper = new LineKeeper(n);
   let live = false;
+  let delivered = 0;
+  const counted: ByteSink = async (chunk) => {
+    await sink(chunk);
+    delivered += chunk.length;
+  };
+  const out = cleanedSink(async (chunk) => {
+    if (live) await counted(chunk);
+    else keeper.push(chunk);
+  }, options);
   const r = await withSession(
     engine,
     record,
-    async (chunk) => {
-      if (live) await sink(chunk);
-      else keeper.push(chunk);
-    },
+    out.sink,
     options,
     async (s) => {
       const first = await s.waitIdle({
         idleMs: engine.idleMs,
         maxBytes: await capacityOf(engine, record),
+        maxMs: engine.drainMaxMs,
         signal: options.signal,
       });
-      await sink(encoder.encode(keeper.text()));
-      if (!options.follow || first === "exited" || first === "aborted") return first;
+      const following = options.follow && first !== "exited" && first !== "aborted";
+      // Without follow, the last line without a newline belongs to the lines printed now.
+      if (!following) await out.finish();
+      await counted(encoder.encode(keeper.text()));
+      if (!following) return first;
       live = true;
       return await s.waitExit(options.signal);
     },
   );
-  return { name, mode: "memory", ...r, missing_files: 0, gaps: 0 };
+  if (live && !r.closed) await out.finish();
+  return {
+    name,
+    mode: "memory",
+    ...r,
+    bytes: delivered,
+    missing_files: 0,
+    gaps: 0,
+    beyond_capacity_bytes: 0,
+    ...out.report(),
+  };
 }

@@ -10,14 +10,15 @@ import { sleep } from "../driver/run.ts";
 import { AttachSession } from "../driver/session.ts";
 import { unloadModule } from "../driver/unload.ts";
 import { type ByteSink, copyFiles } from "../readers/concat.ts";
+import { cleanedSink, type DamageReport } from "../readers/clean_sink.ts";
 import { listRunFiles, type RunFile, streamsOf } from "../readers/files.ts";
 import { mergeStreams } from "../readers/merge.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
 import type { RecorderState } from "../state.ts";
 
-/** What `stop` did. */
-export interface StopResult {
+/** What `stop` did; the damage fields say what the line cleaner cut (docs/real-ring.md). */
+export interface StopResult extends DamageReport {
   /** The recorder. */
   name: string;
   /** Its mode. */
@@ -40,6 +41,8 @@ export interface StopOptions {
   discard?: boolean;
   /** Receives stapio's diagnostic lines (for example the transport-failure warning at unload). */
   onDiagnostic?: (line: string) => void;
+  /** Pass the bytes on as stapio wrote them: no line cleaning (docs/real-ring.md). */
+  raw?: boolean;
 }
 
 /** Sends `signal` to a verified daemon until it exits; resends a lost signal, then gives up with an error. */
@@ -100,6 +103,7 @@ async function stopMemory(
   const outcome = await session.waitIdle({
     idleMs: engine.idleMs,
     maxBytes: await capacityOf(engine, record),
+    maxMs: engine.drainMaxMs,
   });
   if (outcome !== "exited") await session.unload();
   await session.done;
@@ -155,9 +159,11 @@ export async function stopRecorder(
 ): Promise<StopResult> {
   const record = await getRecord(engine, name);
   const release = await engine.registry.lock(name);
+  const cleaned = cleanedSink(sink, options);
   try {
     const state = await stateOf(record, await listModules(engine.host.procRoot));
     const result: StopResult = {
+      ...cleaned.report(),
       name,
       mode: record.mode,
       state,
@@ -173,12 +179,14 @@ export async function stopRecorder(
       );
     }
     if (record.mode === "memory" && state === "recording") {
-      result.bytes = await stopMemory(engine, record, sink, options);
+      result.bytes = await stopMemory(engine, record, cleaned.sink, options);
       result.stopped = true;
     } else if (record.mode === "file" && state !== "exited") {
-      result.bytes = await stopFile(engine, record, sink, options);
+      result.bytes = await stopFile(engine, record, cleaned.sink, options);
       result.stopped = true;
     }
+    await cleaned.finish();
+    Object.assign(result, cleaned.report());
     await engine.registry.remove(name);
     return result;
   } finally {
