@@ -57,7 +57,12 @@ Deno.test("cpioNewc's archive lists the same with the cpio program, where it is 
         { kind: "dir", path: "bin" },
         { kind: "file", path: "bin/x", data: new Uint8Array([1, 2, 3]) },
       ]);
-      const child = new Deno.Command("cpio", { args: ["-t"], stdin: "piped", stdout: "piped", stderr: "null" })
+      const child = new Deno.Command("cpio", {
+        args: ["-t"],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "null",
+      })
         .spawn();
       const w = child.stdin.getWriter();
       await w.write(bytes);

@@ -86,7 +86,12 @@ export async function bootGuest(options: {
       // The job never finished.
     }
     // timeout(1) exits 137 when it had to kill.
-    return { status: jobStatus, timedOut: status.code === 137, console, seconds: (Date.now() - started) / 1000 };
+    return {
+      status: jobStatus,
+      timedOut: status.code === 137,
+      console,
+      seconds: (Date.now() - started) / 1000,
+    };
   } finally {
     // A normal end has nothing left to kill; any other way out (an exception here) must not leave QEMU.
     try {
@@ -102,4 +107,26 @@ export async function bootGuest(options: {
     }
     await child.status;
   }
+}
+
+/**
+ * The job the guest runs after switching to the overlay root: the mounts stapfr and staprun need (tmpfs on
+ * /tmp and /run, debugfs for the relay files), Deno's cache copied onto tmpfs (warmed on the host), the lab's
+ * program, its status on the scratch share, and power-off.
+ */
+export function jobScript(options: { deno: string; program: string; plan: string; xfer: string }): string {
+  return `#!/bin/sh
+mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+mount -t debugfs debugfs /sys/kernel/debug
+export HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin NO_COLOR=1
+export DENO_DIR=/tmp/deno DENO_NO_UPDATE_CHECK=1
+cp -a ${options.xfer}/deno /tmp/deno
+echo "lab-guest: up"
+${options.deno} run --quiet --allow-all ${options.program} ${options.plan}
+echo $? > ${options.xfer}/status
+sync
+echo o > /proc/sysrq-trigger
+sleep 30
+`;
 }

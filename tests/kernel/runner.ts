@@ -59,8 +59,9 @@ function fill(arg: string, side: Side): string {
 
 /** A line with the side's own paths replaced and every number written `N`. */
 export function normaliseLine(line: string, side: Pick<Side, "modules" | "out" | "stateDir">): string {
+  // The simulator's hints name its own flag ("stapfr --sim stop NAME"): what must differ.
   return line.replaceAll(side.modules, "{modules}").replaceAll(side.out, "{out}")
-    .replaceAll(side.stateDir, "{state}").replace(/[0-9]+/g, "N");
+    .replaceAll(side.stateDir, "{state}").replaceAll("stapfr --sim ", "stapfr ").replace(/[0-9]+/g, "N");
 }
 
 function textLines(text: string): string[] {
@@ -89,7 +90,12 @@ async function stapfr(side: Side, args: string[], env: Record<string, string>): 
   }, side.commandLimitMs);
   try {
     const out = await child.output();
-    return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr), timedOut };
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+      timedOut,
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -167,13 +173,17 @@ async function moduleStates(side: Side, names: string[]): Promise<Record<string,
     } catch {
       // None.
     }
-    out[name] = loaded.has(name) ? (control ? "loaded+control" : "loaded") : (control ? "control only" : "absent");
+    out[name] = loaded.has(name)
+      ? (control ? "loaded+control" : "loaded")
+      : (control ? "control only" : "absent");
   }
   return out;
 }
 
 /** Numbers seen so far per recorder on this side (a start forgets them). */
 type Seen = Map<string, Set<number>>;
+
+const seenBySide = new WeakMap<Side, Seen>();
 
 const TICK_LINE = /^tick ([0-9]+)$/;
 const NUMBERED_LINE = /^([0-9]+) x{100}$/;
@@ -195,10 +205,14 @@ function linesView(
     if (m) nums.push(Number(m[1]));
     else if (!fixed.includes(line)) damaged++;
   }
-  const before = seen.size ? Math.max(...seen) : 0;
+  let before = 0;
+  for (const n of seen) before = Math.max(before, n);
   const repeats = nums.filter((n) => seen.has(n)).length;
   for (const n of nums) seen.add(n);
   const increasing = nums.every((n, i) => i === 0 || n > nums[i - 1]);
+  let min = Infinity;
+  let max = 0;
+  for (const n of nums) (min = Math.min(min, n)), (max = Math.max(max, n));
   const bytes = new TextEncoder().encode(raw.stdout).length;
   const view: Record<string, unknown> = {
     code: raw.code,
@@ -208,12 +222,23 @@ function linesView(
     last: lines.length ? normaliseLine(lines.at(-1)!, side) : null,
     repeats,
   };
+  // Missing numbers between the lowest and the highest this read gave (lines the recorder lost).
+  const gaps: string[] = [];
+  const sorted = [...nums].sort((a, b) => a - b);
+  let missing = 0;
+  for (let i = 1; i < sorted.length; i++) {
+    if (sorted[i] - sorted[i - 1] > 1) {
+      missing += sorted[i] - sorted[i - 1] - 1;
+      if (gaps.length < 5) gaps.push(`${sorted[i - 1] + 1}-${sorted[i] - 1}`);
+    }
+  }
   if (kind === "ticks") {
+    view.complete = missing === 0;
     view.increasing = increasing;
-    view.continues = nums.length === 0 || Math.min(...nums) > before;
+    view.continues = nums.length === 0 || min > before;
   } else {
     view.unique = new Set(nums).size === nums.length;
-    view.wrapped = nums.length > 0 && Math.min(...nums) > 1;
+    view.wrapped = nums.length > 0 && min > 1;
     if (capacity !== undefined) view.withinCapacity = bytes <= capacity;
   }
   return {
@@ -223,7 +248,9 @@ function linesView(
       bytes,
       damaged,
       increasing,
-      numbers: nums.length ? [Math.min(...nums), Math.max(...nums)] : [],
+      numbers: nums.length ? [min, max] : [],
+      missing,
+      gaps,
       count: lines.length,
       timedOut: raw.timedOut ?? false,
     },
@@ -295,6 +322,7 @@ function describe(step: Step): string {
   if ("attach" in step) return `stapfr attach ${step.attach}, then ${step.signal}`;
   if ("modules" in step) return `modules ${step.modules.join(" ")}`;
   if ("pause" in step) return `pause ${step.pause} ms`;
+  if ("registered" in step) return "the recorders registered";
   if ("killDaemon" in step) return `SIGKILL the stapio daemon of ${step.killDaemon}`;
   return `staprun -L stap_fr_${step.loadOrphan}.ko behind stapfr's back`;
 }
@@ -321,6 +349,19 @@ async function runStep(side: Side, step: Step, seen: Seen, env: Record<string, s
   if ("modules" in step) {
     const states = await moduleStates(side, step.modules);
     return done(states, {}, undefined, step.want);
+  }
+  if ("registered" in step) {
+    const names: string[] = [];
+    try {
+      for await (const e of Deno.readDir(side.stateDir)) {
+        if (e.isFile && !e.name.startsWith(".") && e.name.endsWith(".json")) {
+          names.push(e.name.slice(0, -".json".length));
+        }
+      }
+    } catch {
+      // No state directory yet: nothing registered.
+    }
+    return done({ registered: names.sort() }, {}, undefined, step.want);
   }
   if ("killDaemon" in step) {
     const record = JSON.parse(await Deno.readTextFile(`${side.stateDir}/${step.killDaemon}.json`));
@@ -358,7 +399,13 @@ async function runStep(side: Side, step: Step, seen: Seen, env: Record<string, s
   const raw = "attach" in step
     ? await attach(side, step.attach, step.lines, step.signal, env)
     : await stapfr(side, step.run.map((a) => fill(a, side)), env);
-  const { view, info } = viewOf(step.view, raw, side, seen.get(recorder)!, "run" in step ? step.capacity : undefined);
+  const { view, info } = viewOf(
+    step.view,
+    raw,
+    side,
+    seen.get(recorder)!,
+    "run" in step ? step.capacity : undefined,
+  );
   return done(view, info, raw, step.want);
 }
 
@@ -368,14 +415,17 @@ export async function runScenarios(
   scenarios: readonly Scenario[],
   log: (text: string) => void = () => {},
 ): Promise<ScenarioResult[]> {
-  const seen: Seen = new Map();
+  const seen = seenBySide.get(side) ?? new Map();
+  seenBySide.set(side, seen);
   const results: ScenarioResult[] = [];
   for (const scenario of scenarios) {
     const env = side.kind === "sim" ? scenario.simEnv ?? {} : {};
     const steps: StepResult[] = [];
     for (const step of scenario.steps) {
       const r = await runStep(side, step, seen, env);
-      log(`[${side.kind}] ${scenario.id}: ${r.step} (${r.ms} ms)${r.unmet.length ? " UNMET " + r.unmet : ""}`);
+      log(
+        `[${side.kind}] ${scenario.id}: ${r.step} (${r.ms} ms)${r.unmet.length ? " UNMET " + r.unmet : ""}`,
+      );
       steps.push(r);
     }
     results.push({ id: scenario.id, steps });

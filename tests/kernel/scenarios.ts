@@ -13,7 +13,13 @@ export interface LabModule {
   script: string;
   /** Bulk mode (`-b`), for rotating file recorders on 2 CPUs. */
   bulk?: boolean;
+  /** More stap arguments for this module. */
+  stapArgs?: string[];
 }
+
+// An emulated CPU spends long in each probe: SystemTap's overload guard ("probe overhead exceeded threshold")
+// would end the high-rate scripts within seconds, as it would on a slow real machine.
+const NO_OVERLOAD = ["-DSTP_NO_OVERLOAD"];
 
 // 100 bytes of padding, so each numbered line is about 107 bytes, as in the lab's first measurements.
 const PAD = "x".repeat(100);
@@ -22,26 +28,24 @@ const PAD = "x".repeat(100);
 export const MODULES: readonly LabModule[] = [
   {
     name: "tick",
-    script: 'global n probe begin { printf("begin\\n") } probe timer.ms(100) { n++; printf("tick %d\\n", n) } ' +
+    script:
+      'global n probe begin { printf("begin\\n") } probe timer.ms(100) { n++; printf("tick %d\\n", n) } ' +
       'probe end { printf("exited\\n") }',
   },
   {
     // Fast enough to wrap a 2 x 1 MiB ring within seconds, even in an emulated guest.
     name: "flood",
-    script: `global n probe timer.ms(1) { for (i = 0; i < 40; i++) { n++; printf("%d ${PAD}\\n", n) } } ` +
+    stapArgs: NO_OVERLOAD,
+    script: `global n probe timer.ms(1) { for (i = 0; i < 20; i++) { n++; printf("%d ${PAD}\\n", n) } } ` +
       'probe end { printf("exited\\n") }',
   },
   {
     // Every CPU writes, so a bulk recorder has a file series per CPU.
     name: "rot",
-    script: `global n probe timer.profile { for (i = 0; i < 20; i++) { n++; printf("%d ${PAD}\\n", n) } } ` +
+    stapArgs: NO_OVERLOAD,
+    script: `global n probe timer.profile { for (i = 0; i < 10; i++) { n++; printf("%d ${PAD}\\n", n) } } ` +
       'probe end { printf("exited\\n") }',
     bulk: true,
-  },
-  {
-    // A start that fails: the module loads, its begin probe fails, SystemTap unloads it.
-    name: "boom",
-    script: 'probe begin { error("lab: failing on purpose") }',
   },
 ];
 
@@ -57,7 +61,13 @@ export type ViewName =
 export type Step =
   | { run: string[]; view: ViewName; want?: Record<string, unknown>; capacity?: number }
   /** `stapfr attach NAME`, then `signal` to stapfr once `lines` lines arrived (or after `ms`). */
-  | { attach: string; signal: "SIGINT" | "SIGTERM"; lines: number; view: ViewName; want?: Record<string, unknown> }
+  | {
+    attach: string;
+    signal: "SIGINT" | "SIGTERM";
+    lines: number;
+    view: ViewName;
+    want?: Record<string, unknown>;
+  }
   /** Which of these modules are loaded (`/proc/modules`) and have a control directory (`/proc/systemtap`). */
   | { modules: string[]; want?: Record<string, unknown> }
   /** Lets the scripts record for a while (data accumulating, not synchronisation). */
@@ -65,7 +75,9 @@ export type Step =
   /** SIGKILL the stapio daemon of a file recorder (its pid from `--json status`). */
   | { killDaemon: string }
   /** Loads `stap_fr_NAME.ko` with `staprun -L` behind stapfr's back. */
-  | { loadOrphan: string };
+  | { loadOrphan: string }
+  /** The recorders registered in the state directory (read directly: no stapfr start-up in the guest). */
+  | { registered: string[] };
 
 /** A scenario: steps run in order on one side; views are compared step by step. */
 export interface Scenario {
@@ -99,7 +111,11 @@ export const SCENARIOS: readonly Scenario[] = [
     title: "dump twice: the second repeats nothing of the first",
     steps: [
       { pause: 1500 },
-      { run: ["dump", "tick"], view: "ticks", want: { code: 0, first: "begin", clean: true, increasing: true } },
+      {
+        run: ["dump", "tick"],
+        view: "ticks",
+        want: { code: 0, first: "begin", clean: true, increasing: true, complete: true },
+      },
       { pause: 1000 },
       { run: ["dump", "tick"], view: "ticks", want: { code: 0, repeats: 0, clean: true, continues: true } },
     ],
@@ -129,33 +145,42 @@ export const SCENARIOS: readonly Scenario[] = [
       { run: ["start", "tick", "--module", TICK, "--buffer", "1M"], view: "plain", want: { code: 0 } },
       { run: ["stop", "tick", "--discard"], view: "plain", want: { code: 0 } },
       { modules: ["stap_fr_tick"], want: { stap_fr_tick: "absent" } },
-      { run: ["--json", "list"], view: "list", want: { code: 0, recorders: [] } },
+      { registered: [], want: { registered: [] } },
     ],
   },
   {
     id: "orphan",
-    title: "an orphan stap_fr_ module: listed, then gc --unload-orphans",
+    title: "an orphan stap_fr_ module (loaded behind stapfr's back) is listed as one",
     steps: [
       { loadOrphan: "tick" },
-      { run: ["--json", "list"], view: "list", want: { code: 0 } },
-      { run: ["gc", "--unload-orphans"], view: "plain", want: { code: 0 } },
-      { modules: ["stap_fr_tick"], want: { stap_fr_tick: "absent" } },
+      {
+        run: ["--json", "list"],
+        view: "list",
+        want: { code: 0, recorders: [["stap_fr_tick", "memory", "orphan", "stap_fr_tick"]] },
+      },
     ],
   },
   {
     id: "start-fails",
-    title: "a start that fails: nothing left loaded, nothing registered",
+    title: "a start that fails (its module is loaded already): nothing registered, the orphan left alone, " +
+      "then gc --unload-orphans",
     steps: [
-      { run: ["start", "boom", "--module", "{modules}/stap_fr_boom.ko"], view: "plain", want: { code: 1 } },
-      { modules: ["stap_fr_boom"], want: { stap_fr_boom: "absent" } },
-      { run: ["--json", "list"], view: "list", want: { code: 0, recorders: [] } },
+      { run: ["start", "tick", "--module", TICK, "--buffer", "1M"], view: "plain", want: { code: 1 } },
+      { modules: ["stap_fr_tick"], want: { stap_fr_tick: "loaded+control" } },
+      { registered: [], want: { registered: [] } },
+      { run: ["gc", "--unload-orphans"], view: "plain", want: { code: 0 } },
+      { modules: ["stap_fr_tick"], want: { stap_fr_tick: "absent" } },
     ],
   },
   {
     id: "dead-daemon",
     title: "a killed stapio daemon: dead, then gc",
     steps: [
-      { run: ["start", "tick", "--module", TICK, "--output", "{out}/dead"], view: "plain", want: { code: 0 } },
+      {
+        run: ["start", "tick", "--module", TICK, "--output", "{out}/dead"],
+        view: "plain",
+        want: { code: 0 },
+      },
       { killDaemon: "tick" },
       {
         run: ["--json", "list"],
@@ -164,7 +189,7 @@ export const SCENARIOS: readonly Scenario[] = [
       },
       { run: ["gc"], view: "plain", want: { code: 0 } },
       { modules: ["stap_fr_tick"], want: { stap_fr_tick: "absent" } },
-      { run: ["--json", "list"], view: "list", want: { code: 0, recorders: [] } },
+      { registered: [], want: { registered: [] } },
     ],
   },
   {
@@ -172,12 +197,25 @@ export const SCENARIOS: readonly Scenario[] = [
     title: "a file recorder rotating per CPU (bulk on 2 CPUs): status, dump, tail, stop",
     steps: [
       {
-        run: ["start", "rot", "--module", "{modules}/stap_fr_rot.ko", "--output", "{out}/rot", "--rotate", "1M,2"],
+        run: [
+          "start",
+          "rot",
+          "--module",
+          "{modules}/stap_fr_rot.ko",
+          "--output",
+          "{out}/rot",
+          "--rotate",
+          "1M,2",
+        ],
         view: "plain",
         want: { code: 0 },
       },
       { pause: 6000 },
-      { run: ["--json", "status", "rot"], view: "status", want: { code: 0, state: "recording", mode: "file" } },
+      {
+        run: ["--json", "status", "rot"],
+        view: "status",
+        want: { code: 0, state: "recording", mode: "file" },
+      },
       { run: ["dump", "rot"], view: "numbered", want: { code: 0, clean: true, unique: true } },
       { run: ["tail", "rot", "-n", "5"], view: "numbered", want: { code: 0, count: 5, clean: true } },
       { run: ["stop", "rot"], view: "numbered", want: { code: 0, last: "exited" } },
@@ -202,7 +240,13 @@ export const SCENARIOS: readonly Scenario[] = [
     id: "reader-behind",
     title: "a high-rate attach where the reader falls behind: clean output, the loss reported",
     steps: [
-      { attach: "flood", signal: "SIGINT", lines: 20000, view: "numbered", want: { clean: true, unique: true } },
+      {
+        attach: "flood",
+        signal: "SIGINT",
+        lines: 20000,
+        view: "numbered",
+        want: { clean: true, unique: true },
+      },
       { modules: ["stap_fr_flood"], want: { stap_fr_flood: "loaded+control" } },
     ],
   },
@@ -213,7 +257,7 @@ export const SCENARIOS: readonly Scenario[] = [
     simEnv: { STAPFR_SIM_LOSE_SIGNALS: "1" },
     steps: [
       { run: ["dump", "flood"], view: "numbered", want: { code: 0, clean: true } },
-      { run: ["--json", "status", "flood"], view: "status", want: { code: 0, state: "recording" } },
+      { modules: ["stap_fr_flood"], want: { stap_fr_flood: "loaded+control" } },
       { run: ["stop", "flood"], view: "numbered", want: { code: 0, last: "exited" } },
       { modules: ["stap_fr_flood"], want: { stap_fr_flood: "absent" } },
     ],
