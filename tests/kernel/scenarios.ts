@@ -77,7 +77,7 @@ export type Step =
   /** Loads `stap_fr_NAME.ko` with `staprun -L` behind stapfr's back. */
   | { loadOrphan: string }
   /** The recorders registered in the state directory (read directly: no stapfr start-up in the guest). */
-  | { registered: string[] };
+  | { registered: string[]; want?: Record<string, unknown> };
 
 /** A scenario: steps run in order on one side; views are compared step by step. */
 export interface Scenario {
