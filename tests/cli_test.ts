@@ -4,6 +4,7 @@ import { CLI, runCli, runMain } from "./helpers.ts";
 
 const DESIGN_COMMANDS = [
   "start",
+  "build",
   "list",
   "status",
   "dump",

@@ -69,3 +69,62 @@ Deno.test("explainFailure maps every error of docs/systemtap-4.8.md 2.8 to its o
     assertMatch(explainFailure(stderr, ctx).message, expected, stderr);
   }
 });
+
+// What Debian's stap 4.8 printed here, building for Debian 12's 6.1.0-57 kernel (which renamed
+// task_work_cancel): the compiler's lines name files under /usr/src/linux-headers-*, so the headers case
+// must not catch it first.
+const TASK_WORK_FAILURE = `WARNING: Kernel function symbol table missing [man warning::symbols]
+In file included from /usr/share/systemtap/runtime/stp_utrace.c:28,
+                 from /usr/share/systemtap/runtime/runtime.h:26,
+                 from /tmp/stapV91wCv/stap_fr_t2_src.c:21:
+/usr/share/systemtap/runtime/stp_task_work.c: In function 'stp_task_work_cancel':
+/usr/share/systemtap/runtime/stp_task_work.c:107:40: error: passing argument 2 of '(bool (*)(struct task_struct *, struct callback_head *))kallsyms_task_work_cancel' from incompatible pointer type [-Werror=incompatible-pointer-types]
+  107 |         twork = task_work_cancel(task, func);
+cc1: all warnings being treated as errors
+make[1]: *** [/usr/src/linux-headers-6.1.0-57-common/scripts/Makefile.build:255: /tmp/stapV91wCv/stap_fr_t2_src.o] Error 1
+make: *** [/usr/src/linux-headers-6.1.0-57-common/Makefile:2065: /tmp/stapV91wCv] Error 2
+WARNING: kbuild exited with status: 2
+Pass 4: compilation failed.  [man error::pass4]
+`;
+
+Deno.test("explainFailure recognises SystemTap 4.8's task_work_cancel failure and points at the runtime fix", () => {
+  for (const operation of ["build", "start"] as const) {
+    const e = explainFailure(TASK_WORK_FAILURE, { ...base, operation, program: "stap" });
+    assertMatch(
+      e.message,
+      new RegExp(`^Cannot ${operation} recorder "io": SystemTap's runtime does not compile`),
+    );
+    assertMatch(e.message, /\| .*stp_task_work\.c:107:40: error/);
+    assertMatch(
+      e.hint!,
+      /^Upgrade SystemTap, or pass a fixed copy of its runtime after "--" with stap's -R DIR/,
+    );
+    assertMatch(e.hint!, /docs\/prebuilt-modules\.md "The SystemTap 4\.8 runtime on current kernels"/);
+  }
+});
+
+Deno.test("explainFailure names the kernel whose build tree is missing when build targets another one", () => {
+  const stderr =
+    'Checking "/lib/modules/6.12.9-x/build/.config" failed with error: No such file or directory\n';
+  const start = explainFailure(stderr, { ...base, operation: "start", program: "stap" });
+  assertMatch(start.message, /the kernel headers of the running kernel are missing/);
+  assertMatch(start.hint!, /linux-headers-\$\(uname -r\)\) and start again/);
+  const build = explainFailure(stderr, { ...base, operation: "build", program: "stap", release: "6.12.9-x" });
+  assertMatch(
+    build.message,
+    /^Cannot build recorder "io": the kernel headers of kernel "6\.12\.9-x" are missing/,
+  );
+  assertMatch(build.hint!, /apt install linux-headers-6\.12\.9-x\) and build again/);
+});
+
+Deno.test("explainFailure: a prebuilt module the kernel rejects is to be built again, not headers installed", () => {
+  const stderr = "ERROR: Couldn't insert module '/srv/stap_fr_io.ko': Invalid module format\n";
+  const start = { ...base, operation: "start" as const, program: "staprun" };
+  assertMatch(explainFailure(stderr, start).hint!, /linux-headers/);
+  const prebuilt = explainFailure(stderr, { ...start, prebuilt: true });
+  assertMatch(prebuilt.message, /rejected the module as built for another kernel/);
+  assertMatch(
+    prebuilt.hint!,
+    /^Build it again for this kernel \("stapfr build NAME SCRIPT --kernel \$\(uname -r\)"\)$/,
+  );
+});

@@ -99,7 +99,11 @@ export function memoryArgv(options: StartCommon & { buffer?: number }): string[]
 /** Starts a memory-mode recorder; returns the module name stapio reported. */
 export async function startMemory(options: StartCommon & { buffer?: number }): Promise<{ module: string }> {
   const argv = memoryArgv(options);
-  const result = await runCommand(argv, { cwd: options.workDir, env: options.host.env, signal: options.signal });
+  const result = await runCommand(argv, {
+    cwd: options.workDir,
+    env: options.host.env,
+    signal: options.signal,
+  });
   const module = parseReconnectHint(result.stderr);
   if (result.code === 0 && module) return { module };
   if (result.code === 0) {

@@ -50,6 +50,62 @@ export interface BuildResult {
   description: ModuleDescription;
 }
 
+/** stap's options that take a value (its getopt string), so that a value is never read as an option. */
+const TAKES_VALUE = new Set("pIeEoRramcxDslLdSBJGTC");
+/** What build sets itself, or what would make stap do something else than compile one module here. */
+const OWN = new Map([
+  ["p", "the last pass (build stops after pass 4)"],
+  ["m", "the module name (stap_fr_NAME)"],
+  ["r", 'the kernel (use "--kernel")'],
+  ["F", "flight-recorder mode"],
+  ["b", 'bulk mode (use "--bulk")'],
+  ["o", "the output file (a start option)"],
+  ["S", "rotation (a start option)"],
+  ["e", "the script"],
+  ["E", "the script"],
+  ["c", "a command to run"],
+  ["x", "a process to watch (a run-time option)"],
+  ["l", "probe listing"],
+  ["L", "probe listing"],
+]);
+
+/**
+ * Refuses STAP_ARGS that would change what build does (`-p5` would load the module on the build host, `-m`
+ * would name it otherwise). Short options may be clustered (`-gv`); an option's value is skipped.
+ *
+ * @example
+ * ```ts
+ * import { assertThrows } from "@std/assert";
+ * checkBuildStapArgs(["-R", "/opt/runtime", "-g", "-DMAXACTION=10000", "--vp", "0001", "-I", "/x/-p"]);
+ * assertThrows(() => checkBuildStapArgs(["-gp5"]), Error, '"-p"');
+ * ```
+ */
+export function checkBuildStapArgs(args: readonly string[]): void {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") break;
+    if (arg.startsWith("--")) {
+      if (/^--modinfo(=|$)/.test(arg)) {
+        const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : args[++i] ?? "";
+        if (value.startsWith(`${BULK_MODINFO}=`)) {
+          throw new UsageError(`STAP_ARGS may not set "${BULK_MODINFO}": build sets it (use "--bulk")`);
+        }
+      }
+      continue;
+    }
+    if (!arg.startsWith("-") || arg === "-") continue;
+    for (let j = 1; j < arg.length; j++) {
+      const flag = arg[j];
+      const own = OWN.get(flag);
+      if (own) throw new UsageError(`STAP_ARGS may not hold "-${flag}": build sets ${own} itself`);
+      if (TAKES_VALUE.has(flag)) {
+        if (j === arg.length - 1) i++; // The value is the next argument.
+        break;
+      }
+    }
+  }
+}
+
 /** `stap -V`'s version (`4.8/0.188`), or null. */
 async function stapVersion(engine: Engine): Promise<string | null> {
   try {
@@ -64,6 +120,7 @@ async function stapVersion(engine: Engine): Promise<string | null> {
 export async function buildModule(engine: Engine, options: BuildOptions): Promise<BuildResult> {
   const name = validateName(options.name);
   const module = moduleName(name);
+  checkBuildStapArgs(options.stapArgs ?? []);
   const { host } = engine;
   const release = options.kernel ?? runningRelease(host.kind, engine.env);
   if (!/^[A-Za-z0-9._+~-]+$/.test(release)) {
@@ -156,13 +213,19 @@ export async function buildModule(engine: Engine, options: BuildOptions): Promis
       built_at: new Date().toISOString(),
       host: host.kind,
     };
-    // A module holds code, not traced data: readable by all, as stap and the kernel's own modules are.
-    await Deno.writeFile(temp, bytes, { mode: 0o644 });
-    await Deno.chmod(temp, 0o644);
-    await Deno.writeTextFile(descriptionTemp, JSON.stringify(description, null, 2) + "\n", { mode: 0o644 });
-    await Deno.chmod(descriptionTemp, 0o644);
-    await Deno.rename(temp, modulePath);
-    await Deno.rename(descriptionTemp, descriptionPath);
+    try {
+      // A module holds code, not traced data: readable by all, as stap and the kernel's own modules are.
+      await Deno.writeFile(temp, bytes, { mode: 0o644 });
+      await Deno.chmod(temp, 0o644);
+      await Deno.writeTextFile(descriptionTemp, JSON.stringify(description, null, 2) + "\n", { mode: 0o644 });
+      await Deno.chmod(descriptionTemp, 0o644);
+      await Deno.rename(temp, modulePath);
+      await Deno.rename(descriptionTemp, descriptionPath);
+    } catch (err) {
+      throw new StapfrError(`Cannot write the module into "${outDir}": ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
     return {
       module_path: modulePath,
       description_path: descriptionPath,

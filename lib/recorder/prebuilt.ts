@@ -9,6 +9,7 @@ import { StapfrError, UsageError } from "../errors.ts";
 import { type ModuleInfo, moduleInfo, NotAModuleError } from "../driver/modinfo.ts";
 import { moduleName } from "../units.ts";
 import { readDescription, sha256Hex } from "./module_description.ts";
+import type { PrebuiltRecord } from "../registry.ts";
 
 /** The `.modinfo` key `stapfr build` adds (`stap --modinfo stapfr_bulk=1|0`). */
 export const BULK_MODINFO = "stapfr_bulk";
@@ -127,4 +128,28 @@ export async function checkPrebuilt(file: string, use: PrebuiltUse): Promise<Pre
     );
   }
   return { path, sha256, release: info.release, bulk, info };
+}
+
+/**
+ * What is wrong with a registry record's `prebuilt` field, or undefined when it is a valid
+ * {@linkcode PrebuiltRecord} (for the registry's field-by-field check of what it reads).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const ok = { path: "/srv/stap_fr_io.ko", sha256: "ab".repeat(32), release: "6.1.0-57-amd64", bulk: null };
+ * assertEquals(prebuiltRecordProblem(ok), undefined);
+ * assertEquals(prebuiltRecordProblem({ ...ok, path: "stap_fr_io.ko" }), '"path" is not an absolute path to a .ko');
+ * ```
+ */
+export function prebuiltRecordProblem(value: unknown): string | undefined {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return "not an object";
+  const v = value as Partial<Record<keyof PrebuiltRecord, unknown>>;
+  if (typeof v.path !== "string" || !v.path.startsWith("/") || !v.path.endsWith(".ko")) {
+    return `"path" is not an absolute path to a .ko`;
+  }
+  if (typeof v.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(v.sha256)) return `"sha256" is not a sha256`;
+  if (typeof v.release !== "string" || v.release === "") return `"release" is not a kernel release`;
+  if (v.bulk !== null && typeof v.bulk !== "boolean") return `"bulk" is not true, false or null`;
+  return undefined;
 }

@@ -229,8 +229,10 @@ export async function runStapio(
 function daemonArgs(name: string, o: StaprunOptions, cwd: string): string[] {
   const args = ["-D", "-o", absoluteOutfile(o.outfile!, cwd)];
   if (o.rotation) {
-    const mb = o.rotation.sizeLimit / (1024 * 1024);
-    args.push("-S", o.rotation.fileCount ? `${mb},${o.rotation.fileCount}` : `${mb}`);
+    // Sizes below whole MiB (the simulator's `NK` extension) pass on as KiB, which the daemon parses back.
+    const { sizeLimit } = o.rotation;
+    const size = sizeLimit % (1024 * 1024) === 0 ? `${sizeLimit / (1024 * 1024)}` : `${sizeLimit / 1024}K`;
+    args.push("-S", o.rotation.fileCount ? `${size},${o.rotation.fileCount}` : size);
   }
   if (o.suppressWarnings) args.push("-w");
   for (let i = 0; i < o.verbose; i++) args.push("-v");
