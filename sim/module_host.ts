@@ -68,6 +68,8 @@ export interface HostOptions {
   args?: string[];
   /** `stap -D NAME=VALUE` settings (MAXACTION, MAXERRORS, …). */
   defines?: Record<string, string>;
+  /** Reproduce the real 4.8 ring's damage (docs/real-ring.md): the wrap fragment and truncation; default off. */
+  ringDamage?: boolean;
 }
 
 /** The configuration the host process receives (one JSON argument). */
@@ -183,6 +185,7 @@ export async function spawnModuleHost(options: HostOptions): Promise<ModuleHostH
     bulk: options.bulk ?? false,
     guru: options.guru ?? false,
     args: options.args ?? [],
+    ringDamage: options.ringDamage ?? false,
     scriptSource: options.scriptSource,
     scriptFile: options.scriptFile,
     defines: options.defines,

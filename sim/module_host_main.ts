@@ -42,6 +42,7 @@ export async function hostMain(args: string[]): Promise<number> {
       bulk: config.bulk,
       guru: config.guru,
       args: config.args,
+      ringDamage: config.ringDamage ? { wrap: true, truncate: true } : undefined,
       // A host runs on real time, so the script's gettimeofday_*() tells the real time too.
       epochNs: BigInt(Date.now()) * 1_000_000n,
     });

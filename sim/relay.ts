@@ -15,9 +15,15 @@
  * - The 1–8 byte tail (5.2): when fewer than 8 bytes (a record header) are left in a sub-buffer, they become
  *   padding and the record starts on the next sub-buffer, as 5.1 does (PR31117). 4.8 drops the record and
  *   leaves those bytes as garbage that desynchronises the reader; that is not reproduced.
- * - The wrapped-ring attach of 4.8 (5.3, open question 1: duplicates, old laps and garbage after the ring
- *   wrapped while detached) is not reproduced either: this is the clean ring that the Beginner's Guide
- *   documents, and it is unconfirmed on a live kernel.
+ * - What a real 4.8 ring hands its reader (docs/real-ring.md "What the real ring gives"), with
+ *   {@linkcode RingDamage} (off unless asked for; the module host of the process face turns it on):
+ *   - `wrap`: the first read after the ring wrapped while detached starts with a stale, torn fragment: the
+ *     4-byte length of a record from an older pass (the last one overwritten), then the first part of its
+ *     text, cut mid-line and glued to the newest data (in front of the first record read).
+ *   - `truncate`: a record that does not fit while a reader is attached (the reader fell behind) is not
+ *     dropped whole: what fits in the current sub-buffer is written, cut short at the sub-buffer's end, and
+ *     ends with the 4-byte length it should have had, so the next record's text follows a binary word. It
+ *     still counts as a transport failure; the records after it are dropped until the reader catches up.
  *
  * Memory is allocated once: no allocation per record on the write path.
  * @module
@@ -47,6 +53,14 @@ export interface RelayStats {
   overwrittenRecords: number;
 }
 
+/** Which of the real 4.8 ring's damage to reproduce (docs/real-ring.md). */
+export interface RingDamage {
+  /** The stale, torn fragment at the start of the first read after a wrap while detached. */
+  wrap?: boolean;
+  /** Records cut short at a sub-buffer end, with a binary word, when an attached reader falls behind. */
+  truncate?: boolean;
+}
+
 /** One CPU's ring. All offsets are bytes; sub-buffer `i` is `data[i*SUBBUF_SIZE ..]`. */
 class CpuRing {
   readonly data: Uint8Array;
@@ -67,6 +81,12 @@ class CpuRing {
   readOff = 0;
   /** The reader lost the start of the record under its cursor: resume at the next record start. */
   skip = false;
+  /** The ring wrapped while detached: the next read starts with the stale fragment (RingDamage.wrap). */
+  wrapped = false;
+  /** The text of the last record overwritten (as far as it lay in its sub-buffer), and its length. */
+  readonly stale = new Uint8Array(SUBBUF_SIZE);
+  staleBytes = 0;
+  staleLength = 0;
 
   constructor(readonly nsub: number) {
     this.data = new Uint8Array(nsub * SUBBUF_SIZE);
@@ -104,10 +124,13 @@ export class RelayBuffers {
     overwrittenSubbufs: 0,
     overwrittenRecords: 0,
   };
+  /** The real ring's damage reproduced (none by default: the clean ring). */
+  readonly damage: RingDamage;
   #rings: CpuRing[];
   #seq = 0;
 
-  constructor(cpus: number, bufferBytes: number = DEFAULT_BUFFER_BYTES) {
+  constructor(cpus: number, bufferBytes: number = DEFAULT_BUFFER_BYTES, damage: RingDamage = {}) {
+    this.damage = damage;
     if (!Number.isInteger(cpus) || cpus < 1) throw new RangeError(`Invalid CPU count "${cpus}"`);
     if (!Number.isInteger(bufferBytes) || bufferBytes < SUBBUF_SIZE || bufferBytes % SUBBUF_SIZE !== 0) {
       throw new RangeError(`Invalid buffer size "${bufferBytes}": expected a positive multiple of 4096`);
@@ -170,6 +193,7 @@ export class RelayBuffers {
     if (newSubbufs > free) {
       if (!this.overwrite) {
         this.stats.failures++;
+        if (this.damage.truncate) this.#writeTruncated(ring, payload, remaining);
         return false;
       }
       for (let i = free; i < newSubbufs; i++) this.#overwriteOldest(ring);
@@ -197,8 +221,28 @@ export class RelayBuffers {
     return true;
   }
 
+  /**
+   * RingDamage.truncate: the record cut short at the end of the current sub-buffer, ending with the 4-byte
+   * length it should have had (what the real ring shows as a binary word glued before the next number).
+   */
+  #writeTruncated(ring: CpuRing, payload: Uint8Array, remaining: number): void {
+    const room = remaining - RECORD_HEADER - 4;
+    if (room < 1) return;
+    const text = Math.min(room, payload.length);
+    const sub = ring.produced % ring.nsub;
+    const at = sub * SUBBUF_SIZE + ring.offset;
+    ring.view.setUint32(at, this.#seq, true);
+    ring.view.setUint32(at + 4, text + 4, true);
+    ring.data.set(payload.subarray(0, text), at + RECORD_HEADER);
+    ring.view.setUint32(at + RECORD_HEADER + text, payload.length, true);
+    this.#noteStart(ring, sub, ring.offset);
+    ring.offset += RECORD_HEADER + text + 4;
+    this.stats.bytes += RECORD_HEADER + text + 4;
+  }
+
   #overwriteOldest(ring: CpuRing): void {
     const oldest = ring.consumed % ring.nsub;
+    if (this.damage.wrap) this.#keepStale(ring, oldest);
     this.stats.overwrittenRecords += ring.starts[oldest];
     // The reader had already taken the records before its cursor.
     if (ring.readOff > 0 && !ring.skip) this.stats.overwrittenRecords -= this.#recordsBefore(ring, oldest);
@@ -206,6 +250,19 @@ export class RelayBuffers {
     ring.consumed++;
     ring.readOff = 0;
     ring.skip = true;
+  }
+
+  /** RingDamage.wrap: keeps the first record that starts in sub-buffer `sub`, which is being overwritten. */
+  #keepStale(ring: CpuRing, sub: number): void {
+    const off = ring.firstRecord[sub];
+    if (off === NO_RECORD) return;
+    const base = sub * SUBBUF_SIZE;
+    const length = ring.view.getUint32(base + off + 4, true);
+    const bytes = Math.max(0, Math.min(length, ring.end[sub] - off - RECORD_HEADER));
+    ring.stale.set(ring.data.subarray(base + off + RECORD_HEADER, base + off + RECORD_HEADER + bytes));
+    ring.staleBytes = bytes;
+    ring.staleLength = length;
+    ring.wrapped = true;
   }
 
   /** Records starting before the read cursor in sub-buffer `sub` (already consumed, so not lost). */
@@ -253,6 +310,36 @@ export class RelayBuffers {
   read(cpu: number, out: Uint8Array): number {
     const ring = this.#rings[cpu];
     if (ring === undefined) throw new RangeError(`No such CPU "${cpu}"`);
+    if (!ring.wrapped || !this.damage.wrap) return this.#read(ring, out);
+    // The stale fragment goes in front of the first record's text: keep room for it.
+    const fragment = RECORD_HEADER + ring.staleBytes;
+    if (out.length - fragment < RECORD_HEADER + MAX_RECORD_PAYLOAD) return this.#read(ring, out);
+    const written = this.#read(ring, out.subarray(0, out.length - fragment));
+    if (written === 0) return 0;
+    ring.wrapped = false;
+    return written + this.#glueStale(ring, out, written);
+  }
+
+  /**
+   * Puts the stale fragment (the overwritten record's length word and its text, cut mid-line) in front of the
+   * text of the record at the start of `out`; returns the bytes added.
+   */
+  #glueStale(ring: CpuRing, out: Uint8Array, written: number): number {
+    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+    const length = view.getUint32(4, true);
+    // Cut the stale text in the middle of a line, about two thirds in, within the largest record.
+    let cut = Math.min(Math.floor((ring.staleBytes * 2) / 3), MAX_RECORD_PAYLOAD - length - 4);
+    while (cut > 0 && ring.stale[cut - 1] === 0x0a) cut--;
+    if (cut < 0) return 0;
+    const added = 4 + cut;
+    out.copyWithin(RECORD_HEADER + added, RECORD_HEADER, written);
+    view.setUint32(RECORD_HEADER, ring.staleLength, true);
+    out.set(ring.stale.subarray(0, cut), RECORD_HEADER + 4);
+    view.setUint32(4, length + added, true);
+    return added;
+  }
+
+  #read(ring: CpuRing, out: Uint8Array): number {
     let written = 0;
     for (;;) {
       let sub = ring.consumed % ring.nsub;

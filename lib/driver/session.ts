@@ -33,6 +33,9 @@ export interface SessionOptions {
 
 export type { WaitOutcome } from "./drain_wait.ts";
 
+/** The longest a drain waits for stapio to attach before its clocks start anyway. */
+export const ATTACH_WAIT_MS = 15_000;
+
 /** A running `staprun -A`. */
 export class AttachSession {
   /** The pid of staprun, which is also stapio's (staprun execs it). */
@@ -132,13 +135,15 @@ export class AttachSession {
    * (staprun exits non-zero before printing anything) is thrown as a stapfr error.
    */
   async waitIdle(options: WaitLimits & { signal?: AbortSignal }): Promise<WaitOutcome> {
+    await this.#untilAttached(options.signal);
     const startedAt = Date.now();
     let window: TrickleWindow = { start: startedAt, bytes: this.bytes };
     while (true) {
       const decision = decideWait({
         now: Date.now(),
         startedAt,
-        lastDataAt: this.lastDataAt,
+        // Silence before stapio attached is not an empty ring.
+        lastDataAt: Math.max(this.lastDataAt, startedAt),
         bytes: this.bytes,
         window,
         exited: this.#exitStatus !== undefined,
@@ -150,6 +155,24 @@ export class AttachSession {
       window = decision.window;
       const timer = new AbortController();
       await Promise.race([this.done, sleep(Math.min(25, decision.wakeInMs), timer.signal)]);
+      timer.abort();
+    }
+  }
+
+  /**
+   * Waits (at most {@linkcode ATTACH_WAIT_MS}) until stapio shows it is attached (the module's reader count in
+   * /proc/modules), data came, or it ended: a drain's clocks start there, so that a slow start on a loaded
+   * machine is not taken for an empty ring, nor spends the time limit.
+   */
+  async #untilAttached(signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + ATTACH_WAIT_MS;
+    while (this.bytes === 0 && !this.#exitStatus && !signal?.aborted && Date.now() < deadline) {
+      const state = await moduleState(this.#options.host.procRoot, this.#options.module).catch(() =>
+        "absent"
+      );
+      if (state !== "detached") return;
+      const timer = new AbortController();
+      await Promise.race([this.done, sleep(50, timer.signal)]);
       timer.abort();
     }
   }
@@ -191,18 +214,22 @@ export class AttachSession {
   async #signalUntilExit(signal: Deno.Signal, what: string): Promise<Deno.CommandStatus> {
     const attempts = this.#options.signalAttempts ?? 3;
     const waitMs = this.#options.signalWaitMs ?? 3000;
-    for (let attempt = 0; attempt < attempts && !this.#exitStatus; attempt++) {
+    // The process's own exit, not `done`: `done` also waits for its output to be passed on, which a slow
+    // consumer can hold up long after stapio reacted.
+    let status: Deno.CommandStatus | undefined = this.#exitStatus;
+    const exited = this.#child.status.then((s) => (status = s));
+    for (let attempt = 0; attempt < attempts && !status; attempt++) {
       try {
         this.#sent.add(signal);
         this.#child.kill(signal);
       } catch {
-        break; // Already gone.
+        return await this.#child.status; // Already gone.
       }
       const timer = new AbortController();
-      await Promise.race([this.done, sleep(waitMs, timer.signal)]);
+      await Promise.race([exited, sleep(waitMs, timer.signal)]);
       timer.abort();
     }
-    if (this.#exitStatus) return this.#exitStatus;
+    if (status) return status;
     throw new StapfrError(
       `stapio (pid ${this.pid}) did not ${what} after ${attempts} ${signal} signals`,
       {

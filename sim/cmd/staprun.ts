@@ -155,6 +155,7 @@ async function insertAndRun(
       bulk: spec.bulk,
       guru: spec.guru,
       args: [...spec.args, ...o.moduleOptions],
+      ringDamage: settings.ringDamage,
     });
   } catch (err) {
     if (!(err instanceof StapMessageError)) throw err;

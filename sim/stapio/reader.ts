@@ -14,14 +14,16 @@
  *   (2.7).
  * - A write error on the output stops that CPU's reader and raises SIGTERM; under `-A` that SIGTERM is lost
  *   and stapio hangs until an external signal (section 6 item 4).
- * - Optional (`loseSignals`): the 4.8 `-A` signal-loss bug (2.5). The first SIGINT/SIGTERM/SIGHUP under `-A`
- *   is dropped, deterministically, so that a wrapper's resend logic can be tested.
+ * - Optional (`loseSignals`): the 4.8 `-A` signal race (2.5; the kernel lab saw a SIGQUIT lost, docs/real-ring.md).
+ *   Under `-A` the first N signals (SIGQUIT, SIGINT, SIGTERM, SIGHUP) are dropped, or each with a seeded
+ *   probability, so that a wrapper's resend logic can be tested.
  *
  * Simplifications: at EXIT the readers drain what the module flushed (4.8 may lose that tail, 2.5); at a
  * SIGQUIT detach, records already read but held in the sequence wait are written rather than lost.
  * @module
  */
 import { Msg } from "../transport.ts";
+import { Prng } from "../workload_prng.ts";
 import type { ControlMessage, RelayRecord } from "../transport.ts";
 import type { LinkEvents, ModuleLink } from "./link.ts";
 import { SequenceMerger, type StallRule } from "./merge.ts";
@@ -53,8 +55,8 @@ export interface StapioOptions {
   diag: (text: string) => void;
   /** `staprun -d NAME`: returns its exit status. */
   unload: () => Promise<number>;
-  /** Reproduce the `-A` signal-loss bug of 4.8 (STAPFR_SIM_LOSE_SIGNALS=1). */
-  loseSignals?: boolean;
+  /** Reproduce the `-A` signal race of 4.8 (STAPFR_SIM_LOSE_SIGNALS): which signals are lost. */
+  loseSignals?: { count: number; probability: number; seed: number };
   targetPid?: number;
   /** Milliseconds, for the sequence wait. */
   now?: () => number;
@@ -96,7 +98,9 @@ export class StapioSession {
   /** Finishing has begun (records may still arrive while the relay files drain). */
   #ending = false;
   #signals = 0;
-  #lostOne = false;
+  /** Signals lost so far (loseSignals). */
+  #lost = 0;
+  #lossRandom?: Prng;
   #errorSeen = false;
   #sawAnything = false;
   #warnings = new Set<string>();
@@ -335,19 +339,31 @@ export class StapioSession {
     }
   }
 
+  /** Whether this signal is lost to the 4.8 race under `-A` (loseSignals). */
+  #loses(sig: StapioSignal): boolean {
+    const lose = this.#o.loseSignals;
+    if (!lose || this.#o.mode !== "attach" || sig === "SIGUSR2") return false;
+    if (this.#lost < lose.count) {
+      this.#lost++;
+      return true;
+    }
+    if (lose.probability <= 0) return false;
+    this.#lossRandom ??= new Prng(lose.seed);
+    const lost = this.#lossRandom.nextUint32() / 0x1_0000_0000 < lose.probability;
+    if (lost) this.#lost++;
+    return lost;
+  }
+
   /** Delivers a signal to stapio. */
   signal(sig: StapioSignal): void {
     if (this.#ending) return;
+    if (this.#loses(sig)) return;
     if (sig === "SIGQUIT") {
       if (this.#o.mode !== "load") void this.#finish({ detach: true });
       return;
     }
     if (sig === "SIGUSR2") {
       this.#switchFiles();
-      return;
-    }
-    if (this.#o.loseSignals && this.#o.mode === "attach" && !this.#lostOne) {
-      this.#lostOne = true;
       return;
     }
     this.#raise(sig);

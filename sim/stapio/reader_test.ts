@@ -18,7 +18,11 @@ async function withModule(fn: (mod: FakeModule, dir: string) => Promise<void>): 
   }
 }
 
-function session(dir: string, mode: StapioMode, extra: { loseSignals?: boolean } = {}) {
+function session(
+  dir: string,
+  mode: StapioMode,
+  extra: { loseSignals?: { count: number; probability: number; seed: number } } = {},
+) {
   let out = "";
   let err = "";
   let unloads = 0;
@@ -86,7 +90,7 @@ Deno.test("2.5 SIGTERM sends EXIT: end-probe output, then the module is unloaded
 
 Deno.test("2.5 STAPFR_SIM_LOSE_SIGNALS: the first signal under -A is lost, the resend works", async () => {
   await withModule(async (mod, dir) => {
-    const t = session(dir, "attach", { loseSignals: true });
+    const t = session(dir, "attach", { loseSignals: { count: 1, probability: 0, seed: 1 } });
     await t.s.start();
     t.s.signal("SIGINT");
     await tick(100);
