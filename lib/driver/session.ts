@@ -258,18 +258,22 @@ export class AttachSession {
   async #signalUntilExit(signal: Deno.Signal, what: string): Promise<Deno.CommandStatus> {
     const attempts = this.#options.signalAttempts ?? 3;
     const waitMs = this.#options.signalWaitMs ?? 3000;
-    for (let attempt = 0; attempt < attempts && !this.#exitStatus; attempt++) {
+    // The process's own exit, not `done`: `done` also waits for its output to be passed on, which a slow
+    // consumer can hold up long after stapio reacted.
+    let status: Deno.CommandStatus | undefined = this.#exitStatus;
+    const exited = this.#child.status.then((s) => (status = s));
+    for (let attempt = 0; attempt < attempts && !status; attempt++) {
       try {
         this.#sent.add(signal);
         this.#child.kill(signal);
       } catch {
-        break; // Already gone.
+        return await this.#child.status; // Already gone.
       }
       const timer = new AbortController();
-      await Promise.race([this.done, sleep(waitMs, timer.signal)]);
+      await Promise.race([exited, sleep(waitMs, timer.signal)]);
       timer.abort();
     }
-    if (this.#exitStatus) return this.#exitStatus;
+    if (status) return status;
     throw new StapfrError(
       `stapio (pid ${this.pid}) did not ${what} after ${attempts} ${signal} signals`,
       {

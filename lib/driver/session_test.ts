@@ -159,3 +159,27 @@ Deno.test("AttachSession keeps draining stapio after the sink's pipe closed", as
     await host.cleanup();
   }
 });
+
+Deno.test("AttachSession.detach returns once stapio exited, even while a slow consumer still holds its output", async () => {
+  const started: AttachSession[] = [];
+  const host = await fakeHost({ staprun: STAPRUN });
+  let release = (): void => {};
+  const held = new Promise<void>((resolve) => (release = resolve));
+  try {
+    const s = AttachSession.open({
+      host,
+      module: "stap_fr_a",
+      // The consumer stops reading until the test lets it go.
+      sink: () => held,
+      signalWaitMs: 200,
+    });
+    started.push(s);
+    await s.waitIdle({ idleMs: 200 });
+    // Some output is still on its way to the consumer when stapio detaches: that is no failed detach.
+    assertEquals((await s.detach()).code, 0);
+  } finally {
+    release();
+    await stopAll(started);
+    await host.cleanup();
+  }
+});

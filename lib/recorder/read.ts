@@ -131,6 +131,9 @@ async function markEnded(engine: Engine, record: RecorderRecord): Promise<void> 
   }
 }
 
+/** How long an interrupted read goes on passing on what stapio printed before it detached. */
+const ABORT_FLUSH_MS = 2000;
+
 /**
  * Attaches, calls `during` while attached, then detaches (never unloads unless the module exits itself). The
  * reader is recorded while it runs, and a stray holding the module is ended first (docs/strays.md).
@@ -176,7 +179,15 @@ async function withSession(
     // The module may have asked to exit as we attached (its script had exited while detached).
     ended = (await moduleState(engine.host.procRoot, record.module)) === "absent";
   }
-  await session.done;
+  if (outcome === "aborted") {
+    // Interrupted: what stapio printed before it detached is passed on, but a consumer that stopped reading
+    // (a full pipe) must not keep an interrupted stapfr from ending.
+    const timer = new AbortController();
+    await Promise.race([session.done, sleep(ABORT_FLUSH_MS, timer.signal)]);
+    timer.abort();
+  } else {
+    await session.done;
+  }
   // The module drops its reader count when the control channel closes; give that a moment to show in
   // /proc/modules, so that the next command does not see this reader as "already attached".
   for (let i = 0; i < 40 && !ended; i++) {

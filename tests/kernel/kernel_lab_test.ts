@@ -1,0 +1,196 @@
+/**
+ * The kernel lab (docs/kernel-lab.md): boots the machine's Debian kernel under QEMU on the machine's own root,
+ * runs the scenarios of scenarios.ts there through the stapfr CLI with modules compiled on the host, runs the
+ * same scenarios on the simulator, and compares what a user sees. Skips, saying why, where QEMU, the kernel,
+ * its headers, a static busybox or SystemTap are missing.
+ */
+import { assert } from "@std/assert";
+import { killAndWait } from "../support/processes.ts";
+import { compareSides, intendedDifferences } from "./compare.ts";
+import { buildModules } from "./compile.ts";
+import { bootGuest, jobScript } from "./guest.ts";
+import type { GuestPlan } from "./guest_main.ts";
+import { GUEST_XFER, writeInitramfs } from "./initramfs.ts";
+import { labMachine } from "./machine.ts";
+import { runScenarios, type ScenarioResult } from "./runner.ts";
+import { fixedRuntime } from "./runtime_fix.ts";
+import { MODULES, SCENARIOS } from "./scenarios.ts";
+import { CLI, simSide, TIMING } from "./sides.ts";
+import { SIM_PERMISSIONS } from "../../lib/self.ts";
+
+const machine = labMachine();
+const reason = "missing" in machine ? machine.missing : undefined;
+if (reason) console.log(`kernel: skipped, ${reason}`);
+
+/** `KERNEL_LAB_ONLY=id,id` runs only those scenarios (for working on one). */
+const only = (Deno.env.get("KERNEL_LAB_ONLY") ?? "").split(",").filter(Boolean);
+const scenarios = SCENARIOS.filter((s) => only.length === 0 || only.includes(s.id));
+/** The guest's time limit: QEMU is killed when it passes, whatever the guest is doing. */
+const GUEST_LIMIT_S = 540;
+
+function log(text: string): void {
+  console.log(`kernel: ${text}`);
+}
+
+/** The simulator's leftovers: module hosts and stapio daemons, as tests/support/sim_cli.ts finds them. */
+async function simLeftovers(root: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const [dir, file] of [[`${root}/proc/systemtap`, "host.pid"], [`${root}/state`, ""]]) {
+    try {
+      for await (const e of Deno.readDir(dir)) {
+        try {
+          if (file) pids.push(Number((await Deno.readTextFile(`${dir}/${e.name}/${file}`)).trim()));
+          else if (e.name.endsWith(".json")) {
+            pids.push(JSON.parse(await Deno.readTextFile(`${dir}/${e.name}`)).pid);
+          }
+        } catch {
+          // Not one of them.
+        }
+      }
+    } catch {
+      // Nothing there.
+    }
+  }
+  return pids.filter((p) => typeof p === "number" && p > 0);
+}
+
+Deno.test({
+  name: "kernel lab: the scenarios on the real kernel (QEMU) and on the simulator agree",
+  ignore: reason !== undefined,
+  async fn() {
+    if ("missing" in machine) return;
+    const started = Date.now();
+    const seconds = () => ((Date.now() - started) / 1000).toFixed(0);
+    const tmp = await Deno.makeTempDir({ prefix: "stapfr-kernel-lab-" });
+    const xfer = `${tmp}/xfer`;
+    const simRoot = `${tmp}/sim`;
+    const deno = Deno.execPath();
+    try {
+      await Deno.mkdir(`${xfer}/modules`, { recursive: true });
+      await Deno.mkdir(`${simRoot}/modules`, { recursive: true });
+      await Deno.mkdir(`${tmp}/sim-out`);
+      const runtime = await fixedRuntime(`${tmp}/runtime`);
+      await writeInitramfs(`${tmp}/initrd.gz`, {
+        busybox: machine.busybox,
+        modulesDir: machine.kernel.modules,
+      });
+      // Deno's cache for the guest, warmed here: the guest copies it onto its tmpfs.
+      const denoDir = { DENO_DIR: `${xfer}/deno`, DENO_NO_UPDATE_CHECK: "1" };
+      const warm = await new Deno.Command(deno, {
+        args: ["run", "--quiet", "--allow-all", `${CLI}`, "--help"],
+        env: denoDir,
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert(warm.success, new TextDecoder().decode(warm.stderr));
+      await new Deno.Command(deno, {
+        args: ["cache", "--quiet", new URL("./guest_main.ts", import.meta.url).pathname],
+        env: denoDir,
+      })
+        .output();
+
+      // The real modules compile while the simulator runs its side (both cores busy either way).
+      const stapfr = [deno, "run", "--quiet", ...SIM_PERMISSIONS, CLI];
+      const realBuild = buildModules({
+        stapfr,
+        env: {
+          ...TIMING,
+          PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+          HOME: Deno.env.get("HOME") ?? "/root",
+        },
+        modules: MODULES,
+        outDir: `${xfer}/modules`,
+        kernel: machine.kernel.release,
+        stapArgs: ["-R", runtime],
+      });
+      const side = simSide({ root: simRoot, modules: `${simRoot}/modules`, out: `${tmp}/sim-out` });
+      const simRun = (async () => {
+        await buildModules({ stapfr: side.stapfr, env: side.env, modules: MODULES, outDir: side.modules });
+        return await runScenarios(side, scenarios, (line) => log(line));
+      })();
+      const [built, sim] = await Promise.all([realBuild, simRun]);
+      log(
+        `modules built for ${machine.kernel.release}: ${
+          built.map((b) => `${b.name} ${b.seconds} s`).join(", ")
+        }`,
+      );
+      log(`simulator side done at ${seconds()} s`);
+
+      const plan: GuestPlan = {
+        deno,
+        home: "/root",
+        denoDir: "/tmp/deno",
+        modules: `${GUEST_XFER}/modules`,
+        out: "/tmp/lab-out",
+        stateDir: "/tmp/lab-state",
+        results: `${GUEST_XFER}/results.json`,
+        only: scenarios.map((s) => s.id),
+      };
+      await Deno.writeTextFile(`${xfer}/plan.json`, JSON.stringify(plan));
+      let partial = "";
+      const guest = await bootGuest({
+        qemu: machine.qemu,
+        kernel: machine.kernel,
+        initrd: `${tmp}/initrd.gz`,
+        scratch: xfer,
+        job: jobScript({
+          deno,
+          program: new URL("./guest_main.ts", import.meta.url).pathname,
+          plan: `${GUEST_XFER}/plan.json`,
+          xfer: GUEST_XFER,
+        }),
+        limitSeconds: GUEST_LIMIT_S,
+        onConsole: (text) => {
+          // The guest's progress lines, as they come.
+          partial += text.replaceAll("\r", "");
+          const lines = partial.split("\n");
+          partial = lines.pop()!;
+          for (const line of lines) if (line.startsWith("lab-guest: ")) log(line.slice("lab-guest: ".length));
+        },
+      });
+      log(
+        `guest ended after ${guest.seconds.toFixed(0)} s (status ${guest.status}${
+          guest.timedOut ? ", time limit" : ""
+        })`,
+      );
+      let real: ScenarioResult[] = [];
+      try {
+        real = JSON.parse(await Deno.readTextFile(`${xfer}/results.json`));
+      } catch {
+        // The guest reported nothing: the comparison below says which scenarios are missing.
+      }
+      const doc = await Deno.readTextFile(new URL("../../docs/kernel-lab.md", import.meta.url)).catch(() =>
+        ""
+      );
+      const intended = intendedDifferences(doc);
+      const c = compareSides(real, sim, scenarios.map((s) => s.id), intended);
+      for (const d of c.differences) {
+        log(`${d.intended ? "intended difference" : "DISAGREE"} in ${d.scenario}: ${d.step}`);
+        log(`  real: ${JSON.stringify(d.real)}`);
+        log(`  sim:  ${JSON.stringify(d.sim)}`);
+        if (d.intended) log(`  why:  ${d.intended}`);
+      }
+      for (const u of c.unmet) log(`unmet: ${u}`);
+      const agreeLine = `kernel: ${c.agree.length}/${c.total} scenarios agree (real kernel vs simulator)`;
+      console.log(agreeLine);
+      log(`lab time ${seconds()} s`);
+      if (Deno.env.get("KERNEL_LAB_KEEP")) {
+        await Deno.writeTextFile(
+          `${Deno.env.get("KERNEL_LAB_KEEP")}`,
+          JSON.stringify({ real, sim, guest: guest.console.slice(-20000) }),
+        );
+      }
+      assert(
+        guest.status === 0,
+        `the guest's job ended with status ${guest.status}:\n${guest.console.slice(-4000)}`,
+      );
+      assert(c.total >= (only.length ? 1 : 12), `only ${c.total} scenarios`);
+      const unintended = c.differences.filter((d) => !d.intended);
+      assert(unintended.length === 0, `${unintended.length} unintended differences (see above)`);
+      assert(c.unmet.length === 0, `${c.unmet.length} expectations unmet (see above)`);
+    } finally {
+      await killAndWait(await simLeftovers(simRoot));
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  },
+});

@@ -1,0 +1,266 @@
+/**
+ * The kernel lab's scenarios, as data: the real kernel (in the guest) and the simulator (on the host) run the
+ * identical steps through the stapfr CLI, and the test compares the views each step gives (docs/kernel-lab.md
+ * "The scenarios"). Arguments may hold `{modules}` (where the prebuilt `.ko` files are) and `{out}` (a
+ * directory for file recorders); each side fills in its own.
+ * @module
+ */
+
+/** A prebuilt module: compiled once on the host for the guest's kernel (and once for the simulator). */
+export interface LabModule {
+  /** The recorder name; the module is `stap_fr_NAME.ko`. */
+  name: string;
+  script: string;
+  /** Bulk mode (`-b`), for rotating file recorders on 2 CPUs. */
+  bulk?: boolean;
+  /** More stap arguments for this module. */
+  stapArgs?: string[];
+}
+
+// An emulated CPU spends long in each probe: SystemTap's overload guard ("probe overhead exceeded threshold")
+// and its limit of 100 skipped probes (two CPUs contending for the counter's lock) would end the high-rate
+// scripts within seconds, as they would on a slow real machine.
+const NO_OVERLOAD = ["-DSTP_NO_OVERLOAD", "-DMAXSKIPPED=1000000"];
+
+// 100 bytes of padding, so each numbered line is about 107 bytes, as in the lab's first measurements.
+const PAD = "x".repeat(100);
+
+/** Every module the scenarios start. */
+export const MODULES: readonly LabModule[] = [
+  {
+    name: "tick",
+    script:
+      'global n probe begin { printf("begin\\n") } probe timer.ms(100) { n++; printf("tick %d\\n", n) } ' +
+      'probe end { printf("exited\\n") }',
+  },
+  {
+    // Fast enough to wrap a 2 x 1 MiB ring within seconds, even in an emulated guest.
+    name: "flood",
+    stapArgs: NO_OVERLOAD,
+    script: `global n probe timer.ms(1) { for (i = 0; i < 20; i++) { n++; printf("%d ${PAD}\\n", n) } } ` +
+      'probe end { printf("exited\\n") }',
+  },
+  {
+    // Every CPU writes, so a bulk recorder has a file series per CPU.
+    name: "rot",
+    stapArgs: NO_OVERLOAD,
+    script: `global n probe timer.profile { for (i = 0; i < 10; i++) { n++; printf("%d ${PAD}\\n", n) } } ` +
+      'probe end { printf("exited\\n") }',
+    bulk: true,
+  },
+];
+
+/** How a step's result is turned into what the two sides compare. */
+export type ViewName =
+  | "plain" // exit code, stdout and stderr lines with numbers and paths normalised
+  | "list" // exit code and [name, mode, state, module] of `--json list`
+  | "status" // exit code and the fields of `--json status` a user compares
+  | "ticks" // exit code, stderr, and the shape of tick lines (clean, increasing, new since earlier reads)
+  | "numbered"; // exit code, stderr, and the shape of numbered 107-byte lines (clean, unique, ring-bounded)
+
+/** One step. */
+export type Step =
+  | { run: string[]; view: ViewName; want?: Record<string, unknown>; capacity?: number }
+  /** `stapfr attach NAME`, then `signal` to stapfr once `lines` lines arrived (or after `ms`). */
+  | {
+    attach: string;
+    signal: "SIGINT" | "SIGTERM";
+    lines: number;
+    view: ViewName;
+    want?: Record<string, unknown>;
+  }
+  /** Which of these modules are loaded (`/proc/modules`) and have a control directory (`/proc/systemtap`). */
+  | { modules: string[]; want?: Record<string, unknown> }
+  /** Lets the scripts record for a while (data accumulating, not synchronisation). */
+  | { pause: number }
+  /** SIGKILL the stapio daemon of a file recorder (its pid from `--json status`). */
+  | { killDaemon: string }
+  /** Loads `stap_fr_NAME.ko` with `staprun -L` behind stapfr's back. */
+  | { loadOrphan: string }
+  /** The recorders registered in the state directory (read directly: no stapfr start-up in the guest). */
+  | { registered: string[]; want?: Record<string, unknown> };
+
+/** A scenario: steps run in order on one side; views are compared step by step. */
+export interface Scenario {
+  id: string;
+  title: string;
+  steps: Step[];
+  /** Simulator knobs for this scenario only (what the real kernel does by itself, the simulator is told). */
+  simEnv?: Record<string, string>;
+}
+
+const TICK = "{modules}/stap_fr_tick.ko";
+
+/** The scenarios, in the order they run (later ones reuse module names that earlier ones released). */
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    id: "memory-start",
+    title: "memory recorder start, list, status (recording, /proc/modules, /proc/systemtap)",
+    steps: [
+      { run: ["start", "tick", "--module", TICK, "--buffer", "1M"], view: "plain", want: { code: 0 } },
+      { modules: ["stap_fr_tick"], want: { stap_fr_tick: "loaded+control" } },
+      {
+        run: ["--json", "list"],
+        view: "list",
+        want: { code: 0, recorders: [["tick", "memory", "recording", "stap_fr_tick"]] },
+      },
+      { run: ["--json", "status", "tick"], view: "status", want: { code: 0, state: "recording", cpus: 2 } },
+    ],
+  },
+  {
+    id: "dump-twice",
+    title: "dump twice: the second repeats nothing of the first",
+    steps: [
+      { pause: 1500 },
+      {
+        run: ["dump", "tick"],
+        view: "ticks",
+        want: { code: 0, first: "begin", clean: true, increasing: true, complete: true },
+      },
+      { pause: 1000 },
+      { run: ["dump", "tick"], view: "ticks", want: { code: 0, repeats: 0, clean: true, continues: true } },
+    ],
+  },
+  {
+    id: "attach-signals",
+    title: "attach, then SIGINT and SIGTERM to stapfr: it detaches, the module stays",
+    steps: [
+      { attach: "tick", signal: "SIGINT", lines: 2, view: "ticks", want: { repeats: 0, clean: true } },
+      { attach: "tick", signal: "SIGTERM", lines: 2, view: "ticks", want: { repeats: 0, clean: true } },
+      { modules: ["stap_fr_tick"], want: { stap_fr_tick: "loaded+control" } },
+    ],
+  },
+  {
+    id: "stop",
+    title: "stop: buffered output and the end probe, module gone",
+    steps: [
+      { pause: 500 },
+      { run: ["stop", "tick"], view: "ticks", want: { code: 0, last: "exited", repeats: 0, clean: true } },
+      { modules: ["stap_fr_tick"], want: { stap_fr_tick: "absent" } },
+    ],
+  },
+  {
+    id: "stop-discard",
+    title: "stop --discard: unloaded unread",
+    steps: [
+      { run: ["start", "tick", "--module", TICK, "--buffer", "1M"], view: "plain", want: { code: 0 } },
+      { run: ["stop", "tick", "--discard"], view: "plain", want: { code: 0 } },
+      { modules: ["stap_fr_tick"], want: { stap_fr_tick: "absent" } },
+      { registered: [], want: { registered: [] } },
+    ],
+  },
+  {
+    id: "orphan",
+    title: "an orphan stap_fr_ module (loaded behind stapfr's back) is listed as one",
+    steps: [
+      { loadOrphan: "tick" },
+      {
+        run: ["--json", "list"],
+        view: "list",
+        want: { code: 0, recorders: [["stap_fr_tick", "memory", "orphan", "stap_fr_tick"]] },
+      },
+    ],
+  },
+  {
+    id: "start-fails",
+    title: "a start that fails (its module is loaded already): nothing registered, the orphan left alone, " +
+      "then gc --unload-orphans",
+    steps: [
+      { run: ["start", "tick", "--module", TICK, "--buffer", "1M"], view: "plain", want: { code: 1 } },
+      { modules: ["stap_fr_tick"], want: { stap_fr_tick: "loaded+control" } },
+      { registered: [], want: { registered: [] } },
+      { run: ["gc", "--unload-orphans"], view: "plain", want: { code: 0 } },
+      { modules: ["stap_fr_tick"], want: { stap_fr_tick: "absent" } },
+    ],
+  },
+  {
+    id: "dead-daemon",
+    title: "a killed stapio daemon: dead, then gc",
+    steps: [
+      {
+        run: ["start", "tick", "--module", TICK, "--output", "{out}/dead"],
+        view: "plain",
+        want: { code: 0 },
+      },
+      { killDaemon: "tick" },
+      {
+        run: ["--json", "list"],
+        view: "list",
+        want: { code: 0, recorders: [["tick", "file", "dead", "stap_fr_tick"]] },
+      },
+      { run: ["gc"], view: "plain", want: { code: 0 } },
+      { modules: ["stap_fr_tick"], want: { stap_fr_tick: "absent" } },
+      { registered: [], want: { registered: [] } },
+    ],
+  },
+  {
+    id: "file-rotate",
+    title: "a file recorder rotating per CPU (bulk on 2 CPUs): status, dump, tail, stop",
+    steps: [
+      {
+        run: [
+          "start",
+          "rot",
+          "--module",
+          "{modules}/stap_fr_rot.ko",
+          "--output",
+          "{out}/rot",
+          "--rotate",
+          "1M,2",
+        ],
+        view: "plain",
+        want: { code: 0 },
+      },
+      { pause: 6000 },
+      {
+        run: ["--json", "status", "rot"],
+        view: "status",
+        want: { code: 0, state: "recording", mode: "file" },
+      },
+      { run: ["dump", "rot"], view: "numbered", want: { code: 0, clean: true, unique: true } },
+      { run: ["tail", "rot", "-n", "5"], view: "numbered", want: { code: 0, count: 5, clean: true } },
+      { run: ["stop", "rot"], view: "numbered", want: { code: 0, last: "exited" } },
+      { modules: ["stap_fr_rot"], want: { stap_fr_rot: "absent" } },
+    ],
+  },
+  {
+    id: "ring-wraps",
+    title: "a ring that wraps: the newest kept, within capacity, clean lines",
+    steps: [
+      { run: ["start", "flood", "--module", "{modules}/stap_fr_flood.ko", "--buffer", "1M"], view: "plain" },
+      { pause: 6000 },
+      {
+        run: ["dump", "flood"],
+        view: "numbered",
+        want: { code: 0, clean: true, unique: true, wrapped: true, withinCapacity: true },
+        capacity: 2 * 1024 * 1024,
+      },
+    ],
+  },
+  {
+    id: "reader-behind",
+    title: "a high-rate attach where the reader falls behind: clean output, the loss reported",
+    steps: [
+      {
+        attach: "flood",
+        signal: "SIGINT",
+        lines: 20000,
+        view: "numbered",
+        want: { clean: true, unique: true },
+      },
+      { modules: ["stap_fr_flood"], want: { stap_fr_flood: "loaded+control" } },
+    ],
+  },
+  {
+    id: "lost-sigquit",
+    title: "a lost SIGQUIT: stapfr's resend ends the dump, the recorder keeps recording",
+    // The real stapio loses it by itself, sometimes; the simulator is told to lose the first one.
+    simEnv: { STAPFR_SIM_LOSE_SIGNALS: "1" },
+    steps: [
+      { run: ["dump", "flood"], view: "numbered", want: { code: 0, clean: true } },
+      { modules: ["stap_fr_flood"], want: { stap_fr_flood: "loaded+control" } },
+      { run: ["stop", "flood"], view: "numbered", want: { code: 0, last: "exited" } },
+      { modules: ["stap_fr_flood"], want: { stap_fr_flood: "absent" } },
+    ],
+  },
+];

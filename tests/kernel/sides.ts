@@ -1,0 +1,69 @@
+/**
+ * The two sides of the lab: the real kernel (stapfr run inside the guest, on the host's root) and the
+ * simulator (stapfr --sim on the host). Both get the same timing settings, so they differ only in what is
+ * underneath.
+ * @module
+ */
+import { SIM_PERMISSIONS } from "../../lib/self.ts";
+import type { Side } from "./runner.ts";
+
+/** The repository's cli.ts (the guest sees the repository at the same path, read-only). */
+export const CLI = new URL("../../cli.ts", import.meta.url).pathname;
+
+/** stapfr's own timing knobs, the same on both sides (its defaults, written out). */
+export const TIMING: Record<string, string> = {
+  STAPFR_IDLE_MS: "2500",
+  STAPFR_SIGNAL_WAIT_MS: "3000",
+  NO_COLOR: "1",
+  DENO_NO_UPDATE_CHECK: "1",
+};
+
+/** The simulator's side, in a root of its own. */
+export function simSide(options: { root: string; modules: string; out: string }): Side {
+  const deno = Deno.execPath();
+  return {
+    kind: "sim",
+    stapfr: [deno, "run", "--quiet", ...SIM_PERMISSIONS, CLI, "--sim"],
+    staprun: [deno, "run", "--quiet", ...SIM_PERMISSIONS, CLI, "sim", "staprun"],
+    env: {
+      ...TIMING,
+      STAPFR_SIM_ROOT: options.root,
+      STAPFR_SIM_CPUS: "2",
+      STAPFR_SIM_SEED: "7",
+      // The real 4.8 reader's hold after an attach and at each gap, as the guest's stapio has it.
+      STAPFR_SIM_SEQ_WAIT_MS: "4.8",
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/root",
+    },
+    procRoot: `${options.root}/proc`,
+    stateDir: `${options.root}/state`,
+    modules: options.modules,
+    out: options.out,
+    commandLimitMs: 120_000,
+  };
+}
+
+/** The real kernel's side, as the guest sees it. */
+export function realSide(
+  options: { deno: string; home: string; denoDir: string; modules: string; out: string; stateDir: string },
+): Side {
+  return {
+    kind: "real",
+    // --allow-all: Deno reads the real /proc only with it, and without it stapfr runs cat and ls for each
+    // read, which in an emulated guest costs seconds per command (README "Permissions").
+    stapfr: [options.deno, "run", "--quiet", "--allow-all", CLI],
+    staprun: ["staprun"],
+    env: {
+      ...TIMING,
+      PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      HOME: options.home,
+      DENO_DIR: options.denoDir,
+    },
+    procRoot: "/proc",
+    stateDir: options.stateDir,
+    modules: options.modules,
+    out: options.out,
+    // An emulated CPU: a stapfr command takes seconds.
+    commandLimitMs: 240_000,
+  };
+}
