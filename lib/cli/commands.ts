@@ -35,6 +35,9 @@ export const COMMANDS: Record<string, CommandInfo> = {
   --output PATH         file mode: a directory; each run writes PATH/NAME-<UTC time>/NAME.out*
   --rotate SIZE[,COUNT] file mode: switch files at SIZE, keep COUNT (per CPU on SystemTap 4.x)
   --bulk                file mode: one file per CPU, merged when read
+  --keep-snapshots N    keep at most N snapshots of this recorder (applied after each new one)
+  --snapshot-max-age D  delete its snapshots older than D
+  --snapshot-max-size S keep at most S bytes of its snapshots
   -- STAP_ARGS…         passed to stap as they are`,
   },
   list: {
@@ -76,6 +79,28 @@ export const COMMANDS: Record<string, CommandInfo> = {
     summary: "Reconcile the registry with loaded modules and live processes",
     usage: "gc [--unload-orphans]",
     help: "  --unload-orphans      also unload stap_ modules nobody registered (never anything else)",
+  },
+  snapshot: {
+    load: () => import("../commands/snapshot.ts"),
+    summary: "Capture a recorder's current window into the snapshot store",
+    usage: "snapshot NAME [--reason TEXT] [--store DIR]",
+    help: `  --reason TEXT         why, kept in the manifest
+  --store DIR           the snapshot store (default $STAPFR_STORE, else STATE_DIR/snapshots)`,
+  },
+  snapshots: {
+    load: () => import("../commands/snapshots.ts"),
+    summary: "List, show and prune snapshots",
+    usage:
+      "snapshots [NAME] | snapshots show ID [--data [-o FILE]] | snapshots prune [NAME] [--keep N] [--max-age DURATION] [--max-size SIZE] [--dry-run]",
+    help: `  show ID               the manifest (ID or NAME/ID); --data prints the data as one ordered stream
+  -o, --output FILE     with --data: write to a new file (0600)
+  prune                 delete the oldest snapshots until every bound holds (per recorder)
+  --keep N              keep at most N snapshots
+  --max-age DURATION    delete snapshots older than DURATION (like 12h or 7d)
+  --max-size SIZE       keep at most SIZE bytes of snapshots
+  --dry-run             say what would be removed, remove nothing
+  --store DIR           the snapshot store (default $STAPFR_STORE, else STATE_DIR/snapshots)
+  Flags W (wrapped: older data lost before it) and G (a gap since the previous snapshot) in the listing.`,
   },
   check: {
     load: () => import("../commands/check.ts"),

@@ -14,6 +14,7 @@ import type { FileOutput, RecorderRecord } from "../registry.ts";
 import { formatSize, moduleName, type RotateSpec, validateName } from "../units.ts";
 import { detailOf, type Engine, type RecorderDetail, stateOf } from "./engine.ts";
 import { listModules } from "../driver/kernel.ts";
+import { hasBounds, type RetentionBounds } from "../snapshots/retention.ts";
 
 /** What to start. */
 export interface StartOptions {
@@ -33,6 +34,8 @@ export interface StartOptions {
   stapArgs?: string[];
   /** Aborting it stops a start in progress (stap unloads what it loaded). */
   signal?: AbortSignal;
+  /** Retention bounds for this recorder's snapshots, applied after each new one. */
+  snapshotRetention?: RetentionBounds;
 }
 
 /** The run directory name: `NAME-YYYYMMDDTHHMMSSZ`, unique within `dir`. */
@@ -170,6 +173,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       cpus: (await relayChannels(host.procRoot, module)) ?? null,
       notes,
       endedAt: null,
+      snapshotRetention: hasBounds(options.snapshotRetention) ? options.snapshotRetention : null,
     };
     try {
       await registry.put(record);
