@@ -27,6 +27,8 @@ import type { StopOptions, StopResult } from "./recorder/stop.ts";
 import type { GcResult } from "./recorder/gc.ts";
 import type { CheckReport } from "./recorder/check.ts";
 import type { Manifest } from "./snapshots/manifest.ts";
+import type { PlanOptions } from "./recorder/plan.ts";
+import type { Plan } from "./snapshots/planner.ts";
 import type { PruneResult, SnapshotSummary } from "./snapshots/ops.ts";
 import type { CaptureOptions } from "./snapshots/capture.ts";
 import type { RetentionBounds } from "./snapshots/retention.ts";
@@ -51,6 +53,8 @@ export type { Manifest, SnapshotFile, SnapshotTrigger } from "./snapshots/manife
 export type { PruneResult, SnapshotSummary } from "./snapshots/ops.ts";
 export type { CaptureOptions } from "./snapshots/capture.ts";
 export type { RetentionBounds } from "./snapshots/retention.ts";
+export type { PlanOptions } from "./recorder/plan.ts";
+export type { Plan } from "./snapshots/planner.ts";
 export type { BrokenSnapshot } from "./snapshots/store.ts";
 
 /** What {@linkcode Recorders.snapshot} returns. */
@@ -227,6 +231,15 @@ export class Recorders {
   async #store(): Promise<SnapshotStore> {
     const { SnapshotStore } = await import("./snapshots/store.ts");
     return new SnapshotStore(this.storeDir);
+  }
+
+  /**
+   * Runs the script briefly as a temporary bulk file recorder, measures its output rate per CPU and
+   * recommends `--buffer` and `--rotate` for the window; everything it started is stopped and removed.
+   */
+  async plan(options: PlanOptions): Promise<Plan & { measured_seconds: number }> {
+    const { planRecorder } = await import("./recorder/plan.ts");
+    return await planRecorder(this.#engine, options);
   }
 
   /** Validates a script without loading anything. */

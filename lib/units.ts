@@ -31,7 +31,8 @@ const UNIT: Record<string, number> = { "": MiB, K: 1024, M: MiB, G: 1024 * MiB }
 export function parseSize(text: string, what = "size"): number {
   const m = SIZE_RE.exec(text.trim());
   if (!m) throw new UsageError(`Invalid ${what} "${text}": expected a number with K, M or G, like "16M"`);
-  const bytes = Number(m[1]) * UNIT[m[2].toUpperCase()];
+  // "100B" is bytes; a bare number is MiB, as in stap.
+  const bytes = Number(m[1]) * (m[2] === "" && m[3] ? 1 : UNIT[m[2].toUpperCase()]);
   if (!Number.isInteger(bytes)) {
     throw new UsageError(`Invalid ${what} "${text}": not a whole number of bytes`);
   }

@@ -102,6 +102,15 @@ export const COMMANDS: Record<string, CommandInfo> = {
   --store DIR           the snapshot store (default $STAPFR_STORE, else STATE_DIR/snapshots)
   Flags W (wrapped: older data lost before it) and G (a gap since the previous snapshot) in the listing.`,
   },
+  plan: {
+    load: () => import("../commands/plan.ts"),
+    summary: "Measure a script's output rate and recommend --buffer and --rotate for a window",
+    usage: "plan (SCRIPT_FILE | -e SCRIPT) --window DURATION [--measure DURATION] [-- STAP_ARGS…]",
+    help: `  -e, --script SCRIPT   the script text instead of a file
+  --window DURATION     how much recent output to keep (like 30s, 10m, 2h)
+  --measure DURATION    how long to run the script to measure it (default 10s)
+  -- STAP_ARGS…         passed to stap as they are`,
+  },
   check: {
     load: () => import("../commands/check.ts"),
     summary: "Validate a script (stap -p2, or the simulator's parser with --sim)",

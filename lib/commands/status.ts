@@ -6,6 +6,14 @@ import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { age, humanBytes, oneName, recordersFor } from "./common.ts";
 
+/** Seconds for people: `45s`, `12m`, `3.5h`, `2d`. */
+function duration(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172800) return `${+(seconds / 3600).toFixed(1)}h`;
+  return `${Math.round(seconds / 86400)}d`;
+}
+
 /** Runs `status`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
   const { positionals } = parseCommandArgs(args, {}, 1);
@@ -26,6 +34,14 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     rows.push([
       "buffer",
       `${humanBytes(d.buffer_per_cpu)} per CPU${d.capacity ? `, ${humanBytes(d.capacity)} in all` : ""}`,
+    ]);
+    rows.push([
+      "window",
+      d.window_seconds !== null && d.fill_rate !== null
+        ? `about ${duration(d.window_seconds)} at ${
+          humanBytes(Math.round(d.fill_rate))
+        }/s (the rate between its last drains)`
+        : "not known yet (a dump or snapshot measures the rate it fills at)",
     ]);
   } else {
     rows.push(["pid", d.pid === null ? "-" : String(d.pid)]);

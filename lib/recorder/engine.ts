@@ -83,6 +83,13 @@ export interface RecorderDetail extends RecorderInfo {
   notes: string[];
   /** The registry file. */
   state_file: string;
+  /**
+   * Memory mode: the rate (bytes/s) the ring filled at between its last drains (dumps, snapshots), or null
+   * when there is none to go by yet.
+   */
+  fill_rate: number | null;
+  /** Memory mode: how many seconds of output the ring holds at `fill_rate`; null when not known yet. */
+  window_seconds: number | null;
 }
 
 /** The default ring size per CPU of SystemTap 4.8 (docs/systemtap-4.8.md 5.1). */
@@ -139,13 +146,19 @@ export async function detailOf(engine: Engine, record: RecorderRecord): Promise<
     }
   }
   const perCpu = record.mode === "memory" ? record.buffer ?? DEFAULT_BUFFER : null;
+  const capacity = perCpu !== null && cpus ? perCpu * cpus : null;
+  let rate: number | null = null;
+  if (record.mode === "memory") {
+    const { fillRate, readDrains } = await import("../snapshots/drains.ts");
+    rate = fillRate(await readDrains(engine.registry, record.name, record.startedAt), record.startedAt);
+  }
   return {
     ...info,
     host: record.host,
     refcount: loaded?.refcount ?? null,
     cpus: cpus ?? null,
     buffer_per_cpu: perCpu,
-    capacity: perCpu !== null && cpus ? perCpu * cpus : null,
+    capacity,
     run_dir: record.output?.runDir ?? null,
     files,
     rotate: record.output?.rotate
@@ -157,6 +170,8 @@ export async function detailOf(engine: Engine, record: RecorderRecord): Promise<
     ended_at: record.endedAt ?? null,
     notes: record.notes,
     state_file: engine.registry.pathOf(record.name),
+    fill_rate: rate,
+    window_seconds: rate && capacity ? capacity / rate : null,
   };
 }
 
