@@ -56,6 +56,7 @@ export type { RetentionBounds } from "./snapshots/retention.ts";
 export type { PlanOptions } from "./recorder/plan.ts";
 export type { Plan } from "./snapshots/planner.ts";
 export type { BrokenSnapshot } from "./snapshots/store.ts";
+export type { Drain } from "./snapshots/drains.ts";
 
 /** What {@linkcode Recorders.snapshot} returns. */
 export interface SnapshotTaken {

@@ -17,11 +17,13 @@ import { stopRecorder } from "./stop.ts";
 
 /** What to plan for. */
 export interface PlanOptions {
+  /** The script: `{ file }` or `{ text }`. */
   script: ScriptSource;
   /** The window to keep, in milliseconds. */
   windowMs: number;
   /** How long to measure (default 10 s). */
   measureMs?: number;
+  /** More arguments for stap. */
   stapArgs?: string[];
   /** Aborting it ends the measurement early (what was measured so far is used). */
   signal?: AbortSignal;

@@ -33,11 +33,13 @@ export interface SnapshotTrigger {
 
 /** A snapshot's manifest. */
 export interface Manifest {
+  /** The manifest schema (1). */
   schema: number;
   /** The snapshot ID (UTC time plus a sequence). */
   id: string;
   /** The recorder's name. */
   recorder: string;
+  /** `memory` (a ring) or `file` (rotated files). */
   mode: "memory" | "file";
   /** The kernel module. */
   module: string;
@@ -59,9 +61,11 @@ export interface Manifest {
   recorder_started_at: string;
   /** Why the snapshot was taken (`--reason`); null when none was given. */
   reason: string | null;
+  /** Who asked for it. */
   trigger: SnapshotTrigger;
-  /** When the capture began and ended (ISO 8601, UTC). */
+  /** When the capture began (ISO 8601, UTC). */
   capture_started_at: string;
+  /** When the capture ended (ISO 8601, UTC). */
   capture_ended_at: string;
   /** The data files. Memory: one file of clean lines; file mode: the run's files, per CPU in bulk mode. */
   files: SnapshotFile[];
@@ -77,8 +81,9 @@ export interface Manifest {
   wrapped: boolean;
   /** What showed it (`ring full`, `leading fragment`, `files rotated away`), or null. */
   wrapped_evidence: string | null;
-  /** Damaged lines cut out of the data by stapfr's reading, and their bytes. */
+  /** Damaged lines cut out of the data by stapfr's reading (docs/real-ring.md). */
   damaged_lines: number;
+  /** Bytes of the damaged lines cut out. */
   damaged_bytes: number;
   /** Transport failures SystemTap reported while the data was read (null: none reported). */
   transport_failures: number | null;

@@ -16,17 +16,27 @@ import { idTime } from "./id.ts";
 
 /** One snapshot in a listing (`snapshots --json` uses these keys). */
 export interface SnapshotSummary {
+  /** The snapshot ID. */
   id: string;
+  /** The recorder's name. */
   recorder: string;
+  /** The recorder's mode. */
   mode: "memory" | "file";
   /** Capture start (ISO 8601). */
   time: string;
+  /** Why it was taken (`--reason`). */
   reason: string | null;
+  /** Who asked: `user` or a trigger kind. */
   trigger: string;
+  /** Bytes of data. */
   bytes: number;
+  /** Lines of data. */
   lines: number;
+  /** Older data was lost before its window. */
   wrapped: boolean;
+  /** It continues the previous snapshot with nothing lost. */
   contiguous: boolean;
+  /** Why not, when not contiguous. */
   gap_reason: string | null;
   /** The snapshot's directory. */
   path: string;
@@ -34,9 +44,11 @@ export interface SnapshotSummary {
 
 /** What a prune removed (or, with `dryRun`, would remove). */
 export interface PruneResult {
+  /** The snapshots removed (with `dryRun`: that would be). */
   removed: SnapshotSummary[];
   /** Snapshots a bound wanted gone that are being read: left for a later prune. */
   kept_in_use: SnapshotSummary[];
+  /** Nothing was removed, only chosen. */
   dry_run: boolean;
 }
 

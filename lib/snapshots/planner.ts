@@ -18,7 +18,9 @@ export interface Plan {
   rates: Record<string, number>;
   /** The busiest CPU's rate, which each per-CPU ring and file stream must hold. */
   max_rate: number;
+  /** The window to hold, in seconds. */
   window_seconds: number;
+  /** The factor over the measured rate. */
   headroom: number;
   /** Bytes per CPU the window needs with headroom. */
   needed_per_cpu: number;

@@ -17,9 +17,11 @@ export interface RetentionBounds {
 
 /** What retention needs to know of a snapshot. */
 export interface RetentionItem {
+  /** The snapshot ID. */
   id: string;
   /** Capture time, ms since the epoch. */
   time: number;
+  /** Its size in bytes. */
   bytes: number;
 }
 

@@ -21,7 +21,9 @@ export interface StoredSnapshot {
 
 /** A directory of the store that is not a readable snapshot. */
 export interface BrokenSnapshot {
+  /** The directory. */
   path: string;
+  /** Why it is not readable. */
   reason: string;
 }
 
