@@ -12,7 +12,7 @@ import { classify, listRunFiles, type RunFile, streamsOf } from "../readers/file
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine } from "../recorder/engine.ts";
 import { dumpRecorder, type ReadResult } from "../recorder/read.ts";
-import { Digest, digestFile } from "./digest.ts";
+import { Digest, HashCache } from "./digest.ts";
 import { type Drain, logDrain, readDrains } from "./drains.ts";
 import { hostFacts } from "./host_facts.ts";
 import type { Manifest, SnapshotFile, SnapshotTrigger } from "./manifest.ts";
@@ -176,6 +176,7 @@ function firstIndex(record: RecorderRecord): number {
 }
 
 async function captureFiles(
+  store: SnapshotStore,
   record: RecorderRecord,
   dir: string,
   previous: StoredSnapshot | undefined,
@@ -189,6 +190,7 @@ async function captureFiles(
   }
   const files: SnapshotFile[] = [];
   const perCpu: Record<string, number> = {};
+  const hashes = await HashCache.open(store.recorderDir(record.name));
   let rotatedAway = false;
   const cutIndexes: [string, number][] = [];
   for (const stream of streamsOf(listed)) {
@@ -201,7 +203,7 @@ async function captureFiles(
         rotatedAway = true;
         continue;
       }
-      const d = await digestFile(to, out.bulk);
+      const d = await hashes.digest(to, out.bulk);
       files.push({ name: f.name, ...d, cpu: f.cpu });
       if (f.cpu !== null) perCpu[f.cpu] = (perCpu[f.cpu] ?? 0) + d.bytes;
       cutIndexes.push([String(f.cpu), f.index]);
@@ -228,6 +230,7 @@ async function captureFiles(
       }
     }
   }
+  await hashes.save();
   const streams = new Set(files.map((f) => f.cpu)).size;
   return {
     files,
@@ -257,7 +260,7 @@ export async function captureSnapshot(
   try {
     const measured = record.mode === "memory"
       ? await captureMemory(engine, record, partial.dir, previous, options)
-      : await captureFiles(record, partial.dir, previous);
+      : await captureFiles(store, record, partial.dir, previous);
     const facts = await hostFacts(engine.host);
     const { drain, ...fields } = measured as Measured & { drain?: Omit<Drain, "snapshot"> };
     const manifest: Omit<Manifest, "id"> = {
