@@ -76,13 +76,13 @@ export async function takeSnapshot(
   engine: Engine,
   store: SnapshotStore,
   name: string,
-  options: CaptureOptions = {},
+  options: CaptureOptions & { retention?: RetentionBounds } = {},
 ): Promise<{ snapshot: StoredSnapshot; pruned: SnapshotSummary[] }> {
   const record = await getRecord(engine, name);
   const snapshot = await captureSnapshot(engine, store, record, options);
-  let pruned: SnapshotSummary[] = [];
-  if (hasBounds(record.snapshotRetention ?? undefined)) {
-    pruned = (await pruneSnapshots(store, record.snapshotRetention!, { name })).removed;
+  const pruned: SnapshotSummary[] = [];
+  for (const bounds of [record.snapshotRetention ?? undefined, options.retention]) {
+    if (hasBounds(bounds)) pruned.push(...(await pruneSnapshots(store, bounds, { name })).removed);
   }
   return { snapshot, pruned };
 }
