@@ -29,6 +29,8 @@ import type { CheckReport } from "./recorder/check.ts";
 import type { Manifest } from "./snapshots/manifest.ts";
 import type { PlanOptions } from "./recorder/plan.ts";
 import type { Plan } from "./snapshots/planner.ts";
+import type { WatchOptions, WatchResult } from "./watch/watcher.ts";
+import type { TriggerResult } from "./watch/trigger_request.ts";
 import type { PruneResult, SnapshotSummary } from "./snapshots/ops.ts";
 import type { CaptureOptions } from "./snapshots/capture.ts";
 import type { RetentionBounds } from "./snapshots/retention.ts";
@@ -55,6 +57,11 @@ export type { CaptureOptions } from "./snapshots/capture.ts";
 export type { RetentionBounds } from "./snapshots/retention.ts";
 export type { PlanOptions } from "./recorder/plan.ts";
 export type { Plan } from "./snapshots/planner.ts";
+export type { WatchOptions, WatchResult } from "./watch/watcher.ts";
+export type { TriggerResult } from "./watch/trigger_request.ts";
+export type { WatchState } from "./watch/state.ts";
+export type { Decision, Policies, Suppression } from "./watch/policy.ts";
+export type { PressureExpr, TriggerSpec } from "./watch/spec.ts";
 export type { BrokenSnapshot } from "./snapshots/store.ts";
 export type { Drain } from "./snapshots/drains.ts";
 
@@ -227,6 +234,21 @@ export class Recorders {
     if (options?.name !== undefined) validateName(options.name);
     const { pruneSnapshots } = await import("./snapshots/ops.ts");
     return await pruneSnapshots(await this.#store(), bounds, options);
+  }
+
+  /**
+   * Watches the recorder and its triggers until `options.signal` aborts (or the recorder ends), taking
+   * snapshots by the policies; logs one line per event through `options.log`.
+   */
+  async watch(options: WatchOptions): Promise<WatchResult> {
+    const { runWatcher } = await import("./watch/watcher.ts");
+    return await runWatcher(this.#engine, await this.#store(), options);
+  }
+
+  /** Fires the signal trigger of the recorder's watcher, or takes a plain snapshot when none runs. */
+  async trigger(name: string, options?: { reason?: string }): Promise<TriggerResult> {
+    const { fireTrigger } = await import("./watch/trigger_request.ts");
+    return await fireTrigger(this.#engine, await this.#store(), name, options);
   }
 
   async #store(): Promise<SnapshotStore> {

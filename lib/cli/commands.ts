@@ -111,6 +111,32 @@ export const COMMANDS: Record<string, CommandInfo> = {
   --measure DURATION    how long to run the script to measure it (default 10s)
   -- STAP_ARGS…         passed to stap as they are`,
   },
+  watch: {
+    load: () => import("../commands/watch.ts"),
+    summary: "Watch a recorder and its triggers; take snapshots when they fire",
+    usage:
+      "watch NAME [--on TRIGGER ARGS…]… [--cooldown D] [--max-per-day N] [--hold D] [--delay D] [--keep N] [--max-age D] [--max-size S] [--switch-every D] [--service] [-- CMD…]",
+    help: `  --on signal                      SIGUSR1, or "stapfr trigger NAME"
+  --on exit-status [--interval D]  a health check: the command after "--", failing (non-zero) fires
+  --on log FILE REGEX              a line matching REGEX in FILE (followed across rotation; "-" is stdin)
+  --on pressure RES SCOPE EXPR     kernel PSI: RES cpu|memory|io, SCOPE some|full, EXPR like avg10>40
+  --on process PID|NAME            the process disappears
+  --on marker REGEX                a line of the recorder's new output (file recorders only)
+  --cooldown D                     no second snapshot within D
+  --max-per-day N                  at most N snapshots in any 24 hours
+  --hold D                         a condition (pressure, exit-status, process) must hold for D
+  --delay D                        take the snapshot D after the trigger (the aftermath is in it)
+  --keep N, --max-age D, --max-size S   retention after each snapshot
+  --switch-every D                 file recorders: switch files every D (stapio's SIGUSR2)
+  --interval D                     how often conditions are checked (default 1s)
+  --service                        on SIGTERM: a final snapshot ("service stop"), then stop the recorder
+  --store DIR                      the snapshot store`,
+  },
+  trigger: {
+    load: () => import("../commands/trigger.ts"),
+    summary: "Fire the watcher's signal trigger (or take a plain snapshot when no watcher runs)",
+    usage: "trigger NAME [--reason TEXT] [--store DIR]",
+  },
   check: {
     load: () => import("../commands/check.ts"),
     summary: "Validate a script (stap -p2, or the simulator's parser with --sim)",

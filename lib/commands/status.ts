@@ -57,6 +57,17 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   if (d.stap_args.length > 0) rows.push(["stap args", d.stap_args.join(" ")]);
   if (d.ended_at) rows.push(["ended", d.ended_at]);
   rows.push(["state file", d.state_file]);
+  if (d.watcher) {
+    const w = d.watcher;
+    const sup = Object.entries(w.suppressed).filter(([, n]) => n > 0).map(([k, n]) => `${n} by ${k}`);
+    rows.push([
+      "watcher",
+      `pid ${w.pid}, ${w.snapshots} snapshots${w.failed ? `, ${w.failed} failed` : ""}, ` +
+      `${sup.length ? `suppressed ${sup.join(", ")}` : "nothing suppressed"}; triggers: ${
+        w.triggers.join(", ") || "none"
+      }`,
+    ]);
+  }
   for (const n of d.notes) rows.push(["note", n]);
   const width = Math.max(...rows.map(([k]) => k.length));
   await ctx.out(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join(""));

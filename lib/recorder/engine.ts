@@ -10,6 +10,7 @@ import { listRunFiles, totalSize } from "../readers/files.ts";
 import type { RecorderRecord, Registry } from "../registry.ts";
 import { type RecorderState, recorderState } from "../state.ts";
 import { MiB, validateName } from "../units.ts";
+import type { WatchState } from "../watch/state.ts";
 
 /** The engine an operation runs in. */
 export interface Engine {
@@ -90,6 +91,8 @@ export interface RecorderDetail extends RecorderInfo {
   fill_rate: number | null;
   /** Memory mode: how many seconds of output the ring holds at `fill_rate`; null when not known yet. */
   window_seconds: number | null;
+  /** Its running watcher (`stapfr watch`): pid, triggers and counts of fired and suppressed; null if none. */
+  watcher: WatchState | null;
 }
 
 /** The default ring size per CPU of SystemTap 4.8 (docs/systemtap-4.8.md 5.1). */
@@ -171,8 +174,15 @@ export async function detailOf(engine: Engine, record: RecorderRecord): Promise<
     notes: record.notes,
     state_file: engine.registry.pathOf(record.name),
     fill_rate: rate,
+    watcher: await liveWatcher(engine, record.name),
     window_seconds: rate && capacity ? capacity / rate : null,
   };
+}
+
+async function liveWatcher(engine: Engine, name: string): Promise<WatchState | null> {
+  const { readWatchState } = await import("../watch/state.ts");
+  const w = await readWatchState(engine.registry, name);
+  return w && (await processAlive(w.pid, w.pidStart ?? undefined)) ? w : null;
 }
 
 /** Reads a registered recorder of this host, or explains why there is none. */

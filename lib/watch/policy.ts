@@ -9,9 +9,13 @@
 
 /** The policy settings (milliseconds); zero or absent means none. */
 export interface Policies {
+  /** No second snapshot within this. */
   cooldownMs?: number;
+  /** At most this many snapshots in any 24 hours. */
   maxPerDay?: number;
+  /** A condition must hold this long. */
   holdMs?: number;
+  /** The snapshot is taken this long after the trigger. */
   delayMs?: number;
 }
 

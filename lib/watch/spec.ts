@@ -18,8 +18,11 @@ export type TriggerSpec =
 
 /** A PSI threshold: `avg10>40`, `avg60>=12.5`, `total>1000000`. */
 export interface PressureExpr {
+  /** The PSI field. */
   field: "avg10" | "avg60" | "avg300" | "total";
+  /** The comparison. */
   op: ">" | ">=" | "<" | "<=";
+  /** The threshold. */
   value: number;
   /** As the user wrote it, for logs. */
   text: string;

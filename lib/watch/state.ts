@@ -8,8 +8,9 @@ import type { Registry } from "../registry.ts";
 
 /** What a running watcher publishes. */
 export interface WatchState {
-  /** The watcher's pid and its start time (to survive pid reuse). */
+  /** The watcher's pid. */
   pid: number;
+  /** Its start time (to survive pid reuse). */
   pidStart: number | null;
   /** When it started (ISO 8601). */
   started_at: string;
@@ -17,8 +18,9 @@ export interface WatchState {
   triggers: string[];
   /** Snapshots the policies allowed. */
   fired: number;
-  /** Snapshots taken, and those that failed. */
+  /** Snapshots taken. */
   snapshots: number;
+  /** Snapshots that failed. */
   failed: number;
   /** Triggers suppressed, by policy. */
   suppressed: Record<string, number>;

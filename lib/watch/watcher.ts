@@ -23,8 +23,11 @@ import { readWatchState, type WatchState, watchStatePath } from "./state.ts";
 
 /** What to watch, and how. */
 export interface WatchOptions {
+  /** The recorder. */
   name: string;
+  /** Its triggers. */
   triggers: TriggerSpec[];
+  /** The policies. */
   policies: Policies;
   /** Retention bounds applied after each snapshot (beyond the recorder's own). */
   retention?: RetentionBounds;
@@ -44,8 +47,11 @@ export interface WatchOptions {
 
 /** How the watcher ended. */
 export interface WatchResult {
+  /** The snapshots it took. */
   snapshots: string[];
+  /** Triggers the policies let through. */
   fired: number;
+  /** Triggers suppressed, by policy. */
   suppressed: Record<string, number>;
   /** Why it stopped: asked to (`stopped`), or the recorder ended (`recorder-ended`). */
   reason: "stopped" | "recorder-ended";
