@@ -39,6 +39,7 @@ export interface Knob<T> {
   users: readonly KnobUser[];
   /** What it does (the README table says the same). */
   about: string;
+  /** The value of a raw setting, or undefined when it does not accept it. */
   parse(raw: string): T | undefined;
 }
 
@@ -74,20 +75,37 @@ const HOUR_MS = 3_600_000;
 
 /** The knobs by the name the code uses; a new knob is a field here and a row in {@linkcode KNOBS}. */
 export interface KnobTable {
+  /** `STAPFR_SIM`. */
   sim: Knob<boolean>;
+  /** `STAPFR_STATE_DIR`. */
   stateDir: Knob<string | undefined>;
+  /** `STAPFR_STORE`. */
+  store: Knob<string | undefined>;
+  /** `STAPFR_IDLE_MS`. */
   idleMs: Knob<number>;
+  /** `STAPFR_SIGNAL_WAIT_MS`. */
   signalWaitMs: Knob<number>;
+  /** `STAPFR_DUMP_MAX_MS`. */
   dumpMaxMs: Knob<number>;
+  /** `STAPFR_SIM_ROOT`. */
   simRoot: Knob<string | undefined>;
+  /** `STAPFR_SIM_CPUS`. */
   simCpus: Knob<number>;
+  /** `STAPFR_SIM_RATE`. */
   simRate: Knob<number>;
+  /** `STAPFR_SIM_SEED`. */
   simSeed: Knob<number>;
+  /** `STAPFR_SIM_SEQ_WAIT_MS`. */
   simSeqWaitMs: Knob<StallRule>;
+  /** `STAPFR_SIM_LOSE_SIGNALS`. */
   simLoseSignals: Knob<{ count: number; probability: number }>;
+  /** `STAPFR_SIM_RING_DAMAGE`. */
   simRingDamage: Knob<boolean>;
+  /** `STAPFR_SIM_DISK_BYTES`. */
   simDiskBytes: Knob<number | undefined>;
+  /** `STAPFR_SIM_RELEASE`. */
   simRelease: Knob<string | undefined>;
+  /** `STAPFR_SIM_ARGV0`. */
   simArgv0: Knob<string | undefined>;
 }
 
@@ -109,6 +127,15 @@ export const KNOBS: KnobTable = {
     defaultText: "/var/lib/stapfr as root, else ~/.local/state/stapfr; SIM_ROOT/state with the simulator",
     users: ["command line", "engine"],
     about: "where recorders are registered (--state-dir overrides it)",
+    parse: text,
+  },
+  store: {
+    name: "STAPFR_STORE",
+    accepts: "a directory",
+    fallback: undefined,
+    defaultText: "STATE_DIR/snapshots",
+    users: ["engine"],
+    about: "the snapshot store (--store overrides it)",
     parse: text,
   },
   idleMs: {

@@ -10,6 +10,7 @@ import { StapfrError } from "./errors.ts";
 import { processAlive, processStartTime } from "./driver/kernel.ts";
 import type { RotateSpec } from "./units.ts";
 import { recordProblem } from "./registry_record.ts";
+import type { RetentionBounds } from "./snapshots/retention.ts";
 
 /** Where a file recorder writes. */
 export interface FileOutput {
@@ -57,6 +58,8 @@ export interface RecorderRecord {
   endedAt?: string | null;
   /** Started from a prebuilt module (`start --module`); absent when stap compiled the script. */
   prebuilt?: PrebuiltRecord | null;
+  /** Retention bounds applied to its snapshots after each new one (`start --keep-snapshots …`). */
+  snapshotRetention?: RetentionBounds | null;
 }
 
 /** The prebuilt module a recorder was started from. */
@@ -211,8 +214,9 @@ export class Registry {
     }
   }
 
-  /** Removes a recorder's file (no error when it is already gone). */
+  /** Removes a recorder's file and its drain log (no error when they are already gone). */
   async remove(name: string): Promise<void> {
+    await Deno.remove(join(this.dir, `${name}.drains`)).catch(() => {});
     try {
       await Deno.remove(this.pathOf(name));
     } catch (err) {

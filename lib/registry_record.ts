@@ -110,6 +110,13 @@ export function recordProblem(value: unknown, name: string): string | undefined 
   if (value.endedAt !== undefined && value.endedAt !== null && date(value.endedAt)) {
     return `"endedAt": ${date(value.endedAt)}, not ${shown(value.endedAt)}`;
   }
+  if (value.snapshotRetention !== undefined && value.snapshotRetention !== null) {
+    const r = value.snapshotRetention;
+    if (!isObject(r)) return `"snapshotRetention": expected an object, not ${shown(r)}`;
+    const optional = (v: unknown) => (v === undefined ? undefined : integer(0)(v));
+    const why = fields(r, { keep: optional, maxAgeMs: optional, maxSize: optional }, "snapshotRetention.");
+    if (why) return why;
+  }
   if (value.mode === "file" && value.output === null) return `"output": a file recorder needs its output`;
   if (value.mode === "memory" && value.output !== null) return `"output": a memory recorder has none`;
   return undefined;

@@ -34,7 +34,8 @@ export function parseSize(text: string, what = "size"): number {
     throw new UsageError(`Invalid ${what} "${text}": a size cannot be negative`);
   }
   if (!m) throw new UsageError(`Invalid ${what} "${text}": expected a number with K, M or G, like "16M"`);
-  const bytes = Number(m[1]) * UNIT[m[2].toUpperCase()];
+  // "100B" is bytes; a bare number is MiB, as in stap.
+  const bytes = Number(m[1]) * (m[2] === "" && m[3] ? 1 : UNIT[m[2].toUpperCase()]);
   if (!Number.isInteger(bytes)) {
     throw new UsageError(`Invalid ${what} "${text}": not a whole number of bytes`);
   }
@@ -115,6 +116,31 @@ export function parseRotate(text: string, host: HostKind): RotateSpec {
     throw new UsageError(`Invalid rotation count "${countText}": expected a whole number from 1 to 100000`);
   }
   return { size, count: Number(countText) };
+}
+
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
+const DURATION_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * Parses a duration (`500ms`, `10s`, `5m`, `2h`; a bare number is seconds) into milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(parseDuration("500ms"), 500);
+ * assertEquals(parseDuration("2h"), 7_200_000);
+ * ```
+ */
+export function parseDuration(text: string, what = "duration"): number {
+  const m = DURATION_RE.exec(text.trim());
+  if (!m) {
+    throw new UsageError(`Invalid ${what} "${text}": expected a number with ms, s, m, h or d, like "10s"`);
+  }
+  const ms = Number(m[1]) * DURATION_UNIT[m[2] ?? "s"];
+  if (!Number.isInteger(ms)) {
+    throw new UsageError(`Invalid ${what} "${text}": not a whole number of milliseconds`);
+  }
+  return ms;
 }
 
 /** The longest recorder name: `stap_fr_` plus 40 stays within the kernel's 55-character module names. */

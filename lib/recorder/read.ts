@@ -19,6 +19,7 @@ import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
 import { requireRunDir } from "./problems.ts";
 import { clearReaderSlot, registerReader, writeFailure } from "./readers.ts";
+import { type Drain, logDrain } from "../snapshots/drains.ts";
 
 /** What a read delivered; the damage fields say what the line cleaner cut (docs/real-ring.md). */
 export interface ReadResult extends DamageReport {
@@ -195,6 +196,17 @@ async function withSession(
     await sleep(25);
   }
   if (ended) await markEnded(engine, record);
+  // Every drain of a memory ring is logged (docs/snapshots.md "Gaps and windows"); a snapshot logs its own
+  // once it has an ID.
+  const by = (options.command ?? "dump") as Drain["by"];
+  if (by !== "snapshot") {
+    await logDrain(engine.registry, record.name, {
+      at: new Date().toISOString(),
+      bytes: session.bytes,
+      by,
+      run: record.startedAt,
+    });
+  }
   if (session.sinkError) throw writeFailure(options.command ?? "read", record.name, session.sinkError);
   return { outcome, ended, closed: out.closed(), bytes: out.bytes() };
 }
@@ -291,7 +303,13 @@ export async function attachRecorder(
   await requireRunDir(engine, record);
   return await cleaned(sink, options, async (clean) => {
     if (record.mode === "file") return await followFile(engine, record, clean, 0, options);
-    const r = await withSession(engine, record, clean, options, (s) => s.waitExit(options.signal));
+    const r = await withSession(
+      engine,
+      record,
+      clean,
+      { command: "attach", ...options },
+      (s) => s.waitExit(options.signal),
+    );
     return { name, mode: "memory" as const, ...r, missing_files: 0, gaps: 0 };
   });
 }
@@ -390,7 +408,7 @@ export async function tailRecorder(
     engine,
     record,
     out.sink,
-    options,
+    { command: "tail", ...options },
     async (s) => {
       const first = await s.waitIdle({
         idleMs: engine.idleMs,

@@ -18,6 +18,7 @@ import { detailOf, type Engine, type RecorderDetail, stateOf } from "./engine.ts
 import { checkPrebuilt, type PrebuiltModule } from "./prebuilt.ts";
 import { runningRelease } from "../kernel_release.ts";
 import { readKnobs } from "../knobs.ts";
+import { hasBounds, type RetentionBounds } from "../snapshots/retention.ts";
 
 /** What to start. */
 export interface StartOptions {
@@ -39,6 +40,8 @@ export interface StartOptions {
   stapArgs?: string[];
   /** Aborting it stops a start in progress (stap unloads what it loaded). */
   signal?: AbortSignal;
+  /** Retention bounds for this recorder's snapshots, applied after each new one. */
+  snapshotRetention?: RetentionBounds;
 }
 
 /** The run directory name: `NAME-YYYYMMDDTHHMMSSZ`, unique within `dir`. */
@@ -257,6 +260,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
           },
         }
         : {}),
+      snapshotRetention: hasBounds(options.snapshotRetention) ? options.snapshotRetention : null,
     };
     try {
       await registry.put(record);

@@ -14,7 +14,8 @@
 import type { RelayRecord } from "../transport.ts";
 
 /** How long a record waits for its predecessor. */
-export type StallRule = "4.8" | number;
+export type { StallRule } from "../../lib/knobs.ts";
+import type { StallRule } from "../../lib/knobs.ts";
 
 /** A record ready to be written, with the CPU it came from. */
 export interface MergedRecord {
