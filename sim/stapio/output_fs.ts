@@ -68,6 +68,9 @@ export class RealOutputFs implements OutputFs {
 
   remove(path: string): void {
     try {
+      // A deliberate difference from 4.8: only regular files go. Under `-o /dev/null -S SIZE,COUNT` stapio 4.8
+      // removes "file k-COUNT", which is /dev/null itself, and as root it would delete the machine's /dev/null.
+      if (!Deno.lstatSync(path).isFile) return;
       Deno.removeSync(path);
     } catch {
       // stapio ignores errors here
