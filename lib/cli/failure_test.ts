@@ -1,5 +1,5 @@
 import { assertEquals } from "@std/assert";
-import { StapfrError, UsageError } from "../errors.ts";
+import { Interrupted, StapfrError, UsageError } from "../errors.ts";
 import { KnobError } from "../knobs.ts";
 import { failureOf, humanLines, jsonError } from "./failure.ts";
 
@@ -28,9 +28,17 @@ Deno.test("the JSON error object: message, hint, exit_code (and detail when Syst
   assertEquals(jsonError(failureOf(new StapfrError("Gone", { detail: ["ERROR: y"] }), context)), {
     error: { message: "Gone", hint: null, exit_code: 1, detail: ["ERROR: y"] },
   });
-  assertEquals(jsonError(failureOf(new Error("whatever"), { ...context, aborted: true })), {
+  assertEquals(jsonError(failureOf(new Interrupted(), { ...context, aborted: true })), {
     error: { message: "Interrupted", hint: null, exit_code: 130 },
   });
+  // After Ctrl-C, an error that is not the interrupt itself (a detach that failed) is reported as itself.
+  assertEquals(
+    jsonError(failureOf(new StapfrError("Detach failed", { hint: "Never SIGINT" }), {
+      ...context,
+      aborted: true,
+    })),
+    { error: { message: "Detach failed", hint: "Never SIGINT", exit_code: 1 } },
+  );
   assertEquals(jsonError(failureOf(new TypeError("boom"), context)).error.exit_code, 1);
 });
 

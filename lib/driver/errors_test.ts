@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { explainFailure, type FailureContext } from "./errors.ts";
+import { StapfrError } from "../errors.ts";
 
 const base: FailureContext = {
   operation: "attach",
@@ -104,7 +105,7 @@ Deno.test("explainFailure recognises SystemTap 4.8's task_work_cancel failure an
       e.message,
       new RegExp(`^Cannot ${operation} recorder "io": SystemTap's runtime does not compile`),
     );
-    assertMatch(e.message, /\| .*stp_task_work\.c:107:40: error/);
+    assertMatch((e as StapfrError).detail!.join("\n"), /stp_task_work\.c:107:40: error/);
     assertMatch(
       e.hint!,
       /^Upgrade SystemTap, or pass a fixed copy of its runtime after "--" with stap's -R DIR/,

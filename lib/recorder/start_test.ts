@@ -62,7 +62,10 @@ for (const kind of ["real", "sim"] as const) {
             }),
           StapfrError,
         );
-        assertMatch(err.message, /Couldn't start the stapio daemon/);
+        assertMatch(
+          [err.message, ...((err as StapfrError).detail ?? [])].join("\n"),
+          /Couldn't start the stapio daemon/,
+        );
         assertEquals(await unloaded(host), ["stap_fr_r1"]);
         assertEquals(await modules(host), "");
         assertEquals((await engine.registry.list()).records, []);
