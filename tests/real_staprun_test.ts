@@ -60,10 +60,10 @@ Deno.test({
       err.message,
       /Cannot attach to recorder "absent": module "stap_fr_stapfr_test_absent" is not loaded/,
     );
-    // SystemTap's own line is kept in the message.
+    // SystemTap's own line is kept, as the error's detail after stapfr's explanation.
     assertMatch(
-      err.message,
-      /\| ERROR: Cannot attach to module stap_fr_stapfr_test_absent control channel; not running\?/,
+      ((err as StapfrError).detail ?? []).join("\n"),
+      /ERROR: Cannot attach to module stap_fr_stapfr_test_absent control channel; not running\?/,
     );
   },
 });
