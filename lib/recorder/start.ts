@@ -9,9 +9,10 @@ import { checkRingFits, thisMachine } from "../driver/preflight.ts";
 import { join, resolve } from "../path.ts";
 import { StapfrError, UsageError } from "../errors.ts";
 import { type ScriptSource, stapMajorVersion, startFile, startMemory } from "../driver/start.ts";
-import { listModules, moduleState, relayChannels } from "../driver/kernel.ts";
+import { listModules, moduleState, processAlive, relayChannels } from "../driver/kernel.ts";
 import { sleep } from "../driver/run.ts";
 import { unloadModule } from "../driver/unload.ts";
+import type { Host } from "../host.ts";
 import type { FileOutput, RecorderRecord } from "../registry.ts";
 import { formatSize, moduleName, type RotateSpec, validateName } from "../units.ts";
 import { detailOf, type Engine, type RecorderDetail, stateOf } from "./engine.ts";
@@ -107,6 +108,28 @@ async function underPrivateUmask<T>(fn: () => Promise<T>): Promise<T> {
     return await fn();
   } finally {
     Deno.umask(previous);
+  }
+}
+
+/**
+ * How long a new file recorder is watched for ending at once: its begin probes have run when its files exist,
+ * and a script that calls exit() there ends within a few hundred milliseconds (its stapio runs the end probes,
+ * unloads the module and exits). Watching that long lets start say "ended" as list would, instead of
+ * "recording"; a recorder that goes on costs this wait once.
+ */
+const SETTLE_MS = 500;
+
+/**
+ * Waits up to {@linkcode SETTLE_MS} for a file recorder's daemon to exit; returns as soon as it does and its
+ * module is gone too (the daemon unloads it on the way out, and /proc/modules may show that a moment later).
+ */
+async function settle(host: Host, module: string, pid: number, pidStart: number | null): Promise<void> {
+  const deadline = Date.now() + SETTLE_MS;
+  while (Date.now() < deadline) {
+    if (!(await processAlive(pid, pidStart ?? undefined))) {
+      if ((await moduleState(host.procRoot, module)) === "absent") return;
+    }
+    await sleep(25);
   }
 }
 
@@ -276,6 +299,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
     }
     runDir = undefined;
     stapMayHaveInserted = false;
+    if (pid !== null) await settle(host, module, pid, pidStart);
     return await detailOf(engine, record);
   } catch (err) {
     if (stapMayHaveInserted) await undoInsert(engine, moduleName(name), name, err);
