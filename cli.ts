@@ -6,7 +6,7 @@
  */
 import { COMMANDS } from "./lib/cli/commands.ts";
 import { type GlobalOptions, type Io, makeContext } from "./lib/cli/context.ts";
-import { ExitCode, Interrupted, StapfrError, UsageError } from "./lib/errors.ts";
+import { ExitCode, StapfrError, UsageError } from "./lib/errors.ts";
 import { liveReaders } from "./lib/driver/live_readers.ts";
 import { refuseInspectorSignal } from "./lib/inspector_guard.ts";
 import denoJson from "./deno.json" with { type: "json" };
@@ -122,8 +122,10 @@ export async function main(args: string[], io: Io): Promise<number> {
       await say(`Usage: ${commandName ? `stapfr ${COMMANDS[commandName].usage}` : GLOBAL_USAGE}`);
       return ExitCode.usage;
     }
-    // Only an interrupt is reported as one: a detach that failed after Ctrl-C keeps its own message and hint.
-    if (err instanceof Interrupted || (signal.aborted && err instanceof Error && err.name === "AbortError")) {
+    // Only an interrupt is reported as one (an AbortError, or the Interrupted error): a detach that failed after
+    // Ctrl-C keeps its own message and hint.
+    const name = err instanceof Error || err instanceof DOMException ? err.name : "";
+    if (name === "Interrupted" || (signal.aborted && name === "AbortError")) {
       await say("stapfr: Interrupted");
       return ExitCode.interrupted;
     }
