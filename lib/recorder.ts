@@ -47,8 +47,6 @@ export type { FileInfo, RecorderDetail, RecorderInfo } from "./recorder/engine.t
 export type { StartOptions } from "./recorder/start.ts";
 export type { ListResult } from "./recorder/inspect.ts";
 export type { ReadOptions, ReadResult, TailOptions } from "./recorder/read.ts";
-export type { DamageReason } from "./readers/clean.ts";
-export type { DamageReport } from "./readers/clean_sink.ts";
 export type { Knob, Knobs, KnobTable, KnobUser } from "./knobs.ts";
 export type { StopOptions, StopResult } from "./recorder/stop.ts";
 export type { GcAction, GcOptions, GcResult } from "./recorder/gc.ts";

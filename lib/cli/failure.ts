@@ -41,7 +41,8 @@ export function failureOf(err: unknown, context: { aborted: boolean; usage: stri
   }
   // Only an interrupt is reported as one: an error after Ctrl-C (a detach that failed) keeps its own message
   // and hint, which the user needs exactly then.
-  if (err instanceof Interrupted || (context.aborted && err instanceof Error && err.name === "AbortError")) {
+  const name = err instanceof Error || err instanceof DOMException ? err.name : "";
+  if (err instanceof Interrupted || name === "Interrupted" || (context.aborted && name === "AbortError")) {
     return { message: "Interrupted", hint: null, detail: [], exitCode: ExitCode.interrupted };
   }
   if (err instanceof StapfrError) {

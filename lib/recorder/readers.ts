@@ -10,7 +10,7 @@
  * @module
  */
 import { join } from "../path.ts";
-import { Interrupted, StapfrError } from "../errors.ts";
+import { StapfrError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { listModules, processAlive, processStartTime, readProcText } from "../driver/kernel.ts";
 import { sleep } from "../driver/run.ts";
@@ -290,7 +290,8 @@ export async function clearReaderSlot(
   record: RecorderRecord,
   options: { signal?: AbortSignal; note?: (line: string) => void } = {},
 ): Promise<boolean> {
-  if (options.signal?.aborted) throw new Interrupted();
+  // An AbortError: the command line reports it as the interrupt it is (exit 130).
+  if (options.signal?.aborted) throw new DOMException("Interrupted before attaching", "AbortError");
   await primeReaderRecords();
   const loaded = (await listModules(engine.host.procRoot)).find((m) => m.name === record.module);
   const reader = loaded ? await findReader(engine, record, loaded.refcount) : undefined;
