@@ -26,7 +26,7 @@ if (reason) console.log(`kernel: skipped, ${reason}`);
 const only = (Deno.env.get("KERNEL_LAB_ONLY") ?? "").split(",").filter(Boolean);
 const scenarios = SCENARIOS.filter((s) => only.length === 0 || only.includes(s.id));
 /** The guest's time limit: QEMU is killed when it passes, whatever the guest is doing. */
-const GUEST_LIMIT_S = 540;
+const GUEST_LIMIT_S = 600;
 
 function log(text: string): void {
   console.log(`kernel: ${text}`);

@@ -70,6 +70,7 @@ function isStatic(path: string): boolean {
 
 /** The machine's parts, or why the lab cannot run here (the reason a skip prints). */
 export function labMachine(): LabMachine | { missing: string } {
+  if (Deno.env.get("STAPFR_KERNEL_LAB") === "0") return { missing: "STAPFR_KERNEL_LAB=0 is set" };
   if (Deno.build.os !== "linux" || Deno.build.arch !== "x86_64") {
     return { missing: "the kernel lab boots an x86_64 Debian kernel on Linux" };
   }
