@@ -29,12 +29,13 @@ export const COMMANDS: Record<string, CommandInfo> = {
     load: () => import("../commands/start.ts"),
     summary: "Start a recorder in the background",
     usage:
-      "start NAME (SCRIPT_FILE | -e SCRIPT) [--buffer SIZE] [--output PATH [--rotate SIZE[,COUNT]]] [--bulk] [-- STAP_ARGS…]",
+      "start NAME (SCRIPT_FILE | -e SCRIPT) [--buffer SIZE] [--output PATH [--rotate SIZE[,COUNT]]] [--bulk] [--adopt] [-- STAP_ARGS…]",
     help: `  -e, --script SCRIPT   the script text instead of a file
   --buffer SIZE         memory mode: ring size per CPU (default 16M; 1M–4095M, simulator also 4K steps)
   --output PATH         file mode: a directory; each run writes PATH/NAME-<UTC time>/NAME.out*
   --rotate SIZE[,COUNT] file mode: switch files at SIZE, keep COUNT (per CPU on SystemTap 4.x)
   --bulk                file mode: one file per CPU, merged when read
+  --adopt               a recorder of this name already recording is adopted (exit 0), not refused
   -- STAP_ARGS…         passed to stap as they are`,
   },
   list: {

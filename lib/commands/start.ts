@@ -1,6 +1,6 @@
 /**
  * `stapfr start NAME (SCRIPT_FILE | -e SCRIPT) [--buffer SIZE] [--output PATH [--rotate SIZE[,COUNT]]] [--bulk]
- * [-- STAP_ARGS…]`
+ * [--adopt] [-- STAP_ARGS…]`
  * @module
  */
 import { parseCommandArgs } from "../cli/args.ts";
@@ -18,6 +18,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     output: { type: "string" },
     rotate: { type: "string" },
     bulk: { type: "boolean" },
+    adopt: { type: "boolean" },
   }, 2);
   if (positionals.length === 0) throw new UsageError("Missing recorder name");
   const [name, file] = positionals;
@@ -45,6 +46,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     bulk: values.bulk as boolean | undefined,
     stapArgs: rest,
     signal: ctx.signal,
+    adopt: values.adopt as boolean | undefined,
   });
   if (ctx.json) {
     await ctx.json_out(detail);
@@ -54,7 +56,9 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     ? `${detail.cpus ?? "?"} CPUs × ${humanBytes(detail.buffer_per_cpu)} ring`
     : `files in ${detail.run_dir}, stapio pid ${detail.pid}`;
   await ctx.out(
-    `Recorder "${detail.name}" is recording (${detail.mode} mode, module ${detail.module}, ${where})\n`,
+    detail.adopted
+      ? `Recorder "${detail.name}" was already recording: adopted it (${detail.mode} mode, module ${detail.module}, ${where})\n`
+      : `Recorder "${detail.name}" is recording (${detail.mode} mode, module ${detail.module}, ${where})\n`,
   );
   for (const note of detail.notes) await ctx.out(`Note: ${note}\n`);
   await ctx.out(
