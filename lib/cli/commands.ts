@@ -17,6 +17,10 @@ export interface CommandInfo {
   usage: string;
   /** Flag descriptions for `stapfr COMMAND --help`. */
   help?: string;
+  /** It also takes every flag of these commands (`unit` takes `start`'s), as lib/cli/flags.ts reads them. */
+  flagsFrom?: string[];
+  /** The words a flag's first value may be (`--on` takes a trigger kind), for completions. */
+  choices?: Record<string, string[]>;
   /** The command handles SIGINT and SIGTERM itself (cli.ts installs no listeners for it). */
   ownSignals?: boolean;
   /** Undefined while the command is not built yet. */
@@ -82,6 +86,42 @@ export const COMMANDS: Record<string, CommandInfo> = {
     load: () => import("../commands/check.ts"),
     summary: "Validate a script (stap -p2, or the simulator's parser with --sim)",
     usage: "check (SCRIPT_FILE | -e SCRIPT)",
+  },
+  unit: {
+    load: () => import("../commands/unit.ts"),
+    summary: "Print (or install) a systemd unit that runs a recorder and its watcher",
+    usage:
+      "unit NAME (SCRIPT_FILE | -e SCRIPT | --module FILE.ko) [START_FLAGS…] [WATCH_FLAGS…] [--install [--unit-dir DIR] [--force] [--daemon-reload]] [-- STAP_ARGS…]",
+    help: `  -e, --script SCRIPT   the script text instead of a file (kept in the unit, escaped for systemd)
+  --module FILE.ko      a prebuilt module instead of a script
+  Start flags are those of "stapfr start" (--buffer, --output, --rotate, --bulk, -- STAP_ARGS…).
+  Watch flags go to "stapfr watch NAME --service":
+  --on KIND ARGS…       a trigger: signal, exit-status [--interval D] -- CMD…, log FILE REGEX,
+                        pressure cpu|memory|io some|full EXPR, process PID|NAME, marker REGEX
+  --cooldown D          no second snapshot within D
+  --max-per-day N       at most N triggered snapshots a day
+  --hold D              the condition must hold for D
+  --delay D             take the snapshot D after the trigger
+  --keep N              keep at most N snapshots (applied after each snapshot)
+  --max-age D           delete snapshots older than D
+  --max-size S          keep at most S bytes of snapshots
+  --switch-every D      file mode: switch output files every D
+  --store DIR           the snapshot store
+  --install             write it to /etc/systemd/system/stapfr-NAME.service (0644) instead of printing it
+  --unit-dir DIR        with --install: write into DIR instead of /etc/systemd/system
+  --force               with --install: replace an existing unit that differs
+  --daemon-reload       with --install: run "systemctl daemon-reload" afterwards`,
+    flagsFrom: ["start"],
+    choices: { "--on": ["signal", "exit-status", "log", "pressure", "process", "marker"] },
+  },
+  completions: {
+    load: () => import("../commands/completions.ts"),
+    summary: "Print a completion script for bash, zsh or fish",
+    usage: "completions bash|zsh|fish",
+    help:
+      `  bash: source <(stapfr completions bash), or save it as /usr/share/bash-completion/completions/stapfr
+  zsh:  save it as _stapfr in a directory of $fpath (or source <(stapfr completions zsh))
+  fish: save it as ~/.config/fish/completions/stapfr.fish`,
   },
   demo: {
     summary: "The seed scenario on the simulator, end to end",
