@@ -2,7 +2,10 @@
  * stapfr: a flight-recorder manager for SystemTap, as a library.
  *
  * - {@linkcode Recorders}: the operations of the `stapfr` command line (start, list, status, dump, attach,
- *   tail, stop, gc, check) over the installed SystemTap or the simulator, returning data instead of printing.
+ *   tail, stop, gc, check, snapshot, snapshots, prune, plan) over the installed SystemTap or the simulator,
+ *   returning data instead of printing.
+ * - {@linkcode planBuffers} and {@linkcode selectPrunable}: the buffer planner's arithmetic and the retention
+ *   rule, as pure functions.
  * - {@linkcode Simulator}: SystemTap's flight recorder in-process on a virtual clock, deterministic for a seed
  *   (relay rings, module detach/reattach, stapio and file rotation, the script language on a synthetic
  *   workload), for planning and rehearsing a recording without root or a kernel.
@@ -31,9 +34,31 @@
  * await Deno.remove(root, { recursive: true });
  * ```
  *
+ * @example Browse and prune a snapshot store (here an empty one)
+ * ```ts
+ * import { Recorders } from "./mod.ts";
+ * import { assertEquals } from "@std/assert";
+ * const root = await Deno.makeTempDir();
+ * const recorders = new Recorders({ sim: true, simRoot: root, store: `${root}/snapshots` });
+ * assertEquals((await recorders.snapshots()).snapshots, []);
+ * const pruned = await recorders.pruneSnapshots({ keep: 5, maxAgeMs: 7 * 86_400_000 }, { dryRun: true });
+ * assertEquals(pruned.removed, []);
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ *
+ * @example Recommend a ring for a window from measured rates
+ * ```ts
+ * import { planBuffers } from "./mod.ts";
+ * import { assertEquals } from "@std/assert";
+ * const plan = planBuffers({ "0": 2 * 1024 * 1024, "1": 512 * 1024 }, 10, "real");
+ * assertEquals(plan.buffer?.flag, "30M"); // 2 MiB/s × 10 s × 1.5 headroom
+ * ```
+ *
  * @module
  */
 export * from "./lib/recorder.ts";
+export { HEADROOM, type Plan, planBuffers } from "./lib/snapshots/planner.ts";
+export { type RetentionBounds, type RetentionItem, selectPrunable } from "./lib/snapshots/retention.ts";
 export { realHost, simHost } from "./lib/host.ts";
 export {
   formatSize,

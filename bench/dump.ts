@@ -7,40 +7,13 @@
  */
 import { SIM_PERMISSIONS } from "../lib/self.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
+import { generate, registerFinished } from "./support/file_run.ts";
 
 const TOTAL_MIB = Number(Deno.env.get("STAPFR_BENCH_DUMP_MIB") ?? 1024);
 const FILES = 100;
 const RUNS = 3;
 const CLI = fromFileUrl(new URL("../cli.ts", import.meta.url));
 const PERMS = SIM_PERMISSIONS;
-
-/** Writes the run's files: text lines, the way a recorder's output looks. */
-async function generate(runDir: string, base: string): Promise<number> {
-  const line = (i: number) =>
-    `${String(i).padStart(10, "0")} vfs_read pid=4242 comm=postgres bytes=8192 ok\n`;
-  const block: string[] = [];
-  let size = 0;
-  for (let i = 0; size < 1 << 20; i++) {
-    block.push(line(i));
-    size += block[block.length - 1].length;
-  }
-  const chunk = new TextEncoder().encode(block.join(""));
-  const perFile = Math.floor((TOTAL_MIB * (1 << 20)) / FILES);
-  let total = 0;
-  for (let f = 0; f < FILES; f++) {
-    const file = await Deno.open(`${runDir}/${base}.${f}`, { write: true, create: true, truncate: true });
-    let written = 0;
-    while (written < perFile) {
-      const part = chunk.subarray(0, Math.min(chunk.length, perFile - written));
-      let done = 0;
-      while (done < part.length) done += await file.write(part.subarray(done));
-      written += part.length;
-    }
-    file.close();
-    total += written;
-  }
-  return total;
-}
 
 async function readHwm(pid: number): Promise<number | undefined> {
   try {
@@ -93,37 +66,10 @@ try {
   const name = "bench";
   const runDir = `${root}/out/${name}-run`;
   await Deno.mkdir(runDir, { recursive: true });
-  const bytes = await generate(runDir, `${name}.out`);
+  const bytes = await generate(runDir, `${name}.out`, TOTAL_MIB, FILES);
   const stateDir = `${root}/state`;
   await Deno.mkdir(stateDir, { recursive: true });
-  // A finished file recorder: dumping it reads only its files.
-  await Deno.writeTextFile(
-    `${stateDir}/${name}.json`,
-    JSON.stringify({
-      format: 1,
-      name,
-      mode: "file",
-      host: "sim",
-      module: `stap_fr_${name}`,
-      pid: null,
-      pidStart: null,
-      startedAt: new Date().toISOString(),
-      scriptFile: null,
-      script: "",
-      buffer: null,
-      output: {
-        dir: `${root}/out`,
-        runDir,
-        base: `${name}.out`,
-        rotate: { size: bytes / FILES, count: FILES },
-        bulk: false,
-      },
-      stapArgs: [],
-      cpus: 2,
-      notes: [],
-      endedAt: new Date().toISOString(),
-    }),
-  );
+  await registerFinished(stateDir, name, root, runDir, bytes, FILES);
   const files = Array.from({ length: FILES }, (_, i) => `${runDir}/${name}.out.${i}`);
   const env = { STAPFR_SIM_ROOT: root, STAPFR_STATE_DIR: stateDir };
   const stapfr = [Deno.execPath(), "run", "--quiet", ...PERMS, CLI, "--sim", "dump", name];

@@ -16,6 +16,7 @@
  */
 import { defaultStateDir, type EnvLookup, type Host, realHost, simHost } from "./host.ts";
 import { Registry } from "./registry.ts";
+import { join } from "./path.ts";
 import type { ScriptSource } from "./driver/start.ts";
 import type { ByteSink } from "./readers/concat.ts";
 import type { Engine, RecorderDetail } from "./recorder/engine.ts";
@@ -25,6 +26,16 @@ import type { ReadOptions, ReadResult, TailOptions } from "./recorder/read.ts";
 import type { StopOptions, StopResult } from "./recorder/stop.ts";
 import type { GcResult } from "./recorder/gc.ts";
 import type { CheckReport } from "./recorder/check.ts";
+import type { Manifest } from "./snapshots/manifest.ts";
+import type { PlanOptions } from "./recorder/plan.ts";
+import type { Plan } from "./snapshots/planner.ts";
+import type { WatchOptions, WatchResult } from "./watch/watcher.ts";
+import type { TriggerResult } from "./watch/trigger_request.ts";
+import type { PruneResult, SnapshotSummary } from "./snapshots/ops.ts";
+import type { CaptureOptions } from "./snapshots/capture.ts";
+import type { RetentionBounds } from "./snapshots/retention.ts";
+import type { BrokenSnapshot, SnapshotStore } from "./snapshots/store.ts";
+import { validateName } from "./units.ts";
 
 export type { ScriptSource } from "./driver/start.ts";
 export type { ByteSink } from "./readers/concat.ts";
@@ -40,6 +51,31 @@ export type { EnvLookup, Host } from "./host.ts";
 export type { CorruptEntry } from "./registry.ts";
 export type { WaitOutcome } from "./driver/session.ts";
 export type { RotateSpec } from "./units.ts";
+export type { Manifest, SnapshotFile, SnapshotTrigger } from "./snapshots/manifest.ts";
+export type { PruneResult, SnapshotSummary } from "./snapshots/ops.ts";
+export type { CaptureOptions } from "./snapshots/capture.ts";
+export type { RetentionBounds } from "./snapshots/retention.ts";
+export type { PlanOptions } from "./recorder/plan.ts";
+export type { Plan } from "./snapshots/planner.ts";
+export type { WatchOptions, WatchResult } from "./watch/watcher.ts";
+export type { TriggerResult } from "./watch/trigger_request.ts";
+export type { WatchState } from "./watch/state.ts";
+export type { Decision, Policies, Suppression } from "./watch/policy.ts";
+export type { PressureExpr, TriggerSpec } from "./watch/spec.ts";
+export type { BrokenSnapshot } from "./snapshots/store.ts";
+export type { Drain } from "./snapshots/drains.ts";
+
+/** What {@linkcode Recorders.snapshot} returns. */
+export interface SnapshotTaken {
+  /** The snapshot's manifest (its `id` among the rest). */
+  manifest: Manifest;
+  /** The snapshot's directory. */
+  path: string;
+  /** Its row in a listing. */
+  summary: SnapshotSummary;
+  /** Snapshots the recorder's retention bounds removed afterwards. */
+  pruned: SnapshotSummary[];
+}
 
 /** How to set up {@linkcode Recorders}. */
 export interface RecordersOptions {
@@ -59,6 +95,8 @@ export interface RecordersOptions {
   idleMs?: number;
   /** Wait before resending a signal stapio may have lost (default 3000 ms). */
   signalWaitMs?: number;
+  /** The snapshot store (default `$STAPFR_STORE`, else `STATE_DIR/snapshots`). */
+  store?: string;
 }
 
 function positive(text: string | undefined): number | undefined {
@@ -84,6 +122,8 @@ export class Recorders {
   readonly host: Host;
   /** The state directory, where each recorder has its JSON file. */
   readonly stateDir: string;
+  /** The snapshot store's directory. */
+  readonly storeDir: string;
   #engine: Engine;
 
   /** Sets up the host and the state directory (nothing is touched until an operation runs). */
@@ -93,6 +133,7 @@ export class Recorders {
       (options.sim ? simHost({ root: options.simRoot, env }) : realHost());
     const registry = new Registry(defaultStateDir(options.stateDir, env, this.host));
     this.stateDir = registry.dir;
+    this.storeDir = options.store || env("STAPFR_STORE") || join(registry.dir, "snapshots");
     this.#engine = {
       host: this.host,
       registry,
@@ -147,7 +188,81 @@ export class Recorders {
   /** Removes dead entries; with `unloadOrphans`, unloads `stap_` modules nobody registered. */
   async gc(options?: { unloadOrphans?: boolean }): Promise<GcResult> {
     const { collectGarbage } = await import("./recorder/gc.ts");
-    return await collectGarbage(this.#engine, options);
+    const result = await collectGarbage(this.#engine, options);
+    // What interrupted snapshots left in the store.
+    for (const path of await (await this.#store()).collectPartials()) {
+      result.actions.push({ name: path, action: "removed", detail: "remains of an interrupted snapshot" });
+    }
+    return result;
+  }
+
+  /**
+   * Captures the recorder's current window into the snapshot store (memory: a drain, as `dump`; file mode: a
+   * cut of its files) with a manifest; the recording goes on. The recorder's retention bounds apply after.
+   */
+  async snapshot(name: string, options?: CaptureOptions): Promise<SnapshotTaken> {
+    const { takeSnapshot, summarize } = await import("./snapshots/ops.ts");
+    const { snapshot, pruned } = await takeSnapshot(this.#engine, await this.#store(), name, options);
+    return { manifest: snapshot.manifest, path: snapshot.path, pruned, summary: summarize(snapshot) };
+  }
+
+  /** The snapshots in the store (of one recorder, or all), oldest first, and directories that are broken. */
+  async snapshots(name?: string): Promise<{ snapshots: SnapshotSummary[]; broken: BrokenSnapshot[] }> {
+    if (name !== undefined) validateName(name);
+    const { summarize } = await import("./snapshots/ops.ts");
+    const { snapshots, broken } = await (await this.#store()).list(name);
+    return { snapshots: snapshots.map(summarize), broken };
+  }
+
+  /** One snapshot's manifest, by `ID` or `NAME/ID`. */
+  async snapshotManifest(ref: string): Promise<{ manifest: Manifest; path: string }> {
+    return await (await this.#store()).find(ref);
+  }
+
+  /** One snapshot's data as one ordered stream to `sink` (bulk files merged as `dump` does). */
+  async snapshotData(ref: string, sink: ByteSink): Promise<{ manifest: Manifest; bytes: number }> {
+    const { snapshotData } = await import("./snapshots/ops.ts");
+    const { snapshot, bytes } = await snapshotData(await this.#store(), ref, sink);
+    return { manifest: snapshot.manifest, bytes };
+  }
+
+  /** Deletes the oldest snapshots until every bound holds (per recorder); `dryRun` only says which. */
+  async pruneSnapshots(
+    bounds: RetentionBounds,
+    options?: { name?: string; dryRun?: boolean },
+  ): Promise<PruneResult> {
+    if (options?.name !== undefined) validateName(options.name);
+    const { pruneSnapshots } = await import("./snapshots/ops.ts");
+    return await pruneSnapshots(await this.#store(), bounds, options);
+  }
+
+  /**
+   * Watches the recorder and its triggers until `options.signal` aborts (or the recorder ends), taking
+   * snapshots by the policies; logs one line per event through `options.log`.
+   */
+  async watch(options: WatchOptions): Promise<WatchResult> {
+    const { runWatcher } = await import("./watch/watcher.ts");
+    return await runWatcher(this.#engine, await this.#store(), options);
+  }
+
+  /** Fires the signal trigger of the recorder's watcher, or takes a plain snapshot when none runs. */
+  async trigger(name: string, options?: { reason?: string }): Promise<TriggerResult> {
+    const { fireTrigger } = await import("./watch/trigger_request.ts");
+    return await fireTrigger(this.#engine, await this.#store(), name, options);
+  }
+
+  async #store(): Promise<SnapshotStore> {
+    const { SnapshotStore } = await import("./snapshots/store.ts");
+    return new SnapshotStore(this.storeDir);
+  }
+
+  /**
+   * Runs the script briefly as a temporary bulk file recorder, measures its output rate per CPU and
+   * recommends `--buffer` and `--rotate` for the window; everything it started is stopped and removed.
+   */
+  async plan(options: PlanOptions): Promise<Plan & { measured_seconds: number }> {
+    const { planRecorder } = await import("./recorder/plan.ts");
+    return await planRecorder(this.#engine, options);
   }
 
   /** Validates a script without loading anything. */

@@ -8,6 +8,7 @@ import { join } from "./path.ts";
 import { StapfrError } from "./errors.ts";
 import { processAlive, processStartTime } from "./driver/kernel.ts";
 import type { RotateSpec } from "./units.ts";
+import type { RetentionBounds } from "./snapshots/retention.ts";
 
 /** Where a file recorder writes. */
 export interface FileOutput {
@@ -53,6 +54,8 @@ export interface RecorderRecord {
   notes: string[];
   /** When stapfr saw the recording end in order (its script exited); absent while it runs. */
   endedAt?: string | null;
+  /** Retention bounds applied to its snapshots after each new one (`start --keep-snapshots …`). */
+  snapshotRetention?: RetentionBounds | null;
 }
 
 /** A registry file that could not be read. */
@@ -173,8 +176,9 @@ export class Registry {
     }
   }
 
-  /** Removes a recorder's file (no error when it is already gone). */
+  /** Removes a recorder's file and its drain log (no error when they are already gone). */
   async remove(name: string): Promise<void> {
+    await Deno.remove(join(this.dir, `${name}.drains`)).catch(() => {});
     try {
       await Deno.remove(this.pathOf(name));
     } catch (err) {

@@ -31,7 +31,8 @@ const UNIT: Record<string, number> = { "": MiB, K: 1024, M: MiB, G: 1024 * MiB }
 export function parseSize(text: string, what = "size"): number {
   const m = SIZE_RE.exec(text.trim());
   if (!m) throw new UsageError(`Invalid ${what} "${text}": expected a number with K, M or G, like "16M"`);
-  const bytes = Number(m[1]) * UNIT[m[2].toUpperCase()];
+  // "100B" is bytes; a bare number is MiB, as in stap.
+  const bytes = Number(m[1]) * (m[2] === "" && m[3] ? 1 : UNIT[m[2].toUpperCase()]);
   if (!Number.isInteger(bytes)) {
     throw new UsageError(`Invalid ${what} "${text}": not a whole number of bytes`);
   }
@@ -114,8 +115,8 @@ export function parseRotate(text: string, host: HostKind): RotateSpec {
   return { size, count: Number(countText) };
 }
 
-const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const DURATION_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_RE = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
+const DURATION_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /**
  * Parses a duration (`500ms`, `10s`, `5m`, `2h`; a bare number is seconds) into milliseconds.
@@ -129,7 +130,9 @@ const DURATION_UNIT: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_
  */
 export function parseDuration(text: string, what = "duration"): number {
   const m = DURATION_RE.exec(text.trim());
-  if (!m) throw new UsageError(`Invalid ${what} "${text}": expected a number with ms, s, m or h, like "10s"`);
+  if (!m) {
+    throw new UsageError(`Invalid ${what} "${text}": expected a number with ms, s, m, h or d, like "10s"`);
+  }
   const ms = Number(m[1]) * DURATION_UNIT[m[2] ?? "s"];
   if (!Number.isInteger(ms)) {
     throw new UsageError(`Invalid ${what} "${text}": not a whole number of milliseconds`);

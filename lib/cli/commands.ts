@@ -40,6 +40,9 @@ export const COMMANDS: Record<string, CommandInfo> = {
   --rotate SIZE[,COUNT] file mode: switch files at SIZE, keep COUNT (per CPU on SystemTap 4.x)
   --bulk                file mode: one file per CPU, merged when read
   --adopt               a recorder of this name already recording is adopted (exit 0), not refused
+  --keep-snapshots N    keep at most N snapshots of this recorder (applied after each new one)
+  --snapshot-max-age D  delete its snapshots older than D
+  --snapshot-max-size S keep at most S bytes of its snapshots
   -- STAP_ARGS…         passed to stap as they are`,
   },
   list: {
@@ -81,6 +84,63 @@ export const COMMANDS: Record<string, CommandInfo> = {
     summary: "Reconcile the registry with loaded modules and live processes",
     usage: "gc [--unload-orphans]",
     help: "  --unload-orphans      also unload stap_ modules nobody registered (never anything else)",
+  },
+  snapshot: {
+    load: () => import("../commands/snapshot.ts"),
+    summary: "Capture a recorder's current window into the snapshot store",
+    usage: "snapshot NAME [--reason TEXT] [--store DIR]",
+    help: `  --reason TEXT         why, kept in the manifest
+  --store DIR           the snapshot store (default $STAPFR_STORE, else STATE_DIR/snapshots)`,
+  },
+  snapshots: {
+    load: () => import("../commands/snapshots.ts"),
+    summary: "List, show and prune snapshots",
+    usage:
+      "snapshots [NAME] | snapshots show ID [--data [-o FILE]] | snapshots prune [NAME] [--keep N] [--max-age DURATION] [--max-size SIZE] [--dry-run]",
+    help: `  show ID               the manifest (ID or NAME/ID); --data prints the data as one ordered stream
+  -o, --output FILE     with --data: write to a new file (0600)
+  prune                 delete the oldest snapshots until every bound holds (per recorder)
+  --keep N              keep at most N snapshots
+  --max-age DURATION    delete snapshots older than DURATION (like 12h or 7d)
+  --max-size SIZE       keep at most SIZE bytes of snapshots
+  --dry-run             say what would be removed, remove nothing
+  --store DIR           the snapshot store (default $STAPFR_STORE, else STATE_DIR/snapshots)
+  Flags W (wrapped: older data lost before it) and G (a gap since the previous snapshot) in the listing.`,
+  },
+  plan: {
+    load: () => import("../commands/plan.ts"),
+    summary: "Measure a script's output rate and recommend --buffer and --rotate for a window",
+    usage: "plan (SCRIPT_FILE | -e SCRIPT) --window DURATION [--measure DURATION] [-- STAP_ARGS…]",
+    help: `  -e, --script SCRIPT   the script text instead of a file
+  --window DURATION     how much recent output to keep (like 30s, 10m, 2h)
+  --measure DURATION    how long to run the script to measure it (default 10s)
+  -- STAP_ARGS…         passed to stap as they are`,
+  },
+  watch: {
+    load: () => import("../commands/watch.ts"),
+    summary: "Watch a recorder and its triggers; take snapshots when they fire",
+    usage:
+      "watch NAME [--on TRIGGER ARGS…]… [--cooldown D] [--max-per-day N] [--hold D] [--delay D] [--keep N] [--max-age D] [--max-size S] [--switch-every D] [--service] [-- CMD…]",
+    help: `  --on signal                      SIGUSR1, or "stapfr trigger NAME"
+  --on exit-status [--interval D]  a health check: the command after "--", failing (non-zero) fires
+  --on log FILE REGEX              a line matching REGEX in FILE (followed across rotation; "-" is stdin)
+  --on pressure RES SCOPE EXPR     kernel PSI: RES cpu|memory|io, SCOPE some|full, EXPR like avg10>40
+  --on process PID|NAME            the process disappears
+  --on marker REGEX                a line of the recorder's new output (file recorders only)
+  --cooldown D                     no second snapshot within D
+  --max-per-day N                  at most N snapshots in any 24 hours
+  --hold D                         a condition (pressure, exit-status, process) must hold for D
+  --delay D                        take the snapshot D after the trigger (the aftermath is in it)
+  --keep N, --max-age D, --max-size S   retention after each snapshot
+  --switch-every D                 file recorders: switch files every D (stapio's SIGUSR2)
+  --interval D                     how often conditions are checked (default 1s)
+  --service                        on SIGTERM: a final snapshot ("service stop"), then stop the recorder
+  --store DIR                      the snapshot store`,
+  },
+  trigger: {
+    load: () => import("../commands/trigger.ts"),
+    summary: "Fire the watcher's signal trigger (or take a plain snapshot when no watcher runs)",
+    usage: "trigger NAME [--reason TEXT] [--store DIR]",
   },
   check: {
     load: () => import("../commands/check.ts"),

@@ -10,9 +10,9 @@ import { Recorders } from "../recorder.ts";
 import type { ByteSink } from "../readers/concat.ts";
 import { formatSize, validateName } from "../units.ts";
 
-/** The recorders for the global options (`--sim`, `--state-dir`). */
-export function recordersFor(ctx: Context): Recorders {
-  return new Recorders({ sim: ctx.sim, stateDir: ctx.stateDir, env: ctx.io.env });
+/** The recorders for the global options (`--sim`, `--state-dir`) and, for snapshots, `--store`. */
+export function recordersFor(ctx: Context, store?: string): Recorders {
+  return new Recorders({ sim: ctx.sim, stateDir: ctx.stateDir, env: ctx.io.env, store });
 }
 
 /** A sink writing to stdout. */

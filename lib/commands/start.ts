@@ -9,6 +9,7 @@ import { UsageError } from "../errors.ts";
 import { parseBufferSize, parseRotate } from "../units.ts";
 import { humanBytes, recordersFor, self } from "./common.ts";
 import type { ScriptSource } from "../driver/start.ts";
+import { retentionFlags } from "./snapshot_common.ts";
 
 /** Runs `start`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
@@ -19,6 +20,9 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     rotate: { type: "string" },
     bulk: { type: "boolean" },
     adopt: { type: "boolean" },
+    "keep-snapshots": { type: "string" },
+    "snapshot-max-age": { type: "string" },
+    "snapshot-max-size": { type: "string" },
   }, 2);
   if (positionals.length === 0) throw new UsageError("Missing recorder name");
   const [name, file] = positionals;
@@ -47,6 +51,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     stapArgs: rest,
     signal: ctx.signal,
     adopt: values.adopt as boolean | undefined,
+    snapshotRetention: retentionFlags(values, "keep-snapshots", "snapshot-max-age", "snapshot-max-size"),
   });
   if (ctx.json) {
     await ctx.json_out(detail);

@@ -6,6 +6,14 @@ import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { age, humanBytes, oneName, recordersFor } from "./common.ts";
 
+/** Seconds for people: `45s`, `12m`, `3.5h`, `2d`. */
+function duration(seconds: number): string {
+  if (seconds < 120) return `${Math.round(seconds)}s`;
+  if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
+  if (seconds < 172800) return `${+(seconds / 3600).toFixed(1)}h`;
+  return `${Math.round(seconds / 86400)}d`;
+}
+
 /** Runs `status`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
   const { positionals } = parseCommandArgs(args, {}, 1);
@@ -27,6 +35,14 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       "buffer",
       `${humanBytes(d.buffer_per_cpu)} per CPU${d.capacity ? `, ${humanBytes(d.capacity)} in all` : ""}`,
     ]);
+    rows.push([
+      "window",
+      d.window_seconds !== null && d.fill_rate !== null
+        ? `about ${duration(d.window_seconds)} at ${
+          humanBytes(Math.round(d.fill_rate))
+        }/s (the rate between its last drains)`
+        : "not known yet (a dump or snapshot measures the rate it fills at)",
+    ]);
   } else {
     rows.push(["pid", d.pid === null ? "-" : String(d.pid)]);
     rows.push(["run dir", d.run_dir ?? "-"]);
@@ -41,6 +57,17 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   if (d.stap_args.length > 0) rows.push(["stap args", d.stap_args.join(" ")]);
   if (d.ended_at) rows.push(["ended", d.ended_at]);
   rows.push(["state file", d.state_file]);
+  if (d.watcher) {
+    const w = d.watcher;
+    const sup = Object.entries(w.suppressed).filter(([, n]) => n > 0).map(([k, n]) => `${n} by ${k}`);
+    rows.push([
+      "watcher",
+      `pid ${w.pid}, ${w.snapshots} snapshots${w.failed ? `, ${w.failed} failed` : ""}, ` +
+      `${sup.length ? `suppressed ${sup.join(", ")}` : "nothing suppressed"}; triggers: ${
+        w.triggers.join(", ") || "none"
+      }`,
+    ]);
+  }
   for (const n of d.notes) rows.push(["note", n]);
   const width = Math.max(...rows.map(([k]) => k.length));
   await ctx.out(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join(""));

@@ -10,6 +10,7 @@ import { listRunFiles, totalSize } from "../readers/files.ts";
 import type { RecorderRecord, Registry } from "../registry.ts";
 import { type RecorderState, recorderState } from "../state.ts";
 import { MiB, validateName } from "../units.ts";
+import type { WatchState } from "../watch/state.ts";
 
 /** The engine an operation runs in. */
 export interface Engine {
@@ -83,6 +84,15 @@ export interface RecorderDetail extends RecorderInfo {
   notes: string[];
   /** The registry file. */
   state_file: string;
+  /**
+   * Memory mode: the rate (bytes/s) the ring filled at between its last drains (dumps, snapshots), or null
+   * when there is none to go by yet.
+   */
+  fill_rate: number | null;
+  /** Memory mode: how many seconds of output the ring holds at `fill_rate`; null when not known yet. */
+  window_seconds: number | null;
+  /** Its running watcher (`stapfr watch`): pid, triggers and counts of fired and suppressed; null if none. */
+  watcher: WatchState | null;
 }
 
 /** The default ring size per CPU of SystemTap 4.8 (docs/systemtap-4.8.md 5.1). */
@@ -139,13 +149,19 @@ export async function detailOf(engine: Engine, record: RecorderRecord): Promise<
     }
   }
   const perCpu = record.mode === "memory" ? record.buffer ?? DEFAULT_BUFFER : null;
+  const capacity = perCpu !== null && cpus ? perCpu * cpus : null;
+  let rate: number | null = null;
+  if (record.mode === "memory") {
+    const { fillRate, readDrains } = await import("../snapshots/drains.ts");
+    rate = fillRate(await readDrains(engine.registry, record.name, record.startedAt), record.startedAt);
+  }
   return {
     ...info,
     host: record.host,
     refcount: loaded?.refcount ?? null,
     cpus: cpus ?? null,
     buffer_per_cpu: perCpu,
-    capacity: perCpu !== null && cpus ? perCpu * cpus : null,
+    capacity,
     run_dir: record.output?.runDir ?? null,
     files,
     rotate: record.output?.rotate
@@ -157,7 +173,16 @@ export async function detailOf(engine: Engine, record: RecorderRecord): Promise<
     ended_at: record.endedAt ?? null,
     notes: record.notes,
     state_file: engine.registry.pathOf(record.name),
+    fill_rate: rate,
+    watcher: await liveWatcher(engine, record.name),
+    window_seconds: rate && capacity ? capacity / rate : null,
   };
+}
+
+async function liveWatcher(engine: Engine, name: string): Promise<WatchState | null> {
+  const { readWatchState } = await import("../watch/state.ts");
+  const w = await readWatchState(engine.registry, name);
+  return w && (await processAlive(w.pid, w.pidStart ?? undefined)) ? w : null;
 }
 
 /** Reads a registered recorder of this host, or explains why there is none. */

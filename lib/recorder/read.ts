@@ -16,6 +16,7 @@ import { mergeStreams } from "../readers/merge.ts";
 import { LineKeeper, tailBulk, tailFiles } from "../readers/tail.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
+import { type Drain, logDrain } from "../snapshots/drains.ts";
 
 /** What a read delivered. */
 export interface ReadResult {
@@ -43,6 +44,11 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** Receives stapio's diagnostic lines (module warnings and errors). */
   onDiagnostic?: (line: string) => void;
+  /**
+   * Who drains a memory ring, for its drain log (default: the operation's own name). A snapshot logs its
+   * drain itself, once it has an ID.
+   */
+  drainedBy?: Drain["by"];
 }
 
 /** Wraps a sink so that a closed pipe is remembered instead of thrown. */
@@ -130,6 +136,15 @@ async function withSession(
     await sleep(25);
   }
   if (ended) await markEnded(engine, record);
+  const by = options.drainedBy ?? "dump";
+  if (by !== "snapshot") {
+    await logDrain(engine.registry, record.name, {
+      at: new Date().toISOString(),
+      bytes: session.bytes,
+      by,
+      run: record.startedAt,
+    });
+  }
   return { outcome, ended, closed: out.closed(), bytes: out.bytes() };
 }
 
@@ -182,7 +197,13 @@ export async function attachRecorder(
 ): Promise<ReadResult> {
   const record = await getRecord(engine, name);
   if (record.mode === "file") return await followFile(engine, record, sink, 0, options);
-  const r = await withSession(engine, record, sink, options, (s) => s.waitExit(options.signal));
+  const r = await withSession(
+    engine,
+    record,
+    sink,
+    { drainedBy: "attach", ...options },
+    (s) => s.waitExit(options.signal),
+  );
   return { name, mode: "memory", ...r, missing_files: 0, gaps: 0 };
 }
 
@@ -271,7 +292,7 @@ export async function tailRecorder(
       if (live) await sink(chunk);
       else keeper.push(chunk);
     },
-    options,
+    { drainedBy: "tail", ...options },
     async (s) => {
       const first = await s.waitIdle({
         idleMs: engine.idleMs,

@@ -14,6 +14,7 @@ import type { FileOutput, RecorderRecord } from "../registry.ts";
 import { formatSize, moduleName, type RotateSpec, validateName } from "../units.ts";
 import { detailOf, type Engine, type RecorderDetail, stateOf } from "./engine.ts";
 import { listModules } from "../driver/kernel.ts";
+import { hasBounds, type RetentionBounds } from "../snapshots/retention.ts";
 
 /** What to start. */
 export interface StartOptions {
@@ -37,6 +38,8 @@ export interface StartOptions {
    * `adopted: true`) instead of refused: a service restarted without its recorder (docs/service.md
    * "Adoption"). */
   adopt?: boolean;
+  /** Retention bounds for this recorder's snapshots, applied after each new one. */
+  snapshotRetention?: RetentionBounds;
 }
 
 /** What {@linkcode startRecorder} returns: the recorder, and whether it was adopted instead of started. */
@@ -181,6 +184,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       cpus: (await relayChannels(host.procRoot, module)) ?? null,
       notes,
       endedAt: null,
+      snapshotRetention: hasBounds(options.snapshotRetention) ? options.snapshotRetention : null,
     };
     try {
       await registry.put(record);

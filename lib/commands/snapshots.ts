@@ -1,0 +1,88 @@
+/**
+ * `stapfr snapshots [NAME]`, `snapshots show ID [--data] [-o FILE]` and `snapshots prune [NAME] [--keep N]
+ * [--max-age DURATION] [--max-size SIZE] [--dry-run]`: browsing the snapshot store and keeping it bounded.
+ * @module
+ */
+import { parseCommandArgs } from "../cli/args.ts";
+import type { Context } from "../cli/context.ts";
+import { ExitCode, UsageError } from "../errors.ts";
+import { humanBytes, stdoutSink } from "./common.ts";
+import { openOutputFile } from "./output_file.ts";
+import { recordersWithStore, retentionFlags, snapshotTable, STORE_FLAG } from "./snapshot_common.ts";
+
+/** Runs `snapshots`. */
+export async function run(args: string[], ctx: Context): Promise<number> {
+  if (args[0] === "show") return await show(args.slice(1), ctx);
+  if (args[0] === "prune") return await prune(args.slice(1), ctx);
+  const { values, positionals } = parseCommandArgs(args, STORE_FLAG, 1);
+  const { snapshots, broken } = await recordersWithStore(ctx, values).snapshots(positionals[0]);
+  if (ctx.json) {
+    await ctx.json_out({ snapshots, broken });
+    return ExitCode.ok;
+  }
+  if (snapshots.length === 0) await ctx.out("No snapshots\n");
+  else await ctx.out(snapshotTable(snapshots));
+  for (const b of broken) await ctx.err(`stapfr: unreadable snapshot "${b.path}": ${b.reason}`);
+  return ExitCode.ok;
+}
+
+async function show(args: string[], ctx: Context): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {
+    data: { type: "boolean" },
+    output: { type: "string", short: "o" },
+    ...STORE_FLAG,
+  }, 1);
+  const ref = positionals[0];
+  if (ref === undefined) throw new UsageError("Missing snapshot ID");
+  const path = values.output as string | undefined;
+  if (path !== undefined && !values.data) throw new UsageError(`"-o" needs "--data"`);
+  const recorders = recordersWithStore(ctx, values);
+  if (!values.data) {
+    const { manifest, path: dir } = await recorders.snapshotManifest(ref);
+    await ctx.json_out(ctx.json ? { ...manifest, path: dir } : manifest);
+    return ExitCode.ok;
+  }
+  if (path === undefined) {
+    if (ctx.json) throw new UsageError(`"--json" with "--data" needs "-o FILE"`);
+    await recorders.snapshotData(ref, stdoutSink(ctx));
+    return ExitCode.ok;
+  }
+  const file = await openOutputFile(path);
+  let bytes;
+  try {
+    ({ bytes } = await recorders.snapshotData(ref, file.sink));
+    await file.commit();
+  } catch (err) {
+    await file.abandon();
+    throw err;
+  }
+  if (ctx.json) await ctx.json_out({ snapshot: ref, bytes, file: path });
+  else await ctx.out(`Wrote ${bytes} bytes to "${path}"\n`);
+  return ExitCode.ok;
+}
+
+async function prune(args: string[], ctx: Context): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, {
+    keep: { type: "string" },
+    "max-age": { type: "string" },
+    "max-size": { type: "string" },
+    "dry-run": { type: "boolean" },
+    ...STORE_FLAG,
+  }, 1);
+  const bounds = retentionFlags(values, "keep", "max-age", "max-size");
+  if (!bounds) throw new UsageError(`Give at least one bound: "--keep", "--max-age" or "--max-size"`);
+  const dryRun = values["dry-run"] === true;
+  const result = await recordersWithStore(ctx, values).pruneSnapshots(bounds, {
+    name: positionals[0],
+    dryRun,
+  });
+  if (ctx.json) {
+    await ctx.json_out(result);
+    return ExitCode.ok;
+  }
+  const verb = dryRun ? "Would remove" : "Removed";
+  for (const s of result.removed) await ctx.out(`${verb} ${s.recorder}/${s.id} (${humanBytes(s.bytes)})\n`);
+  for (const s of result.kept_in_use) await ctx.out(`Kept ${s.recorder}/${s.id}: being read\n`);
+  if (result.removed.length === 0 && result.kept_in_use.length === 0) await ctx.out("Nothing to prune\n");
+  return ExitCode.ok;
+}

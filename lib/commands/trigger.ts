@@ -1,0 +1,24 @@
+/**
+ * `stapfr trigger NAME [--reason TEXT]`: fires the signal trigger of the recorder's watcher from any shell (the
+ * watcher's policies decide), or takes a plain snapshot when no watcher runs.
+ * @module
+ */
+import { parseCommandArgs } from "../cli/args.ts";
+import type { Context } from "../cli/context.ts";
+import { ExitCode } from "../errors.ts";
+import { oneName } from "./common.ts";
+import { recordersWithStore, STORE_FLAG } from "./snapshot_common.ts";
+
+/** Runs `trigger`. */
+export async function run(args: string[], ctx: Context): Promise<number> {
+  const { values, positionals } = parseCommandArgs(args, { reason: { type: "string" }, ...STORE_FLAG }, 1);
+  const name = oneName(positionals);
+  const result = await recordersWithStore(ctx, values).trigger(name, {
+    reason: values.reason as string | undefined,
+  });
+  if (ctx.json) await ctx.json_out(result);
+  else if (result.sent_to !== null) {
+    await ctx.out(`Sent to the watcher of "${name}" (pid ${result.sent_to}); its policies decide\n`);
+  } else await ctx.out(`${result.snapshot!.id}  ${result.snapshot!.path}\n`);
+  return ExitCode.ok;
+}

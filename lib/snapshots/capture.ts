@@ -1,0 +1,303 @@
+/**
+ * Capturing a recorder's current window into the store. Memory mode drains the ring as `dump` does (attach,
+ * read until caught up, detach with SIGQUIT; same cleaning and bounds) into one data file. File mode takes a
+ * cut of the run's files: closed (rotated) files are hard-linked, so files stapio rotates away afterwards stay
+ * in the snapshot and a large run costs no copying; each stream's newest file, still being written, is copied
+ * up to its last complete line (bulk: record). Rules: docs/snapshots.md "Capture".
+ * @module
+ */
+import { StapfrError } from "../errors.ts";
+import { join } from "../path.ts";
+import { classify, listRunFiles, type RunFile, streamsOf } from "../readers/files.ts";
+import type { RecorderRecord } from "../registry.ts";
+import { capacityOf, type Engine } from "../recorder/engine.ts";
+import { dumpRecorder, type ReadResult } from "../recorder/read.ts";
+import { Digest, HashCache } from "./digest.ts";
+import { type Drain, logDrain, readDrains } from "./drains.ts";
+import { hostFacts } from "./host_facts.ts";
+import type { Manifest, SnapshotFile, SnapshotTrigger } from "./manifest.ts";
+import type { SnapshotStore, StoredSnapshot } from "./store.ts";
+
+/** What to capture, and why. */
+export interface CaptureOptions {
+  /** Why (`--reason`). */
+  reason?: string;
+  /** Who asked (default: a user). */
+  trigger?: SnapshotTrigger;
+  /** Aborting it abandons the capture: nothing appears in the store. */
+  signal?: AbortSignal;
+  /** Receives stapio's diagnostic lines. */
+  onDiagnostic?: (line: string) => void;
+}
+
+/** The part of a manifest a capture measures. */
+type Measured = Pick<
+  Manifest,
+  | "files"
+  | "per_cpu_bytes"
+  | "capacity"
+  | "wrapped"
+  | "wrapped_evidence"
+  | "damaged_lines"
+  | "damaged_bytes"
+  | "transport_failures"
+  | "contiguous"
+  | "gap_reason"
+  | "window_seconds"
+>;
+
+const TRANSPORT_RE = /There were (\d+) transport failures/;
+
+async function sha256Hex(text: string): Promise<string> {
+  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A ring holding at least this share of its capacity was full: what came before was overwritten. */
+const FULL_SHARE = 0.9;
+
+async function captureMemory(
+  engine: Engine,
+  record: RecorderRecord,
+  dir: string,
+  previous: StoredSnapshot | undefined,
+  options: CaptureOptions,
+): Promise<Measured & { drain: Omit<Drain, "snapshot"> }> {
+  const name = `${record.name}.out`;
+  const drainsBefore = await readDrains(engine.registry, record.name, record.startedAt);
+  const capacity = await capacityOf(engine, record);
+  const digest = new Digest();
+  let transport: number | null = null;
+  let result: ReadResult;
+  {
+    using file = await Deno.open(join(dir, name), { write: true, createNew: true, mode: 0o600 });
+    result = await dumpRecorder(engine, record.name, async (chunk) => {
+      digest.update(chunk);
+      for (let done = 0; done < chunk.length;) done += await file.write(chunk.subarray(done));
+    }, {
+      signal: options.signal,
+      onDiagnostic: (line) => {
+        const m = TRANSPORT_RE.exec(line);
+        if (m) transport = (transport ?? 0) + Number(m[1]);
+        options.onDiagnostic?.(line);
+      },
+      drainedBy: "snapshot",
+    });
+  }
+  if (options.signal?.aborted) throw new StapfrError("Snapshot interrupted: nothing was kept");
+  const cleaned = result as ReadResult & {
+    damaged_lines?: number;
+    damaged_bytes?: number;
+    wrap_fragments?: number;
+  };
+  const evidence = (cleaned.wrap_fragments ?? 0) > 0
+    ? "leading fragment"
+    : digest.bytes + (cleaned.damaged_bytes ?? 0) >= capacity * FULL_SHARE
+    ? "ring full"
+    : null;
+  const lastDrain = drainsBefore.at(-1);
+  const since = Date.parse(lastDrain?.at ?? record.startedAt);
+  const now = new Date();
+  let gap: string | null = null;
+  if (!previous || previous.manifest.recorder_started_at !== record.startedAt) {
+    gap = previous
+      ? "the recorder was restarted since the previous snapshot"
+      : "no earlier snapshot of this run";
+  } else if (lastDrain && lastDrain.snapshot !== previous.manifest.id) {
+    gap = `a ${lastDrain.by} at ${lastDrain.at} drained the ring after the previous snapshot`;
+  } else if (evidence) {
+    gap = "the ring wrapped since the previous snapshot";
+  }
+  return {
+    files: [{ name, bytes: digest.bytes, lines: digest.lines, sha256: digest.hex(), cpu: null }],
+    per_cpu_bytes: null,
+    capacity,
+    wrapped: evidence !== null,
+    wrapped_evidence: evidence,
+    damaged_lines: cleaned.damaged_lines ?? 0,
+    damaged_bytes: cleaned.damaged_bytes ?? 0,
+    transport_failures: transport,
+    contiguous: gap === null,
+    gap_reason: gap,
+    window_seconds: Math.max(0, (now.getTime() - since) / 1000),
+    drain: { at: now.toISOString(), bytes: digest.bytes, by: "snapshot", run: record.startedAt },
+  };
+}
+
+/** Copies the first `limit` bytes of `from` into a new 0600 file, cut back to the last complete unit. */
+async function copyCut(from: string, to: string, limit: number, bulk: boolean): Promise<number> {
+  const data = new Uint8Array(limit);
+  let got = 0;
+  {
+    using src = await Deno.open(from, { read: true });
+    for (let n; got < limit && (n = await src.read(data.subarray(got))) !== null;) got += n;
+  }
+  let keep = got;
+  if (bulk) {
+    // Whole records only: the writer may be in the middle of one.
+    const view = new DataView(data.buffer);
+    let at = 0;
+    while (at + 8 <= got && at + 8 + view.getUint32(at + 4, true) <= got) {
+      at += 8 + view.getUint32(at + 4, true);
+    }
+    keep = at;
+  } else {
+    keep = data.subarray(0, got).lastIndexOf(10) + 1;
+  }
+  await Deno.writeFile(to, data.subarray(0, keep), { createNew: true, mode: 0o600 });
+  return keep;
+}
+
+async function placeFile(f: RunFile, to: string, newest: boolean, bulk: boolean): Promise<boolean> {
+  try {
+    if (newest) {
+      await copyCut(f.path, to, (await Deno.stat(f.path)).size, bulk);
+      return true;
+    }
+    try {
+      await Deno.link(f.path, to);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) throw err;
+      // Another file system, or links not allowed: copy instead.
+      await Deno.copyFile(f.path, to);
+    }
+    // Traced data is 0600 (a link shares its mode with the run's file, which should be 0600 too).
+    await Deno.chmod(to, 0o600);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false; // Rotated away since we listed it.
+    throw err;
+  }
+}
+
+/** The first file number a stream starts with: -1 (no suffix) without `-S`, else 0. */
+function firstIndex(record: RecorderRecord): number {
+  return record.output?.rotate ? 0 : -1;
+}
+
+async function captureFiles(
+  store: SnapshotStore,
+  record: RecorderRecord,
+  dir: string,
+  previous: StoredSnapshot | undefined,
+): Promise<Measured> {
+  const out = record.output!;
+  const listed = await listRunFiles(out.runDir, out.base);
+  if (listed.length === 0) {
+    throw new StapfrError(`Recorder "${record.name}" has no files in "${out.runDir}"`, {
+      hint: 'Its run directory is empty or gone: see "stapfr status"',
+    });
+  }
+  const files: SnapshotFile[] = [];
+  const perCpu: Record<string, number> = {};
+  const hashes = await HashCache.open(store.recorderDir(record.name));
+  let rotatedAway = false;
+  const cutIndexes: [string, number][] = [];
+  for (const stream of streamsOf(listed)) {
+    // The files of a stream are numbered without holes; a lower first number than the oldest present means
+    // files were rotated away (older data lost before this window).
+    if (stream[0].index > firstIndex(record)) rotatedAway = true;
+    for (const [i, f] of stream.entries()) {
+      const to = join(dir, f.name);
+      if (!(await placeFile(f, to, i === stream.length - 1, out.bulk))) {
+        rotatedAway = true;
+        continue;
+      }
+      const d = await hashes.digest(to, out.bulk);
+      files.push({ name: f.name, ...d, cpu: f.cpu });
+      if (f.cpu !== null) perCpu[f.cpu] = (perCpu[f.cpu] ?? 0) + d.bytes;
+      cutIndexes.push([String(f.cpu), f.index]);
+    }
+  }
+  // Contiguous when, for every stream, the file the previous snapshot was cutting is still here: everything
+  // written after that cut is in this one.
+  let gap: string | null = null;
+  if (!previous || previous.manifest.recorder_started_at !== record.startedAt) {
+    gap = previous
+      ? "the recorder was restarted since the previous snapshot"
+      : "no earlier snapshot of this run";
+  } else {
+    const lastBefore = new Map<string, number>();
+    for (const f of previous.manifest.files) {
+      const c = classify(f.name, out.base);
+      if (c) lastBefore.set(String(c.cpu), Math.max(lastBefore.get(String(c.cpu)) ?? -2, c.index));
+    }
+    for (const [stream, last] of lastBefore) {
+      const oldestNow = Math.min(...cutIndexes.filter(([cpu]) => cpu === stream).map(([, index]) => index));
+      if (!(oldestNow <= last)) {
+        gap = "files were rotated away between the snapshots";
+        break;
+      }
+    }
+  }
+  await hashes.save();
+  const streams = new Set(files.map((f) => f.cpu)).size;
+  return {
+    files,
+    per_cpu_bytes: out.bulk ? perCpu : null,
+    capacity: out.rotate?.count ? out.rotate.size * out.rotate.count * Math.max(1, streams) : null,
+    wrapped: rotatedAway,
+    wrapped_evidence: rotatedAway ? "files rotated away" : null,
+    damaged_lines: 0,
+    damaged_bytes: 0,
+    transport_failures: null,
+    contiguous: gap === null,
+    gap_reason: gap,
+    window_seconds: null,
+  };
+}
+
+/** Captures `record`'s window into `store`; returns the stored snapshot. */
+export async function captureSnapshot(
+  engine: Engine,
+  store: SnapshotStore,
+  record: RecorderRecord,
+  options: CaptureOptions = {},
+): Promise<StoredSnapshot> {
+  const previous = (await store.list(record.name)).snapshots.at(-1);
+  const started = new Date();
+  const partial = await store.begin(record.name, started.getTime());
+  try {
+    const measured = record.mode === "memory"
+      ? await captureMemory(engine, record, partial.dir, previous, options)
+      : await captureFiles(store, record, partial.dir, previous);
+    const facts = await hostFacts(engine.host);
+    const { drain, ...fields } = measured as Measured & { drain?: Omit<Drain, "snapshot"> };
+    const manifest: Omit<Manifest, "id"> = {
+      schema: 1,
+      recorder: record.name,
+      mode: record.mode,
+      module: record.module,
+      host_kind: engine.host.kind,
+      ...facts,
+      script_sha256: record.script ? await sha256Hex(record.script) : null,
+      script_file: record.scriptFile,
+      stap_args: record.stapArgs,
+      recorder_started_at: record.startedAt,
+      reason: options.reason ?? null,
+      trigger: options.trigger ?? { kind: "user", detail: null },
+      capture_started_at: started.toISOString(),
+      capture_ended_at: new Date().toISOString(),
+      ...fields,
+      bytes: fields.files.reduce((s, f) => s + f.bytes, 0),
+      lines: fields.files.reduce((s, f) => s + f.lines, 0),
+      previous: previous?.manifest.id ?? null,
+    };
+    if (options.signal?.aborted) throw new StapfrError("Snapshot interrupted: nothing was kept");
+    const { id, path } = await partial.commit(manifest);
+    if (drain) await logDrain(engine.registry, record.name, { ...drain, snapshot: id });
+    return { path, manifest: { ...manifest, id } as Manifest };
+  } catch (err) {
+    await partial.abandon();
+    // The ring may have been drained before the capture failed: log it, so the next snapshot reports the gap.
+    if (record.mode === "memory") {
+      await logDrain(engine.registry, record.name, {
+        at: new Date().toISOString(),
+        bytes: 0,
+        by: "snapshot",
+        run: record.startedAt,
+      });
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * SHA-256, size and line count of snapshot data, computed as it streams (memory mode) or read back from a file
+ * (file mode). Bulk files count the lines of their record payloads, not newline bytes of the binary headers.
+ * @module
+ */
+import { createHash, type Hash } from "node:crypto";
+import { RecordReader } from "../readers/merge.ts";
+
+/** Running digest of a byte stream. */
+export class Digest {
+  #hash: Hash = createHash("sha256");
+  /** Bytes seen. */
+  bytes = 0;
+  /** Newline bytes seen. */
+  lines = 0;
+
+  /** Adds a chunk. */
+  update(chunk: Uint8Array): void {
+    this.#hash.update(chunk);
+    this.bytes += chunk.length;
+    this.lines += countNewlines(chunk);
+  }
+
+  /** The hex SHA-256 of everything added. */
+  hex(): string {
+    return this.#hash.digest("hex");
+  }
+}
+
+/** Newline bytes in a chunk. */
+export function countNewlines(chunk: Uint8Array): number {
+  let n = 0;
+  for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) n++;
+  return n;
+}
+
+/** SHA-256, bytes and lines of a file; `bulk` counts lines in the record payloads. */
+export async function digestFile(
+  path: string,
+  bulk: boolean,
+): Promise<{ sha256: string; bytes: number; lines: number }> {
+  const d = new Digest();
+  using file = await Deno.open(path, { read: true });
+  const buf = new Uint8Array(1 << 20);
+  for (let n; (n = await file.read(buf)) !== null;) d.update(buf.subarray(0, n));
+  let lines = d.lines;
+  if (bulk) {
+    lines = 0;
+    const reader = new RecordReader([{ path, name: "", cpu: 0, index: 0 }]);
+    try {
+      for (let r; (r = await reader.next()) !== null;) lines += countNewlines(r.payload);
+    } finally {
+      reader.close();
+    }
+  }
+  return { sha256: d.hex(), bytes: d.bytes, lines };
+}
+
+/**
+ * Digests of files that never change again, by inode: a rotated file hard-linked into several snapshots of a
+ * run is hashed once, so a snapshot of a large run costs a link and a lookup per file, not a read of every
+ * byte. Kept per recorder in the store (`.hashes.json`); an entry is used only while the inode, size and
+ * modification time are what they were when it was hashed. See docs/snapshots.md "Capture".
+ */
+export class HashCache {
+  #path: string;
+  #entries: Record<string, { sha256: string; lines: number }>;
+  #used = new Set<string>();
+
+  private constructor(path: string, entries: Record<string, { sha256: string; lines: number }>) {
+    this.#path = path;
+    this.#entries = entries;
+  }
+
+  /** Opens the cache of a recorder's store directory. */
+  static async open(dir: string): Promise<HashCache> {
+    const path = `${dir}/.hashes.json`;
+    let entries = {};
+    try {
+      const value = JSON.parse(await Deno.readTextFile(path));
+      if (value && typeof value === "object" && !Array.isArray(value)) entries = value;
+    } catch {
+      // None yet, or unreadable: start afresh.
+    }
+    return new HashCache(path, entries);
+  }
+
+  /** The digest of a file, from the cache when its inode, size and time match. */
+  async digest(path: string, bulk: boolean): Promise<{ sha256: string; bytes: number; lines: number }> {
+    const st = await Deno.stat(path);
+    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtime?.getTime()}:${bulk ? "b" : "t"}`;
+    this.#used.add(key);
+    const hit = this.#entries[key];
+    if (hit && typeof hit.sha256 === "string" && typeof hit.lines === "number") {
+      return { sha256: hit.sha256, bytes: st.size, lines: hit.lines };
+    }
+    const d = await digestFile(path, bulk);
+    this.#entries[key] = { sha256: d.sha256, lines: d.lines };
+    return d;
+  }
+
+  /** Writes the entries of files still in use (the rest are forgotten). */
+  async save(): Promise<void> {
+    const kept = Object.fromEntries(Object.entries(this.#entries).filter(([k]) => this.#used.has(k)));
+    const temp = `${this.#path}.tmp.${Deno.pid}`;
+    try {
+      await Deno.writeTextFile(temp, JSON.stringify(kept), { mode: 0o600 });
+      await Deno.rename(temp, this.#path);
+    } catch {
+      await Deno.remove(temp).catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * The facts a manifest records about where a snapshot was taken: host name, kernel release and SystemTap
+ * version. `stap -V` is asked once per process (it prints its version on stderr); a server with only
+ * `systemtap-runtime` has no `stap`, and then the version is unknown (null) rather than guessed.
+ * @module
+ */
+import type { Host } from "../host.ts";
+import { runCommand } from "../driver/run.ts";
+
+/** Where a snapshot was taken. */
+export interface HostFacts {
+  host_name: string;
+  kernel_release: string | null;
+  systemtap_version: string | null;
+}
+
+let cached: Promise<string | null> | undefined;
+
+async function stapVersion(host: Host): Promise<string | null> {
+  try {
+    const r = await runCommand([...host.stap, "-V"], { env: host.env, pipeGraceMs: 200 });
+    return /version ([^\s,)]+)/.exec(r.stderr + r.stdout)?.[1] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** The facts for `host`. */
+export async function hostFacts(host: Host): Promise<HostFacts> {
+  const safe = <T>(fn: () => T): T | null => {
+    try {
+      return fn();
+    } catch {
+      return null;
+    }
+  };
+  return {
+    host_name: safe(() => Deno.hostname()) ?? "unknown",
+    kernel_release: safe(() => Deno.osRelease()),
+    systemtap_version: host.kind === "sim" ? "simulator" : await (cached ??= stapVersion(host)),
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Retention: which snapshots to delete so that every bound holds: keep at most N, none older than a duration,
+ * at most S bytes in all. Oldest go first; a bound holds per recorder. A pure choice, so that `snapshots prune`,
+ * `--dry-run` and the bounds applied after each new snapshot agree. See docs/snapshots.md "Retention".
+ * @module
+ */
+
+/** The bounds; an absent one does not apply. */
+export interface RetentionBounds {
+  /** Keep at most this many snapshots. */
+  keep?: number;
+  /** Delete snapshots older than this (milliseconds). */
+  maxAgeMs?: number;
+  /** Keep at most this many bytes of snapshots. */
+  maxSize?: number;
+}
+
+/** What retention needs to know of a snapshot. */
+export interface RetentionItem {
+  /** The snapshot ID. */
+  id: string;
+  /** Capture time, ms since the epoch. */
+  time: number;
+  /** Its size in bytes. */
+  bytes: number;
+}
+
+/**
+ * The snapshots to delete (a subset of `items`, which are oldest first), oldest first.
+ *
+ * @example Keep two, and nothing older than an hour
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const now = Date.UTC(2026, 11, 1, 12);
+ * const items = [90, 50, 20, 5].map((min, i) => ({ id: `s${i}`, time: now - min * 60_000, bytes: 10 }));
+ * assertEquals(selectPrunable(items, { keep: 2, maxAgeMs: 3_600_000 }, now).map((s) => s.id), ["s0", "s1"]);
+ * ```
+ */
+export function selectPrunable<T extends RetentionItem>(
+  items: readonly T[],
+  bounds: RetentionBounds,
+  now: number,
+): T[] {
+  let total = items.reduce((s, i) => s + i.bytes, 0);
+  let left = items.length;
+  const doomed: T[] = [];
+  for (const item of items) {
+    const tooMany = bounds.keep !== undefined && left > bounds.keep;
+    const tooOld = bounds.maxAgeMs !== undefined && now - item.time > bounds.maxAgeMs;
+    const tooBig = bounds.maxSize !== undefined && total > bounds.maxSize;
+    if (!tooMany && !tooOld && !tooBig) continue;
+    doomed.push(item);
+    total -= item.bytes;
+    left--;
+  }
+  return doomed;
+}
+
+/** Whether any bound is set. */
+export function hasBounds(bounds: RetentionBounds | undefined): bounds is RetentionBounds {
+  return bounds !== undefined &&
+    (bounds.keep !== undefined || bounds.maxAgeMs !== undefined || bounds.maxSize !== undefined);
+}

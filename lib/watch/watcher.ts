@@ -1,0 +1,281 @@
+/**
+ * `watch`: runs in the foreground (made for systemd, fine in a terminal), runs the triggers, passes what they
+ * report through the policies, takes snapshots through the store with the trigger in the manifest, and logs
+ * one line per event. It never unloads the recorder, except in service mode when asked to stop (a final
+ * snapshot, then a clean stop). Its state is in `STATE_DIR/NAME.watch` while it runs, for `status` and
+ * `stapfr trigger`. See docs/watch.md.
+ * @module
+ */
+import { StapfrError, UsageError } from "../errors.ts";
+import { join } from "../path.ts";
+import { processAlive, processStartTime } from "../driver/kernel.ts";
+import { type Engine, getRecord, stateOf } from "../recorder/engine.ts";
+import { listModules } from "../driver/kernel.ts";
+import { stopRecorder } from "../recorder/stop.ts";
+import type { ByteSink } from "../readers/concat.ts";
+import { takeSnapshot } from "../snapshots/ops.ts";
+import type { RetentionBounds } from "../snapshots/retention.ts";
+import type { SnapshotStore } from "../snapshots/store.ts";
+import { type Decision, type Policies, PolicyState } from "./policy.ts";
+import type { TriggerSpec } from "./spec.ts";
+import { makeTrigger, type Trigger, type TriggerSink } from "./triggers.ts";
+import { readWatchState, type WatchState, watchStatePath } from "./state.ts";
+
+/** What to watch, and how. */
+export interface WatchOptions {
+  /** The recorder. */
+  name: string;
+  /** Its triggers. */
+  triggers: TriggerSpec[];
+  /** The policies. */
+  policies: Policies;
+  /** Retention bounds applied after each snapshot (beyond the recorder's own). */
+  retention?: RetentionBounds;
+  /** File recorders: send stapio SIGUSR2 (switch files) this often. */
+  switchEveryMs?: number;
+  /** Service mode: on stop, take a final snapshot, then stop the recorder. */
+  service?: boolean;
+  /** Aborting it stops the watcher (after a snapshot in progress). */
+  signal: AbortSignal;
+  /** One line per event. */
+  log: (line: string) => void;
+  /** Where a service stop's buffered and end-probe output go. */
+  out?: ByteSink;
+  /** How often conditions and the recorder are checked (default 1 s). */
+  pollMs?: number;
+}
+
+/** How the watcher ended. */
+export interface WatchResult {
+  /** The snapshots it took. */
+  snapshots: string[];
+  /** Triggers the policies let through. */
+  fired: number;
+  /** Triggers suppressed, by policy. */
+  suppressed: Record<string, number>;
+  /** Why it stopped: asked to (`stopped`), or the recorder ended (`recorder-ended`). */
+  reason: "stopped" | "recorder-ended";
+}
+
+function stamp(): string {
+  return new Date().toISOString();
+}
+
+/** Runs the watcher until `options.signal` aborts or the recorder stops recording. */
+export async function runWatcher(
+  engine: Engine,
+  store: SnapshotStore,
+  options: WatchOptions,
+): Promise<WatchResult> {
+  const record = await getRecord(engine, options.name);
+  if (record.mode === "memory") {
+    if (options.triggers.some((t) => t.kind === "marker")) {
+      throw new UsageError(
+        `"--on marker" needs a file recorder: reading a memory recorder's ring would drain it`,
+      );
+    }
+    if (options.switchEveryMs !== undefined) throw new UsageError(`"--switch-every" needs a file recorder`);
+  }
+  const state0 = await stateOf(record, await listModules(engine.host.procRoot));
+  if (state0 !== "recording") {
+    throw new StapfrError(`Recorder "${record.name}" is ${state0}, not recording`, {
+      hint: "Start it first (or again) with stapfr start",
+    });
+  }
+  // One watcher per recorder.
+  const statePath = watchStatePath(engine.registry, record.name);
+  const other = await readWatchState(engine.registry, record.name);
+  if (other && other.pid !== Deno.pid && (await processAlive(other.pid, other.pidStart ?? undefined))) {
+    throw new StapfrError(`Recorder "${record.name}" already has a watcher (pid ${other.pid})`, {
+      hint: `Stop it first ("kill ${other.pid}")`,
+    });
+  }
+  const requestsDir = join(engine.registry.dir, `${record.name}.trigger`);
+  const policy = new PolicyState(options.policies);
+  const taken: string[] = [];
+  const state: WatchState = {
+    pid: Deno.pid,
+    pidStart: (await processStartTime(Deno.pid)) ?? null,
+    started_at: stamp(),
+    triggers: [],
+    fired: 0,
+    snapshots: 0,
+    failed: 0,
+    suppressed: policy.suppressed,
+    last: null,
+  };
+  const saveState = async () => {
+    state.fired = policy.fired;
+    const temp = `${statePath}.tmp.${Deno.pid}`;
+    await Deno.writeTextFile(temp, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 });
+    await Deno.rename(temp, statePath);
+  };
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  options.signal.addEventListener("abort", onAbort, { once: true });
+  let inFlight: Promise<void> | undefined;
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+  const log = (trigger: string, decision: string, detail?: string) =>
+    options.log(`${stamp()} ${trigger} ${decision}${detail ? ` (${detail})` : ""}`);
+
+  const snapshot = (trigger: Trigger | undefined, kind: string, detail: string, reason?: string) => {
+    inFlight = (async () => {
+      try {
+        const { snapshot, pruned } = await takeSnapshot(engine, store, record.name, {
+          reason: reason ?? `${kind}: ${detail}`,
+          trigger: { kind, detail },
+          retention: options.retention,
+        });
+        taken.push(snapshot.manifest.id);
+        state.snapshots++;
+        log(trigger?.label ?? kind, `snapshot ${snapshot.manifest.id}`, detail);
+        for (const p of pruned) log(trigger?.label ?? kind, `pruned ${p.id}`);
+      } catch (err) {
+        state.failed++;
+        log(trigger?.label ?? kind, "snapshot failed", (err as Error).message);
+      } finally {
+        policy.done();
+        await saveState().catch(() => {});
+      }
+    })();
+    return inFlight;
+  };
+
+  const act = (trigger: Trigger, decision: Decision | undefined, detail: string) => {
+    if (!decision) return;
+    state.last = { at: stamp(), trigger: trigger.label, decision: decision.action, detail };
+    if (decision.action === "waiting") {
+      log(
+        trigger.label,
+        "holding",
+        `${detail}; fires if it holds until ${new Date(decision.until).toISOString()}`,
+      );
+    } else if (decision.action === "suppressed") {
+      const until = decision.until ? ` until ${new Date(decision.until).toISOString()}` : "";
+      log(trigger.label, `suppressed by ${decision.by}${until}`, detail);
+    } else {
+      const wait = Math.max(0, decision.at - Date.now());
+      if (wait > 0) log(trigger.label, `fired: snapshot in ${Math.round(wait / 1000)}s`, detail);
+      const t = setTimeout(() => {
+        timers.delete(t);
+        if (!stop.signal.aborted) void snapshot(trigger, trigger.kind, detail);
+        else policy.done();
+      }, wait);
+      timers.add(t);
+    }
+    void saveState().catch(() => {});
+  };
+
+  const waiting = new Map<string, string>();
+  const sink: TriggerSink = {
+    event: (trigger, detail) => act(trigger, policy.event(Date.now()), detail),
+    condition: (trigger, value, detail) => {
+      const decision = policy.condition(trigger.label, value, Date.now());
+      // A condition that keeps holding is logged once while it waits, not at every poll.
+      if (decision?.action === "waiting") {
+        if (waiting.get(trigger.label) === "waiting") return;
+      }
+      waiting.set(trigger.label, decision?.action ?? (value ? "quiet" : "false"));
+      act(trigger, decision, detail);
+    },
+    problem: (trigger, message) => log(trigger.label, "problem", message),
+  };
+
+  const triggers = options.triggers.map((spec) =>
+    makeTrigger(spec, {
+      procRoot: engine.host.procRoot,
+      record,
+      pollMs: options.pollMs,
+      takeRequests: async () => {
+        const reasons: string[] = [];
+        try {
+          for await (const e of Deno.readDir(requestsDir)) {
+            const path = join(requestsDir, e.name);
+            const text = await Deno.readTextFile(path).catch(() => "");
+            await Deno.remove(path).catch(() => {});
+            try {
+              const r = JSON.parse(text).reason;
+              reasons.push(typeof r === "string" && r ? r : "stapfr trigger");
+            } catch {
+              reasons.push("stapfr trigger");
+            }
+          }
+        } catch {
+          // No requests: a plain SIGUSR1.
+        }
+        return reasons;
+      },
+    })
+  );
+  state.triggers = triggers.map((t) => t.label);
+  await saveState();
+  // SIGUSR1 must never reach Deno's default (an inspector): the signal trigger, or this, takes it.
+  const ignoreUsr1 = () => {
+    if (!options.triggers.some((t) => t.kind === "signal")) {
+      log("signal", "ignored", "no --on signal trigger");
+    }
+  };
+  Deno.addSignalListener("SIGUSR1", ignoreUsr1);
+  log("watch", "started", `${record.name}: ${state.triggers.join(", ") || "no triggers"}`);
+  const running = triggers.map((t) =>
+    t.run(sink, stop.signal).catch((err) => log(t.label, "problem", err.message))
+  );
+
+  let switcher: ReturnType<typeof setInterval> | undefined;
+  if (options.switchEveryMs) {
+    switcher = setInterval(() => {
+      if (record.pid === null) return;
+      try {
+        Deno.kill(record.pid, "SIGUSR2");
+      } catch (err) {
+        log("switch-every", "problem", (err as Error).message);
+      }
+    }, options.switchEveryMs);
+  }
+
+  let reason: WatchResult["reason"] = "stopped";
+  try {
+    // Watch the recorder itself: a watcher of a recorder that ended has nothing left to watch.
+    while (!stop.signal.aborted) {
+      await new Promise((r) => {
+        const t = setTimeout(r, Math.max(250, options.pollMs ?? 1000));
+        stop.signal.addEventListener("abort", () => {
+          clearTimeout(t);
+          r(undefined);
+        }, { once: true });
+      });
+      if (stop.signal.aborted) break;
+      const s = await stateOf(await getRecord(engine, record.name), await listModules(engine.host.procRoot))
+        .catch(() => "gone" as const);
+      if (s !== "recording" && s !== "attached") {
+        log("watch", "recorder ended", `${record.name} is ${s}`);
+        reason = "recorder-ended";
+        break;
+      }
+    }
+  } finally {
+    stop.abort();
+    options.signal.removeEventListener("abort", onAbort);
+    if (switcher !== undefined) clearInterval(switcher);
+    for (const t of timers) {
+      clearTimeout(t);
+      log("watch", "dropped a scheduled snapshot", "stopping");
+    }
+    await Promise.all(running);
+    // A snapshot in progress is finished, not cut.
+    if (inFlight) await inFlight;
+    if (options.service && reason === "stopped") {
+      await snapshot(undefined, "service", "service stop", "service stop");
+      try {
+        const r = await stopRecorder(engine, record.name, options.out ?? (() => Promise.resolve()));
+        log("watch", "stopped the recorder", `${r.bytes} bytes of buffered and end-probe output`);
+      } catch (err) {
+        log("watch", "stop failed", (err as Error).message);
+      }
+    }
+    Deno.removeSignalListener("SIGUSR1", ignoreUsr1);
+    await Deno.remove(statePath).catch(() => {});
+    log("watch", "exited", `${taken.length} snapshots`);
+  }
+  return { snapshots: taken, fired: policy.fired, suppressed: { ...policy.suppressed }, reason };
+}
