@@ -5,7 +5,7 @@
  * and never replaces a different unit without `--force`.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { SimWorld } from "./support/sim_cli.ts";
+import { readAll, readUntil, SimWorld } from "./support/sim_cli.ts";
 import {
   analyzeVerify,
   parseExecLine,
@@ -31,15 +31,15 @@ async function writeUnit(text: string, name: string): Promise<{ dir: string; fil
   return { dir, file };
 }
 
-/** Runs a unit's command line as systemd would: its argv, only the unit's environment plus what deno needs. */
-async function runLine(argv: string[], unitEnv: Record<string, string>, world: SimWorld) {
+/** A unit's command line as systemd runs it: its argv, only the unit's environment plus what deno needs. */
+function lineCommand(argv: string[], unitEnv: Record<string, string>, world: SimWorld): Deno.Command {
   const env: Record<string, string> = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" };
   for (const k of ["HOME", "DENO_DIR"]) if (Deno.env.get(k)) env[k] = Deno.env.get(k)!;
   // The simulator's test tuning, but not where its state and root are: the unit must say those itself.
   for (const [k, v] of Object.entries(world.env)) {
     if (k !== "STAPFR_STATE_DIR" && k !== "STAPFR_SIM_ROOT") env[k] = v;
   }
-  const out = await new Deno.Command(argv[0], {
+  return new Deno.Command(argv[0], {
     args: argv.slice(1).map((w) => substituteEnv(w, unitEnv)),
     env: { ...env, ...unitEnv },
     clearEnv: true,
@@ -47,14 +47,19 @@ async function runLine(argv: string[], unitEnv: Record<string, string>, world: S
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-  }).output();
+  });
+}
+
+async function runLine(argv: string[], unitEnv: Record<string, string>, world: SimWorld) {
+  const out = await lineCommand(argv, unitEnv, world).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-Deno.test("the unit verifies, systemd reads its command lines as meant, and its start line starts then adopts", async () => {
+Deno.test("the unit verifies, systemd reads its lines as meant; start starts then adopts, stop snapshots then stops", async () => {
   const world = await SimWorld.create();
   let dir: string | undefined;
+  let watcher: Deno.ChildProcess | undefined;
   try {
     const text = await world.ok([
       "unit",
@@ -145,8 +150,44 @@ Deno.test("the unit verifies, systemd reads its command lines as meant, and its 
     let dump = "";
     for (let i = 0; i < 20 && !PRINTED.test(dump); i++) dump += await world.ok(["dump", "nasty"]);
     assertMatch(dump, PRINTED);
+
+    // The watch line: the watcher runs in service mode; systemd's stop (SIGTERM to it alone, KillMode=process)
+    // takes a final snapshot and then stops the recorder.
+    watcher = lineCommand(main, environment, world).spawn();
+    const stdout = readAll(watcher.stdout);
+    const started = await readUntil(watcher.stderr, (t) => / watch started /.test(t));
+    const reader = started.reader;
+    assertMatch(started.text, / watch started /);
+    watcher.kill("SIGTERM");
+    let log = started.text;
+    const dec = new TextDecoder();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      log += dec.decode(r.value, { stream: true });
+    }
+    const status = await watcher.status;
+    await stdout;
+    assertEquals(status.code, 0, log);
+    const snaps = await world.json<{ snapshots: { reason: string | null; trigger: string }[] }>([
+      "snapshots",
+      "nasty",
+    ]);
+    assertEquals(snaps.snapshots.map((x) => [x.reason, x.trigger]), [["service stop", "service"]]);
+    assertEquals(
+      (await world.json<{ recorders: unknown[] }>(["list"])).recorders,
+      [],
+      "the recorder is stopped",
+    );
+    // Started again, the unit starts a new recorder (nothing to adopt).
+    const fresh = await runLine(pre, environment, world);
+    assertEquals(fresh.code, 0, fresh.stderr);
+    assertMatch(fresh.stdout, /^Recorder "nasty" is recording/);
   } finally {
     if (dir) await Deno.remove(dir, { recursive: true });
+    // A watcher a failed assertion left running.
+    try {
+      watcher?.kill("SIGKILL");
+    } catch { /* it has exited */ }
+    await watcher?.status;
     await world.cleanup();
   }
 });
@@ -223,6 +264,32 @@ Deno.test("unit: file mode, paths made absolute, stap arguments and an exit-stat
     } finally {
       await Deno.remove(unit.dir, { recursive: true });
     }
+    // An exit-status trigger takes what follows "--" wherever it stands among the flags, as watch reads it.
+    const first = unitSettings(
+      await world.ok([
+        "unit",
+        "io",
+        `${cwd}/io.stp`,
+        "--on",
+        "exit-status",
+        "--cooldown",
+        "5m",
+        "--",
+        "/bin/true",
+      ]),
+    );
+    assertEquals(at(parseExecLine(first.ExecStart[0]), "watch"), [
+      "watch",
+      "io",
+      "--service",
+      "--on",
+      "exit-status",
+      "--cooldown",
+      "5m",
+      "--",
+      "/bin/true",
+    ]);
+    assertEquals(at(parseExecLine(first.ExecStartPre[0]), "start").at(-1), "--adopt");
     // Stap arguments follow -- on the start line when no exit-status trigger takes it.
     const withStap = unitSettings(
       await world.ok(["unit", "io", `${cwd}/io.stp`, "--", "-DMAXACTION=1", "a b"]),
@@ -315,6 +382,8 @@ Deno.test("unit: bad input is one line and exit 2 (usage) or 1 (failure), and wr
       [["unit", "io", "-e", "x", "--cooldown"], 2, 'Missing value for "--cooldown"'],
       [["unit", "io", "-e", "x", "--force"], 2, '"--force" needs "--install"'],
       [["unit", "io", "-e", "x", "--rotate", "1M"], 2, '"--rotate" needs "--output"'],
+      [["unit", "io", "-e", "x", "--on", "log", "only-a-file"], 2, '"--on log" takes FILE REGEX'],
+      [["unit", "io", "-e", "x", "--on", "bogus"], 2, 'Unknown trigger "bogus"'],
       [["unit", "Bad-Name", "-e", "x"], 2, "Invalid recorder name"],
       [["unit", "io", "/nonexistent/io.stp"], 1, 'Cannot read script "/nonexistent/io.stp"'],
       [["unit", "io", "-e", "x", "--install", "--unit-dir", `${world.root}/none`], 1, "Cannot write"],

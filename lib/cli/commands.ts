@@ -4,6 +4,7 @@
  * @module
  */
 import type { Context } from "./context.ts";
+import { TRIGGER_KINDS } from "../watch/spec.ts";
 
 /** A command's implementation, loaded on demand. */
 export interface CommandModule {
@@ -136,6 +137,7 @@ export const COMMANDS: Record<string, CommandInfo> = {
   --interval D                     how often conditions are checked (default 1s)
   --service                        on SIGTERM: a final snapshot ("service stop"), then stop the recorder
   --store DIR                      the snapshot store`,
+    choices: { "--on": [...TRIGGER_KINDS] },
   },
   trigger: {
     load: () => import("../commands/trigger.ts"),
@@ -151,28 +153,17 @@ export const COMMANDS: Record<string, CommandInfo> = {
     load: () => import("../commands/unit.ts"),
     summary: "Print (or install) a systemd unit that runs a recorder and its watcher",
     usage:
-      "unit NAME (SCRIPT_FILE | -e SCRIPT | --module FILE.ko) [START_FLAGS…] [WATCH_FLAGS…] [--install [--unit-dir DIR] [--force] [--daemon-reload]] [-- STAP_ARGS…]",
+      "unit NAME (SCRIPT_FILE | -e SCRIPT | --module FILE.ko) [START_FLAGS…] [WATCH_FLAGS…] [--install [--unit-dir DIR] [--force] [--daemon-reload]] [-- STAP_ARGS… | -- CMD…]",
     help: `  -e, --script SCRIPT   the script text instead of a file (kept in the unit, escaped for systemd)
   --module FILE.ko      a prebuilt module instead of a script
-  Start flags are those of "stapfr start" (--buffer, --output, --rotate, --bulk, -- STAP_ARGS…).
-  Watch flags go to "stapfr watch NAME --service":
-  --on KIND ARGS…       a trigger: signal, exit-status [--interval D] -- CMD…, log FILE REGEX,
-                        pressure cpu|memory|io some|full EXPR, process PID|NAME, marker REGEX
-  --cooldown D          no second snapshot within D
-  --max-per-day N       at most N triggered snapshots a day
-  --hold D              the condition must hold for D
-  --delay D             take the snapshot D after the trigger
-  --keep N              keep at most N snapshots (applied after each snapshot)
-  --max-age D           delete snapshots older than D
-  --max-size S          keep at most S bytes of snapshots
-  --switch-every D      file mode: switch output files every D
-  --store DIR           the snapshot store
+  START_FLAGS           those of "stapfr start" (--buffer, --output, --rotate, --bulk, …) for its start line
+  WATCH_FLAGS           those of "stapfr watch" (--on …, --cooldown, --keep, …) for its watch line; after
+                        "--", the command of an "--on exit-status" trigger if there is one, else STAP_ARGS
   --install             write it to /etc/systemd/system/stapfr-NAME.service (0644) instead of printing it
   --unit-dir DIR        with --install: write into DIR instead of /etc/systemd/system
   --force               with --install: replace an existing unit that differs
   --daemon-reload       with --install: run "systemctl daemon-reload" afterwards`,
-    flagsFrom: ["start"],
-    choices: { "--on": ["signal", "exit-status", "log", "pressure", "process", "marker"] },
+    flagsFrom: ["start", "watch"],
   },
   completions: {
     load: () => import("../commands/completions.ts"),

@@ -11,6 +11,7 @@ import { parseUnitArgs, type UnitArgs } from "../service/unit_args.ts";
 import { installUnit } from "../service/install.ts";
 import { renderUnit, unitFileName, type UnitSpec } from "../service/unit.ts";
 import { parseBufferSize, parseRotate, validateName } from "../units.ts";
+import { splitTriggers } from "../watch/spec.ts";
 import { recordersFor } from "./common.ts";
 
 /** The directory `--install` writes to unless `--unit-dir` says otherwise. */
@@ -44,6 +45,8 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   const name = validateName(parsed.name);
   const kind = ctx.sim ? "sim" : "real";
   checkStartValues(parsed, kind);
+  // The triggers as the watcher will read them: a bad one is refused now, not at boot.
+  splitTriggers([...parsed.watch, ...(parsed.watchCommand.length > 0 ? ["--", ...parsed.watchCommand] : [])]);
   const { source } = parsed;
   if ("file" in source) await mustRead(source.file, "script");
   if ("module" in source) await mustRead(source.module, "module");
@@ -82,8 +85,11 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       "--adopt",
       ...(parsed.stapArgs.length > 0 ? ["--", ...parsed.stapArgs] : []),
     ],
-    // --service before any exit-status trigger, whose command runs to the end of the line.
-    watch: ["--service", ...parsed.watch],
+    watch: [
+      "--service",
+      ...parsed.watch,
+      ...(parsed.watchCommand.length > 0 ? ["--", ...parsed.watchCommand] : []),
+    ],
     environment,
     mounts: [...new Set(mounts)],
   };

@@ -1,8 +1,8 @@
 /**
  * Sorting `stapfr unit`'s arguments into what goes on the unit's `start` line, what goes on its `watch` line,
- * and what `unit` keeps for itself. Which flag is whose comes from the command table (lib/cli/flags.ts): the
- * flags of `start`'s row go to `start`, `unit`'s own few stay here, and the rest of `unit`'s row are the
- * watcher's. Values are passed on as given except paths, made absolute because a service runs in `/`.
+ * and what `unit` keeps for itself. Which flag is whose comes from the command table (lib/cli/flags.ts): `unit`'s
+ * own row, then the rows it takes flags from (`start`, `watch`). Values are passed on as given except paths,
+ * made absolute because a service runs in `/`.
  * @module
  */
 import { COMMANDS } from "../cli/commands.ts";
@@ -10,10 +10,10 @@ import { commandShape, type FlagSpec } from "../cli/flags.ts";
 import { UsageError } from "../errors.ts";
 import { resolve } from "../path.ts";
 
-/** The flags that configure `unit` itself rather than the service. */
-const UNIT_ONLY = new Set(["--install", "--unit-dir", "--force", "--daemon-reload"]);
 /** The script source: exactly one of a file, `-e` or `--module`. */
 const SOURCE = new Set(["--script", "--module"]);
+/** What every unit's lines say anyway: the start line adopts, the watcher runs in service mode. */
+const IMPLIED = new Set(["--adopt", "--service"]);
 // Placeholders naming a path, made absolute.
 const PATH_VALUE = /^(PATH|FILE|DIR|FILE\.ko)$/;
 
@@ -32,6 +32,8 @@ export interface UnitArgs {
   stapArgs: string[];
   /** Flags and triggers for `watch` (after NAME), in the order given. */
   watch: string[];
+  /** The command of an `--on exit-status` trigger (after `--` on the watch line). */
+  watchCommand: string[];
   install: boolean;
   unitDir?: string;
   force: boolean;
@@ -40,29 +42,35 @@ export interface UnitArgs {
 
 type Owner = "start" | "watch" | "unit" | "source";
 
+/** Every flag `unit` takes and whose it is: `unit`'s own row, then the rows it takes flags from. */
 function flagTable(): { flag: FlagSpec; owner: Owner }[] {
   const table: { flag: FlagSpec; owner: Owner }[] = [];
-  for (const flag of commandShape(COMMANDS.start).flags) {
-    // Every unit adopts (its own ExecStartPre line says so).
-    if (flag.long === "--adopt") continue;
-    table.push({ flag, owner: flag.long && SOURCE.has(flag.long) ? "source" : "start" });
-  }
-  for (const flag of commandShape(COMMANDS.unit).flags) {
-    if (
-      table.some((t) =>
-        (flag.long && t.flag.long === flag.long) || (flag.short && t.flag.short === flag.short)
-      )
-    ) {
-      continue;
+  const rows: [string, Owner][] = [
+    ["unit", "unit"],
+    ...(COMMANDS.unit.flagsFrom ?? []).map((c) => [c, c] as [string, Owner]),
+  ];
+  for (const [command, owner] of rows) {
+    for (const flag of commandShape(COMMANDS[command]).flags) {
+      const long = flag.long ?? "";
+      if (IMPLIED.has(long)) continue;
+      // A flag two rows share (-e, --script) keeps the first owner.
+      if (
+        table.some((t) =>
+          (flag.long && t.flag.long === flag.long) || (flag.short && t.flag.short === flag.short)
+        )
+      ) {
+        continue;
+      }
+      table.push({ flag, owner: SOURCE.has(long) ? "source" : owner });
     }
-    const long = flag.long ?? "";
-    table.push({ flag, owner: SOURCE.has(long) ? "source" : UNIT_ONLY.has(long) ? "unit" : "watch" });
   }
   return table;
 }
 
 /**
- * Sorts the arguments of `stapfr unit` (relative paths resolved against `cwd`).
+ * Sorts the arguments of `stapfr unit` (relative paths resolved against `cwd`). A trigger's words run as
+ * `watch` reads them: up to the next flag, `exit-status` keeping its `--interval D`; after `--` comes the
+ * exit-status trigger's command when there is one, else arguments for stap.
  *
  * @example
  * ```ts
@@ -73,23 +81,25 @@ function flagTable(): { flag: FlagSpec; owner: Owner }[] {
  */
 export function parseUnitArgs(args: readonly string[], cwd: string): UnitArgs {
   const table = flagTable();
-  const known = (word: string): boolean =>
-    table.some((t) => t.flag.long === word.split("=")[0] || t.flag.short === word);
+  const isFlag = (word: string): boolean => word.startsWith("--") || table.some((t) => t.flag.short === word);
   const positionals: string[] = [];
   const out: Omit<UnitArgs, "name" | "source"> = {
     start: [],
     startValues: {},
     stapArgs: [],
     watch: [],
+    watchCommand: [],
     install: false,
     force: false,
     daemonReload: false,
   };
   const sources: UnitSource[] = [];
+  let rest: string[] = [];
+  let exitStatus = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--") {
-      out.stapArgs = args.slice(i + 1);
+      rest = args.slice(i + 1);
       break;
     }
     if (!arg.startsWith("-") || arg === "-") {
@@ -98,6 +108,7 @@ export function parseUnitArgs(args: readonly string[], cwd: string): UnitArgs {
     }
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
     const word = eq > 0 ? arg.slice(0, eq) : arg;
+    if (IMPLIED.has(word)) continue;
     const entry = table.find((t) => t.flag.long === word || t.flag.short === word);
     if (!entry) throw new UsageError(`Unknown option "${word}"`);
     const { flag, owner } = entry;
@@ -119,20 +130,24 @@ export function parseUnitArgs(args: readonly string[], cwd: string): UnitArgs {
       else if (long === "--daemon-reload") out.daemonReload = true;
       else if (long === "--unit-dir") out.unitDir = value;
     } else if (long === "--on") {
-      // A trigger's words run to the next flag of the table; an exit-status trigger's command is the rest of
-      // the line after `--` (then no stap arguments can follow).
       const words: string[] = [];
-      while (i + 1 < args.length && args[i + 1] !== "--" && !known(args[i + 1])) words.push(args[++i]);
-      if (value === "log" && words.length > 0 && words[0] !== "-") words[0] = resolve(cwd, words[0]);
-      if (value === "exit-status" && args[i + 1] === "--") {
-        words.push(...args.slice(i + 1));
-        i = args.length;
+      while (i + 1 < args.length) {
+        const w = args[i + 1];
+        const interval = value === "exit-status" && (w === "--interval" || words.at(-1) === "--interval");
+        if (isFlag(w) && !interval) break;
+        words.push(w);
+        i++;
       }
+      if (value === "exit-status") exitStatus = true;
+      // A followed file: absolute, as the service runs in / ("-" is standard input).
+      if (value === "log" && words.length > 0 && words[0] !== "-") words[0] = resolve(cwd, words[0]);
       out.watch.push(long, value!, ...words);
     } else {
       out.watch.push(long, ...(value !== undefined ? [value] : []));
     }
   }
+  if (exitStatus) out.watchCommand = rest;
+  else out.stapArgs = rest;
   if (positionals.length === 0) throw new UsageError("Missing recorder name");
   const [name, file, extra] = positionals;
   if (extra !== undefined) throw new UsageError(`Unexpected argument "${extra}"`);
@@ -145,14 +160,12 @@ export function parseUnitArgs(args: readonly string[], cwd: string): UnitArgs {
     );
   }
   if (!out.install) {
-    for (const flag of ["--unit-dir", "--force", "--daemon-reload"] as const) {
-      const given = flag === "--unit-dir"
-        ? out.unitDir !== undefined
-        : flag === "--force"
-        ? out.force
-        : out.daemonReload;
-      if (given) throw new UsageError(`"${flag}" needs "--install"`);
-    }
+    const given: [string, boolean][] = [
+      ["--unit-dir", out.unitDir !== undefined],
+      ["--force", out.force],
+      ["--daemon-reload", out.daemonReload],
+    ];
+    for (const [flag, yes] of given) if (yes) throw new UsageError(`"${flag}" needs "--install"`);
   }
   return { name, source: sources[0], ...out };
 }
