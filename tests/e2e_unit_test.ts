@@ -290,6 +290,19 @@ Deno.test("unit: file mode, paths made absolute, stap arguments and an exit-stat
       "/bin/true",
     ]);
     assertEquals(at(parseExecLine(first.ExecStartPre[0]), "start").at(-1), "--adopt");
+    // A prebuilt module instead of a script.
+    await Deno.writeTextFile(`${cwd}/stap_fr_m.ko`, "");
+    const modRun = await world.run(["unit", "m", "--module", "stap_fr_m.ko"], {}, cwd);
+    assertEquals(modRun.code, 0, modRun.stderr);
+    const mod = unitSettings(modRun.stdout);
+    assertEquals(at(parseExecLine(mod.ExecStartPre[0]), "start"), [
+      "start",
+      "m",
+      "--module",
+      `${cwd}/stap_fr_m.ko`,
+      "--adopt",
+    ]);
+    assertEquals(mod.Description, [`stapfr flight recorder m (module ${cwd}/stap_fr_m.ko)`]);
     // Stap arguments follow -- on the start line when no exit-status trigger takes it.
     const withStap = unitSettings(
       await world.ok(["unit", "io", `${cwd}/io.stp`, "--", "-DMAXACTION=1", "a b"]),

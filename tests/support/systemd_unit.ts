@@ -176,13 +176,19 @@ export async function systemdReading(unitDir: string, unit: string): Promise<Sys
   const argv = [SYSTEMD, "--test", "--system", `--unit=${unit}`, "--log-target=console"];
   const asNobody = Deno.uid() === 0 ? ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] : [];
   const full = [...asNobody, ...argv];
-  const out = await new Deno.Command(full[0], {
-    args: full.slice(1),
-    // The trailing colon keeps the system's unit directories (local-fs.target and the rest).
-    env: { SYSTEMD_UNIT_PATH: `${unitDir}:` },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
+  let out;
+  try {
+    out = await new Deno.Command(full[0], {
+      args: full.slice(1),
+      // The trailing colon keeps the system's unit directories (local-fs.target and the rest).
+      env: { SYSTEMD_UNIT_PATH: `${unitDir}:` },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return `${full[0]} is not installed`;
+    throw err;
+  }
   const text = new TextDecoder().decode(out.stdout);
   if (!out.success) {
     return `systemd --test failed: ${new TextDecoder().decode(out.stderr).trim().slice(0, 300)}`;
