@@ -21,7 +21,7 @@ import { join } from "./path.ts";
 import type { ScriptSource } from "./driver/start.ts";
 import type { ByteSink } from "./readers/concat.ts";
 import type { Engine, RecorderDetail } from "./recorder/engine.ts";
-import type { StartOptions } from "./recorder/start.ts";
+import type { StartedRecorder, StartOptions } from "./recorder/start.ts";
 import type { ListResult } from "./recorder/inspect.ts";
 import type { ReadOptions, ReadResult, TailOptions } from "./recorder/read.ts";
 import type { StopOptions, StopResult } from "./recorder/stop.ts";
@@ -44,7 +44,7 @@ export type { ByteSink } from "./readers/concat.ts";
 export type { DamageReport } from "./readers/clean_sink.ts";
 export type { DamageReason } from "./readers/clean.ts";
 export type { FileInfo, RecorderDetail, RecorderInfo } from "./recorder/engine.ts";
-export type { StartOptions } from "./recorder/start.ts";
+export type { StartedRecorder, StartOptions } from "./recorder/start.ts";
 export type { ListResult } from "./recorder/inspect.ts";
 export type { ReadOptions, ReadResult, TailOptions } from "./recorder/read.ts";
 export type { Knob, Knobs, KnobTable, KnobUser } from "./knobs.ts";
@@ -154,7 +154,7 @@ export class Recorders {
   }
 
   /** Starts a recorder in the background; it is registered only once it records. */
-  async start(options: StartOptions): Promise<RecorderDetail> {
+  async start(options: StartOptions): Promise<StartedRecorder> {
     const { startRecorder } = await import("./recorder/start.ts");
     return await startRecorder(this.#engine, options);
   }

@@ -7,6 +7,7 @@
  * @module
  */
 import type { Context } from "./context.ts";
+import { TRIGGER_KINDS } from "../watch/spec.ts";
 
 /** A command's implementation, loaded on demand. */
 export interface CommandModule {
@@ -20,6 +21,10 @@ export interface CommandInfo {
   usage: string;
   /** Flag descriptions for `stapfr COMMAND --help`. */
   help?: string;
+  /** It also takes every flag of these commands (`unit` takes `start`'s), as lib/cli/flags.ts reads them. */
+  flagsFrom?: string[];
+  /** The words a flag's first value may be (`--on` takes a trigger kind), for completions. */
+  choices?: Record<string, string[]>;
   /** The command handles SIGINT and SIGTERM itself (cli.ts installs no listeners for it). */
   ownSignals?: boolean;
   /** Imports the command's code. */
@@ -32,13 +37,14 @@ export const COMMANDS: Record<string, CommandInfo> = {
     load: () => import("../commands/start.ts"),
     summary: "Start a recorder in the background",
     usage:
-      "start NAME (SCRIPT_FILE | -e SCRIPT | --module FILE.ko) [--buffer SIZE] [--output PATH [--rotate SIZE[,COUNT]]] [--bulk] [-- STAP_ARGS…]",
+      "start NAME (SCRIPT_FILE | -e SCRIPT | --module FILE.ko) [--buffer SIZE] [--output PATH [--rotate SIZE[,COUNT]]] [--bulk] [--adopt] [-- STAP_ARGS…]",
     help: `  -e, --script SCRIPT   the script text instead of a file
   --module FILE.ko      a prebuilt module ("build"), started with staprun: stap_fr_NAME.ko for this kernel
   --buffer SIZE         memory mode: ring size per CPU (default 16M; 1M–4095M, simulator also 4K steps)
   --output PATH         file mode: a directory; each run writes PATH/NAME-<UTC time>/NAME.out*
   --rotate SIZE[,COUNT] file mode: switch files at SIZE, keep COUNT (per CPU on SystemTap 4.x)
   --bulk                file mode: one file per CPU, merged when read
+  --adopt               a recorder of this name already recording is adopted (exit 0), not refused
   --keep-snapshots N    keep at most N snapshots of this recorder (applied after each new one)
   --snapshot-max-age D  delete its snapshots older than D
   --snapshot-max-size S keep at most S bytes of its snapshots
@@ -151,6 +157,7 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
   --interval D                     how often conditions are checked (default 1s)
   --service                        on SIGTERM: a final snapshot ("service stop"), then stop the recorder
   --store DIR                      the snapshot store`,
+    choices: { "--on": [...TRIGGER_KINDS] },
   },
   trigger: {
     load: () => import("../commands/trigger.ts"),
@@ -161,6 +168,31 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
     load: () => import("../commands/check.ts"),
     summary: "Validate a script (stap -p2, or the simulator's parser with --sim)",
     usage: "check (SCRIPT_FILE | -e SCRIPT)",
+  },
+  unit: {
+    load: () => import("../commands/unit.ts"),
+    summary: "Print (or install) a systemd unit that runs a recorder and its watcher",
+    usage:
+      "unit NAME (SCRIPT_FILE | -e SCRIPT | --module FILE.ko) [START_FLAGS…] [WATCH_FLAGS…] [--install [--unit-dir DIR] [--force] [--daemon-reload]] [-- STAP_ARGS… | -- CMD…]",
+    help: `  -e, --script SCRIPT   the script text instead of a file (kept in the unit, escaped for systemd)
+  --module FILE.ko      a prebuilt module instead of a script
+  START_FLAGS           those of "stapfr start" (--buffer, --output, --rotate, --bulk, …) for its start line
+  WATCH_FLAGS           those of "stapfr watch" (--on …, --cooldown, --keep, …) for its watch line; after
+                        "--", the command of an "--on exit-status" trigger if there is one, else STAP_ARGS
+  --install             write it to /etc/systemd/system/stapfr-NAME.service (0644) instead of printing it
+  --unit-dir DIR        with --install: write into DIR instead of /etc/systemd/system
+  --force               with --install: replace an existing unit that differs
+  --daemon-reload       with --install: run "systemctl daemon-reload" afterwards`,
+    flagsFrom: ["start", "watch"],
+  },
+  completions: {
+    load: () => import("../commands/completions.ts"),
+    summary: "Print a completion script for bash, zsh or fish",
+    usage: "completions bash|zsh|fish",
+    help:
+      `  bash: source <(stapfr completions bash), or save it as /usr/share/bash-completion/completions/stapfr
+  zsh:  save it as _stapfr in a directory of $fpath (or source <(stapfr completions zsh))
+  fish: save it as ~/.config/fish/completions/stapfr.fish`,
   },
   demo: {
     summary: "The seed scenario on the simulator, end to end",

@@ -1,7 +1,7 @@
 /**
  * `stapfr start NAME (SCRIPT_FILE | -e SCRIPT) [--buffer SIZE] [--output PATH [--rotate SIZE[,COUNT]]] [--bulk]
- * [-- STAP_ARGS…]`, or with a prebuilt module: `stapfr start NAME --module FILE.ko [--buffer SIZE]
- * [--output DIR [--rotate SIZE[,COUNT]]]`
+ * [--adopt] [-- STAP_ARGS…]`, or with a prebuilt module: `stapfr start NAME --module FILE.ko [--buffer SIZE]
+ * [--output DIR [--rotate SIZE[,COUNT]]] [--adopt]`
  * @module
  */
 import { parseCommandArgs } from "../cli/args.ts";
@@ -21,6 +21,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     rotate: { type: "string" },
     bulk: { type: "boolean" },
     module: { type: "string" },
+    adopt: { type: "boolean" },
     "keep-snapshots": { type: "string" },
     "snapshot-max-age": { type: "string" },
     "snapshot-max-size": { type: "string" },
@@ -63,6 +64,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     bulk: values.bulk as boolean | undefined,
     stapArgs: rest,
     signal: ctx.signal,
+    adopt: values.adopt as boolean | undefined,
     snapshotRetention: retentionFlags(values, "keep-snapshots", "snapshot-max-age", "snapshot-max-size"),
   });
   if (ctx.json) {
@@ -75,7 +77,9 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   // Said as list would say it: a script that exits at once has ended by the time start returns.
   const from = detail.module_file !== null ? `, prebuilt ${detail.module_file}` : "";
   await ctx.out(
-    detail.state === "exited"
+    detail.adopted
+      ? `Recorder "${detail.name}" was already recording: adopted it (${detail.mode} mode, module ${detail.module}${from}, ${where})\n`
+      : detail.state === "exited"
       ? `Recorder "${detail.name}" has already ended (its script exited); what it wrote is kept (${where})\n`
       : `Recorder "${detail.name}" is ${detail.state} (${detail.mode} mode, module ${detail.module}${from}, ${where})\n`,
   );

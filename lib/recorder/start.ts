@@ -41,9 +41,16 @@ export interface StartOptions {
   stapArgs?: string[];
   /** Aborting it stops a start in progress (stap unloads what it loaded). */
   signal?: AbortSignal;
+  /** A recorder of this name that is already recording on this host is adopted (returned as it is, with
+   * `adopted: true`) instead of refused: a service restarted without its recorder (docs/service.md
+   * "Adoption"). */
+  adopt?: boolean;
   /** Retention bounds for this recorder's snapshots, applied after each new one. */
   snapshotRetention?: RetentionBounds;
 }
+
+/** What {@linkcode startRecorder} returns: the recorder, and whether it was adopted instead of started. */
+export type StartedRecorder = RecorderDetail & { adopted?: true };
 
 /** The run directory name: `NAME-YYYYMMDDTHHMMSSZ`, unique within `dir`. */
 async function makeRunDir(dir: string, name: string): Promise<string> {
@@ -134,7 +141,7 @@ async function settle(host: Host, module: string, pid: number, pidStart: number 
 }
 
 /** Starts a recorder and returns it in detail. */
-export async function startRecorder(engine: Engine, options: StartOptions): Promise<RecorderDetail> {
+export async function startRecorder(engine: Engine, options: StartOptions): Promise<StartedRecorder> {
   const name = validateName(options.name);
   const fileMode = options.output !== undefined;
   if (options.output === "") throw new UsageError(`Invalid output directory "": expected a directory`);
@@ -179,6 +186,10 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       const state = existing.host === host.kind
         ? await stateOf(existing, await listModules(host.procRoot))
         : "?";
+      // Attached is recording too (someone is dumping it); dead, exited and another host's are refused.
+      if (options.adopt && (state === "recording" || state === "attached")) {
+        return { ...(await detailOf(engine, existing)), adopted: true };
+      }
       throw new StapfrError(`Recorder "${name}" already exists (${state})`, {
         hint: state === "dead"
           ? '"stapfr gc" removes it'

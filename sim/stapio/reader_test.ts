@@ -105,7 +105,7 @@ Deno.test("2.5 STAPFR_SIM_LOSE_SIGNALS=2: two SIGQUITs under -A are lost (as the
     void t.s.done.then(() => (done = true));
     for (let i = 0; i < 2; i++) {
       t.s.signal("SIGQUIT");
-      await tick(100);
+      await sleep(100);
       assertEquals(done, false, `SIGQUIT ${i + 1} was lost`);
     }
     t.s.signal("SIGQUIT");
@@ -125,7 +125,7 @@ Deno.test("2.5 STAPFR_SIM_LOSE_SIGNALS=0.5: which signals are lost follows the s
       // SIGUSR2 is never lost and never ends -A; each SIGQUIT either is lost or detaches.
       while (!done && lost.length < 64) {
         t.s.signal("SIGQUIT");
-        await tick(20);
+        await sleep(20);
         lost.push(!done);
       }
       await t.s.done;

@@ -1,0 +1,133 @@
+/**
+ * `stapfr unit NAME (SCRIPT_FILE | -e SCRIPT | --module FILE.ko) [start flags] [watch flags] [--install …]`:
+ * prints the systemd unit of a recorder service, or installs it (docs/service.md).
+ * @module
+ */
+import type { Context } from "../cli/context.ts";
+import { StapfrError, UsageError } from "../errors.ts";
+import { selfCommand } from "../host.ts";
+import { resolve } from "../path.ts";
+import { parseUnitArgs, type UnitArgs } from "../service/unit_args.ts";
+import { installUnit } from "../service/install.ts";
+import { renderUnit, unitFileName, type UnitSpec } from "../service/unit.ts";
+import { parseBufferSize, parseRotate, validateName } from "../units.ts";
+import { splitTriggers } from "../watch/spec.ts";
+import { recordersFor } from "./common.ts";
+
+/** The directory `--install` writes to unless `--unit-dir` says otherwise. */
+export const SYSTEM_UNIT_DIR = "/etc/systemd/system";
+
+async function mustRead(path: string, what: string): Promise<void> {
+  try {
+    const info = await Deno.stat(path);
+    if (!info.isFile) throw new Error("not a regular file");
+  } catch (err) {
+    throw new StapfrError(`Cannot read ${what} "${path}": ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Checks now what `start` would refuse at boot. */
+function checkStartValues(args: UnitArgs, kind: "real" | "sim"): void {
+  const v = args.startValues;
+  if (typeof v["--buffer"] === "string") parseBufferSize(v["--buffer"], kind);
+  if (typeof v["--rotate"] === "string") parseRotate(v["--rotate"], kind);
+  if (v["--rotate"] !== undefined && v["--output"] === undefined) {
+    throw new UsageError(`"--rotate" needs "--output"`);
+  }
+  if (v["--bulk"] !== undefined && v["--output"] === undefined) {
+    throw new UsageError(`"--bulk" needs "--output"`);
+  }
+}
+
+/** Runs `unit`. */
+export async function run(args: string[], ctx: Context): Promise<number> {
+  const parsed = parseUnitArgs(args, Deno.cwd());
+  const name = validateName(parsed.name);
+  const kind = ctx.sim ? "sim" : "real";
+  checkStartValues(parsed, kind);
+  // The triggers as the watcher will read them: a bad one is refused now, not at boot.
+  splitTriggers([...parsed.watch, ...(parsed.watchCommand.length > 0 ? ["--", ...parsed.watchCommand] : [])]);
+  const { source } = parsed;
+  if ("file" in source) await mustRead(source.file, "script");
+  if ("module" in source) await mustRead(source.module, "module");
+  const recorders = recordersFor(ctx);
+  // The service and the operator must see the same registry, whatever the service's environment.
+  const stateDir = resolve(recorders.stateDir);
+  const environment: Record<string, string> = {};
+  if (recorders.host.simRoot) environment.STAPFR_SIM_ROOT = resolve(recorders.host.simRoot);
+  const store = ctx.io.env("STAPFR_STORE");
+  if (store) environment.STAPFR_STORE = resolve(store);
+  const flagValue = (list: readonly string[], flag: string): string | undefined => {
+    const i = list.lastIndexOf(flag);
+    return i >= 0 ? list[i + 1] : undefined;
+  };
+  const mounts = [
+    stateDir,
+    flagValue(parsed.start, "--output"),
+    flagValue(parsed.watch, "--store") ?? environment.STAPFR_STORE,
+  ].filter((d): d is string => d !== undefined);
+  const spec: UnitSpec = {
+    name,
+    what: "file" in source
+      ? `script ${source.file}`
+      : "module" in source
+      ? `module ${source.module}`
+      : "inline script",
+    self: selfCommand(),
+    global: [...(ctx.sim ? ["--sim"] : []), "--state-dir", stateDir],
+    start: [
+      ...("file" in source
+        ? [source.file]
+        : "module" in source
+        ? ["--module", source.module]
+        : ["-e", source.text]),
+      ...parsed.start,
+      "--adopt",
+      ...(parsed.stapArgs.length > 0 ? ["--", ...parsed.stapArgs] : []),
+    ],
+    watch: [
+      "--service",
+      ...parsed.watch,
+      ...(parsed.watchCommand.length > 0 ? ["--", ...parsed.watchCommand] : []),
+    ],
+    environment,
+    mounts: [...new Set(mounts)],
+  };
+  const text = renderUnit(spec);
+  if (!parsed.install) {
+    if (ctx.json) await ctx.json_out({ name, unit_file: unitFileName(name), unit: text });
+    else await ctx.out(text);
+    return 0;
+  }
+  const path = resolve(parsed.unitDir ?? SYSTEM_UNIT_DIR, unitFileName(name));
+  const result = await installUnit(path, text, parsed.force);
+  if (parsed.daemonReload) await daemonReload();
+  if (ctx.json) {
+    await ctx.json_out({ name, unit_file: path, result, daemon_reload: parsed.daemonReload });
+    return 0;
+  }
+  await ctx.out(result === "unchanged" ? `Unit "${path}" is already up to date\n` : `Wrote "${path}"\n`);
+  const enable = `systemctl enable --now ${unitFileName(name)}`;
+  await ctx.out(
+    parsed.daemonReload
+      ? `Reloaded systemd; start it with "${enable}"\n`
+      : `Run "systemctl daemon-reload", then "${enable}"\n`,
+  );
+  return 0;
+}
+
+async function daemonReload(): Promise<void> {
+  let out;
+  try {
+    out = await new Deno.Command("systemctl", { args: ["daemon-reload"], stdout: "null", stderr: "piped" })
+      .output();
+  } catch (err) {
+    throw new StapfrError(`Cannot run "systemctl daemon-reload": ${(err as Error).message}`, { cause: err });
+  }
+  if (!out.success) {
+    const why = new TextDecoder().decode(out.stderr).trim().split("\n")[0] || `exit status ${out.code}`;
+    throw new StapfrError(`"systemctl daemon-reload" failed: ${why}`, {
+      hint: "The unit is written; run it again when systemd is reachable",
+    });
+  }
+}
