@@ -121,27 +121,70 @@ async function captureMemory(
   };
 }
 
-/** Copies the first `limit` bytes of `from` into a new 0600 file, cut back to the last complete unit. */
-async function copyCut(from: string, to: string, limit: number, bulk: boolean): Promise<number> {
-  const data = new Uint8Array(limit);
-  let got = 0;
+/**
+ * Follows bulk record headers (`uint32 seq, uint32 len`, then `len` bytes) through a stream fed in blocks, to
+ * know where the last complete record ends.
+ */
+class RecordWalker {
+  /** Offset of the next header (the end of every record before it). */
+  #next = 0;
+  /** Offset of the last header read: the end of the last record known to be complete. */
+  #last = 0;
+  /** Bytes from `#next` on, when a header was cut by the end of a block. */
+  #carry = new Uint8Array(0);
+
+  /** Takes the block that starts at offset `at`. */
+  feed(block: Uint8Array, at: number): void {
+    let data = block;
+    let base = at;
+    if (this.#carry.length > 0) {
+      data = new Uint8Array(this.#carry.length + block.length);
+      data.set(this.#carry);
+      data.set(block, this.#carry.length);
+      base = this.#next;
+    }
+    this.#carry = new Uint8Array(0);
+    const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+    let i = this.#next - base;
+    while (i >= 0 && i + 8 <= data.length) {
+      this.#last = this.#next;
+      const len = view.getUint32(i + 4, true);
+      this.#next += 8 + len;
+      i += 8 + len;
+    }
+    if (i >= 0 && i < data.length) this.#carry = data.slice(i);
+  }
+
+  /** Where the last complete record ends, of the first `size` bytes. */
+  end(size: number): number {
+    return this.#next <= size ? this.#next : this.#last;
+  }
+}
+
+/**
+ * Copies the first `limit` bytes of `from` into a new 0600 file, in blocks (a file being written can be large),
+ * then cuts the copy back to its last complete unit: a whole line, or in bulk mode a whole record.
+ */
+export async function copyCut(from: string, to: string, limit: number, bulk: boolean): Promise<number> {
+  const buf = new Uint8Array(1 << 20);
+  const walker = new RecordWalker();
+  let copied = 0;
+  let lineEnd = 0;
   {
     using src = await Deno.open(from, { read: true });
-    for (let n; got < limit && (n = await src.read(data.subarray(got))) !== null;) got += n;
-  }
-  let keep = got;
-  if (bulk) {
-    // Whole records only: the writer may be in the middle of one.
-    const view = new DataView(data.buffer);
-    let at = 0;
-    while (at + 8 <= got && at + 8 + view.getUint32(at + 4, true) <= got) {
-      at += 8 + view.getUint32(at + 4, true);
+    using dst = await Deno.open(to, { write: true, createNew: true, mode: 0o600 });
+    while (copied < limit) {
+      const n = await src.read(buf.subarray(0, Math.min(buf.length, limit - copied)));
+      if (n === null) break;
+      const block = buf.subarray(0, n);
+      for (let done = 0; done < n;) done += await dst.write(block.subarray(done));
+      if (bulk) walker.feed(block, copied);
+      else if (block.lastIndexOf(10) >= 0) lineEnd = copied + block.lastIndexOf(10) + 1;
+      copied += n;
     }
-    keep = at;
-  } else {
-    keep = data.subarray(0, got).lastIndexOf(10) + 1;
   }
-  await Deno.writeFile(to, data.subarray(0, keep), { createNew: true, mode: 0o600 });
+  const keep = bulk ? walker.end(copied) : lineEnd;
+  await Deno.truncate(to, keep);
   return keep;
 }
 
