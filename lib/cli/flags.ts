@@ -46,7 +46,7 @@ const HELP_LINE =
  * assertEquals(shape.takesName, true);
  * ```
  */
-export function commandShape(info: CommandInfo): CommandShape {
+export function commandShape(info: Omit<CommandInfo, "load">): CommandShape {
   const flags: FlagSpec[] = [];
   const add = (short: string | undefined, long: string | undefined, value: string | undefined): void => {
     const same = flags.find((f) => (short && f.short === short) || (long && f.long === long));

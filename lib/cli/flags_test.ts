@@ -34,7 +34,6 @@ Deno.test("the flags read from the table are the ones each command's parser take
 
 Deno.test("commandShape reads flags, values, keywords and NAME from usage and help", () => {
   const shape = commandShape({
-    load: () => Promise.reject(new Error("not loaded in this test")),
     summary: "",
     usage: "snapshots [NAME] | snapshots show ID [--data [-o FILE]] | snapshots prune [--keep N]",
     help: "  -o, --output FILE     with --data: write to a new file\n  --dry-run             say what",
