@@ -55,7 +55,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   const stateDir = resolve(recorders.stateDir);
   const environment: Record<string, string> = {};
   if (recorders.host.simRoot) environment.STAPFR_SIM_ROOT = resolve(recorders.host.simRoot);
-  const store = ctx.io.env("STAPFR_STORE");
+  const store = ctx.knobs.store;
   if (store) environment.STAPFR_STORE = resolve(store);
   const flagValue = (list: readonly string[], flag: string): string | undefined => {
     const i = list.lastIndexOf(flag);
