@@ -29,6 +29,8 @@ import type { BuildOptions, BuildResult } from "./recorder/build.ts";
 
 export type { ScriptSource } from "./driver/start.ts";
 export type { ByteSink } from "./readers/concat.ts";
+export type { DamageReport } from "./readers/clean_sink.ts";
+export type { DamageReason } from "./readers/clean.ts";
 export type { FileInfo, RecorderDetail, RecorderInfo } from "./recorder/engine.ts";
 export type { StartOptions } from "./recorder/start.ts";
 export type { ListResult } from "./recorder/inspect.ts";

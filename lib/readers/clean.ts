@@ -44,6 +44,10 @@ export const MAX_RECORD_LENGTH = 8192;
 export const MAX_HELD_LINE = 1024 * 1024;
 
 const NEWLINE = 0x0a;
+/** Bytes that are always clean on their own: printable ASCII, TAB, CR, ESC. */
+const PLAIN = new Uint8Array(256);
+for (let b = 0x20; b < 0x7f; b++) PLAIN[b] = 1;
+PLAIN[0x09] = PLAIN[0x0d] = PLAIN[0x1b] = 1;
 const EMPTY = new Uint8Array(0);
 
 /**
@@ -95,6 +99,11 @@ export class LineCleaner {
     let runStart = 0;
     const n = chunk.length;
     for (let i = 0; i < n; i++) {
+      if (this.#need === 0) {
+        // The common case: printable ASCII, tabs, CRs and ESCs change nothing.
+        while (i < n && PLAIN[chunk[i]] === 1) i++;
+        if (i === n) break;
+      }
       const b = chunk[i];
       if (this.#need > 0) {
         if (b >= this.#lo && b <= this.#hi) {

@@ -14,7 +14,7 @@ import { cleanedSink, type DamageReport } from "../readers/clean_sink.ts";
 import { listRunFiles, streamsOf } from "../readers/files.ts";
 import { followRun } from "../readers/follow.ts";
 import { mergeStreams } from "../readers/merge.ts";
-import { LineKeeper, tailBulk, tailFiles } from "../readers/tail.ts";
+import { tailBulk, tailFiles } from "../readers/tail.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
 
@@ -314,6 +314,37 @@ async function followFile(
   };
 }
 
+/** Keeps the last `n` lines of a byte stream (a trailing newline does not start an empty line). */
+export class ByteLineKeeper {
+  #n: number;
+  #buf: Uint8Array = new Uint8Array(0);
+
+  constructor(n: number) {
+    this.#n = n;
+  }
+
+  /** Adds bytes. */
+  push(chunk: Uint8Array): void {
+    const next = new Uint8Array(this.#buf.length + chunk.length);
+    next.set(this.#buf);
+    next.set(chunk, this.#buf.length);
+    this.#buf = next.length > 1 << 16 ? this.bytes(next) : next;
+  }
+
+  /** The last lines so far, each with its newline (a final partial line without). */
+  bytes(buf: Uint8Array = this.#buf): Uint8Array {
+    if (this.#n <= 0) return new Uint8Array(0);
+    let at = buf.length;
+    if (buf[at - 1] === 0x0a) at--;
+    for (let i = 0; i < this.#n; i++) {
+      const nl = buf.lastIndexOf(0x0a, at - 1);
+      if (nl < 0) return buf;
+      at = nl;
+    }
+    return buf.slice(at + 1);
+  }
+}
+
 /** Options of {@linkcode tailRecorder}. */
 export interface TailOptions extends ReadOptions {
   /** How many lines (default 10). */
@@ -357,7 +388,8 @@ export async function tailRecorder(
     });
   }
   // Memory: keep the last clean lines of the drain, print them, then (with follow) pass live output through.
-  const keeper = new LineKeeper(n);
+  // Kept as bytes, so that `raw` gets them exactly as stapio wrote them.
+  const keeper = new ByteLineKeeper(n);
   let live = false;
   let delivered = 0;
   const counted: ByteSink = async (chunk) => {
@@ -383,7 +415,7 @@ export async function tailRecorder(
       const following = options.follow && first !== "exited" && first !== "aborted";
       // Without follow, the last line without a newline belongs to the lines printed now.
       if (!following) await out.finish();
-      await counted(encoder.encode(keeper.text()));
+      await counted(keeper.bytes());
       if (!following) return first;
       live = true;
       return await s.waitExit(options.signal);

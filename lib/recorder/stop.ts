@@ -159,7 +159,12 @@ export async function stopRecorder(
 ): Promise<StopResult> {
   const record = await getRecord(engine, name);
   const release = await engine.registry.lock(name);
-  const cleaned = cleanedSink(sink, options);
+  // `bytes` is what reached the sink, after the cleaner.
+  let delivered = 0;
+  const cleaned = cleanedSink(async (chunk) => {
+    await sink(chunk);
+    delivered += chunk.length;
+  }, options);
   try {
     const state = await stateOf(record, await listModules(engine.host.procRoot));
     const result: StopResult = {
@@ -179,14 +184,14 @@ export async function stopRecorder(
       );
     }
     if (record.mode === "memory" && state === "recording") {
-      result.bytes = await stopMemory(engine, record, cleaned.sink, options);
+      await stopMemory(engine, record, cleaned.sink, options);
       result.stopped = true;
     } else if (record.mode === "file" && state !== "exited") {
-      result.bytes = await stopFile(engine, record, cleaned.sink, options);
+      await stopFile(engine, record, cleaned.sink, options);
       result.stopped = true;
     }
     await cleaned.finish();
-    Object.assign(result, cleaned.report());
+    Object.assign(result, cleaned.report(), { bytes: delivered });
     await engine.registry.remove(name);
     return result;
   } finally {

@@ -101,6 +101,47 @@ Deno.test("2.5 STAPFR_SIM_LOSE_SIGNALS: the first signal under -A is lost, the r
   });
 });
 
+Deno.test("2.5 STAPFR_SIM_LOSE_SIGNALS=2: two SIGQUITs under -A are lost (as the kernel lab saw), the third detaches", async () => {
+  await withModule(async (_mod, dir) => {
+    const t = session(dir, "attach", { loseSignals: { count: 2, probability: 0, seed: 1 } });
+    await t.s.start();
+    let done = false;
+    void t.s.done.then(() => (done = true));
+    for (let i = 0; i < 2; i++) {
+      t.s.signal("SIGQUIT");
+      await tick(100);
+      assertEquals(done, false, `SIGQUIT ${i + 1} was lost`);
+    }
+    t.s.signal("SIGQUIT");
+    assertEquals(await t.s.done, 0);
+    assertEquals([t.err(), t.unloads()], [disconnectText("stap_t"), 0]);
+  });
+});
+
+Deno.test("2.5 STAPFR_SIM_LOSE_SIGNALS=0.5: which signals are lost follows the seed, the same on every run", async () => {
+  const pattern = async (seed: number): Promise<boolean[]> => {
+    const lost: boolean[] = [];
+    await withModule(async (_mod, dir) => {
+      const t = session(dir, "attach", { loseSignals: { count: 0, probability: 0.5, seed } });
+      await t.s.start();
+      let done = false;
+      void t.s.done.then(() => (done = true));
+      // SIGUSR2 is never lost and never ends -A; each SIGQUIT either is lost or detaches.
+      while (!done && lost.length < 64) {
+        t.s.signal("SIGQUIT");
+        await tick(20);
+        lost.push(!done);
+      }
+      await t.s.done;
+    });
+    return lost;
+  };
+  // Seed 4 draws lost, lost, delivered.
+  assertEquals(await pattern(4), [true, true, false]);
+  assertEquals(await pattern(4), [true, true, false]);
+  assertEquals(await pattern(2), [true, false]);
+});
+
 Deno.test("2.4 a SIGQUIT that comes while -A is still connecting detaches, and the connection is closed", async () => {
   await withModule(async (mod, dir) => {
     let err = "";

@@ -163,6 +163,8 @@ export class RealSide extends BaseSide implements Side {
             bulk: spec.bulk,
             guru: spec.guru,
             args: [...spec.args, ...o.moduleOptions],
+            // As sim/cmd/staprun.ts inserts it by default (STAPFR_SIM_RING_DAMAGE), so both sides read one ring.
+            ringDamage: true,
           }),
         );
         bulk = spec.bulk;
