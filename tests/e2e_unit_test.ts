@@ -195,8 +195,8 @@ Deno.test("the unit verifies, systemd reads its lines as meant; start starts the
 Deno.test("unit: file mode, paths made absolute, stap arguments and an exit-status trigger", async () => {
   const world = await SimWorld.create();
   try {
-    const cwd = `${world.root}/work`;
-    await Deno.mkdir(cwd);
+    // The world's own scratch directory (tests/support/sim_world.ts makes it).
+    const cwd = world.work;
     await Deno.writeTextFile(`${cwd}/io.stp`, 'probe timer.ms(50) { printf("x\\n") }\n');
     const r = await world.run(
       [

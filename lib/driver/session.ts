@@ -143,6 +143,8 @@ export class AttachSession {
     // Killed by our own SIGQUIT before it could handle it (a slow start under load): it never attached, or
     // its death closed the control channel, which detaches. Either way the recording goes on.
     if (status.signal === "SIGQUIT" && this.#sent.has("SIGQUIT")) return false;
+    // Killed by us after it ignored every SIGQUIT: a detach (see #signalUntilExit).
+    if (status.signal === "SIGKILL" && this.#sent.has("SIGKILL")) return false;
     return this.bytes === 0 || /Cannot attach to module/.test(this.#stderr);
   }
 
@@ -274,6 +276,26 @@ export class AttachSession {
       timer.abort();
     }
     if (status) return status;
+    if (signal === "SIGQUIT") {
+      // stapio 4.8 loses every signal while its reader threads are busy writing (a high rate, or a slow
+      // consumer: the kernel lab saw it every time; docs/systemtap-4.8.md 2.5). Killing it detaches all the
+      // same: its control channel closes, the module turns overwrite back on and keeps recording, and nothing
+      // unloads it (only stapio's own SIGTERM path runs `staprun -d`). What it had read but not yet written is
+      // lost, so say so.
+      this.#sent.add("SIGKILL");
+      try {
+        this.#child.kill("SIGKILL");
+      } catch {
+        // Gone meanwhile.
+      }
+      const killed = await this.#child.status;
+      this.#options.onDiagnostic?.(
+        `stapfr: stapio (pid ${this.pid}) ignored ${attempts} SIGQUIT signals (SystemTap 4.8 loses them while ` +
+          "its readers are busy); it was killed, which detaches without unloading: output it had read but " +
+          "not yet written is lost",
+      );
+      return killed;
+    }
     throw new StapfrError(
       `stapio (pid ${this.pid}) did not ${what} after ${attempts} ${signal} signals`,
       {
