@@ -105,6 +105,53 @@ async function stapfr(side: Side, args: string[], env: Record<string, string>): 
  * `stapfr attach NAME` in a process group of its own (as a terminal would run it); once `lines` lines
  * arrived (or the side's limit passed), `signal` goes to stapfr alone.
  */
+/**
+ * Runs `stapfr watch NAME ARGS…` in the background, fires its signal trigger with `stapfr trigger`, waits for
+ * the snapshots the signal and the marker trigger take, then SIGTERM: which decisions it logged.
+ */
+async function watch(side: Side, name: string, args: string[], env: Record<string, string>): Promise<Raw> {
+  const cmd = (more: string[]) =>
+    new Deno.Command(side.stapfr[0], {
+      args: [...side.stapfr.slice(1), "--state-dir", side.stateDir, ...more],
+      env: { ...side.env, ...env },
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    });
+  const child = cmd(["watch", name, ...args]).spawn();
+  const log: string[] = [];
+  const pump = (async () => {
+    let rest = "";
+    for await (const chunk of child.stderr) {
+      const parts = (rest + decoder.decode(chunk, { stream: true })).split("\n");
+      rest = parts.pop()!;
+      log.push(...parts);
+    }
+  })();
+  const until = async (re: RegExp) => {
+    const deadline = Date.now() + side.commandLimitMs;
+    while (!log.some((l) => re.test(l)) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  try {
+    await until(/ watch started /);
+    await cmd(["trigger", name, "--reason", "lab"]).output();
+    await until(/ signal snapshot /);
+    await until(/ marker .* snapshot /);
+  } finally {
+    try {
+      child.kill("SIGTERM");
+    } catch {
+      // Ended by itself.
+    }
+  }
+  const status = await child.status;
+  await pump;
+  await child.stdout.cancel();
+  return { code: status.code, stdout: "", stderr: log.join("\n") };
+}
+
 async function attach(
   side: Side,
   name: string,
@@ -280,6 +327,40 @@ function viewOf(
     }
     return { view: { code: raw.code, recorders, stderr: norm(raw.stderr) }, info: {} };
   }
+  if (name === "snapshot") {
+    try {
+      const m = JSON.parse(raw.stdout);
+      return {
+        view: {
+          code: raw.code,
+          mode: m.mode,
+          reason: m.reason,
+          trigger: m.trigger?.kind,
+          wrapped: m.wrapped,
+          contiguous: m.contiguous,
+          hasData: m.lines > 0 && m.files.length > 0,
+          sums: m.bytes === m.files.reduce((n: number, f: { bytes: number }) => n + f.bytes, 0),
+        },
+        info: { files: m.files.length, lines: m.lines, gap: m.gap_reason, evidence: m.wrapped_evidence },
+      };
+    } catch {
+      return { view: { code: raw.code, stdout: norm(raw.stdout), stderr: norm(raw.stderr) }, info: {} };
+    }
+  }
+  if (name === "watch") {
+    const lines = textLines(raw.stderr);
+    const saw = (re: RegExp) => lines.some((l) => re.test(l));
+    return {
+      view: {
+        code: raw.code,
+        started: saw(/ watch started /),
+        signal: saw(/ signal snapshot /),
+        marker: saw(/ marker .* snapshot /),
+        exited: saw(/ watch exited /),
+      },
+      info: { log: lines.slice(-20) },
+    };
+  }
   if (name === "status") {
     try {
       const d = JSON.parse(raw.stdout);
@@ -324,6 +405,7 @@ function describe(step: Step): string {
   if ("pause" in step) return `pause ${step.pause} ms`;
   if ("registered" in step) return "the recorders registered";
   if ("killDaemon" in step) return `SIGKILL the stapio daemon of ${step.killDaemon}`;
+  if ("watch" in step) return `stapfr watch ${step.watch} ${step.args.join(" ")}, then stapfr trigger`;
   return `staprun -L stap_fr_${step.loadOrphan}.ko behind stapfr's back`;
 }
 
@@ -391,6 +473,11 @@ async function runStep(side: Side, step: Step, seen: Seen, env: Record<string, s
     }).output();
     const raw = { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
     return done({ code: raw.code }, {}, raw);
+  }
+  if ("watch" in step) {
+    const raw = await watch(side, step.watch, step.args.map((a) => fill(a, side)), env);
+    const { view, info } = viewOf("watch", raw, side, new Set());
+    return done(view, info, raw, step.want);
   }
   // The recorder a command is about: `start NAME`, `dump NAME`, `stop NAME …` (a new start forgets its lines).
   const recorder = "attach" in step ? step.attach : (step.run[1] ?? "");
