@@ -196,7 +196,7 @@ export const SCENARIOS: readonly Scenario[] = [
       { run: ["start", "tick", "--module", TICK, "--buffer", "1M"], view: "plain", want: { code: 1 } },
       { modules: ["stap_fr_tick"], want: { stap_fr_tick: "loaded+control" } },
       { registered: [], want: { registered: [] } },
-      { run: ["gc", "--unload-orphans"], view: "plain", want: { code: 0 } },
+      { run: ["gc", "--unload-orphans", "--yes"], view: "plain", want: { code: 0 } },
       { modules: ["stap_fr_tick"], want: { stap_fr_tick: "absent" } },
     ],
   },
