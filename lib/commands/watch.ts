@@ -46,6 +46,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   }
   const pollMs = duration(values.interval, "interval");
   if (pollMs !== undefined && pollMs < 100) throw new UsageError(`Invalid "--interval": at least 100ms`);
+  let logged = Promise.resolve();
   const result = await recordersWithStore(ctx, values).watch({
     name,
     triggers,
@@ -60,9 +61,11 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     service: values.service === true,
     pollMs,
     signal: ctx.signal,
-    log: (line) => void ctx.err(line).catch(() => {}),
+    // In order, and all written before the command returns (the process exits right after).
+    log: (line) => void (logged = logged.then(() => ctx.err(line)).catch(() => {})),
     out: stdoutSink(ctx),
   });
+  await logged;
   if (ctx.json) await ctx.json_out(result);
   return result.reason === "recorder-ended" ? ExitCode.failure : ExitCode.ok;
 }

@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { explainFailure, type FailureContext } from "./errors.ts";
-import { StapfrError } from "../errors.ts";
+import type { StapfrError } from "../errors.ts";
 
 const base: FailureContext = {
   operation: "attach",

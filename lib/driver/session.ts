@@ -2,10 +2,10 @@
  * One `staprun -A MODULE` reader (docs/systemtap-4.8.md 2.3 to 2.5). It runs in a session of its own (setsid), so a
  * Ctrl-C at the terminal reaches stapfr only; stapfr then decides: SIGQUIT detaches (the recording goes on),
  * SIGTERM unloads (end probes run, their output arrives here). Because stapio 4.8 can lose a signal under
- * `-A`, each signal is resent after a bounded wait, and stapfr gives up with a clear error after a few tries.
+ * `-A`, each signal is resent after a bounded wait, and a stapio that ignores every one is killed: that
+ * detaches without unloading.
  * @module
  */
-import { StapfrError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { diagnosticLines, explainFailure } from "./errors.ts";
 import { moduleState } from "./kernel.ts";
@@ -257,7 +257,7 @@ export class AttachSession {
     });
   }
 
-  async #signalUntilExit(signal: Deno.Signal, what: string): Promise<Deno.CommandStatus> {
+  async #signalUntilExit(signal: "SIGQUIT" | "SIGTERM"): Promise<Deno.CommandStatus> {
     const attempts = this.#options.signalAttempts ?? 3;
     const waitMs = this.#options.signalWaitMs ?? 3000;
     // The process's own exit, not `done`: `done` also waits for its output to be passed on, which a slow
@@ -276,45 +276,35 @@ export class AttachSession {
       timer.abort();
     }
     if (status) return status;
-    if (signal === "SIGQUIT") {
-      // stapio 4.8 loses every signal while its reader threads are busy writing (a high rate, or a slow
-      // consumer: the kernel lab saw it every time; docs/systemtap-4.8.md 2.5). Killing it detaches all the
-      // same: its control channel closes, the module turns overwrite back on and keeps recording, and nothing
-      // unloads it (only stapio's own SIGTERM path runs `staprun -d`). What it had read but not yet written is
-      // lost, so say so.
-      this.#sent.add("SIGKILL");
-      try {
-        this.#child.kill("SIGKILL");
-      } catch {
-        // Gone meanwhile.
-      }
-      const killed = await this.#child.status;
-      this.#options.onDiagnostic?.(
-        `stapfr: stapio (pid ${this.pid}) ignored ${attempts} SIGQUIT signals (SystemTap 4.8 loses them while ` +
-          "its readers are busy); it was killed, which detaches without unloading: output it had read but " +
-          "not yet written is lost",
-      );
-      return killed;
+    // stapio 4.8 loses every signal while its reader threads are busy writing (a high rate, or a slow
+    // consumer: the kernel lab saw it every time; docs/systemtap-4.8.md 2.5). Killing it detaches all the
+    // same: its control channel closes, the module turns overwrite back on and keeps recording, and nothing
+    // unloads it (only stapio's own SIGTERM path runs `staprun -d`; a stop unloads it itself afterwards). What
+    // it had read but not yet written is lost, so say so.
+    this.#sent.add("SIGKILL");
+    try {
+      this.#child.kill("SIGKILL");
+    } catch {
+      // Gone meanwhile.
     }
-    throw new StapfrError(
-      `stapio (pid ${this.pid}) did not ${what} after ${attempts} ${signal} signals`,
-      {
-        hint: signal === "SIGQUIT"
-          ? `Send it SIGQUIT by hand ("kill -QUIT ${this.pid}"); never SIGINT or SIGTERM, which unload the module`
-          : `Send it SIGTERM by hand ("kill -TERM ${this.pid}"), then "stapfr gc"`,
-      },
+    const killed = await this.#child.status;
+    this.#options.onDiagnostic?.(
+      `stapfr: stapio (pid ${this.pid}) ignored ${attempts} ${signal} signals (SystemTap 4.8 loses them while ` +
+        "its readers are busy); it was killed, which detaches without unloading: output it had read but " +
+        `not yet written is lost${signal === "SIGTERM" ? ", and the end probes' output cannot be read" : ""}`,
     );
+    return killed;
   }
 
   /** Detaches with SIGQUIT (the module keeps recording); resends a lost signal. */
   async detach(): Promise<Deno.CommandStatus> {
     if (this.#exitStatus) return this.#exitStatus;
-    return await this.#signalUntilExit("SIGQUIT", "detach");
+    return await this.#signalUntilExit("SIGQUIT");
   }
 
   /** Ends the recording with SIGTERM: end probes run, their output arrives, the module is unloaded. */
   async unload(): Promise<Deno.CommandStatus> {
     if (this.#exitStatus) return this.#exitStatus;
-    return await this.#signalUntilExit("SIGTERM", "unload the module");
+    return await this.#signalUntilExit("SIGTERM");
   }
 }

@@ -314,7 +314,9 @@ export const SCENARIOS: readonly Scenario[] = [
     steps: [
       { run: ["dump", "flood"], view: "numbered", want: { code: 0, clean: true } },
       { modules: ["stap_fr_flood"], want: { stap_fr_flood: "loaded+control" } },
-      { run: ["stop", "flood"], view: "numbered", want: { code: 0, last: "exited" } },
+      // At this rate stapio loses SIGTERM too: stapfr kills it and unloads the module itself (the end probe's
+      // output cannot be read then).
+      { run: ["stop", "flood"], view: "numbered", want: { code: 0 } },
       { modules: ["stap_fr_flood"], want: { stap_fr_flood: "absent" } },
     ],
   },
