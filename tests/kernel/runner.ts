@@ -235,6 +235,16 @@ const seenBySide = new WeakMap<Side, Seen>();
 const TICK_LINE = /^tick ([0-9]+)$/;
 const NUMBERED_LINE = /^([0-9]+) x{100}$/;
 
+/**
+ * Report lines whose presence depends on where a read met the ring and how fast it filled, on either side:
+ * what the cleaner cut, and output that arrived while detaching beyond the ring's capacity. They are kept as
+ * information; the view compares what they are about (clean lines, within capacity).
+ */
+function informational(line: string): boolean {
+  return line.startsWith("stapfr: Cut ") ||
+    line.startsWith("stapfr: The dump stopped at the ring's capacity");
+}
+
 function linesView(
   raw: Raw,
   side: Side,
@@ -265,9 +275,7 @@ function linesView(
     code: raw.code,
     // What the line cleaner cut, and why, depends on where a read met the ring (on both sides): the counts
     // are in the info; the view compares that the output is clean.
-    stderr: textLines(raw.stderr).filter((l) => !l.startsWith("stapfr: Cut ")).map((l) =>
-      normaliseLine(l, side)
-    ),
+    stderr: textLines(raw.stderr).filter((l) => !informational(l)).map((l) => normaliseLine(l, side)),
     clean: damaged === 0,
     first: lines.length ? normaliseLine(lines[0], side) : null,
     last: lines.length ? normaliseLine(lines.at(-1)!, side) : null,
@@ -299,7 +307,7 @@ function linesView(
   return {
     view,
     info: {
-      cut: textLines(raw.stderr).filter((l) => l.startsWith("stapfr: Cut ")),
+      cut: textLines(raw.stderr).filter(informational),
       wrapped: nums.length > 0 && min > 1,
       lines: lines.length,
       bytes,
