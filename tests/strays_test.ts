@@ -314,29 +314,33 @@ Deno.test("a reader stapfr did not start is reported by pid and never ended unas
   }
 });
 
-Deno.test("after Ctrl-C, a failed detach reports the real error and its hint, not 'Interrupted'", async () => {
+Deno.test("after Ctrl-C, a stapio that cannot detach is killed (a detach, not an unload), and stapfr says so", async () => {
   const world = await SimWorld.create(SLOW_START);
   let stapio = 0;
   try {
     await world.ok(["start", "r1", "-e", SCRIPT]);
     const { child, reader } = await attached(world, { STAPFR_SIGNAL_WAIT_MS: "200" });
     stapio = await readerOf(child.pid);
-    // A stopped stapio cannot react to SIGQUIT: every detach attempt fails.
+    // A stopped stapio cannot react to SIGQUIT: every detach attempt is lost, as at a high rate on 4.8.
     Deno.kill(stapio, "SIGSTOP");
     Deno.kill(-child.pid, "SIGINT");
     await reader.cancel();
     const r = await exitWithin(child);
-    assertEquals(r.code, 1, r.stderr);
     assertMatch(
       r.stderr,
-      new RegExp(`stapfr: stapio \\(pid ${stapio}\\) did not detach after 3 SIGQUIT signals`),
+      new RegExp(
+        `stapfr: stapio \\(pid ${stapio}\\) ignored 3 SIGQUIT signals .* it was killed, which detaches`,
+      ),
     );
-    assertMatch(r.stderr, /never SIGINT or SIGTERM, which unload the module/);
-    assert(!r.stderr.includes("Interrupted"), r.stderr);
+    // No reader is left, and the recorder records on (nothing unloaded it).
+    await noReaderLeft(world, MODULE);
+    assertEquals((await world.json(["status", "r1"])).state, "recording");
   } finally {
-    // The pending SIGQUIT detaches it once it runs again.
-    if (stapio) Deno.kill(stapio, "SIGCONT");
-    if (stapio) await noReaderLeft(world, MODULE).catch(() => {});
+    try {
+      if (stapio) Deno.kill(stapio, "SIGCONT");
+    } catch {
+      // Killed by stapfr, as it should be.
+    }
     await world.cleanup();
   }
 });

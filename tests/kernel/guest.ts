@@ -111,17 +111,18 @@ export async function bootGuest(options: {
 
 /**
  * The job the guest runs after switching to the overlay root: the mounts stapfr and staprun need (tmpfs on
- * /tmp and /run, debugfs for the relay files), Deno's cache copied onto tmpfs (warmed on the host), the lab's
- * program, its status on the scratch share, and power-off.
+ * /run, debugfs for the relay files), Deno's cache copied into the writable overlay (warmed on the host), the
+ * lab's program, its status on the scratch share, and power-off. /tmp stays the overlay's (writable, its
+ * upper layer a tmpfs): a fresh tmpfs there would hide a repository checked out under the host's /tmp.
  */
 export function jobScript(options: { deno: string; program: string; plan: string; xfer: string }): string {
   return `#!/bin/sh
-mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /run
 mount -t debugfs debugfs /sys/kernel/debug
 export HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin NO_COLOR=1
-export DENO_DIR=/tmp/deno DENO_NO_UPDATE_CHECK=1
-cp -a ${options.xfer}/deno /tmp/deno
+export DENO_DIR=/var/tmp/stapfr-lab-deno DENO_NO_UPDATE_CHECK=1
+rm -rf "$DENO_DIR"
+cp -a ${options.xfer}/deno "$DENO_DIR"
 echo "lab-guest: up"
 ${options.deno} run --quiet --allow-all ${options.program} ${options.plan}
 echo $? > ${options.xfer}/status

@@ -74,7 +74,7 @@ Deno.test({
         busybox: machine.busybox,
         modulesDir: machine.kernel.modules,
       });
-      // Deno's cache for the guest, warmed here: the guest copies it onto its tmpfs.
+      // Deno's cache for the guest, warmed here: the guest copies it into its writable overlay.
       const denoDir = { DENO_DIR: `${xfer}/deno`, DENO_NO_UPDATE_CHECK: "1" };
       const warm = await new Deno.Command(deno, {
         args: ["run", "--quiet", "--allow-all", `${CLI}`, "--help"],
@@ -119,10 +119,10 @@ Deno.test({
       const plan: GuestPlan = {
         deno,
         home: "/root",
-        denoDir: "/tmp/deno",
+        denoDir: "/var/tmp/stapfr-lab-deno",
         modules: `${GUEST_XFER}/modules`,
-        out: "/tmp/lab-out",
-        stateDir: "/tmp/lab-state",
+        out: "/var/tmp/stapfr-lab-out",
+        stateDir: "/var/tmp/stapfr-lab-state",
         results: `${GUEST_XFER}/results.json`,
         only: scenarios.map((s) => s.id),
       };
