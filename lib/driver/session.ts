@@ -149,11 +149,11 @@ export class AttachSession {
   }
 
   async #pumpStdout(): Promise<void> {
-    for await (const chunk of this.#child.stdout) {
-      if (this.#held) this.#release();
-      this.bytes += chunk.length;
-      this.lastDataAt = Date.now();
-      if (this.sinkClosed) continue;
+    // What follows the last newline is held back until its line is complete: if stapfr has to kill stapio
+    // (it ignored every signal), the line it was writing is cut short and must not be passed on as a line.
+    let tail: Uint8Array = new Uint8Array(0);
+    const pass = async (chunk: Uint8Array): Promise<void> => {
+      if (this.sinkClosed || chunk.length === 0) return;
       try {
         await this.#options.sink(chunk);
       } catch (err) {
@@ -164,7 +164,27 @@ export class AttachSession {
         }
         this.sinkClosed = true;
       }
+    };
+    for await (const chunk of this.#child.stdout) {
+      if (this.#held) this.#release();
+      this.bytes += chunk.length;
+      this.lastDataAt = Date.now();
+      const nl = chunk.lastIndexOf(10);
+      if (nl < 0) {
+        tail = tail.length === 0 ? chunk.slice() : concat(tail, chunk);
+        continue;
+      }
+      await pass(tail.length === 0 ? chunk.subarray(0, nl + 1) : concat(tail, chunk.subarray(0, nl + 1)));
+      tail = chunk.slice(nl + 1);
     }
+    const status = await this.#child.status;
+    if (tail.length > 0 && status.signal === "SIGKILL" && this.#sent.has("SIGKILL")) {
+      this.#options.onDiagnostic?.(
+        `stapfr: Left out ${tail.length} bytes of a line stapio was writing when it was killed`,
+      );
+      return;
+    }
+    await pass(tail);
   }
 
   async #pumpStderr(): Promise<void> {
@@ -307,4 +327,11 @@ export class AttachSession {
     if (this.#exitStatus) return this.#exitStatus;
     return await this.#signalUntilExit("SIGTERM");
   }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }
