@@ -237,12 +237,14 @@ const NUMBERED_LINE = /^([0-9]+) x{100}$/;
 
 /**
  * Report lines whose presence depends on where a read met the ring and how fast it filled, on either side:
- * what the cleaner cut, and output that arrived while detaching beyond the ring's capacity. They are kept as
+ * what the cleaner cut, output that arrived while detaching beyond the ring's capacity, and the part of a line
+ * a killed stapio was writing. They are kept as
  * information; the view compares what they are about (clean lines, within capacity).
  */
 function informational(line: string): boolean {
   return line.startsWith("stapfr: Cut ") ||
-    line.startsWith("stapfr: The dump stopped at the ring's capacity");
+    line.startsWith("stapfr: The dump stopped at the ring's capacity") ||
+    line.startsWith("stapfr: Left out ");
 }
 
 function linesView(
