@@ -300,7 +300,9 @@ export const SCENARIOS: readonly Scenario[] = [
         signal: "SIGINT",
         lines: 20000,
         view: "numbered",
-        want: { clean: true, unique: true },
+        // Not `clean` as a want: the real ring can cut a record short with no binary byte after it, which no
+        // cleaner can tell from a line (docs/kernel-lab.md "Intended differences"); the view still compares it.
+        want: { unique: true },
       },
       { modules: ["stap_fr_flood"], want: { stap_fr_flood: "loaded+control" } },
     ],
@@ -312,7 +314,7 @@ export const SCENARIOS: readonly Scenario[] = [
     // The real stapio loses every one at this rate; the simulator is told to lose as many.
     simEnv: { STAPFR_SIM_LOSE_SIGNALS: "3" },
     steps: [
-      { run: ["dump", "flood"], view: "numbered", want: { code: 0, clean: true } },
+      { run: ["dump", "flood"], view: "numbered", want: { code: 0 } },
       { modules: ["stap_fr_flood"], want: { stap_fr_flood: "loaded+control" } },
       // At this rate stapio loses SIGTERM too: stapfr kills it and unloads the module itself (the end probe's
       // output cannot be read then).
