@@ -4,7 +4,8 @@
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { createHash } from "node:crypto";
-import { SimWorld } from "./support/sim_cli.ts";
+import { SimWorld } from "./support/sim_world.ts";
+import { until } from "./support/poll.ts";
 
 const TICKS = `global n
 probe timer.ms(10) { n++; printf("tick %d\\n", n) }
@@ -66,20 +67,12 @@ function ticks(text: string): number[] {
   return [...text.matchAll(/^tick (\d+)$/gm)].map((m) => Number(m[1]));
 }
 
-async function poll(what: string, ok: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 Deno.test("memory snapshots: manifest matches the data, contiguous after a snapshot, a gap after an outside dump", async () => {
   // A clean ring (no 4.8 damage): every line the script wrote is in one snapshot or the next.
   const world = await SimWorld.create({ STAPFR_SIM_RING_DAMAGE: "0" });
   try {
     await world.ok(["start", "mem", "-e", TICKS, "--buffer", "1M"]);
-    await poll("output", async () => (await world.json(["status", "mem"])).state === "recording");
+    await until("output", async () => (await world.json(["status", "mem"])).state === "recording");
     const first = await world.json<Manifest>(["snapshot", "mem", "--reason", "first look"]);
     assertEquals([first.schema, first.recorder, first.mode, first.reason, first.trigger.kind], [
       1,
@@ -165,7 +158,7 @@ Deno.test("file snapshot: hard links survive the recorder rotating every file aw
   const world = await SimWorld.create();
   try {
     await world.ok(["start", "files", "-e", FLOOD, "--output", `${world.root}/out`, "--rotate", "1M,2"]);
-    await poll("output", async () => ((await world.json(["status", "files"])).bytes as number) > 50_000);
+    await until("output", async () => ((await world.json(["status", "files"])).bytes as number) > 50_000);
     const m = await world.json<Manifest>(["snapshot", "files", "--reason", "cut"]);
     assertEquals(m.mode, "file");
     await checkAgainstData(m);
@@ -176,10 +169,10 @@ Deno.test("file snapshot: hard links survive the recorder rotating every file aw
     assertEquals(firstNumbers, [...firstNumbers].sort((a, b) => a - b), "merged in order");
     // Let stapio rotate every file of the cut away.
     const cut = new Set(m.files.filter((f) => f.bytes > 0).map((f) => f.name));
-    await poll("rotation to delete the snapshot's files from the run", async () => {
+    await until("rotation to delete the snapshot's files from the run", async () => {
       const files = ((await world.json(["status", "files"])).files as { name: string }[]).map((f) => f.name);
       return ![...cut].some((name) => files.includes(name));
-    }, 60_000);
+    }, { timeoutMs: 60_000 });
     assertEquals(await world.ok(["snapshots", "show", m.id, "--data"]), before);
     await checkAgainstData(m);
     const later = await world.json<Manifest>(["snapshot", "files"]);
@@ -196,7 +189,7 @@ Deno.test("an interrupted snapshot leaves nothing listed, and gc removes its rem
     await world.ok(["start", "slow", "-e", TICKS]);
     const child = world.spawn(["snapshot", "slow"]);
     const partialDir = `${world.stateDir}/snapshots/slow`;
-    await poll("the capture to begin", async () => {
+    await until("the capture to begin", async () => {
       try {
         for await (const e of Deno.readDir(partialDir)) {
           // Its owner file names the stapfr writing it.

@@ -3,7 +3,8 @@
  * without a watcher, SIGTERM during a snapshot, and service mode (docs/watch.md).
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { SimWorld } from "./support/sim_cli.ts";
+import { SimWorld } from "./support/sim_world.ts";
+import { until } from "./support/poll.ts";
 
 const TICKS = `global n
 probe timer.ms(20) { n++; printf("tick %d %d\\n", n, gettimeofday_ms()); if (n % 25 == 0) printf("MARK %d\\n", n) }
@@ -14,22 +15,6 @@ interface Snap {
   reason: string | null;
   trigger: string;
   path: string;
-}
-
-async function poll<T>(
-  what: string | (() => string),
-  get: () => Promise<T | undefined | false>,
-  ms = 30_000,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (true) {
-    const v = await get();
-    if (v) return v;
-    if (Date.now() > deadline) {
-      throw new Error(`Timed out waiting for ${typeof what === "string" ? what : what()}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** A running `stapfr watch` whose log lines are collected as they come. */
@@ -52,10 +37,14 @@ class Watcher {
   }
   /** Waits for the n-th log line matching `re`. */
   async saw(re: RegExp, n = 1): Promise<string> {
-    return await poll(() => `log line ${re} #${n} in:\n${this.lines.join("\n")}`, () => {
-      const hits = this.lines.filter((l) => re.test(l));
-      return Promise.resolve(hits.length >= n ? hits[n - 1] : undefined);
-    });
+    try {
+      return await until(`log line ${re} #${n}`, () => {
+        const hits = this.lines.filter((l) => re.test(l));
+        return hits.length >= n ? hits[n - 1] : undefined;
+      });
+    } catch (err) {
+      throw new Error(`${(err as Error).message} in:\n${this.lines.join("\n")}`);
+    }
   }
   count(re: RegExp): number {
     return this.lines.filter((l) => re.test(l)).length;
@@ -262,7 +251,7 @@ Deno.test("marker fires on a file recorder's output and is refused for a memory 
     try {
       const line = await w.saw(/ marker MARK .* snapshot \d{8}T/);
       assertMatch(line, /output: MARK \d+/);
-      await poll("--switch-every to switch files", async () => {
+      await until("--switch-every to switch files", async () => {
         const status = await world.json<{ files: { name: string }[] }>(["status", "files"]);
         return status.files.some((f) => f.name.endsWith(".out.2"));
       });
@@ -281,7 +270,7 @@ Deno.test("SIGTERM during a snapshot finishes it; service mode takes a final sna
       await w.saw(/ watch started /);
       w.child.kill("SIGUSR1");
       // The capture is under way (a memory drain waits STAPFR_IDLE_MS for quiet).
-      await poll("the capture to begin", async () => {
+      await until("the capture to begin", async () => {
         try {
           for await (const e of Deno.readDir(`${world.stateDir}/snapshots/r`)) {
             if (e.name.startsWith(".partial-")) return true;

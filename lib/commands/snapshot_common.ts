@@ -23,11 +23,6 @@ export function recordersWithStore(ctx: Context, values: Parsed["values"]): Reco
   return recordersFor(ctx, store);
 }
 
-/** The default store of a state directory. */
-export function defaultStore(stateDir: string): string {
-  return join(stateDir, "snapshots");
-}
-
 /** Reads the three retention flags (named as each command names them); undefined when none is given. */
 export function retentionFlags(
   values: Parsed["values"],

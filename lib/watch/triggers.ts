@@ -7,6 +7,7 @@
  */
 import { join } from "../path.ts";
 import { readProcDir, readProcText } from "../driver/kernel.ts";
+import { sleep } from "../driver/run.ts";
 import { followRun } from "../readers/follow.ts";
 import type { RecorderRecord } from "../registry.ts";
 import type { PressureExpr, TriggerSpec } from "./spec.ts";
@@ -44,19 +45,6 @@ export interface TriggerContext {
 
 const decoder = new TextDecoder();
 
-async function until(signal: AbortSignal, ms: number): Promise<void> {
-  if (signal.aborted) return;
-  await new Promise<void>((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
-}
-
 /** Splits a byte stream into lines, calling `line` for each complete one. */
 function lineSplitter(line: (text: string) => void): (chunk: Uint8Array) => void {
   let rest = "";
@@ -84,7 +72,7 @@ class SignalTrigger implements Trigger {
     const handler = () => void fire();
     Deno.addSignalListener("SIGUSR1", handler);
     try {
-      await until(signal, 2 ** 31 - 1);
+      await sleep(2 ** 31 - 1, signal);
     } finally {
       Deno.removeSignalListener("SIGUSR1", handler);
     }
@@ -130,7 +118,7 @@ class ExitStatusTrigger implements Trigger {
         detail = `cannot run ${this.#command[0]}: ${(err as Error).message}`;
       }
       sink.condition(this, failed, detail);
-      await until(signal, Math.max(0, this.#intervalMs - (Date.now() - started)));
+      await sleep(Math.max(0, this.#intervalMs - (Date.now() - started)), signal);
     }
   }
 }
@@ -195,7 +183,7 @@ class LogTrigger implements Trigger {
           complained = true;
         }
         if (st) complained = false;
-        await until(signal, 250);
+        await sleep(250, signal);
       }
     } finally {
       file?.close();
@@ -290,7 +278,7 @@ class PressureTrigger implements Trigger {
         warned = false;
         sink.condition(this, passes(value, this.#expr), `${this.#scope} ${this.#expr.field}=${value}`);
       }
-      await until(signal, this.#pollMs);
+      await sleep(this.#pollMs, signal);
     }
   }
 }
@@ -327,7 +315,7 @@ class ProcessTrigger implements Trigger {
     while (!signal.aborted) {
       const running = await processRunning(this.#procRoot, this.#target);
       sink.condition(this, !running, running ? `${what} is running` : `${what} is gone`);
-      await until(signal, this.#pollMs);
+      await sleep(this.#pollMs, signal);
     }
   }
 }

@@ -12,6 +12,7 @@ import { processAlive, processStartTime } from "../driver/kernel.ts";
 import { type Engine, getRecord, stateOf } from "../recorder/engine.ts";
 import { listModules } from "../driver/kernel.ts";
 import { stopRecorder } from "../recorder/stop.ts";
+import { sleep } from "../driver/run.ts";
 import type { ByteSink } from "../readers/concat.ts";
 import { takeSnapshot } from "../snapshots/ops.ts";
 import type { RetentionBounds } from "../snapshots/retention.ts";
@@ -237,13 +238,7 @@ export async function runWatcher(
   try {
     // Watch the recorder itself: a watcher of a recorder that ended has nothing left to watch.
     while (!stop.signal.aborted) {
-      await new Promise((r) => {
-        const t = setTimeout(r, Math.max(250, options.pollMs ?? 1000));
-        stop.signal.addEventListener("abort", () => {
-          clearTimeout(t);
-          r(undefined);
-        }, { once: true });
-      });
+      await sleep(Math.max(250, options.pollMs ?? 1000), stop.signal);
       if (stop.signal.aborted) break;
       const s = await stateOf(await getRecord(engine, record.name), await listModules(engine.host.procRoot))
         .catch(() => "gone" as const);
