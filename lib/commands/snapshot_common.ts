@@ -6,7 +6,6 @@
 import type { Context } from "../cli/context.ts";
 import type { Parsed } from "../cli/args.ts";
 import { UsageError } from "../errors.ts";
-import { join } from "../path.ts";
 import type { RetentionBounds } from "../snapshots/retention.ts";
 import type { SnapshotSummary } from "../snapshots/ops.ts";
 import { parseDuration, parseSize } from "../units.ts";
