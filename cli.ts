@@ -4,13 +4,13 @@
  *
  * @module
  */
-import { COMMANDS } from "./lib/cli/commands.ts";
+import { type CommandInfo, COMMANDS } from "./lib/cli/commands.ts";
 import { type GlobalOptions, type Io, makeContext } from "./lib/cli/context.ts";
 import { failureOf, humanLines, jsonError } from "./lib/cli/failure.ts";
 import { ExitCode, UsageError } from "./lib/errors.ts";
 import { defaultKnobs, type Knobs, readKnobs } from "./lib/knobs.ts";
 import { liveReaders } from "./lib/driver/live_readers.ts";
-import { refuseInspectorSignal } from "./lib/inspector_guard.ts";
+import { blockInspectorSignal, refuseInspectorSignal } from "./lib/inspector_guard.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 /** The version printed by `--version`. */
@@ -141,10 +141,13 @@ export async function main(args: string[], io: Io): Promise<number> {
  * reader is still attached, and otherwise exits, as does a third; an error nothing caught exits through
  * `Deno.exit`, whose unload event detaches any reader. Commands marked ownSignals (the simulator's stand-ins)
  * handle SIGINT, SIGTERM, SIGHUP and their own failures themselves, as stapio does. SIGUSR1 opens no debugger
- * port in any of them.
+ * port in any of them: it is blocked (lib/inspector_guard.ts).
  */
-function guardProcess(controller: AbortController, ownSignals: boolean): void {
-  refuseInspectorSignal();
+function guardProcess(controller: AbortController, command: CommandInfo | undefined): void {
+  const ownSignals = command?.ownSignals ?? false;
+  // Every command that may outlive Deno's 500 ms grace restarts itself with SIGUSR1 blocked.
+  if (command && !command.quick) blockInspectorSignal();
+  else refuseInspectorSignal();
   let received = 0;
   for (const sig of ownSignals ? [] : ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
     Deno.addSignalListener(sig, () => {
@@ -182,13 +185,14 @@ function guardProcess(controller: AbortController, ownSignals: boolean): void {
 
 if (import.meta.main) {
   const controller = new AbortController();
-  let ownSignals = false;
+  let command: CommandInfo | undefined;
   try {
-    ownSignals = COMMANDS[parseGlobal(Deno.args, defaultKnobs()).rest[0]]?.ownSignals ?? false;
+    const name = parseGlobal(Deno.args, defaultKnobs()).rest[0];
+    if (name !== undefined && Object.hasOwn(COMMANDS, name)) command = COMMANDS[name];
   } catch {
     // A usage error: main reports it.
   }
-  guardProcess(controller, ownSignals);
+  guardProcess(controller, command);
   const code = await main(Deno.args, {
     stdout: Deno.stdout,
     stderr: Deno.stderr,

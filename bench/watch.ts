@@ -1,12 +1,13 @@
 /**
  * The watcher's own CPU use, as a share of one core, from its /proc/PID/stat user+system time: idle (a signal,
- * a log and a pressure trigger watching, nothing firing) and while 10 triggers a second are evaluated (SIGUSR1,
- * all but the first suppressed by the cooldown), each over 20 s, with an idle `deno` process measured the same
+ * a log and a pressure trigger watching, nothing firing) and while 10 triggers a second are evaluated (`stapfr trigger`
+ * requests over its socket, all but the first suppressed by the cooldown), each over 20 s, with an idle `deno` process measured the same
  * way as the baseline.
  *
  * Run: npx -y deno@2.9.6 run -A bench/watch.ts
  */
 import { SIM_PERMISSIONS } from "../lib/self.ts";
+import { sendTrigger } from "../lib/watch/trigger_socket.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
 
 const CLI = fromFileUrl(new URL("../cli.ts", import.meta.url));
@@ -73,7 +74,8 @@ try {
   try {
     await new Promise((r) => setTimeout(r, 5000)); // both started and settled
     const [idle, base] = await Promise.all([share(watcher.pid, SECONDS), share(baseline.pid, SECONDS)]);
-    const busy = await share(watcher.pid, SECONDS, () => Deno.kill(watcher.pid, "SIGUSR1"));
+    const socket = `${root}/state/w.trigger.sock`;
+    const busy = await share(watcher.pid, SECONDS, () => void sendTrigger(socket, "bench").catch(() => {}));
     console.log(
       `watcher idle (signal, log, pressure triggers): ${(idle * 100).toFixed(2)}% of one core ` +
         `(idle deno baseline ${(base * 100).toFixed(2)}%)`,

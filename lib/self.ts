@@ -13,6 +13,8 @@ export const SIM_PERMISSIONS: readonly string[] = [
   "--allow-run",
   "--allow-sys",
   "--allow-net",
+  // libc's pthread_sigmask and execve: SIGUSR1 must never open Deno's inspector (lib/inspector_guard.ts).
+  "--allow-ffi",
 ];
 
 /** A command line: the executable and its leading arguments, before the stapfr arguments. */

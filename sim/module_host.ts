@@ -139,6 +139,8 @@ export function hostCommand(configJson: string): { command: string; args: string
         "--allow-sys",
         // Unix sockets need net permission in Deno 2.
         "--allow-net",
+        // SIGUSR1 blocked through libc (lib/inspector_guard.ts).
+        "--allow-ffi",
         hostMain.pathname,
         configJson,
       ],

@@ -11,7 +11,7 @@ import { ModuleServer } from "./module_host_server.ts";
 import { SimModule } from "./module.ts";
 import { moduleDir, updateModules } from "./procfs.ts";
 import { Msg } from "./transport.ts";
-import { refuseInspectorSignal } from "../lib/inspector_guard.ts";
+import { blockInspectorSignal } from "../lib/inspector_guard.ts";
 
 /** Runs a module host; returns the exit status. */
 export async function hostMain(args: string[]): Promise<number> {
@@ -165,6 +165,6 @@ async function tell(path: string, answer: string): Promise<void> {
 
 if (import.meta.main) {
   // A module host runs for as long as its recording: SIGUSR1 must not open a debugger port in it.
-  refuseInspectorSignal();
+  blockInspectorSignal();
   Deno.exit(await hostMain(Deno.args));
 }

@@ -2,14 +2,13 @@
  * End to end on the simulator: no stapfr leaves a `staprun -A` behind (docs/strays.md). A failed output, SIGHUP,
  * two quick Ctrl-Cs all detach; a reader whose stapfr was killed is a stray that list names and dump, stop and
  * gc end with SIGQUIT; a reader someone started by hand is reported and left alone; a failed detach after
- * Ctrl-C says what failed; SIGUSR1 opens no debugger port in any stapfr process.
+ * Ctrl-C says what failed. (SIGUSR1 and the debugger port: tests/inspector_test.ts.)
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { readAll, readUntil, SimWorld } from "./support/sim_cli.ts";
 import {
   childrenOf,
   exitWithin,
-  listeningPorts,
   noReaderLeft,
   output,
   running,
@@ -340,62 +339,6 @@ Deno.test("after Ctrl-C, a stapio that cannot detach is killed (a detach, not an
       if (stapio) Deno.kill(stapio, "SIGCONT");
     } catch {
       // Killed by stapfr, as it should be.
-    }
-    await world.cleanup();
-  }
-});
-
-Deno.test("SIGUSR1 opens no debugger port in any stapfr process, and they carry on", async () => {
-  const world = await SimWorld.create(SLOW_START);
-  let attach: Awaited<ReturnType<typeof attached>> | undefined;
-  try {
-    await world.ok(["start", "r1", "-e", SCRIPT]);
-    await world.ok(["start", "f1", "-e", SCRIPT, "--output", `${world.root}/out`]);
-    attach = await attached(world);
-    const daemon = (await world.json<{ pid: number }>(["status", "f1"])).pid;
-    const pids: Record<string, number> = {
-      "stapfr attach": attach.child.pid,
-      "staprun -A": await readerOf(attach.child.pid),
-      "module host": await world.hostPid(MODULE),
-      "stapio daemon": daemon,
-    };
-    // Deno arms its SIGUSR1 handler 500 ms after start: let every process be older than that.
-    const ticks = Number(await output(["getconf", "CLK_TCK"]));
-    await until("every process to be older than 600 ms", async () => {
-      const uptime = Number((await output(["cat", "/proc/uptime"])).split(" ")[0]);
-      for (const pid of Object.values(pids)) {
-        const stat = await output(["cat", `/proc/${pid}/stat`]);
-        const start = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]) / ticks;
-        if (uptime - start < 0.6) return false;
-      }
-      return true;
-    });
-    for (const [what, pid] of Object.entries(pids)) {
-      Deno.kill(pid, "SIGUSR1");
-      // Deno opens the port at once; it must be closed within a moment and stay closed.
-      await until(`${what} to listen on no port`, async () => (await listeningPorts(pid)).length === 0, 2000);
-      const deadline = Date.now() + 500;
-      while (Date.now() < deadline) assertEquals(await listeningPorts(pid), [], what);
-      assert(await running(pid), `${what} survives SIGUSR1`);
-    }
-    // And they still work: attach goes on printing, the file recorder stops cleanly.
-    let more = "";
-    while (more.split("x\n").length < 5) {
-      const { value, done } = await attach.reader.read();
-      if (done) break;
-      more += new TextDecoder().decode(value);
-    }
-    assert(more.split("x\n").length >= 5, "attach still prints");
-    assertEquals((await world.run(["stop", "f1"])).code, 0);
-  } finally {
-    if (attach) {
-      try {
-        Deno.kill(-attach.child.pid, "SIGINT");
-      } catch {
-        // Gone.
-      }
-      await attach.reader.cancel().catch(() => {});
-      await exitWithin(attach.child);
     }
     await world.cleanup();
   }

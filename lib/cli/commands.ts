@@ -27,6 +27,11 @@ export interface CommandInfo {
   choices?: Record<string, string[]>;
   /** The command handles SIGINT and SIGTERM itself (cli.ts installs no listeners for it). */
   ownSignals?: boolean;
+  /**
+   * The command ends well within the 500 ms after which Deno answers SIGUSR1 by opening its inspector, so it
+   * does not pay for the restart that blocks SIGUSR1 (lib/inspector_guard.ts); every other command does.
+   */
+  quick?: boolean;
   /** Imports the command's code. */
   load: () => Promise<CommandModule>;
 }
@@ -61,11 +66,13 @@ export const COMMANDS: Record<string, CommandInfo> = {
   -- STAP_ARGS…         passed to stap as they are (e.g. -R DIR for a fixed runtime, -g, -DNAME=VALUE)`,
   },
   list: {
+    quick: true,
     load: () => import("../commands/list.ts"),
     summary: "List every recorder: name, mode, state, module, pid, age, bytes",
     usage: "list",
   },
   status: {
+    quick: true,
     load: () => import("../commands/status.ts"),
     summary: "Show one recorder in detail",
     usage: "status NAME",
@@ -142,7 +149,7 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
     summary: "Watch a recorder and its triggers; take snapshots when they fire",
     usage:
       "watch NAME [--on TRIGGER ARGS…]… [--cooldown D] [--max-per-day N] [--hold D] [--delay D] [--keep N] [--max-age D] [--max-size S] [--switch-every D] [--service] [-- CMD…]",
-    help: `  --on signal                      SIGUSR1, or "stapfr trigger NAME"
+    help: `  --on signal                      "stapfr trigger NAME" (over the watcher's socket)
   --on exit-status [--interval D]  a health check: the command after "--", failing (non-zero) fires
   --on log FILE REGEX              a line matching REGEX in FILE (followed across rotation; "-" is stdin)
   --on pressure RES SCOPE EXPR     kernel PSI: RES cpu|memory|io, SCOPE some|full, EXPR like avg10>40
@@ -186,6 +193,7 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
     flagsFrom: ["start", "watch"],
   },
   completions: {
+    quick: true,
     load: () => import("../commands/completions.ts"),
     summary: "Print a completion script for bash, zsh or fish",
     usage: "completions bash|zsh|fish",

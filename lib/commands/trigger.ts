@@ -18,7 +18,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   });
   if (ctx.json) await ctx.json_out(result);
   else if (result.sent_to !== null) {
-    await ctx.out(`Sent to the watcher of "${name}" (pid ${result.sent_to}); its policies decide\n`);
+    await ctx.out(`Sent to the watcher of "${name}" (pid ${result.sent_to}): ${result.decision}\n`);
   } else await ctx.out(`${result.snapshot!.id}  ${result.snapshot!.path}\n`);
   return ExitCode.ok;
 }

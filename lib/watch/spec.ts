@@ -70,7 +70,7 @@ export function parseTrigger(words: string[], command: string[] = []): TriggerSp
   const [kind, ...rest] = words;
   switch (kind) {
     case "signal":
-      one(kind, rest, 0, 'no arguments (SIGUSR1 or "stapfr trigger NAME" fires it)');
+      one(kind, rest, 0, 'no arguments ("stapfr trigger NAME" fires it)');
       return { kind };
     case "exit-status": {
       let intervalMs = 10_000;

@@ -1,20 +1,22 @@
 /**
- * `stapfr trigger`: a request to the watcher of a recorder (its reason in a 0600 file under
- * `STATE_DIR/NAME.trigger/`, then SIGUSR1), or a plain snapshot when no watcher runs.
+ * `stapfr trigger`: a request to the watcher of a recorder over its trigger socket (lib/watch/trigger_socket.ts),
+ * or a plain snapshot when no watcher runs.
  * @module
  */
 import { StapfrError } from "../errors.ts";
-import { join } from "../path.ts";
 import { processAlive } from "../driver/kernel.ts";
 import { type Engine, getRecord } from "../recorder/engine.ts";
 import { type SnapshotSummary, summarize, takeSnapshot } from "../snapshots/ops.ts";
 import type { SnapshotStore } from "../snapshots/store.ts";
 import { readWatchState } from "./state.ts";
+import { sendTrigger, triggerSocketPath } from "./trigger_socket.ts";
 
 /** What `trigger` did. */
 export interface TriggerResult {
   /** The watcher's pid when the request went to a watcher; null when a plain snapshot was taken. */
   sent_to: number | null;
+  /** What the watcher's policies decided (`fired`, `suppressed by cooldown until …`), when it went to one. */
+  decision: string | null;
   /** The plain snapshot, when no watcher runs. */
   snapshot: SnapshotSummary | null;
 }
@@ -34,16 +36,12 @@ export async function fireTrigger(
         hint: `Restart it with "--on signal", or take a snapshot with "stapfr snapshot ${name}"`,
       });
     }
-    const dir = join(engine.registry.dir, `${name}.trigger`);
-    await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-    const file = join(dir, `${Date.now()}-${Deno.pid}-${crypto.randomUUID()}.json`);
-    await Deno.writeTextFile(file, JSON.stringify({ reason: options.reason ?? null }), { mode: 0o600 });
-    Deno.kill(watcher.pid, "SIGUSR1");
-    return { sent_to: watcher.pid, snapshot: null };
+    const decision = await sendTrigger(triggerSocketPath(engine.registry, name), options.reason ?? null);
+    return { sent_to: watcher.pid, decision, snapshot: null };
   }
   const { snapshot } = await takeSnapshot(engine, store, name, {
     reason: options.reason,
     trigger: { kind: "user", detail: "stapfr trigger (no watcher)" },
   });
-  return { sent_to: null, snapshot: summarize(snapshot) };
+  return { sent_to: null, decision: null, snapshot: summarize(snapshot) };
 }

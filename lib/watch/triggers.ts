@@ -11,11 +11,12 @@ import { sleep } from "../driver/run.ts";
 import { followRun } from "../readers/follow.ts";
 import type { RecorderRecord } from "../registry.ts";
 import type { PressureExpr, TriggerSpec } from "./spec.ts";
+import { serveTriggerSocket } from "./trigger_socket.ts";
 
 /** Where triggers report. */
 export interface TriggerSink {
-  /** Something happened (`detail` says what). */
-  event(trigger: Trigger, detail: string): void;
+  /** Something happened (`detail` says what); returns what the policies decided, in a few words. */
+  event(trigger: Trigger, detail: string): string;
   /** A condition was observed true or false. */
   condition(trigger: Trigger, value: boolean, detail: string): void;
   /** A trigger could not watch (a file it cannot read, a command it cannot run): logged, watching goes on. */
@@ -37,8 +38,8 @@ export interface TriggerContext {
   /** `/proc` of the host (the simulator's under its root). */
   procRoot: string;
   record: RecorderRecord;
-  /** Requests left by `stapfr trigger` (their reasons), drained on each SIGUSR1. */
-  takeRequests(): Promise<string[]>;
+  /** The watcher's trigger socket, where `stapfr trigger NAME` sends its requests. */
+  triggerSocket: string;
   /** How often conditions are polled (default 1 s). */
   pollMs?: number;
 }
@@ -56,7 +57,11 @@ function lineSplitter(line: (text: string) => void): (chunk: Uint8Array) => void
   };
 }
 
-/** SIGUSR1 to the watcher, or `stapfr trigger NAME` (which leaves its reason, then sends SIGUSR1). */
+/**
+ * `stapfr trigger NAME [--reason TEXT]`, over the watcher's trigger socket (lib/watch/trigger_socket.ts). Its kind
+ * keeps the name `signal` that units and manifests use, though no signal is involved any more: SIGUSR1 would open
+ * Deno's debugger port, and it is blocked in every long-running stapfr process.
+ */
 class SignalTrigger implements Trigger {
   readonly kind = "signal";
   readonly label = "signal";
@@ -65,17 +70,11 @@ class SignalTrigger implements Trigger {
     this.#ctx = ctx;
   }
   async run(sink: TriggerSink, signal: AbortSignal): Promise<void> {
-    const fire = async () => {
-      const reasons = await this.#ctx.takeRequests();
-      sink.event(this, reasons.length > 0 ? reasons.join("; ") : "SIGUSR1");
-    };
-    const handler = () => void fire();
-    Deno.addSignalListener("SIGUSR1", handler);
-    try {
-      await sleep(2 ** 31 - 1, signal);
-    } finally {
-      Deno.removeSignalListener("SIGUSR1", handler);
-    }
+    await serveTriggerSocket(
+      this.#ctx.triggerSocket,
+      ({ reason }) => sink.event(this, reason ?? "stapfr trigger"),
+      signal,
+    );
   }
 }
 

@@ -7,7 +7,6 @@
  * @module
  */
 import { StapfrError, UsageError } from "../errors.ts";
-import { join } from "../path.ts";
 import { processAlive, processStartTime } from "../driver/kernel.ts";
 import { type Engine, getRecord, stateOf } from "../recorder/engine.ts";
 import { listModules } from "../driver/kernel.ts";
@@ -21,6 +20,7 @@ import { type Decision, type Policies, PolicyState } from "./policy.ts";
 import type { TriggerSpec } from "./spec.ts";
 import { makeTrigger, type Trigger, type TriggerSink } from "./triggers.ts";
 import { readWatchState, type WatchState, watchStatePath } from "./state.ts";
+import { triggerSocketPath } from "./trigger_socket.ts";
 
 /** What to watch, and how. */
 export interface WatchOptions {
@@ -91,7 +91,6 @@ export async function runWatcher(
       hint: `Stop it first ("kill ${other.pid}")`,
     });
   }
-  const requestsDir = join(engine.registry.dir, `${record.name}.trigger`);
   const policy = new PolicyState(options.policies);
   const taken: string[] = [];
   const state: WatchState = {
@@ -142,10 +141,13 @@ export async function runWatcher(
     return inFlight;
   };
 
-  const act = (trigger: Trigger, decision: Decision | undefined, detail: string) => {
-    if (!decision) return;
+  /** Carries out a decision of the policies; returns it in a few words (the answer to `stapfr trigger`). */
+  const act = (trigger: Trigger, decision: Decision | undefined, detail: string): string => {
+    if (!decision) return "no decision";
     state.last = { at: stamp(), trigger: trigger.label, decision: decision.action, detail };
+    let said: string;
     if (decision.action === "waiting") {
+      said = `holding; fires if it holds until ${new Date(decision.until).toISOString()}`;
       log(
         trigger.label,
         "holding",
@@ -153,10 +155,12 @@ export async function runWatcher(
       );
     } else if (decision.action === "suppressed") {
       const until = decision.until ? ` until ${new Date(decision.until).toISOString()}` : "";
-      log(trigger.label, `suppressed by ${decision.by}${until}`, detail);
+      said = `suppressed by ${decision.by}${until}`;
+      log(trigger.label, said, detail);
     } else {
       const wait = Math.max(0, decision.at - Date.now());
-      if (wait > 0) log(trigger.label, `fired: snapshot in ${Math.round(wait / 1000)}s`, detail);
+      said = wait > 0 ? `fired: snapshot in ${Math.round(wait / 1000)}s` : "fired: snapshot now";
+      if (wait > 0) log(trigger.label, said, detail);
       const t = setTimeout(() => {
         timers.delete(t);
         if (!stop.signal.aborted) void snapshot(trigger, trigger.kind, detail);
@@ -165,6 +169,7 @@ export async function runWatcher(
       timers.add(t);
     }
     void saveState().catch(() => {});
+    return said;
   };
 
   const waiting = new Map<string, string>();
@@ -187,36 +192,11 @@ export async function runWatcher(
       procRoot: engine.host.procRoot,
       record,
       pollMs: options.pollMs,
-      takeRequests: async () => {
-        const reasons: string[] = [];
-        try {
-          for await (const e of Deno.readDir(requestsDir)) {
-            const path = join(requestsDir, e.name);
-            const text = await Deno.readTextFile(path).catch(() => "");
-            await Deno.remove(path).catch(() => {});
-            try {
-              const r = JSON.parse(text).reason;
-              reasons.push(typeof r === "string" && r ? r : "stapfr trigger");
-            } catch {
-              reasons.push("stapfr trigger");
-            }
-          }
-        } catch {
-          // No requests: a plain SIGUSR1.
-        }
-        return reasons;
-      },
+      triggerSocket: triggerSocketPath(engine.registry, record.name),
     })
   );
   state.triggers = triggers.map((t) => t.label);
   await saveState();
-  // SIGUSR1 must never reach Deno's default (an inspector): the signal trigger, or this, takes it.
-  const ignoreUsr1 = () => {
-    if (!options.triggers.some((t) => t.kind === "signal")) {
-      log("signal", "ignored", "no --on signal trigger");
-    }
-  };
-  Deno.addSignalListener("SIGUSR1", ignoreUsr1);
   log("watch", "started", `${record.name}: ${state.triggers.join(", ") || "no triggers"}`);
   const running = triggers.map((t) =>
     t.run(sink, stop.signal).catch((err) => log(t.label, "problem", err.message))
@@ -268,7 +248,6 @@ export async function runWatcher(
         log("watch", "stop failed", (err as Error).message);
       }
     }
-    Deno.removeSignalListener("SIGUSR1", ignoreUsr1);
     await Deno.remove(statePath).catch(() => {});
     log("watch", "exited", `${taken.length} snapshots`);
   }

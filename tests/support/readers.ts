@@ -47,22 +47,6 @@ export async function noReaderLeft(world: SimWorld, module: string, ms = 10_000)
   );
 }
 
-/** The TCP ports process `pid` listens on (from its socket inodes and /proc/PID/net/tcp{,6}). */
-export async function listeningPorts(pid: number): Promise<number[]> {
-  const inodes = new Set(
-    [...(await output(["ls", "-l", `/proc/${pid}/fd`])).matchAll(/socket:\[(\d+)\]/g)].map((m) => m[1]),
-  );
-  const ports: number[] = [];
-  for (const table of ["tcp", "tcp6"]) {
-    for (const line of (await output(["cat", `/proc/${pid}/net/${table}`])).split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      // local_address is f[1] (ADDR:PORT in hex), st is f[3] (0A: LISTEN), inode is f[9].
-      if (f.length > 9 && f[3] === "0A" && inodes.has(f[9])) ports.push(parseInt(f[1].split(":")[1], 16));
-    }
-  }
-  return ports;
-}
-
 /** Whether a process exists and is not a zombie. */
 export async function running(pid: number): Promise<boolean> {
   const stat = await output(["cat", `/proc/${pid}/stat`]);
