@@ -71,7 +71,7 @@ export type { WatchState } from "./watch/state.ts";
 export type { Decision, Policies, Suppression } from "./watch/policy.ts";
 export type { PressureExpr, TriggerSpec } from "./watch/spec.ts";
 export type { BrokenSnapshot } from "./snapshots/store.ts";
-export type { Drain } from "./snapshots/drains.ts";
+export type { ReadLogEntry } from "./recorder/read_log.ts";
 
 /** What {@linkcode Recorders.snapshot} returns. */
 export interface SnapshotTaken {

@@ -60,6 +60,13 @@ export interface RecorderRecord {
   prebuilt?: PrebuiltRecord | null;
   /** Retention bounds applied to its snapshots after each new one (`start --keep-snapshots …`). */
   snapshotRetention?: RetentionBounds | null;
+  /**
+   * Its module uses bulk transport: a memory recorder is then read by sequence number (docs/loss-accounting.md);
+   * absent in records of older stapfr versions, whose memory recorders are read as text.
+   */
+  bulk?: boolean;
+  /** Its module serves stapfr's counters file (lib/driver/counters.ts); absent: it does not. */
+  counters?: boolean;
 }
 
 /** The prebuilt module a recorder was started from. */
@@ -216,7 +223,7 @@ export class Registry {
 
   /** Removes a recorder's file and its drain log (no error when they are already gone). */
   async remove(name: string): Promise<void> {
-    await Deno.remove(join(this.dir, `${name}.drains`)).catch(() => {});
+    await Deno.remove(join(this.dir, `${name}.reads`)).catch(() => {});
     try {
       await Deno.remove(this.pathOf(name));
     } catch (err) {

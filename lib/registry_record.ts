@@ -117,6 +117,10 @@ export function recordProblem(value: unknown, name: string): string | undefined 
     const why = fields(r, { keep: optional, maxAgeMs: optional, maxSize: optional }, "snapshotRetention.");
     if (why) return why;
   }
+  for (const key of ["bulk", "counters"]) {
+    const v = value[key];
+    if (v !== undefined && typeof v !== "boolean") return `"${key}": expected true or false, not ${shown(v)}`;
+  }
   if (value.mode === "file" && value.output === null) return `"output": a file recorder needs its output`;
   if (value.mode === "memory" && value.output !== null) return `"output": a memory recorder has none`;
   return undefined;

@@ -58,10 +58,11 @@ export const COMMANDS: Record<string, CommandInfo> = {
   build: {
     load: () => import("../commands/build.ts"),
     summary: "Compile a recorder's module for a kernel, to start it later with start --module",
-    usage: "build NAME (SCRIPT_FILE | -e SCRIPT) [--kernel RELEASE] [--bulk] [--out-dir DIR] [-- STAP_ARGS…]",
+    usage: "build NAME (SCRIPT_FILE | -e SCRIPT) [--kernel RELEASE] [--no-bulk] [--out-dir DIR] [-- STAP_ARGS…]",
     help: `  -e, --script SCRIPT   the script text instead of a file
   --kernel RELEASE      the target kernel (default: the running one); needs its build tree (linux-headers)
-  --bulk                one output file per CPU: needed to rotate a file recorder on SMP
+  --no-bulk             plain text output instead of bulk records (the default, which memory recorders read
+                        by sequence number and rotating file recorders on SMP need)
   --out-dir DIR         where to write stap_fr_NAME.ko and stap_fr_NAME.json (default: .)
   -- STAP_ARGS…         passed to stap as they are (e.g. -R DIR for a fixed runtime, -g, -DNAME=VALUE)`,
   },

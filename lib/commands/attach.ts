@@ -6,8 +6,7 @@
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
-import { diagnostics, oneName, recordersFor, self, stdoutSink } from "./common.ts";
-import { damageMessage } from "../readers/clean_sink.ts";
+import { diagnostics, oneName, recordersFor, self, stdoutSink, readReport } from "./common.ts";
 
 /** Runs `attach`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
@@ -20,8 +19,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     raw: values.raw === true,
     command: "attach",
   });
-  const cut = damageMessage(result);
-  if (cut) await ctx.err(cut);
+  await readReport(ctx, result, "attach");
   if (result.ended) {
     await ctx.err(
       `stapfr: Recorder "${name}" ended (its script exited); "${self(ctx)} stop ${name}" removes it`,

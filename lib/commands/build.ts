@@ -1,5 +1,5 @@
 /**
- * `stapfr build NAME (SCRIPT_FILE | -e SCRIPT) [--kernel RELEASE] [--bulk] [--out-dir DIR] [-- STAP_ARGS…]`
+ * `stapfr build NAME (SCRIPT_FILE | -e SCRIPT) [--kernel RELEASE] [--no-bulk] [--out-dir DIR] [-- STAP_ARGS…]`
  * @module
  */
 import { parseCommandArgs } from "../cli/args.ts";
@@ -14,6 +14,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     script: { type: "string", short: "e" },
     kernel: { type: "string" },
     bulk: { type: "boolean" },
+    "no-bulk": { type: "boolean" },
     "out-dir": { type: "string" },
   }, 2);
   if (positionals.length === 0) throw new UsageError("Missing recorder name");
@@ -28,12 +29,13 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   }
   const kernel = values.kernel as string | undefined;
   if (kernel !== undefined && kernel.trim() === "") throw new UsageError(`"--kernel" needs a release`);
+  if (values.bulk === true && values["no-bulk"] === true) throw new UsageError(`Give "--bulk" or "--no-bulk", not both`);
   const script: ScriptSource = text !== undefined ? { text } : { file: file! };
   const result = await recordersFor(ctx).build({
     name,
     script,
     kernel,
-    bulk: values.bulk as boolean | undefined,
+    bulk: values["no-bulk"] !== true,
     outDir: values["out-dir"] as string | undefined,
     stapArgs: rest,
     signal: ctx.signal,
@@ -49,8 +51,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       `Described in "${result.description_path}"\n` +
       `Start it on a machine running ${d.kernel_release} with "${
         self(ctx)
-      } start ${d.name} --module ${d.module_file}` +
-      `${d.bulk ? " --output DIR" : ""}"\n`,
+      } start ${d.name} --module ${d.module_file}"\n`,
   );
   return 0;
 }

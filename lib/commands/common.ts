@@ -9,6 +9,23 @@ import { UsageError } from "../errors.ts";
 import { Recorders } from "../recorder.ts";
 import type { ByteSink } from "../readers/concat.ts";
 import { formatSize, validateName } from "../units.ts";
+import { damageMessage, type DamageReport } from "../readers/clean_sink.ts";
+import { type LossReport, lossLine } from "../recorder/loss.ts";
+
+/**
+ * Tells people on stderr what a read lost, counted from the sequence numbers (docs/loss-accounting.md), and
+ * what the line cleaner cut from text: one line each, only when there is something to say.
+ */
+export async function readReport(
+  ctx: Context,
+  result: DamageReport & { loss?: LossReport | null },
+  what: string,
+): Promise<void> {
+  const cut = damageMessage(result);
+  if (cut) await ctx.err(cut);
+  const lost = result.loss ? lossLine(result.loss, what) : undefined;
+  if (lost) await ctx.err(lost);
+}
 
 /** The recorders for the global options (`--sim`, `--state-dir`) and, for snapshots, `--store`. */
 export function recordersFor(ctx: Context, store?: string): Recorders {

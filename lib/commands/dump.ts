@@ -6,8 +6,7 @@
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, StapfrError, UsageError } from "../errors.ts";
-import { diagnostics, oneName, recordersFor, stdoutSink } from "./common.ts";
-import { damageMessage } from "../readers/clean_sink.ts";
+import { diagnostics, oneName, recordersFor, stdoutSink, readReport } from "./common.ts";
 import type { ReadResult } from "../recorder.ts";
 import { openOutputFile } from "./output_file.ts";
 
@@ -60,8 +59,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
 
 /** Tells people on stderr what was cut and why a memory dump stopped early (the JSON has the fields). */
 async function report(ctx: Context, result: ReadResult): Promise<void> {
-  const cut = damageMessage(result);
-  if (cut) await ctx.err(cut);
+  await readReport(ctx, result, "dump");
   if (result.beyond_capacity_bytes > 0) {
     await ctx.err(
       `stapfr: The dump stopped at the ring's capacity; ${result.beyond_capacity_bytes} bytes of newer output that came while detaching were left out`,

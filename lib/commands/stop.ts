@@ -6,8 +6,7 @@
 import { ExitCode } from "../errors.ts";
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
-import { diagnostics, oneName, recordersFor, stdoutSink } from "./common.ts";
-import { damageMessage } from "../readers/clean_sink.ts";
+import { diagnostics, oneName, recordersFor, stdoutSink, readReport } from "./common.ts";
 
 /** Runs `stop`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
@@ -29,8 +28,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       closed = true;
     }
   }, { discard: values.discard === true, onDiagnostic: diagnostics(ctx), raw: values.raw === true });
-  const cut = damageMessage(result);
-  if (cut) await ctx.err(cut);
+  await readReport(ctx, result, "stop");
   if (ctx.json) {
     const output = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
     await ctx.json_out({ ...result, output });

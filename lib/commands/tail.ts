@@ -6,8 +6,7 @@
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
-import { diagnostics, oneName, recordersFor, stdoutSink } from "./common.ts";
-import { damageMessage } from "../readers/clean_sink.ts";
+import { diagnostics, oneName, recordersFor, stdoutSink, readReport } from "./common.ts";
 
 /** Runs `tail`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
@@ -35,10 +34,9 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     });
     const all = new TextDecoder().decode(new Uint8Array(chunks.flatMap((c) => [...c])));
     const lines = all === "" ? [] : all.replace(/\n$/, "").split("\n");
-    const cut = damageMessage(result);
-    if (cut) await ctx.err(cut);
-    const { damaged_lines, damaged_bytes, damage } = result;
-    await ctx.json_out({ name, lines, damaged_lines, damaged_bytes, damage, raw });
+    await readReport(ctx, result, "tail");
+    const { damaged_lines, damaged_bytes, damage, loss, loss_unknown } = result;
+    await ctx.json_out({ name, lines, damaged_lines, damaged_bytes, damage, raw, loss, loss_unknown });
     return ExitCode.ok;
   }
   const result = await recorders.tail(name, stdoutSink(ctx), {
@@ -49,7 +47,6 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     raw,
     command: "tail",
   });
-  const cut = damageMessage(result);
-  if (cut && !result.closed) await ctx.err(cut);
+  if (!result.closed) await readReport(ctx, result, "tail");
   return ExitCode.ok;
 }

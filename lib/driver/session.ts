@@ -6,6 +6,7 @@
  * detaches without unloading.
  * @module
  */
+import { StapfrError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { diagnosticLines, explainFailure } from "./errors.ts";
 import { moduleState } from "./kernel.ts";
@@ -35,6 +36,29 @@ export interface SessionOptions {
    * docs/strays.md); the function it returns is called once staprun has exited.
    */
   register?: (pid: number) => () => void;
+  /**
+   * A bulk module: stapio writes each CPU's raw records to its own output (`-o DIR/cpu` gives `DIR/cpu_N`),
+   * which the session makes named pipes and reads as they come, instead of stapio's stdout
+   * (docs/loss-accounting.md "The read path").
+   */
+  bulk?: BulkOutputs;
+}
+
+/** Where a bulk read's per-CPU outputs go. */
+export interface BulkOutputs {
+  /** A private, empty directory (0700) for the named pipes; the caller removes it. */
+  dir: string;
+  /** How many CPUs (the module's relay channels, `traceN`). */
+  cpus: number;
+  /** One CPU's bytes, in order; awaited before more is read (a slow consumer slows stapio down). */
+  onData(cpu: number, chunk: Uint8Array): Promise<void>;
+  /** One CPU's output ended (stapio closed it, or never opened it). */
+  onEnd(cpu: number): Promise<void>;
+}
+
+/** The path of CPU `cpu`'s output in a bulk read's directory (stapio names them `F_N` for `-o F`). */
+export function bulkOutputPath(dir: string, cpu: number): string {
+  return `${dir}/cpu_${cpu}`;
 }
 
 export type { WaitOutcome } from "./drain_wait.ts";
@@ -88,7 +112,11 @@ export class AttachSession {
     globalThis.addEventListener("unload", onExit);
     const live: LiveReader = { pid: child.pid, hurry: onExit };
     liveReaders.add(live);
-    const pumps = Promise.all([this.#pumpStdout(), this.#pumpStderr()]);
+    const pumps = Promise.all([
+      this.#pumpStdout(),
+      this.#pumpStderr(),
+      ...Array.from({ length: options.bulk?.cpus ?? 0 }, (_, cpu) => this.#pumpOutput(cpu)),
+    ]);
     this.done = child.status.then(async (status) => {
       globalThis.removeEventListener("unload", onExit);
       liveReaders.delete(live);
@@ -101,9 +129,15 @@ export class AttachSession {
     });
   }
 
-  /** Starts `staprun -A MODULE` in its own session. */
-  static open(options: SessionOptions): AttachSession {
-    const child = spawn([...options.host.staprun, "-A", options.module], {
+  /** Starts `staprun -A MODULE` in its own session (with per-CPU named pipes for a bulk module). */
+  static async open(options: SessionOptions): Promise<AttachSession> {
+    const outputs: string[] = [];
+    if (options.bulk) {
+      const paths = Array.from({ length: options.bulk.cpus }, (_, cpu) => bulkOutputPath(options.bulk!.dir, cpu));
+      await makeFifos(paths);
+      outputs.push("-o", `${options.bulk.dir}/cpu`);
+    }
+    const child = spawn([...options.host.staprun, "-A", ...outputs, options.module], {
       env: { ...options.host.env },
       stdin: "null",
       stdout: "piped",
@@ -185,6 +219,47 @@ export class AttachSession {
       return;
     }
     await pass(tail);
+  }
+
+  /**
+   * Reads CPU `cpu`'s named pipe until stapio closes it. Opening a pipe waits for its writer: if stapio ends
+   * without opening it (a failed attach), the session opens it for writing itself, so that the read ends.
+   */
+  async #pumpOutput(cpu: number): Promise<void> {
+    const bulk = this.#options.bulk!;
+    const path = bulkOutputPath(bulk.dir, cpu);
+    let opened = false;
+    void this.#child.status.then(async () => {
+      if (opened) return;
+      try {
+        (await Deno.open(path, { write: true })).close();
+      } catch {
+        // Opened meanwhile, or gone.
+      }
+    });
+    try {
+      using file = await Deno.open(path, { read: true });
+      opened = true;
+      const buf = new Uint8Array(256 * 1024);
+      while (true) {
+        const n = await file.read(buf);
+        if (n === null) break;
+        if (this.#held) this.#release();
+        this.bytes += n;
+        this.lastDataAt = Date.now();
+        try {
+          await bulk.onData(cpu, buf.slice(0, n));
+        } catch (err) {
+          // The consumer failed: keep draining, so that stapio never blocks on a full pipe.
+          this.sinkError ??= err instanceof Error ? err : new Error(String(err));
+          this.sinkClosed = true;
+        }
+      }
+    } finally {
+      await bulk.onEnd(cpu).catch((err) => {
+        this.sinkError ??= err instanceof Error ? err : new Error(String(err));
+      });
+    }
   }
 
   async #pumpStderr(): Promise<void> {
@@ -326,6 +401,21 @@ export class AttachSession {
   async unload(): Promise<Deno.CommandStatus> {
     if (this.#exitStatus) return this.#exitStatus;
     return await this.#signalUntilExit("SIGTERM");
+  }
+}
+
+/** Makes named pipes (0600) with `mkfifo`: Deno has no call for it. */
+async function makeFifos(paths: readonly string[]): Promise<void> {
+  const out = await new Deno.Command("mkfifo", { args: ["-m", "600", "--", ...paths], stdin: "null" }).output()
+    .catch((err) => {
+      throw new StapfrError(`Cannot make the named pipes a bulk read needs: ${(err as Error).message}`, {
+        hint: "mkfifo (GNU coreutils) must be on PATH",
+      });
+    });
+  if (out.code !== 0) {
+    throw new StapfrError(`Cannot make the named pipes a bulk read needs in "${paths[0]}"`, {
+      detail: new TextDecoder().decode(out.stderr).trim().split("\n"),
+    });
   }
 }
 

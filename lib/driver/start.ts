@@ -75,10 +75,16 @@ export interface StartCommon {
   /** A directory of stapfr's own: stap writes the `.ko` into its working directory. */
   workDir: string;
   stapArgs?: string[];
+  /** stapfr's own stap arguments, before the user's (its counters tapset: lib/driver/counters_tapset.ts). */
+  extraArgs?: string[];
   signal?: AbortSignal;
 }
 
-/** The argv that starts a memory recorder: `stap -F -m MODULE [-s MB] …`, or `staprun -L [-b MB] FILE.ko`. */
+/**
+ * The argv that starts a memory recorder: `stap -F -b -m MODULE [-s MB] …`, or `staprun -L [-b MB] FILE.ko`.
+ * A compiled memory recorder uses bulk transport, so that its records reach a reader with their sequence
+ * numbers (docs/loss-accounting.md); a prebuilt module has it compiled in, or not.
+ */
 export function memoryArgv(options: StartCommon & { buffer?: number }): string[] {
   const { host } = options;
   const size = options.buffer ? stapSize(options.buffer, host) : undefined;
@@ -88,9 +94,11 @@ export function memoryArgv(options: StartCommon & { buffer?: number }): string[]
   return [
     ...host.stap,
     "-F",
+    "-b",
     "-m",
     options.module,
     ...(size ? ["-s", size] : []),
+    ...(options.extraArgs ?? []),
     ...(options.stapArgs ?? []),
     ...scriptArgs(options.script!),
   ];
@@ -179,6 +187,7 @@ export function fileArgv(options: FileStartOptions): string[] {
     out,
     ...rotate,
     ...(options.bulk ? ["-b"] : []),
+    ...(options.extraArgs ?? []),
     ...(options.stapArgs ?? []),
     ...scriptArgs(options.script!),
   ];

@@ -5,8 +5,10 @@
  * all CPUs, so this restores the global order.
  * @module
  */
-import type { ByteSink } from "./concat.ts";
+import { type ByteSink, COPY_BLOCK } from "./concat.ts";
 import type { RunFile } from "./files.ts";
+import { Output } from "./output.ts";
+import { type PipelineReport, RecordPipeline } from "./record_pipeline.ts";
 
 /** One relay record. */
 export interface RelayRecord {
@@ -102,14 +104,58 @@ export class RecordReader {
 
 /** What a merge saw. */
 export interface MergeResult {
+  /** Payload bytes the sink took. */
   bytes: number;
+  /** Records passed on. */
   records: number;
-  /** Sequence numbers missing between consecutive emitted records (overwritten or dropped data). */
+  /** Sequence numbers missing between the first and the last passed on (overwritten or dropped data). */
   gaps: number;
+  /** The pipeline's whole report (the ledger, what framing skipped). */
+  report: PipelineReport;
+}
+
+/** Reads one CPU's files, oldest first, in blocks; a file rotated away before it is opened is skipped. */
+class FileBlocks {
+  #files: readonly RunFile[];
+  #next = 0;
+  #file: Deno.FsFile | undefined;
+  #buf = new Uint8Array(COPY_BLOCK);
+
+  constructor(files: readonly RunFile[]) {
+    this.#files = files;
+  }
+
+  /** The next block (valid until the next call), or null after the last file. */
+  async next(): Promise<Uint8Array | null> {
+    while (true) {
+      if (!this.#file) {
+        if (this.#next >= this.#files.length) return null;
+        const f = this.#files[this.#next++];
+        try {
+          this.#file = await Deno.open(f.path, { read: true });
+        } catch (err) {
+          if (err instanceof Deno.errors.NotFound) continue;
+          throw err;
+        }
+        if (f.offset) await this.#file.seek(f.offset, Deno.SeekMode.Start);
+      }
+      const n = await this.#file.read(this.#buf);
+      if (n !== null && n > 0) return this.#buf.subarray(0, n);
+      this.#file.close();
+      this.#file = undefined;
+    }
+  }
+
+  close(): void {
+    this.#file?.close();
+    this.#file = undefined;
+  }
 }
 
 /**
- * Merges the CPU streams by sequence number and passes the payloads to `sink` in large blocks.
+ * Merges the CPU streams of a file run by sequence number (the record pipeline: framing, merge, ledger) and
+ * passes the payloads to `sink` in large blocks. A consumer that closes its end (`BrokenPipe`) ends the merge
+ * early; another failed write is thrown once the files are closed.
  *
  * @example
  * ```ts
@@ -133,39 +179,26 @@ export interface MergeResult {
  * ```
  */
 export async function mergeStreams(streams: readonly RunFile[][], sink: ByteSink): Promise<MergeResult> {
-  const readers = streams.map((files) => new RecordReader(files));
-  const out = new Uint8Array(1 << 20);
-  let fill = 0;
-  const result: MergeResult = { bytes: 0, records: 0, gaps: 0 };
-  let last: number | undefined;
+  const output = new Output(sink);
+  const pipeline = new RecordPipeline({ cpus: streams.length, output });
+  const readers = streams.map((files) => new FileBlocks(files));
   try {
-    const heads = await Promise.all(readers.map((r) => r.next()));
-    while (true) {
-      let pick = -1;
-      for (let i = 0; i < heads.length; i++) {
-        const h = heads[i];
-        if (h && (pick < 0 || h.seq < heads[pick]!.seq)) pick = i;
+    let more = true;
+    while (more && output.open) {
+      more = false;
+      for (let c = 0; c < readers.length; c++) {
+        if (!pipeline.wants(c)) continue;
+        more = true;
+        const block = await readers[c].next();
+        if (block === null) await pipeline.end(c);
+        else await pipeline.input(c, block);
       }
-      if (pick < 0) break;
-      const { seq, payload } = heads[pick]!;
-      if (last !== undefined && seq > last + 1) result.gaps += seq - last - 1;
-      last = seq;
-      result.records++;
-      result.bytes += payload.length;
-      if (fill + payload.length > out.length) {
-        await sink(out.subarray(0, fill));
-        fill = 0;
-      }
-      if (payload.length > out.length) await sink(payload);
-      else {
-        out.set(payload, fill);
-        fill += payload.length;
-      }
-      heads[pick] = await readers[pick].next();
     }
-    if (fill > 0) await sink(out.subarray(0, fill));
   } finally {
     for (const r of readers) r.close();
   }
-  return result;
+  const report = await pipeline.finish();
+  if (output.state === "failed") throw output.error;
+  if (output.state === "closed") throw new Deno.errors.BrokenPipe("the consumer closed its end");
+  return { bytes: output.bytes, records: report.ledger.records, gaps: report.ledger.missingCount, report };
 }

@@ -16,7 +16,8 @@ import { runningRelease } from "../kernel_release.ts";
 import { moduleName, validateName } from "../units.ts";
 import type { Engine } from "./engine.ts";
 import { descriptionPathOf, type ModuleDescription, sha256Hex } from "./module_description.ts";
-import { BULK_MODINFO } from "./prebuilt.ts";
+import { BULK_MODINFO, COUNTERS_MODINFO } from "./prebuilt.ts";
+import { writeCountersTapset } from "../driver/counters_tapset.ts";
 
 /** What to build. */
 export interface BuildOptions {
@@ -26,7 +27,11 @@ export interface BuildOptions {
   script: ScriptSource;
   /** The target kernel release (default: the running kernel's). */
   kernel?: string;
-  /** Compile bulk mode in (`stap -b`): one output file per CPU, which rotating file recorders on SMP need. */
+  /**
+   * Compile bulk mode in (`stap -b`, the default): a memory recorder's records then reach a reader with their
+   * sequence numbers (docs/loss-accounting.md), and a file recorder writes one file per CPU, which rotating on
+   * SMP needs. `false` builds a module whose output is plain text (read without loss accounting).
+   */
   bulk?: boolean;
   /** Where to write the module and its description (default: the working directory). */
   outDir?: string;
@@ -149,7 +154,8 @@ export async function buildModule(engine: Engine, options: BuildOptions): Promis
       },
     );
   }
-  const bulk = options.bulk ?? false;
+  const bulk = options.bulk ?? true;
+  const workDir = await Deno.makeTempDir({ prefix: "stapfr-build-" });
   const stapArgs = [
     "-p4",
     "-F",
@@ -160,11 +166,14 @@ export async function buildModule(engine: Engine, options: BuildOptions): Promis
     // Marks the module itself as bulk or not (see lib/recorder/prebuilt.ts bulkOf).
     "--modinfo",
     `${BULK_MODINFO}=${bulk ? 1 : 0}`,
+    // The module serves stapfr's counters file (lib/driver/counters_tapset.ts), and says so.
+    "--modinfo",
+    `${COUNTERS_MODINFO}=1`,
     ...(bulk ? ["-b"] : []),
+    ...(await writeCountersTapset(workDir)),
     ...(options.stapArgs ?? []),
     ...(scriptFile !== null ? [scriptFile] : ["-e", (options.script as { text: string }).text]),
   ];
-  const workDir = await Deno.makeTempDir({ prefix: "stapfr-build-" });
   const modulePath = join(outDir, `${module}.ko`);
   const temp = join(outDir, `.${module}.ko.tmp.${Deno.pid}`);
   const descriptionPath = descriptionPathOf(modulePath);
@@ -210,6 +219,7 @@ export async function buildModule(engine: Engine, options: BuildOptions): Promis
       kernel_release: builtFor ?? release,
       systemtap_version: await stapVersion(engine),
       bulk,
+      counters: true,
       built_at: new Date().toISOString(),
       host: host.kind,
     };

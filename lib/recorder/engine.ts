@@ -168,8 +168,8 @@ export async function detailOf(engine: Engine, record: RecorderRecord): Promise<
   const capacity = perCpu !== null && cpus ? perCpu * cpus : null;
   let rate: number | null = null;
   if (record.mode === "memory") {
-    const { fillRate, readDrains } = await import("../snapshots/drains.ts");
-    rate = fillRate(await readDrains(engine.registry, record.name, record.startedAt), record.startedAt);
+    const { fillRate, readLog } = await import("./read_log.ts");
+    rate = fillRate(await readLog(engine.registry, record.name, record.startedAt), record.startedAt);
   }
   return {
     ...info,

@@ -32,6 +32,8 @@ export interface ModuleDescription {
   systemtap_version: string | null;
   /** Built with `-b`: file output is one file per CPU (needed to rotate on SMP with SystemTap 4.x). */
   bulk: boolean;
+  /** It serves stapfr's counters file (lib/driver/counters.ts); absent in descriptions of older builds. */
+  counters?: boolean;
   /** ISO 8601 time of the build. */
   built_at: string;
   /** `real` for the installed SystemTap, `sim` for the simulator's stand-in. */

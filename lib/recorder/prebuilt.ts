@@ -13,6 +13,8 @@ import type { PrebuiltRecord } from "../registry.ts";
 
 /** The `.modinfo` key `stapfr build` adds (`stap --modinfo stapfr_bulk=1|0`). */
 export const BULK_MODINFO = "stapfr_bulk";
+/** The `.modinfo` mark of a module that serves stapfr's counters file (`stapfr_counters=1`). */
+export const COUNTERS_MODINFO = "stapfr_counters";
 
 /** What a checked module is. */
 export interface PrebuiltModule {
@@ -24,6 +26,8 @@ export interface PrebuiltModule {
   release: string;
   /** Built with bulk (`-b`); null when neither the module nor a matching description says. */
   bulk: boolean | null;
+  /** It serves stapfr's counters file (built by a stapfr that adds it). */
+  counters: boolean;
   /** The module's `.modinfo`. */
   info: ModuleInfo;
 }
@@ -108,12 +112,7 @@ export async function checkPrebuilt(file: string, use: PrebuiltUse): Promise<Pre
   }
   const sha256 = await sha256Hex(bytes);
   const bulk = await bulkOf(info, path, sha256);
-  if (!use.fileMode && bulk === true) {
-    throw new StapfrError(
-      `Module "${file}" was built with --bulk (one output file per CPU), which a memory recorder cannot use`,
-      { hint: 'Start it with "--output DIR", or build it without --bulk' },
-    );
-  }
+  const counters = info.entries.some(([k, v]) => k === COUNTERS_MODINFO && v === "1");
   if (use.fileMode && use.rotate && use.cpus > 1 && bulk !== true) {
     // SystemTap 4.x's non-bulk rotation lets the CPUs overwrite each other's file (docs/systemtap-4.8.md
     // 4.5); a compiled start switches to bulk, a prebuilt module cannot. (5.x would be safe, but staprun -V
@@ -127,7 +126,7 @@ export async function checkPrebuilt(file: string, use: PrebuiltUse): Promise<Pre
       { hint: `Build it with "${use.self} build ${use.name} SCRIPT --bulk", or drop --rotate` },
     );
   }
-  return { path, sha256, release: info.release, bulk, info };
+  return { path, sha256, release: info.release, bulk, counters, info };
 }
 
 /**

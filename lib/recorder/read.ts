@@ -1,27 +1,30 @@
 /**
  * Reading a recorder without ending it: `dump` (memory: attach, drain until idle, detach with SIGQUIT; file:
  * the files oldest to newest), `attach` (live until interrupted, then detach) and `tail` (last lines, then
- * follow). A memory reader never stays attached: attaching turns the ring's overwrite off.
+ * follow). A memory reader never stays attached: attaching turns the ring's overwrite off. Every read of a
+ * bulk recorder says what it passed on and what is missing, from the records' sequence numbers
+ * (docs/loss-accounting.md); the memory read itself is lib/recorder/memory_read.ts.
  * @module
  */
-import { StapfrError } from "../errors.ts";
-import { listModules, moduleState, processAlive } from "../driver/kernel.ts";
-import { AttachSession, type WaitOutcome } from "../driver/session.ts";
-import { sleep } from "../driver/run.ts";
+import { listModules, processAlive } from "../driver/kernel.ts";
+import { readCounters } from "../driver/counters.ts";
+import type { WaitOutcome } from "../driver/session.ts";
 import type { ByteSink } from "../readers/concat.ts";
 import { copyFiles } from "../readers/concat.ts";
 import { cleanedSink, type DamageReport } from "../readers/clean_sink.ts";
 import { listRunFiles, streamsOf } from "../readers/files.ts";
 import { followRun } from "../readers/follow.ts";
 import { mergeStreams } from "../readers/merge.ts";
+import { Output } from "../readers/output.ts";
 import { tailBulk, tailFiles } from "../readers/tail.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
+import { type LossReport, lossReport } from "./loss.ts";
+import { readMemory } from "./memory_read.ts";
+import type { ReadLogEntry } from "./read_log.ts";
 import { requireRunDir } from "./problems.ts";
-import { clearReaderSlot, registerReader, writeFailure } from "./readers.ts";
-import { type Drain, logDrain } from "../snapshots/drains.ts";
 
-/** What a read delivered; the damage fields say what the line cleaner cut (docs/real-ring.md). */
+/** What a read delivered; the damage fields say what the line cleaner cut from text (docs/real-ring.md). */
 export interface ReadResult extends DamageReport {
   /** The recorder. */
   name: string;
@@ -35,19 +38,18 @@ export interface ReadResult extends DamageReport {
   closed: boolean;
   /** The recording ended while we read (its script had called exit(); the module unloaded itself). */
   ended: boolean;
-  /** File mode: files that were rotated away before they could be read. */
+  /** File mode (text): files that were rotated away before they could be read. */
   missing_files: number;
-  /** Bulk mode: sequence numbers missing in what was read (overwritten or dropped records). */
-  gaps: number;
   /**
    * Memory `dump`: bytes read after the output reached the ring's capacity (live output that came while
    * detaching), left out so that a dump is never more than the ring can hold.
    */
   beyond_capacity_bytes: number;
+  /** What the read passed on and what is missing, by sequence number; null when the output has no numbers. */
+  loss: LossReport | null;
+  /** Why `loss` is null. */
+  loss_unknown: string | null;
 }
-
-/** A read's result before the cleaner's report is added. */
-type ReadCore = Omit<ReadResult, keyof DamageReport | "beyond_capacity_bytes">;
 
 /** Options of the read operations. */
 export interface ReadOptions {
@@ -55,204 +57,77 @@ export interface ReadOptions {
   signal?: AbortSignal;
   /** Receives stapio's diagnostic lines (module warnings and errors). */
   onDiagnostic?: (line: string) => void;
-  /** Pass the bytes on as stapio wrote them: no line cleaning (docs/real-ring.md). */
+  /** Pass the bytes on as stapio wrote them: no line cleaning of text output (docs/real-ring.md). */
   raw?: boolean;
   /** The command that reads (`dump`, `attach`, `tail`), for messages and the reader record (docs/strays.md). */
   command?: string;
 }
 
-/**
- * Passes on at most `maxBytes`, cut after the last newline that fits (a prefix of what stapio wrote, whole
- * lines); what comes after is counted and dropped.
- */
-export function capped(sink: ByteSink, maxBytes: number): { sink: ByteSink; dropped: () => number } {
-  let passed = 0;
-  let dropped = 0;
-  let full = false;
-  return {
-    sink: async (chunk) => {
-      if (full) {
-        dropped += chunk.length;
-        return;
-      }
-      if (passed + chunk.length <= maxBytes) {
-        passed += chunk.length;
-        return await sink(chunk);
-      }
-      full = true;
-      const room = chunk.subarray(0, maxBytes - passed);
-      const cut = room.lastIndexOf(0x0a) + 1;
-      dropped += chunk.length - cut;
-      passed += cut;
-      if (cut > 0) await sink(chunk.subarray(0, cut));
-    },
-    dropped: () => dropped,
-  };
-}
+const NO_DAMAGE: DamageReport = {
+  damaged_lines: 0,
+  damaged_bytes: 0,
+  damage: { binary: 0, invalid_utf8: 0, stale: 0 },
+  raw: false,
+};
 
-/** Wraps a sink so that a closed pipe is remembered instead of thrown. */
-function guarded(sink: ByteSink): { sink: ByteSink; closed: () => boolean; bytes: () => number } {
-  let closed = false;
-  let bytes = 0;
-  return {
-    sink: async (chunk) => {
-      if (closed) return;
-      try {
-        await sink(chunk);
-        bytes += chunk.length;
-      } catch (err) {
-        if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
-        closed = true;
-      }
-    },
-    closed: () => closed,
-    bytes: () => bytes,
-  };
-}
+const TEXT_FILES = "a non-bulk file recorder writes text without sequence numbers";
 
-async function requireLoaded(engine: Engine, record: RecorderRecord): Promise<void> {
-  const state = await moduleState(engine.host.procRoot, record.module);
-  if (state === "absent") {
-    throw new StapfrError(
-      `Recorder "${record.name}" is not running: module "${record.module}" is not loaded`,
-      { hint: 'Its buffered output is gone with it; "stapfr gc" removes the recorder' },
-    );
-  }
-  if (state === "attached") {
-    throw new StapfrError(
-      `Recorder "${record.name}" is already attached by another reader (module "${record.module}" is in use)`,
-      { hint: "Only one reader at a time: wait for the other dump, attach or staprun -A to finish" },
-    );
-  }
-}
-
-async function markEnded(engine: Engine, record: RecorderRecord): Promise<void> {
-  if ((await moduleState(engine.host.procRoot, record.module)) === "absent") {
-    await engine.registry.put({ ...record, endedAt: new Date().toISOString() });
-  }
-}
-
-/** How long an interrupted read goes on passing on what stapio printed before it detached. */
-const ABORT_FLUSH_MS = 2000;
-
-/**
- * Attaches, calls `during` while attached, then detaches (never unloads unless the module exits itself). The
- * reader is recorded while it runs, and a stray holding the module is ended first (docs/strays.md).
- */
-async function withSession(
-  engine: Engine,
-  record: RecorderRecord,
-  sink: ByteSink,
-  options: ReadOptions,
-  during: (session: AttachSession) => Promise<WaitOutcome>,
-): Promise<{ outcome: WaitOutcome; ended: boolean; closed: boolean; bytes: number }> {
-  await clearReaderSlot(engine, record, { signal: options.signal, note: options.onDiagnostic });
-  await requireLoaded(engine, record);
-  const out = guarded(sink);
-  const session = AttachSession.open({
-    host: engine.host,
-    module: record.module,
-    recorder: record.name,
-    sink: async (chunk) => {
-      await out.sink(chunk);
-      if (out.closed()) throw new Deno.errors.BrokenPipe("closed");
-    },
-    onDiagnostic: options.onDiagnostic,
-    signalWaitMs: engine.signalWaitMs,
-    register: (pid) =>
-      registerReader(engine.registry.dir, {
-        recorder: record.name,
-        module: record.module,
-        command: options.command ?? "read",
-      }, pid),
+/** A file recorder's bulk files: loss counted from the run's start (its first record is number 1). */
+async function fileLoss(engine: Engine, record: RecorderRecord, report: Parameters<typeof lossReport>[0]) {
+  const counters = record.counters ? await readCounters(engine.host.procRoot, record.module) : undefined;
+  return lossReport(report, {
+    expect: 1,
+    failuresBefore: counters ? 0 : null,
+    failuresAfter: counters?.transport_failures ?? null,
   });
-  let outcome: WaitOutcome;
-  try {
-    outcome = await during(session);
-  } catch (err) {
-    await session.detach().catch(() => {});
-    throw err;
-  }
-  let ended = outcome === "exited";
-  if (!ended) {
-    await session.detach();
-    await session.throwIfFailed();
-    // The module may have asked to exit as we attached (its script had exited while detached).
-    ended = (await moduleState(engine.host.procRoot, record.module)) === "absent";
-  }
-  if (outcome === "aborted") {
-    // Interrupted: what stapio printed before it detached is passed on, but a consumer that stopped reading
-    // (a full pipe) must not keep an interrupted stapfr from ending.
-    const timer = new AbortController();
-    await Promise.race([session.done, sleep(ABORT_FLUSH_MS, timer.signal)]);
-    timer.abort();
-  } else {
-    await session.done;
-  }
-  // The module drops its reader count when the control channel closes; give that a moment to show in
-  // /proc/modules, so that the next command does not see this reader as "already attached".
-  for (let i = 0; i < 40 && !ended; i++) {
-    if ((await moduleState(engine.host.procRoot, record.module)) !== "attached") break;
-    await sleep(25);
-  }
-  if (ended) await markEnded(engine, record);
-  // Every drain of a memory ring is logged (docs/snapshots.md "Gaps and windows"); a snapshot logs its own
-  // once it has an ID.
-  const by = (options.command ?? "dump") as Drain["by"];
-  if (by !== "snapshot") {
-    await logDrain(engine.registry, record.name, {
-      at: new Date().toISOString(),
-      bytes: session.bytes,
-      by,
-      run: record.startedAt,
-    });
-  }
-  if (session.sinkError) throw writeFailure(options.command ?? "read", record.name, session.sinkError);
-  return { outcome, ended, closed: out.closed(), bytes: out.bytes() };
 }
 
 /** Copies a file recorder's files, oldest to newest (merged by sequence number in bulk mode). */
-async function dumpFiles(record: RecorderRecord, sink: ByteSink): Promise<ReadCore> {
-  const out = guarded(sink);
+async function dumpFiles(engine: Engine, record: RecorderRecord, sink: ByteSink, options: ReadOptions) {
   const files = await listRunFiles(record.output!.runDir, record.output!.base);
-  let missing = 0;
-  let gaps = 0;
-  if (record.output!.bulk) gaps = (await mergeStreams(streamsOf(files), out.sink)).gaps;
-  else missing = (await copyFiles(files, out.sink)).missing;
-  return {
-    name: record.name,
-    mode: "file",
-    bytes: out.bytes(),
-    outcome: "done",
-    closed: out.closed(),
-    ended: false,
-    missing_files: missing,
-    gaps,
-  };
-}
-
-/**
- * Runs a read with its output cleaned (unless `options.raw`), and adds what the cleaner cut to the result.
- * The cleaner passes on its held last line once the read is over.
- */
-async function cleaned(
-  sink: ByteSink,
-  options: ReadOptions,
-  read: (sink: ByteSink) => Promise<ReadCore & { beyond_capacity_bytes?: number }>,
-): Promise<ReadResult> {
-  // `bytes` is what reached the sink, after the cleaner.
-  let delivered = 0;
-  const out = cleanedSink(async (chunk) => {
-    await sink(chunk);
-    delivered += chunk.length;
-  }, options);
-  const r = await read(out.sink);
-  if (!r.closed) {
-    await out.finish().catch((err) => {
+  const base = { name: record.name, mode: "file" as const, outcome: "done" as const, ended: false };
+  if (record.output!.bulk) {
+    const output = new Output(sink);
+    let loss: LossReport | null = null;
+    try {
+      const merged = await mergeStreams(streamsOf(files), (chunk) => output.write(chunk));
+      loss = await fileLoss(engine, record, merged.report);
+    } catch (err) {
       if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
-    });
+    }
+    if (output.state === "failed") throw output.error;
+    return {
+      ...base,
+      ...NO_DAMAGE,
+      bytes: output.bytes,
+      closed: output.state === "closed",
+      missing_files: 0,
+      beyond_capacity_bytes: 0,
+      loss,
+      loss_unknown: loss ? null : "the read ended early (the consumer closed its end)",
+    };
   }
-  return { ...r, bytes: delivered, beyond_capacity_bytes: r.beyond_capacity_bytes ?? 0, ...out.report() };
+  const output = new Output(sink);
+  const cleaned = cleanedSink((chunk) => output.write(chunk), options);
+  const { missing } = await copyFiles(files, async (chunk) => {
+    await cleaned.sink(chunk);
+    if (output.state === "closed") throw new Deno.errors.BrokenPipe("closed");
+  }).catch((err) => {
+    if (err instanceof Deno.errors.BrokenPipe) return { missing: 0 };
+    throw err;
+  });
+  if (output.open) await cleaned.finish();
+  if (output.state === "failed") throw output.error;
+  return {
+    ...base,
+    ...cleaned.report(),
+    bytes: output.bytes,
+    closed: output.state === "closed",
+    missing_files: missing,
+    beyond_capacity_bytes: 0,
+    loss: null,
+    loss_unknown: TEXT_FILES,
+  };
 }
 
 /**
@@ -264,32 +139,36 @@ export async function dumpRecorder(
   engine: Engine,
   name: string,
   sink: ByteSink,
-  options: ReadOptions = {},
-): Promise<ReadResult> {
+  options: ReadOptions & { sinceSnapshot?: boolean } = {},
+): Promise<ReadResult & { log?: ReadLogEntry }> {
   const record = await getRecord(engine, name);
   await requireRunDir(engine, record);
-  if (record.mode === "file") return await cleaned(sink, options, (s) => dumpFiles(record, s));
+  if (record.mode === "file") return await dumpFiles(engine, record, sink, options);
   const maxBytes = await capacityOf(engine, record);
-  return await cleaned(sink, options, async (clean) => {
-    // The cap comes before the cleaner: what is passed on is a prefix of what stapio wrote.
-    const cap = capped(clean, maxBytes);
-    const r = await withSession(
-      engine,
-      record,
-      cap.sink,
-      options,
-      (s) =>
-        s.waitIdle({ idleMs: engine.idleMs, maxBytes, maxMs: engine.drainMaxMs, signal: options.signal }),
-    );
-    return {
-      name,
-      mode: "memory" as const,
-      ...r,
-      missing_files: 0,
-      gaps: 0,
-      beyond_capacity_bytes: cap.dropped(),
-    };
-  });
+  const output = new Output(sink);
+  const r = await readMemory(engine, record, output, {
+    command: (options.command ?? "dump") as "dump",
+    signal: options.signal,
+    onDiagnostic: options.onDiagnostic,
+    raw: options.raw,
+    // A snapshot keeps all it read: what it left out would be in no snapshot.
+    maxBytes: options.command === "snapshot" ? undefined : maxBytes,
+    sinceSnapshot: options.sinceSnapshot,
+  }, (s) => s.waitIdle({ idleMs: engine.idleMs, maxBytes, maxMs: engine.drainMaxMs, signal: options.signal }));
+  return {
+    name,
+    mode: "memory",
+    ...(r.damage ?? NO_DAMAGE),
+    bytes: output.bytes,
+    outcome: r.outcome,
+    closed: output.state === "closed",
+    ended: r.ended,
+    missing_files: 0,
+    beyond_capacity_bytes: r.left_out_bytes,
+    loss: r.loss,
+    loss_unknown: r.loss_unknown,
+    log: r.log,
+  };
 }
 
 /** `attach`: live output until `signal` aborts (then detach with SIGQUIT) or the recording ends. */
@@ -301,34 +180,46 @@ export async function attachRecorder(
 ): Promise<ReadResult> {
   const record = await getRecord(engine, name);
   await requireRunDir(engine, record);
-  return await cleaned(sink, options, async (clean) => {
-    if (record.mode === "file") return await followFile(engine, record, clean, 0, options);
-    const r = await withSession(
-      engine,
-      record,
-      clean,
-      { command: "attach", ...options },
-      (s) => s.waitExit(options.signal),
-    );
-    return { name, mode: "memory" as const, ...r, missing_files: 0, gaps: 0 };
-  });
+  if (record.mode === "file") return await followFile(engine, record, sink, 0, options);
+  const output = new Output(sink);
+  const r = await readMemory(engine, record, output, {
+    command: "attach",
+    signal: options.signal,
+    onDiagnostic: options.onDiagnostic,
+    raw: options.raw,
+  }, (s) => s.waitExit(options.signal));
+  return {
+    name,
+    mode: "memory",
+    ...(r.damage ?? NO_DAMAGE),
+    bytes: output.bytes,
+    outcome: r.outcome,
+    closed: output.state === "closed",
+    ended: r.ended,
+    missing_files: 0,
+    beyond_capacity_bytes: 0,
+    loss: r.loss,
+    loss_unknown: r.loss_unknown,
+  };
 }
 
+/** Follows a file recorder's files (attach, tail -f) until `signal` aborts or the recording ends. */
 async function followFile(
   engine: Engine,
   record: RecorderRecord,
   sink: ByteSink,
   before: number,
   options: ReadOptions,
-): Promise<ReadCore> {
-  const out = guarded(sink);
+): Promise<ReadResult> {
+  const output = new Output(sink);
+  const cleaned = cleanedSink((chunk) => output.write(chunk), options);
   await followRun({
     runDir: record.output!.runDir,
     base: record.output!.base,
     bulk: record.output!.bulk,
     sink: async (chunk) => {
-      await out.sink(chunk);
-      if (out.closed()) throw new Deno.errors.BrokenPipe("closed");
+      await cleaned.sink(chunk);
+      if (!output.open) throw new Deno.errors.BrokenPipe("closed");
     },
     signal: options.signal,
     isRecording: async () =>
@@ -337,15 +228,20 @@ async function followFile(
   }).catch((err) => {
     if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
   });
+  if (output.open) await cleaned.finish();
+  if (output.state === "failed") throw output.error;
   return {
     name: record.name,
     mode: "file",
-    bytes: before + out.bytes(),
-    outcome: options.signal?.aborted ? "aborted" : out.closed() ? "closed" : "done",
-    closed: out.closed(),
+    ...cleaned.report(),
+    bytes: before + output.bytes,
+    outcome: options.signal?.aborted ? "aborted" : output.state === "closed" ? "closed" : "done",
+    closed: output.state === "closed",
     ended: false,
     missing_files: 0,
-    gaps: 0,
+    beyond_capacity_bytes: 0,
+    loss: null,
+    loss_unknown: "a live read of files follows them as they grow; a dump or snapshot accounts",
   };
 }
 
@@ -401,71 +297,74 @@ export async function tailRecorder(
   const record = await getRecord(engine, name);
   await requireRunDir(engine, record);
   const n = options.lines ?? 10;
-  const encoder = new TextEncoder();
   if (record.mode === "file") {
-    return await cleaned(sink, options, async (clean) => {
-      const files = await listRunFiles(record.output!.runDir, record.output!.base);
-      const text = record.output!.bulk ? await tailBulk(streamsOf(files), n) : await tailFiles(files, n);
-      const out = guarded(clean);
-      await out.sink(encoder.encode(text));
-      if (!options.follow || out.closed()) {
-        return {
-          name,
-          mode: "file" as const,
-          bytes: out.bytes(),
-          outcome: out.closed() ? "closed" as const : "done" as const,
-          closed: out.closed(),
-          ended: false,
-          missing_files: 0,
-          gaps: 0,
-        };
-      }
-      return await followFile(engine, record, clean, out.bytes(), options);
-    });
+    const files = await listRunFiles(record.output!.runDir, record.output!.base);
+    const text = record.output!.bulk ? await tailBulk(streamsOf(files), n) : await tailFiles(files, n);
+    const output = new Output(sink);
+    const cleaned = cleanedSink((chunk) => output.write(chunk), options);
+    await cleaned.sink(new TextEncoder().encode(text));
+    if (!options.follow || !output.open) {
+      if (output.open) await cleaned.finish();
+      if (output.state === "failed") throw output.error;
+      return {
+        name,
+        mode: "file",
+        ...cleaned.report(),
+        bytes: output.bytes,
+        outcome: output.state === "closed" ? "closed" : "done",
+        closed: output.state === "closed",
+        ended: false,
+        missing_files: 0,
+        beyond_capacity_bytes: 0,
+        loss: null,
+        loss_unknown: "tail reads the newest files only",
+      };
+    }
+    await cleaned.finish();
+    return await followFile(engine, record, sink, output.bytes, options);
   }
-  // Memory: keep the last clean lines of the drain, print them, then (with follow) pass live output through.
-  // Kept as bytes, so that `raw` gets them exactly as stapio wrote them.
+  // Memory: keep the last lines of the drain, print them, then (with follow) pass live output through.
   const keeper = new ByteLineKeeper(n);
   let live = false;
-  let delivered = 0;
-  const counted: ByteSink = async (chunk) => {
-    await sink(chunk);
-    delivered += chunk.length;
-  };
-  const out = cleanedSink(async (chunk) => {
-    if (live) await counted(chunk);
-    else keeper.push(chunk);
-  }, options);
-  const r = await withSession(
-    engine,
-    record,
-    out.sink,
-    { command: "tail", ...options },
-    async (s) => {
-      const first = await s.waitIdle({
-        idleMs: engine.idleMs,
-        maxBytes: await capacityOf(engine, record),
-        maxMs: engine.drainMaxMs,
-        signal: options.signal,
-      });
-      const following = options.follow && first !== "exited" && first !== "aborted";
-      // Without follow, the last line without a newline belongs to the lines printed now.
-      if (!following) await out.finish();
-      await counted(keeper.bytes());
-      if (!following) return first;
-      live = true;
-      return await s.waitExit(options.signal);
-    },
-  );
-  if (live && !r.closed) await out.finish();
+  const output = new Output(sink);
+  const kept = new Output((chunk) => {
+    if (live) return output.write(chunk);
+    keeper.push(chunk);
+    return Promise.resolve();
+  });
+  const r = await readMemory(engine, record, kept, {
+    command: "tail",
+    signal: options.signal,
+    onDiagnostic: options.onDiagnostic,
+    raw: options.raw,
+  }, async (s) => {
+    const first = await s.waitIdle({
+      idleMs: engine.idleMs,
+      maxBytes: await capacityOf(engine, record),
+      maxMs: engine.drainMaxMs,
+      signal: options.signal,
+    });
+    const following = options.follow && first !== "exited" && first !== "aborted";
+    if (!following) return first;
+    // The last lines of what came so far, then everything after it as it comes.
+    await output.write(keeper.bytes());
+    live = true;
+    return await s.waitExit(options.signal);
+  });
+  // Without follow the read is over: its last lines are known only now (held records came last).
+  if (!live) await output.write(keeper.bytes());
+  if (output.state === "failed") throw output.error;
   return {
     name,
     mode: "memory",
-    ...r,
-    bytes: delivered,
+    ...(r.damage ?? NO_DAMAGE),
+    bytes: output.bytes,
+    outcome: r.outcome,
+    closed: output.state === "closed",
+    ended: r.ended,
     missing_files: 0,
-    gaps: 0,
     beyond_capacity_bytes: 0,
-    ...out.report(),
+    loss: r.loss,
+    loss_unknown: r.loss_unknown,
   };
 }

@@ -17,6 +17,7 @@ import type { FileOutput, RecorderRecord } from "../registry.ts";
 import { formatSize, moduleName, type RotateSpec, validateName } from "../units.ts";
 import { detailOf, type Engine, type RecorderDetail, stateOf } from "./engine.ts";
 import { checkPrebuilt, type PrebuiltModule } from "./prebuilt.ts";
+import { writeCountersTapset } from "../driver/counters_tapset.ts";
 import { runningRelease } from "../kernel_release.ts";
 import { readKnobs } from "../knobs.ts";
 import { hasBounds, type RetentionBounds } from "../snapshots/retention.ts";
@@ -214,6 +215,8 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       checkRingFits(options.buffer, cpus, mem);
     }
     workDir = await registry.subdir("build", name);
+    // Every module stapfr compiles carries its counters (docs/loss-accounting.md "Records without a number").
+    const extraArgs = prebuilt ? [] : await writeCountersTapset(workDir);
     // From here on stap may insert the module; it was absent when checked above, under the name's lock.
     stapMayHaveInserted = true;
     // What both modes hand to stap.
@@ -225,6 +228,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       prebuilt: prebuilt?.path,
       workDir,
       stapArgs: options.stapArgs,
+      extraArgs,
       signal: options.signal,
     };
     const notes: string[] = [];
@@ -284,6 +288,9 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       cpus: (await relayChannels(host.procRoot, module)) ?? null,
       notes,
       endedAt: null,
+      // Memory mode reads by sequence number where the module has bulk transport (every compiled one does).
+      bulk: fileMode ? output!.bulk : prebuilt ? prebuilt.bulk === true : true,
+      counters: prebuilt ? prebuilt.counters : true,
       ...(prebuilt
         ? {
           prebuilt: {

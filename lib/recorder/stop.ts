@@ -7,7 +7,6 @@
 import { StapfrError } from "../errors.ts";
 import { listModules, moduleState, processAlive } from "../driver/kernel.ts";
 import { sleep } from "../driver/run.ts";
-import { AttachSession } from "../driver/session.ts";
 import { unloadModule } from "../driver/unload.ts";
 import { type ByteSink, copyFiles } from "../readers/concat.ts";
 import { cleanedSink, type DamageReport } from "../readers/clean_sink.ts";
@@ -15,11 +14,25 @@ import { listRunFiles, type RunFile, streamsOf } from "../readers/files.ts";
 import { mergeStreams } from "../readers/merge.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
-import { clearReaderSlot, primeReaderRecords, registerReader, writeFailure } from "./readers.ts";
+import { clearReaderSlot, writeFailure } from "./readers.ts";
+import type { LossReport } from "./loss.ts";
+import { readMemory } from "./memory_read.ts";
+import { Output } from "../readers/output.ts";
+
+const NO_DAMAGE: DamageReport = {
+  damaged_lines: 0,
+  damaged_bytes: 0,
+  damage: { binary: 0, invalid_utf8: 0, stale: 0 },
+  raw: false,
+};
 import type { RecorderState } from "../state.ts";
 
-/** What `stop` did; the damage fields say what the line cleaner cut (docs/real-ring.md). */
+/** What `stop` did; the damage fields say what the line cleaner cut from text (docs/real-ring.md). */
 export interface StopResult extends DamageReport {
+  /** Memory mode: what the last read passed on and what is missing, by sequence number (null: unknown). */
+  loss: LossReport | null;
+  /** Why `loss` is null. */
+  loss_unknown: string | null;
   /** The recorder. */
   name: string;
   /** Its mode. */
@@ -86,47 +99,33 @@ async function waitUnloaded(engine: Engine, module: string, ms: number): Promise
 async function stopMemory(
   engine: Engine,
   record: RecorderRecord,
-  sink: ByteSink,
+  output: Output,
   options: StopOptions,
-): Promise<number> {
+): Promise<Pick<StopResult, "loss" | "loss_unknown"> & { damage: DamageReport | null }> {
   if (options.discard) {
     await unloadModule(engine.host, record.module, record.name);
-    return 0;
+    return { loss: null, loss_unknown: "discarded unread", damage: null };
   }
-  await primeReaderRecords();
-  const session = AttachSession.open({
-    host: engine.host,
-    module: record.module,
-    recorder: record.name,
-    sink,
+  // Drains what is buffered, then SIGTERM: the end probes run and their output arrives; the module unloads.
+  // A failed write detaches instead (readMemory): what it would print last could not be kept anywhere.
+  const r = await readMemory(engine, record, output, {
+    command: "stop",
     onDiagnostic: options.onDiagnostic,
-    signalWaitMs: engine.signalWaitMs,
-    register: (pid) =>
-      registerReader(
-        engine.registry.dir,
-        { recorder: record.name, module: record.module, command: "stop" },
-        pid,
-      ),
+    raw: options.raw,
+    end: "unload",
+  }, async (s) => {
+    const outcome = await s.waitIdle({
+      idleMs: engine.idleMs,
+      maxBytes: await capacityOf(engine, record),
+      maxMs: engine.drainMaxMs,
+    });
+    return s.sinkError ? "closed" : outcome;
   });
-  const outcome = await session.waitIdle({
-    idleMs: engine.idleMs,
-    maxBytes: await capacityOf(engine, record),
-    maxMs: engine.drainMaxMs,
-  });
-  if (session.sinkError) {
-    // Nowhere to put the rest: detach rather than end the recording and lose what it still holds.
-    await session.detach();
-    await session.done;
-    throw writeFailure("stop", record.name, session.sinkError);
-  }
-  if (outcome !== "exited") await session.unload();
-  await session.done;
-  await session.throwIfFailed();
   if (!(await waitUnloaded(engine, record.module, engine.signalWaitMs))) {
     // stapio gave up waiting (third signal) without unloading: finish the job.
     await unloadModule(engine.host, record.module, record.name);
   }
-  return session.bytes;
+  return { loss: r.loss, loss_unknown: r.loss_unknown, damage: r.damage };
 }
 
 async function stopFile(
@@ -173,16 +172,11 @@ export async function stopRecorder(
 ): Promise<StopResult> {
   const record = await getRecord(engine, name);
   const release = await engine.registry.lock(name);
-  // `bytes` is what reached the sink, after the cleaner.
-  let delivered = 0;
-  const cleaned = cleanedSink(async (chunk) => {
-    await sink(chunk);
-    delivered += chunk.length;
-  }, options);
+  const output = new Output(sink);
   try {
     let state = await stateOf(record, await listModules(engine.host.procRoot));
     const result: StopResult = {
-      ...cleaned.report(),
+      ...NO_DAMAGE,
       name,
       mode: record.mode,
       state,
@@ -190,6 +184,8 @@ export async function stopRecorder(
       bytes: 0,
       discarded: options.discard ?? false,
       run_dir: record.output?.runDir ?? null,
+      loss: null,
+      loss_unknown: null,
     };
     if (state === "attached") {
       // A stray (its stapfr is gone) is ended with SIGQUIT; a live reader is named and refused.
@@ -197,14 +193,18 @@ export async function stopRecorder(
       state = await stateOf(record, await listModules(engine.host.procRoot));
     }
     if (record.mode === "memory" && state === "recording") {
-      await stopMemory(engine, record, cleaned.sink, options);
+      const r = await stopMemory(engine, record, output, options);
+      Object.assign(result, r.damage ?? {}, { loss: r.loss, loss_unknown: r.loss_unknown });
       result.stopped = true;
     } else if (record.mode === "file" && state !== "exited") {
+      const cleaned = cleanedSink((chunk) => output.write(chunk), options);
       await stopFile(engine, record, cleaned.sink, options);
+      if (output.open) await cleaned.finish();
+      Object.assign(result, cleaned.report());
       result.stopped = true;
     }
-    await cleaned.finish();
-    Object.assign(result, cleaned.report(), { bytes: delivered });
+    if (output.state === "failed") throw writeFailure("stop", name, output.error!);
+    result.bytes = output.bytes;
     await engine.registry.remove(name);
     return result;
   } finally {

@@ -11,11 +11,12 @@ import { join } from "../path.ts";
 import { classify, listRunFiles, type RunFile, streamsOf } from "../readers/files.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine } from "../recorder/engine.ts";
-import { dumpRecorder, type ReadResult } from "../recorder/read.ts";
+import { dumpRecorder } from "../recorder/read.ts";
 import { Digest, HashCache } from "./digest.ts";
-import { type Drain, logDrain, readDrains } from "./drains.ts";
+import { logRead, readLog, type ReadLogEntry } from "../recorder/read_log.ts";
+import type { LossReport } from "../recorder/loss.ts";
 import { hostFacts } from "./host_facts.ts";
-import type { Manifest, SnapshotFile, SnapshotTrigger } from "./manifest.ts";
+import { type Manifest, MANIFEST_SCHEMA, type SnapshotFile, type SnapshotTrigger } from "./manifest.ts";
 import type { SnapshotStore, StoredSnapshot } from "./store.ts";
 
 /** What to capture, and why. */
@@ -44,6 +45,11 @@ type Measured = Pick<
   | "contiguous"
   | "gap_reason"
   | "window_seconds"
+  | "first_seq"
+  | "last_seq"
+  | "records"
+  | "missing"
+  | "sequence_note"
 >;
 
 const TRANSPORT_RE = /There were (\d+) transport failures/;
@@ -56,19 +62,39 @@ async function sha256Hex(text: string): Promise<string> {
 /** A ring holding at least this share of its capacity was full: what came before was overwritten. */
 const FULL_SHARE = 0.9;
 
+/** Why a memory snapshot does not continue the previous one, from its loss report; null when it does. */
+function memoryGap(loss: LossReport, previous: StoredSnapshot | undefined, run: string): string | null {
+  if (!previous || previous.manifest.recorder_started_at !== run) {
+    return previous ? "the recorder was restarted since the previous snapshot" : "no earlier snapshot of this run";
+  }
+  const m = loss.missing;
+  const why: string[] = [];
+  if (m.before_read > 0) {
+    why.push(`${m.before_read} records were overwritten (or taken by a reader that did not finish) before it`);
+  }
+  if (m.other_reads > 0) why.push(`${m.other_reads} records went to other reads (dump, tail, attach)`);
+  if (m.unreserved === null) why.push("the module cannot say how many records it could not reserve");
+  else if (m.unreserved > 0) why.push(`the module could not reserve ${m.unreserved} records`);
+  if (loss.first_seq === null && why.length === 0) {
+    // Nothing read: contiguous only if nothing was written since (the module's own counter says).
+    return null;
+  }
+  return why.length > 0 ? why.join("; ") : null;
+}
+
 async function captureMemory(
   engine: Engine,
   record: RecorderRecord,
   dir: string,
   previous: StoredSnapshot | undefined,
   options: CaptureOptions,
-): Promise<Measured & { drain: Omit<Drain, "snapshot"> }> {
+): Promise<Measured & { log: ReadLogEntry | undefined }> {
   const name = `${record.name}.out`;
-  const drainsBefore = await readDrains(engine.registry, record.name, record.startedAt);
+  const logBefore = await readLog(engine.registry, record.name, record.startedAt);
   const capacity = await capacityOf(engine, record);
   const digest = new Digest();
   let transport: number | null = null;
-  let result: ReadResult;
+  let result: Awaited<ReturnType<typeof dumpRecorder>>;
   {
     using file = await Deno.open(join(dir, name), { write: true, createNew: true, mode: 0o600 });
     result = await dumpRecorder(engine, record.name, async (chunk) => {
@@ -82,28 +108,27 @@ async function captureMemory(
         options.onDiagnostic?.(line);
       },
       command: "snapshot",
+      sinceSnapshot: true,
     });
   }
   if (options.signal?.aborted) throw new StapfrError("Snapshot interrupted: nothing was kept");
-  // A wrapped 4.8 ring hands its reader a stale, torn fragment first (docs/real-ring.md): the cleaner's
-  // `stale` count is per-CPU evidence of a wrap, also when the CPUs filled unevenly.
-  const evidence = result.damage.stale > 0
-    ? "leading fragment"
-    : digest.bytes + result.damaged_bytes + result.beyond_capacity_bytes >= capacity * FULL_SHARE
-    ? "ring full"
-    : null;
-  const lastDrain = drainsBefore.at(-1);
-  const since = Date.parse(lastDrain?.at ?? record.startedAt);
+  const lastRead = logBefore.at(-1);
+  const since = Date.parse(lastRead?.at ?? record.startedAt);
   const now = new Date();
-  let gap: string | null = null;
-  if (!previous || previous.manifest.recorder_started_at !== record.startedAt) {
-    gap = previous
-      ? "the recorder was restarted since the previous snapshot"
-      : "no earlier snapshot of this run";
-  } else if (lastDrain && lastDrain.snapshot !== previous.manifest.id) {
-    gap = `a ${lastDrain.by} at ${lastDrain.at} drained the ring after the previous snapshot`;
-  } else if (evidence) {
-    gap = "the ring wrapped since the previous snapshot";
+  const loss = result.loss;
+  let evidence: string | null;
+  let gap: string | null;
+  if (loss) {
+    evidence = loss.missing.before_read > 0 ? "sequence numbers" : null;
+    gap = memoryGap(loss, previous, record.startedAt);
+  } else {
+    // Text read (a module without bulk transport): the 4.8 ring's torn leading fragment, or a full ring.
+    evidence = result.damage.stale > 0
+      ? "leading fragment"
+      : digest.bytes + result.damaged_bytes + result.beyond_capacity_bytes >= capacity * FULL_SHARE
+      ? "ring full"
+      : null;
+    gap = "this recorder's output has no sequence numbers: contiguity cannot be proven";
   }
   return {
     files: [{ name, bytes: digest.bytes, lines: digest.lines, sha256: digest.hex(), cpu: null }],
@@ -117,7 +142,12 @@ async function captureMemory(
     contiguous: gap === null,
     gap_reason: gap,
     window_seconds: Math.max(0, (now.getTime() - since) / 1000),
-    drain: { at: now.toISOString(), bytes: digest.bytes, by: "snapshot", run: record.startedAt },
+    first_seq: loss?.first_seq ?? null,
+    last_seq: loss?.last_seq ?? null,
+    records: loss?.records ?? null,
+    missing: loss?.missing ?? null,
+    sequence_note: loss ? null : result.loss_unknown,
+    log: result.log,
   };
 }
 
@@ -297,14 +327,16 @@ export async function captureSnapshot(
   const previous = (await store.list(record.name)).snapshots.at(-1);
   const started = new Date();
   const partial = await store.begin(record.name, started.getTime());
+  let drained: ReadLogEntry | undefined;
   try {
     const measured = record.mode === "memory"
       ? await captureMemory(engine, record, partial.dir, previous, options)
       : await captureFiles(store, record, partial.dir, previous);
-    const facts = await hostFacts(engine.host);
-    const { drain, ...fields } = measured as Measured & { drain?: Omit<Drain, "snapshot"> };
+    const facts = await hostFacts(engine.host, engine.env);
+    const { log, ...fields } = measured as Measured & { log?: ReadLogEntry };
+    drained = log;
     const manifest: Omit<Manifest, "id"> = {
-      schema: 1,
+      schema: MANIFEST_SCHEMA,
       recorder: record.name,
       mode: record.mode,
       module: record.module,
@@ -325,19 +357,13 @@ export async function captureSnapshot(
     };
     if (options.signal?.aborted) throw new StapfrError("Snapshot interrupted: nothing was kept");
     const { id, path } = await partial.commit(manifest);
-    if (drain) await logDrain(engine.registry, record.name, { ...drain, snapshot: id });
+    if (log) await logRead(engine.registry, record.name, { ...log, snapshot: id });
     return { path, manifest: { ...manifest, id } as Manifest };
   } catch (err) {
     await partial.abandon();
-    // The ring may have been drained before the capture failed: log it, so the next snapshot reports the gap.
-    if (record.mode === "memory") {
-      await logDrain(engine.registry, record.name, {
-        at: new Date().toISOString(),
-        bytes: 0,
-        by: "snapshot",
-        run: record.startedAt,
-      });
-    }
+    // The ring was drained before the capture failed: log that read without a snapshot, so the next snapshot
+    // counts what it took as taken by another read, not as part of a snapshot.
+    if (drained) await logRead(engine.registry, record.name, drained);
     throw err;
   }
 }

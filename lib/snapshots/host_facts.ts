@@ -6,6 +6,7 @@
  */
 import type { Host } from "../host.ts";
 import { runCommand } from "../driver/run.ts";
+import { runningRelease } from "../kernel_release.ts";
 
 /** Where a snapshot was taken. */
 export interface HostFacts {
@@ -25,8 +26,8 @@ async function stapVersion(host: Host): Promise<string | null> {
   }
 }
 
-/** The facts for `host`. */
-export async function hostFacts(host: Host): Promise<HostFacts> {
+/** The facts for `host` (the simulator's kernel release is its own, as its modules' vermagic says). */
+export async function hostFacts(host: Host, env?: (name: string) => string | undefined): Promise<HostFacts> {
   const safe = <T>(fn: () => T): T | null => {
     try {
       return fn();
@@ -36,7 +37,7 @@ export async function hostFacts(host: Host): Promise<HostFacts> {
   };
   return {
     host_name: safe(() => Deno.hostname()) ?? "unknown",
-    kernel_release: safe(() => Deno.osRelease()),
+    kernel_release: safe(() => runningRelease(host.kind, env)),
     systemtap_version: host.kind === "sim" ? "simulator" : await (cached ??= stapVersion(host)),
   };
 }

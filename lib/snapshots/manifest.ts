@@ -1,13 +1,19 @@
 /**
- * The manifest of a snapshot (`manifest.json`, schema 1): what the data is, where it came from, which part of
- * the recording it covers and what was lost before it. Field by field in docs/snapshots.md "The manifest".
- * Scripts may rely on the key names; a new key is added without changing `schema`, a changed meaning bumps it.
+ * The manifest of a snapshot (`manifest.json`, schema 2): what the data is, where it came from, which part of
+ * the recording it covers and what was lost, counted from the records' sequence numbers. Field by field in
+ * docs/snapshots.md "The manifest" and docs/loss-accounting.md. Scripts may rely on the key names; a new key
+ * is added without changing `schema`, a changed meaning bumps it. Schema 2 added the sequence accounting
+ * (`first_seq`, `last_seq`, `records`, `missing`) and made `contiguous` true only when the numbers prove it;
+ * schema 1 manifests are still read.
  * @module
  */
 import { StapfrError } from "../errors.ts";
+import type { MissingRecords } from "../recorder/loss.ts";
 
-/** The manifest schema this stapfr writes and reads. */
-export const MANIFEST_SCHEMA = 1;
+/** The manifest schema this stapfr writes. */
+export const MANIFEST_SCHEMA = 2;
+/** The schemas it reads. */
+const READABLE_SCHEMAS = [1, 2];
 
 /** One data file of a snapshot. */
 export interface SnapshotFile {
@@ -87,9 +93,23 @@ export interface Manifest {
   damaged_bytes: number;
   /** Transport failures SystemTap reported while the data was read (null: none reported). */
   transport_failures: number | null;
+  /** The first sequence number in the data (null: none, or the data has no numbers). Schema 2. */
+  first_seq?: number | null;
+  /** The last sequence number in the data. Schema 2. */
+  last_seq?: number | null;
+  /** Records in the data (null: the data has no sequence numbers). Schema 2. */
+  records?: number | null;
+  /** What is missing, by cause (null: the data has no sequence numbers; see `sequence_note`). Schema 2. */
+  missing?: MissingRecords | null;
+  /** Why the sequence fields are null, or what limits them; null when they are complete. Schema 2. */
+  sequence_note?: string | null;
   /** The previous snapshot of this recorder, if any. */
   previous: string | null;
-  /** Whether this snapshot continues the previous one with nothing lost in between. */
+  /**
+   * Whether this snapshot continues the previous one with nothing lost in between: true only when the sequence
+   * numbers prove it (memory: the first is the previous snapshot's last plus one, and the module counted no
+   * record it could not reserve; file mode: the windows overlap or touch).
+   */
   contiguous: boolean;
   /** Why not, in words; null when contiguous. */
   gap_reason: string | null;
@@ -124,8 +144,8 @@ export function parseManifest(path: string, text: string): Manifest {
     fail(path, (err as Error).message);
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) fail(path, "not an object");
-  if (value.schema !== MANIFEST_SCHEMA) {
-    fail(path, `schema ${JSON.stringify(value.schema)} is not ${MANIFEST_SCHEMA}`);
+  if (!READABLE_SCHEMAS.includes(value.schema as number)) {
+    fail(path, `schema ${JSON.stringify(value.schema)} is not one of ${READABLE_SCHEMAS.join(", ")}`);
   }
   for (const k of STRINGS) if (typeof value[k] !== "string") fail(path, `"${k}" is not a string`);
   for (const k of NUMBERS) if (typeof value[k] !== "number") fail(path, `"${k}" is not a number`);

@@ -1,0 +1,197 @@
+/**
+ * Relay record framing: a CPU's raw stream of bulk records (`uint32 sequence, uint32 length`, little-endian,
+ * then `length` payload bytes; docs/systemtap-4.8.md 4.9) cut back into records, whatever the chunking, and put
+ * back in frame where SystemTap's ring broke it (docs/loss-accounting.md "Framing"):
+ *
+ * - a record is passed on whole or not at all, and only once the bytes after it confirm it: the next header is
+ *   plausible too, or the stream ended, or it has been quiet for a while ({@linkcode RecordFramer.flush});
+ * - a wrapped ring's first read starts inside a record whose header was overwritten, and a record whose rest
+ *   could not be reserved is cut short and followed at once by the next header (4.8's print_flush). Either way
+ *   the framer searches forward for a header that chains with the next one, skips what lies before it and
+ *   counts it: a cut-short record's sequence number is then missing from the read, which the ledger reports.
+ *
+ * Pure and streaming; memory is bounded by the largest record plus one chunk.
+ * @module
+ */
+
+/** One relay record. */
+export interface RelayRecord {
+  /** Its sequence number (the module's one counter for all CPUs, modulo 2^32). */
+  seq: number;
+  /** What the script printed: the record's payload (the caller's own copy). */
+  payload: Uint8Array;
+}
+
+/** The largest payload taken for a record: 4.8's print buffer is 8 KiB, a module may raise it. */
+export const MAX_PAYLOAD = 64 * 1024;
+const HEADER = 8;
+/** How far ahead of the last sequence number a plausible next one may be (other CPUs' records in between). */
+const MAX_SEQ_STEP = 2 ** 30;
+
+/** Whether more bytes may come (`more`), none came for a while (`quiet`), or none will (`ended`). */
+type StreamState = "more" | "quiet" | "ended";
+
+/** What the framer had to skip to stay in frame. */
+export interface FramingCounts {
+  /** Bytes skipped while searching for the next header (torn records, garbage). */
+  skipped_bytes: number;
+  /** Places where the stream lost its frame (each costs the record it was in). */
+  resyncs: number;
+}
+
+/**
+ * Whether `seq` may follow `last` in one CPU's stream: strictly later, and not absurdly far (modulo 2^32, so a
+ * counter that wraps stays in order).
+ */
+export function seqAfter(seq: number, last: number): boolean {
+  const step = (seq - last) >>> 0;
+  return step > 0 && step < MAX_SEQ_STEP;
+}
+
+/**
+ * Frames one CPU's stream.
+ *
+ * @example A record cut short and followed by the next header loses its sequence number, not the frame
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const rec = (seq: number, text: string, declared = text.length) => {
+ *   const p = new TextEncoder().encode(text);
+ *   const r = new Uint8Array(8 + p.length);
+ *   new DataView(r.buffer).setUint32(0, seq, true);
+ *   new DataView(r.buffer).setUint32(4, declared, true);
+ *   r.set(p, 8);
+ *   return r;
+ * };
+ * const framer = new RecordFramer();
+ * const stream = [...rec(1, "one\n"), ...rec(2, "tw", 40), ...rec(3, "three\n"), ...rec(4, "four\n")];
+ * const seqs = [...framer.push(new Uint8Array(stream)), ...framer.end()].map((r) => r.seq);
+ * assertEquals(seqs, [1, 3, 4]);
+ * assertEquals(framer.counts.resyncs, 1);
+ * ```
+ */
+export class RecordFramer {
+  #buf = new Uint8Array(64 * 1024);
+  #start = 0;
+  #end = 0;
+  #last: number | undefined;
+  /** Skipping: the bytes at `#start` are not known to begin a record (one resync is being counted). */
+  #skipping = false;
+  readonly counts: FramingCounts = { skipped_bytes: 0, resyncs: 0 };
+
+  /** The last sequence number passed on, if any. */
+  get last(): number | undefined {
+    return this.#last;
+  }
+
+  /** Bytes held back (a record not yet confirmed, or not yet complete). */
+  get pending(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Takes a chunk; returns the records it confirmed, in stream order. */
+  push(chunk: Uint8Array): RelayRecord[] {
+    this.#append(chunk);
+    return this.#take("more");
+  }
+
+  /** The stream has been quiet: passes on a complete last record that is only waiting for its successor. */
+  flush(): RelayRecord[] {
+    return this.#take("quiet");
+  }
+
+  /** The stream ended: passes on every complete record; an incomplete one at the end is skipped and counted. */
+  end(): RelayRecord[] {
+    const out = this.#take("ended");
+    if (this.#end > this.#start) this.#skipTo(this.#end);
+    return out;
+  }
+
+  #append(chunk: Uint8Array): void {
+    const held = this.#end - this.#start;
+    if (this.#start > 0 && this.#end + chunk.length > this.#buf.length) {
+      this.#buf.copyWithin(0, this.#start, this.#end);
+      this.#start = 0;
+      this.#end = held;
+    }
+    if (this.#end + chunk.length > this.#buf.length) {
+      const bigger = new Uint8Array(Math.max(this.#buf.length * 2, this.#end + chunk.length));
+      bigger.set(this.#buf.subarray(0, this.#end));
+      this.#buf = bigger;
+    }
+    this.#buf.set(chunk, this.#end);
+    this.#end += chunk.length;
+  }
+
+  /** The header at `at`: "short" when incomplete, null when implausible after `last`. */
+  #header(at: number, last: number | undefined): { seq: number; len: number } | null | "short" {
+    if (at + HEADER > this.#end) return "short";
+    const view = new DataView(this.#buf.buffer, this.#buf.byteOffset + at, HEADER);
+    const seq = view.getUint32(0, true);
+    const len = view.getUint32(4, true);
+    if (len === 0 || len > MAX_PAYLOAD) return null;
+    if (last !== undefined && !seqAfter(seq, last)) return null;
+    return { seq, len };
+  }
+
+  /**
+   * Whether the record at `at` is confirmed: its successor's header is plausible, or it is complete and nothing
+   * follows it in a stream that is quiet or ended. "wait" when more bytes are needed to tell.
+   */
+  #confirmed(at: number, head: { seq: number; len: number }, state: StreamState): boolean | "wait" {
+    const next = at + HEADER + head.len;
+    if (next > this.#end) return state === "ended" ? false : "wait";
+    const h = this.#header(next, head.seq);
+    if (h !== "short") return h !== null;
+    if (next === this.#end) return state === "more" ? "wait" : true;
+    return state === "ended" ? false : "wait";
+  }
+
+  #take(state: StreamState): RelayRecord[] {
+    const out: RelayRecord[] = [];
+    while (this.#start < this.#end) {
+      const head = this.#header(this.#start, this.#last);
+      if (head === "short") break;
+      const ok = head === null ? false : this.#confirmed(this.#start, head, state);
+      if (ok === "wait") break;
+      if (ok && head !== null) {
+        const from = this.#start + HEADER;
+        out.push({ seq: head.seq, payload: this.#buf.slice(from, from + head.len) });
+        this.#start = from + head.len;
+        this.#last = head.seq;
+        this.#skipping = false;
+        continue;
+      }
+      // Out of frame here: the next position where a plausible header chains with its successor.
+      if (!this.#resync(state)) break;
+    }
+    return out;
+  }
+
+  /** Skips forward to the next confirmed header; false when more bytes are needed to find it. */
+  #resync(state: StreamState): boolean {
+    for (let at = this.#start + 1; at < this.#end; at++) {
+      const head = this.#header(at, this.#last);
+      if (head === "short") {
+        // Fewer than a header's bytes are left: keep them for the next chunk.
+        if (state === "ended") break;
+        this.#skipTo(at);
+        return false;
+      }
+      if (head === null) continue;
+      const ok = this.#confirmed(at, head, state);
+      if (ok === false) continue;
+      this.#skipTo(at);
+      return ok === true;
+    }
+    this.#skipTo(this.#end);
+    return false;
+  }
+
+  #skipTo(at: number): void {
+    if (at <= this.#start) return;
+    if (!this.#skipping) this.counts.resyncs++;
+    this.#skipping = true;
+    this.counts.skipped_bytes += at - this.#start;
+    this.#start = at;
+  }
+}

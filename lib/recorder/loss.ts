@@ -1,0 +1,180 @@
+/**
+ * Loss accounting of a read, from the records' own sequence numbers (docs/loss-accounting.md): which numbers
+ * the read passed on (`first_seq` … `last_seq`, `records`), and which are missing, by cause:
+ *
+ * - `before_read`: numbers between the previous read of the run (or the run's start) and this read's first:
+ *   overwritten by the ring while nobody read it (a wrap), rotated away with a file recorder's old files, or
+ *   taken by a reader that did not finish (a killed dump);
+ * - `during_read`: numbers missing between this read's first and last: dropped while reading (the ring was
+ *   full while attached, the kernel skipped them, a record was cut short);
+ * - `unreserved`: records the module could not reserve at all, since the previous read: they got no number, so
+ *   no gap shows them; the module's own counter does (null where the module has no counters);
+ * - `other_reads` (snapshots): numbers that other reads (dump, tail, attach) took since the previous snapshot:
+ *   not lost, but in no snapshot.
+ * @module
+ */
+import type { SeqRange } from "../readers/ledger.ts";
+import type { PipelineReport } from "../readers/record_pipeline.ts";
+
+/** At most this many missing ranges are listed (the counts are always whole). */
+export const RANGES_CAP = 32;
+
+/** What a read lost, by cause. */
+export interface MissingRecords {
+  /** Overwritten (or taken by a reader that did not finish) between the previous read and this one. */
+  before_read: number;
+  /** Missing between this read's first and last sequence numbers. */
+  during_read: number;
+  /** Records the module could not reserve since the previous read (no number); null when it cannot say. */
+  unreserved: number | null;
+  /** Snapshots: numbers other reads took since the previous snapshot (not lost; in no snapshot). */
+  other_reads: number;
+  /** All of the above. */
+  total: number;
+  /** The missing numbers, as ranges (both ends included), the first {@linkcode RANGES_CAP} of them. */
+  ranges: SeqRange[];
+  /** More ranges were missing than are listed. */
+  ranges_capped: boolean;
+}
+
+/** The sequence accounting of a read (the `loss` field of `--json` results; a manifest's fields). */
+export interface LossReport {
+  /** The first sequence number passed on (null when none was). */
+  first_seq: number | null;
+  /** The last one passed on. */
+  last_seq: number | null;
+  /** Records passed on. */
+  records: number;
+  /** What is missing, by cause. */
+  missing: MissingRecords;
+  /** Records that came after a later one (passed on out of order; live reads only). */
+  late: number;
+  /** Bytes the framing skipped to stay in frame (torn and cut-short records). */
+  skipped_bytes: number;
+}
+
+/** What a read knows of before it began. */
+export interface LossContext {
+  /** The sequence number the read should start at: the previous read's last plus one, or 1 for a new run. */
+  expect: number;
+  /** The module's count of unreserved records when the previous read ended (0 for a new run); null: unknown. */
+  failuresBefore: number | null;
+  /** The module's count when this read ended; null: unknown. */
+  failuresAfter: number | null;
+  /** Numbers other reads took since the previous snapshot, as ranges (snapshots only). */
+  otherReads?: readonly SeqRange[];
+  /**
+   * The module's last sequence number when the read began (its counters), when known: a read that passed
+   * nothing on still knows what was written before it and is not in it.
+   */
+  sequenceBefore?: number;
+}
+
+/** The numbers from `a` to `b` (modulo 2^32, `b` after `a`), or 0 when `b` comes before `a`. */
+function span(a: number, b: number): number {
+  const d = (b - a) | 0;
+  return d < 0 ? 0 : d + 1;
+}
+
+/**
+ * The loss report of a read from its pipeline's report and what came before it.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import { SequenceLedger } from "../readers/ledger.ts";
+ * const ledger = new SequenceLedger();
+ * for (const s of [5, 6, 9]) ledger.note(s);
+ * const report = { ledger, framing: { skipped_bytes: 0, resyncs: 0 }, leftOut: { records: 0, bytes: 0 }, lastRead: 9 };
+ * const loss = lossReport(report, { expect: 1, failuresBefore: 0, failuresAfter: 2 });
+ * assertEquals([loss.missing.before_read, loss.missing.during_read, loss.missing.unreserved], [4, 2, 2]);
+ * assertEquals(loss.missing.ranges, [[1, 4], [7, 8]]);
+ * ```
+ */
+export function lossReport(report: PipelineReport, context: LossContext): LossReport {
+  const { ledger } = report;
+  const first = ledger.first ?? null;
+  const ranges: SeqRange[] = [];
+  let beforeRead = 0;
+  let otherReads = 0;
+  // The read's first number, or (nothing read) one after the last the module had written when it began.
+  const next = first ?? (context.sequenceBefore !== undefined ? (context.sequenceBefore + 1) >>> 0 : null);
+  if (next !== null) {
+    const first = next;
+    const gap = span(context.expect, (first - 1) >>> 0);
+    // Of the numbers before this read, those another read took since the previous snapshot are not lost.
+    let taken = 0;
+    for (const [a, b] of context.otherReads ?? []) {
+      const from = ((a - context.expect) | 0) < 0 ? context.expect : a;
+      const to = ((b - first) | 0) >= 0 ? (first - 1) >>> 0 : b;
+      taken += span(from, to);
+    }
+    otherReads = Math.min(taken, gap);
+    beforeRead = gap - otherReads;
+    if (gap > 0) ranges.push([context.expect >>> 0, (first - 1) >>> 0]);
+  }
+  const inside = ledger.missingRanges(RANGES_CAP);
+  ranges.push(...inside.ranges);
+  const unreserved = context.failuresAfter !== null && context.failuresBefore !== null
+    ? Math.max(0, context.failuresAfter - context.failuresBefore)
+    : null;
+  const missing: MissingRecords = {
+    before_read: beforeRead,
+    during_read: ledger.missingCount,
+    unreserved,
+    other_reads: otherReads,
+    total: beforeRead + ledger.missingCount + (unreserved ?? 0) + otherReads,
+    ranges: ranges.slice(0, RANGES_CAP),
+    ranges_capped: inside.capped || ranges.length > RANGES_CAP,
+  };
+  return {
+    first_seq: first,
+    last_seq: ledger.last ?? null,
+    records: ledger.records,
+    missing,
+    late: ledger.late,
+    skipped_bytes: report.framing.skipped_bytes,
+  };
+}
+
+function rangesText(ranges: readonly SeqRange[], capped: boolean, limit = 3): string {
+  const shown = ranges.slice(0, limit).map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`));
+  return `seq ${shown.join(", ")}${capped || ranges.length > limit ? ", …" : ""}`;
+}
+
+/**
+ * One line for people (stderr) saying what a read lost and why, or undefined when nothing is missing.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const missing = { before_read: 0, during_read: 158, unreserved: 0, other_reads: 0, total: 158, ranges: [[247, 404] as [number, number]], ranges_capped: false };
+ * assertEquals(
+ *   lossLine({ first_seq: 1, last_seq: 631, records: 473, missing, late: 0, skipped_bytes: 0 }),
+ *   "stapfr: 158 records (seq 247–404) were lost while reading: SystemTap dropped them (docs/loss-accounting.md)",
+ * );
+ * ```
+ */
+export function lossLine(loss: LossReport, what = "read"): string | undefined {
+  const m = loss.missing;
+  if (m.total === 0) return undefined;
+  const parts: string[] = [];
+  const before = m.ranges.filter(([a]) => loss.first_seq === null || ((a - loss.first_seq) | 0) < 0);
+  const inside = m.ranges.filter((r) => !before.includes(r));
+  if (m.before_read > 0) {
+    parts.push(
+      `${m.before_read} records (${rangesText(before, false)}) were overwritten before this ${what} began ` +
+        "(the ring wrapped, or a reader that did not finish took them)",
+    );
+  }
+  if (m.other_reads > 0) parts.push(`${m.other_reads} records were taken by other reads since the previous snapshot`);
+  if (m.during_read > 0) {
+    parts.push(
+      `${m.during_read} records (${rangesText(inside, m.ranges_capped)}) were lost while reading: SystemTap dropped them`,
+    );
+  }
+  if ((m.unreserved ?? 0) > 0) {
+    parts.push(`${m.unreserved} records could not be reserved by the module (full ring, no sequence number)`);
+  }
+  return `stapfr: ${parts.join("; ")} (docs/loss-accounting.md)`;
+}

@@ -1,0 +1,258 @@
+/**
+ * One read of a memory recorder's ring, in separate steps: open (`staprun -A`, with per-CPU named pipes for a
+ * bulk module), drain (what the caller waits for: idle, exit, or an interrupt), end (detach with SIGQUIT, or
+ * unload with SIGTERM for `stop`), then account: the records passed on, what is missing and why (lib/recorder/
+ * loss.ts), logged for the next read (lib/recorder/read_log.ts). A bulk module's records go through the record
+ * pipeline (framing, merge by sequence number, ledger); a module without bulk transport (a prebuilt one, or
+ * one an older stapfr started) is read as text through the line cleaner, and its losses cannot be counted.
+ * See docs/loss-accounting.md "The read path".
+ * @module
+ */
+import { join } from "../path.ts";
+import { moduleState, relayChannels } from "../driver/kernel.ts";
+import { readCounters } from "../driver/counters.ts";
+import { AttachSession, type WaitOutcome } from "../driver/session.ts";
+import { sleep } from "../driver/run.ts";
+import { cleanedSink, type DamageReport } from "../readers/clean_sink.ts";
+import type { Output } from "../readers/output.ts";
+import { RecordPipeline } from "../readers/record_pipeline.ts";
+import type { SeqRange } from "../readers/ledger.ts";
+import type { RecorderRecord } from "../registry.ts";
+import type { Engine } from "./engine.ts";
+import { type LossReport, lossReport } from "./loss.ts";
+import { logRead, readLog, type ReadLogEntry } from "./read_log.ts";
+import { clearReaderSlot, registerReader, writeFailure } from "./readers.ts";
+
+/** How long a quiet CPU may hold the others' records back while reading live (ms). */
+export const HOLD_MS = 200;
+/** How long an interrupted read goes on passing on what stapio wrote before it detached. */
+const ABORT_FLUSH_MS = 2000;
+const TRANSPORT_RE = /There were (\d+) transport failures/;
+
+/** Options of {@linkcode readMemory}. */
+export interface MemoryReadOptions {
+  /** Which command reads (the reader record, the read log). */
+  command: ReadLogEntry["by"];
+  /** Aborting it ends the drain (the reader detaches). */
+  signal?: AbortSignal;
+  /** stapio's diagnostic lines. */
+  onDiagnostic?: (line: string) => void;
+  /** Text reads: pass bytes as stapio wrote them, without the line cleaner. */
+  raw?: boolean;
+  /** Pass on at most this many payload bytes (a dump: the ring's capacity); later records are left out. */
+  maxBytes?: number;
+  /** How the read ends: `detach` (SIGQUIT; the recording goes on) or `unload` (SIGTERM: `stop`). */
+  end?: "detach" | "unload";
+  /** Count the numbers other reads took since the previous snapshot (`snapshot`). */
+  sinceSnapshot?: boolean;
+}
+
+/** What a memory read did. */
+export interface MemoryReadResult {
+  /** Why the drain stopped. */
+  outcome: WaitOutcome;
+  /** The recording ended (the module unloaded itself, or was unloaded). */
+  ended: boolean;
+  /** Sequence accounting; null when the module's output has no sequence numbers (text). */
+  loss: LossReport | null;
+  /** Why `loss` is null. */
+  loss_unknown: string | null;
+  /** Records read and left out at `maxBytes`: their bytes. */
+  left_out_bytes: number;
+  /** Text reads: what the line cleaner cut. */
+  damage: DamageReport | null;
+  /** The read as it goes into the read log (a snapshot logs it with its ID). */
+  log: ReadLogEntry;
+}
+
+/**
+ * Reads `record`'s ring into `output`: `drain` runs while attached and returns why it stopped; the reader then
+ * ends as `options.end` says. Throws a failed write (after detaching) and a failed attach.
+ */
+export async function readMemory(
+  engine: Engine,
+  record: RecorderRecord,
+  output: Output,
+  options: MemoryReadOptions,
+  drain: (session: AttachSession) => Promise<WaitOutcome>,
+): Promise<MemoryReadResult> {
+  await clearReaderSlot(engine, record, { signal: options.signal, note: options.onDiagnostic });
+  const host = engine.host;
+  const log = await readLog(engine.registry, record.name, record.startedAt);
+  const previous = log.at(-1);
+  const before = record.counters ? await readCounters(host.procRoot, record.module) : undefined;
+  const cpus = record.bulk ? (await relayChannels(host.procRoot, record.module)) ?? record.cpus ?? 1 : 0;
+  const pipesDir = record.bulk ? join(engine.registry.dir, `${record.name}.${Deno.pid}.pipes`) : undefined;
+  let failuresSeen: number | null = null;
+  const onDiagnostic = (line: string): void => {
+    const m = TRANSPORT_RE.exec(line);
+    if (m) failuresSeen = Number(m[1]);
+    options.onDiagnostic?.(line);
+  };
+  const expect = expectedFirst(log);
+  const pipeline = record.bulk
+    ? new RecordPipeline({ cpus, output, holdMs: HOLD_MS, expect, maxBytes: options.maxBytes })
+    : undefined;
+  const cleaner = record.bulk ? undefined : cleanedSink((chunk) => output.write(chunk), { raw: options.raw });
+  let strayStdout = 0;
+  if (pipesDir) await Deno.mkdir(pipesDir, { mode: 0o700 });
+  try {
+    const session = await AttachSession.open({
+      host,
+      module: record.module,
+      recorder: record.name,
+      sink: async (chunk) => {
+        if (cleaner) {
+          await cleaner.sink(chunk);
+          if (!output.open) throw new Deno.errors.BrokenPipe("closed");
+        } else strayStdout += chunk.length; // A bulk stapio writes nothing there.
+      },
+      onDiagnostic,
+      signalWaitMs: engine.signalWaitMs,
+      register: (pid) =>
+        registerReader(engine.registry.dir, { recorder: record.name, module: record.module, command: options.command }, pid),
+      bulk: pipeline && pipesDir
+        ? {
+          dir: pipesDir,
+          cpus,
+          onData: (cpu, chunk) => pipeline.input(cpu, chunk),
+          onEnd: (cpu) => pipeline.end(cpu),
+        }
+        : undefined,
+    });
+    // A live merge releases held records as time passes, until the outputs have ended.
+    let ticking = true;
+    const ticker = pipeline
+      ? (async () => {
+        while (ticking) {
+          const timer = new AbortController();
+          await Promise.race([session.done, sleep(pipeline.wakeIn() ?? HOLD_MS, timer.signal)]);
+          timer.abort();
+          await pipeline.tick();
+        }
+      })()
+      : Promise.resolve();
+    let outcome: WaitOutcome;
+    let counted: number | null = null;
+    try {
+      outcome = await drain(session);
+      if (outcome !== "exited" && record.counters) {
+        counted = (await readCounters(host.procRoot, record.module))?.transport_failures ?? null;
+      }
+      if (outcome !== "exited") {
+        if (options.end === "unload" && !session.sinkError) await session.unload();
+        else await session.detach();
+      }
+      if (outcome === "aborted") {
+        // Interrupted: what stapio wrote before it detached is passed on, but a consumer that stopped reading
+        // (a full pipe) must not keep an interrupted stapfr from ending.
+        const timer = new AbortController();
+        await Promise.race([session.done, sleep(ABORT_FLUSH_MS, timer.signal)]);
+        timer.abort();
+      } else await session.done;
+      await session.throwIfFailed();
+    } finally {
+      ticking = false;
+      await ticker;
+    }
+    const report = pipeline ? await pipeline.finish() : undefined;
+    if (cleaner && output.open) await cleaner.finish();
+    let ended = outcome === "exited" || options.end === "unload";
+    if (!ended) {
+      await waitDetached(engine, record);
+      ended = (await moduleState(host.procRoot, record.module)) === "absent";
+    }
+    const failuresAfter = failuresSeen ?? counted;
+    let loss: LossReport | null = null;
+    const base = options.sinceSnapshot ? sinceSnapshot(log) : { expect, others: [] };
+    if (report && base.expect !== undefined) {
+      loss = lossReport(report, {
+        expect: base.expect,
+        failuresBefore: before === undefined ? null : previous?.transport_failures ?? (previous ? null : 0),
+        failuresAfter: before === undefined ? null : failuresAfter,
+        otherReads: base.others,
+        sequenceBefore: before?.sequence,
+      });
+    } else if (report) {
+      // The previous read left no sequence numbers (a text read of an older stapfr): count from this one.
+      loss = lossReport(report, {
+        expect: report.ledger.first ?? 1,
+        failuresBefore: null,
+        failuresAfter: null,
+      });
+    }
+    const entry: ReadLogEntry = {
+      at: new Date().toISOString(),
+      bytes: output.bytes,
+      by: options.command,
+      run: record.startedAt,
+      sequenced: report !== undefined,
+      ...(report?.ledger.first !== undefined ? { first_seq: report.ledger.first } : {}),
+      ...(report?.lastRead !== undefined ? { last_seq: report.lastRead } : {}),
+      ...(failuresAfter !== null ? { transport_failures: failuresAfter } : {}),
+    };
+    const failed = session.sinkError !== undefined || output.state === "failed";
+    // A snapshot logs its read itself, once it has an ID (lib/snapshots/capture.ts), unless it failed here.
+    if (options.command !== "snapshot" || failed) await logRead(engine.registry, record.name, entry);
+    if (strayStdout > 0) {
+      options.onDiagnostic?.(`stapfr: stapio printed ${strayStdout} bytes on stdout in bulk mode; they were left out`);
+    }
+    if (failed) throw writeFailure(options.command, record.name, output.error ?? session.sinkError!);
+    return {
+      outcome,
+      ended,
+      loss,
+      loss_unknown: pipeline
+        ? null
+        : "its module writes text without sequence numbers (built without bulk transport, or started by an " +
+          "older stapfr)",
+      left_out_bytes: report?.leftOut.bytes ?? 0,
+      damage: cleaner ? cleaner.report() : null,
+      log: entry,
+    };
+  } finally {
+    if (pipesDir) await Deno.remove(pipesDir, { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * The sequence number a read should start at: one after the last number any read of this run took, or 1 when
+ * no read took any. Undefined when an earlier read had no sequence numbers (a text read): then what it took
+ * cannot be told apart from what was overwritten.
+ */
+function expectedFirst(log: readonly ReadLogEntry[]): number | undefined {
+  for (let i = log.length - 1; i >= 0; i--) {
+    if (log[i].last_seq !== undefined) return (log[i].last_seq! + 1) >>> 0;
+    if (!log[i].sequenced) return undefined;
+  }
+  return 1;
+}
+
+/**
+ * Where a snapshot's accounting starts: one after the previous snapshot's last number (1 when there is none),
+ * and the numbers other reads took since then. Undefined when a read since then had no sequence numbers.
+ */
+function sinceSnapshot(log: readonly ReadLogEntry[]): { expect: number | undefined; others: SeqRange[] } {
+  const others: SeqRange[] = [];
+  for (let i = log.length - 1; i >= 0; i--) {
+    const e = log[i];
+    if (!e.sequenced) return { expect: undefined, others };
+    if (e.by === "snapshot" && e.snapshot !== undefined) {
+      if (e.last_seq !== undefined) return { expect: (e.last_seq + 1) >>> 0, others };
+      continue;
+    }
+    if (e.first_seq !== undefined && e.last_seq !== undefined) others.unshift([e.first_seq, e.last_seq]);
+  }
+  return { expect: 1, others };
+}
+
+/**
+ * The module drops its reader count when the control channel closes; gives that a moment to show in
+ * /proc/modules, so that the next command does not see this reader as "already attached".
+ */
+async function waitDetached(engine: Engine, record: RecorderRecord): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    if ((await moduleState(engine.host.procRoot, record.module)) !== "attached") return;
+    await sleep(25);
+  }
+}
