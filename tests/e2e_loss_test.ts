@@ -73,7 +73,11 @@ Deno.test("loss before a read: a ring that wrapped says exactly which records it
     assertEquals(next[0] > seen.at(-1)! + 1, true, "the ring wrapped again while detached");
     assertMatch(
       again.stderr,
-      new RegExp(`stapfr: ${next[0] - seen.at(-1)! - 1} records \\(seq ${seen.at(-1)! + 1}–${next[0] - 1}\\) were overwritten before this dump began`),
+      new RegExp(
+        `stapfr: ${next[0] - seen.at(-1)! - 1} records \\(seq ${seen.at(-1)! + 1}–${
+          next[0] - 1
+        }\\) were overwritten before this dump began`,
+      ),
     );
   });
 });
@@ -122,7 +126,10 @@ Deno.test("loss between reads: a snapshot counts what other reads took since the
     assertEquals(holes(union), 0, "nothing lost between the reads");
     assertEquals(second.missing!.other_reads, dumps[0].length + dumps[1].length);
     assertEquals([second.missing!.before_read, second.contiguous], [0, false]);
-    assertMatch(second.gap_reason!, new RegExp(`${dumps[0].length + dumps[1].length} records went to other reads`));
+    assertMatch(
+      second.gap_reason!,
+      new RegExp(`${dumps[0].length + dumps[1].length} records went to other reads`),
+    );
   });
 });
 
@@ -162,7 +169,11 @@ Deno.test("20 consecutive snapshots of a counter: gap-free wherever contiguous, 
     let contiguous = 0;
     for (const [i, { m, seen }] of taken.entries()) {
       assert(sorted(seen), `snapshot ${i} in global order`);
-      assertEquals([m.first_seq, m.last_seq, m.records], [seen[0], seen.at(-1), seen.length], `snapshot ${i}`);
+      assertEquals(
+        [m.first_seq, m.last_seq, m.records],
+        [seen[0], seen.at(-1), seen.length],
+        `snapshot ${i}`,
+      );
       assertEquals(m.missing!.during_read, holes(seen), `snapshot ${i}: gaps inside`);
       if (i === 0) continue;
       const before = taken[i - 1].seen.at(-1)!;

@@ -37,9 +37,9 @@ Deno.test({
   ignore: !installed(),
   async fn() {
     const canRun = await runnable();
-    const session = (() => {
+    const session = await (async () => {
       try {
-        return AttachSession.open({
+        return await AttachSession.open({
           host,
           module: MODULE,
           recorder: "absent",

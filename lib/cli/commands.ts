@@ -58,7 +58,8 @@ export const COMMANDS: Record<string, CommandInfo> = {
   build: {
     load: () => import("../commands/build.ts"),
     summary: "Compile a recorder's module for a kernel, to start it later with start --module",
-    usage: "build NAME (SCRIPT_FILE | -e SCRIPT) [--kernel RELEASE] [--no-bulk] [--out-dir DIR] [-- STAP_ARGS…]",
+    usage:
+      "build NAME (SCRIPT_FILE | -e SCRIPT) [--kernel RELEASE] [--no-bulk] [--out-dir DIR] [-- STAP_ARGS…]",
     help: `  -e, --script SCRIPT   the script text instead of a file
   --kernel RELEASE      the target kernel (default: the running one); needs its build tree (linux-headers)
   --no-bulk             plain text output instead of bulk records (the default, which memory recorders read

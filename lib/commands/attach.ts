@@ -6,7 +6,7 @@
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
-import { diagnostics, oneName, recordersFor, self, stdoutSink, readReport } from "./common.ts";
+import { diagnostics, oneName, readReport, recordersFor, self, stdoutSink } from "./common.ts";
 
 /** Runs `attach`. */
 export async function run(args: string[], ctx: Context): Promise<number> {

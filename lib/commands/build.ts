@@ -29,7 +29,9 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   }
   const kernel = values.kernel as string | undefined;
   if (kernel !== undefined && kernel.trim() === "") throw new UsageError(`"--kernel" needs a release`);
-  if (values.bulk === true && values["no-bulk"] === true) throw new UsageError(`Give "--bulk" or "--no-bulk", not both`);
+  if (values.bulk === true && values["no-bulk"] === true) {
+    throw new UsageError(`Give "--bulk" or "--no-bulk", not both`);
+  }
   const script: ScriptSource = text !== undefined ? { text } : { file: file! };
   const result = await recordersFor(ctx).build({
     name,

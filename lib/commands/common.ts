@@ -10,7 +10,7 @@ import { Recorders } from "../recorder.ts";
 import type { ByteSink } from "../readers/concat.ts";
 import { formatSize, validateName } from "../units.ts";
 import { damageMessage, type DamageReport } from "../readers/clean_sink.ts";
-import { type LossReport, lossLine } from "../recorder/loss.ts";
+import { lossLine, type LossReport } from "../recorder/loss.ts";
 
 /**
  * Tells people on stderr what a read lost, counted from the sequence numbers (docs/loss-accounting.md), and

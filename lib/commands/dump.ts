@@ -6,7 +6,7 @@
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, StapfrError, UsageError } from "../errors.ts";
-import { diagnostics, oneName, recordersFor, stdoutSink, readReport } from "./common.ts";
+import { diagnostics, oneName, readReport, recordersFor, stdoutSink } from "./common.ts";
 import type { ReadResult } from "../recorder.ts";
 import { openOutputFile } from "./output_file.ts";
 

@@ -6,7 +6,7 @@
 import { ExitCode } from "../errors.ts";
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
-import { diagnostics, oneName, recordersFor, stdoutSink, readReport } from "./common.ts";
+import { diagnostics, oneName, readReport, recordersFor, stdoutSink } from "./common.ts";
 
 /** Runs `stop`. */
 export async function run(args: string[], ctx: Context): Promise<number> {

@@ -6,7 +6,7 @@
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
-import { diagnostics, oneName, recordersFor, stdoutSink, readReport } from "./common.ts";
+import { diagnostics, oneName, readReport, recordersFor, stdoutSink } from "./common.ts";
 
 /** Runs `tail`. */
 export async function run(args: string[], ctx: Context): Promise<number> {

@@ -11,7 +11,8 @@ import { join } from "../path.ts";
 import { COUNTERS_FILE } from "./counters.ts";
 
 /** The tapset file's text (SystemTap 4.8's runtime: linux/runtime.h). */
-export const COUNTERS_TAPSET = `// stapfr: the runtime's counters, for stapfr's loss accounting (docs/loss-accounting.md).
+export const COUNTERS_TAPSET =
+  `// stapfr: the runtime's counters, for stapfr's loss accounting (docs/loss-accounting.md).
 function stapfr_transport_failures:long () %{ /* pure */ /* unprivileged */
   STAP_RETVALUE = atomic_read(&_stp_transport_failures);
 %}

@@ -133,7 +133,10 @@ export class AttachSession {
   static async open(options: SessionOptions): Promise<AttachSession> {
     const outputs: string[] = [];
     if (options.bulk) {
-      const paths = Array.from({ length: options.bulk.cpus }, (_, cpu) => bulkOutputPath(options.bulk!.dir, cpu));
+      const paths = Array.from(
+        { length: options.bulk.cpus },
+        (_, cpu) => bulkOutputPath(options.bulk!.dir, cpu),
+      );
       await makeFifos(paths);
       outputs.push("-o", `${options.bulk.dir}/cpu`);
     }
@@ -406,7 +409,8 @@ export class AttachSession {
 
 /** Makes named pipes (0600) with `mkfifo`: Deno has no call for it. */
 async function makeFifos(paths: readonly string[]): Promise<void> {
-  const out = await new Deno.Command("mkfifo", { args: ["-m", "600", "--", ...paths], stdin: "null" }).output()
+  const out = await new Deno.Command("mkfifo", { args: ["-m", "600", "--", ...paths], stdin: "null" })
+    .output()
     .catch((err) => {
       throw new StapfrError(`Cannot make the named pipes a bulk read needs: ${(err as Error).message}`, {
         hint: "mkfifo (GNU coreutils) must be on PATH",

@@ -42,12 +42,14 @@ Deno.test("AttachSession reads until idle, then detaches with SIGQUIT in a sessi
   try {
     const out = collect();
     const lines: string[] = [];
-    const s = track(AttachSession.open({
-      host,
-      module: "stap_fr_a",
-      sink: out.sink,
-      onDiagnostic: (l) => lines.push(l),
-    }));
+    const s = track(
+      await AttachSession.open({
+        host,
+        module: "stap_fr_a",
+        sink: out.sink,
+        onDiagnostic: (l) => lines.push(l),
+      }),
+    );
     assertEquals(await s.waitIdle({ idleMs: 200 }), "idle");
     assertEquals(out.text(), "line 1\nline 2\n");
     // setsid: the reader is a session leader, so a terminal's Ctrl-C cannot reach it.
@@ -69,12 +71,14 @@ Deno.test("AttachSession resends a lost SIGQUIT, and kills a stapio that ignores
   const host = await fakeHost({ staprun: STAPRUN });
   try {
     await t.step("one lost signal is resent", async () => {
-      const s = track(AttachSession.open({
-        host: { ...host, env: { ...host.env, LOSE: "1" } },
-        module: "stap_fr_a",
-        sink: collect().sink,
-        signalWaitMs: 200,
-      }));
+      const s = track(
+        await AttachSession.open({
+          host: { ...host, env: { ...host.env, LOSE: "1" } },
+          module: "stap_fr_a",
+          sink: collect().sink,
+          signalWaitMs: 200,
+        }),
+      );
       await s.waitIdle({ idleMs: 200 });
       assertEquals((await s.detach()).code, 0);
       await s.done;
@@ -83,14 +87,16 @@ Deno.test("AttachSession resends a lost SIGQUIT, and kills a stapio that ignores
       "always lost: stapio is killed (a detach, not an unload), and the diagnostic says so",
       async () => {
         const lines: string[] = [];
-        const s = track(AttachSession.open({
-          host: { ...host, env: { ...host.env, LOSE: "99" } },
-          module: "stap_fr_a",
-          sink: collect().sink,
-          signalWaitMs: 100,
-          signalAttempts: 2,
-          onDiagnostic: (line) => lines.push(line),
-        }));
+        const s = track(
+          await AttachSession.open({
+            host: { ...host, env: { ...host.env, LOSE: "99" } },
+            module: "stap_fr_a",
+            sink: collect().sink,
+            signalWaitMs: 100,
+            signalAttempts: 2,
+            onDiagnostic: (line) => lines.push(line),
+          }),
+        );
         await s.waitIdle({ idleMs: 200 });
         const status = await s.detach();
         assertEquals(status.signal, "SIGKILL");
@@ -114,7 +120,7 @@ Deno.test("AttachSession.unload sends SIGTERM and passes the end-probe output on
   const host = await fakeHost({ staprun: STAPRUN });
   try {
     const out = collect();
-    const s = track(AttachSession.open({ host, module: "stap_fr_a", sink: out.sink }));
+    const s = track(await AttachSession.open({ host, module: "stap_fr_a", sink: out.sink }));
     await s.waitIdle({ idleMs: 200 });
     await s.unload();
     await s.done;
@@ -133,7 +139,9 @@ Deno.test("AttachSession explains a failed attach through the module table", asy
   });
   try {
     await host.setModules({ stap_fr_a: 1 });
-    const s = track(AttachSession.open({ host, module: "stap_fr_a", recorder: "a", sink: collect().sink }));
+    const s = track(
+      await AttachSession.open({ host, module: "stap_fr_a", recorder: "a", sink: collect().sink }),
+    );
     const err = await assertRejects(() => s.waitIdle({ idleMs: 5000 }), StapfrError);
     assertMatch(err.message, /already attached by another reader/);
     await s.done;
@@ -149,14 +157,16 @@ Deno.test("AttachSession keeps draining stapio after the sink's pipe closed", as
   const host = await fakeHost({ staprun: STAPRUN });
   try {
     let calls = 0;
-    const s = track(AttachSession.open({
-      host,
-      module: "stap_fr_a",
-      sink: () => {
-        calls++;
-        return Promise.reject(new Deno.errors.BrokenPipe("closed"));
-      },
-    }));
+    const s = track(
+      await AttachSession.open({
+        host,
+        module: "stap_fr_a",
+        sink: () => {
+          calls++;
+          return Promise.reject(new Deno.errors.BrokenPipe("closed"));
+        },
+      }),
+    );
     assertEquals(await s.waitIdle({ idleMs: 5000 }), "closed");
     assert(s.sinkClosed);
     await s.detach();
@@ -174,7 +184,7 @@ Deno.test("AttachSession.detach returns once stapio exited, even while a slow co
   let release = (): void => {};
   const held = new Promise<void>((resolve) => (release = resolve));
   try {
-    const s = AttachSession.open({
+    const s = await AttachSession.open({
       host,
       module: "stap_fr_a",
       // The consumer stops reading until the test lets it go.

@@ -1,7 +1,7 @@
 /**
  * Relay record framing: a CPU's raw stream of bulk records (`uint32 sequence, uint32 length`, little-endian,
  * then `length` payload bytes; docs/systemtap-4.8.md 4.9) cut back into records, whatever the chunking, and put
- * back in frame where SystemTap's ring broke it (docs/loss-accounting.md "Framing"):
+ * back in frame where SystemTap's ring broke it (docs/loss-accounting.md "The read path"):
  *
  * - a record is passed on whole or not at all, and only once the bytes after it confirm it: the next header is
  *   plausible too, or the stream ended, or it has been quiet for a while ({@linkcode RecordFramer.flush});
@@ -151,20 +151,54 @@ export class RecordFramer {
     while (this.#start < this.#end) {
       const head = this.#header(this.#start, this.#last);
       if (head === "short") break;
-      const ok = head === null ? false : this.#confirmed(this.#start, head, state);
+      let ok = head === null ? false : this.#confirmed(this.#start, head, state);
       if (ok === "wait") break;
+      if (ok === false && head !== null) {
+        // Its successor is not a header. If the next header that chains lies at or after the record's end, the
+        // record is whole and garbage follows it (4.8 leaves 1–8 bytes at a sub-buffer's end); if it lies inside
+        // the record, the record was cut short.
+        const next = this.#start + HEADER + head.len;
+        const found = this.#find(this.#start + 1, head.seq, state);
+        if (found === "wait") break;
+        ok = found !== undefined && found >= next;
+        if (ok) {
+          this.#emit(out, head);
+          this.#skipTo(found!);
+          continue;
+        }
+      }
       if (ok && head !== null) {
-        const from = this.#start + HEADER;
-        out.push({ seq: head.seq, payload: this.#buf.slice(from, from + head.len) });
-        this.#start = from + head.len;
-        this.#last = head.seq;
-        this.#skipping = false;
+        this.#emit(out, head);
         continue;
       }
       // Out of frame here: the next position where a plausible header chains with its successor.
       if (!this.#resync(state)) break;
     }
     return out;
+  }
+
+  #emit(out: RelayRecord[], head: { seq: number; len: number }): void {
+    const from = this.#start + HEADER;
+    out.push({ seq: head.seq, payload: this.#buf.slice(from, from + head.len) });
+    this.#start = from + head.len;
+    this.#last = head.seq;
+    this.#skipping = false;
+  }
+
+  /**
+   * The first position from `from` on where a header plausible after `last` is confirmed by its successor;
+   * undefined when there is none in the bytes held, "wait" when more bytes are needed to tell.
+   */
+  #find(from: number, last: number | undefined, state: StreamState): number | undefined | "wait" {
+    for (let at = from; at < this.#end; at++) {
+      const head = this.#header(at, last);
+      if (head === "short") return state === "ended" ? undefined : "wait";
+      if (head === null) continue;
+      const ok = this.#confirmed(at, head, state);
+      if (ok === "wait") return "wait";
+      if (ok) return at;
+    }
+    return state === "ended" ? undefined : "wait";
   }
 
   /** Skips forward to the next confirmed header; false when more bytes are needed to find it. */

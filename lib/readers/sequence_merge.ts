@@ -1,5 +1,5 @@
 /**
- * The merge of CPU streams by sequence number, as records arrive (docs/loss-accounting.md "Merging"): each
+ * The merge of CPU streams by sequence number, as records arrive (docs/loss-accounting.md "The read path"): each
  * CPU's records come in increasing order, and the module numbers every record from one counter, so the record
  * with the smallest number among the CPUs' heads is the next one, as `stap-merge` does for whole files. While
  * reading live, a CPU that has nothing queued may still be about to deliver a smaller number; the head is held

@@ -167,10 +167,14 @@ export function lossLine(loss: LossReport, what = "read"): string | undefined {
         "(the ring wrapped, or a reader that did not finish took them)",
     );
   }
-  if (m.other_reads > 0) parts.push(`${m.other_reads} records were taken by other reads since the previous snapshot`);
+  if (m.other_reads > 0) {
+    parts.push(`${m.other_reads} records were taken by other reads since the previous snapshot`);
+  }
   if (m.during_read > 0) {
     parts.push(
-      `${m.during_read} records (${rangesText(inside, m.ranges_capped)}) were lost while reading: SystemTap dropped them`,
+      `${m.during_read} records (${
+        rangesText(inside, m.ranges_capped)
+      }) were lost while reading: SystemTap dropped them`,
     );
   }
   if ((m.unreserved ?? 0) > 0) {

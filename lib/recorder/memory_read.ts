@@ -9,6 +9,7 @@
  * @module
  */
 import { join } from "../path.ts";
+import { StapfrError } from "../errors.ts";
 import { moduleState, relayChannels } from "../driver/kernel.ts";
 import { readCounters } from "../driver/counters.ts";
 import { AttachSession, type WaitOutcome } from "../driver/session.ts";
@@ -78,6 +79,7 @@ export async function readMemory(
 ): Promise<MemoryReadResult> {
   await clearReaderSlot(engine, record, { signal: options.signal, note: options.onDiagnostic });
   const host = engine.host;
+  await requireLoaded(engine, record);
   const log = await readLog(engine.registry, record.name, record.startedAt);
   const previous = log.at(-1);
   const before = record.counters ? await readCounters(host.procRoot, record.module) : undefined;
@@ -110,7 +112,11 @@ export async function readMemory(
       onDiagnostic,
       signalWaitMs: engine.signalWaitMs,
       register: (pid) =>
-        registerReader(engine.registry.dir, { recorder: record.name, module: record.module, command: options.command }, pid),
+        registerReader(engine.registry.dir, {
+          recorder: record.name,
+          module: record.module,
+          command: options.command,
+        }, pid),
       bulk: pipeline && pipesDir
         ? {
           dir: pipesDir,
@@ -121,14 +127,16 @@ export async function readMemory(
         : undefined,
     });
     // A live merge releases held records as time passes, until the outputs have ended.
+    // (Its outputs end before `done` resolves: once it has, there is nothing left to tick.)
     let ticking = true;
+    void session.done.finally(() => (ticking = false));
     const ticker = pipeline
       ? (async () => {
         while (ticking) {
           const timer = new AbortController();
           await Promise.race([session.done, sleep(pipeline.wakeIn() ?? HOLD_MS, timer.signal)]);
           timer.abort();
-          await pipeline.tick();
+          if (ticking) await pipeline.tick();
         }
       })()
       : Promise.resolve();
@@ -195,7 +203,9 @@ export async function readMemory(
     // A snapshot logs its read itself, once it has an ID (lib/snapshots/capture.ts), unless it failed here.
     if (options.command !== "snapshot" || failed) await logRead(engine.registry, record.name, entry);
     if (strayStdout > 0) {
-      options.onDiagnostic?.(`stapfr: stapio printed ${strayStdout} bytes on stdout in bulk mode; they were left out`);
+      options.onDiagnostic?.(
+        `stapfr: stapio printed ${strayStdout} bytes on stdout in bulk mode; they were left out`,
+      );
     }
     if (failed) throw writeFailure(options.command, record.name, output.error ?? session.sinkError!);
     return {
@@ -244,6 +254,23 @@ function sinceSnapshot(log: readonly ReadLogEntry[]): { expect: number | undefin
     if (e.first_seq !== undefined && e.last_seq !== undefined) others.unshift([e.first_seq, e.last_seq]);
   }
   return { expect: 1, others };
+}
+
+/** Refuses to attach to a module that is not loaded, or that another reader holds (said plainly). */
+async function requireLoaded(engine: Engine, record: RecorderRecord): Promise<void> {
+  const state = await moduleState(engine.host.procRoot, record.module);
+  if (state === "absent") {
+    throw new StapfrError(
+      `Recorder "${record.name}" is not running: module "${record.module}" is not loaded`,
+      { hint: 'Its buffered output is gone with it; "stapfr gc" removes the recorder' },
+    );
+  }
+  if (state === "attached") {
+    throw new StapfrError(
+      `Recorder "${record.name}" is already attached by another reader (module "${record.module}" is in use)`,
+      { hint: "Only one reader at a time: wait for the other dump, attach or staprun -A to finish" },
+    );
+  }
 }
 
 /**

@@ -146,15 +146,21 @@ export async function dumpRecorder(
   if (record.mode === "file") return await dumpFiles(engine, record, sink, options);
   const maxBytes = await capacityOf(engine, record);
   const output = new Output(sink);
-  const r = await readMemory(engine, record, output, {
-    command: (options.command ?? "dump") as "dump",
-    signal: options.signal,
-    onDiagnostic: options.onDiagnostic,
-    raw: options.raw,
-    // A snapshot keeps all it read: what it left out would be in no snapshot.
-    maxBytes: options.command === "snapshot" ? undefined : maxBytes,
-    sinceSnapshot: options.sinceSnapshot,
-  }, (s) => s.waitIdle({ idleMs: engine.idleMs, maxBytes, maxMs: engine.drainMaxMs, signal: options.signal }));
+  const r = await readMemory(
+    engine,
+    record,
+    output,
+    {
+      command: (options.command ?? "dump") as "dump",
+      signal: options.signal,
+      onDiagnostic: options.onDiagnostic,
+      raw: options.raw,
+      // A snapshot keeps all it read: what it left out would be in no snapshot.
+      maxBytes: options.command === "snapshot" ? undefined : maxBytes,
+      sinceSnapshot: options.sinceSnapshot,
+    },
+    (s) => s.waitIdle({ idleMs: engine.idleMs, maxBytes, maxMs: engine.drainMaxMs, signal: options.signal }),
+  );
   return {
     name,
     mode: "memory",

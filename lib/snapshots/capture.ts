@@ -14,7 +14,9 @@ import { capacityOf, type Engine } from "../recorder/engine.ts";
 import { dumpRecorder } from "../recorder/read.ts";
 import { Digest, HashCache } from "./digest.ts";
 import { logRead, readLog, type ReadLogEntry } from "../recorder/read_log.ts";
-import type { LossReport } from "../recorder/loss.ts";
+import type { LossReport, MissingRecords } from "../recorder/loss.ts";
+import { readCounters } from "../driver/counters.ts";
+import type { FileSequence } from "./digest.ts";
 import { hostFacts } from "./host_facts.ts";
 import { type Manifest, MANIFEST_SCHEMA, type SnapshotFile, type SnapshotTrigger } from "./manifest.ts";
 import type { SnapshotStore, StoredSnapshot } from "./store.ts";
@@ -65,12 +67,16 @@ const FULL_SHARE = 0.9;
 /** Why a memory snapshot does not continue the previous one, from its loss report; null when it does. */
 function memoryGap(loss: LossReport, previous: StoredSnapshot | undefined, run: string): string | null {
   if (!previous || previous.manifest.recorder_started_at !== run) {
-    return previous ? "the recorder was restarted since the previous snapshot" : "no earlier snapshot of this run";
+    return previous
+      ? "the recorder was restarted since the previous snapshot"
+      : "no earlier snapshot of this run";
   }
   const m = loss.missing;
   const why: string[] = [];
   if (m.before_read > 0) {
-    why.push(`${m.before_read} records were overwritten (or taken by a reader that did not finish) before it`);
+    why.push(
+      `${m.before_read} records were overwritten (or taken by a reader that did not finish) before it`,
+    );
   }
   if (m.other_reads > 0) why.push(`${m.other_reads} records went to other reads (dump, tail, attach)`);
   if (m.unreserved === null) why.push("the module cannot say how many records it could not reserve");
@@ -246,6 +252,7 @@ function firstIndex(record: RecorderRecord): number {
 }
 
 async function captureFiles(
+  engine: Engine,
   store: SnapshotStore,
   record: RecorderRecord,
   dir: string,
@@ -263,6 +270,7 @@ async function captureFiles(
   const hashes = await HashCache.open(store.recorderDir(record.name));
   let rotatedAway = false;
   const cutIndexes: [string, number][] = [];
+  const sequences: FileSequence[] = [];
   for (const stream of streamsOf(listed)) {
     // The files of a stream are numbered without holes; a lower first number than the oldest present means
     // files were rotated away (older data lost before this window).
@@ -273,7 +281,8 @@ async function captureFiles(
         rotatedAway = true;
         continue;
       }
-      const d = await hashes.digest(to, out.bulk);
+      const { seq, ...d } = await hashes.digest(to, out.bulk);
+      if (seq) sequences.push(seq);
       files.push({ name: f.name, ...d, cpu: f.cpu });
       if (f.cpu !== null) perCpu[f.cpu] = (perCpu[f.cpu] ?? 0) + d.bytes;
       cutIndexes.push([String(f.cpu), f.index]);
@@ -302,6 +311,22 @@ async function captureFiles(
   }
   await hashes.save();
   const streams = new Set(files.map((f) => f.cpu)).size;
+  const numbered = out.bulk ? await fileSequence(engine, record, sequences) : undefined;
+  if (numbered) {
+    // The numbers are the evidence: a window that does not reach back to the previous one lost records.
+    rotatedAway = numbered.first_seq !== null && numbered.first_seq > 1;
+    if (previous?.manifest.recorder_started_at === record.startedAt && previous.manifest.last_seq != null) {
+      gap = numbered.first_seq !== null && numbered.first_seq > previous.manifest.last_seq + 1
+        ? `records ${previous.manifest.last_seq + 1}–${
+          numbered.first_seq - 1
+        } were rotated away between the snapshots`
+        : numbered.missing.unreserved === null
+        ? "the module cannot say how many records it could not reserve"
+        : numbered.missing.unreserved > 0
+        ? `the module could not reserve ${numbered.missing.unreserved} records since it started`
+        : null;
+    }
+  }
   return {
     files,
     per_cpu_bytes: out.bulk ? perCpu : null,
@@ -314,6 +339,64 @@ async function captureFiles(
     contiguous: gap === null,
     gap_reason: gap,
     window_seconds: null,
+    first_seq: numbered?.first_seq ?? null,
+    last_seq: numbered?.last_seq ?? null,
+    records: numbered?.records ?? null,
+    missing: numbered?.missing ?? null,
+    sequence_note: numbered
+      ? numbered.missing.during_read > 0 ? "missing ranges inside the window are counted, not listed" : null
+      : "a non-bulk file recorder writes text without sequence numbers",
+  };
+}
+
+/**
+ * The sequence accounting of a bulk file window from its files' numbers: a file recorder's numbering starts
+ * at 1, so what lies before the window's first number was rotated away; what is absent inside it is the span
+ * less the records. (The ranges inside are not listed: that would take a merge of every file.)
+ */
+async function fileSequence(
+  engine: Engine,
+  record: RecorderRecord,
+  files: readonly FileSequence[],
+): Promise<
+  Pick<Manifest, "first_seq" | "last_seq" | "records"> & { missing: MissingRecords; first_seq: number | null }
+> {
+  const counters = record.counters ? await readCounters(engine.host.procRoot, record.module) : undefined;
+  const unreserved = counters?.transport_failures ?? null;
+  if (files.length === 0) {
+    return {
+      first_seq: null,
+      last_seq: null,
+      records: 0,
+      missing: {
+        before_read: 0,
+        during_read: 0,
+        unreserved,
+        other_reads: 0,
+        total: unreserved ?? 0,
+        ranges: [],
+        ranges_capped: false,
+      },
+    };
+  }
+  const first = Math.min(...files.map((f) => f.first));
+  const last = Math.max(...files.map((f) => f.last));
+  const records = files.reduce((n, f) => n + f.records, 0);
+  const before = first - 1;
+  const during = Math.max(0, last - first + 1 - records);
+  return {
+    first_seq: first,
+    last_seq: last,
+    records,
+    missing: {
+      before_read: before,
+      during_read: during,
+      unreserved,
+      other_reads: 0,
+      total: before + during + (unreserved ?? 0),
+      ranges: before > 0 ? [[1, before]] : [],
+      ranges_capped: during > 0,
+    },
   };
 }
 
@@ -331,7 +414,7 @@ export async function captureSnapshot(
   try {
     const measured = record.mode === "memory"
       ? await captureMemory(engine, record, partial.dir, previous, options)
-      : await captureFiles(store, record, partial.dir, previous);
+      : await captureFiles(engine, store, record, partial.dir, previous);
     const facts = await hostFacts(engine.host, engine.env);
     const { log, ...fields } = measured as Measured & { log?: ReadLogEntry };
     drained = log;

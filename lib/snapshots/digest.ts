@@ -34,26 +34,45 @@ export function countNewlines(chunk: Uint8Array): number {
   return n;
 }
 
-/** SHA-256, bytes and lines of a file; `bulk` counts lines in the record payloads. */
-export async function digestFile(
-  path: string,
-  bulk: boolean,
-): Promise<{ sha256: string; bytes: number; lines: number }> {
+/** The sequence numbers in one bulk file: its first, its last, and how many records. */
+export interface FileSequence {
+  first: number;
+  last: number;
+  records: number;
+}
+
+/** What a file's digest says. */
+export interface FileDigest {
+  sha256: string;
+  bytes: number;
+  lines: number;
+  /** Bulk files with records: their sequence numbers. */
+  seq?: FileSequence;
+}
+
+/** SHA-256, bytes and lines of a file; `bulk` counts lines in the record payloads, and their numbers. */
+export async function digestFile(path: string, bulk: boolean): Promise<FileDigest> {
   const d = new Digest();
   using file = await Deno.open(path, { read: true });
   const buf = new Uint8Array(1 << 20);
   for (let n; (n = await file.read(buf)) !== null;) d.update(buf.subarray(0, n));
   let lines = d.lines;
+  let seq: FileSequence | undefined;
   if (bulk) {
     lines = 0;
     const reader = new RecordReader([{ path, name: "", cpu: 0, index: 0 }]);
     try {
-      for (let r; (r = await reader.next()) !== null;) lines += countNewlines(r.payload);
+      for (let r; (r = await reader.next()) !== null;) {
+        lines += countNewlines(r.payload);
+        seq = seq
+          ? { first: seq.first, last: r.seq, records: seq.records + 1 }
+          : { first: r.seq, last: r.seq, records: 1 };
+      }
     } finally {
       reader.close();
     }
   }
-  return { sha256: d.hex(), bytes: d.bytes, lines };
+  return { sha256: d.hex(), bytes: d.bytes, lines, ...(seq ? { seq } : {}) };
 }
 
 /**
@@ -64,10 +83,13 @@ export async function digestFile(
  */
 export class HashCache {
   #path: string;
-  #entries: Record<string, { sha256: string; lines: number }>;
+  #entries: Record<string, { sha256: string; lines: number; seq?: FileSequence }>;
   #used = new Set<string>();
 
-  private constructor(path: string, entries: Record<string, { sha256: string; lines: number }>) {
+  private constructor(
+    path: string,
+    entries: Record<string, { sha256: string; lines: number; seq?: FileSequence }>,
+  ) {
     this.#path = path;
     this.#entries = entries;
   }
@@ -86,16 +108,17 @@ export class HashCache {
   }
 
   /** The digest of a file, from the cache when its inode, size and time match. */
-  async digest(path: string, bulk: boolean): Promise<{ sha256: string; bytes: number; lines: number }> {
+  async digest(path: string, bulk: boolean): Promise<FileDigest> {
     const st = await Deno.stat(path);
-    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtime?.getTime()}:${bulk ? "b" : "t"}`;
+    // "s": entries that carry the sequence numbers of bulk files (older entries are hashed again once).
+    const key = `${st.dev}:${st.ino}:${st.size}:${st.mtime?.getTime()}:${bulk ? "bs" : "t"}`;
     this.#used.add(key);
     const hit = this.#entries[key];
     if (hit && typeof hit.sha256 === "string" && typeof hit.lines === "number") {
-      return { sha256: hit.sha256, bytes: st.size, lines: hit.lines };
+      return { sha256: hit.sha256, bytes: st.size, lines: hit.lines, ...(hit.seq ? { seq: hit.seq } : {}) };
     }
     const d = await digestFile(path, bulk);
-    this.#entries[key] = { sha256: d.sha256, lines: d.lines };
+    this.#entries[key] = { sha256: d.sha256, lines: d.lines, ...(d.seq ? { seq: d.seq } : {}) };
     return d;
   }
 

@@ -1,0 +1,104 @@
+import { assertEquals } from "@std/assert";
+import { MAX_PAYLOAD, RecordFramer, seqAfter } from "./framing.ts";
+
+const encoder = new TextEncoder();
+
+function rec(seq: number, text: string, declared?: number): Uint8Array {
+  const p = encoder.encode(text);
+  const r = new Uint8Array(8 + p.length);
+  new DataView(r.buffer).setUint32(0, seq >>> 0, true);
+  new DataView(r.buffer).setUint32(4, declared ?? p.length, true);
+  r.set(p, 8);
+  return r;
+}
+
+function join(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Feeds `bytes` in chunks of `size` and ends; returns the sequence numbers and payloads framed. */
+function frame(bytes: Uint8Array, size: number): { seqs: number[]; text: string; framer: RecordFramer } {
+  const framer = new RecordFramer();
+  const out = [];
+  for (let i = 0; i < bytes.length; i += size) out.push(...framer.push(bytes.subarray(i, i + size)));
+  out.push(...framer.end());
+  return {
+    seqs: out.map((r) => r.seq),
+    text: out.map((r) => new TextDecoder().decode(r.payload)).join(""),
+    framer,
+  };
+}
+
+const clean = join(...Array.from({ length: 50 }, (_, i) => rec(i + 1, `line ${i + 1}\n`)));
+
+Deno.test("framing: any chunking gives the same records, whole and in order", () => {
+  const expected = Array.from({ length: 50 }, (_, i) => i + 1);
+  for (const size of [1, 2, 3, 7, 8, 9, 13, 64, 1000, clean.length]) {
+    const { seqs, framer } = frame(clean, size);
+    assertEquals(seqs, expected, `chunks of ${size}`);
+    assertEquals(framer.counts, { skipped_bytes: 0, resyncs: 0 });
+  }
+});
+
+Deno.test("framing: a stream that starts inside a record (a wrapped ring) skips the torn part and counts it", () => {
+  const torn = clean.subarray(5); // In the middle of record 1's header.
+  for (const size of [1, 5, 64, torn.length]) {
+    const { seqs, framer } = frame(torn, size);
+    assertEquals(seqs, Array.from({ length: 49 }, (_, i) => i + 2), `chunks of ${size}`);
+    assertEquals(framer.counts, { skipped_bytes: rec(1, "line 1\n").length - 5, resyncs: 1 });
+  }
+});
+
+Deno.test("framing: a record cut short loses its number, not the records after it", () => {
+  // Record 3's header promised 30 bytes; only 4 were written before record 4's header (4.8's print_flush).
+  const stream = join(rec(1, "a\n"), rec(2, "b\n"), rec(3, "cccc", 30), rec(4, "d\n"), rec(5, "e\n"));
+  for (const size of [1, 3, stream.length]) {
+    const { seqs, text, framer } = frame(stream, size);
+    assertEquals(seqs, [1, 2, 4, 5], `chunks of ${size}`);
+    assertEquals(text, "a\nb\nd\ne\n");
+    assertEquals(framer.counts, { skipped_bytes: 12, resyncs: 1 });
+  }
+});
+
+Deno.test("framing: garbage between records is skipped; implausible headers never pass", () => {
+  const garbage = new Uint8Array([0xc4, 0x1f, 0, 0, 1, 2, 3, 0xff, 0xff, 0xff, 0xff, 9]);
+  const stream = join(rec(1, "a\n"), rec(2, "b\n"), garbage, rec(3, "c\n"), rec(4, "d\n"));
+  const { seqs, text, framer } = frame(stream, 4);
+  assertEquals([seqs, text], [[1, 2, 3, 4], "a\nb\nc\nd\n"]);
+  assertEquals(framer.counts.skipped_bytes, garbage.length);
+  // A length over the limit is never a record, whatever follows.
+  const huge = join(rec(7, "x", MAX_PAYLOAD + 1), rec(8, "y\n"), rec(9, "z\n"));
+  assertEquals(frame(huge, 16).seqs, [8, 9]);
+});
+
+Deno.test("framing: the last record of a quiet stream comes out on flush, not before its successor", () => {
+  const framer = new RecordFramer();
+  assertEquals(framer.push(join(rec(1, "a\n"), rec(2, "b\n"))).map((r) => r.seq), [1]);
+  assertEquals(framer.flush().map((r) => r.seq), [2]);
+  // Half a header after it: a flush waits for the rest (stapio may write a header and its payload apart).
+  assertEquals(framer.push(rec(3, "c\n").subarray(0, 5)).length, 0);
+  assertEquals(framer.flush().length, 0);
+  assertEquals(framer.push(rec(3, "c\n").subarray(5)).length, 0);
+  assertEquals(framer.flush().map((r) => r.seq), [3]);
+  assertEquals(framer.end().length, 0);
+  assertEquals(framer.counts, { skipped_bytes: 0, resyncs: 0 });
+});
+
+Deno.test("framing: sequence numbers wrap at 2^32 and stay in order", () => {
+  const stream = join(rec(0xfffffffe, "a\n"), rec(0xffffffff, "b\n"), rec(0, "c\n"), rec(1, "d\n"));
+  assertEquals(frame(stream, 3).seqs, [0xfffffffe, 0xffffffff, 0, 1]);
+  assertEquals([seqAfter(0, 0xffffffff), seqAfter(0xffffffff, 0), seqAfter(5, 5)], [true, false, false]);
+});
+
+Deno.test("framing: an incomplete record at the end of a stream is skipped and counted", () => {
+  const stream = join(rec(1, "a\n"), rec(2, "bbbbbbbb").subarray(0, 11));
+  const { seqs, framer } = frame(stream, 100);
+  assertEquals(seqs, [1]);
+  assertEquals(framer.counts, { skipped_bytes: 11, resyncs: 1 });
+});
