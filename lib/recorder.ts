@@ -38,7 +38,7 @@ import type { CaptureOptions } from "./snapshots/capture.ts";
 import type { RetentionBounds } from "./snapshots/retention.ts";
 import type { BrokenSnapshot, SnapshotStore } from "./snapshots/store.ts";
 import { validateName } from "./units.ts";
-import { UsageError } from "./errors.ts";
+import { StapfrError, UsageError } from "./errors.ts";
 
 export type { ScriptSource } from "./driver/start.ts";
 export type { ByteSink } from "./readers/concat.ts";
@@ -215,9 +215,14 @@ export class Recorders {
   async gc(options?: GcOptions): Promise<GcResult> {
     const { collectGarbage } = await import("./recorder/gc.ts");
     const result = await collectGarbage(this.#engine, options);
-    // What interrupted snapshots left in the store.
-    for (const path of await (await this.#store()).collectPartials()) {
-      result.actions.push({ name: path, action: "removed", detail: "remains of an interrupted snapshot" });
+    // What interrupted snapshots left in the store; a store stapfr may not use is said, not a failure of gc.
+    try {
+      for (const path of await (await this.#store()).collectPartials()) {
+        result.actions.push({ name: path, action: "removed", detail: "remains of an interrupted snapshot" });
+      }
+    } catch (err) {
+      if (!(err instanceof StapfrError)) throw err;
+      result.actions.push({ name: this.storeDir, action: "kept", detail: err.message });
     }
     return result;
   }

@@ -13,15 +13,17 @@ import { dirname, resolve } from "../path.ts";
 import { osReason } from "../path_errors.ts";
 
 /** What the checks need of a directory's `lstat`/`stat`. */
-export type DirFacts = Pick<Deno.FileInfo, "isDirectory" | "isSymlink" | "uid" | "mode">;
+export type DirFacts = Pick<Deno.FileInfo, "isDirectory" | "isSymlink" | "uid" | "gid" | "mode">;
 
-/** The user stapfr runs as, or null where the platform has no uids. */
-function currentUid(): number | null {
-  try {
-    return Deno.uid();
-  } catch {
-    return null;
-  }
+/** Who stapfr runs as: its uid and primary gid, each null where the platform has none. */
+export interface Runner {
+  uid: number | null;
+  gid: number | null;
+}
+
+/** Who stapfr runs as. Without permission to ask (`--allow-sys`), the checks fail closed: an error says so. */
+function runner(): Runner {
+  return { uid: Deno.uid(), gid: Deno.gid() };
 }
 
 function octal(mode: number): string {
@@ -30,28 +32,36 @@ function octal(mode: number): string {
 
 /**
  * Why a directory on the way to the store (or the store itself) lets others replace what stapfr writes there,
- * or undefined when it does not: it must belong to `uid` or root, and one that its group or others may
- * write must be sticky (like /tmp: nobody may rename what is not theirs).
+ * or undefined when it does not: it must belong to the user or root, and one that others may write must be
+ * sticky (like /tmp: nobody may rename what is not theirs). One that its group may write must be sticky too,
+ * unless the group is the user's own primary group: under user private groups (Debian's and Ubuntu's
+ * default umask 002) that group has the user alone, and directories of the user's are group-writable.
  *
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * const dir = { isDirectory: true, isSymlink: false, uid: 0, mode: 0o41777 };
- * assertEquals(whyUnsafeAncestor("/tmp", dir, 1000), undefined);
- * assertEquals(whyUnsafeAncestor("/srv/x", { ...dir, uid: 1000, mode: 0o40777 }, 1000),
+ * const me = { uid: 1000, gid: 1000 };
+ * const dir = { isDirectory: true, isSymlink: false, uid: 0, gid: 0, mode: 0o41777 };
+ * assertEquals(whyUnsafeAncestor("/tmp", dir, me), undefined);
+ * assertEquals(whyUnsafeAncestor("/srv/x", { ...dir, uid: 1000, mode: 0o40777 }, me),
  *   '"/srv/x" is writable by others (mode 0777)');
- * assertEquals(whyUnsafeAncestor("/home/bob", { ...dir, uid: 1001, mode: 0o40755 }, 1000),
+ * assertEquals(whyUnsafeAncestor("/srv/y", { ...dir, uid: 1000, gid: 50, mode: 0o40775 }, me),
+ *   '"/srv/y" is writable by its group (gid 50, mode 0775)');
+ * assertEquals(whyUnsafeAncestor("/home/me", { ...dir, uid: 1000, gid: 1000, mode: 0o40775 }, me), undefined);
+ * assertEquals(whyUnsafeAncestor("/home/bob", { ...dir, uid: 1001, mode: 0o40755 }, me),
  *   '"/home/bob" is owned by uid 1001');
  * ```
  */
-export function whyUnsafeAncestor(path: string, facts: DirFacts, uid: number | null): string | undefined {
-  if (uid !== null && facts.uid !== null && facts.uid !== uid && facts.uid !== 0) {
+export function whyUnsafeAncestor(path: string, facts: DirFacts, me: Runner): string | undefined {
+  if (me.uid !== null && facts.uid !== null && facts.uid !== me.uid && facts.uid !== 0) {
     return `"${path}" is owned by uid ${facts.uid}`;
   }
   const mode = facts.mode;
   if (mode === null || facts.isSymlink || (mode & 0o1000) !== 0) return undefined;
   if ((mode & 0o002) !== 0) return `"${path}" is writable by others (mode ${octal(mode)})`;
-  if ((mode & 0o020) !== 0) return `"${path}" is writable by its group (mode ${octal(mode)})`;
+  if ((mode & 0o020) !== 0 && !(facts.gid !== null && facts.gid === me.gid)) {
+    return `"${path}" is writable by its group (gid ${facts.gid}, mode ${octal(mode)})`;
+  }
   return undefined;
 }
 
@@ -62,7 +72,7 @@ export function whyUnsafeAncestor(path: string, facts: DirFacts, uid: number | n
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * const own = { isDirectory: true, isSymlink: false, uid: 1000, mode: 0o40700 };
+ * const own = { isDirectory: true, isSymlink: false, uid: 1000, gid: 1000, mode: 0o40700 };
  * assertEquals(whyNotPrivate(own, 1000), undefined);
  * assertEquals(whyNotPrivate({ ...own, mode: 0o40755 }, 1000),
  *   "it has mode 0755: others could read the snapshots, and stapfr does not change the mode of a directory it did not create");
@@ -131,7 +141,8 @@ function prefixes(path: string): string[] {
  * Throws a {@linkcode StapfrError} saying which directory is at fault and why.
  */
 export async function checkStoreDir(dir: string, create: boolean): Promise<boolean> {
-  const uid = currentUid();
+  const me = runner();
+  const uid = me.uid;
   const path = resolve(dir);
   try {
     let missing: string | undefined;
@@ -148,7 +159,7 @@ export async function checkStoreDir(dir: string, create: boolean): Promise<boole
     // The directories that exist, as they really are (links resolved).
     const real = await Deno.realPath(missing ? dirname(missing) : path);
     for (const p of prefixes(real)) {
-      const why = whyUnsafeAncestor(p, await Deno.stat(p), uid);
+      const why = whyUnsafeAncestor(p, await Deno.stat(p), me);
       if (why) throw unsafeStore(dir, why);
     }
     if (missing === undefined) {
@@ -187,7 +198,7 @@ export async function makePrivateDir(path: string, raced?: () => Error): Promise
     if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
     if (raced) {
       const st = await Deno.lstat(path);
-      if (whyNotPrivate(st, currentUid())) throw raced();
+      if (whyNotPrivate(st, runner().uid)) throw raced();
     }
     return false;
   }
@@ -211,7 +222,7 @@ export async function checkRecorderDir(
     if (await makePrivateDir(path)) return undefined;
     st = await Deno.lstat(path);
   }
-  return whyNotPrivate(st, currentUid());
+  return whyNotPrivate(st, runner().uid);
 }
 
 /**
