@@ -144,7 +144,7 @@ export class SnapshotStore {
             }
             // Another writer committed this ID after we reserved it: take the next free one.
             const next = await reserve();
-            await Deno.remove(next.dir);
+            await Deno.remove(next.dir).catch(() => {});
             id = next.id;
           }
         }
@@ -341,7 +341,9 @@ export class SnapshotStore {
           const owner = await readOwner(join(path, OWNER));
           if (owner && (await processAlive(owner.pid, owner.start ?? undefined))) continue;
           // No owner file: either a commit in progress (it exists for an instant) or a damaged remain.
-          if (!owner && Date.now() - ((await Deno.lstat(path)).mtime?.getTime() ?? 0) < 60_000) continue;
+          const made = await Deno.lstat(path).then((st) => st.mtime?.getTime() ?? 0, () => undefined);
+          // Gone meanwhile (another gc), or made under a minute ago.
+          if (made === undefined || (!owner && Date.now() - made < 60_000)) continue;
         } else continue;
         await Deno.remove(path, { recursive: true }).catch(() => {});
         removed.push(path);

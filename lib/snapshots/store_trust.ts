@@ -10,7 +10,7 @@
  */
 import { StapfrError } from "../errors.ts";
 import { dirname, resolve } from "../path.ts";
-import { osReason } from "../path_errors.ts";
+import { storeError } from "./store_errors.ts";
 
 /** What the checks need of a directory's `lstat`/`stat`. */
 export type DirFacts = Pick<Deno.FileInfo, "isDirectory" | "isSymlink" | "uid" | "gid" | "mode">;
@@ -163,7 +163,11 @@ export async function checkStoreDir(dir: string, create: boolean): Promise<boole
       if (why) throw unsafeStore(dir, why);
     }
     if (missing === undefined) {
-      if (!(await Deno.stat(path)).isDirectory) throw unsafeStore(dir, `"${path}" is not a directory`);
+      if (!(await Deno.stat(path)).isDirectory) {
+        throw new StapfrError(`Cannot use snapshot store "${dir}": "${path}" is not a directory`, {
+          hint: "Point --store or STAPFR_STORE at a directory",
+        });
+      }
       return true;
     }
     if (!create) return false;
@@ -173,16 +177,7 @@ export async function checkStoreDir(dir: string, create: boolean): Promise<boole
     return true;
   } catch (err) {
     if (err instanceof StapfrError) throw err;
-    const reason = osReason(err);
-    throw new StapfrError(
-      `Cannot use snapshot store "${dir}": ${reason.charAt(0).toLowerCase()}${reason.slice(1)}`,
-      {
-        hint: err instanceof Deno.errors.PermissionDenied
-          ? "Point --store or STAPFR_STORE at a directory you can write, or run as a user who can"
-          : "Point --store or STAPFR_STORE at a directory you can write",
-        cause: err,
-      },
-    );
+    throw storeError("use snapshot store", dir, err);
   }
 }
 
