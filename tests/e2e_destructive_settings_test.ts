@@ -28,6 +28,10 @@ Deno.test("retention bounds of zero are refused by start and watch; prune takes 
       assertMatch(r.stderr, new RegExp(`^stapfr: .*"${flags[0]}".*would delete every snapshot`, "m"));
     }
     assertEquals((await world.json<{ recorders: unknown[] }>(["list"])).recorders, []);
+    // A unit would run that start at every boot, and fail there.
+    const unit = await world.run(["unit", "r1", "-e", TICKS, "--keep-snapshots", "0"]);
+    assertEquals(unit.code, 2, unit.stderr);
+    assertEquals(unit.stdout, "");
     for (const flags of [["--keep", "0"], ["--max-age", "0ms"], ["--max-size", "0K"]]) {
       const r = await world.run(["watch", "r1", "--on", "signal", ...flags]);
       assertEquals(r.code, 2, `${flags.join(" ")}: ${r.stderr}`);
