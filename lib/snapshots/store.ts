@@ -77,7 +77,7 @@ export class SnapshotStore {
   async #recorderDir(name: string, create: boolean): Promise<string | undefined> {
     const rdir = this.recorderDir(name);
     const why = await inStore(
-      create ? "create the snapshot directory of" : "read",
+      create ? "create the recorder's snapshot directory" : "read",
       rdir,
       () => checkRecorderDir(rdir, create),
     );
