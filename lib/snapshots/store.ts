@@ -71,17 +71,16 @@ export class SnapshotStore {
   }
 
   /**
-   * The recorder's directory, checked (and with `create`, made): undefined when it does not exist. A
-   * directory that may not hold snapshots (a link, another user's, one others could read) is an error.
+   * The recorder's directory, made 0700 if it is missing. An existing one that may not hold snapshots (a link,
+   * another user's, one others could read) is an error, and is left as it is.
    */
-  async #recorderDir(name: string, create: boolean): Promise<string | undefined> {
+  async #makeRecorderDir(name: string): Promise<string> {
     const rdir = this.recorderDir(name);
     const why = await inStore(
-      create ? "create the recorder's snapshot directory" : "read",
+      "create the recorder's snapshot directory",
       rdir,
-      () => checkRecorderDir(rdir, create),
+      () => checkRecorderDir(rdir, true),
     );
-    if (why === "missing") return undefined;
     if (why !== undefined) {
       throw new StapfrError(`Cannot keep snapshots of "${name}" in "${rdir}": ${why}`, {
         hint: notPrivateHint(rdir, why),
@@ -93,7 +92,7 @@ export class SnapshotStore {
   /** Starts a new snapshot of `name`: reserves an ID and creates its temporary directory. */
   async begin(name: string, now = Date.now()): Promise<PartialSnapshot> {
     await checkStoreDir(this.dir, true);
-    const rdir = (await this.#recorderDir(name, true))!;
+    const rdir = await this.#makeRecorderDir(name);
     const stamp = idStamp(now);
     const reserve = async (): Promise<{ id: string; dir: string }> => {
       for (let seq = 1; seq < 100_000; seq++) {
