@@ -33,11 +33,12 @@ import type { PlanOptions } from "./recorder/plan.ts";
 import type { Plan } from "./snapshots/planner.ts";
 import type { WatchOptions, WatchResult } from "./watch/watcher.ts";
 import type { TriggerResult } from "./watch/trigger_request.ts";
-import type { PruneResult, SnapshotSummary } from "./snapshots/ops.ts";
+import type { PruneResult, SnapshotSummary, VerifyResult } from "./snapshots/ops.ts";
 import type { CaptureOptions } from "./snapshots/capture.ts";
 import type { RetentionBounds } from "./snapshots/retention.ts";
 import type { BrokenSnapshot, SnapshotStore } from "./snapshots/store.ts";
 import { validateName } from "./units.ts";
+import { StapfrError, UsageError } from "./errors.ts";
 
 export type { ScriptSource } from "./driver/start.ts";
 export type { ByteSink } from "./readers/concat.ts";
@@ -60,7 +61,7 @@ export type { CorruptEntry } from "./registry.ts";
 export type { WaitOutcome } from "./driver/session.ts";
 export type { RotateSpec } from "./units.ts";
 export type { Manifest, SnapshotFile, SnapshotTrigger } from "./snapshots/manifest.ts";
-export type { PruneResult, SnapshotSummary } from "./snapshots/ops.ts";
+export type { PruneResult, SnapshotSummary, VerifiedSnapshot, VerifyResult } from "./snapshots/ops.ts";
 export type { CaptureOptions } from "./snapshots/capture.ts";
 export type { RetentionBounds } from "./snapshots/retention.ts";
 export type { PlanOptions } from "./recorder/plan.ts";
@@ -183,8 +184,20 @@ export class Recorders {
     return await attachRecorder(this.#engine, name, sink, options);
   }
 
-  /** The last lines, then (with `follow`) new output. */
+  /**
+   * The last lines, then (with `follow`) new output. No lines of a memory recorder is a usage error: reading
+   * drains its ring, so it would throw away everything the ring held and print nothing.
+   */
   async tail(name: string, sink: ByteSink, options?: TailOptions): Promise<ReadResult> {
+    if (options?.lines === 0) {
+      const { getRecord } = await import("./recorder/engine.ts");
+      if ((await getRecord(this.#engine, name)).mode === "memory") {
+        throw new UsageError(
+          `Refusing "-n 0" on memory recorder "${name}": reading drains its ring, so it would discard ` +
+            `everything the ring holds and print nothing`,
+        );
+      }
+    }
     const { tailRecorder } = await import("./recorder/read.ts");
     return await tailRecorder(this.#engine, name, sink, options);
   }
@@ -202,9 +215,14 @@ export class Recorders {
   async gc(options?: GcOptions): Promise<GcResult> {
     const { collectGarbage } = await import("./recorder/gc.ts");
     const result = await collectGarbage(this.#engine, options);
-    // What interrupted snapshots left in the store.
-    for (const path of await (await this.#store()).collectPartials()) {
-      result.actions.push({ name: path, action: "removed", detail: "remains of an interrupted snapshot" });
+    // What interrupted snapshots left in the store; a store stapfr may not use is said, not a failure of gc.
+    try {
+      for (const path of await (await this.#store()).collectPartials()) {
+        result.actions.push({ name: path, action: "removed", detail: "remains of an interrupted snapshot" });
+      }
+    } catch (err) {
+      if (!(err instanceof StapfrError)) throw err;
+      result.actions.push({ name: this.storeDir, action: "kept", detail: err.message });
     }
     return result;
   }
@@ -222,9 +240,17 @@ export class Recorders {
   /** The snapshots in the store (of one recorder, or all), oldest first, and directories that are broken. */
   async snapshots(name?: string): Promise<{ snapshots: SnapshotSummary[]; broken: BrokenSnapshot[] }> {
     if (name !== undefined) validateName(name);
-    const { summarize } = await import("./snapshots/ops.ts");
-    const { snapshots, broken } = await (await this.#store()).list(name);
-    return { snapshots: snapshots.map(summarize), broken };
+    const { listSnapshots } = await import("./snapshots/ops.ts");
+    return await listSnapshots(await this.#store(), name);
+  }
+
+  /**
+   * Reads every data file of the snapshots given (`ID` or `NAME/ID`), or of the whole store, and checks its
+   * size and SHA-256 against the manifest.
+   */
+  async verifySnapshots(refs: readonly string[] = []): Promise<VerifyResult> {
+    const { verifySnapshots } = await import("./snapshots/ops.ts");
+    return await verifySnapshots(await this.#store(), refs);
   }
 
   /** One snapshot's manifest, by `ID` or `NAME/ID`. */

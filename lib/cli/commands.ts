@@ -124,18 +124,21 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
   },
   snapshots: {
     load: () => import("../commands/snapshots.ts"),
-    summary: "List, show and prune snapshots",
+    summary: "List, show, verify and prune snapshots",
     usage:
-      "snapshots [NAME] | snapshots show ID [--data [-o FILE]] | snapshots prune [NAME] [--keep N] [--max-age DURATION] [--max-size SIZE] [--dry-run]",
-    help: `  show ID               the manifest (ID or NAME/ID); --data prints the data as one ordered stream
+      "snapshots [NAME] | snapshots show ID [--data [-o FILE]] | snapshots verify [ID…] | snapshots prune [NAME] [--keep N] [--max-age DURATION] [--max-size SIZE] [--dry-run]",
+    help: `  show ID               the manifest (ID or NAME/ID); --data prints the data as one ordered stream,
+                        checked against the manifest as it goes
   -o, --output FILE     with --data: write to a new file (0600)
-  prune                 delete the oldest snapshots until every bound holds (per recorder)
+  verify [ID…]          read every data file (of the snapshots given, else all) and check it against its manifest
+  prune                 delete the oldest snapshots until every bound holds (per recorder); --keep 0 deletes all
   --keep N              keep at most N snapshots
   --max-age DURATION    delete snapshots older than DURATION (like 12h or 7d)
   --max-size SIZE       keep at most SIZE bytes of snapshots
   --dry-run             say what would be removed, remove nothing
   --store DIR           the snapshot store (default $STAPFR_STORE, else STATE_DIR/snapshots)
-  Flags W (wrapped: older data lost before it) and G (a gap since the previous snapshot) in the listing.`,
+  Flags W (wrapped: older data lost before it), G (a gap since the previous snapshot) and D (damaged: a data
+  file missing or of the wrong size) in the listing.`,
   },
   plan: {
     load: () => import("../commands/plan.ts"),

@@ -8,6 +8,7 @@ import type { Parsed } from "../cli/args.ts";
 import { UsageError } from "../errors.ts";
 import type { RetentionBounds } from "../snapshots/retention.ts";
 import type { SnapshotSummary } from "../snapshots/ops.ts";
+import type { BrokenSnapshot } from "../snapshots/store.ts";
 import { parseDuration, parseSize } from "../units.ts";
 import { age, humanBytes, recordersFor, table } from "./common.ts";
 import type { Recorders } from "../recorder.ts";
@@ -22,29 +23,47 @@ export function recordersWithStore(ctx: Context, values: Parsed["values"]): Reco
   return recordersFor(ctx, store);
 }
 
-/** Reads the three retention flags (named as each command names them); undefined when none is given. */
+/**
+ * Reads the three retention flags (named as each command names them); undefined when none is given. A bound
+ * of zero is refused unless `zero` allows it: applied after each new snapshot (start, watch) it would delete
+ * every snapshot as soon as it is taken, after draining the ring for it. `snapshots prune` allows it: there
+ * it is the explicit request to delete what is there now (docs/snapshots.md "Retention").
+ */
 export function retentionFlags(
   values: Parsed["values"],
-  keep: string,
-  maxAge: string,
-  maxSize: string,
+  names: { keep: string; maxAge: string; maxSize: string },
+  options: { zero?: boolean } = {},
 ): RetentionBounds | undefined {
+  const { keep, maxAge, maxSize } = names;
   const bounds: RetentionBounds = {};
+  const nonZero = (flag: string, value: number): number => {
+    if (value === 0 && !options.zero) {
+      throw new UsageError(
+        `Invalid "--${flag}" "${values[flag]}": it would delete every snapshot as soon as it is taken`,
+      );
+    }
+    return value;
+  };
   if (values[keep] !== undefined) {
     const text = values[keep] as string;
     if (!/^\d+$/.test(text)) throw new UsageError(`Invalid "--${keep}" "${text}": expected a whole number`);
-    bounds.keep = Number(text);
+    bounds.keep = nonZero(keep, Number(text));
   }
   if (values[maxAge] !== undefined) {
-    bounds.maxAgeMs = parseDuration(values[maxAge] as string, `"--${maxAge}"`);
+    bounds.maxAgeMs = nonZero(maxAge, parseDuration(values[maxAge] as string, `"--${maxAge}"`));
   }
-  if (values[maxSize] !== undefined) bounds.maxSize = parseSize(values[maxSize] as string, `"--${maxSize}"`);
+  if (values[maxSize] !== undefined) {
+    bounds.maxSize = nonZero(maxSize, parseSize(values[maxSize] as string, `"--${maxSize}"`));
+  }
   return Object.keys(bounds).length > 0 ? bounds : undefined;
 }
 
-/** The flags column of a listing: `W` wrapped (older data lost), `G` a gap before it. */
+/**
+ * The flags column of a listing: `W` wrapped (older data lost), `G` a gap before it, `D` its data files are
+ * damaged (missing, a link, or of the wrong size; `snapshots verify` says which).
+ */
 function flags(s: SnapshotSummary): string {
-  return `${s.wrapped ? "W" : "-"}${s.contiguous ? "-" : "G"}`;
+  return `${s.wrapped ? "W" : "-"}${s.contiguous ? "-" : "G"}${s.damaged ? "D" : "-"}`;
 }
 
 /** The human listing of snapshots. */
@@ -61,4 +80,9 @@ export function snapshotTable(rows: readonly SnapshotSummary[]): string {
       s.reason ?? (s.trigger === "user" ? "-" : `(${s.trigger})`),
     ]),
   );
+}
+
+/** The stderr lines for directories of the store that were not read (nothing in them was listed or changed). */
+export function brokenLines(broken: readonly BrokenSnapshot[]): string[] {
+  return broken.map((b) => `stapfr: skipped "${b.path}": ${b.reason}`);
 }

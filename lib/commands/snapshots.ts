@@ -1,28 +1,37 @@
 /**
- * `stapfr snapshots [NAME]`, `snapshots show ID [--data] [-o FILE]` and `snapshots prune [NAME] [--keep N]
- * [--max-age DURATION] [--max-size SIZE] [--dry-run]`: browsing the snapshot store and keeping it bounded.
+ * `stapfr snapshots [NAME]`, `snapshots show ID [--data] [-o FILE]`, `snapshots verify [ID…]` and `snapshots
+ * prune [NAME] [--keep N] [--max-age DURATION] [--max-size SIZE] [--dry-run]`: browsing the snapshot store,
+ * checking it and keeping it bounded.
  * @module
  */
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
+import { DamagedSnapshot } from "../snapshots/verify.ts";
 import { humanBytes, stdoutSink } from "./common.ts";
 import { openOutputFile } from "./output_file.ts";
-import { recordersWithStore, retentionFlags, snapshotTable, STORE_FLAG } from "./snapshot_common.ts";
+import {
+  brokenLines,
+  recordersWithStore,
+  retentionFlags,
+  snapshotTable,
+  STORE_FLAG,
+} from "./snapshot_common.ts";
 
 /** Runs `snapshots`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
   if (args[0] === "show") return await show(args.slice(1), ctx);
   if (args[0] === "prune") return await prune(args.slice(1), ctx);
+  if (args[0] === "verify") return await (await import("./snapshots_verify.ts")).verify(args.slice(1), ctx);
   const { values, positionals } = parseCommandArgs(args, STORE_FLAG, 1);
   const { snapshots, broken } = await recordersWithStore(ctx, values).snapshots(positionals[0]);
+  for (const line of brokenLines(broken)) await ctx.err(line);
   if (ctx.json) {
     await ctx.json_out({ snapshots, broken });
     return ExitCode.ok;
   }
   if (snapshots.length === 0) await ctx.out("No snapshots\n");
   else await ctx.out(snapshotTable(snapshots));
-  for (const b of broken) await ctx.err(`stapfr: unreadable snapshot "${b.path}": ${b.reason}`);
   return ExitCode.ok;
 }
 
@@ -53,7 +62,11 @@ async function show(args: string[], ctx: Context): Promise<number> {
     ({ bytes } = await recorders.snapshotData(ref, file.sink));
     await file.commit();
   } catch (err) {
-    await file.abandon();
+    const kept = await file.abandon();
+    // Damage found after data went out: what was written never takes the name asked for, and says so.
+    if (err instanceof DamagedSnapshot && kept !== undefined) {
+      throw new DamagedSnapshot(err.snapshot, err.problem, err.served, `kept in "${kept}"`);
+    }
     throw err;
   }
   if (ctx.json) await ctx.json_out({ snapshot: ref, bytes, file: path });
@@ -69,13 +82,16 @@ async function prune(args: string[], ctx: Context): Promise<number> {
     "dry-run": { type: "boolean" },
     ...STORE_FLAG,
   }, 1);
-  const bounds = retentionFlags(values, "keep", "max-age", "max-size");
+  const bounds = retentionFlags(values, { keep: "keep", maxAge: "max-age", maxSize: "max-size" }, {
+    zero: true,
+  });
   if (!bounds) throw new UsageError(`Give at least one bound: "--keep", "--max-age" or "--max-size"`);
   const dryRun = values["dry-run"] === true;
   const result = await recordersWithStore(ctx, values).pruneSnapshots(bounds, {
     name: positionals[0],
     dryRun,
   });
+  for (const line of brokenLines(result.broken)) await ctx.err(line);
   if (ctx.json) {
     await ctx.json_out(result);
     return ExitCode.ok;

@@ -65,7 +65,11 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     stapArgs: rest,
     signal: ctx.signal,
     adopt: values.adopt as boolean | undefined,
-    snapshotRetention: retentionFlags(values, "keep-snapshots", "snapshot-max-age", "snapshot-max-size"),
+    snapshotRetention: retentionFlags(values, {
+      keep: "keep-snapshots",
+      maxAge: "snapshot-max-age",
+      maxSize: "snapshot-max-size",
+    }),
   });
   if (ctx.json) {
     await ctx.json_out(detail);

@@ -13,6 +13,7 @@ import { renderUnit, unitFileName, type UnitSpec } from "../service/unit.ts";
 import { parseBufferSize, parseRotate, validateName } from "../units.ts";
 import { splitTriggers } from "../watch/spec.ts";
 import { recordersFor } from "./common.ts";
+import { retentionFlags } from "./snapshot_common.ts";
 
 /** The directory `--install` writes to unless `--unit-dir` says otherwise. */
 export const SYSTEM_UNIT_DIR = "/etc/systemd/system";
@@ -31,6 +32,9 @@ function checkStartValues(args: UnitArgs, kind: "real" | "sim"): void {
   const v = args.startValues;
   if (typeof v["--buffer"] === "string") parseBufferSize(v["--buffer"], kind);
   if (typeof v["--rotate"] === "string") parseRotate(v["--rotate"], kind);
+  // Retention that would delete every snapshot at once is refused by start: refuse it here, not at boot.
+  const names = { keep: "keep-snapshots", maxAge: "snapshot-max-age", maxSize: "snapshot-max-size" };
+  retentionFlags(Object.fromEntries(Object.values(names).map((n) => [n, v[`--${n}`]])), names);
   if (v["--rotate"] !== undefined && v["--output"] === undefined) {
     throw new UsageError(`"--rotate" needs "--output"`);
   }

@@ -56,7 +56,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       holdMs: duration(values.hold, "hold"),
       delayMs: duration(values.delay, "delay"),
     },
-    retention: retentionFlags(values, "keep", "max-age", "max-size"),
+    retention: retentionFlags(values, { keep: "keep", maxAge: "max-age", maxSize: "max-size" }),
     switchEveryMs,
     service: values.service === true,
     pollMs,

@@ -20,6 +20,7 @@ import type { FileSequence } from "./digest.ts";
 import { hostFacts } from "./host_facts.ts";
 import { type Manifest, MANIFEST_SCHEMA, type SnapshotFile, type SnapshotTrigger } from "./manifest.ts";
 import type { SnapshotStore, StoredSnapshot } from "./store.ts";
+import { storeError } from "./store_errors.ts";
 
 /** What to capture, and why. */
 export interface CaptureOptions {
@@ -102,10 +103,16 @@ async function captureMemory(
   let transport: number | null = null;
   let result: Awaited<ReturnType<typeof dumpRecorder>>;
   {
-    using file = await Deno.open(join(dir, name), { write: true, createNew: true, mode: 0o600 });
+    const path = join(dir, name);
+    using file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
     result = await dumpRecorder(engine, record.name, async (chunk) => {
       digest.update(chunk);
-      for (let done = 0; done < chunk.length;) done += await file.write(chunk.subarray(done));
+      try {
+        for (let done = 0; done < chunk.length;) done += await file.write(chunk.subarray(done));
+      } catch (err) {
+        // Said with the path and what to do (a full store); takeSnapshot keeps the reader's hint with it.
+        throw storeError("write snapshot data", path, err);
+      }
     }, {
       signal: options.signal,
       onDiagnostic: (line) => {

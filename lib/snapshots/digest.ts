@@ -5,6 +5,7 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import { RecordReader } from "../readers/merge.ts";
+import { readTextNoFollow } from "./store_trust.ts";
 
 /** Running digest of a byte stream. */
 export class Digest {
@@ -99,10 +100,10 @@ export class HashCache {
     const path = `${dir}/.hashes.json`;
     let entries = {};
     try {
-      const value = JSON.parse(await Deno.readTextFile(path));
+      const value = JSON.parse(await readTextNoFollow(path));
       if (value && typeof value === "object" && !Array.isArray(value)) entries = value;
     } catch {
-      // None yet, or unreadable: start afresh.
+      // None yet, unreadable, or a link (never followed in the store): start afresh.
     }
     return new HashCache(path, entries);
   }

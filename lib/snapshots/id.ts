@@ -4,6 +4,7 @@
  * are safe in a shell without quoting.
  * @module
  */
+import { UsageError } from "../errors.ts";
 
 const ID_RE = /^(\d{8}T\d{6}Z)-(\d{3,})$/;
 
@@ -67,4 +68,36 @@ export function compareIds(a: string, b: string): number {
   const [sa, na] = [a.slice(0, 16), Number(a.slice(17))];
   const [sb, nb] = [b.slice(0, 16), Number(b.slice(17))];
   return sa < sb ? -1 : sa > sb ? 1 : na - nb;
+}
+
+/** A snapshot reference as given to `snapshots show` and `verify`: `ID` or `NAME/ID`. */
+export interface SnapshotRef {
+  /** The recorder's name, when given. */
+  name?: string;
+  /** The snapshot ID. */
+  id: string;
+}
+
+const REF_RE = /^(?:([a-z][a-z0-9_]{0,39})\/)?(\d{8}T\d{6}Z-\d{3,})$/;
+
+/**
+ * Reads a snapshot reference, `ID` or `NAME/ID` and nothing else: anything more (`r1/ID/../../etc`) is refused
+ * whole, never cut down to what looks right.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals, assertThrows } from "@std/assert";
+ * assertEquals(parseRef("web/20261201T051200Z-001"), { name: "web", id: "20261201T051200Z-001" });
+ * assertEquals(parseRef("20261201T051200Z-001"), { id: "20261201T051200Z-001" });
+ * assertThrows(() => parseRef("web/20261201T051200Z-001/../../etc"));
+ * ```
+ */
+export function parseRef(ref: string): SnapshotRef {
+  const m = REF_RE.exec(ref);
+  if (!m) {
+    throw new UsageError(
+      `Invalid snapshot reference "${ref}": expected ID or NAME/ID, like "web/20261201T051200Z-001"`,
+    );
+  }
+  return m[1] === undefined ? { id: m[2] } : { name: m[1], id: m[2] };
 }

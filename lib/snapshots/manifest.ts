@@ -140,12 +140,15 @@ export function parseManifest(path: string, text: string): Manifest {
   let value: Record<string, unknown>;
   try {
     value = JSON.parse(text);
-  } catch (err) {
-    fail(path, (err as Error).message);
+  } catch {
+    // Not the parser's message: it quotes the file's first bytes, which need not be a manifest's.
+    fail(path, "not valid JSON");
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) fail(path, "not an object");
   if (!READABLE_SCHEMAS.includes(value.schema as number)) {
-    fail(path, `schema ${JSON.stringify(value.schema)} is not one of ${READABLE_SCHEMAS.join(", ")}`);
+    // A number is said (a newer stapfr's schema); anything else is not quoted.
+    const schema = typeof value.schema === "number" ? `schema ${value.schema}` : "its schema";
+    fail(path, `${schema} is not one of ${READABLE_SCHEMAS.join(", ")}`);
   }
   for (const k of STRINGS) if (typeof value[k] !== "string") fail(path, `"${k}" is not a string`);
   for (const k of NUMBERS) if (typeof value[k] !== "number") fail(path, `"${k}" is not a number`);

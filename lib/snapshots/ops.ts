@@ -4,14 +4,13 @@
  * @module
  */
 import { StapfrError } from "../errors.ts";
-import { type ByteSink, copyFiles } from "../readers/concat.ts";
-import { listRunFiles, streamsOf } from "../readers/files.ts";
-import { mergeStreams } from "../readers/merge.ts";
+import type { ByteSink } from "../readers/concat.ts";
 import { type Engine, getRecord } from "../recorder/engine.ts";
 import { type CaptureOptions, captureSnapshot } from "./capture.ts";
-import type { Manifest } from "./manifest.ts";
 import { hasBounds, type RetentionBounds, selectPrunable } from "./retention.ts";
-import type { SnapshotStore, StoredSnapshot } from "./store.ts";
+import type { BrokenSnapshot, SnapshotStore, StoredSnapshot } from "./store.ts";
+import { isOsError, StoreError, storeError } from "./store_errors.ts";
+import { fullCheck, quickCheck, serveChecked } from "./verify.ts";
 import { idTime } from "./id.ts";
 
 /** One snapshot in a listing (`snapshots --json` uses these keys). */
@@ -40,6 +39,11 @@ export interface SnapshotSummary {
   gap_reason: string | null;
   /** The snapshot's directory. */
   path: string;
+  /**
+   * What is wrong with its data files, in a listing: one missing, a link, or of another size than its
+   * manifest says (a size check; `snapshots verify` hashes). Null when they look intact, or were not checked.
+   */
+  damaged: string | null;
 }
 
 /** What a prune removed (or, with `dryRun`, would remove). */
@@ -50,10 +54,12 @@ export interface PruneResult {
   kept_in_use: SnapshotSummary[];
   /** Nothing was removed, only chosen. */
   dry_run: boolean;
+  /** Directories of the store that were not read (a link, an unreadable manifest): nothing there was removed. */
+  broken: BrokenSnapshot[];
 }
 
-/** The listing row of a stored snapshot. */
-export function summarize(s: StoredSnapshot): SnapshotSummary {
+/** The listing row of a stored snapshot; `damaged` as a check found it. */
+export function summarize(s: StoredSnapshot, damaged: string | null = null): SnapshotSummary {
   const m = s.manifest;
   return {
     id: m.id,
@@ -68,7 +74,87 @@ export function summarize(s: StoredSnapshot): SnapshotSummary {
     contiguous: m.contiguous,
     gap_reason: m.gap_reason,
     path: s.path,
+    damaged,
   };
+}
+
+/** The listing of the store (of one recorder, or all), each snapshot's data files checked by their sizes. */
+export async function listSnapshots(
+  store: SnapshotStore,
+  name?: string,
+): Promise<{ snapshots: SnapshotSummary[]; broken: BrokenSnapshot[] }> {
+  const { snapshots, broken } = await store.list(name);
+  const rows: SnapshotSummary[] = [];
+  for (const s of snapshots) rows.push(summarize(s, await quickCheck(s)));
+  return { snapshots: rows, broken };
+}
+
+/** One snapshot's full check in {@linkcode VerifyResult}. */
+export interface VerifiedSnapshot {
+  /** The snapshot ID. */
+  id: string;
+  /** The recorder's name. */
+  recorder: string;
+  /** The snapshot's directory. */
+  path: string;
+  /** Every data file matches its manifest (size and SHA-256). */
+  ok: boolean;
+  /** What does not match, one entry per file. */
+  problems: string[];
+}
+
+/** What `snapshots verify` found. */
+export interface VerifyResult {
+  /** The snapshots checked, in the order asked (all: oldest first). */
+  snapshots: VerifiedSnapshot[];
+  /** Directories of the store that could not be read as snapshots (only when the whole store was checked). */
+  broken: BrokenSnapshot[];
+  /** Every snapshot checked is intact, and (for the whole store) nothing is broken. */
+  ok: boolean;
+}
+
+/**
+ * Reads and hashes every data file of the snapshots given by reference (`ID` or `NAME/ID`), or of the whole
+ * store, against their manifests; each is leased meanwhile, so retention does not delete it under the check.
+ */
+export async function verifySnapshots(store: SnapshotStore, refs: readonly string[]): Promise<VerifyResult> {
+  let targets: StoredSnapshot[];
+  let broken: BrokenSnapshot[] = [];
+  if (refs.length > 0) {
+    targets = [];
+    for (const ref of refs) targets.push(await store.find(ref));
+  } else {
+    ({ snapshots: targets, broken } = await store.list());
+  }
+  const checked: VerifiedSnapshot[] = [];
+  for (const s of targets) {
+    const release = await store.lease(s);
+    try {
+      const problems = await fullCheck(s);
+      const { id, recorder } = s.manifest;
+      checked.push({ id, recorder, path: s.path, ok: problems.length === 0, problems });
+    } finally {
+      await release();
+    }
+  }
+  return { snapshots: checked, broken, ok: broken.length === 0 && checked.every((s) => s.ok) };
+}
+
+/**
+ * A capture's failure, said as the store's when the store's file system failed: what stapfr was doing, where
+ * and what to do, with what the reader's own hint adds (a memory recorder's drained data is lost).
+ */
+function captureFailure(store: SnapshotStore, name: string, err: unknown): unknown {
+  if (err instanceof StoreError) return err;
+  if (err instanceof StapfrError && err.cause instanceof StoreError) {
+    const inner = err.cause;
+    return new StoreError(inner.message, {
+      hint: err.hint ? `${inner.hint}. ${err.hint}` : inner.hint,
+      cause: inner.cause,
+    });
+  }
+  if (isOsError(err)) return storeError(`take snapshot of "${name}" into`, store.recorderDir(name), err);
+  return err;
 }
 
 /** Captures a snapshot of recorder `name`, then applies the recorder's retention bounds (set at start). */
@@ -79,22 +165,33 @@ export async function takeSnapshot(
   options: CaptureOptions & { retention?: RetentionBounds } = {},
 ): Promise<{ snapshot: StoredSnapshot; pruned: SnapshotSummary[] }> {
   const record = await getRecord(engine, name);
-  const snapshot = await captureSnapshot(engine, store, record, options);
+  let snapshot: StoredSnapshot;
+  try {
+    snapshot = await captureSnapshot(engine, store, record, options);
+  } catch (err) {
+    throw captureFailure(store, name, err);
+  }
   const pruned: SnapshotSummary[] = [];
   for (const bounds of [record.snapshotRetention ?? undefined, options.retention]) {
-    if (hasBounds(bounds)) pruned.push(...(await pruneSnapshots(store, bounds, { name })).removed);
+    // Never the snapshot just taken: a bound it breaks on its own would make taking it pointless.
+    const spare = snapshot.manifest.id;
+    if (hasBounds(bounds)) pruned.push(...(await pruneSnapshots(store, bounds, { name, spare })).removed);
   }
   return { snapshot, pruned };
 }
 
-/** Deletes the oldest snapshots (per recorder) until every bound holds; never one being written or read. */
+/**
+ * Deletes the oldest snapshots (per recorder) until every bound holds; never one being written or read, nor
+ * the one named `spare` (of recorder `name`: the snapshot just taken). A snapshot another prune deleted first
+ * is not counted: the bound holds all the same.
+ */
 export async function pruneSnapshots(
   store: SnapshotStore,
   bounds: RetentionBounds,
-  options: { name?: string; dryRun?: boolean; now?: number } = {},
+  options: { name?: string; dryRun?: boolean; now?: number; spare?: string } = {},
 ): Promise<PruneResult> {
-  const result: PruneResult = { removed: [], kept_in_use: [], dry_run: options.dryRun ?? false };
-  const all = (await store.list(options.name)).snapshots;
+  const { snapshots: all, broken } = await store.list(options.name);
+  const result: PruneResult = { removed: [], kept_in_use: [], dry_run: options.dryRun ?? false, broken };
   const now = options.now ?? Date.now();
   for (const recorder of new Set(all.map((s) => s.manifest.recorder))) {
     const items = all.filter((s) => s.manifest.recorder === recorder).map((s) => ({
@@ -104,11 +201,12 @@ export async function pruneSnapshots(
       s,
     }));
     for (const item of selectPrunable(items, bounds, now)) {
+      if (item.id === options.spare && recorder === options.name) continue;
       if (await store.leased(item.s)) {
         result.kept_in_use.push(summarize(item.s));
         continue;
       }
-      if (!result.dry_run) await store.remove(item.s);
+      if (!result.dry_run && !(await store.remove(item.s))) continue;
       result.removed.push(summarize(item.s));
     }
   }
@@ -117,7 +215,9 @@ export async function pruneSnapshots(
 
 /**
  * A snapshot's data as one ordered stream: memory mode its data file; file mode the files oldest to newest,
- * bulk per-CPU files merged by sequence number as `dump` does. A read lease keeps retention away meanwhile.
+ * bulk per-CPU files merged by sequence number as `dump` does; checked against the manifest as it goes (a
+ * damaged file is a `DamagedSnapshot` error that says how much went out unverified). A read lease keeps
+ * retention away meanwhile.
  */
 export async function snapshotData(
   store: SnapshotStore,
@@ -127,22 +227,7 @@ export async function snapshotData(
   const snapshot = await store.find(ref);
   const release = await store.lease(snapshot);
   try {
-    const m: Manifest = snapshot.manifest;
-    const files = await listRunFiles(snapshot.path, `${m.recorder}.out`);
-    if (files.length !== m.files.length) {
-      throw new StapfrError(`Snapshot "${m.recorder}/${m.id}" is missing data files`, {
-        hint: `Its manifest lists ${m.files.length}, its directory "${snapshot.path}" has ${files.length}`,
-      });
-    }
-    let bytes = 0;
-    const counting: ByteSink = async (chunk) => {
-      bytes += chunk.length;
-      await sink(chunk);
-    };
-    const bulk = m.files.some((f) => f.cpu !== null);
-    if (bulk) await mergeStreams(streamsOf(files), counting);
-    else await copyFiles(files, counting);
-    return { snapshot, bytes };
+    return { snapshot, bytes: await serveChecked(snapshot, sink) };
   } finally {
     await release();
   }
