@@ -25,6 +25,11 @@ export interface CommandInfo {
   flagsFrom?: string[];
   /** The words a flag's first value may be (`--on` takes a trigger kind), for completions. */
   choices?: Record<string, string[]>;
+  /**
+   * Ctrl-Z (SIGTSTP) detaches its reader before the process stops, and it attaches again when continued
+   * (lib/cli/suspend.ts): the commands that show live output.
+   */
+  suspendable?: boolean;
   /** The command handles SIGINT and SIGTERM itself (cli.ts installs no listeners for it). */
   ownSignals?: boolean;
   /**
@@ -86,12 +91,14 @@ export const COMMANDS: Record<string, CommandInfo> = {
 A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_MAX_MS).`,
   },
   attach: {
+    suspendable: true,
     load: () => import("../commands/attach.ts"),
     summary: "Live output; Ctrl-C detaches, never unloads",
     usage: "attach NAME [--raw]",
     help: "  --raw                 the bytes as stapio wrote them: no cutting of damaged lines",
   },
   tail: {
+    suspendable: true,
     load: () => import("../commands/tail.ts"),
     summary: "Last lines of a recorder, following with -f",
     usage: "tail NAME [-n N] [-f] [--raw]",

@@ -1,6 +1,6 @@
 /**
- * `stapfr attach NAME`: live output. Ctrl-C, SIGTERM or a closed pipe detach (SIGQUIT to stapio); the
- * recorder is never unloaded by it.
+ * `stapfr attach NAME`: live output. Ctrl-C, Ctrl-\, SIGTERM or a closed pipe detach (SIGQUIT to stapio); the
+ * recorder is never unloaded by it. Ctrl-Z detaches, then stops the job; `fg` attaches again.
  * @module
  */
 import { parseCommandArgs } from "../cli/args.ts";
@@ -8,20 +8,28 @@ import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { diagnostics, oneName, recordersFor, self, stdoutSink } from "./common.ts";
 import { damageMessage } from "../readers/clean_sink.ts";
+import { suspendable } from "./suspendable.ts";
+import type { ReadResult } from "../recorder.ts";
 
 /** Runs `attach`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, { raw: { type: "boolean" } }, 1);
   const name = oneName(positionals);
   if (ctx.json) throw new UsageError(`"--json" does not apply to attach (its output is the live data)`);
-  const result = await recordersFor(ctx).attach(name, stdoutSink(ctx), {
-    signal: ctx.signal,
-    onDiagnostic: diagnostics(ctx),
-    raw: values.raw === true,
-    command: "attach",
-  });
-  const cut = damageMessage(result);
-  if (cut) await ctx.err(cut);
+  const recorders = recordersFor(ctx);
+  const read = (signal: AbortSignal) =>
+    recorders.attach(name, stdoutSink(ctx), {
+      signal,
+      onDiagnostic: diagnostics(ctx),
+      raw: values.raw === true,
+      command: "attach",
+    });
+  const cut = async (result: ReadResult) => {
+    const message = damageMessage(result);
+    if (message) await ctx.err(message);
+  };
+  const result = await suspendable(ctx, name, { first: read, again: read, suspended: cut });
+  await cut(result);
   if (result.ended) {
     await ctx.err(
       `stapfr: Recorder "${name}" ended (its script exited); "${self(ctx)} stop ${name}" removes it`,

@@ -12,11 +12,16 @@ import { recordersFor } from "./common.ts";
 
 /** Runs `plan`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals, rest } = parseCommandArgs(args, {
-    script: { type: "string", short: "e" },
-    window: { type: "string" },
-    measure: { type: "string" },
-  }, 1);
+  const { values, positionals, rest } = parseCommandArgs(
+    args,
+    {
+      script: { type: "string", short: "e" },
+      window: { type: "string" },
+      measure: { type: "string" },
+    },
+    1,
+    { rest: true },
+  );
   const text = values.script as string | undefined;
   const file = positionals[0];
   if ((file === undefined) === (text === undefined)) {

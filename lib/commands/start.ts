@@ -14,18 +14,23 @@ import { retentionFlags } from "./snapshot_common.ts";
 
 /** Runs `start`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals, rest } = parseCommandArgs(args, {
-    script: { type: "string", short: "e" },
-    buffer: { type: "string" },
-    output: { type: "string" },
-    rotate: { type: "string" },
-    bulk: { type: "boolean" },
-    module: { type: "string" },
-    adopt: { type: "boolean" },
-    "keep-snapshots": { type: "string" },
-    "snapshot-max-age": { type: "string" },
-    "snapshot-max-size": { type: "string" },
-  }, 2);
+  const { values, positionals, rest } = parseCommandArgs(
+    args,
+    {
+      script: { type: "string", short: "e" },
+      buffer: { type: "string" },
+      output: { type: "string" },
+      rotate: { type: "string" },
+      bulk: { type: "boolean" },
+      module: { type: "string" },
+      adopt: { type: "boolean" },
+      "keep-snapshots": { type: "string" },
+      "snapshot-max-age": { type: "string" },
+      "snapshot-max-size": { type: "string" },
+    },
+    2,
+    { rest: true },
+  );
   if (positionals.length === 0) throw new UsageError("Missing recorder name");
   const [name, file] = positionals;
   const text = values.script as string | undefined;

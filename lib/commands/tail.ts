@@ -8,6 +8,7 @@ import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { diagnostics, oneName, recordersFor, stdoutSink } from "./common.ts";
 import { damageMessage } from "../readers/clean_sink.ts";
+import { suspendable } from "./suspendable.ts";
 
 /** Runs `tail`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
@@ -41,14 +42,21 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     await ctx.json_out({ name, lines, damaged_lines, damaged_bytes, damage, raw });
     return ExitCode.ok;
   }
-  const result = await recorders.tail(name, stdoutSink(ctx), {
-    lines: Number(text),
-    follow,
-    signal: ctx.signal,
-    onDiagnostic: diagnostics(ctx),
-    raw,
-    command: "tail",
-  });
+  const options = { onDiagnostic: diagnostics(ctx), raw, command: "tail" };
+  const first = (signal: AbortSignal) =>
+    recorders.tail(name, stdoutSink(ctx), { ...options, lines: Number(text), follow, signal });
+  // Only a memory recorder's reader is ever suspended (lib/cli/suspend.ts); after "fg" it goes on as attach
+  // does, printing what the ring took in meanwhile.
+  const result = follow
+    ? await suspendable(ctx, name, {
+      first,
+      again: (signal) => recorders.attach(name, stdoutSink(ctx), { ...options, signal }),
+      suspended: async (r) => {
+        const cut = damageMessage(r);
+        if (cut) await ctx.err(cut);
+      },
+    })
+    : await first(ctx.signal);
   const cut = damageMessage(result);
   if (cut && !result.closed) await ctx.err(cut);
   return ExitCode.ok;
