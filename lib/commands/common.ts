@@ -9,6 +9,7 @@ import { UsageError } from "../errors.ts";
 import { Recorders } from "../recorder.ts";
 import type { ByteSink } from "../readers/concat.ts";
 import { formatSize, validateName } from "../units.ts";
+import { terminalText } from "../terminal_text.ts";
 
 /** The recorders for the global options (`--sim`, `--state-dir`) and, for snapshots, `--store`. */
 export function recordersFor(ctx: Context, store?: string): Recorders {
@@ -59,8 +60,9 @@ export function age(iso: string | null, now = Date.now()): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-/** Lays out rows as left-aligned columns separated by two spaces. */
+/** Lays out rows as left-aligned columns separated by two spaces, control characters escaped. */
 export function table(header: string[], rows: string[][]): string {
+  rows = rows.map((r) => r.map(terminalText));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
   return [line(header), ...rows.map(line)].join("\n") + "\n";
