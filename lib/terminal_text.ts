@@ -10,6 +10,7 @@
 
 // C0 controls, DEL, C1 controls (U+0080–U+009F: 8-bit CSI and OSC), and the Unicode controls that reorder or
 // hide text (bidirectional overrides and isolates, the line and paragraph separators).
+// deno-lint-ignore no-control-regex
 const UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 const NAMED: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t", "\x1b": "\\e" };
 

@@ -7,13 +7,18 @@
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
-import { parseBufferSize, parseRotate } from "../units.ts";
+import { type HostKind, parseBufferSize, parseRotate } from "../units.ts";
 import { humanBytes, recordersFor, self } from "./common.ts";
 import type { ScriptSource } from "../driver/start.ts";
 import { retentionFlags } from "./snapshot_common.ts";
+import type { StartOptions } from "../recorder.ts";
 
-/** Runs `start`. */
-export async function run(args: string[], ctx: Context): Promise<number> {
+/**
+ * Reads and checks `start`'s arguments (everything after `start`) without starting anything: `unit` checks
+ * the start line of the unit it writes with this very function, so a unit is refused for what `start` would
+ * refuse at boot.
+ */
+export function parseStart(args: string[], kind: HostKind): StartOptions {
   const { values, positionals, rest } = parseCommandArgs(
     args,
     {
@@ -48,7 +53,6 @@ export async function run(args: string[], ctx: Context): Promise<number> {
         : "Give SCRIPT_FILE or -e SCRIPT, not both",
     );
   }
-  const kind = ctx.sim ? "sim" : "real";
   const output = values.output as string | undefined;
   if (values.rotate !== undefined && output === undefined) {
     throw new UsageError(`"--rotate" needs "--output"`);
@@ -59,7 +63,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     : text !== undefined
     ? { text }
     : { file: file! };
-  const detail = await recordersFor(ctx).start({
+  return {
     name,
     script,
     module,
@@ -68,10 +72,15 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     rotate: values.rotate !== undefined ? parseRotate(values.rotate as string, kind) : undefined,
     bulk: values.bulk as boolean | undefined,
     stapArgs: rest,
-    signal: ctx.signal,
     adopt: values.adopt as boolean | undefined,
     snapshotRetention: retentionFlags(values, "keep-snapshots", "snapshot-max-age", "snapshot-max-size"),
-  });
+  };
+}
+
+/** Runs `start`. */
+export async function run(args: string[], ctx: Context): Promise<number> {
+  const options = parseStart(args, ctx.sim ? "sim" : "real");
+  const detail = await recordersFor(ctx).start({ ...options, signal: ctx.signal });
   if (ctx.json) {
     await ctx.json_out(detail);
     return ExitCode.ok;
