@@ -30,6 +30,11 @@ export interface Trigger {
   readonly kind: string;
   /** The trigger as given, for logs and status (`log /var/log/app.log ERROR`). */
   readonly label: string;
+  /**
+   * Gets ready before the watcher says it started (a followed log is opened at its end), so that what happens
+   * after "started" is seen; ends early when `signal` aborts.
+   */
+  prepare?(sink: TriggerSink, signal: AbortSignal): Promise<void>;
   /** Watches until `signal` aborts. */
   run(sink: TriggerSink, signal: AbortSignal): Promise<void>;
 }
@@ -220,6 +225,16 @@ class LogTrigger implements Trigger {
     return { file, ino: opened.ino };
   }
 
+  #first?: { file: Deno.FsFile; ino: number | null } | string;
+
+  async prepare(_sink: TriggerSink, signal: AbortSignal): Promise<void> {
+    if (this.#file === "-") return;
+    const first = await this.#open(signal);
+    // Lines already in the file are history: start at its end.
+    if (first && typeof first !== "string") await first.file.seek(0, Deno.SeekMode.End);
+    this.#first = first;
+  }
+
   async run(sink: TriggerSink, signal: AbortSignal): Promise<void> {
     const split = lineSplitter((line) => {
       const match = this.#pattern.find(line);
@@ -242,12 +257,11 @@ class LogTrigger implements Trigger {
       complaint = why;
     };
     try {
-      // Lines already in the file are history: start at its end.
-      const first = await this.#open(signal);
+      const first = this.#first ?? await this.#open(signal);
       if (typeof first === "string") complain(first);
       else if (first) {
         ({ file, ino } = first);
-        offset = await file.seek(0, Deno.SeekMode.End);
+        offset = await file.seek(0, this.#first ? Deno.SeekMode.Current : Deno.SeekMode.End);
       }
       while (!signal.aborted) {
         await drain();

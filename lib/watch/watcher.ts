@@ -220,6 +220,7 @@ export async function runWatcher(
     })
   );
   state.triggers = triggers.map((t) => t.label);
+  await Promise.all(triggers.map((t) => t.prepare?.(sink, stop.signal)));
   await saveState();
   log("watch", "started", `${record.name}: ${state.triggers.join(", ") || "no triggers"}`);
   const running = triggers.map((t) =>
