@@ -157,7 +157,7 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
     usage:
       "watch NAME [--on TRIGGER ARGS…]… [--cooldown D] [--max-per-day N] [--hold D] [--delay D] [--keep N] [--max-age D] [--max-size S] [--switch-every D] [--service] [-- CMD…]",
     help: `  --on signal                      "stapfr trigger NAME" (over the watcher's socket)
-  --on exit-status [--interval D]  a health check: the command after "--", failing (non-zero) fires
+  --on exit-status [--interval D]  a health check: the command after "--" (to the end), failing fires
   --on log FILE REGEX              a line matching REGEX in FILE (followed across rotation; "-" is stdin)
   --on pressure RES SCOPE EXPR     kernel PSI: RES cpu|memory|io, SCOPE some|full, EXPR like avg10>40
   --on process PID|NAME            the process disappears
