@@ -58,7 +58,7 @@ function rate(bytesPerSecond: number): string {
  * import { assertEquals } from "@std/assert";
  * const plan = planBuffers({ "0": 100 * 1024, "1": 20 * 1024 }, 60, "real");
  * assertEquals(plan.buffer?.flag, "9M"); // 100 KiB/s × 60 s × 1.5 = 8.8 MiB, rounded up
- * assertEquals(plan.rotate.flag, "3M,4"); // 3 full files of 3M hold the 8.8 MiB, plus the one being written
+ * assertEquals(plan.rotate?.flag, "3M,4"); // 3 full files of 3M hold the 8.8 MiB, plus the one being written
  * ```
  */
 export function planBuffers(rates: Record<string, number>, windowSeconds: number, host: HostKind): Plan {
