@@ -348,6 +348,12 @@ Deno.test("unit refuses the start line start would refuse, and an option after t
       assertMatch(r.stderr, message);
       assertEquals(r.stdout, "", "no unit printed");
     }
+    // A prebuilt module gets start's checks: one built for another kernel would fail at every boot.
+    await world.ok(["build", "r", "-e", TICKS, "--kernel", "6.12.9-other", "--out-dir", world.root]);
+    const other = await world.run(["unit", "r", "--module", `${world.root}/stap_fr_r.ko`]);
+    assertEquals(other.code, 1, other.stderr);
+    assertMatch(other.stderr, /was built for kernel "6\.12\.9-other", but this machine runs/);
+    assertEquals(other.stdout, "", "no unit printed");
   } finally {
     await world.cleanup();
   }

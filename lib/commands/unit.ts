@@ -13,7 +13,9 @@ import { commandShape } from "../cli/flags.ts";
 import { installUnit } from "../service/install.ts";
 import { renderUnit, unitFileName, type UnitSpec } from "../service/unit.ts";
 import { validateName } from "../units.ts";
-import { recordersFor } from "./common.ts";
+import { recordersFor, self } from "./common.ts";
+import { checkPrebuilt } from "../recorder/prebuilt.ts";
+import { runningRelease } from "../kernel_release.ts";
 import { parseStart } from "./start.ts";
 import { parseWatch } from "./watch.ts";
 
@@ -88,7 +90,19 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   // The unit's two lines, read now by the very parsers of start and watch: what they would refuse at boot (a
   // bad size, an empty or dash-leading -e script, a bad trigger, an option after the health check's "--") is
   // refused here, with their message.
-  parseStart([name, ...spec.start], ctx.sim ? "sim" : "real");
+  const start = parseStart([name, ...spec.start], ctx.sim ? "sim" : "real");
+  // A prebuilt module gets start's own checks too (a kernel module, its name, built for this kernel, bulk as
+  // asked): the unit starts it on this machine.
+  if (start.module !== undefined) {
+    await checkPrebuilt(start.module, {
+      name,
+      release: runningRelease(ctx.sim ? "sim" : "real", ctx.io.env),
+      fileMode: start.output !== undefined,
+      rotate: start.rotate !== undefined,
+      cpus: ctx.sim ? ctx.knobs.simCpus : navigator.hardwareConcurrency,
+      self: self(ctx),
+    });
+  }
   await parseWatch([name, ...spec.watch], unitFlags());
   const text = renderUnit(spec);
   if (!parsed.install) {
