@@ -7,10 +7,13 @@
 import { type CommandInfo, COMMANDS } from "./lib/cli/commands.ts";
 import { type GlobalOptions, type Io, makeContext } from "./lib/cli/context.ts";
 import { failureOf, humanLines, jsonError } from "./lib/cli/failure.ts";
+import { commandShape } from "./lib/cli/flags.ts";
+import { suspendRequested } from "./lib/cli/suspend.ts";
 import { ExitCode, UsageError } from "./lib/errors.ts";
 import { defaultKnobs, type Knobs, readKnobs } from "./lib/knobs.ts";
 import { liveReaders } from "./lib/driver/live_readers.ts";
 import { blockInspectorSignal, refuseInspectorSignal } from "./lib/inspector_guard.ts";
+import { terminalText } from "./lib/terminal_text.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 /** The version printed by `--version`. */
@@ -48,35 +51,91 @@ function commandHelp(name: string): string {
   return `${info.summary}\n\nUsage: stapfr ${info.usage}\n${info.help ? `\nOptions:\n${info.help}\n` : ""}`;
 }
 
-/** Splits the global options from the command name and its arguments. */
+/** Reads one global option at `args[i]` into `global`; returns how many words it took (0: not one). */
+function globalOption(args: string[], i: number, global: GlobalOptions): number {
+  const arg = args[i];
+  if (arg === "--sim") global.sim = true;
+  else if (arg === "--json") global.json = true;
+  else if (arg === "--state-dir" || arg.startsWith("--state-dir=")) {
+    const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : args[i + 1];
+    if (value === undefined || value === "") throw new UsageError(`Missing value for "--state-dir"`);
+    return arg.includes("=") ? 1 : 2;
+  } else return 0;
+  return 1;
+}
+
+/** The flags of a command (and of those it takes flags from) that take a value, by every spelling. */
+function valueFlags(name: string): Set<string> {
+  const out = new Set<string>();
+  for (const row of [name, ...(COMMANDS[name].flagsFrom ?? [])]) {
+    for (const f of commandShape(COMMANDS[row]).flags) {
+      if (f.value === undefined) continue;
+      if (f.long) out.add(f.long);
+      if (f.short) out.add(f.short);
+    }
+  }
+  return out;
+}
+
+/**
+ * Splits the global options from the command name and its arguments. The global options may also follow the
+ * command (`stapfr list --json`, as people type them): they are taken from its arguments up to a `--`, except
+ * where a word is the value of one of the command's own flags. `sim` passes every argument on as it is.
+ */
 function parseGlobal(
   args: string[],
   knobs: Knobs,
 ): { global: GlobalOptions; rest: string[]; flag?: string } {
   const global: GlobalOptions = { sim: knobs.sim, json: false, stateDir: knobs.stateDir, knobs };
+  const take = (i: number): number => {
+    const n = globalOption(args, i, global);
+    if (n === 2) global.stateDir = args[i + 1];
+    else if (n === 1 && args[i].startsWith("--state-dir=")) global.stateDir = args[i].slice(12);
+    return n;
+  };
   let i = 0;
   for (; i < args.length; i++) {
     const arg = args[i];
-    if (arg === "--sim") global.sim = true;
-    else if (arg === "--json") global.json = true;
-    else if (arg === "--state-dir" || arg.startsWith("--state-dir=")) {
-      const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : args[++i];
-      if (value === undefined || value === "") throw new UsageError(`Missing value for "--state-dir"`);
-      global.stateDir = value;
-    } else if (["-h", "--help", "-V", "--version"].includes(arg)) return { global, rest: [], flag: arg };
+    const n = take(i);
+    if (n > 0) i += n - 1;
+    else if (["-h", "--help", "-V", "--version"].includes(arg)) return { global, rest: [], flag: arg };
     else if (arg.startsWith("-")) throw new UsageError(`Unknown option "${arg}"`);
     else break;
   }
-  return { global, rest: args.slice(i) };
+  const name = args[i];
+  if (name === undefined || name === "sim" || !Object.hasOwn(COMMANDS, name)) {
+    return { global, rest: args.slice(i) };
+  }
+  const takesValue = valueFlags(name);
+  const rest = [name];
+  for (let j = i + 1; j < args.length; j++) {
+    if (args[j] === "--") {
+      rest.push(...args.slice(j));
+      break;
+    }
+    const n = take(j);
+    if (n > 0) {
+      j += n - 1;
+      continue;
+    }
+    rest.push(args[j]);
+    if (takesValue.has(args[j]) && j + 1 < args.length) rest.push(args[++j]);
+  }
+  return { global, rest };
 }
 
-/** Whether the global options ask for JSON (known even when they are otherwise wrong, to report it as JSON). */
+/** Whether the options ask for JSON (known even when they are otherwise wrong, to report it as JSON). */
 function wantsJson(args: string[]): boolean {
-  for (let i = 0; i < args.length && args[i].startsWith("-"); i++) {
-    if (args[i] === "--json") return true;
-    if (args[i] === "--state-dir") i++;
+  try {
+    return parseGlobal(args, defaultKnobs()).global.json;
+  } catch {
+    // A bad global option: as far as the options before it say.
+    for (let i = 0; i < args.length && args[i].startsWith("-"); i++) {
+      if (args[i] === "--json") return true;
+      if (args[i] === "--state-dir") i++;
+    }
+    return false;
   }
-  return false;
 }
 
 /**
@@ -136,10 +195,12 @@ export async function main(args: string[], io: Io): Promise<number> {
 }
 
 /**
- * The process-level guards of the command line (docs/strays.md): SIGINT, SIGTERM and SIGHUP ask the running
- * command to finish cleanly (a reader detaches with SIGQUIT); a second one resends that SIGQUIT at once when a
- * reader is still attached, and otherwise exits, as does a third; an error nothing caught exits through
- * `Deno.exit`, whose unload event detaches any reader. Commands marked ownSignals (the simulator's stand-ins)
+ * The process-level guards of the command line (docs/strays.md): SIGINT, SIGQUIT (Ctrl-\, SystemTap's own
+ * key for detaching), SIGTERM and SIGHUP ask the running command to finish cleanly (a reader detaches with
+ * SIGQUIT); a second one resends that SIGQUIT at once when a reader is still attached, and otherwise exits, as
+ * does a third; SIGTSTP (Ctrl-Z) in a live command (`suspendable`) detaches its reader before the process stops
+ * (lib/cli/suspend.ts); an error nothing caught exits through `Deno.exit`, whose unload event detaches any
+ * reader. Commands marked ownSignals (the simulator's stand-ins)
  * handle SIGINT, SIGTERM, SIGHUP and their own failures themselves, as stapio does. SIGUSR1 opens no debugger
  * port in any of them: it is blocked (lib/inspector_guard.ts).
  */
@@ -149,7 +210,7 @@ function guardProcess(controller: AbortController, command: CommandInfo | undefi
   if (command && !command.quick) blockInspectorSignal();
   else refuseInspectorSignal();
   let received = 0;
-  for (const sig of ownSignals ? [] : ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  for (const sig of ownSignals ? [] : ["SIGINT", "SIGQUIT", "SIGTERM", "SIGHUP"] as const) {
     Deno.addSignalListener(sig, () => {
       received++;
       if (!controller.signal.aborted) return controller.abort(sig);
@@ -167,8 +228,9 @@ function guardProcess(controller: AbortController, command: CommandInfo | undefi
     });
   }
   if (ownSignals) return;
+  if (command?.suspendable) Deno.addSignalListener("SIGTSTP", suspendRequested);
   const fail = (reason: unknown): void => {
-    const text = `stapfr: ${reason instanceof Error ? reason.message : String(reason)}\n`;
+    const text = `stapfr: ${terminalText(reason instanceof Error ? reason.message : String(reason))}\n`;
     Deno.stderr.write(new TextEncoder().encode(text)).catch(() => {}).finally(() =>
       Deno.exit(ExitCode.failure)
     );

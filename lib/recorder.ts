@@ -71,6 +71,7 @@ export type { TriggerResult } from "./watch/trigger_request.ts";
 export type { WatchState } from "./watch/state.ts";
 export type { Decision, Policies, Suppression } from "./watch/policy.ts";
 export type { PressureExpr, TriggerSpec } from "./watch/spec.ts";
+export type { Pattern } from "./watch/pattern.ts";
 export type { BrokenSnapshot } from "./snapshots/store.ts";
 export type { ReadLogEntry } from "./recorder/read_log.ts";
 

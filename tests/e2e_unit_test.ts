@@ -290,8 +290,8 @@ Deno.test("unit: file mode, paths made absolute, stap arguments and an exit-stat
       "/bin/true",
     ]);
     assertEquals(at(parseExecLine(first.ExecStartPre[0]), "start").at(-1), "--adopt");
-    // A prebuilt module instead of a script.
-    await Deno.writeTextFile(`${cwd}/stap_fr_m.ko`, "");
+    // A prebuilt module instead of a script (a real one: unit gives it start's checks).
+    await world.ok(["build", "m", "-e", 'probe timer.s(1) { printf("x\\n") }', "--out-dir", cwd]);
     const modRun = await world.run(["unit", "m", "--module", "stap_fr_m.ko"], {}, cwd);
     assertEquals(modRun.code, 0, modRun.stderr);
     const mod = unitSettings(modRun.stdout);

@@ -126,16 +126,16 @@ Deno.test("max-per-day caps; delay puts the aftermath in the snapshot", async ()
     try {
       await w.saw(/ watch started /);
       const sentAt = Date.now();
-      w.child.kill("SIGUSR1");
+      await world.ok(["trigger", "r"]);
       await w.saw(/ signal fired: snapshot in 2s/);
-      w.child.kill("SIGUSR1");
+      await world.ok(["trigger", "r"]);
       await w.saw(/ signal suppressed by pending/);
       const line = await w.saw(/ signal snapshot \d{8}T/);
       const id = /snapshot (\S+)/.exec(line)![1];
       const data = await world.ok(["snapshots", "show", `r/${id}`, "--data"]);
       const times = [...data.matchAll(/^tick \d+ (\d+)$/gm)].map((m) => Number(m[1]));
       assert(times.at(-1)! >= sentAt + 1500, "output from after the trigger is in the snapshot");
-      w.child.kill("SIGUSR1");
+      await world.ok(["trigger", "r"]);
       await w.saw(/ signal suppressed by max-per-day until /);
     } finally {
       assertEquals((await w.stop()).code, 0);
@@ -270,7 +270,7 @@ Deno.test("SIGTERM during a snapshot finishes it; service mode takes a final sna
     async (world) => {
       const w = new Watcher(world, ["r", "--on", "signal"]);
       await w.saw(/ watch started /);
-      w.child.kill("SIGUSR1");
+      await world.ok(["trigger", "r"]);
       // The capture is under way (a memory drain waits STAPFR_IDLE_MS for quiet).
       await until("the capture to begin", async () => {
         try {

@@ -73,8 +73,17 @@ function joinDashValues(head: string[], flags: Flags): string[] {
   return out;
 }
 
-/** Parses a command's arguments; unknown flags, missing values and extra arguments become usage errors. */
-export function parseCommandArgs(args: string[], flags: Flags, maxPositionals = Infinity): Parsed {
+/**
+ * Parses a command's arguments; unknown flags, missing values and extra arguments become usage errors. Words
+ * after a literal `--` are returned as `rest` only to a command that takes them (`options.rest`: stap's
+ * arguments of `start`, `build` and `plan`); to any other they are refused, not silently ignored.
+ */
+export function parseCommandArgs(
+  args: string[],
+  flags: Flags,
+  maxPositionals = Infinity,
+  options: { rest?: boolean } = {},
+): Parsed {
   const entries = Object.entries(flags);
   const names = (test: (flag: Flag) => boolean): string[] =>
     entries.filter(([, f]) => test(f)).map(([n]) => n);
@@ -84,6 +93,11 @@ export function parseCommandArgs(args: string[], flags: Flags, maxPositionals = 
   const dash = args.indexOf("--");
   const head = joinDashValues(dash < 0 ? args : args.slice(0, dash), flags);
   const rest = dash < 0 ? [] : args.slice(dash + 1);
+  if (rest.length > 0 && !options.rest) {
+    throw new UsageError(
+      `Unexpected argument "${rest[0]}" after "--": this command takes no command or stap arguments`,
+    );
+  }
   let unknownFlag: string | undefined;
   const parsed: Record<string, unknown> = parseArgs(head, {
     string: [...names((f) => f.type === "string"), "_"],

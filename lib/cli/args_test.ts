@@ -5,8 +5,17 @@ import { type Flags, parseCommandArgs } from "./args.ts";
 const FLAGS: Flags = { output: { type: "string", short: "o" }, bulk: { type: "boolean" } };
 
 Deno.test("flags, positionals and everything after -- are separated", () => {
-  const p = parseCommandArgs(["rec", "-o", "F", "--bulk", "--", "-v", "--x"], FLAGS, 1);
+  const p = parseCommandArgs(["rec", "-o", "F", "--bulk", "--", "-v", "--x"], FLAGS, 1, { rest: true });
   assertEquals(p, { values: { output: "F", bulk: true }, positionals: ["rec"], rest: ["-v", "--x"] });
+});
+
+Deno.test("words after -- are refused by a command that takes none (a bare -- is harmless)", () => {
+  assertThrows(
+    () => parseCommandArgs(["rec", "--", "-v"], FLAGS, 1),
+    UsageError,
+    'Unexpected argument "-v" after "--"',
+  );
+  assertEquals(parseCommandArgs(["rec", "--"], FLAGS, 1).rest, []);
 });
 
 Deno.test("parse errors become one-line usage errors", () => {

@@ -25,6 +25,11 @@ export interface CommandInfo {
   flagsFrom?: string[];
   /** The words a flag's first value may be (`--on` takes a trigger kind), for completions. */
   choices?: Record<string, string[]>;
+  /**
+   * Ctrl-Z (SIGTSTP) detaches its reader before the process stops, and it attaches again when continued
+   * (lib/cli/suspend.ts): the commands that show live output.
+   */
+  suspendable?: boolean;
   /** The command handles SIGINT and SIGTERM itself (cli.ts installs no listeners for it). */
   ownSignals?: boolean;
   /**
@@ -88,12 +93,14 @@ export const COMMANDS: Record<string, CommandInfo> = {
 A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_MAX_MS).`,
   },
   attach: {
+    suspendable: true,
     load: () => import("../commands/attach.ts"),
     summary: "Live output; Ctrl-C detaches, never unloads",
     usage: "attach NAME [--raw]",
     help: "  --raw                 the bytes as stapio wrote them: no cutting of damaged lines",
   },
   tail: {
+    suspendable: true,
     load: () => import("../commands/tail.ts"),
     summary: "Last lines of a recorder, following with -f",
     usage: "tail NAME [-n N] [-f] [--raw]",
@@ -155,7 +162,7 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
     usage:
       "watch NAME [--on TRIGGER ARGS…]… [--cooldown D] [--max-per-day N] [--hold D] [--delay D] [--keep N] [--max-age D] [--max-size S] [--switch-every D] [--service] [-- CMD…]",
     help: `  --on signal                      "stapfr trigger NAME" (over the watcher's socket)
-  --on exit-status [--interval D]  a health check: the command after "--", failing (non-zero) fires
+  --on exit-status [--interval D]  a health check: the command after "--" (to the end), failing fires
   --on log FILE REGEX              a line matching REGEX in FILE (followed across rotation; "-" is stdin)
   --on pressure RES SCOPE EXPR     kernel PSI: RES cpu|memory|io, SCOPE some|full, EXPR like avg10>40
   --on process PID|NAME            the process disappears

@@ -4,6 +4,7 @@
  * @module
  */
 import type { Knobs } from "../knobs.ts";
+import { terminalLines } from "../terminal_text.ts";
 
 /** The narrow writer a command needs; `Deno.stdout` and `Deno.stderr` satisfy it. */
 export interface Writer {
@@ -37,7 +38,10 @@ export interface Context extends GlobalOptions {
   signal: AbortSignal;
   /** Writes text (no newline added) to stdout. */
   out(text: string): Promise<void>;
-  /** Writes one line to stderr. */
+  /**
+   * Writes one line to stderr, its control characters escaped (lib/terminal_text.ts): what goes there is for
+   * people, and may quote arguments, log lines and stapio's diagnostics.
+   */
   err(line: string): Promise<void>;
   /** Prints a value as the one JSON document of a `--json` run. */
   json_out(value: unknown): Promise<void>;
@@ -58,7 +62,7 @@ export function makeContext(io: Io, global: GlobalOptions, signal: AbortSignal):
     io,
     signal,
     out: (text) => writeAll(io.stdout, encoder.encode(text)),
-    err: (line) => writeAll(io.stderr, encoder.encode(line + "\n")),
+    err: (line) => writeAll(io.stderr, encoder.encode(terminalLines(line) + "\n")),
     json_out: (value) => writeAll(io.stdout, encoder.encode(JSON.stringify(value, null, 2) + "\n")),
   };
 }

@@ -7,6 +7,7 @@
  */
 import { ExitCode, type ExitCodeValue, Interrupted, StapfrError, UsageError } from "../errors.ts";
 import { KnobError } from "../knobs.ts";
+import { terminalLines, terminalText } from "../terminal_text.ts";
 
 /** What went wrong, ready to print. */
 export interface Failure {
@@ -64,9 +65,17 @@ export function failureOf(err: unknown, context: { aborted: boolean; usage: stri
   };
 }
 
-/** The human lines on stderr: `stapfr: <message>`, the detail lines marked `  | `, then the hint. */
+/**
+ * The human lines on stderr: `stapfr: <message>`, the detail lines marked `  | `, then the hint. Control
+ * characters are escaped (a message quotes arguments, which may hold terminal escapes); the message and each
+ * detail line stay one line each.
+ */
 export function humanLines(f: Failure): string[] {
-  return [`stapfr: ${f.message}`, ...f.detail.map((l) => `  | ${l}`), ...(f.hint ? [f.hint] : [])];
+  return [
+    `stapfr: ${terminalText(f.message)}`,
+    ...f.detail.map((l) => `  | ${terminalText(l)}`),
+    ...(f.hint ? [terminalLines(f.hint)] : []),
+  ];
 }
 
 /**

@@ -10,13 +10,18 @@ import { humanBytes, recordersFor, self } from "./common.ts";
 
 /** Runs `build`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals, rest } = parseCommandArgs(args, {
-    script: { type: "string", short: "e" },
-    kernel: { type: "string" },
-    bulk: { type: "boolean" },
-    "no-bulk": { type: "boolean" },
-    "out-dir": { type: "string" },
-  }, 2);
+  const { values, positionals, rest } = parseCommandArgs(
+    args,
+    {
+      script: { type: "string", short: "e" },
+      kernel: { type: "string" },
+      bulk: { type: "boolean" },
+      "no-bulk": { type: "boolean" },
+      "out-dir": { type: "string" },
+    },
+    2,
+    { rest: true },
+  );
   if (positionals.length === 0) throw new UsageError("Missing recorder name");
   const [name, file] = positionals;
   const text = values.script as string | undefined;

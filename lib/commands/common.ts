@@ -9,6 +9,7 @@ import { UsageError } from "../errors.ts";
 import { Recorders } from "../recorder.ts";
 import type { ByteSink } from "../readers/concat.ts";
 import { formatSize, validateName } from "../units.ts";
+import { terminalText } from "../terminal_text.ts";
 import { damageMessage, type DamageReport } from "../readers/clean_sink.ts";
 import { lossLine, type LossReport } from "../recorder/loss.ts";
 
@@ -76,8 +77,9 @@ export function age(iso: string | null, now = Date.now()): string {
   return `${Math.floor(s / 86400)}d`;
 }
 
-/** Lays out rows as left-aligned columns separated by two spaces. */
+/** Lays out rows as left-aligned columns separated by two spaces, control characters escaped. */
 export function table(header: string[], rows: string[][]): string {
+  rows = rows.map((r) => r.map(terminalText));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
   return [line(header), ...rows.map(line)].join("\n") + "\n";

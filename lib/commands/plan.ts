@@ -7,16 +7,32 @@ import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { parseDuration } from "../units.ts";
+
+/** The longest window plan takes (a year), and the span of a measurement. */
+const MAX_WINDOW_MS = 365 * 86_400_000;
+const MEASURE_MS = [500, 3_600_000] as const;
+
+/** A duration flag within its range, checked where it comes in. */
+function duration(text: string, flag: string, min: number, max: number, range: string): number {
+  const ms = parseDuration(text, `"${flag}"`);
+  if (ms < min || ms > max) throw new UsageError(`Invalid "${flag}" "${text}": expected ${range}`);
+  return ms;
+}
 import type { ScriptSource } from "../driver/start.ts";
 import { recordersFor } from "./common.ts";
 
 /** Runs `plan`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals, rest } = parseCommandArgs(args, {
-    script: { type: "string", short: "e" },
-    window: { type: "string" },
-    measure: { type: "string" },
-  }, 1);
+  const { values, positionals, rest } = parseCommandArgs(
+    args,
+    {
+      script: { type: "string", short: "e" },
+      window: { type: "string" },
+      measure: { type: "string" },
+    },
+    1,
+    { rest: true },
+  );
   const text = values.script as string | undefined;
   const file = positionals[0];
   if ((file === undefined) === (text === undefined)) {
@@ -30,9 +46,9 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   const script: ScriptSource = text !== undefined ? { text } : { file };
   const plan = await recordersFor(ctx).plan({
     script,
-    windowMs: parseDuration(values.window as string, `"--window"`),
+    windowMs: duration(values.window as string, "--window", 1, MAX_WINDOW_MS, "more than 0 and at most 365d"),
     measureMs: values.measure !== undefined
-      ? parseDuration(values.measure as string, `"--measure"`)
+      ? duration(values.measure as string, "--measure", ...MEASURE_MS, "500ms to 1h")
       : undefined,
     stapArgs: rest,
     signal: ctx.signal,
@@ -48,6 +64,10 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       ? `Memory recorder: --buffer ${plan.buffer.flag}\n`
       : `Memory recorder: no ring is big enough for this window; use a file recorder\n`,
   );
-  await ctx.out(`File recorder:   --output DIR --rotate ${plan.rotate.flag}\n`);
+  await ctx.out(
+    plan.rotate
+      ? `File recorder:   --output DIR --rotate ${plan.rotate.flag}\n`
+      : `File recorder:   no rotation holds this window; shorten it\n`,
+  );
   return ExitCode.ok;
 }

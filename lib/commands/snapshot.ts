@@ -9,6 +9,7 @@ import { ExitCode } from "../errors.ts";
 import { diagnostics, humanBytes, oneName } from "./common.ts";
 import { recordersWithStore, STORE_FLAG } from "./snapshot_common.ts";
 import { lossLine } from "../recorder/loss.ts";
+import { terminalText } from "../terminal_text.ts";
 
 /** Runs `snapshot`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
@@ -24,7 +25,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     await ctx.json_out({ ...m, path: taken.path, pruned: taken.pruned.map((s) => s.id) });
     return ExitCode.ok;
   }
-  await ctx.out(`${m.id}  ${taken.path}\n`);
+  await ctx.out(`${m.id}  ${terminalText(taken.path)}\n`);
   const facts = [
     `${humanBytes(m.bytes)}, ${m.lines} lines in ${m.files.length} file${m.files.length === 1 ? "" : "s"}`,
   ];

@@ -7,25 +7,35 @@
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
-import { parseBufferSize, parseRotate } from "../units.ts";
+import { type HostKind, parseBufferSize, parseRotate } from "../units.ts";
 import { humanBytes, recordersFor, self } from "./common.ts";
 import type { ScriptSource } from "../driver/start.ts";
 import { retentionFlags } from "./snapshot_common.ts";
+import type { StartOptions } from "../recorder.ts";
 
-/** Runs `start`. */
-export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals, rest } = parseCommandArgs(args, {
-    script: { type: "string", short: "e" },
-    buffer: { type: "string" },
-    output: { type: "string" },
-    rotate: { type: "string" },
-    bulk: { type: "boolean" },
-    module: { type: "string" },
-    adopt: { type: "boolean" },
-    "keep-snapshots": { type: "string" },
-    "snapshot-max-age": { type: "string" },
-    "snapshot-max-size": { type: "string" },
-  }, 2);
+/**
+ * Reads and checks `start`'s arguments (everything after `start`) without starting anything: `unit` checks
+ * the start line of the unit it writes with this very function, so a unit is refused for what `start` would
+ * refuse at boot.
+ */
+export function parseStart(args: string[], kind: HostKind): StartOptions {
+  const { values, positionals, rest } = parseCommandArgs(
+    args,
+    {
+      script: { type: "string", short: "e" },
+      buffer: { type: "string" },
+      output: { type: "string" },
+      rotate: { type: "string" },
+      bulk: { type: "boolean" },
+      module: { type: "string" },
+      adopt: { type: "boolean" },
+      "keep-snapshots": { type: "string" },
+      "snapshot-max-age": { type: "string" },
+      "snapshot-max-size": { type: "string" },
+    },
+    2,
+    { rest: true },
+  );
   if (positionals.length === 0) throw new UsageError("Missing recorder name");
   const [name, file] = positionals;
   const text = values.script as string | undefined;
@@ -43,7 +53,6 @@ export async function run(args: string[], ctx: Context): Promise<number> {
         : "Give SCRIPT_FILE or -e SCRIPT, not both",
     );
   }
-  const kind = ctx.sim ? "sim" : "real";
   const output = values.output as string | undefined;
   if (values.rotate !== undefined && output === undefined) {
     throw new UsageError(`"--rotate" needs "--output"`);
@@ -54,7 +63,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     : text !== undefined
     ? { text }
     : { file: file! };
-  const detail = await recordersFor(ctx).start({
+  return {
     name,
     script,
     module,
@@ -63,14 +72,19 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     rotate: values.rotate !== undefined ? parseRotate(values.rotate as string, kind) : undefined,
     bulk: values.bulk as boolean | undefined,
     stapArgs: rest,
-    signal: ctx.signal,
     adopt: values.adopt as boolean | undefined,
     snapshotRetention: retentionFlags(values, {
       keep: "keep-snapshots",
       maxAge: "snapshot-max-age",
       maxSize: "snapshot-max-size",
     }),
-  });
+  };
+}
+
+/** Runs `start`. */
+export async function run(args: string[], ctx: Context): Promise<number> {
+  const options = parseStart(args, ctx.sim ? "sim" : "real");
+  const detail = await recordersFor(ctx).start({ ...options, signal: ctx.signal });
   if (ctx.json) {
     await ctx.json_out(detail);
     return ExitCode.ok;

@@ -7,6 +7,7 @@ import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { age, humanBytes, oneName, recordersFor, self } from "./common.ts";
 import { describeReader } from "../recorder/readers.ts";
+import { terminalText } from "../terminal_text.ts";
 
 /** Seconds for people: `45s`, `12m`, `3.5h`, `2d`. */
 function duration(seconds: number): string {
@@ -76,9 +77,12 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   }
   for (const n of d.notes) rows.push(["note", n]);
   const width = Math.max(...rows.map(([k]) => k.length));
-  await ctx.out(rows.map(([k, v]) => `${k.padEnd(width)}  ${v}\n`).join(""));
+  // Paths, stap arguments, triggers (with their log patterns) and problems may hold control characters.
+  await ctx.out(rows.map(([k, v]) => `${k.padEnd(width)}  ${terminalText(v)}\n`).join(""));
   if (d.files.length > 0) {
-    await ctx.out("files:\n" + d.files.map((f) => `  ${f.name}  ${humanBytes(f.size)}\n`).join(""));
+    await ctx.out(
+      "files:\n" + d.files.map((f) => `  ${terminalText(f.name)}  ${humanBytes(f.size)}\n`).join(""),
+    );
   }
   return ExitCode.ok;
 }

@@ -7,6 +7,7 @@ import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { diagnostics, oneName, readReport, recordersFor, stdoutSink } from "./common.ts";
+import { suspendable } from "./suspendable.ts";
 
 /** Runs `tail`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
@@ -39,14 +40,18 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     await ctx.json_out({ name, lines, damaged_lines, damaged_bytes, damage, raw, loss, loss_unknown });
     return ExitCode.ok;
   }
-  const result = await recorders.tail(name, stdoutSink(ctx), {
-    lines: Number(text),
-    follow,
-    signal: ctx.signal,
-    onDiagnostic: diagnostics(ctx),
-    raw,
-    command: "tail",
-  });
+  const options = { onDiagnostic: diagnostics(ctx), raw, command: "tail" };
+  const first = (signal: AbortSignal) =>
+    recorders.tail(name, stdoutSink(ctx), { ...options, lines: Number(text), follow, signal });
+  // Only a memory recorder's reader is ever suspended (lib/cli/suspend.ts); after "fg" it goes on as attach
+  // does, printing what the ring took in meanwhile.
+  const result = follow
+    ? await suspendable(ctx, name, {
+      first,
+      again: (signal) => recorders.attach(name, stdoutSink(ctx), { ...options, signal }),
+      suspended: (r) => readReport(ctx, r, "tail"),
+    })
+    : await first(ctx.signal);
   if (!result.closed) await readReport(ctx, result, "tail");
   return ExitCode.ok;
 }

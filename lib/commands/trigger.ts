@@ -8,6 +8,7 @@ import type { Context } from "../cli/context.ts";
 import { ExitCode } from "../errors.ts";
 import { oneName } from "./common.ts";
 import { recordersWithStore, STORE_FLAG } from "./snapshot_common.ts";
+import { terminalText } from "../terminal_text.ts";
 
 /** Runs `trigger`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
@@ -18,7 +19,8 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   });
   if (ctx.json) await ctx.json_out(result);
   else if (result.sent_to !== null) {
-    await ctx.out(`Sent to the watcher of "${name}" (pid ${result.sent_to}): ${result.decision}\n`);
-  } else await ctx.out(`${result.snapshot!.id}  ${result.snapshot!.path}\n`);
+    const decision = terminalText(result.decision ?? "");
+    await ctx.out(`Sent to the watcher of "${name}" (pid ${result.sent_to}): ${decision}\n`);
+  } else await ctx.out(`${result.snapshot!.id}  ${terminalText(result.snapshot!.path)}\n`);
   return ExitCode.ok;
 }

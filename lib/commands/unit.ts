@@ -4,16 +4,20 @@
  * @module
  */
 import type { Context } from "../cli/context.ts";
-import { StapfrError, UsageError } from "../errors.ts";
+import { StapfrError } from "../errors.ts";
 import { selfCommand } from "../host.ts";
 import { resolve } from "../path.ts";
-import { parseUnitArgs, type UnitArgs } from "../service/unit_args.ts";
+import { parseUnitArgs } from "../service/unit_args.ts";
+import { COMMANDS } from "../cli/commands.ts";
+import { commandShape } from "../cli/flags.ts";
 import { installUnit } from "../service/install.ts";
 import { renderUnit, unitFileName, type UnitSpec } from "../service/unit.ts";
-import { parseBufferSize, parseRotate, validateName } from "../units.ts";
-import { splitTriggers } from "../watch/spec.ts";
-import { recordersFor } from "./common.ts";
-import { retentionFlags } from "./snapshot_common.ts";
+import { validateName } from "../units.ts";
+import { recordersFor, self } from "./common.ts";
+import { checkPrebuilt } from "../recorder/prebuilt.ts";
+import { runningRelease } from "../kernel_release.ts";
+import { parseStart } from "./start.ts";
+import { parseWatch } from "./watch.ts";
 
 /** The directory `--install` writes to unless `--unit-dir` says otherwise. */
 export const SYSTEM_UNIT_DIR = "/etc/systemd/system";
@@ -27,30 +31,16 @@ async function mustRead(path: string, what: string): Promise<void> {
   }
 }
 
-/** Checks now what `start` would refuse at boot. */
-function checkStartValues(args: UnitArgs, kind: "real" | "sim"): void {
-  const v = args.startValues;
-  if (typeof v["--buffer"] === "string") parseBufferSize(v["--buffer"], kind);
-  if (typeof v["--rotate"] === "string") parseRotate(v["--rotate"], kind);
-  // Retention that would delete every snapshot at once is refused by start: refuse it here, not at boot.
-  const names = { keep: "keep-snapshots", maxAge: "snapshot-max-age", maxSize: "snapshot-max-size" };
-  retentionFlags(Object.fromEntries(Object.values(names).map((n) => [n, v[`--${n}`]])), names);
-  if (v["--rotate"] !== undefined && v["--output"] === undefined) {
-    throw new UsageError(`"--rotate" needs "--output"`);
-  }
-  if (v["--bulk"] !== undefined && v["--output"] === undefined) {
-    throw new UsageError(`"--bulk" needs "--output"`);
-  }
+/** Every option `unit` takes (its own, `start`'s, `watch`'s): none may follow the health check's `--`. */
+function unitFlags(): string[] {
+  return [COMMANDS.unit, COMMANDS.start].flatMap((c) => commandShape(c).flags)
+    .flatMap((f) => [f.long, f.short]).filter((f): f is string => f !== undefined);
 }
 
 /** Runs `unit`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
   const parsed = parseUnitArgs(args, Deno.cwd());
   const name = validateName(parsed.name);
-  const kind = ctx.sim ? "sim" : "real";
-  checkStartValues(parsed, kind);
-  // The triggers as the watcher will read them: a bad one is refused now, not at boot.
-  splitTriggers([...parsed.watch, ...(parsed.watchCommand.length > 0 ? ["--", ...parsed.watchCommand] : [])]);
   const { source } = parsed;
   if ("file" in source) await mustRead(source.file, "script");
   if ("module" in source) await mustRead(source.module, "module");
@@ -97,6 +87,23 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     environment,
     mounts: [...new Set(mounts)],
   };
+  // The unit's two lines, read now by the very parsers of start and watch: what they would refuse at boot (a
+  // bad size, an empty or dash-leading -e script, a bad trigger, an option after the health check's "--") is
+  // refused here, with their message.
+  const start = parseStart([name, ...spec.start], ctx.sim ? "sim" : "real");
+  // A prebuilt module gets start's own checks too (a kernel module, its name, built for this kernel, bulk as
+  // asked): the unit starts it on this machine.
+  if (start.module !== undefined) {
+    await checkPrebuilt(start.module, {
+      name,
+      release: runningRelease(ctx.sim ? "sim" : "real", ctx.io.env),
+      fileMode: start.output !== undefined,
+      rotate: start.rotate !== undefined,
+      cpus: ctx.sim ? ctx.knobs.simCpus : navigator.hardwareConcurrency,
+      self: self(ctx),
+    });
+  }
+  await parseWatch([name, ...spec.watch], unitFlags());
   const text = renderUnit(spec);
   if (!parsed.install) {
     if (ctx.json) await ctx.json_out({ name, unit_file: unitFileName(name), unit: text });

@@ -5,27 +5,49 @@
  */
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
-import { ExitCode, UsageError } from "../errors.ts";
-import { parseDuration } from "../units.ts";
-import { oneName, stdoutSink } from "./common.ts";
+import { ExitCode, StapfrError, UsageError } from "../errors.ts";
+import type { WatchOptions } from "../recorder.ts";
+import { COMMANDS } from "../cli/commands.ts";
+import { commandShape } from "../cli/flags.ts";
+import { oneName, self, stdoutSink } from "./common.ts";
 import { recordersWithStore, retentionFlags, STORE_FLAG } from "./snapshot_common.ts";
-import { splitTriggers } from "../watch/spec.ts";
+import { boundedDuration, MAX_COOLDOWN_MS, MAX_TIMER_MS, splitTriggers } from "../watch/spec.ts";
 
-function count(text: unknown, flag: string): number | undefined {
+/** The most `--max-per-day` may say: one snapshot a second. */
+const MAX_PER_DAY = 86_400;
+
+function count(text: unknown, flag: string, min: number, max: number, why: string): number | undefined {
   if (text === undefined) return undefined;
-  if (typeof text !== "string" || !/^\d+$/.test(text)) {
-    throw new UsageError(`Invalid "--${flag}" "${text}": expected a whole number`);
+  if (typeof text !== "string" || !/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
+    throw new UsageError(
+      `Invalid "--${flag}" "${text}": expected a whole number from ${min} to ${max}${why}`,
+    );
   }
   return Number(text);
 }
 
-function duration(text: unknown, flag: string): number | undefined {
-  return text === undefined ? undefined : parseDuration(text as string, `"--${flag}"`);
+/** A duration flag within its range (lib/watch/spec.ts says why timers stop at 24 days). */
+function duration(text: unknown, flag: string, minMs: number, maxMs: number): number | undefined {
+  return text === undefined ? undefined : boundedDuration(text as string, `--${flag}`, minMs, maxMs);
 }
 
-/** Runs `watch`. */
-export async function run(args: string[], ctx: Context): Promise<number> {
-  const { triggers, rest } = splitTriggers(args);
+/** The options of `watch`, which may not follow the health check's `--`. */
+export function watchFlags(): string[] {
+  return commandShape(COMMANDS.watch).flags.flatMap((f) => [f.long, f.short]).filter((f): f is string =>
+    f !== undefined
+  );
+}
+
+/** `watch`'s arguments, read and checked: the watcher's options but for what the process gives it. */
+export type WatchPlan = Omit<WatchOptions, "signal" | "log" | "out"> & { store?: string };
+
+/**
+ * Reads and checks `watch`'s arguments (everything after `watch`) without watching: `unit` checks the watch
+ * line of the unit it writes with this very function (`moreFlags`: its own and `start`'s options, which may
+ * not follow the health check's `--` either).
+ */
+export async function parseWatch(args: string[], moreFlags: readonly string[] = []): Promise<WatchPlan> {
+  const { triggers, rest } = await splitTriggers(args, { ownFlags: [...watchFlags(), ...moreFlags] });
   const { values, positionals } = parseCommandArgs(rest, {
     cooldown: { type: "string" },
     "max-per-day": { type: "string" },
@@ -39,33 +61,49 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     service: { type: "boolean" },
     ...STORE_FLAG,
   }, 1);
-  const name = oneName(positionals);
-  const switchEveryMs = duration(values["switch-every"], "switch-every");
-  if (switchEveryMs !== undefined && switchEveryMs < 1000) {
-    throw new UsageError(`Invalid "--switch-every": at least 1s`);
-  }
-  const pollMs = duration(values.interval, "interval");
-  if (pollMs !== undefined && pollMs < 100) throw new UsageError(`Invalid "--interval": at least 100ms`);
-  let logged = Promise.resolve();
-  const result = await recordersWithStore(ctx, values).watch({
-    name,
+  const store = values.store as string | undefined;
+  if (store === "") throw new UsageError(`Invalid "--store": an empty path`);
+  return {
+    name: oneName(positionals),
     triggers,
     policies: {
-      cooldownMs: duration(values.cooldown, "cooldown"),
-      maxPerDay: count(values["max-per-day"], "max-per-day"),
-      holdMs: duration(values.hold, "hold"),
-      delayMs: duration(values.delay, "delay"),
+      cooldownMs: duration(values.cooldown, "cooldown", 0, MAX_COOLDOWN_MS),
+      // 0 would allow no snapshot at all (and once meant "no limit"): leave the flag out for no limit.
+      maxPerDay: count(values["max-per-day"], "max-per-day", 1, MAX_PER_DAY, " (leave it out for no limit)"),
+      holdMs: duration(values.hold, "hold", 0, MAX_TIMER_MS),
+      delayMs: duration(values.delay, "delay", 0, MAX_TIMER_MS),
     },
     retention: retentionFlags(values, { keep: "keep", maxAge: "max-age", maxSize: "max-size" }),
-    switchEveryMs,
+    switchEveryMs: duration(values["switch-every"], "switch-every", 1000, MAX_TIMER_MS),
     service: values.service === true,
-    pollMs,
+    pollMs: duration(values.interval, "interval", 100, MAX_TIMER_MS),
+    store,
+  };
+}
+
+/** Runs `watch`. */
+export async function run(args: string[], ctx: Context): Promise<number> {
+  const { store, ...plan } = await parseWatch(args);
+  let logged = Promise.resolve();
+  const result = await recordersWithStore(ctx, { store }).watch({
+    ...plan,
     signal: ctx.signal,
     // In order, and all written before the command returns (the process exits right after).
     log: (line) => void (logged = logged.then(() => ctx.err(line)).catch(() => {})),
     out: stdoutSink(ctx),
   });
   await logged;
+  // Exit 1 with the reason: systemd's Restart=on-failure and the operator both need to hear it.
+  if (result.reason === "recorder-ended") {
+    throw new StapfrError(`The watcher of "${plan.name}" stopped: ${result.detail}`, {
+      hint: `Nothing is left to watch; see "${self(ctx)} list"`,
+    });
+  }
+  if (result.reason === "stop-failed") {
+    throw new StapfrError(`The service stop of "${plan.name}" failed: ${result.detail}`, {
+      hint: `Stop it with "${self(ctx)} stop ${plan.name}"`,
+    });
+  }
   if (ctx.json) await ctx.json_out(result);
-  return result.reason === "recorder-ended" ? ExitCode.failure : ExitCode.ok;
+  return ExitCode.ok;
 }

@@ -30,6 +30,103 @@ const SHT_NOBITS = 8;
 /** `e_type` of a relocatable object, which every loadable kernel module is. */
 export const ET_REL = 1;
 
+/** The ELF header's fields that locate the section table. */
+interface ElfHeader {
+  bits: 32 | 64;
+  le: boolean;
+  type: number;
+  machine: number;
+  shoff: number;
+  shentsize: number;
+  shnum: number;
+  shstrndx: number;
+}
+
+/** One section header: where its bytes are. */
+interface SectionHeader {
+  name: number;
+  type: number;
+  offset: number;
+  size: number;
+}
+
+/** How many bytes the ELF header takes at most (64-bit). */
+const HEADER_BYTES = 64;
+
+/** Parses the ELF header from the file's first bytes (at least 52, 64 for a 64-bit file). */
+function parseHeader(bytes: Uint8Array): ElfHeader {
+  if (bytes.length < 52 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
+    throw new NotAModuleError("not an ELF file");
+  }
+  const cls = bytes[4];
+  const data = bytes[5];
+  if ((cls !== 1 && cls !== 2) || (data !== 1 && data !== 2)) {
+    throw new NotAModuleError("not an ELF file (unknown class or byte order)");
+  }
+  const bits = cls === 2 ? 64 : 32;
+  const le = data === 1;
+  if (bits === 64 && bytes.length < 64) throw new NotAModuleError("truncated ELF header");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const u16 = (at: number) => view.getUint16(at, le);
+  return {
+    bits,
+    le,
+    type: u16(16),
+    machine: u16(18),
+    shoff: wordAt(view, bits === 64 ? 0x28 : 0x20, bits, le),
+    shentsize: u16(bits === 64 ? 0x3a : 0x2e),
+    shnum: u16(bits === 64 ? 0x3c : 0x30),
+    shstrndx: u16(bits === 64 ? 0x3e : 0x32),
+  };
+}
+
+function wordAt(view: DataView, at: number, bits: 32 | 64, le: boolean): number {
+  if (bits === 32) return view.getUint32(at, le);
+  const v = view.getBigUint64(at, le);
+  if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new NotAModuleError("ELF offset out of range");
+  return Number(v);
+}
+
+/** Where the section table is, checked against the file's size. */
+function tableSpan(h: ElfHeader, fileSize: number): { offset: number; length: number } {
+  const minEntry = h.bits === 64 ? 64 : 40;
+  if (
+    h.shnum === 0 || h.shentsize < minEntry || h.shoff + h.shnum * h.shentsize > fileSize ||
+    h.shstrndx >= h.shnum
+  ) {
+    throw new NotAModuleError("ELF section table missing or truncated");
+  }
+  return { offset: h.shoff, length: h.shnum * h.shentsize };
+}
+
+/** Parses the section table's bytes; every section must lie inside the file. */
+function parseSections(table: Uint8Array, h: ElfHeader, fileSize: number): SectionHeader[] {
+  const view = new DataView(table.buffer, table.byteOffset, table.byteLength);
+  const u32 = (at: number) => view.getUint32(at, h.le);
+  return Array.from({ length: h.shnum }, (_, i) => {
+    const at = i * h.shentsize;
+    const sh = h.bits === 64
+      ? {
+        name: u32(at),
+        type: u32(at + 4),
+        offset: wordAt(view, at + 0x18, 64, h.le),
+        size: wordAt(view, at + 0x20, 64, h.le),
+      }
+      : { name: u32(at), type: u32(at + 4), offset: u32(at + 0x10), size: u32(at + 0x14) };
+    if (sh.type !== SHT_NOBITS && i !== 0 && sh.offset + sh.size > fileSize) {
+      throw new NotAModuleError(`ELF section ${i} lies outside the file`);
+    }
+    return sh;
+  });
+}
+
+/** The name at `off` of a section-name table. */
+function nameIn(names: Uint8Array, off: number): string {
+  if (off >= names.length) return "";
+  const end = names.indexOf(0, off);
+  return new TextDecoder().decode(names.subarray(off, end < 0 ? names.length : end));
+}
+
 /**
  * Parses the ELF header and the section table. Throws {@linkcode NotAModuleError} when the bytes are not an
  * ELF file or its tables point outside it.
@@ -41,65 +138,22 @@ export const ET_REL = 1;
  * ```
  */
 export function readElf(bytes: Uint8Array): ElfFile {
-  if (bytes.length < 52 || bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) {
-    throw new NotAModuleError("not an ELF file");
-  }
-  const cls = bytes[4];
-  const data = bytes[5];
-  if ((cls !== 1 && cls !== 2) || (data !== 1 && data !== 2)) {
-    throw new NotAModuleError("not an ELF file (unknown class or byte order)");
-  }
-  const bits = cls === 2 ? 64 : 32;
-  const le = data === 1;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const u16 = (at: number) => view.getUint16(at, le);
-  const u32 = (at: number) => view.getUint32(at, le);
-  const word = (at: number): number => {
-    if (bits === 32) return u32(at);
-    const v = view.getBigUint64(at, le);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new NotAModuleError("ELF offset out of range");
-    return Number(v);
-  };
-  if (bits === 64 && bytes.length < 64) throw new NotAModuleError("truncated ELF header");
-  const type = u16(16);
-  const machine = u16(18);
-  const shoff = word(bits === 64 ? 0x28 : 0x20);
-  const shentsize = u16(bits === 64 ? 0x3a : 0x2e);
-  const shnum = u16(bits === 64 ? 0x3c : 0x30);
-  const shstrndx = u16(bits === 64 ? 0x3e : 0x32);
-  const minEntry = bits === 64 ? 64 : 40;
-  if (shnum === 0 || shentsize < minEntry || shoff + shnum * shentsize > bytes.length || shstrndx >= shnum) {
-    throw new NotAModuleError("ELF section table missing or truncated");
-  }
-  const headers = Array.from({ length: shnum }, (_, i) => {
-    const at = shoff + i * shentsize;
-    const h = bits === 64
-      ? { name: u32(at), type: u32(at + 4), offset: word(at + 0x18), size: word(at + 0x20) }
-      : { name: u32(at), type: u32(at + 4), offset: u32(at + 0x10), size: u32(at + 0x14) };
-    if (h.type !== SHT_NOBITS && i !== 0 && h.offset + h.size > bytes.length) {
-      throw new NotAModuleError(`ELF section ${i} lies outside the file`);
-    }
-    return h;
-  });
-  const strtab = headers[shstrndx];
+  const h = parseHeader(bytes);
+  const span = tableSpan(h, bytes.length);
+  const headers = parseSections(bytes.subarray(span.offset, span.offset + span.length), h, bytes.length);
+  const strtab = headers[h.shstrndx];
   const names = bytes.subarray(strtab.offset, strtab.offset + strtab.size);
-  const decoder = new TextDecoder();
-  const nameAt = (off: number): string => {
-    if (off >= names.length) return "";
-    const end = names.indexOf(0, off);
-    return decoder.decode(names.subarray(off, end < 0 ? names.length : end));
-  };
   const sections = new Map<string, Uint8Array>();
-  headers.forEach((h, i) => {
+  headers.forEach((sh, i) => {
     if (i === 0) return;
-    const name = nameAt(h.name);
+    const name = nameIn(names, sh.name);
     if (name === "" || sections.has(name)) return;
     sections.set(
       name,
-      h.type === SHT_NOBITS ? new Uint8Array(0) : bytes.subarray(h.offset, h.offset + h.size),
+      sh.type === SHT_NOBITS ? new Uint8Array(0) : bytes.subarray(sh.offset, sh.offset + sh.size),
     );
   });
-  return { bits, littleEndian: le, type, machine, sections };
+  return { bits: h.bits, littleEndian: h.le, type: h.type, machine: h.machine, sections };
 }
 
 /**
@@ -148,7 +202,11 @@ export interface ModuleInfo {
  * ```
  */
 export function moduleInfo(bytes: Uint8Array): ModuleInfo {
-  const elf = readElf(bytes);
+  return infoOf(readElf(bytes));
+}
+
+/** The module information of a parsed ELF file. */
+function infoOf(elf: ElfFile): ModuleInfo {
   if (elf.type !== ET_REL) {
     throw new NotAModuleError(`an ELF file of type ${elf.type}, not a relocatable object`);
   }
@@ -163,7 +221,56 @@ export function moduleInfo(bytes: Uint8Array): ModuleInfo {
 
 /** Reads a module file's information (see {@linkcode moduleInfo}); file errors are thrown as they are. */
 export async function readModuleInfo(path: string): Promise<ModuleInfo> {
-  return moduleInfo(await Deno.readFile(path));
+  const file = await Deno.open(path, { read: true });
+  try {
+    return await readModuleFile(file, (await file.stat()).size);
+  } finally {
+    file.close();
+  }
+}
+
+/** The most a section-name table or a `.modinfo` section may take: a few KiB in any real module. */
+const SECTION_MAX = 1 << 20;
+
+/**
+ * Reads a module's information from an open file of `size` bytes, reading only what the checks need: the ELF
+ * header, the section table, the section names and `.modinfo` (a few KiB of a module of megabytes), each read
+ * bounded by the file's size and by what such a table can hold. The returned {@linkcode ElfFile} holds the
+ * `.modinfo` section only.
+ */
+export async function readModuleFile(
+  file: Pick<Deno.FsFile, "read" | "seek">,
+  size: number,
+): Promise<ModuleInfo> {
+  const readAt = async (offset: number, length: number, what: string): Promise<Uint8Array> => {
+    if (length > SECTION_MAX) {
+      throw new NotAModuleError(`its ${what} is ${length} bytes, more than a module has`);
+    }
+    await file.seek(offset, Deno.SeekMode.Start);
+    const out = new Uint8Array(length);
+    for (let done = 0; done < length;) {
+      const n = await file.read(out.subarray(done));
+      if (n === null || n === 0) throw new NotAModuleError(`truncated ELF file (its ${what} is cut short)`);
+      done += n;
+    }
+    return out;
+  };
+  const h = parseHeader(await readAt(0, Math.min(size, HEADER_BYTES), "header"));
+  const span = tableSpan(h, size);
+  const headers = parseSections(await readAt(span.offset, span.length, "section table"), h, size);
+  const strtab = headers[h.shstrndx];
+  const names = await readAt(strtab.offset, strtab.size, "section-name table");
+  const modinfo = headers.find((sh, i) => i !== 0 && nameIn(names, sh.name) === ".modinfo");
+  const sections = new Map<string, Uint8Array>();
+  if (modinfo) {
+    sections.set(
+      ".modinfo",
+      modinfo.type === SHT_NOBITS
+        ? new Uint8Array(0)
+        : await readAt(modinfo.offset, modinfo.size, ".modinfo"),
+    );
+  }
+  return infoOf({ bits: h.bits, littleEndian: h.le, type: h.type, machine: h.machine, sections });
 }
 
 /** Options of {@linkcode writeElf}. */

@@ -6,10 +6,17 @@
  */
 import { basename, resolve } from "../path.ts";
 import { StapfrError, UsageError } from "../errors.ts";
-import { type ModuleInfo, moduleInfo, NotAModuleError } from "../driver/modinfo.ts";
-import { moduleName } from "../units.ts";
-import { readDescription, sha256Hex } from "./module_description.ts";
+import { type ModuleInfo, NotAModuleError, readModuleFile } from "../driver/modinfo.ts";
+import { MiB, moduleName } from "../units.ts";
+import { readDescription } from "./module_description.ts";
+import { createHash } from "node:crypto";
 import type { PrebuiltRecord } from "../registry.ts";
+
+/**
+ * The largest module file `start --module` takes: SystemTap's modules are kilobytes to a few tens of megabytes
+ * (with debug information); anything far larger is not one, and is refused before it is read.
+ */
+export const MAX_MODULE_BYTES = 256 * MiB;
 
 /** The `.modinfo` key `stapfr build` adds (`stap --modinfo stapfr_bulk=1|0`). */
 export const BULK_MODINFO = "stapfr_bulk";
@@ -64,6 +71,20 @@ async function bulkOf(info: ModuleInfo, path: string, sha256: string): Promise<b
   return null;
 }
 
+/** The sha256 of the first `size` bytes of an open file, read in bounded pieces. */
+async function sha256Of(file: Pick<Deno.FsFile, "read" | "seek">, size: number): Promise<string> {
+  const hash = createHash("sha256");
+  await file.seek(0, Deno.SeekMode.Start);
+  const buf = new Uint8Array(1 << 20);
+  for (let left = size; left > 0;) {
+    const n = await file.read(buf.subarray(0, Math.min(buf.length, left)));
+    if (n === null || n === 0) break;
+    hash.update(buf.subarray(0, n));
+    left -= n;
+  }
+  return hash.digest("hex");
+}
+
 /** Checks a prebuilt module for a start; throws the refusal. Loads nothing. */
 export async function checkPrebuilt(file: string, use: PrebuiltUse): Promise<PrebuiltModule> {
   const path = resolve(file);
@@ -73,10 +94,9 @@ export async function checkPrebuilt(file: string, use: PrebuiltUse): Promise<Pre
       `Module file "${file}" is not named "${module}.ko": recorder "${use.name}" loads module "${module}"`,
     );
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (err) {
+  // Type and size first, then only what the checks need: an endless or huge path (a link to /dev/zero, a
+  // FIFO, a sparse file of gigabytes) is refused before anything is read from it.
+  const cannot = (err: unknown): StapfrError => {
     const why = err instanceof Deno.errors.NotFound
       ? "no such file"
       : err instanceof Deno.errors.PermissionDenied
@@ -84,16 +104,51 @@ export async function checkPrebuilt(file: string, use: PrebuiltUse): Promise<Pre
       : err instanceof Deno.errors.IsADirectory
       ? "it is a directory"
       : (err as Error).message;
-    throw new StapfrError(`Cannot read module "${file}": ${why}`, { cause: err });
+    return new StapfrError(`Cannot read module "${file}": ${why}`, { cause: err });
+  };
+  const checkKind = (st: Deno.FileInfo): void => {
+    if (st.isDirectory) throw cannot(new Deno.errors.IsADirectory("is a directory"));
+    if (!st.isFile) {
+      throw new StapfrError(`"${file}" is not a kernel module (not a regular file)`, {
+        hint: `Build one with "${use.self} build ${use.name} SCRIPT"`,
+      });
+    }
+    if (st.size > MAX_MODULE_BYTES) {
+      throw new StapfrError(
+        `"${file}" is not a kernel module (${st.size} bytes; SystemTap's modules are far smaller than ` +
+          `${MAX_MODULE_BYTES / MiB}M)`,
+        { hint: `Build one with "${use.self} build ${use.name} SCRIPT"` },
+      );
+    }
+  };
+  try {
+    checkKind(await Deno.stat(path));
+  } catch (err) {
+    throw err instanceof StapfrError ? err : cannot(err);
+  }
+  let f: Deno.FsFile;
+  try {
+    f = await Deno.open(path, { read: true });
+  } catch (err) {
+    throw cannot(err);
   }
   let info: ModuleInfo;
+  let sha256: string;
   try {
-    info = moduleInfo(bytes);
-  } catch (err) {
-    if (!(err instanceof NotAModuleError)) throw err;
-    throw new StapfrError(`"${file}" is not a kernel module (${err.message})`, {
-      hint: `Build one with "${use.self} build ${use.name} SCRIPT"`,
-    });
+    // What was opened is what was checked (the path may have changed in between).
+    const st = await f.stat();
+    checkKind(st);
+    try {
+      info = await readModuleFile(f, st.size);
+    } catch (err) {
+      if (!(err instanceof NotAModuleError)) throw cannot(err);
+      throw new StapfrError(`"${file}" is not a kernel module (${err.message})`, {
+        hint: `Build one with "${use.self} build ${use.name} SCRIPT"`,
+      });
+    }
+    sha256 = await sha256Of(f, st.size);
+  } finally {
+    f.close();
   }
   if (info.name !== undefined && info.name !== module) {
     throw new StapfrError(
@@ -110,7 +165,6 @@ export async function checkPrebuilt(file: string, use: PrebuiltUse): Promise<Pre
       { hint: `Build it for this kernel ("${use.self} build ${use.name} SCRIPT --kernel ${use.release}")` },
     );
   }
-  const sha256 = await sha256Hex(bytes);
   const bulk = await bulkOf(info, path, sha256);
   const counters = info.entries.some(([k, v]) => k === COUNTERS_MODINFO && v === "1");
   if (use.fileMode && use.rotate && use.cpus > 1 && bulk !== true) {

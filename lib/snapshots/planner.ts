@@ -9,8 +9,11 @@ import { type HostKind, MiB, PAGE } from "../units.ts";
 
 /** The headroom over the measured rate: bursts, sub-buffer padding and record headers. */
 export const HEADROOM = 1.5;
-/** The most a real ring per CPU may be (`stap -s`, 1–4095 MiB). */
-const MAX_REAL_BUFFER = 4095 * MiB;
+/** The most a ring per CPU may be (`stap -s`, 1–4095 MiB; `start` refuses more on the simulator too). */
+const MAX_BUFFER = 4095 * MiB;
+/** The largest file `--rotate` takes, and the most files it keeps (lib/units.ts parseRotate). */
+const MAX_ROTATE_SIZE = 4095 * MiB;
+const MAX_ROTATE_COUNT = 100_000;
 
 /** What the planner recommends. */
 export interface Plan {
@@ -24,10 +27,10 @@ export interface Plan {
   headroom: number;
   /** Bytes per CPU the window needs with headroom. */
   needed_per_cpu: number;
-  /** Memory mode: `--buffer` (bytes per CPU and as the flag), or null when no ring on this host is big enough. */
+  /** Memory mode: `--buffer` (bytes per CPU and as the flag), or null when no ring `start` takes is big enough. */
   buffer: { bytes: number; flag: string } | null;
-  /** File mode: `--rotate SIZE,COUNT` per CPU (bulk). */
-  rotate: { size: number; count: number; flag: string };
+  /** File mode: `--rotate SIZE,COUNT` per CPU (bulk), or null when no rotation `start` takes holds the window. */
+  rotate: { size: number; count: number; flag: string } | null;
   /** The arithmetic, one line per step, for people. */
   arithmetic: string[];
 }
@@ -55,7 +58,7 @@ function rate(bytesPerSecond: number): string {
  * import { assertEquals } from "@std/assert";
  * const plan = planBuffers({ "0": 100 * 1024, "1": 20 * 1024 }, 60, "real");
  * assertEquals(plan.buffer?.flag, "9M"); // 100 KiB/s × 60 s × 1.5 = 8.8 MiB, rounded up
- * assertEquals(plan.rotate.flag, "3M,4"); // 3 full files of 3M hold the 8.8 MiB, plus the one being written
+ * assertEquals(plan.rotate?.flag, "3M,4"); // 3 full files of 3M hold the 8.8 MiB, plus the one being written
  * ```
  */
 export function planBuffers(rates: Record<string, number>, windowSeconds: number, host: HostKind): Plan {
@@ -63,12 +66,12 @@ export function planBuffers(rates: Record<string, number>, windowSeconds: number
   const maxRate = Math.max(0, ...Object.values(rates));
   const needed = Math.ceil(maxRate * windowSeconds * HEADROOM);
   const bufferBytes = roundUp(needed, unit);
-  const buffer = host === "real" && bufferBytes > MAX_REAL_BUFFER
-    ? null
-    : { bytes: bufferBytes, flag: flagSize(bufferBytes) };
+  // Only what start takes is recommended: past its limits the answer is "none", never a flag start refuses.
+  const buffer = bufferBytes > MAX_BUFFER ? null : { bytes: bufferBytes, flag: flagSize(bufferBytes) };
   // COUNT-1 full files must hold the window: right after a switch the newest file is almost empty.
-  const size = roundUp(Math.max(needed / 3, unit), unit);
+  const size = Math.min(roundUp(Math.max(needed / 3, unit), unit), MAX_ROTATE_SIZE);
   const count = Math.max(2, Math.ceil(needed / size) + 1);
+  const rotate = count > MAX_ROTATE_COUNT ? null : { size, count, flag: `${flagSize(size)},${count}` };
   const arithmetic = [
     ...Object.entries(rates).map(([cpu, r]) => `CPU ${cpu}: ${rate(r)}`),
     `busiest CPU ${
@@ -79,9 +82,11 @@ export function planBuffers(rates: Record<string, number>, windowSeconds: number
         host === "real" ? "whole MiB" : "4K"
       } = --buffer ${buffer.flag} (per CPU)`
       : `memory: ${needed} bytes per CPU is more than SystemTap's 4095M ring: use a file recorder`,
-    `file: ${count - 1} full files of ${
-      flagSize(size)
-    } ≥ ${needed} bytes, plus the one being written = --rotate ${flagSize(size)},${count} (per CPU)`,
+    rotate
+      ? `file: ${count - 1} full files of ${
+        flagSize(size)
+      } ≥ ${needed} bytes, plus the one being written = --rotate ${rotate.flag} (per CPU)`
+      : `file: ${needed} bytes per CPU is more than ${MAX_ROTATE_COUNT} files of 4095M: no rotation holds it`,
   ];
   return {
     rates,
@@ -90,7 +95,7 @@ export function planBuffers(rates: Record<string, number>, windowSeconds: number
     headroom: HEADROOM,
     needed_per_cpu: needed,
     buffer,
-    rotate: { size, count, flag: `${flagSize(size)},${count}` },
+    rotate,
     arithmetic,
   };
 }

@@ -1,20 +1,60 @@
 /**
  * The command line of `stapfr watch`: `--on KIND ARGS…` triggers (the words after the kind up to the next flag;
- * `exit-status` takes its command after `--`) and the policy flags. Pure: the watcher gets a checked plan.
- * See docs/watch.md "Triggers".
+ * `exit-status` takes its command after `--`, and that command is the end of the line) and the bounds of every
+ * duration and count. The watcher gets a checked plan. See docs/watch.md "Triggers".
  * @module
  */
 import { UsageError } from "../errors.ts";
 import { parseDuration } from "../units.ts";
+import type { Pattern } from "./pattern.ts";
 
 /** One trigger as the user gave it. */
 export type TriggerSpec =
   | { kind: "signal" }
   | { kind: "exit-status"; command: string[]; intervalMs: number }
-  | { kind: "log"; file: string; pattern: RegExp }
+  | { kind: "log"; file: string; pattern: Pattern }
   | { kind: "pressure"; resource: "cpu" | "memory" | "io"; scope: "some" | "full"; expr: PressureExpr }
   | { kind: "process"; pid?: number; name?: string }
-  | { kind: "marker"; pattern: RegExp };
+  | { kind: "marker"; pattern: Pattern };
+
+/**
+ * The longest wait a timer can hold: setTimeout and setInterval take at most 2^31-1 ms (24.8 days) and fire at
+ * once beyond it, so `--delay`, `--interval`, `--switch-every` (and, to keep the rule one, `--hold`) stop at 24
+ * days.
+ */
+export const MAX_TIMER_MS = 24 * 86_400_000;
+/** The longest `--cooldown` (compared, never waited for: a year). */
+export const MAX_COOLDOWN_MS = 365 * 86_400_000;
+/** The highest pid Linux gives (`pid_max` at most 2^22). */
+export const MAX_PID = 4_194_304;
+/** The kernel keeps 15 characters of a command name (`comm`, TASK_COMM_LEN 16 with its NUL). */
+export const MAX_COMM = 15;
+
+/**
+ * A duration flag, checked against its range.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals, assertThrows } from "@std/assert";
+ * assertEquals(boundedDuration("30s", "--delay", 0, MAX_TIMER_MS), 30_000);
+ * assertThrows(() => boundedDuration("25d", "--delay", 0, MAX_TIMER_MS));
+ * ```
+ */
+export function boundedDuration(text: string, flag: string, minMs: number, maxMs: number): number {
+  const ms = parseDuration(text, `"${flag}"`);
+  if (ms < minMs || ms > maxMs) {
+    throw new UsageError(`Invalid "${flag}" "${text}": expected ${span(minMs)} to ${span(maxMs)}`);
+  }
+  return ms;
+}
+
+/** A duration as the flags take it, in its largest whole unit. */
+function span(ms: number): string {
+  for (const [unit, size] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
+    if (ms >= size && ms % size === 0) return `${ms / size}${unit}`;
+  }
+  return `${ms}ms`;
+}
 
 /** A PSI threshold: `avg10>40`, `avg60>=12.5`, `total>1000000`. */
 export interface PressureExpr {
@@ -31,15 +71,30 @@ export interface PressureExpr {
 /** The trigger kinds, for help and completions. */
 export const TRIGGER_KINDS = ["signal", "exit-status", "log", "pressure", "process", "marker"] as const;
 
-function regex(text: string | undefined, what: string): RegExp {
+/** Compiles the patterns of `log` and `marker` (lib/watch/pattern.ts, loaded only when one is given). */
+type Compile = (text: string, trigger: string) => Pattern;
+
+function regex(text: string | undefined, what: string, compile: Compile): Pattern {
   if (text === undefined || text === "") throw new UsageError(`"--on ${what}" needs a regular expression`);
-  try {
-    return new RegExp(text);
-  } catch (err) {
+  return compile(text, what);
+}
+
+/** The process of `--on process PID|NAME`: a pid Linux can give, or a command name as the kernel keeps it. */
+function processTarget(word: string): { pid?: number; name?: string } {
+  if (/^\d+$/.test(word)) {
+    const pid = Number(word);
+    if (pid < 1 || pid > MAX_PID) {
+      throw new UsageError(`Invalid process "${word}" for "--on process": a pid is 1 to ${MAX_PID}`);
+    }
+    return { pid };
+  }
+  if (word === "" || word.startsWith("-") || word.includes("/") || word.length > MAX_COMM) {
     throw new UsageError(
-      `Invalid regular expression "${text}" for "--on ${what}": ${(err as Error).message}`,
+      `Invalid process "${word}" for "--on process": give a pid (1 to ${MAX_PID}) or a command name as ` +
+        `"ps -o comm" shows it (at most ${MAX_COMM} characters, no "/")`,
     );
   }
+  return { name: word };
 }
 
 /**
@@ -66,7 +121,7 @@ function one(kind: string, words: string[], n: number, usage: string): void {
 }
 
 /** Parses one `--on` trigger from its words (the kind first). */
-export function parseTrigger(words: string[], command: string[] = []): TriggerSpec {
+export function parseTrigger(words: string[], command: string[], compile: Compile): TriggerSpec {
   const [kind, ...rest] = words;
   switch (kind) {
     case "signal":
@@ -75,17 +130,19 @@ export function parseTrigger(words: string[], command: string[] = []): TriggerSp
     case "exit-status": {
       let intervalMs = 10_000;
       if (rest[0] === "--interval") {
-        intervalMs = parseDuration(rest[1] ?? "", `"--on exit-status --interval"`);
+        intervalMs = boundedDuration(rest[1] ?? "", "--on exit-status --interval", 100, MAX_TIMER_MS);
         rest.splice(0, 2);
       }
       if (rest.length > 0) throw new UsageError(`Unexpected "${rest[0]}" after "--on exit-status"`);
-      if (command.length === 0) throw new UsageError(`"--on exit-status" needs its command after "--"`);
-      if (intervalMs < 100) throw new UsageError(`Invalid "--interval": at least 100ms`);
+      if (command.length === 0 || command[0] === "") {
+        throw new UsageError(`"--on exit-status" needs its command after "--"`);
+      }
       return { kind, command, intervalMs };
     }
     case "log":
       one(kind, rest, 2, "FILE REGEX (FILE - for standard input)");
-      return { kind, file: rest[0], pattern: regex(rest[1], "log") };
+      if (rest[0] === "") throw new UsageError(`"--on log" needs a file ("-" for standard input)`);
+      return { kind, file: rest[0], pattern: regex(rest[1], "log", compile) };
     case "pressure": {
       one(kind, rest, 3, 'cpu|memory|io some|full EXPR, like "pressure memory some avg10>40"');
       const [resource, scope, expr] = rest;
@@ -104,11 +161,10 @@ export function parseTrigger(words: string[], command: string[] = []): TriggerSp
     }
     case "process":
       one(kind, rest, 1, "PID or NAME");
-      if (/^\d+$/.test(rest[0])) return { kind, pid: Number(rest[0]) };
-      return { kind, name: rest[0] };
+      return { kind, ...processTarget(rest[0]) };
     case "marker":
       one(kind, rest, 1, "REGEX");
-      return { kind, pattern: regex(rest[0], "marker") };
+      return { kind, pattern: regex(rest[0], "marker", compile) };
     case undefined:
       throw new UsageError(`"--on" needs a trigger: ${TRIGGER_KINDS.join(", ")}`);
     default:
@@ -116,23 +172,55 @@ export function parseTrigger(words: string[], command: string[] = []): TriggerSp
   }
 }
 
+/** What {@linkcode splitTriggers} needs besides the arguments. */
+export interface SplitOptions {
+  /**
+   * The options of the command being parsed (`watch`'s, and `start`'s for `unit`): none of them may follow
+   * `--`, where the health check's command runs to the end of the line.
+   */
+  ownFlags?: readonly string[];
+  /** The command, for messages (`watch`). */
+  command?: string;
+}
+
 /**
  * Splits `watch`'s arguments into its triggers and the other arguments (for the flag parser). Each `--on`
  * takes the words after it up to the next word starting with `--`; `exit-status` may take `--interval D`,
- * and its command is everything after a literal `--` (so only one exit-status trigger per watcher).
+ * and its command is everything after a literal `--` to the end of the line (so only one exit-status trigger
+ * per watcher). A word after `--` spelled like one of the command's own options is refused: it would silently
+ * go to the health check (`-- curl URL --cooldown 10m` gives curl the cooldown), so what was meant cannot be
+ * told. Patterns are compiled with RE2 (lib/watch/pattern.ts), loaded here only when a trigger has one.
  *
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * const { triggers, rest } = splitTriggers(["web", "--on", "log", "/var/log/app.log", "ERROR", "--cooldown", "5m"]);
+ * const { triggers, rest } = await splitTriggers(["web", "--on", "log", "/var/log/app.log", "ERROR", "--cooldown", "5m"]);
  * assertEquals(triggers.map((t) => t.kind), ["log"]);
  * assertEquals(rest, ["web", "--cooldown", "5m"]);
  * ```
  */
-export function splitTriggers(args: string[]): { triggers: TriggerSpec[]; rest: string[] } {
+export async function splitTriggers(
+  args: string[],
+  options: SplitOptions = {},
+): Promise<{ triggers: TriggerSpec[]; rest: string[] }> {
   const dash = args.indexOf("--");
   const head = dash < 0 ? args : args.slice(0, dash);
   const command = dash < 0 ? [] : args.slice(dash + 1);
+  const own = new Set(options.ownFlags ?? []);
+  const misplaced = command.find((w) => own.has(w.includes("=") ? w.slice(0, w.indexOf("=")) : w));
+  if (misplaced !== undefined) {
+    const name = options.command ?? "watch";
+    throw new UsageError(
+      `"${misplaced}" after "--" is one of ${name}'s options, but everything after "--" is the health ` +
+        `check's command ("${command[0]}" would get it): give ${name}'s options before "--"`,
+    );
+  }
+  let compile: Compile = () => {
+    throw new Error("patterns not loaded");
+  };
+  if (head.some((w, i) => head[i - 1] === "--on" && (w === "log" || w === "marker"))) {
+    compile = (await import("./pattern.ts")).compilePattern;
+  }
   const triggers: TriggerSpec[] = [];
   const rest: string[] = [];
   let usedCommand = false;
@@ -155,7 +243,7 @@ export function splitTriggers(args: string[]): { triggers: TriggerSpec[]; rest: 
       }
       usedCommand = true;
     }
-    triggers.push(parseTrigger(words, words[0] === "exit-status" ? command : []));
+    triggers.push(parseTrigger(words, words[0] === "exit-status" ? command : [], compile));
   }
   if (command.length > 0 && !usedCommand) {
     throw new UsageError(`Unexpected command after "--": only "--on exit-status" takes one`);

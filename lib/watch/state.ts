@@ -34,11 +34,17 @@ export function watchStatePath(registry: Registry, name: string): string {
   return join(registry.dir, `${name}.watch`);
 }
 
-/** The watcher's state, or undefined when none was published (or it is unreadable). */
+/**
+ * The watcher's state, or undefined when none was published, it is unreadable, or it does not name its watcher
+ * by pid and start time: a pid alone may have been reused by any process since, so a record without a start
+ * time (a forged or damaged one) is not trusted at all.
+ */
 export async function readWatchState(registry: Registry, name: string): Promise<WatchState | undefined> {
   try {
     const v = JSON.parse(await Deno.readTextFile(watchStatePath(registry, name)));
-    return typeof v?.pid === "number" && Array.isArray(v.triggers) ? v : undefined;
+    const ok = Number.isInteger(v?.pid) && v.pid > 0 && Number.isInteger(v.pidStart) && v.pidStart >= 0 &&
+      Array.isArray(v.triggers) && v.triggers.every((t: unknown) => typeof t === "string");
+    return ok ? v : undefined;
   } catch {
     return undefined;
   }

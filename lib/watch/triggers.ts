@@ -11,6 +11,7 @@ import { sleep } from "../driver/run.ts";
 import { followRun } from "../readers/follow.ts";
 import type { RecorderRecord } from "../registry.ts";
 import type { PressureExpr, TriggerSpec } from "./spec.ts";
+import type { Pattern } from "./pattern.ts";
 import { serveTriggerSocket } from "./trigger_socket.ts";
 
 /** Where triggers report. */
@@ -29,6 +30,11 @@ export interface Trigger {
   readonly kind: string;
   /** The trigger as given, for logs and status (`log /var/log/app.log ERROR`). */
   readonly label: string;
+  /**
+   * Gets ready before the watcher says it started (a followed log is opened at its end), so that what happens
+   * after "started" is seen; ends early when `signal` aborts.
+   */
+  prepare?(sink: TriggerSink, signal: AbortSignal): Promise<void>;
   /** Watches until `signal` aborts. */
   run(sink: TriggerSink, signal: AbortSignal): Promise<void>;
 }
@@ -78,7 +84,14 @@ class SignalTrigger implements Trigger {
   }
 }
 
-/** A health-check command run every interval; a non-zero status (or no answer within it) is the condition. */
+/**
+ * A health-check command run every interval; a non-zero status (or no answer within it) is the condition.
+ * Each run is a process group of its own (a new session), and the whole group is killed when the run ends,
+ * however it ends: a check that does not answer within the interval, a check that left children behind
+ * (`sh -c 'sleep 1000 & …'`), and the check that is running when the watcher stops, at once, so that a hung
+ * check never holds the watcher's shutdown. Nothing it starts outlives its run (unless it leaves the session
+ * itself, as a daemon does).
+ */
 class ExitStatusTrigger implements Trigger {
   readonly kind = "exit-status";
   readonly label: string;
@@ -90,31 +103,50 @@ class ExitStatusTrigger implements Trigger {
     this.label = `exit-status -- ${command.join(" ")}`;
   }
   async run(sink: TriggerSink, signal: AbortSignal): Promise<void> {
+    const name = this.#command[0];
     while (!signal.aborted) {
       const started = Date.now();
       let detail: string;
       let failed: boolean;
       try {
-        const child = new Deno.Command(this.#command[0], {
+        const child = new Deno.Command(name, {
           args: this.#command.slice(1),
           stdin: "null",
           stdout: "null",
           stderr: "null",
+          // setsid: the check and everything it starts are one process group, the check's pid its id.
+          detached: true,
         }).spawn();
-        const timer = setTimeout(() => {
+        const killGroup = () => {
           try {
-            child.kill("SIGKILL");
-          } catch { /* gone */ }
+            Deno.kill(-child.pid, "SIGKILL");
+          } catch { /* the group is empty */ }
+        };
+        let late = false;
+        const timer = setTimeout(() => {
+          late = true;
+          killGroup();
         }, this.#intervalMs);
-        const status = await child.status;
-        clearTimeout(timer);
+        signal.addEventListener("abort", killGroup, { once: true });
+        let status: Deno.CommandStatus;
+        try {
+          status = await child.status;
+        } finally {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", killGroup);
+          // What the check left behind goes with it.
+          killGroup();
+        }
+        if (signal.aborted) break;
         failed = !status.success;
-        detail = status.signal
-          ? `${this.#command[0]} was killed by ${status.signal} (no answer within the interval)`
-          : `${this.#command[0]} exited with status ${status.code}`;
+        detail = late
+          ? `${name} did not answer within ${this.#intervalMs} ms (killed with its process group)`
+          : status.signal
+          ? `${name} was killed by ${status.signal}`
+          : `${name} exited with status ${status.code}`;
       } catch (err) {
         failed = true;
-        detail = `cannot run ${this.#command[0]}: ${(err as Error).message}`;
+        detail = `cannot run ${name}: ${(err as Error).message}`;
       }
       sink.condition(this, failed, detail);
       await sleep(Math.max(0, this.#intervalMs - (Date.now() - started)), signal);
@@ -122,24 +154,91 @@ class ExitStatusTrigger implements Trigger {
   }
 }
 
+/** `promise`, or undefined as soon as `signal` aborts (a file opened after that is closed). */
+async function unlessAborted(
+  promise: Promise<Deno.FsFile>,
+  signal: AbortSignal,
+): Promise<Deno.FsFile | undefined> {
+  if (signal.aborted) {
+    promise.then((f) => f.close(), () => {});
+    return undefined;
+  }
+  let onAbort = () => {};
+  const aborted = new Promise<undefined>((resolve) => {
+    onAbort = () => resolve(undefined);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    const file = await Promise.race([promise, aborted]);
+    if (file === undefined) promise.then((f) => f.close(), () => {});
+    return file;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
 /**
  * A regular expression on a followed file: new lines only, across logrotate's rename-and-create (a new inode
  * at the path: the old file is read to its end first) and copytruncate (the file shrinks: read from its start).
- * `-` follows standard input.
+ * `-` follows standard input. The watcher often runs as root and the log's directory is often writable by the
+ * application it logs for, so what is found at the path is trusted only as far as it is the log: a symbolic
+ * link there is never followed (it could name any file, which would be read from its start), only a regular
+ * file is opened (a FIFO would block the open), the file opened must be the one that was checked, and an open
+ * that blocks all the same is abandoned when the watcher stops. Of a matching line only what the pattern
+ * matched is kept (lib/watch/pattern.ts).
  */
 class LogTrigger implements Trigger {
   readonly kind = "log";
   readonly label: string;
   #file: string;
-  #pattern: RegExp;
-  constructor(file: string, pattern: RegExp) {
+  #pattern: Pattern;
+  constructor(file: string, pattern: Pattern) {
     this.#file = file;
     this.#pattern = pattern;
     this.label = `log ${file} ${pattern.source}`;
   }
+
+  /** Opens the path if it is a regular file and no link; the open file and its inode, or why not. */
+  async #open(signal: AbortSignal): Promise<{ file: Deno.FsFile; ino: number | null } | string | undefined> {
+    let st: Deno.FileInfo;
+    try {
+      st = await Deno.lstat(this.#file);
+    } catch (err) {
+      return err instanceof Deno.errors.NotFound ? `"${this.#file}" does not exist` : (err as Error).message;
+    }
+    if (st.isSymlink) {
+      return `"${this.#file}" is a symbolic link, which is not followed (watch the file itself)`;
+    }
+    if (!st.isFile) return `"${this.#file}" is not a regular file`;
+    let file: Deno.FsFile | undefined;
+    try {
+      file = await unlessAborted(Deno.open(this.#file, { read: true }), signal);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    if (file === undefined) return undefined;
+    const opened = await file.stat();
+    if (!opened.isFile || opened.ino !== st.ino || opened.dev !== st.dev) {
+      file.close();
+      return `"${this.#file}" was replaced while it was opened`;
+    }
+    return { file, ino: opened.ino };
+  }
+
+  #first?: { file: Deno.FsFile; ino: number | null } | string;
+
+  async prepare(_sink: TriggerSink, signal: AbortSignal): Promise<void> {
+    if (this.#file === "-") return;
+    const first = await this.#open(signal);
+    // Lines already in the file are history: start at its end.
+    if (first && typeof first !== "string") await first.file.seek(0, Deno.SeekMode.End);
+    this.#first = first;
+  }
+
   async run(sink: TriggerSink, signal: AbortSignal): Promise<void> {
     const split = lineSplitter((line) => {
-      if (this.#pattern.test(line)) sink.event(this, `line: ${line.slice(0, 500)}`);
+      const match = this.#pattern.find(line);
+      if (match !== undefined) sink.event(this, `match: ${match}`);
     });
     if (this.#file === "-") return await this.#stdin(split, signal);
     let file: Deno.FsFile | undefined;
@@ -152,36 +251,41 @@ class LogTrigger implements Trigger {
         split(buf.subarray(0, n));
       }
     };
-    let complained = false;
+    let complaint: string | undefined;
+    const complain = (why: string) => {
+      if (why !== complaint) sink.problem(this, `cannot read ${why}; waiting for the log file`);
+      complaint = why;
+    };
     try {
-      // Lines already in the file are history: start at its end.
-      try {
-        file = await Deno.open(this.#file, { read: true });
-        const st = await file.stat();
-        ino = st.ino;
-        offset = await file.seek(0, Deno.SeekMode.End);
-      } catch (err) {
-        sink.problem(this, `cannot read "${this.#file}" yet: ${(err as Error).message}; waiting for it`);
-        complained = true;
+      const first = this.#first ?? await this.#open(signal);
+      if (typeof first === "string") complain(first);
+      else if (first) {
+        ({ file, ino } = first);
+        offset = await file.seek(0, this.#first ? Deno.SeekMode.Current : Deno.SeekMode.End);
       }
       while (!signal.aborted) {
         await drain();
-        const st = await Deno.stat(this.#file).catch(() => undefined);
-        if (st && st.ino !== ino) {
-          // Rotated (renamed and created anew), or it appeared: finish the old one, then read the new from its start.
+        const st = await Deno.lstat(this.#file).catch(() => undefined);
+        if (st && (st.ino !== ino || !st.isFile)) {
+          // Rotated (renamed and created anew), or it appeared: finish the old one, then read the new from its
+          // start, if it is a file that may be read.
           await drain();
           file?.close();
-          file = await Deno.open(this.#file, { read: true }).catch(() => undefined);
-          ino = file ? st.ino : null;
-          offset = 0;
+          file = undefined;
+          ino = null;
+          const next = await this.#open(signal);
+          if (typeof next === "string") complain(next);
+          else if (next) {
+            ({ file, ino } = next);
+            offset = 0;
+            complaint = undefined;
+          }
         } else if (st && file && st.size < offset) {
           // copytruncate: the file was emptied in place.
           offset = await file.seek(0, Deno.SeekMode.Start);
-        } else if (!st && !complained) {
-          sink.problem(this, `"${this.#file}" is gone; waiting for it to come back`);
-          complained = true;
+        } else if (!st) {
+          complain(`"${this.#file}": it is gone`);
         }
-        if (st) complained = false;
         await sleep(250, signal);
       }
     } finally {
@@ -324,15 +428,16 @@ class MarkerTrigger implements Trigger {
   readonly kind = "marker";
   readonly label: string;
   #record: RecorderRecord;
-  #pattern: RegExp;
-  constructor(record: RecorderRecord, pattern: RegExp) {
+  #pattern: Pattern;
+  constructor(record: RecorderRecord, pattern: Pattern) {
     this.#record = record;
     this.#pattern = pattern;
     this.label = `marker ${pattern.source}`;
   }
   async run(sink: TriggerSink, signal: AbortSignal): Promise<void> {
     const split = lineSplitter((line) => {
-      if (this.#pattern.test(line)) sink.event(this, `output: ${line.slice(0, 500)}`);
+      const match = this.#pattern.find(line);
+      if (match !== undefined) sink.event(this, `output: ${match}`);
     });
     const out = this.#record.output!;
     await followRun({

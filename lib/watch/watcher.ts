@@ -54,8 +54,32 @@ export interface WatchResult {
   fired: number;
   /** Triggers suppressed, by policy. */
   suppressed: Record<string, number>;
-  /** Why it stopped: asked to (`stopped`), or the recorder ended (`recorder-ended`). */
-  reason: "stopped" | "recorder-ended";
+  /**
+   * Why it stopped: asked to (`stopped`), the recorder ended (`recorder-ended`), or, in service mode, asked to
+   * stop but the recorder could not be stopped (`stop-failed`: it is still recording).
+   */
+  reason: "stopped" | "recorder-ended" | "stop-failed";
+  /** What ended the recorder, or why the service stop failed, in a few words; null when it was asked to stop. */
+  detail: string | null;
+}
+
+/** How long a stopping watcher waits for its triggers to end (each ends at once; this is the backstop). */
+const TRIGGERS_STOP_MS = 5000;
+/**
+ * How long a service stop waits for another reader (a long dump) to let go of a memory recorder before its
+ * final snapshot and stop, so that the whole stop stays well within systemd's stop timeout.
+ */
+const SERVICE_READER_WAIT_MS = 20_000;
+
+/** Waits for `work`, at most `ms`; whether it ended in time. */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([work.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function stamp(): string {
@@ -196,6 +220,7 @@ export async function runWatcher(
     })
   );
   state.triggers = triggers.map((t) => t.label);
+  await Promise.all(triggers.map((t) => t.prepare?.(sink, stop.signal)));
   await saveState();
   log("watch", "started", `${record.name}: ${state.triggers.join(", ") || "no triggers"}`);
   const running = triggers.map((t) =>
@@ -215,15 +240,24 @@ export async function runWatcher(
   }
 
   let reason: WatchResult["reason"] = "stopped";
+  let detail: string | null = null;
+  /** The recorder's state now; `stopped` when it is no longer registered (a stop removes it). */
+  const recorderState = async () => {
+    const current = await engine.registry.get(record.name).catch(() => undefined);
+    if (!current) return "stopped";
+    return await stateOf(current, await listModules(engine.host.procRoot)).catch(() => "gone");
+  };
   try {
     // Watch the recorder itself: a watcher of a recorder that ended has nothing left to watch.
     while (!stop.signal.aborted) {
       await sleep(Math.max(250, options.pollMs ?? 1000), stop.signal);
       if (stop.signal.aborted) break;
-      const s = await stateOf(await getRecord(engine, record.name), await listModules(engine.host.procRoot))
-        .catch(() => "gone" as const);
+      const s = await recorderState();
       if (s !== "recording" && s !== "attached") {
-        log("watch", "recorder ended", `${record.name} is ${s}`);
+        detail = s === "stopped"
+          ? `recorder "${record.name}" was stopped`
+          : `recorder "${record.name}" is ${s}, no longer recording`;
+        log("watch", "recorder ended", detail);
         reason = "recorder-ended";
         break;
       }
@@ -236,20 +270,33 @@ export async function runWatcher(
       clearTimeout(t);
       log("watch", "dropped a scheduled snapshot", "stopping");
     }
-    await Promise.all(running);
+    // Each trigger ends at once on abort (a hung health check is killed, a blocked open abandoned); a trigger
+    // that does not is left behind rather than holding the stop.
+    if (!(await within(Promise.all(running), TRIGGERS_STOP_MS))) {
+      log("watch", "problem", `a trigger did not stop within ${TRIGGERS_STOP_MS} ms; stopping without it`);
+    }
     // A snapshot in progress is finished, not cut.
     if (inFlight) await inFlight;
     if (options.service && reason === "stopped") {
+      // Another reader (a long dump) holds a memory recorder: wait for it, bounded, before the final snapshot
+      // and the stop, which both need the reader slot.
+      const until = Date.now() + SERVICE_READER_WAIT_MS;
+      while ((await recorderState()) === "attached" && Date.now() < until) await sleep(250);
+      const before = state.failed;
       await snapshot(undefined, "service", "service stop", "service stop");
       try {
         const r = await stopRecorder(engine, record.name, options.out ?? (() => Promise.resolve()));
         log("watch", "stopped the recorder", `${r.bytes} bytes of buffered and end-probe output`);
       } catch (err) {
-        log("watch", "stop failed", (err as Error).message);
+        // Not a clean stop: the recorder is still recording, and systemd must hear of it.
+        reason = "stop-failed";
+        detail = `${(err as Error).message}; recorder "${record.name}" is still recording` +
+          (state.failed > before ? " and the final snapshot failed" : "");
+        log("watch", "stop failed", detail);
       }
     }
     await Deno.remove(statePath).catch(() => {});
     log("watch", "exited", `${taken.length} snapshots`);
   }
-  return { snapshots: taken, fired: policy.fired, suppressed: { ...policy.suppressed }, reason };
+  return { snapshots: taken, fired: policy.fired, suppressed: { ...policy.suppressed }, reason, detail };
 }
