@@ -10,22 +10,34 @@
 import { join } from "../path.ts";
 import { COUNTERS_FILE } from "./counters.ts";
 
-/** The tapset file's text (SystemTap 4.8's runtime: linux/runtime.h). */
+/**
+ * The tapset's text, as proved on SystemTap 4.8 and Debian's 6.1 kernel in the kernel lab (docs/loss-accounting.md
+ * "The counters file"). The sequence counter is an `atomic_t` (a signed int) whose value the record header
+ * carries as a `uint32`, so it is read as unsigned. `/* pure *\/` lets stap drop a call whose result is unused.
+ */
 export const COUNTERS_TAPSET =
-  `// stapfr: the runtime's counters, for stapfr's loss accounting (docs/loss-accounting.md).
-function stapfr_transport_failures:long () %{ /* pure */ /* unprivileged */
-  STAP_RETVALUE = atomic_read(&_stp_transport_failures);
+  `// stapfr's counters tapset (stapfr lib/driver/counters_tapset.ts; docs/loss-accounting.md).
+// SystemTap 4.8 counts the records it could not reserve and numbers every record it writes, but says the
+// first only at unload. A tapset may hold embedded C without guru mode.
+
+function stapfr_transport_failures:long () %{ /* pure */
+	STAP_RETVALUE = (int64_t) atomic_read(&_stp_transport_failures);
 %}
 
-function stapfr_sequence:long () %{ /* pure */ /* unprivileged */
-  STAP_RETVALUE = (unsigned int) atomic_read(&_stp_seq.seq);
+function stapfr_sequence:long () %{ /* pure */
+	STAP_RETVALUE = (int64_t) (uint32_t) atomic_read(&_stp_seq.seq);
 %}
+
+function stapfr_counters:string () {
+	return sprintf("transport_failures %d\\nsequence %d\\n", stapfr_transport_failures(), stapfr_sequence())
+}
 `;
 
 /** The probe added with `-E`: the counters file, read on demand (it prints nothing into the ring). */
-export const COUNTERS_PROBE = `probe procfs("${COUNTERS_FILE}").read {
-  $value = sprintf("transport_failures %d\\nsequence %d\\n", stapfr_transport_failures(), stapfr_sequence())
-}`;
+export const COUNTERS_PROBE = `probe procfs("${COUNTERS_FILE}").read { $value = stapfr_counters() }`;
+
+/** The tapset file's name in the directory given to stap with `-I`. */
+export const COUNTERS_TAPSET_FILE = "stapfr_counters.stp";
 
 /**
  * Writes the tapset into `dir/stapfr_tapset/` (made here) and returns the stap arguments that add it to a
@@ -34,6 +46,6 @@ export const COUNTERS_PROBE = `probe procfs("${COUNTERS_FILE}").read {
 export async function writeCountersTapset(dir: string): Promise<string[]> {
   const tapsetDir = join(dir, "stapfr_tapset");
   await Deno.mkdir(tapsetDir, { recursive: true, mode: 0o700 });
-  await Deno.writeTextFile(join(tapsetDir, "stapfr_counters.stp"), COUNTERS_TAPSET, { mode: 0o600 });
+  await Deno.writeTextFile(join(tapsetDir, COUNTERS_TAPSET_FILE), COUNTERS_TAPSET, { mode: 0o600 });
   return ["-I", tapsetDir, "-E", COUNTERS_PROBE];
 }
