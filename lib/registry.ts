@@ -221,7 +221,7 @@ export class Registry {
     }
   }
 
-  /** Removes a recorder's file and its drain log (no error when they are already gone). */
+  /** Removes a recorder's file and its read log (no error when they are already gone). */
   async remove(name: string): Promise<void> {
     await Deno.remove(join(this.dir, `${name}.reads`)).catch(() => {});
     try {
