@@ -73,7 +73,8 @@ Deno.test({
       assertMatch(result.description.systemtap_version, /^\d+\.\d+/);
       const info = await readModuleInfo(ko);
       assertEquals([info.name, info.release], ["stap_fr_rb", release]);
-      assertEquals(info.entries.find(([k]) => k === "stapfr_bulk")?.[1], "0");
+      assertEquals(info.entries.find(([k]) => k === "stapfr_bulk")?.[1], "1");
+      assertEquals(info.entries.find(([k]) => k === "stapfr_counters")?.[1], "1");
       try {
         const modinfo = await new Deno.Command("modinfo", { args: ["-F", "vermagic", ko] }).output();
         if (modinfo.code === 0) {

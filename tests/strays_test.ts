@@ -283,8 +283,10 @@ Deno.test("a reader stapfr did not start is reported by pid and never ended unas
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   try {
     await world.ok(["start", "r1", "-e", SCRIPT]);
-    manual = world.spawn(["sim", "staprun", "-A", MODULE]);
-    ({ reader } = await readUntil(manual.stdout, (t) => t.includes("x\n")));
+    // By hand, as an operator would: a bulk module's stapio writes each CPU's records to FILE_N.
+    manual = world.spawn(["sim", "staprun", "-A", "-o", `${world.work}/by-hand`, MODULE]);
+    reader = manual.stdout.getReader();
+    await until("the hand-started reader to attach", async () => (await world.modules())[MODULE] === 1);
     const info = await stateOf(world);
     assertEquals(info.state, "attached");
     assertEquals(info.reader, { pid: manual.pid, stapfr_pid: null, stray: false, by_stapfr: false });

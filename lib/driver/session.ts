@@ -151,6 +151,17 @@ export class AttachSession {
     return new AttachSession(child, options);
   }
 
+  /**
+   * The consumer closed its end (a `BrokenPipe`) or failed: what comes from now on is read and dropped, and the
+   * waits return, so that the caller detaches (a failure is kept in {@linkcode sinkError} for it to report).
+   */
+  stopSink(err: unknown): void {
+    if (!(err instanceof Deno.errors.BrokenPipe)) {
+      this.sinkError ??= err instanceof Error ? err : new Error(String(err));
+    }
+    this.sinkClosed = true;
+  }
+
   /** Everything stapio printed on stderr so far. */
   get stderr(): string {
     return this.#stderr;
@@ -250,12 +261,11 @@ export class AttachSession {
         if (this.#held) this.#release();
         this.bytes += n;
         this.lastDataAt = Date.now();
+        // Passed on even once the consumer is gone: the pipeline still counts what this read took from the ring.
         try {
           await bulk.onData(cpu, buf.slice(0, n));
         } catch (err) {
-          // The consumer failed: keep draining, so that stapio never blocks on a full pipe.
-          this.sinkError ??= err instanceof Error ? err : new Error(String(err));
-          this.sinkClosed = true;
+          this.stopSink(err);
         }
       }
     } finally {

@@ -121,7 +121,10 @@ export async function readMemory(
         ? {
           dir: pipesDir,
           cpus,
-          onData: (cpu, chunk) => pipeline.input(cpu, chunk),
+          onData: async (cpu, chunk) => {
+            await pipeline.input(cpu, chunk);
+            throwIfStopped(output);
+          },
           onEnd: (cpu) => pipeline.end(cpu),
         }
         : undefined,
@@ -137,6 +140,9 @@ export async function readMemory(
           await Promise.race([session.done, sleep(pipeline.wakeIn() ?? HOLD_MS, timer.signal)]);
           timer.abort();
           if (ticking) await pipeline.tick();
+          if (!output.open) {
+            session.stopSink(output.state === "closed" ? new Deno.errors.BrokenPipe("closed") : output.error);
+          }
         }
       })()
       : Promise.resolve();
@@ -168,7 +174,12 @@ export async function readMemory(
     let ended = outcome === "exited" || options.end === "unload";
     if (!ended) {
       await waitDetached(engine, record);
+      // The module may have asked to exit as we attached (its script had exited while detached).
       ended = (await moduleState(host.procRoot, record.module)) === "absent";
+    }
+    // A recording that ended in order is `exited`, not `dead` (lib/state.ts).
+    if (ended && options.end !== "unload") {
+      await engine.registry.put({ ...record, endedAt: new Date().toISOString() });
     }
     const failuresAfter = failuresSeen ?? counted;
     let loss: LossReport | null = null;
@@ -236,6 +247,12 @@ function expectedFirst(log: readonly ReadLogEntry[]): number | undefined {
     if (!log[i].sequenced) return undefined;
   }
   return 1;
+}
+
+/** Throws what became of an output that no longer takes bytes (the session then stops passing them on). */
+function throwIfStopped(output: Output): void {
+  if (output.state === "closed") throw new Deno.errors.BrokenPipe("the consumer closed its end");
+  if (output.state === "failed") throw output.error;
 }
 
 /**

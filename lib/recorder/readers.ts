@@ -150,6 +150,7 @@ async function recordsIn(dir: string, recorder?: string): Promise<{ path: string
  * ```ts
  * import { assert } from "@std/assert";
  * assert(readsModule("staprun -A stap_fr_io", "stap_fr_io"));
+ * assert(readsModule("staprun -A -o /var/lib/stapfr/io.42.pipes/cpu stap_fr_io", "stap_fr_io"));
  * assert(readsModule("/usr/lib/systemtap/stapio -A stap_fr_io -F3", "stap_fr_io"));
  * assert(readsModule("/usr/bin/deno run --allow-read /opt/stapfr/cli.ts sim staprun -A stap_fr_io", "stap_fr_io"));
  * assert(!readsModule("staprun -A stap_fr_io2", "stap_fr_io"));
@@ -159,7 +160,11 @@ async function recordsIn(dir: string, recorder?: string): Promise<{ path: string
  */
 export function readsModule(args: string, module: string): boolean {
   const escaped = module.replace(/[^A-Za-z0-9_]/g, "\\$&");
-  return new RegExp(`(^|[\\s/])(staprun|stapio)\\s(.*\\s)?-A\\s+${escaped}(\\s|$)`).test(args);
+  // `-A`, then options (`-o FILE`, as a bulk read gives, `-v`, `-C never`), then the module as the last word.
+  return new RegExp(
+    `(^|[\\s/])(staprun|stapio)\\s(.*\\s)?-A\\s+(-\\S*(\\s+[^-\\s]\\S*)?\\s+)*${escaped}(\\s+-F\\d+)?\\s*$`,
+  )
+    .test(args);
 }
 
 /**
@@ -263,13 +268,30 @@ async function endStray(engine: Engine, record: RecorderRecord, stray: FoundRead
     while (Date.now() < deadline && (await processAlive(pid, stray.start))) await sleep(25);
   }
   if (await processAlive(pid, stray.start)) {
+    // A stray whose stapfr died has lost the reader of its outputs (the named pipes of a bulk read, or a
+    // stdout pipe): stapio 4.8 then hangs, deaf to SIGQUIT (docs/systemtap-4.8.md section 6, item 4). Killing
+    // it detaches all the same, without unloading: its control channel closes and the module turns overwrite
+    // back on (the kernel lab saw nothing lost but what it had read and not written).
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch {
+      // Gone meanwhile.
+    }
+    const deadline = Date.now() + Math.max(2000, engine.signalWaitMs);
+    while (Date.now() < deadline && (await processAlive(pid, stray.start))) await sleep(25);
+  }
+  if (await processAlive(pid, stray.start)) {
     throw new StapfrError(
-      `Stray reader pid ${pid} of recorder "${record.name}" did not detach after ${attempts} SIGQUIT signals`,
-      {
-        hint: `Check it with "ps -p ${pid}"; "kill -QUIT ${pid}" detaches it; ` +
-          "never SIGINT, SIGTERM or SIGHUP, which unload the module",
-      },
+      `Stray reader pid ${pid} of recorder "${record.name}" did not end after ${attempts} SIGQUIT signals and a SIGKILL`,
+      { hint: `Check it with "ps -p ${pid}"` },
     );
+  }
+  // The named pipes its stapfr made for it (lib/recorder/memory_read.ts).
+  if (stray.stapfr_pid !== null) {
+    await Deno.remove(join(engine.registry.dir, `${record.name}.${stray.stapfr_pid}.pipes`), {
+      recursive: true,
+    })
+      .catch(() => {});
   }
   if (stray.path) await Deno.remove(stray.path).catch(() => {});
   const deadline = Date.now() + Math.max(2000, engine.signalWaitMs);
