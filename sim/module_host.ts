@@ -40,7 +40,14 @@ import { fileURLToPath } from "node:url";
 import { exists } from "@std/fs";
 import { hostAlive, moduleAddress, moduleDir, readHostPid, readModules, updateModules } from "./procfs.ts";
 import { DEFAULT_BUFFER_BYTES } from "./relay.ts";
-import { denoRunFlags, type SelfCommand, selfCommand, selfKind, type SelfKind, SIM_PERMISSIONS } from "../lib/self.ts";
+import {
+  denoRunFlags,
+  type SelfCommand,
+  selfCommand,
+  type SelfKind,
+  selfKind,
+  SIM_PERMISSIONS,
+} from "../lib/self.ts";
 
 /** How to start a module host (what `staprun` would insert). */
 export interface HostOptions {
@@ -133,7 +140,10 @@ export const HOST_PERMISSIONS: readonly string[] = SIM_PERMISSIONS.filter((p) =>
 export function hostCommand(configJson: string, kind: SelfKind = selfKind()): SelfCommand {
   if (kind === "source") {
     const hostMain = fileURLToPath(new URL("./module_host_main.ts", import.meta.url));
-    return { command: Deno.execPath(), args: [...denoRunFlags(kind), ...HOST_PERMISSIONS, hostMain, configJson] };
+    return {
+      command: Deno.execPath(),
+      args: [...denoRunFlags(kind), ...HOST_PERMISSIONS, hostMain, configJson],
+    };
   }
   const self = selfCommand(HOST_PERMISSIONS);
   return { command: self.command, args: [...self.args, "sim", "__host", configJson] };
