@@ -141,12 +141,22 @@ Deno.test("the artifact alone in an empty directory: start, dump, snapshot, stop
   }
 });
 
-Deno.test("the bundle's first line runs it as the tests and the stand-ins do; deno task bundle builds it so", async () => {
+Deno.test("both artifacts run with the permissions of lib/self.ts; the binary is the bundle plus the runtime", async () => {
+  // The bundle's first line (cli.ts's, which deno bundle keeps) is how a server and the tests run it.
   const firstLine = (await Deno.readTextFile(`${REPO}/cli.ts`)).split("\n")[0];
   assertEquals(
     firstLine,
     `#!/usr/bin/env -S deno ${[...denoRunFlags("bundle"), ...SIM_PERMISSIONS].join(" ")}`,
   );
   const { tasks } = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`));
-  assertEquals(tasks.bundle, `deno ${bundleArgs("dist/stapfr.js").join(" ")} && chmod 755 dist/stapfr.js`);
+  assertEquals(
+    tasks.bundle.command,
+    `deno ${bundleArgs("dist/stapfr.js").join(" ")} && chmod 755 dist/stapfr.js`,
+  );
+  for (const name of ["compile", "compile:linux-x86_64", "compile:linux-aarch64"]) {
+    const words: string[] = tasks[name].command.split(" ");
+    assertEquals(tasks[name].dependencies, ["bundle"], name);
+    assertEquals(words.filter((w) => w.startsWith("--allow")), [...SIM_PERMISSIONS], name);
+    assertEquals(words.at(-1), "dist/stapfr.js", name);
+  }
 });
