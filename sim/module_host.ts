@@ -127,8 +127,8 @@ export class StapMessageError extends Error {
 }
 
 /**
- * The permissions a module host needs: those of the stand-ins but `--allow-run` (it starts no process; only
- * the inspector guard's re-exec, which is an exec in place, not a new process).
+ * The permissions a module host needs: those of the stand-ins but `--allow-run`, as it starts no process (the
+ * inspector guard's restart is an exec in place, through libc, which Deno's permissions do not cover).
  */
 export const HOST_PERMISSIONS: readonly string[] = SIM_PERMISSIONS.filter((p) => p !== "--allow-run");
 
@@ -137,7 +137,8 @@ export const HOST_PERMISSIONS: readonly string[] = SIM_PERMISSIONS.filter((p) =>
  * bundle or the compiled binary, which hold no separate file for it, `stapfr sim __host CONFIG` (lib/self.ts
  * says which program that is).
  */
-export function hostCommand(configJson: string, kind: SelfKind = selfKind()): SelfCommand {
+export function hostCommand(configJson: string): SelfCommand {
+  const kind = selfKind();
   if (kind === "source") {
     const hostMain = fileURLToPath(new URL("./module_host_main.ts", import.meta.url));
     return {
