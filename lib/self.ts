@@ -5,8 +5,6 @@
  * (`deno run … stapfr.js`, one JavaScript file) or the compiled binary (the runtime and stapfr in one file).
  * @module
  */
-import { fileURLToPath } from "node:url";
-
 /** The permissions a simulated command needs (Unix sockets count as network access in Deno). */
 export const SIM_PERMISSIONS: readonly string[] = [
   "--allow-read",
@@ -91,7 +89,22 @@ export function denoRunFlags(kind: Exclude<SelfKind, "compiled">): string[] {
 }
 
 function urlPath(url: URL): string {
-  return url.protocol === "file:" ? fileURLToPath(url) : url.href;
+  return url.protocol === "file:" ? filePath(url) : url.href;
+}
+
+/**
+ * The path of a `file:` URL. Not `node:url`'s fileURLToPath: loading Deno's Node compatibility layer costs
+ * start-up time in every command (lib/path.ts), and in the bundle a `node:` import loads at start-up wherever
+ * it is used.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(filePath(new URL("file:///opt/my%20stapfr/stapfr.js")), "/opt/my stapfr/stapfr.js");
+ * ```
+ */
+export function filePath(url: URL): string {
+  return decodeURIComponent(url.pathname);
 }
 
 /** Quotes a word for a POSIX shell: single quotes, with each `'` written as `'\''`. */

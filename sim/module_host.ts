@@ -35,16 +35,15 @@
  *   the refcount (the kernel drops it in the close itself).
  * @module
  */
-import { resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { resolve } from "../lib/path.ts";
 import { exists } from "@std/fs";
 import { hostAlive, moduleAddress, moduleDir, readHostPid, readModules, updateModules } from "./procfs.ts";
 import { DEFAULT_BUFFER_BYTES } from "./relay.ts";
 import {
   denoRunFlags,
+  filePath,
   type SelfCommand,
   selfCommand,
-  type SelfKind,
   selfKind,
   SIM_PERMISSIONS,
 } from "../lib/self.ts";
@@ -140,7 +139,7 @@ export const HOST_PERMISSIONS: readonly string[] = SIM_PERMISSIONS.filter((p) =>
 export function hostCommand(configJson: string): SelfCommand {
   const kind = selfKind();
   if (kind === "source") {
-    const hostMain = fileURLToPath(new URL("./module_host_main.ts", import.meta.url));
+    const hostMain = filePath(new URL("./module_host_main.ts", import.meta.url));
     return {
       command: Deno.execPath(),
       args: [...denoRunFlags(kind), ...HOST_PERMISSIONS, hostMain, configJson],
