@@ -160,3 +160,17 @@ Deno.test("both artifacts run with the permissions of lib/self.ts; the binary is
     assertEquals(words.at(-1), "dist/stapfr.js", name);
   }
 });
+
+Deno.test("the bundle imports nothing at start-up: every node: or npm: module loads with the code that uses it", async () => {
+  // esbuild hoists a static import of an external module (node:…) to the top of the bundle, where it loads at
+  // every start-up whichever command runs; Deno's Node layer costs more than `stapfr list` itself.
+  const dir = await Deno.makeTempDir({ prefix: "stapfr-bundle-imports-" });
+  try {
+    await buildBundle(`${dir}/stapfr.js`);
+    const text = await Deno.readTextFile(`${dir}/stapfr.js`);
+    assertEquals(text.match(/^\s*(import\s[^(].*|export\s.*\sfrom\s.*)$/gm) ?? [], []);
+    assertStringIncludes(text, 'await import("node:crypto")', "the test looks at a bundle that uses node:");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
