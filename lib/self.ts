@@ -5,6 +5,7 @@
  * (`deno run … stapfr.js`, one JavaScript file) or the compiled binary (the runtime and stapfr in one file).
  * @module
  */
+
 /** The permissions a simulated command needs (Unix sockets count as network access in Deno). */
 export const SIM_PERMISSIONS: readonly string[] = [
   "--allow-read",
@@ -51,7 +52,8 @@ export function selfKind(): SelfKind {
  * assert(selfProgram().endsWith("/cli.ts"));
  * ```
  */
-export function selfProgram(kind: SelfKind = selfKind()): string {
+export function selfProgram(): string {
+  const kind = selfKind();
   if (kind === "compiled") return Deno.execPath();
   return urlPath(kind === "source" ? new URL("../cli.ts", import.meta.url) : new URL(import.meta.url));
 }
@@ -72,7 +74,7 @@ export function selfCommand(permissions: readonly string[] = SIM_PERMISSIONS): S
   const kind = selfKind();
   const exec = Deno.execPath();
   if (kind === "compiled") return { command: exec, args: [] };
-  return { command: exec, args: [...denoRunFlags(kind), ...permissions, selfProgram(kind)] };
+  return { command: exec, args: [...denoRunFlags(kind), ...permissions, selfProgram()] };
 }
 
 /**
