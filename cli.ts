@@ -1,6 +1,12 @@
+#!/usr/bin/env -S deno run --quiet --no-config --allow-read --allow-write --allow-env --allow-run --allow-sys --allow-net --allow-ffi
 /**
  * The stapfr command line: `main(args, io)` returns the exit code. Only the command table is loaded up front;
  * each command's code is imported when it runs.
+ *
+ * The first line is for the bundle (`deno task bundle`, which keeps it): an executable `stapfr.js` runs as a
+ * command wherever `deno` is on PATH, with the permissions lib/self.ts names and no `deno.json` (the bundle
+ * needs none, and one in a directory above it must not change how it runs). From source, run `deno run` or a
+ * task instead: this tree's `deno.json` holds the import map.
  *
  * @module
  */

@@ -3,12 +3,14 @@
  * `deno run` of an empty file: the start-up cost of the command line (goal: at most 1.5 times the empty run;
  * commands and their imports load lazily, which `deno run` honours through deno.json's
  * `"unstable": ["lazy-dynamic-imports"]`; the run reads the simulator's /proc directly and the real /proc only
- * for the file recorder's daemon, through one helper process).
+ * for the file recorder's daemon, through one helper process). Measured from source and from the bundle (one
+ * file that holds every command, built here as `deno task bundle` builds it, run as its first line runs it).
  *
  * Run: npx -y deno@2.9.6 run -A bench/list.ts
  */
-import { SIM_PERMISSIONS } from "../lib/self.ts";
+import { denoRunFlags, SIM_PERMISSIONS } from "../lib/self.ts";
 import { fileURLToPath } from "node:url";
+import { buildBundle } from "../tests/support/artifact.ts";
 
 const RUNS = 21;
 const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
@@ -58,25 +60,31 @@ try {
   }
   const empty = `${root}/empty.ts`;
   await Deno.writeTextFile(empty, "");
+  const bundle = `${root}/stapfr.js`;
+  await buildBundle(bundle);
   const env = { STAPFR_SIM_ROOT: root, STAPFR_STATE_DIR: stateDir };
-  const list = [Deno.execPath(), "run", "--quiet", ...PERMS, CLI, "--sim", "list"];
-  const baseline = [Deno.execPath(), "run", "--quiet", ...PERMS, empty];
+  const runs = {
+    source: [Deno.execPath(), "run", "--quiet", ...PERMS, CLI, "--sim", "list"],
+    bundle: [Deno.execPath(), ...denoRunFlags("bundle"), ...PERMS, bundle, "--sim", "list"],
+    baseline: [Deno.execPath(), "run", "--quiet", ...PERMS, empty],
+  };
   // Warm the module cache (transpiled sources) before measuring.
-  await time(list, env);
-  await time(baseline, env);
-  const a: number[] = [];
-  const b: number[] = [];
+  for (const argv of Object.values(runs)) await time(argv, env);
+  const times: Record<keyof typeof runs, number[]> = { source: [], bundle: [], baseline: [] };
   for (let i = 0; i < RUNS; i++) {
-    a.push(await time(list, env));
-    b.push(await time(baseline, env));
+    for (const [name, argv] of Object.entries(runs)) {
+      times[name as keyof typeof runs].push(await time(argv, env));
+    }
   }
-  const ms = median(a);
-  const base = median(b);
-  console.log(
-    `list (4 recorders): ${ms.toFixed(1)} ms (ratio ${
-      (ms / base).toFixed(2)
-    } to deno run of an empty file at ${base.toFixed(1)} ms; goal <= 1.5)`,
-  );
+  const base = median(times.baseline);
+  for (const name of ["source", "bundle"] as const) {
+    const ms = median(times[name]);
+    console.log(
+      `list (4 recorders, ${name}): ${ms.toFixed(1)} ms (ratio ${
+        (ms / base).toFixed(2)
+      } to deno run of an empty file at ${base.toFixed(1)} ms; goal <= 1.5)`,
+    );
+  }
 } finally {
   await Deno.remove(root, { recursive: true });
 }

@@ -5,7 +5,7 @@
  * simulator root and state directory of its own that are removed at the end; nothing is left running.
  * @module
  */
-import { join } from "node:path";
+import { join } from "./path.ts";
 import { sleep } from "./driver/run.ts";
 import { simHost } from "./host.ts";
 import { type RecorderDetail, Recorders } from "./recorder.ts";

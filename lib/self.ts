@@ -1,7 +1,8 @@
 /**
- * How the simulator's stand-ins run this very program again: for the background stapio daemon (`staprun -D`)
- * and for the `stap`/`staprun`/`lsmod` shims. From source that is `deno run` with the permissions stapfr needs
- * and the path of `cli.ts`; in a compiled stapfr it is the binary itself; a bundle is run by deno.
+ * How stapfr runs this very program again: for the simulator's background stapio daemon (`staprun -D`), its
+ * module hosts, the `stap`/`staprun`/`lsmod` shims, and the command lines of a systemd unit. That depends on
+ * what stapfr was started as ({@linkcode selfKind}): its source tree (`deno run … cli.ts`), the bundle
+ * (`deno run … stapfr.js`, one JavaScript file) or the compiled binary (the runtime and stapfr in one file).
  * @module
  */
 
@@ -23,40 +24,89 @@ export interface SelfCommand {
   args: string[];
 }
 
+/** What the running stapfr is: its source tree, the bundle, or the compiled binary. */
+export type SelfKind = "source" | "bundle" | "compiled";
+
 /**
- * The command that runs stapfr; append stapfr's own arguments (`sim stap …`).
+ * What the running stapfr is. A compiled binary says so itself (`Deno.build.standalone`). Otherwise this very
+ * module tells: from source it is `lib/self.ts`, and in a bundle every module's `import.meta.url` is the
+ * bundle's own, whatever the file is called.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(selfKind(), "source");
+ * ```
+ */
+export function selfKind(): SelfKind {
+  if (Deno.build.standalone) return "compiled";
+  return import.meta.url.endsWith("/lib/self.ts") ? "source" : "bundle";
+}
+
+/**
+ * The file of this stapfr's program: `cli.ts` from source, the bundle itself, or the compiled binary.
  *
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * const self = selfCommand();
- * assert(self.command.length > 0);
+ * assert(selfProgram().endsWith("/cli.ts"));
  * ```
  */
-export function selfCommand(): SelfCommand {
+export function selfProgram(): string {
+  const kind = selfKind();
+  if (kind === "compiled") return Deno.execPath();
+  return urlPath(kind === "source" ? new URL("../cli.ts", import.meta.url) : new URL(import.meta.url));
+}
+
+/**
+ * The command that runs stapfr; append stapfr's own arguments (`sim stap …`). `permissions` are the flags a
+ * `deno run` of the source or the bundle gets (a compiled binary has its own compiled in).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const self = selfCommand();
+ * assertEquals(self.command, Deno.execPath());
+ * assertEquals(self.args.at(-1), selfProgram());
+ * ```
+ */
+export function selfCommand(permissions: readonly string[] = SIM_PERMISSIONS): SelfCommand {
+  const kind = selfKind();
   const exec = Deno.execPath();
-  const base = exec.split("/").pop() ?? "";
-  const isDeno = /^deno(\.exe)?$/.test(base);
-  const cli = new URL("../cli.ts", import.meta.url);
-  if (isDeno && cli.protocol === "file:" && !cli.pathname.includes("/deno-compile-")) {
-    return {
-      command: exec,
-      // stapfr's own deno.json: its import map resolves the `@std/…` names, wherever the caller's directory is.
-      args: [
-        "run",
-        "--quiet",
-        `--config=${new URL("../deno.json", import.meta.url).pathname}`,
-        "--no-lock",
-        ...SIM_PERMISSIONS,
-        cli.pathname,
-      ],
-    };
+  if (kind === "compiled") return { command: exec, args: [] };
+  return { command: exec, args: [...denoRunFlags(kind), ...permissions, selfProgram()] };
+}
+
+/**
+ * The `deno run` flags before the permissions: from source, stapfr's own deno.json (its import map resolves
+ * the `@std/…` names, wherever the caller's directory is); for the bundle, no configuration at all, so that a
+ * `deno.json` that happens to be in a directory above the bundle cannot change how it runs (Deno looks for one
+ * from the main module's directory up).
+ */
+export function denoRunFlags(kind: Exclude<SelfKind, "compiled">): string[] {
+  if (kind === "source") {
+    return ["run", "--quiet", `--config=${urlPath(new URL("../deno.json", import.meta.url))}`, "--no-lock"];
   }
-  if (isDeno) {
-    // A bundle run by deno: the bundle is the main module.
-    return { command: exec, args: ["run", "--quiet", "-A", new URL(Deno.mainModule).pathname] };
-  }
-  return { command: exec, args: [] };
+  return ["run", "--quiet", "--no-config"];
+}
+
+function urlPath(url: URL): string {
+  return url.protocol === "file:" ? filePath(url) : url.href;
+}
+
+/**
+ * The path of a `file:` URL. Not `node:url`'s fileURLToPath: loading Deno's Node compatibility layer costs
+ * start-up time in every command (lib/path.ts), and in the bundle a `node:` import loads at start-up wherever
+ * it is used.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(filePath(new URL("file:///opt/my%20stapfr/stapfr.js")), "/opt/my stapfr/stapfr.js");
+ * ```
+ */
+export function filePath(url: URL): string {
+  return decodeURIComponent(url.pathname);
 }
 
 /** Quotes a word for a POSIX shell: single quotes, with each `'` written as `'\''`. */

@@ -35,10 +35,18 @@
  *   the refcount (the kernel drops it in the close itself).
  * @module
  */
-import { resolve } from "node:path";
+import { resolve } from "../lib/path.ts";
 import { exists } from "@std/fs";
 import { hostAlive, moduleAddress, moduleDir, readHostPid, readModules, updateModules } from "./procfs.ts";
 import { DEFAULT_BUFFER_BYTES } from "./relay.ts";
+import {
+  denoRunFlags,
+  filePath,
+  type SelfCommand,
+  selfCommand,
+  selfKind,
+  SIM_PERMISSIONS,
+} from "../lib/self.ts";
 
 /** How to start a module host (what `staprun` would insert). */
 export interface HostOptions {
@@ -118,50 +126,27 @@ export class StapMessageError extends Error {
 }
 
 /**
- * The command line that runs a module host: from source, `deno run … sim/module_host_main.ts CONFIG`; in a compiled
- * stapfr (or a bundle), `stapfr sim __host CONFIG` (`Deno.execPath()` is then stapfr itself).
+ * The permissions a module host needs: those of the stand-ins but `--allow-run`, as it starts no process (the
+ * inspector guard's restart is an exec in place, through libc, which Deno's permissions do not cover).
  */
-export function hostCommand(configJson: string): { command: string; args: string[] } {
-  const exec = Deno.execPath();
-  const hostMain = new URL("./module_host_main.ts", import.meta.url);
-  const base = exec.split("/").pop() ?? "";
-  if (hostMain.protocol === "file:" && /^deno(\.exe)?$/.test(base) && isFile(hostMain)) {
-    return {
-      command: exec,
-      args: [
-        "run",
-        // stapfr's own deno.json: its import map resolves the `@std/…` names.
-        `--config=${new URL("../deno.json", import.meta.url).pathname}`,
-        "--no-lock",
-        "--allow-read",
-        "--allow-write",
-        "--allow-env",
-        "--allow-sys",
-        // Unix sockets need net permission in Deno 2.
-        "--allow-net",
-        // SIGUSR1 blocked through libc (lib/inspector_guard.ts).
-        "--allow-ffi",
-        hostMain.pathname,
-        configJson,
-      ],
-    };
-  }
-  if (/^deno(\.exe)?$/.test(base)) {
-    // A bundle run by deno: the bundle is the main module and holds the `sim __host` command.
-    return {
-      command: exec,
-      args: ["run", "-A", new URL(Deno.mainModule).pathname, "sim", "__host", configJson],
-    };
-  }
-  return { command: exec, args: ["sim", "__host", configJson] };
-}
+export const HOST_PERMISSIONS: readonly string[] = SIM_PERMISSIONS.filter((p) => p !== "--allow-run");
 
-function isFile(url: URL): boolean {
-  try {
-    return Deno.statSync(url).isFile;
-  } catch {
-    return false;
+/**
+ * The command line that runs a module host: from source, `deno run … sim/module_host_main.ts CONFIG`; from the
+ * bundle or the compiled binary, which hold no separate file for it, `stapfr sim __host CONFIG` (lib/self.ts
+ * says which program that is).
+ */
+export function hostCommand(configJson: string): SelfCommand {
+  const kind = selfKind();
+  if (kind === "source") {
+    const hostMain = filePath(new URL("./module_host_main.ts", import.meta.url));
+    return {
+      command: Deno.execPath(),
+      args: [...denoRunFlags(kind), ...HOST_PERMISSIONS, hostMain, configJson],
+    };
   }
+  const self = selfCommand(HOST_PERMISSIONS);
+  return { command: self.command, args: [...self.args, "sim", "__host", configJson] };
 }
 
 function insertError(path: string, reason: string, extra: string[] = []): StapMessageError {

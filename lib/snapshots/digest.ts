@@ -3,9 +3,13 @@
  * (file mode). Bulk files count the lines of their record payloads, not newline bytes of the binary headers.
  * @module
  */
-import { createHash, type Hash } from "node:crypto";
+import type { Hash } from "node:crypto";
 import { RecordReader } from "../readers/merge.ts";
 import { readTextNoFollow } from "./store_trust.ts";
+
+// Imported when this module loads, not with the program: in the bundle a static `node:` import is loaded at
+// every start-up, whichever command runs, and node:crypto costs more than the rest of `stapfr list`.
+const { createHash } = await import("node:crypto");
 
 /** Running digest of a byte stream. */
 export class Digest {

@@ -7,7 +7,7 @@
  * and a real kernel module is never mistaken for a simulated one (it has no `.stapfr_sim` section).
  * @module
  */
-import { join } from "node:path";
+import { join } from "../../lib/path.ts";
 import { moduleInfo, NotAModuleError, writeElf } from "../../lib/driver/modinfo.ts";
 import { SIM_RELEASE } from "../../lib/kernel_release.ts";
 

@@ -4,7 +4,7 @@
  * simulated SystemTap. Every path in a wrapper is single-quoted, so spaces and quotes in paths are safe.
  * @module
  */
-import { join } from "node:path";
+import { join } from "../../lib/path.ts";
 import { type SelfCommand, selfCommand, shellQuote } from "../../lib/self.ts";
 
 /** The wrappers written. */

@@ -8,7 +8,7 @@
  * foreground `stap` detaches instead of killing stap alone (docs/systemtap-4.8.md 2.4).
  * @module
  */
-import { join } from "node:path";
+import { join } from "../../lib/path.ts";
 import { checkScript } from "../lang/check.ts";
 import { compileScript, ScriptError } from "../lang/mod.ts";
 import type { ModuleSpec } from "./module_file.ts";

@@ -4,8 +4,11 @@
  * (docs/systemtap-4.8.md 3).
  * @module
  */
-import { createHash } from "node:crypto";
 import { getopt } from "./getopt.ts";
+
+// Imported when this module loads, not with the program: in the bundle a static `node:` import is loaded at
+// every start-up, whichever command runs (lib/snapshots/digest.ts).
+const { createHash } = await import("node:crypto");
 
 /** stap's options, as parsed. */
 export interface StapOptions {

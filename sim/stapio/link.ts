@@ -4,7 +4,7 @@
  * socket details, so the stapio logic in `reader.ts` stays about 4.8's behaviour.
  * @module
  */
-import { join } from "node:path";
+import { join } from "../../lib/path.ts";
 import {
   ControlDecoder,
   type ControlMessage,

@@ -4,7 +4,7 @@
  * the moment each file is opened.
  * @module
  */
-import { isAbsolute, join } from "node:path";
+import { join } from "../../lib/path.ts";
 import { strftime } from "./strftime.ts";
 
 /** Longest expanded name stapio accepts: PATH_MAX minus room for its suffixes. */
@@ -34,7 +34,7 @@ export class OutfileNameError extends Error {
  * (docs/systemtap-4.8.md 2.2: the daemon then changes to `/`).
  */
 export function absoluteOutfile(path: string, cwd: string): string {
-  return isAbsolute(path) ? path : join(cwd, path);
+  return path.startsWith("/") ? path : join(cwd, path);
 }
 
 /**

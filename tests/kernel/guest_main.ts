@@ -11,6 +11,8 @@ import { realSide } from "./sides.ts";
 /** What the host tells the guest. */
 export interface GuestPlan {
   deno: string;
+  /** The bundle, on the scratch share: no source tree or deno.json beside it. */
+  stapfr: string;
   home: string;
   denoDir: string;
   modules: string;

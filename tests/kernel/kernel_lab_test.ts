@@ -15,7 +15,8 @@ import { labMachine } from "./machine.ts";
 import { runScenarios, type ScenarioResult } from "./runner.ts";
 import { fixedRuntime } from "./runtime_fix.ts";
 import { MODULES, SCENARIOS } from "./scenarios.ts";
-import { CLI, simSide, TIMING } from "./sides.ts";
+import { bundleArgv, simSide, TIMING } from "./sides.ts";
+import { buildBundle } from "../support/artifact.ts";
 import { SIM_PERMISSIONS } from "../../lib/self.ts";
 
 const machine = labMachine();
@@ -74,32 +75,23 @@ Deno.test({
         busybox: machine.busybox,
         modulesDir: machine.kernel.modules,
       });
-      // Deno's cache for the guest, warmed here: the guest copies it into its writable overlay.
+      // The bundle, what a server gets: both sides run it (the build host below too). On the scratch share
+      // the guest sees it with no source tree or deno.json beside it.
+      const bundle = `${xfer}/stapfr.js`;
+      await buildBundle(bundle);
+      // Deno's cache for the guest's lab program, warmed here: the guest copies it into its writable overlay.
       const denoDir = { DENO_DIR: `${xfer}/deno`, DENO_NO_UPDATE_CHECK: "1" };
-      const warm = await new Deno.Command(deno, {
-        args: ["run", "--quiet", "--allow-all", `${CLI}`, "--help"],
+      const cached = await new Deno.Command(deno, {
+        args: ["cache", "--quiet", new URL("./guest_main.ts", import.meta.url).pathname],
         env: denoDir,
         stdout: "null",
         stderr: "piped",
       }).output();
-      assert(warm.success, new TextDecoder().decode(warm.stderr));
-      // The watcher's RE2 engine is an npm package loaded only with a pattern (lib/watch/pattern.ts): cached
-      // here too, as the guest has no network.
-      await new Deno.Command(deno, {
-        args: [
-          "cache",
-          "--quiet",
-          new URL("./guest_main.ts", import.meta.url).pathname,
-          new URL("../../lib/watch/pattern.ts", import.meta.url).pathname,
-        ],
-        env: denoDir,
-      })
-        .output();
+      assert(cached.success, new TextDecoder().decode(cached.stderr));
 
       // The real modules compile while the simulator runs its side (both cores busy either way).
-      const stapfr = [deno, "run", "--quiet", ...SIM_PERMISSIONS, CLI];
       const realBuild = buildModules({
-        stapfr,
+        stapfr: bundleArgv(deno, bundle, SIM_PERMISSIONS),
         env: {
           ...TIMING,
           PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
@@ -110,7 +102,7 @@ Deno.test({
         kernel: machine.kernel.release,
         stapArgs: ["-R", runtime],
       });
-      const side = simSide({ root: simRoot, modules: `${simRoot}/modules`, out: `${tmp}/sim-out` });
+      const side = simSide({ root: simRoot, modules: `${simRoot}/modules`, out: `${tmp}/sim-out`, bundle });
       const simRun = (async () => {
         await buildModules({ stapfr: side.stapfr, env: side.env, modules: MODULES, outDir: side.modules });
         return await runScenarios(side, scenarios, (line) => log(line));
@@ -125,6 +117,7 @@ Deno.test({
 
       const plan: GuestPlan = {
         deno,
+        stapfr: `${GUEST_XFER}/stapfr.js`,
         home: "/root",
         denoDir: "/var/tmp/stapfr-lab-deno",
         modules: `${GUEST_XFER}/modules`,

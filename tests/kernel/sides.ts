@@ -1,14 +1,16 @@
 /**
  * The two sides of the lab: the real kernel (stapfr run inside the guest, on the host's root) and the
- * simulator (stapfr --sim on the host). Both get the same timing settings, so they differ only in what is
- * underneath.
+ * simulator (stapfr --sim on the host). Both run the bundle, the one file a server gets (README "One file to
+ * ship"), and get the same timing settings, so they differ only in what is underneath.
  * @module
  */
-import { SIM_PERMISSIONS } from "../../lib/self.ts";
+import { denoRunFlags, SIM_PERMISSIONS } from "../../lib/self.ts";
 import type { Side } from "./runner.ts";
 
-/** The repository's cli.ts (the guest sees the repository at the same path, read-only). */
-export const CLI = new URL("../../cli.ts", import.meta.url).pathname;
+/** The argv prefix that runs the bundle with `deno` and these permissions, as its first line would. */
+export function bundleArgv(deno: string, bundle: string, permissions: readonly string[]): string[] {
+  return [deno, ...denoRunFlags("bundle"), ...permissions, bundle];
+}
 
 /** stapfr's own timing knobs, the same on both sides (its defaults, written out). */
 export const TIMING: Record<string, string> = {
@@ -19,12 +21,12 @@ export const TIMING: Record<string, string> = {
 };
 
 /** The simulator's side, in a root of its own. */
-export function simSide(options: { root: string; modules: string; out: string }): Side {
-  const deno = Deno.execPath();
+export function simSide(options: { root: string; modules: string; out: string; bundle: string }): Side {
+  const stapfr = bundleArgv(Deno.execPath(), options.bundle, SIM_PERMISSIONS);
   return {
     kind: "sim",
-    stapfr: [deno, "run", "--quiet", ...SIM_PERMISSIONS, CLI, "--sim"],
-    staprun: [deno, "run", "--quiet", ...SIM_PERMISSIONS, CLI, "sim", "staprun"],
+    stapfr: [...stapfr, "--sim"],
+    staprun: [...stapfr, "sim", "staprun"],
     env: {
       ...TIMING,
       STAPFR_SIM_ROOT: options.root,
@@ -45,13 +47,21 @@ export function simSide(options: { root: string; modules: string; out: string })
 
 /** The real kernel's side, as the guest sees it. */
 export function realSide(
-  options: { deno: string; home: string; denoDir: string; modules: string; out: string; stateDir: string },
+  options: {
+    deno: string;
+    stapfr: string;
+    home: string;
+    denoDir: string;
+    modules: string;
+    out: string;
+    stateDir: string;
+  },
 ): Side {
   return {
     kind: "real",
     // --allow-all: Deno reads the real /proc only with it, and without it stapfr runs cat and ls for each
     // read, which in an emulated guest costs seconds per command (README "Permissions").
-    stapfr: [options.deno, "run", "--quiet", "--allow-all", CLI],
+    stapfr: bundleArgv(options.deno, options.stapfr, ["--allow-all"]),
     staprun: ["staprun"],
     env: {
       ...TIMING,

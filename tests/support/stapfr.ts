@@ -1,7 +1,8 @@
 /**
- * The one way tests run stapfr as a user would: a child process of the compiled binary when `STAPFR_BIN`
- * names one (the GitHub workflow's binary job), else `deno run` of cli.ts with the permissions the binary is
- * compiled with. Every CLI test goes through {@linkcode stapfrArgv}, so that job tests the binary throughout.
+ * The one way tests run stapfr as a user would: the artifact `STAPFR_BIN` names, run as a command (the compiled
+ * binary in the GitHub workflow; the bundle, an executable script whose first line runs `deno`, in .ci/run),
+ * else `deno run` of cli.ts with the permissions the artifacts have. Every CLI test goes through
+ * {@linkcode stapfrArgv}, so those runs test the artifact throughout.
  * @module
  */
 import { fileURLToPath } from "node:url";
@@ -18,10 +19,11 @@ export interface RunResult {
 }
 
 /**
- * The argv prefix that runs stapfr, given where `deno` is and the value of `STAPFR_BIN`. A compiled stapfr
- * needs neither `deno run` nor permission flags (they are compiled in), and its simulator stand-ins are the
- * binary itself (lib/self.ts), so the prefix is the binary alone. A relative `STAPFR_BIN` is taken from the
- * current directory, so that a test running stapfr elsewhere (`cwd`) still finds it.
+ * The argv prefix that runs stapfr, given where `deno` is and the value of `STAPFR_BIN`. An artifact is run as
+ * it is, as a server runs it: the compiled binary has its permissions compiled in, the bundle's first line
+ * names them (and finds `deno` on PATH), and either runs its simulator stand-ins as itself again
+ * (lib/self.ts), so the prefix is the file alone. A relative `STAPFR_BIN` is taken from the current directory,
+ * so that a test running stapfr elsewhere (`cwd`) still finds it.
  */
 export function stapfrArgvFor(bin: string | undefined, deno: string, cwd: string): string[] {
   if (bin) return [bin.startsWith("/") ? bin : `${cwd}/${bin}`];
@@ -34,7 +36,7 @@ export function stapfrArgvFor(bin: string | undefined, deno: string, cwd: string
  */
 export function stapfrArgv(): string[] {
   const argv = stapfrArgvFor(Deno.env.get("STAPFR_BIN"), Deno.execPath(), Deno.cwd());
-  if (testingBinary() && !isFile(argv[0])) {
+  if (testingArtifact() && !isFile(argv[0])) {
     throw new Error(`STAPFR_BIN "${argv[0]}" is no file`);
   }
   return argv;
@@ -48,8 +50,8 @@ function isFile(path: string): boolean {
   }
 }
 
-/** Whether the tests run the compiled binary (`STAPFR_BIN`). */
-export function testingBinary(): boolean {
+/** Whether the tests run an artifact, the bundle or the compiled binary (`STAPFR_BIN`). */
+export function testingArtifact(): boolean {
   return !!Deno.env.get("STAPFR_BIN");
 }
 

@@ -1,9 +1,10 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { shellQuote, SIM_PERMISSIONS } from "../../lib/self.ts";
-import { CLI, runCli, stapfrArgv, stapfrArgvFor, testingBinary } from "./stapfr.ts";
+import { artifactKind } from "./artifact.ts";
+import { CLI, runCli, stapfrArgv, stapfrArgvFor, testingArtifact } from "./stapfr.ts";
 
-Deno.test("stapfrArgvFor: the binary alone when STAPFR_BIN names one, else deno run of cli.ts", () => {
-  // The compiled binary carries its permissions and runs its stand-ins itself: no `run`, no flags.
+Deno.test("stapfrArgvFor: the artifact alone when STAPFR_BIN names one, else deno run of cli.ts", () => {
+  // The compiled binary carries its permissions, the bundle's first line names them: no `run`, no flags.
   assertEquals(stapfrArgvFor("/opt/stapfr", "/usr/bin/deno", "/w"), ["/opt/stapfr"]);
   assertEquals(stapfrArgvFor("dist/stapfr", "/usr/bin/deno", "/w"), ["/w/dist/stapfr"]);
   const fromSource = stapfrArgvFor(undefined, "/usr/bin/deno", "/w");
@@ -25,18 +26,22 @@ Deno.test("stapfrArgv: a STAPFR_BIN that names no file fails instead of testing 
 
 Deno.test("the CLI tests run what stapfrArgv names: the shims it writes invoke that very program", async () => {
   // `sim shims` writes the command line by which the running stapfr invokes itself (lib/self.ts): the binary
-  // alone when it is the binary, deno run of cli.ts otherwise. So this tells which program the tests ran.
+  // alone, deno run of the bundle, or deno run of cli.ts. So this tells which program the tests ran.
   const dir = await Deno.makeTempDir({ prefix: "stapfr-argv-test-" });
   try {
     const r = await runCli(["sim", "shims", dir]);
     assertEquals(r.code, 0, r.stderr);
     const shim = await Deno.readTextFile(`${dir}/stap`);
-    assertStringIncludes(shim, `exec ${shellQuote(stapfrArgv()[0])} `);
-    if (testingBinary()) {
-      assert(!shim.includes("cli.ts") && !shim.includes("--allow"), shim);
-    } else {
+    if (!testingArtifact()) {
+      assertStringIncludes(shim, `exec ${shellQuote(stapfrArgv()[0])} `);
       assertStringIncludes(shim, shellQuote(CLI));
+    } else if (await artifactKind(stapfrArgv()[0]) === "compiled") {
+      assertStringIncludes(shim, `exec ${shellQuote(stapfrArgv()[0])} 'sim' 'stap' `);
+    } else {
+      assertStringIncludes(shim, ` '--no-config' `);
+      assertStringIncludes(shim, ` ${shellQuote(stapfrArgv()[0])} 'sim' 'stap' `);
     }
+    if (testingArtifact()) assert(!shim.includes("cli.ts"), shim);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
