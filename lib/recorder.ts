@@ -36,7 +36,7 @@ import type { TriggerResult } from "./watch/trigger_request.ts";
 import type { PruneResult, SnapshotSummary } from "./snapshots/ops.ts";
 import type { CaptureOptions } from "./snapshots/capture.ts";
 import type { RetentionBounds } from "./snapshots/retention.ts";
-import type { BrokenSnapshot, SnapshotStore } from "./snapshots/store.ts";
+import type { BrokenSnapshot, SnapshotStore, StoredSnapshot } from "./snapshots/store.ts";
 import { validateName } from "./units.ts";
 
 export type { ScriptSource } from "./driver/start.ts";
@@ -70,7 +70,7 @@ export type { TriggerResult } from "./watch/trigger_request.ts";
 export type { WatchState } from "./watch/state.ts";
 export type { Decision, Policies, Suppression } from "./watch/policy.ts";
 export type { PressureExpr, TriggerSpec } from "./watch/spec.ts";
-export type { BrokenSnapshot } from "./snapshots/store.ts";
+export type { BrokenSnapshot, StoredSnapshot } from "./snapshots/store.ts";
 export type { Drain } from "./snapshots/drains.ts";
 
 /** What {@linkcode Recorders.snapshot} returns. */
@@ -213,7 +213,10 @@ export class Recorders {
    * Captures the recorder's current window into the snapshot store (memory: a drain, as `dump`; file mode: a
    * cut of its files) with a manifest; the recording goes on. The recorder's retention bounds apply after.
    */
-  async snapshot(name: string, options?: CaptureOptions): Promise<SnapshotTaken> {
+  async snapshot(
+    name: string,
+    options?: CaptureOptions & { beforeRetention?: (snapshot: StoredSnapshot) => Promise<void> },
+  ): Promise<SnapshotTaken> {
     const { takeSnapshot, summarize } = await import("./snapshots/ops.ts");
     const { snapshot, pruned } = await takeSnapshot(this.#engine, await this.#store(), name, options);
     return { manifest: snapshot.manifest, path: snapshot.path, pruned, summary: summarize(snapshot) };

@@ -116,9 +116,11 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
   snapshot: {
     load: () => import("../commands/snapshot.ts"),
     summary: "Capture a recorder's current window into the snapshot store",
-    usage: "snapshot NAME [--reason TEXT] [--store DIR]",
+    usage: "snapshot NAME [--reason TEXT] [--store DIR] [--ship [URL]] [--endpoint URL]",
     help: `  --reason TEXT         why, kept in the manifest
-  --store DIR           the snapshot store (default $STAPFR_STORE, else STATE_DIR/snapshots)`,
+  --store DIR           the snapshot store (default $STAPFR_STORE, else STATE_DIR/snapshots)
+  --ship [URL]          then ship it to s3://BUCKET/PREFIX (default $STAPFR_SHIP_TO); kept here if it cannot go
+  --endpoint URL        with --ship: an S3-compatible store instead of AWS S3 ($AWS_ENDPOINT_URL)`,
   },
   snapshots: {
     load: () => import("../commands/snapshots.ts"),
@@ -134,6 +136,18 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
   --dry-run             say what would be removed, remove nothing
   --store DIR           the snapshot store (default $STAPFR_STORE, else STATE_DIR/snapshots)
   Flags W (wrapped: older data lost before it) and G (a gap since the previous snapshot) in the listing.`,
+  },
+  ship: {
+    load: () => import("../commands/ship.ts"),
+    summary: "Upload snapshots to S3-compatible object storage (the fleet's store)",
+    usage: "ship [NAME | ID]… [--to URL] [--endpoint URL] [--pending] [--store DIR]",
+    help:
+      `  NAME | ID | NAME/ID   what to ship: a recorder's snapshots, or one snapshot (default: every snapshot)
+  --to URL              s3://BUCKET/PREFIX (default $STAPFR_SHIP_TO)
+  --endpoint URL        an S3-compatible store (RADOS Gateway, MinIO, …) instead of AWS S3 ($AWS_ENDPOINT_URL)
+  --pending             send what earlier ships could not, each where it was meant to go
+  --store DIR           the snapshot store (default $STAPFR_STORE, else STATE_DIR/snapshots)
+  Credentials come from the AWS chain (AWS_ACCESS_KEY_ID…, AWS_PROFILE), never from the command line.`,
   },
   plan: {
     load: () => import("../commands/plan.ts"),

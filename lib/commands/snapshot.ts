@@ -1,36 +1,113 @@
 /**
- * `stapfr snapshot NAME [--reason TEXT] [--store DIR]`: captures the recorder's current window into the
- * snapshot store and prints the snapshot's ID and directory (`--json`: its manifest).
+ * `stapfr snapshot NAME [--reason TEXT] [--store DIR] [--ship [URL]] [--endpoint URL]`: captures the recorder's
+ * current window into the snapshot store and prints the snapshot's ID and directory (`--json`: its manifest).
+ * With `--ship`, it then ships the snapshot (to URL, else `STAPFR_SHIP_TO`); a snapshot that cannot be
+ * shipped stays here, marked pending, and the command fails with the reason (docs/fleet.md).
  * @module
  */
 import { parseCommandArgs } from "../cli/args.ts";
 import type { Context } from "../cli/context.ts";
-import { ExitCode } from "../errors.ts";
+import { ExitCode, StapfrError, UsageError } from "../errors.ts";
 import { diagnostics, humanBytes, oneName } from "./common.ts";
 import { recordersWithStore, STORE_FLAG } from "./snapshot_common.ts";
+import { ENDPOINT_FLAG, endpointOf, openRemote, requireDestination, shipOptions } from "./fleet_common.ts";
+
+/**
+ * Takes `--ship [URL]` out of the arguments: its URL is the next word when that is an `s3://` URL (a recorder
+ * name never is), so `--ship` alone means `STAPFR_SHIP_TO`.
+ */
+export function takeShipFlag(args: string[]): { ship: { url?: string } | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let ship: { url?: string } | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      rest.push(...args.slice(i));
+      break;
+    }
+    if (arg !== "--ship" && !arg.startsWith("--ship=")) {
+      rest.push(arg);
+      continue;
+    }
+    if (ship) throw new UsageError(`"--ship" given twice`);
+    if (arg.startsWith("--ship=")) ship = { url: arg.slice("--ship=".length) };
+    else if (args[i + 1]?.startsWith("s3://")) ship = { url: args[++i] };
+    else ship = {};
+  }
+  return { ship, rest };
+}
 
 /** Runs `snapshot`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, { reason: { type: "string" }, ...STORE_FLAG }, 1);
+  const { ship, rest } = takeShipFlag(args);
+  const { values, positionals } = parseCommandArgs(
+    rest,
+    { reason: { type: "string" }, ...STORE_FLAG, ...ENDPOINT_FLAG },
+    1,
+  );
   const name = oneName(positionals);
-  const taken = await recordersWithStore(ctx, values).snapshot(name, {
+  if (values.endpoint !== undefined && !ship) throw new UsageError(`"--endpoint" needs "--ship"`);
+  const dest = ship ? requireDestination(ctx, ship.url, "--ship") : undefined;
+  const endpoint = endpointOf(values.endpoint);
+  const recorders = recordersWithStore(ctx, values);
+  const { SnapshotStore } = await import("../snapshots/store.ts");
+  const store = new SnapshotStore(recorders.storeDir);
+  const { markPending } = await import("../fleet/ship.ts");
+  const { destinationUrl } = await import("../fleet/destination.ts");
+  const taken = await recorders.snapshot(name, {
     reason: values.reason as string | undefined,
     signal: ctx.signal,
     onDiagnostic: diagnostics(ctx),
+    // Marked before retention looks at it: retention keeps what is not shipped yet.
+    beforeRetention: dest
+      ? (s) => markPending(store, [s], destinationUrl(dest), endpoint, "not shipped yet")
+      : undefined,
   });
   const m = taken.manifest;
-  if (ctx.json) {
-    await ctx.json_out({ ...m, path: taken.path, pruned: taken.pruned.map((s) => s.id) });
-    return ExitCode.ok;
+  if (!ctx.json) {
+    await ctx.out(`${m.id}  ${taken.path}\n`);
+    const facts = [
+      `${humanBytes(m.bytes)}, ${m.lines} lines in ${m.files.length} file${m.files.length === 1 ? "" : "s"}`,
+    ];
+    if (m.wrapped) facts.push(`older data was lost before it (${m.wrapped_evidence})`);
+    if (m.damaged_lines > 0) facts.push(`${m.damaged_lines} damaged lines cut out`);
+    if (!m.contiguous && m.previous) facts.push(`gap after ${m.previous}: ${m.gap_reason}`);
+    await ctx.err(`stapfr: snapshot of "${name}": ${facts.join("; ")}`);
+    for (const s of taken.pruned) {
+      const unshipped = s.shipping === "pending"
+        ? " before it was shipped: its recorder's snapshots are over their size bound"
+        : "";
+      await ctx.err(`stapfr: retention removed snapshot ${s.recorder}/${s.id}${unshipped}`);
+    }
   }
-  await ctx.out(`${m.id}  ${taken.path}\n`);
-  const facts = [
-    `${humanBytes(m.bytes)}, ${m.lines} lines in ${m.files.length} file${m.files.length === 1 ? "" : "s"}`,
-  ];
-  if (m.wrapped) facts.push(`older data was lost before it (${m.wrapped_evidence})`);
-  if (m.damaged_lines > 0) facts.push(`${m.damaged_lines} damaged lines cut out`);
-  if (!m.contiguous && m.previous) facts.push(`gap after ${m.previous}: ${m.gap_reason}`);
-  await ctx.err(`stapfr: snapshot of "${name}": ${facts.join("; ")}`);
-  for (const s of taken.pruned) await ctx.err(`stapfr: retention removed snapshot ${s.recorder}/${s.id}`);
+  let shipped: { url: string; action: string } | undefined;
+  if (dest) {
+    const { shipSnapshot } = await import("../fleet/ship.ts");
+    const remote = await openRemote(ctx, dest, endpoint);
+    try {
+      const snapshot = await store.find(`${m.recorder}/${m.id}`);
+      const outcome = await shipSnapshot(remote, store, snapshot, shipOptions(ctx));
+      shipped = { url: outcome.url, action: outcome.action };
+      if (!ctx.json) await ctx.err(`stapfr: shipped ${m.recorder}/${m.id} to ${outcome.url}`);
+    } catch (err) {
+      const reason = (err as { reason?: string }).reason ?? (err as Error).message;
+      throw new StapfrError(`Snapshot ${m.recorder}/${m.id} is kept here, not shipped: ${reason}`, {
+        hint: `${
+          (err as { hint?: string }).hint ? `${(err as { hint?: string }).hint}. ` : ""
+        }It is marked pending: "stapfr ship --pending" sends it`,
+        cause: err,
+      });
+    } finally {
+      remote.close();
+    }
+  }
+  if (ctx.json) {
+    await ctx.json_out({
+      ...m,
+      path: taken.path,
+      pruned: taken.pruned.map((s) => s.id),
+      ...(dest ? { shipped } : {}),
+    });
+  }
   return ExitCode.ok;
 }

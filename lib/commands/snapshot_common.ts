@@ -42,9 +42,13 @@ export function retentionFlags(
   return Object.keys(bounds).length > 0 ? bounds : undefined;
 }
 
-/** The flags column of a listing: `W` wrapped (older data lost), `G` a gap before it. */
+/**
+ * The flags column of a listing: `W` wrapped (older data lost), `G` a gap before it, then `U` not shipped yet
+ * or `S` shipped (docs/fleet.md).
+ */
 function flags(s: SnapshotSummary): string {
-  return `${s.wrapped ? "W" : "-"}${s.contiguous ? "-" : "G"}`;
+  const shipped = s.shipping === "pending" ? "U" : s.shipping === "shipped" ? "S" : "-";
+  return `${s.wrapped ? "W" : "-"}${s.contiguous ? "-" : "G"}${shipped}`;
 }
 
 /** The human listing of snapshots. */

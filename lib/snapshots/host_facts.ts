@@ -1,10 +1,12 @@
 /**
- * The facts a manifest records about where a snapshot was taken: host name, kernel release and SystemTap
+ * The facts a manifest records about where a snapshot was taken: host name (`STAPFR_HOST_NAME`, else the
+ * machine's), kernel release and SystemTap
  * version. `stap -V` is asked once per process (it prints its version on stderr); a server with only
  * `systemtap-runtime` has no `stap`, and then the version is unknown (null) rather than guessed.
  * @module
  */
 import type { Host } from "../host.ts";
+import { KNOBS, readKnob } from "../knobs.ts";
 import { runCommand } from "../driver/run.ts";
 
 /** Where a snapshot was taken. */
@@ -35,7 +37,10 @@ export async function hostFacts(host: Host): Promise<HostFacts> {
     }
   };
   return {
-    host_name: safe(() => Deno.hostname()) ?? "unknown",
+    // STAPFR_HOST_NAME names this host in the fleet's store when its own name is not the one to use
+    // (containers, clones of one image; docs/fleet.md "Host identity").
+    host_name: readKnob((name) => Deno.env.get(name), KNOBS.hostName) ?? safe(() => Deno.hostname()) ??
+      "unknown",
     kernel_release: safe(() => Deno.osRelease()),
     systemtap_version: host.kind === "sim" ? "simulator" : await (cached ??= stapVersion(host)),
   };

@@ -13,6 +13,7 @@ import type { Manifest } from "./manifest.ts";
 import { hasBounds, type RetentionBounds, selectPrunable } from "./retention.ts";
 import type { SnapshotStore, StoredSnapshot } from "./store.ts";
 import { idTime } from "./id.ts";
+import { isUnshipped, removeShipRecord } from "../fleet/ship_state.ts";
 
 /** One snapshot in a listing (`snapshots --json` uses these keys). */
 export interface SnapshotSummary {
@@ -40,6 +41,8 @@ export interface SnapshotSummary {
   gap_reason: string | null;
   /** The snapshot's directory. */
   path: string;
+  /** Shipping (docs/fleet.md): `pending` (asked for, not in the store yet), `shipped`, or null (never asked). */
+  shipping?: "pending" | "shipped" | null;
 }
 
 /** What a prune removed (or, with `dryRun`, would remove). */
@@ -48,6 +51,8 @@ export interface PruneResult {
   removed: SnapshotSummary[];
   /** Snapshots a bound wanted gone that are being read: left for a later prune. */
   kept_in_use: SnapshotSummary[];
+  /** Snapshots a count or age bound wanted gone that are not shipped yet: kept (docs/fleet.md "Retention"). */
+  kept_unshipped: SnapshotSummary[];
   /** Nothing was removed, only chosen. */
   dry_run: boolean;
 }
@@ -76,10 +81,15 @@ export async function takeSnapshot(
   engine: Engine,
   store: SnapshotStore,
   name: string,
-  options: CaptureOptions & { retention?: RetentionBounds } = {},
+  options: CaptureOptions & {
+    retention?: RetentionBounds;
+    /** Runs before retention looks at the new snapshot (shipping marks it pending, so retention keeps it). */
+    beforeRetention?: (snapshot: StoredSnapshot) => Promise<void>;
+  } = {},
 ): Promise<{ snapshot: StoredSnapshot; pruned: SnapshotSummary[] }> {
   const record = await getRecord(engine, name);
   const snapshot = await captureSnapshot(engine, store, record, options);
+  await options.beforeRetention?.(snapshot);
   const pruned: SnapshotSummary[] = [];
   for (const bounds of [record.snapshotRetention ?? undefined, options.retention]) {
     if (hasBounds(bounds)) pruned.push(...(await pruneSnapshots(store, bounds, { name })).removed);
@@ -93,23 +103,41 @@ export async function pruneSnapshots(
   bounds: RetentionBounds,
   options: { name?: string; dryRun?: boolean; now?: number } = {},
 ): Promise<PruneResult> {
-  const result: PruneResult = { removed: [], kept_in_use: [], dry_run: options.dryRun ?? false };
+  const result: PruneResult = {
+    removed: [],
+    kept_in_use: [],
+    kept_unshipped: [],
+    dry_run: options.dryRun ?? false,
+  };
   const all = (await store.list(options.name)).snapshots;
   const now = options.now ?? Date.now();
   for (const recorder of new Set(all.map((s) => s.manifest.recorder))) {
-    const items = all.filter((s) => s.manifest.recorder === recorder).map((s) => ({
-      id: s.manifest.id,
-      time: Date.parse(s.manifest.capture_started_at) || idTime(s.manifest.id),
-      bytes: s.manifest.bytes,
-      s,
-    }));
-    for (const item of selectPrunable(items, bounds, now)) {
+    const items = await Promise.all(
+      all.filter((s) => s.manifest.recorder === recorder).map(async (s) => ({
+        id: s.manifest.id,
+        time: Date.parse(s.manifest.capture_started_at) || idTime(s.manifest.id),
+        bytes: s.manifest.bytes,
+        held: await isUnshipped(store.dir, recorder, s.manifest.id),
+        s,
+      })),
+    );
+    const doomed = selectPrunable(items, bounds, now);
+    // What the bounds would take if nothing were held: the held ones among them are kept, and said.
+    for (const wanted of selectPrunable(items.map((i) => ({ ...i, held: false, item: i })), bounds, now)) {
+      if (wanted.item.held && !doomed.includes(wanted.item)) {
+        result.kept_unshipped.push({ ...summarize(wanted.s), shipping: "pending" });
+      }
+    }
+    for (const item of doomed) {
       if (await store.leased(item.s)) {
         result.kept_in_use.push(summarize(item.s));
         continue;
       }
-      if (!result.dry_run) await store.remove(item.s);
-      result.removed.push(summarize(item.s));
+      if (!result.dry_run) {
+        await store.remove(item.s);
+        await removeShipRecord(store.dir, recorder, item.id);
+      }
+      result.removed.push({ ...summarize(item.s), ...(item.held ? { shipping: "pending" as const } : {}) });
     }
   }
   return result;
