@@ -124,9 +124,9 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
   },
   snapshots: {
     load: () => import("../commands/snapshots.ts"),
-    summary: "List, show and prune snapshots",
+    summary: "List, show and prune snapshots, here or in the fleet's store",
     usage:
-      "snapshots [NAME] | snapshots show ID [--data [-o FILE]] | snapshots prune [NAME] [--keep N] [--max-age DURATION] [--max-size SIZE] [--dry-run]",
+      "snapshots [NAME] | snapshots show ID [--data [-o FILE]] | snapshots prune [NAME] [--keep N] [--max-age DURATION] [--max-size SIZE] [--dry-run] | snapshots --remote [URL] [--host HOST] [--recorder NAME] [--since WHEN] [--until WHEN] [--reason REGEX] [--trigger KIND] | snapshots fetch URL [-o DIR]",
     help: `  show ID               the manifest (ID or NAME/ID); --data prints the data as one ordered stream
   -o, --output FILE     with --data: write to a new file (0600)
   prune                 delete the oldest snapshots until every bound holds (per recorder)
@@ -135,7 +135,19 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
   --max-size SIZE       keep at most SIZE bytes of snapshots
   --dry-run             say what would be removed, remove nothing
   --store DIR           the snapshot store (default $STAPFR_STORE, else STATE_DIR/snapshots)
-  Flags W (wrapped: older data lost before it) and G (a gap since the previous snapshot) in the listing.`,
+  Flags W (wrapped: older data lost before it), G (a gap since the previous snapshot), U (not shipped yet)
+  and S (shipped) in the listing. A snapshot not shipped yet is pruned only by --max-size, and said.
+The fleet's store (s3://BUCKET/PREFIX, from --remote or $STAPFR_SHIP_TO; see "stapfr ship --help"):
+  --remote [URL]        list the snapshots of every host; show and fetch take HOST/RECORDER/ID or its URL
+  --host HOST           only this host's
+  --recorder NAME       only this recorder's
+  --since WHEN          taken at or after WHEN: a duration before now (1h, 7d) or a time (2026-12-01T05:00Z)
+  --until WHEN          taken at or before WHEN
+  --reason REGEX        whose reason matches
+  --trigger KIND        taken by this trigger (user, signal, log, pressure, exit-status, process, marker, service)
+  fetch URL             download one (HOST/RECORDER/ID or its URL), every SHA-256 checked
+  -o, --output DIR      with fetch: into DIR (default ./HOST/RECORDER/ID)
+  --endpoint URL        an S3-compatible store instead of AWS S3 ($AWS_ENDPOINT_URL)`,
   },
   ship: {
     load: () => import("../commands/ship.ts"),

@@ -48,3 +48,39 @@ export async function openRemote(ctx: Context, dest: Destination, endpoint?: str
 export function shipOptions(ctx: Context): ShipOptions {
   return { partSize: ctx.knobs.shipPartSize, rate: ctx.knobs.shipRate, signal: ctx.signal };
 }
+
+/**
+ * Takes a flag with an optional URL (`--ship [URL]`, `--remote [URL]`) out of the arguments: its URL is the
+ * next word when that is an `s3://` URL (a recorder name or snapshot ID never is), so the flag alone means
+ * `STAPFR_SHIP_TO`.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(takeUrlFlag(["io", "--ship", "s3://b/p"], "--ship"), { given: { url: "s3://b/p" }, rest: ["io"] });
+ * assertEquals(takeUrlFlag(["--ship", "io"], "--ship"), { given: {}, rest: ["io"] });
+ * ```
+ */
+export function takeUrlFlag(
+  args: string[],
+  flag: string,
+): { given: { url?: string } | undefined; rest: string[] } {
+  const rest: string[] = [];
+  let given: { url?: string } | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === "--") {
+      rest.push(...args.slice(i));
+      break;
+    }
+    if (arg !== flag && !arg.startsWith(`${flag}=`)) {
+      rest.push(arg);
+      continue;
+    }
+    if (given) throw new UsageError(`"${flag}" given twice`);
+    if (arg.startsWith(`${flag}=`)) given = { url: arg.slice(flag.length + 1) };
+    else if (args[i + 1]?.startsWith("s3://")) given = { url: args[++i] };
+    else given = {};
+  }
+  return { given, rest };
+}

@@ -10,36 +10,18 @@ import type { Context } from "../cli/context.ts";
 import { ExitCode, StapfrError, UsageError } from "../errors.ts";
 import { diagnostics, humanBytes, oneName } from "./common.ts";
 import { recordersWithStore, STORE_FLAG } from "./snapshot_common.ts";
-import { ENDPOINT_FLAG, endpointOf, openRemote, requireDestination, shipOptions } from "./fleet_common.ts";
-
-/**
- * Takes `--ship [URL]` out of the arguments: its URL is the next word when that is an `s3://` URL (a recorder
- * name never is), so `--ship` alone means `STAPFR_SHIP_TO`.
- */
-export function takeShipFlag(args: string[]): { ship: { url?: string } | undefined; rest: string[] } {
-  const rest: string[] = [];
-  let ship: { url?: string } | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--") {
-      rest.push(...args.slice(i));
-      break;
-    }
-    if (arg !== "--ship" && !arg.startsWith("--ship=")) {
-      rest.push(arg);
-      continue;
-    }
-    if (ship) throw new UsageError(`"--ship" given twice`);
-    if (arg.startsWith("--ship=")) ship = { url: arg.slice("--ship=".length) };
-    else if (args[i + 1]?.startsWith("s3://")) ship = { url: args[++i] };
-    else ship = {};
-  }
-  return { ship, rest };
-}
+import {
+  ENDPOINT_FLAG,
+  endpointOf,
+  openRemote,
+  requireDestination,
+  shipOptions,
+  takeUrlFlag,
+} from "./fleet_common.ts";
 
 /** Runs `snapshot`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { ship, rest } = takeShipFlag(args);
+  const { given: ship, rest } = takeUrlFlag(args, "--ship");
   const { values, positionals } = parseCommandArgs(
     rest,
     { reason: { type: "string" }, ...STORE_FLAG, ...ENDPOINT_FLAG },

@@ -12,6 +12,9 @@ import { recordersWithStore, retentionFlags, snapshotTable, STORE_FLAG } from ".
 
 /** Runs `snapshots`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
+  // The fleet view (a store of every host's snapshots) is a module of its own: docs/fleet.md.
+  const remote = await import("./snapshots_remote.ts");
+  if (remote.isRemote(args)) return await remote.run(args, ctx);
   if (args[0] === "show") return await show(args.slice(1), ctx);
   if (args[0] === "prune") return await prune(args.slice(1), ctx);
   const { values, positionals } = parseCommandArgs(args, STORE_FLAG, 1);
