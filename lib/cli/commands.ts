@@ -174,7 +174,7 @@ The fleet's store (s3://BUCKET/PREFIX, from --remote or $STAPFR_SHIP_TO; see "st
     load: () => import("../commands/watch.ts"),
     summary: "Watch a recorder and its triggers; take snapshots when they fire",
     usage:
-      "watch NAME [--on TRIGGER ARGS…]… [--cooldown D] [--max-per-day N] [--hold D] [--delay D] [--keep N] [--max-age D] [--max-size S] [--switch-every D] [--service] [-- CMD…]",
+      "watch NAME [--on TRIGGER ARGS…]… [--cooldown D] [--max-per-day N] [--hold D] [--delay D] [--keep N] [--max-age D] [--max-size S] [--switch-every D] [--service] [--ship URL [--endpoint URL]] [-- CMD…]",
     help: `  --on signal                      "stapfr trigger NAME" (over the watcher's socket)
   --on exit-status [--interval D]  a health check: the command after "--", failing (non-zero) fires
   --on log FILE REGEX              a line matching REGEX in FILE (followed across rotation; "-" is stdin)
@@ -189,7 +189,10 @@ The fleet's store (s3://BUCKET/PREFIX, from --remote or $STAPFR_SHIP_TO; see "st
   --switch-every D                 file recorders: switch files every D (stapio's SIGUSR2)
   --interval D                     how often conditions are checked (default 1s)
   --service                        on SIGTERM: a final snapshot ("service stop"), then stop the recorder
-  --store DIR                      the snapshot store`,
+  --store DIR                      the snapshot store
+  --ship URL                       ship each snapshot to s3://BUCKET/PREFIX ($STAPFR_SHIP_TO when no URL);
+                                   what cannot go stays pending, retried with backoff
+  --endpoint URL                   with --ship: an S3-compatible store instead of AWS S3`,
     choices: { "--on": [...TRIGGER_KINDS] },
   },
   trigger: {
@@ -206,7 +209,7 @@ The fleet's store (s3://BUCKET/PREFIX, from --remote or $STAPFR_SHIP_TO; see "st
     load: () => import("../commands/unit.ts"),
     summary: "Print (or install) a systemd unit that runs a recorder and its watcher",
     usage:
-      "unit NAME (SCRIPT_FILE | -e SCRIPT | --module FILE.ko) [START_FLAGS…] [WATCH_FLAGS…] [--install [--unit-dir DIR] [--force] [--daemon-reload]] [-- STAP_ARGS… | -- CMD…]",
+      "unit NAME (SCRIPT_FILE | -e SCRIPT | --module FILE.ko) [START_FLAGS…] [WATCH_FLAGS…] [--aws-env-file FILE | --aws-credentials FILE] [--install [--unit-dir DIR] [--force] [--daemon-reload]] [-- STAP_ARGS… | -- CMD…]",
     help: `  -e, --script SCRIPT   the script text instead of a file (kept in the unit, escaped for systemd)
   --module FILE.ko      a prebuilt module instead of a script
   START_FLAGS           those of "stapfr start" (--buffer, --output, --rotate, --bulk, …) for its start line
@@ -215,7 +218,10 @@ The fleet's store (s3://BUCKET/PREFIX, from --remote or $STAPFR_SHIP_TO; see "st
   --install             write it to /etc/systemd/system/stapfr-NAME.service (0644) instead of printing it
   --unit-dir DIR        with --install: write into DIR instead of /etc/systemd/system
   --force               with --install: replace an existing unit that differs
-  --daemon-reload       with --install: run "systemctl daemon-reload" afterwards`,
+  --daemon-reload       with --install: run "systemctl daemon-reload" afterwards
+  --aws-env-file FILE   with --ship: the service reads its AWS_* variables from FILE (EnvironmentFile=, 0600)
+  --aws-credentials FILE  with --ship: an AWS shared credentials file passed as a systemd credential
+                        (LoadCredential=); the unit never holds a secret itself`,
     flagsFrom: ["start", "watch"],
   },
   completions: {

@@ -26,6 +26,18 @@ async function mustRead(path: string, what: string): Promise<void> {
   }
 }
 
+/** A file that holds secrets must be a regular file that nobody but its owner can read (0600 or 0400). */
+async function mustBePrivate(path: string): Promise<void> {
+  await mustRead(path, "credentials file");
+  const mode = (await Deno.stat(path)).mode! & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new StapfrError(
+      `Credentials file "${path}" can be read by others (mode ${mode.toString(8).padStart(4, "0")})`,
+      { hint: `Make it private first: chmod 600 "${path}"` },
+    );
+  }
+}
+
 /** Checks now what `start` would refuse at boot. */
 function checkStartValues(args: UnitArgs, kind: "real" | "sim"): void {
   const v = args.startValues;
@@ -47,6 +59,19 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   checkStartValues(parsed, kind);
   // The triggers as the watcher will read them: a bad one is refused now, not at boot.
   splitTriggers([...parsed.watch, ...(parsed.watchCommand.length > 0 ? ["--", ...parsed.watchCommand] : [])]);
+  const ships = parsed.watch.includes("--ship");
+  for (
+    const [flag, file] of [["--aws-env-file", parsed.awsEnvFile], [
+      "--aws-credentials",
+      parsed.awsCredentials,
+    ]]
+  ) {
+    if (file !== undefined && !ships) throw new UsageError(`"${flag}" needs "--ship"`);
+  }
+  if (parsed.awsEnvFile !== undefined && parsed.awsCredentials !== undefined) {
+    throw new UsageError(`Give one of "--aws-env-file" and "--aws-credentials"`);
+  }
+  for (const file of [parsed.awsEnvFile, parsed.awsCredentials]) if (file) await mustBePrivate(file);
   const { source } = parsed;
   if ("file" in source) await mustRead(source.file, "script");
   if ("module" in source) await mustRead(source.module, "module");
@@ -92,6 +117,9 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     ],
     environment,
     mounts: [...new Set(mounts)],
+    ships,
+    awsEnvFile: parsed.awsEnvFile,
+    awsCredentials: parsed.awsCredentials,
   };
   const text = renderUnit(spec);
   if (!parsed.install) {

@@ -9,6 +9,15 @@ import { ExitCode, UsageError } from "../errors.ts";
 import { parseDuration } from "../units.ts";
 import { oneName, stdoutSink } from "./common.ts";
 import { recordersWithStore, retentionFlags, STORE_FLAG } from "./snapshot_common.ts";
+import {
+  ENDPOINT_FLAG,
+  endpointOf,
+  openRemote,
+  requireDestination,
+  shipOptions,
+  takeUrlFlag,
+} from "./fleet_common.ts";
+import type { Shipper } from "../fleet/shipper.ts";
 import { splitTriggers } from "../watch/spec.ts";
 
 function count(text: unknown, flag: string): number | undefined {
@@ -25,7 +34,8 @@ function duration(text: unknown, flag: string): number | undefined {
 
 /** Runs `watch`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { triggers, rest } = splitTriggers(args);
+  const { triggers, rest: afterTriggers } = splitTriggers(args);
+  const { given: ship, rest } = takeUrlFlag(afterTriggers, "--ship");
   const { values, positionals } = parseCommandArgs(rest, {
     cooldown: { type: "string" },
     "max-per-day": { type: "string" },
@@ -38,7 +48,11 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     interval: { type: "string" },
     service: { type: "boolean" },
     ...STORE_FLAG,
+    ...ENDPOINT_FLAG,
   }, 1);
+  if (values.endpoint !== undefined && !ship) throw new UsageError(`"--endpoint" needs "--ship"`);
+  const dest = ship ? requireDestination(ctx, ship.url, "--ship") : undefined;
+  const endpoint = endpointOf(values.endpoint);
   const name = oneName(positionals);
   const switchEveryMs = duration(values["switch-every"], "switch-every");
   if (switchEveryMs !== undefined && switchEveryMs < 1000) {
@@ -47,7 +61,22 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   const pollMs = duration(values.interval, "interval");
   if (pollMs !== undefined && pollMs < 100) throw new UsageError(`Invalid "--interval": at least 100ms`);
   let logged = Promise.resolve();
-  const result = await recordersWithStore(ctx, values).watch({
+  // In order, and all written before the command returns (the process exits right after).
+  const logLine = (line: string) => void (logged = logged.then(() => ctx.err(line)).catch(() => {}));
+  const recorders = recordersWithStore(ctx, values);
+  const remote = dest ? await openRemote(ctx, dest, endpoint) : undefined;
+  let shipper: Shipper | undefined;
+  if (remote) {
+    const { Shipper } = await import("../fleet/shipper.ts");
+    const { SnapshotStore } = await import("../snapshots/store.ts");
+    shipper = new Shipper(remote, new SnapshotStore(recorders.storeDir), {
+      recorder: name,
+      ship: { ...shipOptions(ctx), signal: undefined },
+      retryMs: ctx.knobs.shipRetryMs,
+      log: (line) => logLine(`${new Date().toISOString()} ship ${line}`),
+    });
+  }
+  const result = await recorders.watch({
     name,
     triggers,
     policies: {
@@ -61,9 +90,13 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     service: values.service === true,
     pollMs,
     signal: ctx.signal,
-    // In order, and all written before the command returns (the process exits right after).
-    log: (line) => void (logged = logged.then(() => ctx.err(line)).catch(() => {})),
+    log: logLine,
     out: stdoutSink(ctx),
+    ship: shipper,
+  }).finally(async () => {
+    // A watcher that could not start: its shipper has nothing to wait for.
+    await shipper?.close();
+    remote?.close();
   });
   await logged;
   if (ctx.json) await ctx.json_out(result);
