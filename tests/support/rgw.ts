@@ -224,6 +224,11 @@ rgw_gc_processor_period = 60
     });
   }
 
+  /** Runs `radosgw-admin ARGS…` on this gateway's cluster (`gc process --include-all` frees deleted data now). */
+  async admin(...args: string[]): Promise<string> {
+    return await run("radosgw-admin", ["-c", this.#conf, ...args]);
+  }
+
   /** Kills radosgw (SIGKILL), as a crash would; the monitor and the OSD, and so the stored objects, remain. */
   async killGateway(): Promise<void> {
     const rgw = this.#rgw;
