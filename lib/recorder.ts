@@ -36,7 +36,7 @@ import type { TriggerResult } from "./watch/trigger_request.ts";
 import type { PruneResult, SnapshotSummary } from "./snapshots/ops.ts";
 import type { CaptureOptions } from "./snapshots/capture.ts";
 import type { RetentionBounds } from "./snapshots/retention.ts";
-import type { BrokenSnapshot, SnapshotStore, StoredSnapshot } from "./snapshots/store.ts";
+import type { BrokenSnapshot, SnapshotStore } from "./snapshots/store.ts";
 import { validateName } from "./units.ts";
 
 export type { ScriptSource } from "./driver/start.ts";
@@ -65,12 +65,12 @@ export type { CaptureOptions } from "./snapshots/capture.ts";
 export type { RetentionBounds } from "./snapshots/retention.ts";
 export type { PlanOptions } from "./recorder/plan.ts";
 export type { Plan } from "./snapshots/planner.ts";
-export type { WatchOptions, WatchResult } from "./watch/watcher.ts";
+export type { SnapshotShipping, WatchOptions, WatchResult } from "./watch/watcher.ts";
 export type { TriggerResult } from "./watch/trigger_request.ts";
 export type { WatchState } from "./watch/state.ts";
 export type { Decision, Policies, Suppression } from "./watch/policy.ts";
 export type { PressureExpr, TriggerSpec } from "./watch/spec.ts";
-export type { BrokenSnapshot, StoredSnapshot } from "./snapshots/store.ts";
+export type { BrokenSnapshot } from "./snapshots/store.ts";
 export type { Drain } from "./snapshots/drains.ts";
 
 /** What {@linkcode Recorders.snapshot} returns. */
@@ -215,7 +215,10 @@ export class Recorders {
    */
   async snapshot(
     name: string,
-    options?: CaptureOptions & { beforeRetention?: (snapshot: StoredSnapshot) => Promise<void> },
+    options?: CaptureOptions & {
+      /** Runs before the recorder's retention looks at the new snapshot (`--ship` marks it pending then). */
+      beforeRetention?: (snapshot: { path: string; manifest: Manifest }) => Promise<void>;
+    },
   ): Promise<SnapshotTaken> {
     const { takeSnapshot, summarize } = await import("./snapshots/ops.ts");
     const { snapshot, pruned } = await takeSnapshot(this.#engine, await this.#store(), name, options);

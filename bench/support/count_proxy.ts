@@ -24,10 +24,11 @@ export class CountingProxy {
   readonly #served: Promise<void>;
 
   constructor(upstreamPort: number) {
-    this.#listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-    this.port = (this.#listener.addr as Deno.NetAddr).port;
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    this.#listener = listener;
+    this.port = (listener.addr as Deno.NetAddr).port;
     this.#served = (async () => {
-      for await (const client of this.#listener) {
+      for await (const client of listener) {
         void this.#relay(client, upstreamPort);
       }
     })().catch(() => {});

@@ -15,7 +15,8 @@ import { sleep } from "../driver/run.ts";
 import type { ByteSink } from "../readers/concat.ts";
 import { takeSnapshot } from "../snapshots/ops.ts";
 import type { RetentionBounds } from "../snapshots/retention.ts";
-import type { SnapshotStore, StoredSnapshot } from "../snapshots/store.ts";
+import type { SnapshotStore } from "../snapshots/store.ts";
+import type { Manifest } from "../snapshots/manifest.ts";
 import { type Decision, type Policies, PolicyState } from "./policy.ts";
 import type { TriggerSpec } from "./spec.ts";
 import { makeTrigger, type Trigger, type TriggerSink } from "./triggers.ts";
@@ -52,10 +53,10 @@ export interface WatchOptions {
 export interface SnapshotShipping {
   /** Starts shipping (what earlier watchers left pending first), once the watcher runs. */
   start(): void;
-  /** Marks a new snapshot to be shipped, before retention looks at it. */
-  mark(snapshot: StoredSnapshot): Promise<void>;
+  /** Marks a new snapshot (its directory and manifest) to be shipped, before retention looks at it. */
+  mark(snapshot: { path: string; manifest: Manifest }): Promise<void>;
   /** Ships it in the background. */
-  add(snapshot: StoredSnapshot): void;
+  add(snapshot: { path: string; manifest: Manifest }): void;
   /** A last attempt for what is queued; what is left stays pending. */
   close(): Promise<void>;
 }
