@@ -27,14 +27,28 @@ import {
   takeUrlFlag,
 } from "./fleet_common.ts";
 
+/** The flags only the fleet view takes: any of them makes `snapshots` a listing of the store. */
+const REMOTE_FLAGS = [
+  "--remote",
+  "--host",
+  "--recorder",
+  "--since",
+  "--until",
+  "--reason",
+  "--trigger",
+  "--endpoint",
+];
+
 /** Whether `snapshots ARGS…` is about a remote store (so this module runs it). */
 export function isRemote(args: readonly string[]): boolean {
   if (args[0] === "fetch") return true;
-  const remoteFlag = args.some((a) => a === "--remote" || a.startsWith("--remote="));
+  const has = (flags: readonly string[]) =>
+    args.some((a) => flags.some((f) => a === f || a.startsWith(`${f}=`)));
   if (args[0] === "show") {
-    return remoteFlag || args.slice(1).some((a) => a.startsWith("s3://") || a.split("/").length === 3);
+    return has(["--remote", "--endpoint"]) ||
+      args.slice(1).some((a) => a.startsWith("s3://") || a.split("/").length === 3);
   }
-  return args[0] !== "prune" && remoteFlag;
+  return args[0] !== "prune" && has(REMOTE_FLAGS);
 }
 
 /**
