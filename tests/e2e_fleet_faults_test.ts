@@ -100,11 +100,27 @@ Deno.test({
           const w = await world("big02");
           await finishedFileRecorder(w, "big", 40, 1);
           const m = await w.json<{ id: string }>(["snapshot", "big"]);
-          const ship = new Logged(w, ["ship", "big", "--to", TO]);
+          // Ctrl-C first: exit 130, the snapshot pending, the upload kept for later.
+          const interrupted = new Logged(w, ["ship", "big", "--to", TO]);
           try {
             await until(
-              "two parts in the store",
-              () => partsUnderWay(s3, BUCKET, "prod/hosts/big02/").then((n) => n >= 2),
+              "a part in the store",
+              () => partsUnderWay(s3, BUCKET, "prod/hosts/big02/").then((n) => n >= 1),
+            );
+          } finally {
+            const r = await interrupted.stop("SIGINT");
+            assertEquals(r.code, 130, r.stderr);
+          }
+          assertEquals(
+            (await w.json<{ unshipped_snapshots: string[] }>(["status", "big"])).unshipped_snapshots,
+            [m.id],
+          );
+          // Then killed outright, further on.
+          const ship = new Logged(w, ["ship", "--pending"]);
+          try {
+            await until(
+              "more parts in the store",
+              () => partsUnderWay(s3, BUCKET, "prod/hosts/big02/").then((n) => n >= 3),
             );
           } finally {
             await ship.stop("SIGKILL");

@@ -82,6 +82,8 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   if (recorders.host.simRoot) environment.STAPFR_SIM_ROOT = resolve(recorders.host.simRoot);
   const store = ctx.knobs.store;
   if (store) environment.STAPFR_STORE = resolve(store);
+  // The host's name in the fleet's store, as the operator set it (docs/fleet.md "Host identity").
+  if (ctx.knobs.hostName) environment.STAPFR_HOST_NAME = ctx.knobs.hostName;
   const flagValue = (list: readonly string[], flag: string): string | undefined => {
     const i = list.lastIndexOf(flag);
     return i >= 0 ? list[i + 1] : undefined;
