@@ -150,6 +150,7 @@ Deno.test({
           worlds.push(w);
           await w.ok(["start", "w", "-e", TICKS, "--buffer", "1M"]);
           const watcher = new Logged(w, ["watch", "w", "--on", "signal", "--ship", TO]);
+          let end: { code: number; stderr: string };
           try {
             await watcher.saw(/ watch started /);
             await gw.killGateway();
@@ -173,9 +174,10 @@ Deno.test({
             );
             assertEquals((await fleetView(w)).filter((s) => s.host === "watch01").map((s) => s.id), [id]);
           } finally {
-            const end = await watcher.stop("SIGTERM");
-            assertEquals(end.code, 0, end.stderr);
+            // A failure above is reported as itself: the exit code is checked only after.
+            end = await watcher.stop("SIGTERM");
           }
+          assertEquals(end.code, 0, end.stderr);
         },
       );
     } finally {

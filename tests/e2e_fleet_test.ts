@@ -473,14 +473,16 @@ Deno.test({
           const cli = pre.indexOf("--sim");
           assertEquals((await u.command(pre.slice(cli), { env }).output()).code, 0);
           const watcher = new Logged(u, main.slice(cli + 1), env);
+          let end: { code: number; stderr: string };
           try {
             await watcher.saw(/ watch started /);
             assertMatch(await u.ok(["trigger", "svc", "--reason", "from the unit"]), /Sent to the watcher/);
             await watcher.saw(/ ship shipped \S+ \(s3:\/\/fleet\/prod\/hosts\/svc01\/svc\//);
           } finally {
-            const end = await watcher.stop("SIGTERM");
-            assertEquals(end.code, 0, end.stderr);
+            // A failure above is reported as itself: the exit code is checked only after.
+            end = await watcher.stop("SIGTERM");
           }
+          assertEquals(end.code, 0, end.stderr);
           // Stopping the service: the final snapshot is taken, the recorder stopped, the snapshot shipped.
           assertMatch(watcher.lines.join("\n"), / service snapshot (\S+)[\s\S]* ship shipped \1 /);
           const view = await u.json<{ snapshots: Row[] }>(["snapshots", "--remote", TO, "--host", "svc01"]);
