@@ -2,10 +2,12 @@
  * A real S3 server for the fleet tests: Ceph's RADOS Gateway (radosgw) over one monitor and one OSD whose
  * objects live in memory (memstore), all on 127.0.0.1, all files under one temporary directory, no
  * authentication between the Ceph daemons, S3 users with keys made up per gateway. It comes up in a few seconds.
- * {@linkcode withGateway} stops it on every way out (a failed assertion, an exception, Ctrl-C of the test run):
- * radosgw first (it hangs on exit once the monitor is gone), the OSD with SIGKILL (on SIGTERM memstore writes
- * every object to disk, which a test does not need), the monitor last; anything still running after 5 s is
- * killed. The daemons are this process's children, so none can outlive the test run unnoticed.
+ * {@linkcode Gateway.stop} (in a test's `finally`) stops it: radosgw first (it hangs on exit once the monitor is
+ * gone), the OSD with SIGKILL (on SIGTERM memstore writes every object to disk, which a test does not need), the
+ * monitor last; anything still running after 5 s is killed. When the test process itself ends without
+ * stopping it (Ctrl-C of the test run, a kill), a watchdog started with the gateway kills every daemon of it
+ * within a second (each checked by its command line, which names the gateway's own directory) and removes the
+ * directory.
  *
  * Where Ceph is not installed (`ceph-mon`, `ceph-osd`, `radosgw`, `ceph-common`), {@linkcode gatewayMissing}
  * says so and the tests skip with that reason; `.ci/run` installs them.
@@ -70,7 +72,7 @@ export class Gateway {
   #mon?: Deno.ChildProcess;
   #osd?: Deno.ChildProcess;
   #rgw?: Deno.ChildProcess;
-  #onSignal = () => this.#killAll();
+  #watchdog?: Deno.ChildProcess;
 
   private constructor(dir: string, port: number) {
     this.dir = dir;
@@ -107,8 +109,7 @@ export class Gateway {
   static async start(options: GatewayOptions = {}): Promise<Gateway> {
     const dir = await Deno.makeTempDir({ prefix: "stapfr-rgw-" });
     const gw = new Gateway(dir, options.port ?? freePort());
-    Deno.addSignalListener("SIGINT", gw.#onSignal);
-    Deno.addSignalListener("SIGTERM", gw.#onSignal);
+    gw.#watchdog = watchdog(dir);
     try {
       await gw.#bringUp(options.storeBytes ?? 1 << 30);
       return gw;
@@ -185,13 +186,13 @@ rgw_gc_processor_period = 60
       `${dir}/run/monmap`,
     ]);
     await run("ceph-mon", ["-c", this.#conf, "-i", "a", "--mkfs", "--monmap", `${dir}/run/monmap`]);
-    this.#mon = daemon("ceph-mon", ["-c", this.#conf, "-i", "a", "-f"]);
+    this.#mon = await this.#daemon("ceph-mon", ["-c", this.#conf, "-i", "a", "-f"]);
     await run("ceph", ["-c", this.#conf, "--connect-timeout", "20", "mon", "stat"]);
     const osdUuid = crypto.randomUUID();
     const id = (await run("ceph", ["-c", this.#conf, "osd", "new", osdUuid])).trim();
     if (id !== "0") throw new Error(`ceph osd new gave "${id}", not 0`);
     await run("ceph-osd", ["-c", this.#conf, "-i", "0", "--mkfs", "--osd-uuid", osdUuid]);
-    this.#osd = daemon("ceph-osd", ["-c", this.#conf, "-i", "0", "-f"]);
+    this.#osd = await this.#daemon("ceph-osd", ["-c", this.#conf, "-i", "0", "-f"]);
     await this.#until("the OSD to be up", async () => {
       const dump = await run("ceph", ["-c", this.#conf, "osd", "dump", "--format", "json"]);
       return /"up":1/.test(dump);
@@ -212,7 +213,7 @@ rgw_gc_processor_period = 60
   /** Starts radosgw (again, after {@linkcode killGateway}) and waits until it answers. */
   async startGateway(): Promise<void> {
     if (this.#rgw) throw new Error("radosgw is already running");
-    this.#rgw = daemon("radosgw", ["-c", this.#conf, "-n", "client.rgw.a", "-f"]);
+    this.#rgw = await this.#daemon("radosgw", ["-c", this.#conf, "-n", "client.rgw.a", "-f"]);
     await this.#until("radosgw to answer", async () => {
       try {
         const r = await fetch(`${this.endpoint}/`);
@@ -227,6 +228,13 @@ rgw_gc_processor_period = 60
   /** Runs `radosgw-admin ARGS…` on this gateway's cluster (`gc process --include-all` frees deleted data now). */
   async admin(...args: string[]): Promise<string> {
     return await run("radosgw-admin", ["-c", this.#conf, ...args]);
+  }
+
+  /** Starts a daemon and writes its pid where the watchdog finds it. */
+  async #daemon(cmd: string, args: string[]): Promise<Deno.ChildProcess> {
+    const child = daemon(cmd, args);
+    await Deno.writeTextFile(`${this.dir}/run/${cmd}.pid`, `${child.pid}\n`);
+    return child;
   }
 
   /** Kills radosgw (SIGKILL), as a crash would; the monitor and the OSD, and so the stored objects, remain. */
@@ -275,16 +283,35 @@ rgw_gc_processor_period = 60
       if (this.#mon) await stopChild(this.#mon, "SIGTERM");
     } finally {
       this.#rgw = this.#osd = this.#mon = undefined;
-      Deno.removeSignalListener("SIGINT", this.#onSignal);
-      Deno.removeSignalListener("SIGTERM", this.#onSignal);
+      if (this.#watchdog) await stopChild(this.#watchdog, "SIGKILL");
+      this.#watchdog = undefined;
       await Deno.remove(this.dir, { recursive: true }).catch(() => {});
     }
   }
+}
 
-  /** On Ctrl-C of the test run: no time for an orderly stop, and no daemon may stay behind. */
-  #killAll(): void {
-    for (const child of [this.#rgw, this.#osd, this.#mon]) if (child) kill(child, "SIGKILL");
-  }
+/**
+ * A shell that waits for this process to end and then kills the gateway's daemons (by the pids in its run
+ * directory, each only if its command line still names the gateway's directory) and removes the directory. It
+ * is killed itself by an orderly stop.
+ */
+function watchdog(dir: string): Deno.ChildProcess {
+  const script = `
+while kill -0 "$1" 2>/dev/null; do sleep 1; done
+for f in "$2"/run/*.pid; do
+  [ -f "$f" ] || continue
+  p=$(cat "$f")
+  case "$(tr '\\0' ' ' < "/proc/$p/cmdline" 2>/dev/null)" in *"$2/"*) kill -9 "$p" ;; esac
+done
+sleep 1
+rm -rf "$2"
+`;
+  return new Deno.Command("sh", {
+    args: ["-c", script, "sh", String(Deno.pid), dir],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
 }
 
 /** Runs `fn` with a gateway started for it, and stops the gateway whatever happens. */
