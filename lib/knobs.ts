@@ -18,6 +18,8 @@
  * @module
  */
 import { UsageError } from "./errors.ts";
+import { parseSize } from "./units.ts";
+import { parseDestination } from "./fleet/destination.ts";
 
 /** An environment lookup, as `Deno.env.get`. */
 export type EnvLookup = (name: string) => string | undefined;
@@ -107,6 +109,20 @@ export interface KnobTable {
   simRelease: Knob<string | undefined>;
   /** `STAPFR_SIM_ARGV0`. */
   simArgv0: Knob<string | undefined>;
+  /** `STAPFR_HOST_NAME`. */
+  hostName: Knob<string | undefined>;
+  /** `STAPFR_SHIP_TO`. */
+  shipTo: Knob<string | undefined>;
+  /** `STAPFR_SHIP_TIMEOUT_MS`. */
+  shipTimeoutMs: Knob<number>;
+  /** `STAPFR_SHIP_ATTEMPTS`. */
+  shipAttempts: Knob<number>;
+  /** `STAPFR_SHIP_PART_SIZE`. */
+  shipPartSize: Knob<number>;
+  /** `STAPFR_SHIP_RATE`. */
+  shipRate: Knob<number | undefined>;
+  /** `STAPFR_SHIP_RETRY_MS`. */
+  shipRetryMs: Knob<number>;
 }
 
 /** The table, in the README's order. */
@@ -267,7 +283,87 @@ export const KNOBS: KnobTable = {
     about: "the name a stand-in was called by, for its usage text",
     parse: text,
   },
+  hostName: {
+    name: "STAPFR_HOST_NAME",
+    accepts: 'a host name of letters, digits, ".", "-" and "_" (at most 253)',
+    fallback: undefined,
+    defaultText: "the machine's host name",
+    users: ["engine"],
+    about: "this host's name in snapshot manifests and in the fleet's store (docs/fleet.md)",
+    parse: (raw) => /^[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$/.test(raw) ? raw : undefined,
+  },
+  shipTo: {
+    name: "STAPFR_SHIP_TO",
+    accepts: "an s3://BUCKET/PREFIX URL",
+    fallback: undefined,
+    defaultText: "(none)",
+    users: ["command line"],
+    about: "where ship, snapshot --ship and the fleet view go when no --to or --remote is given",
+    // Its own check: a URL holding credentials is refused without being repeated.
+    parse: (raw) => (parseDestination(raw, "STAPFR_SHIP_TO"), raw),
+  },
+  shipTimeoutMs: {
+    name: "STAPFR_SHIP_TIMEOUT_MS",
+    accepts: `a whole number of milliseconds from 100 to ${HOUR_MS}`,
+    fallback: 60_000,
+    defaultText: "60000",
+    users: ["engine"],
+    about: "a request to the store that makes no progress for this long fails (a full store hangs)",
+    parse: wholeNumber(100, HOUR_MS),
+  },
+  shipAttempts: {
+    name: "STAPFR_SHIP_ATTEMPTS",
+    accepts: "a whole number from 1 to 20",
+    fallback: 4,
+    defaultText: "4",
+    users: ["engine"],
+    about: "attempts per request to the store (the first and its retries, with backoff)",
+    parse: wholeNumber(1, 20),
+  },
+  shipPartSize: {
+    name: "STAPFR_SHIP_PART_SIZE",
+    accepts: 'a size from 5M to 5G, like "8M"',
+    fallback: 8 * 1024 * 1024,
+    defaultText: "8M",
+    users: ["engine"],
+    about: "the part size of multipart uploads (larger files are sent in parts, four at a time)",
+    parse: (raw) => {
+      const bytes = sizeOrUndefined(raw);
+      return bytes !== undefined && bytes >= 5 * 1024 * 1024 && bytes <= 5 * 1024 * 1024 * 1024
+        ? bytes
+        : undefined;
+    },
+  },
+  shipRate: {
+    name: "STAPFR_SHIP_RATE",
+    accepts: 'a size per second, like "20M"',
+    fallback: undefined,
+    defaultText: "(no limit)",
+    users: ["engine"],
+    about: "shipping sends at most this many bytes per second (spares a busy host's network)",
+    parse: (raw) => {
+      const bytes = sizeOrUndefined(raw);
+      return bytes !== undefined && bytes > 0 ? bytes : undefined;
+    },
+  },
+  shipRetryMs: {
+    name: "STAPFR_SHIP_RETRY_MS",
+    accepts: `a whole number of milliseconds from 100 to ${HOUR_MS}`,
+    fallback: 30_000,
+    defaultText: "30000",
+    users: ["engine"],
+    about: "the watcher's first wait before shipping again after a failure (doubling, at most 1 hour)",
+    parse: wholeNumber(100, HOUR_MS),
+  },
 };
+
+function sizeOrUndefined(raw: string): number | undefined {
+  try {
+    return parseSize(raw);
+  } catch {
+    return undefined;
+  }
+}
 
 /** Every knob's value. */
 export type Knobs = { [K in keyof KnobTable]: KnobTable[K] extends Knob<infer T> ? T : never };

@@ -66,7 +66,7 @@ export type { CaptureOptions } from "./snapshots/capture.ts";
 export type { RetentionBounds } from "./snapshots/retention.ts";
 export type { PlanOptions } from "./recorder/plan.ts";
 export type { Plan } from "./snapshots/planner.ts";
-export type { WatchOptions, WatchResult } from "./watch/watcher.ts";
+export type { SnapshotShipping, WatchOptions, WatchResult } from "./watch/watcher.ts";
 export type { TriggerResult } from "./watch/trigger_request.ts";
 export type { WatchState } from "./watch/state.ts";
 export type { Decision, Policies, Suppression } from "./watch/policy.ts";
@@ -74,6 +74,8 @@ export type { PressureExpr, TriggerSpec } from "./watch/spec.ts";
 export type { Pattern } from "./watch/pattern.ts";
 export type { BrokenSnapshot } from "./snapshots/store.ts";
 export type { ReadLogEntry } from "./recorder/read_log.ts";
+export type { LossReport, MissingRecords } from "./recorder/loss.ts";
+export type { SeqRange } from "./readers/ledger.ts";
 
 /** What {@linkcode Recorders.snapshot} returns. */
 export interface SnapshotTaken {
@@ -232,7 +234,13 @@ export class Recorders {
    * Captures the recorder's current window into the snapshot store (memory: a drain, as `dump`; file mode: a
    * cut of its files) with a manifest; the recording goes on. The recorder's retention bounds apply after.
    */
-  async snapshot(name: string, options?: CaptureOptions): Promise<SnapshotTaken> {
+  async snapshot(
+    name: string,
+    options?: CaptureOptions & {
+      /** Runs before the recorder's retention looks at the new snapshot (`--ship` marks it pending then). */
+      beforeRetention?: (snapshot: { path: string; manifest: Manifest }) => Promise<void>;
+    },
+  ): Promise<SnapshotTaken> {
     const { takeSnapshot, summarize } = await import("./snapshots/ops.ts");
     const { snapshot, pruned } = await takeSnapshot(this.#engine, await this.#store(), name, options);
     return { manifest: snapshot.manifest, path: snapshot.path, pruned, summary: summarize(snapshot) };

@@ -126,7 +126,13 @@ for (const shell of ["bash", "zsh", "fish"] as const) {
         assertEquals(await c(["stapfr", "unit", "io", "-e", "probe begin {}", "--on", ""]), KINDS);
         assertEquals(await c(["stapfr", "completions", ""]), ["bash", "fish", "zsh"]);
         assertEquals(await c(["stapfr", "--sim", "snapshots", "show", ""]), [snapshotId]);
-        assertEquals(await c(["stapfr", "--sim", "snapshots", ""]), ["io", "prune", "show", "verify"]);
+        assertEquals(await c(["stapfr", "--sim", "snapshots", ""]), [
+          "fetch",
+          "io",
+          "prune",
+          "show",
+          "verify",
+        ]);
         assertEquals(
           await c(["stapfr", "dump", "io", "-o", "cf"]),
           shell === "zsh" ? ["<files>"] : ["cfile.txt"],

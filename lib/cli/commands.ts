@@ -125,15 +125,17 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
   snapshot: {
     load: () => import("../commands/snapshot.ts"),
     summary: "Capture a recorder's current window into the snapshot store",
-    usage: "snapshot NAME [--reason TEXT] [--store DIR]",
+    usage: "snapshot NAME [--reason TEXT] [--store DIR] [--ship [URL]] [--endpoint URL]",
     help: `  --reason TEXT         why, kept in the manifest
-  --store DIR           the snapshot store (default $STAPFR_STORE, else STATE_DIR/snapshots)`,
+  --store DIR           the snapshot store (default $STAPFR_STORE, else STATE_DIR/snapshots)
+  --ship [URL]          then ship it to s3://BUCKET/PREFIX (default $STAPFR_SHIP_TO); kept here if it cannot go
+  --endpoint URL        with --ship: an S3-compatible store instead of AWS S3 ($AWS_ENDPOINT_URL)`,
   },
   snapshots: {
     load: () => import("../commands/snapshots.ts"),
-    summary: "List, show, verify and prune snapshots",
+    summary: "List, show, verify and prune snapshots, here or in the fleet's store",
     usage:
-      "snapshots [NAME] | snapshots show ID [--data [-o FILE]] | snapshots verify [ID…] | snapshots prune [NAME] [--keep N] [--max-age DURATION] [--max-size SIZE] [--dry-run]",
+      "snapshots [NAME] | snapshots show ID [--data [-o FILE]] | snapshots verify [ID…] | snapshots prune [NAME] [--keep N] [--max-age DURATION] [--max-size SIZE] [--dry-run] | snapshots --remote [URL] [--host HOST] [--recorder NAME] [--since WHEN] [--until WHEN] [--reason REGEX] [--trigger KIND] | snapshots fetch URL [-o DIR]",
     help: `  show ID               the manifest (ID or NAME/ID); --data prints the data as one ordered stream,
                         checked against the manifest as it goes
   -o, --output FILE     with --data: write to a new file (0600)
@@ -144,8 +146,32 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
   --max-size SIZE       keep at most SIZE bytes of snapshots
   --dry-run             say what would be removed, remove nothing
   --store DIR           the snapshot store (default $STAPFR_STORE, else STATE_DIR/snapshots)
-  Flags W (wrapped: older data lost before it), G (a gap since the previous snapshot) and D (damaged: a data
-  file missing or of the wrong size) in the listing.`,
+  Flags W (wrapped: older data lost before it), G (a gap since the previous snapshot), D (damaged: a data
+  file missing or of the wrong size), U (not shipped yet) and S (shipped) in the listing. A snapshot not
+  shipped yet is pruned only by --max-size, and said.
+The fleet's store (s3://BUCKET/PREFIX, from --remote or $STAPFR_SHIP_TO; see "stapfr ship --help"):
+  --remote [URL]        list the snapshots of every host; show and fetch take HOST/RECORDER/ID or its URL
+  --host HOST           only this host's
+  --recorder NAME       only this recorder's
+  --since WHEN          taken at or after WHEN: a duration before now (1h, 7d) or a time (2026-12-01T05:00Z)
+  --until WHEN          taken at or before WHEN
+  --reason REGEX        whose reason matches
+  --trigger KIND        taken by this trigger (user, signal, log, pressure, exit-status, process, marker, service)
+  fetch URL             download one (HOST/RECORDER/ID or its URL), every SHA-256 checked
+  -o, --output DIR      with fetch: into DIR (default ./HOST/RECORDER/ID)
+  --endpoint URL        an S3-compatible store instead of AWS S3 ($AWS_ENDPOINT_URL)`,
+  },
+  ship: {
+    load: () => import("../commands/ship.ts"),
+    summary: "Upload snapshots to S3-compatible object storage (the fleet's store)",
+    usage: "ship [NAME | ID]… [--to URL] [--endpoint URL] [--pending] [--store DIR]",
+    help:
+      `  NAME | ID | NAME/ID   what to ship: a recorder's snapshots, or one snapshot (default: every snapshot)
+  --to URL              s3://BUCKET/PREFIX (default $STAPFR_SHIP_TO)
+  --endpoint URL        an S3-compatible store (RADOS Gateway, MinIO, …) instead of AWS S3 ($AWS_ENDPOINT_URL)
+  --pending             send what earlier ships could not, each where it was meant to go
+  --store DIR           the snapshot store (default $STAPFR_STORE, else STATE_DIR/snapshots)
+  Credentials come from the AWS chain (AWS_ACCESS_KEY_ID…, AWS_PROFILE), never from the command line.`,
   },
   plan: {
     load: () => import("../commands/plan.ts"),
@@ -160,7 +186,7 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
     load: () => import("../commands/watch.ts"),
     summary: "Watch a recorder and its triggers; take snapshots when they fire",
     usage:
-      "watch NAME [--on TRIGGER ARGS…]… [--cooldown D] [--max-per-day N] [--hold D] [--delay D] [--keep N] [--max-age D] [--max-size S] [--switch-every D] [--service] [-- CMD…]",
+      "watch NAME [--on TRIGGER ARGS…]… [--cooldown D] [--max-per-day N] [--hold D] [--delay D] [--keep N] [--max-age D] [--max-size S] [--switch-every D] [--service] [--ship URL [--endpoint URL]] [-- CMD…]",
     help: `  --on signal                      "stapfr trigger NAME" (over the watcher's socket)
   --on exit-status [--interval D]  a health check: the command after "--" (to the end), failing fires
   --on log FILE REGEX              a line matching REGEX in FILE (followed across rotation; "-" is stdin)
@@ -175,7 +201,10 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
   --switch-every D                 file recorders: switch files every D (stapio's SIGUSR2)
   --interval D                     how often conditions are checked (default 1s)
   --service                        on SIGTERM: a final snapshot ("service stop"), then stop the recorder
-  --store DIR                      the snapshot store`,
+  --store DIR                      the snapshot store
+  --ship URL                       ship each snapshot to s3://BUCKET/PREFIX ($STAPFR_SHIP_TO when no URL);
+                                   what cannot go stays pending, retried with backoff
+  --endpoint URL                   with --ship: an S3-compatible store instead of AWS S3`,
     choices: { "--on": [...TRIGGER_KINDS] },
   },
   trigger: {
@@ -192,7 +221,7 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
     load: () => import("../commands/unit.ts"),
     summary: "Print (or install) a systemd unit that runs a recorder and its watcher",
     usage:
-      "unit NAME (SCRIPT_FILE | -e SCRIPT | --module FILE.ko) [START_FLAGS…] [WATCH_FLAGS…] [--install [--unit-dir DIR] [--force] [--daemon-reload]] [-- STAP_ARGS… | -- CMD…]",
+      "unit NAME (SCRIPT_FILE | -e SCRIPT | --module FILE.ko) [START_FLAGS…] [WATCH_FLAGS…] [--aws-env-file FILE | --aws-credentials FILE] [--install [--unit-dir DIR] [--force] [--daemon-reload]] [-- STAP_ARGS… | -- CMD…]",
     help: `  -e, --script SCRIPT   the script text instead of a file (kept in the unit, escaped for systemd)
   --module FILE.ko      a prebuilt module instead of a script
   START_FLAGS           those of "stapfr start" (--buffer, --output, --rotate, --bulk, …) for its start line
@@ -201,7 +230,10 @@ A memory dump reads at most what the ring holds, for at most 30 s ($STAPFR_DUMP_
   --install             write it to /etc/systemd/system/stapfr-NAME.service (0644) instead of printing it
   --unit-dir DIR        with --install: write into DIR instead of /etc/systemd/system
   --force               with --install: replace an existing unit that differs
-  --daemon-reload       with --install: run "systemctl daemon-reload" afterwards`,
+  --daemon-reload       with --install: run "systemctl daemon-reload" afterwards
+  --aws-env-file FILE   with --ship: the service reads its AWS_* variables from FILE (EnvironmentFile=, 0600)
+  --aws-credentials FILE  with --ship: an AWS shared credentials file passed as a systemd credential
+                        (LoadCredential=); the unit never holds a secret itself`,
     flagsFrom: ["start", "watch"],
   },
   completions: {

@@ -60,10 +60,12 @@ export function retentionFlags(
 
 /**
  * The flags column of a listing: `W` wrapped (older data lost), `G` a gap before it, `D` its data files are
- * damaged (missing, a link, or of the wrong size; `snapshots verify` says which).
+ * damaged (missing, a link, or of the wrong size; `snapshots verify` says which), then `U` not shipped yet or
+ * `S` shipped (docs/fleet.md).
  */
 function flags(s: SnapshotSummary): string {
-  return `${s.wrapped ? "W" : "-"}${s.contiguous ? "-" : "G"}${s.damaged ? "D" : "-"}`;
+  const shipped = s.shipping === "pending" ? "U" : s.shipping === "shipped" ? "S" : "-";
+  return `${s.wrapped ? "W" : "-"}${s.contiguous ? "-" : "G"}${s.damaged ? "D" : "-"}${shipped}`;
 }
 
 /** The human listing of snapshots. */

@@ -20,12 +20,23 @@ import {
 
 /** Runs `snapshots`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
+  // The fleet view (a store of every host's snapshots) is a module of its own: docs/fleet.md.
+  const remote = await import("./snapshots_remote.ts");
+  if (remote.isRemote(args)) return await remote.run(args, ctx);
   if (args[0] === "show") return await show(args.slice(1), ctx);
   if (args[0] === "prune") return await prune(args.slice(1), ctx);
   if (args[0] === "verify") return await (await import("./snapshots_verify.ts")).verify(args.slice(1), ctx);
   const { values, positionals } = parseCommandArgs(args, STORE_FLAG, 1);
-  const { snapshots, broken } = await recordersWithStore(ctx, values).snapshots(positionals[0]);
+  const recorders = recordersWithStore(ctx, values);
+  const listed = await recorders.snapshots(positionals[0]);
+  const { broken } = listed;
   for (const line of brokenLines(broken)) await ctx.err(line);
+  const { listShipRecords, shippingOf } = await import("../fleet/ship_state.ts");
+  const records = await listShipRecords(recorders.storeDir, positionals[0]);
+  const snapshots = listed.snapshots.map((s) => ({
+    ...s,
+    shipping: shippingOf(records.get(`${s.recorder}/${s.id}`)),
+  }));
   if (ctx.json) {
     await ctx.json_out({ snapshots, broken });
     return ExitCode.ok;
@@ -48,7 +59,11 @@ async function show(args: string[], ctx: Context): Promise<number> {
   const recorders = recordersWithStore(ctx, values);
   if (!values.data) {
     const { manifest, path: dir } = await recorders.snapshotManifest(ref);
-    await ctx.json_out(ctx.json ? { ...manifest, path: dir } : manifest);
+    // Shipping is kept beside the manifest, never in it (docs/fleet.md "On the host"): shown after it.
+    const { readShipRecord } = await import("../fleet/ship_state.ts");
+    const record = await readShipRecord(recorders.storeDir, manifest.recorder, manifest.id);
+    const shipping = record ? { shipping: record.destinations } : {};
+    await ctx.json_out(ctx.json ? { ...manifest, path: dir, ...shipping } : { ...manifest, ...shipping });
     return ExitCode.ok;
   }
   if (path === undefined) {
@@ -97,8 +112,17 @@ async function prune(args: string[], ctx: Context): Promise<number> {
     return ExitCode.ok;
   }
   const verb = dryRun ? "Would remove" : "Removed";
-  for (const s of result.removed) await ctx.out(`${verb} ${s.recorder}/${s.id} (${humanBytes(s.bytes)})\n`);
+  for (const s of result.removed) {
+    // Only the size bound takes a snapshot that is not shipped yet (docs/fleet.md "Retention").
+    const unshipped = s.shipping === "pending"
+      ? ", not shipped yet: the size bound takes it all the same"
+      : "";
+    await ctx.out(`${verb} ${s.recorder}/${s.id} (${humanBytes(s.bytes)}${unshipped})\n`);
+  }
   for (const s of result.kept_in_use) await ctx.out(`Kept ${s.recorder}/${s.id}: being read\n`);
-  if (result.removed.length === 0 && result.kept_in_use.length === 0) await ctx.out("Nothing to prune\n");
+  for (const s of result.kept_unshipped) await ctx.out(`Kept ${s.recorder}/${s.id}: not shipped yet\n`);
+  if (result.removed.length + result.kept_in_use.length + result.kept_unshipped.length === 0) {
+    await ctx.out("Nothing to prune\n");
+  }
   return ExitCode.ok;
 }

@@ -20,9 +20,13 @@ function duration(seconds: number): string {
 /** Runs `status`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
   const { positionals } = parseCommandArgs(args, {}, 1);
-  const d = await recordersFor(ctx).status(oneName(positionals));
+  const recorders = recordersFor(ctx);
+  const d = await recorders.status(oneName(positionals));
+  // Snapshots asked to ship that are not in their store yet (docs/fleet.md "On the host").
+  const { unshippedSnapshots } = await import("../fleet/ship_state.ts");
+  const unshipped = await unshippedSnapshots(recorders.storeDir, d.name);
   if (ctx.json) {
-    await ctx.json_out(d);
+    await ctx.json_out({ ...d, unshipped_snapshots: unshipped });
     return ExitCode.ok;
   }
   const rows: [string, string][] = [
@@ -73,6 +77,13 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       `${sup.length ? `suppressed ${sup.join(", ")}` : "nothing suppressed"}; triggers: ${
         w.triggers.join(", ") || "none"
       }`,
+    ]);
+  }
+  if (unshipped.length > 0) {
+    rows.push([
+      "not shipped",
+      `${unshipped.length} snapshot${unshipped.length === 1 ? "" : "s"} (oldest ${unshipped[0]}): ` +
+      `"${self(ctx)} ship --pending" sends them`,
     ]);
   }
   for (const n of d.notes) rows.push(["note", n]);

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Context } from "../cli/context.ts";
-import { StapfrError } from "../errors.ts";
+import { StapfrError, UsageError } from "../errors.ts";
 import { selfCommand } from "../host.ts";
 import { resolve } from "../path.ts";
 import { parseUnitArgs } from "../service/unit_args.ts";
@@ -31,6 +31,18 @@ async function mustRead(path: string, what: string): Promise<void> {
   }
 }
 
+/** A file that holds secrets must be a regular file that nobody but its owner can read (0600 or 0400). */
+async function mustBePrivate(path: string): Promise<void> {
+  await mustRead(path, "credentials file");
+  const mode = (await Deno.stat(path)).mode! & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new StapfrError(
+      `Credentials file "${path}" can be read by others (mode ${mode.toString(8).padStart(4, "0")})`,
+      { hint: `Make it private first: chmod 600 "${path}"` },
+    );
+  }
+}
+
 /** Every option `unit` takes (its own, `start`'s, `watch`'s): none may follow the health check's `--`. */
 function unitFlags(): string[] {
   return [COMMANDS.unit, COMMANDS.start].flatMap((c) => commandShape(c).flags)
@@ -44,6 +56,19 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   const { source } = parsed;
   if ("file" in source) await mustRead(source.file, "script");
   if ("module" in source) await mustRead(source.module, "module");
+  const ships = parsed.watch.includes("--ship");
+  for (
+    const [flag, file] of [["--aws-env-file", parsed.awsEnvFile], [
+      "--aws-credentials",
+      parsed.awsCredentials,
+    ]]
+  ) {
+    if (file !== undefined && !ships) throw new UsageError(`"${flag}" needs "--ship"`);
+  }
+  if (parsed.awsEnvFile !== undefined && parsed.awsCredentials !== undefined) {
+    throw new UsageError(`Give one of "--aws-env-file" and "--aws-credentials"`);
+  }
+  for (const file of [parsed.awsEnvFile, parsed.awsCredentials]) if (file) await mustBePrivate(file);
   const recorders = recordersFor(ctx);
   // The service and the operator must see the same registry, whatever the service's environment.
   const stateDir = resolve(recorders.stateDir);
@@ -51,6 +76,8 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   if (recorders.host.simRoot) environment.STAPFR_SIM_ROOT = resolve(recorders.host.simRoot);
   const store = ctx.knobs.store;
   if (store) environment.STAPFR_STORE = resolve(store);
+  // The host's name in the fleet's store, as the operator set it (docs/fleet.md "Host identity").
+  if (ctx.knobs.hostName) environment.STAPFR_HOST_NAME = ctx.knobs.hostName;
   const flagValue = (list: readonly string[], flag: string): string | undefined => {
     const i = list.lastIndexOf(flag);
     return i >= 0 ? list[i + 1] : undefined;
@@ -86,6 +113,9 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     ],
     environment,
     mounts: [...new Set(mounts)],
+    ships,
+    awsEnvFile: parsed.awsEnvFile,
+    awsCredentials: parsed.awsCredentials,
   };
   // The unit's two lines, read now by the very parsers of start and watch: what they would refuse at boot (a
   // bad size, an empty or dash-leading -e script, a bad trigger, an option after the health check's "--") is

@@ -12,6 +12,15 @@ import { commandShape } from "../cli/flags.ts";
 import { oneName, self, stdoutSink } from "./common.ts";
 import { recordersWithStore, retentionFlags, STORE_FLAG } from "./snapshot_common.ts";
 import { boundedDuration, MAX_COOLDOWN_MS, MAX_TIMER_MS, splitTriggers } from "../watch/spec.ts";
+import {
+  ENDPOINT_FLAG,
+  endpointOf,
+  openRemote,
+  requireDestination,
+  shipOptions,
+  takeUrlFlag,
+} from "./fleet_common.ts";
+import type { Shipper } from "../fleet/shipper.ts";
 
 /** The most `--max-per-day` may say: one snapshot a second. */
 const MAX_PER_DAY = 86_400;
@@ -38,8 +47,15 @@ export function watchFlags(): string[] {
   );
 }
 
-/** `watch`'s arguments, read and checked: the watcher's options but for what the process gives it. */
-export type WatchPlan = Omit<WatchOptions, "signal" | "log" | "out"> & { store?: string };
+/**
+ * `watch`'s arguments, read and checked: the watcher's options but for what the process gives it, and where
+ * to ship its snapshots (`--ship [URL]`, docs/fleet.md).
+ */
+export type WatchPlan = Omit<WatchOptions, "signal" | "log" | "out" | "ship"> & {
+  store?: string;
+  ship?: { url?: string };
+  endpoint?: string;
+};
 
 /**
  * Reads and checks `watch`'s arguments (everything after `watch`) without watching: `unit` checks the watch
@@ -47,7 +63,10 @@ export type WatchPlan = Omit<WatchOptions, "signal" | "log" | "out"> & { store?:
  * not follow the health check's `--` either).
  */
 export async function parseWatch(args: string[], moreFlags: readonly string[] = []): Promise<WatchPlan> {
-  const { triggers, rest } = await splitTriggers(args, { ownFlags: [...watchFlags(), ...moreFlags] });
+  const { triggers, rest: afterTriggers } = await splitTriggers(args, {
+    ownFlags: [...watchFlags(), ...moreFlags],
+  });
+  const { given: ship, rest } = takeUrlFlag(afterTriggers, "--ship");
   const { values, positionals } = parseCommandArgs(rest, {
     cooldown: { type: "string" },
     "max-per-day": { type: "string" },
@@ -60,7 +79,9 @@ export async function parseWatch(args: string[], moreFlags: readonly string[] = 
     interval: { type: "string" },
     service: { type: "boolean" },
     ...STORE_FLAG,
+    ...ENDPOINT_FLAG,
   }, 1);
+  if (values.endpoint !== undefined && !ship) throw new UsageError(`"--endpoint" needs "--ship"`);
   const store = values.store as string | undefined;
   if (store === "") throw new UsageError(`Invalid "--store": an empty path`);
   return {
@@ -78,19 +99,42 @@ export async function parseWatch(args: string[], moreFlags: readonly string[] = 
     service: values.service === true,
     pollMs: duration(values.interval, "interval", 100, MAX_TIMER_MS),
     store,
+    ship,
+    endpoint: values.endpoint as string | undefined,
   };
 }
 
 /** Runs `watch`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { store, ...plan } = await parseWatch(args);
+  const { store, ship, endpoint: endpointFlag, ...plan } = await parseWatch(args);
+  const dest = ship ? requireDestination(ctx, ship.url, "--ship") : undefined;
+  const endpoint = endpointOf(endpointFlag);
   let logged = Promise.resolve();
-  const result = await recordersWithStore(ctx, { store }).watch({
+  // In order, and all written before the command returns (the process exits right after).
+  const logLine = (line: string) => void (logged = logged.then(() => ctx.err(line)).catch(() => {}));
+  const recorders = recordersWithStore(ctx, { store });
+  const remote = dest ? await openRemote(ctx, dest, endpoint) : undefined;
+  let shipper: Shipper | undefined;
+  if (remote) {
+    const { Shipper } = await import("../fleet/shipper.ts");
+    const { SnapshotStore } = await import("../snapshots/store.ts");
+    shipper = new Shipper(remote, new SnapshotStore(recorders.storeDir), {
+      recorder: plan.name,
+      ship: { ...shipOptions(ctx), signal: undefined },
+      retryMs: ctx.knobs.shipRetryMs,
+      log: (line) => logLine(`${new Date().toISOString()} ship ${line}`),
+    });
+  }
+  const result = await recorders.watch({
     ...plan,
     signal: ctx.signal,
-    // In order, and all written before the command returns (the process exits right after).
-    log: (line) => void (logged = logged.then(() => ctx.err(line)).catch(() => {})),
+    log: logLine,
     out: stdoutSink(ctx),
+    ship: shipper,
+  }).finally(async () => {
+    // A watcher that could not start: its shipper has nothing to wait for.
+    await shipper?.close();
+    remote?.close();
   });
   await logged;
   // Exit 1 with the reason: systemd's Restart=on-failure and the operator both need to hear it.

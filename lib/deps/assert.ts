@@ -25,6 +25,11 @@ export function assertMatch(actual: string, expected: RegExp, msg?: string): voi
   nodeAssert.match(actual, expected, msg);
 }
 
+/** Fails when `actual` matches `expected`. */
+export function assertNotMatch(actual: string, expected: RegExp, msg?: string): void {
+  nodeAssert.doesNotMatch(actual, expected, msg);
+}
+
 /** Fails unless `actual` contains `expected`. */
 export function assertStringIncludes(actual: string, expected: string, msg?: string): void {
   if (!actual.includes(expected)) {

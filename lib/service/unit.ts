@@ -25,7 +25,16 @@ export interface UnitSpec {
   environment: Readonly<Record<string, string>>;
   /** Directories that must be mounted first: the state directory, the output directory, the store. */
   mounts: readonly string[];
+  /** The watcher ships snapshots (`--ship`): it wants the network, and is stopped before the network is. */
+  ships?: boolean;
+  /** A file of AWS_* variables for the service (`EnvironmentFile=`, 0600). */
+  awsEnvFile?: string;
+  /** An AWS shared credentials file handed over as a systemd credential (`LoadCredential=`). */
+  awsCredentials?: string;
 }
+
+/** The name of the AWS credentials in the service's credentials directory. */
+export const AWS_CREDENTIAL = "stapfr-aws";
 
 /** Starting may compile a script (SystemTap takes a minute or more for a large one). */
 export const START_TIMEOUT = "10min";
@@ -46,11 +55,23 @@ export function renderUnit(spec: UnitSpec): string {
     "[Unit]",
     `Description=${settingText(`stapfr flight recorder ${spec.name} (${spec.what})`)}`,
     "After=local-fs.target",
+    // Shipping: started once the network is up, and so stopped before it goes down at shutdown (the final
+    // snapshot can still be shipped). Without the network a snapshot only waits, pending.
+    ...(spec.ships ? ["After=network-online.target", "Wants=network-online.target"] : []),
     ...spec.mounts.map((dir) => `RequiresMountsFor=${settingWord(dir)}`),
     "",
     "[Service]",
     "Type=simple",
     ...Object.entries(spec.environment).map(([k, v]) => `Environment=${settingWord(`${k}=${v}`)}`),
+    // Credentials never in the unit: a file only root reads, or a credential systemd hands the service
+    // (docs/fleet.md "Credentials"). %d is the service's credentials directory.
+    ...(spec.awsEnvFile ? [`EnvironmentFile=${settingWord(spec.awsEnvFile)}`] : []),
+    ...(spec.awsCredentials
+      ? [
+        `LoadCredential=${AWS_CREDENTIAL}:${settingWord(spec.awsCredentials)}`,
+        `Environment=AWS_SHARED_CREDENTIALS_FILE=%d/${AWS_CREDENTIAL}`,
+      ]
+      : []),
     `ExecStartPre=${stapfr("start", spec.name, ...spec.start)}`,
     `ExecStart=${stapfr("watch", spec.name, ...spec.watch)}`,
     // Only the watcher gets SIGTERM: it snapshots and stops the recorder itself. systemd killing the whole

@@ -38,6 +38,10 @@ export interface UnitArgs {
   unitDir?: string;
   force: boolean;
   daemonReload: boolean;
+  /** `--aws-env-file FILE`: the service's AWS_* variables (EnvironmentFile=). */
+  awsEnvFile?: string;
+  /** `--aws-credentials FILE`: an AWS shared credentials file, as a systemd credential (LoadCredential=). */
+  awsCredentials?: string;
 }
 
 type Owner = "start" | "watch" | "unit" | "source";
@@ -129,6 +133,8 @@ export function parseUnitArgs(args: readonly string[], cwd: string): UnitArgs {
       else if (long === "--force") out.force = true;
       else if (long === "--daemon-reload") out.daemonReload = true;
       else if (long === "--unit-dir") out.unitDir = value;
+      else if (long === "--aws-env-file") out.awsEnvFile = value;
+      else if (long === "--aws-credentials") out.awsCredentials = value;
     } else if (long === "--on") {
       const words: string[] = [];
       while (i + 1 < args.length) {

@@ -1,10 +1,12 @@
 /**
- * The facts a manifest records about where a snapshot was taken: host name, kernel release and SystemTap
+ * The facts a manifest records about where a snapshot was taken: host name (`STAPFR_HOST_NAME`, else the
+ * machine's), kernel release and SystemTap
  * version. `stap -V` is asked once per process (it prints its version on stderr); a server with only
  * `systemtap-runtime` has no `stap`, and then the version is unknown (null) rather than guessed.
  * @module
  */
 import type { Host } from "../host.ts";
+import { KNOBS, readKnob } from "../knobs.ts";
 import { runCommand } from "../driver/run.ts";
 import { runningRelease } from "../kernel_release.ts";
 
@@ -36,7 +38,10 @@ export async function hostFacts(host: Host, env?: (name: string) => string | und
     }
   };
   return {
-    host_name: safe(() => Deno.hostname()) ?? "unknown",
+    // STAPFR_HOST_NAME names this host in the fleet's store when its own name is not the one to use
+    // (containers, clones of one image; docs/fleet.md "Host identity").
+    host_name: readKnob((name) => Deno.env.get(name), KNOBS.hostName) ?? safe(() => Deno.hostname()) ??
+      "unknown",
     kernel_release: safe(() => runningRelease(host.kind, env)),
     systemtap_version: host.kind === "sim" ? "simulator" : await (cached ??= stapVersion(host)),
   };

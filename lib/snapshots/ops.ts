@@ -12,6 +12,7 @@ import type { BrokenSnapshot, SnapshotStore, StoredSnapshot } from "./store.ts";
 import { isOsError, StoreError, storeError } from "./store_errors.ts";
 import { fullCheck, quickCheck, serveChecked } from "./verify.ts";
 import { idTime } from "./id.ts";
+import { isUnshipped, removeShipRecord } from "../fleet/ship_state.ts";
 
 /** One snapshot in a listing (`snapshots --json` uses these keys). */
 export interface SnapshotSummary {
@@ -44,6 +45,8 @@ export interface SnapshotSummary {
    * manifest says (a size check; `snapshots verify` hashes). Null when they look intact, or were not checked.
    */
   damaged: string | null;
+  /** Shipping (docs/fleet.md): `pending` (asked for, not in the store yet), `shipped`, or null (never asked). */
+  shipping?: "pending" | "shipped" | null;
 }
 
 /** What a prune removed (or, with `dryRun`, would remove). */
@@ -52,6 +55,8 @@ export interface PruneResult {
   removed: SnapshotSummary[];
   /** Snapshots a bound wanted gone that are being read: left for a later prune. */
   kept_in_use: SnapshotSummary[];
+  /** Snapshots a count or age bound wanted gone that are not shipped yet: kept (docs/fleet.md "Retention"). */
+  kept_unshipped: SnapshotSummary[];
   /** Nothing was removed, only chosen. */
   dry_run: boolean;
   /** Directories of the store that were not read (a link, an unreadable manifest): nothing there was removed. */
@@ -162,7 +167,11 @@ export async function takeSnapshot(
   engine: Engine,
   store: SnapshotStore,
   name: string,
-  options: CaptureOptions & { retention?: RetentionBounds } = {},
+  options: CaptureOptions & {
+    retention?: RetentionBounds;
+    /** Runs before retention looks at the new snapshot (shipping marks it pending, so retention keeps it). */
+    beforeRetention?: (snapshot: StoredSnapshot) => Promise<void>;
+  } = {},
 ): Promise<{ snapshot: StoredSnapshot; pruned: SnapshotSummary[] }> {
   const record = await getRecord(engine, name);
   let snapshot: StoredSnapshot;
@@ -171,6 +180,7 @@ export async function takeSnapshot(
   } catch (err) {
     throw captureFailure(store, name, err);
   }
+  await options.beforeRetention?.(snapshot);
   const pruned: SnapshotSummary[] = [];
   for (const bounds of [record.snapshotRetention ?? undefined, options.retention]) {
     // Never the snapshot just taken: a bound it breaks on its own would make taking it pointless.
@@ -191,23 +201,42 @@ export async function pruneSnapshots(
   options: { name?: string; dryRun?: boolean; now?: number; spare?: string } = {},
 ): Promise<PruneResult> {
   const { snapshots: all, broken } = await store.list(options.name);
-  const result: PruneResult = { removed: [], kept_in_use: [], dry_run: options.dryRun ?? false, broken };
+  const result: PruneResult = {
+    removed: [],
+    kept_in_use: [],
+    kept_unshipped: [],
+    dry_run: options.dryRun ?? false,
+    broken,
+  };
   const now = options.now ?? Date.now();
   for (const recorder of new Set(all.map((s) => s.manifest.recorder))) {
-    const items = all.filter((s) => s.manifest.recorder === recorder).map((s) => ({
-      id: s.manifest.id,
-      time: Date.parse(s.manifest.capture_started_at) || idTime(s.manifest.id),
-      bytes: s.manifest.bytes,
-      s,
-    }));
-    for (const item of selectPrunable(items, bounds, now)) {
+    const items = await Promise.all(
+      all.filter((s) => s.manifest.recorder === recorder).map(async (s) => ({
+        id: s.manifest.id,
+        time: Date.parse(s.manifest.capture_started_at) || idTime(s.manifest.id),
+        bytes: s.manifest.bytes,
+        held: await isUnshipped(store.dir, recorder, s.manifest.id),
+        s,
+      })),
+    );
+    const doomed = selectPrunable(items, bounds, now);
+    // What the bounds would take if nothing were held: the held ones among them are kept, and said.
+    for (const wanted of selectPrunable(items.map((i) => ({ ...i, held: false, item: i })), bounds, now)) {
+      if (wanted.item.held && !doomed.includes(wanted.item)) {
+        result.kept_unshipped.push({ ...summarize(wanted.s), shipping: "pending" });
+      }
+    }
+    for (const item of doomed) {
       if (item.id === options.spare && recorder === options.name) continue;
       if (await store.leased(item.s)) {
         result.kept_in_use.push(summarize(item.s));
         continue;
       }
-      if (!result.dry_run && !(await store.remove(item.s))) continue;
-      result.removed.push(summarize(item.s));
+      if (!result.dry_run) {
+        if (!(await store.remove(item.s))) continue;
+        await removeShipRecord(store.dir, recorder, item.id);
+      }
+      result.removed.push({ ...summarize(item.s), ...(item.held ? { shipping: "pending" as const } : {}) });
     }
   }
   return result;

@@ -23,6 +23,11 @@ export interface RetentionItem {
   time: number;
   /** Its size in bytes. */
   bytes: number;
+  /**
+   * Held back: not shipped yet to where it was meant to go (docs/fleet.md "Retention"). Only the size bound
+   * may take it (a full disk loses the recording too); the count and age bounds leave it.
+   */
+  held?: boolean;
 }
 
 /**
@@ -34,6 +39,15 @@ export interface RetentionItem {
  * const now = Date.UTC(2026, 11, 1, 12);
  * const items = [90, 50, 20, 5].map((min, i) => ({ id: `s${i}`, time: now - min * 60_000, bytes: 10 }));
  * assertEquals(selectPrunable(items, { keep: 2, maxAgeMs: 3_600_000 }, now).map((s) => s.id), ["s0", "s1"]);
+ * ```
+ *
+ * @example A snapshot not shipped yet is held back from the count and age bounds, not from the size bound
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const now = Date.UTC(2026, 11, 1, 12);
+ * const items = [90, 50, 20, 5].map((min, i) => ({ id: `s${i}`, time: now - min * 60_000, bytes: 10, held: i === 0 }));
+ * assertEquals(selectPrunable(items, { keep: 2 }, now).map((s) => s.id), ["s1", "s2"]);
+ * assertEquals(selectPrunable(items, { maxSize: 30 }, now).map((s) => s.id), ["s0"]);
  * ```
  */
 export function selectPrunable<T extends RetentionItem>(
@@ -49,6 +63,7 @@ export function selectPrunable<T extends RetentionItem>(
     const tooOld = bounds.maxAgeMs !== undefined && now - item.time > bounds.maxAgeMs;
     const tooBig = bounds.maxSize !== undefined && total > bounds.maxSize;
     if (!tooMany && !tooOld && !tooBig) continue;
+    if (item.held && !tooBig) continue;
     doomed.push(item);
     total -= item.bytes;
     left--;

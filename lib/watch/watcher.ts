@@ -16,6 +16,7 @@ import type { ByteSink } from "../readers/concat.ts";
 import { takeSnapshot } from "../snapshots/ops.ts";
 import type { RetentionBounds } from "../snapshots/retention.ts";
 import type { SnapshotStore } from "../snapshots/store.ts";
+import type { Manifest } from "../snapshots/manifest.ts";
 import { type Decision, type Policies, PolicyState } from "./policy.ts";
 import type { TriggerSpec } from "./spec.ts";
 import { makeTrigger, type Trigger, type TriggerSink } from "./triggers.ts";
@@ -44,6 +45,20 @@ export interface WatchOptions {
   out?: ByteSink;
   /** How often conditions and the recorder are checked (default 1 s). */
   pollMs?: number;
+  /** Ships each snapshot (`--ship`; lib/fleet/shipper.ts): told of every snapshot, closed before exiting. */
+  ship?: SnapshotShipping;
+}
+
+/** What the watcher needs of shipping (lib/fleet/shipper.ts has it). */
+export interface SnapshotShipping {
+  /** Starts shipping (what earlier watchers left pending first), once the watcher runs. */
+  start(): void;
+  /** Marks a new snapshot (its directory and manifest) to be shipped, before retention looks at it. */
+  mark(snapshot: { path: string; manifest: Manifest }): Promise<void>;
+  /** Ships it in the background. */
+  add(snapshot: { path: string; manifest: Manifest }): void;
+  /** A last attempt for what is queued; what is left stays pending. */
+  close(): Promise<void>;
 }
 
 /** How the watcher ended. */
@@ -149,11 +164,16 @@ export async function runWatcher(
           reason: reason ?? `${kind}: ${detail}`,
           trigger: { kind, detail },
           retention: options.retention,
+          beforeRetention: options.ship?.mark,
         });
         taken.push(snapshot.manifest.id);
         state.snapshots++;
         log(trigger?.label ?? kind, `snapshot ${snapshot.manifest.id}`, detail);
-        for (const p of pruned) log(trigger?.label ?? kind, `pruned ${p.id}`);
+        options.ship?.add(snapshot);
+        for (const p of pruned) {
+          const why = p.shipping === "pending" ? "not shipped yet: over the size bound" : undefined;
+          log(trigger?.label ?? kind, `pruned ${p.id}`, why);
+        }
       } catch (err) {
         state.failed++;
         log(trigger?.label ?? kind, "snapshot failed", (err as Error).message);
@@ -223,6 +243,7 @@ export async function runWatcher(
   await Promise.all(triggers.map((t) => t.prepare?.(sink, stop.signal)));
   await saveState();
   log("watch", "started", `${record.name}: ${state.triggers.join(", ") || "no triggers"}`);
+  options.ship?.start();
   const running = triggers.map((t) =>
     t.run(sink, stop.signal).catch((err) => log(t.label, "problem", err.message))
   );
@@ -295,6 +316,8 @@ export async function runWatcher(
         log("watch", "stop failed", detail);
       }
     }
+    // Shipping goes on after the recorder is stopped: what cannot go now stays pending.
+    await options.ship?.close();
     await Deno.remove(statePath).catch(() => {});
     log("watch", "exited", `${taken.length} snapshots`);
   }
