@@ -6,7 +6,6 @@
  * docs/fleet.md "The fleet view".
  * @module
  */
-import { createHash } from "node:crypto";
 import { StapfrError } from "../errors.ts";
 import { dirname, join } from "../path.ts";
 import { type Manifest, parseManifest } from "../snapshots/manifest.ts";
@@ -22,6 +21,8 @@ import {
   snapshotUrl,
 } from "./layout.ts";
 import type { RemoteStore } from "./store_client.ts";
+// Imported when this module loads, not hoisted into every start of the bundle (docs/architecture.md).
+const { createHash } = await import("node:crypto");
 
 /** What to list. Times are milliseconds since the epoch. */
 export interface RemoteFilters {

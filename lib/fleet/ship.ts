@@ -7,7 +7,6 @@
  * docs/fleet.md.
  * @module
  */
-import { createHash } from "node:crypto";
 import { StapfrError } from "../errors.ts";
 import { join } from "../path.ts";
 import type { SnapshotStore, StoredSnapshot } from "../snapshots/store.ts";
@@ -22,6 +21,8 @@ import {
 } from "./ship_state.ts";
 import { type RemoteStore, StoreFailure } from "./store_client.ts";
 import { uploadFile } from "./upload.ts";
+// Imported when this module loads, not hoisted into every start of the bundle (docs/architecture.md).
+const { createHash } = await import("node:crypto");
 
 /** How to ship. */
 export interface ShipOptions {

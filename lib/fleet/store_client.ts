@@ -18,7 +18,7 @@
  *   are not passed on as they are, and what is passed on has the credentials in use blotted out.
  * @module
  */
-import type * as S3 from "@aws-sdk/client-s3";
+import type * as S3 from "npm:@aws-sdk/client-s3@3.1178.0";
 import { StapfrError } from "../errors.ts";
 import type { EnvLookup } from "../knobs.ts";
 import { type Destination, destinationUrl, parseEndpoint } from "./destination.ts";
@@ -76,7 +76,8 @@ export class RemoteStore {
 
   /** Loads the SDK and makes a client for `dest`. */
   static async open(dest: Destination, options: StoreOptions): Promise<RemoteStore> {
-    const sdk = await import("@aws-sdk/client-s3");
+    // The full specifier, not the import map's name: the bundle keeps this import as it is (deno.json "bundle").
+    const sdk = await import("npm:@aws-sdk/client-s3@3.1178.0");
     const given = options.endpoint ?? options.env("AWS_ENDPOINT_URL_S3") ?? options.env("AWS_ENDPOINT_URL");
     const endpoint = given
       ? parseEndpoint(given, options.endpoint ? '"--endpoint"' : "AWS_ENDPOINT_URL")

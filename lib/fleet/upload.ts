@@ -16,12 +16,13 @@
  * See docs/fleet.md "Guarantees".
  * @module
  */
-import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
 import { StapfrError } from "../errors.ts";
 import { sleep } from "../driver/run.ts";
 import type { UploadInProgress } from "./ship_state.ts";
 import { type RemoteStore, StoreFailure } from "./store_client.ts";
+// Imported when this module loads, not hoisted into every start of the bundle (docs/architecture.md).
+const { Buffer } = await import("node:buffer");
+const { createHash } = await import("node:crypto");
 
 /** S3 allows at most this many parts. */
 const MAX_PARTS = 10_000;

@@ -9,8 +9,9 @@ import { StapfrError, UsageError } from "../errors.ts";
 import { type ModuleInfo, NotAModuleError, readModuleFile } from "../driver/modinfo.ts";
 import { MiB, moduleName } from "../units.ts";
 import { readDescription } from "./module_description.ts";
-import { createHash } from "node:crypto";
 import type { PrebuiltRecord } from "../registry.ts";
+// Imported when this module loads, not hoisted into every start of the bundle (docs/architecture.md).
+const { createHash } = await import("node:crypto");
 
 /**
  * The largest module file `start --module` takes: SystemTap's modules are kilobytes to a few tens of megabytes
