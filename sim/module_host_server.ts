@@ -339,7 +339,13 @@ export class ModuleServer {
     this.#reader = undefined;
     for (let cpu = 0; cpu < reader.traces.length; cpu++) {
       const conn = reader.traces[cpu];
-      if (conn) this.#dropTrace(reader, cpu, conn);
+      if (!conn) continue;
+      // What the relay handed to a write in flight is no longer in the ring: it goes out whole before the
+      // stream ends, so that the reader (which drains its relay streams as it detaches) gets it. In the
+      // kernel, what a reader has not read stays in the ring; either way nothing is lost at a detach.
+      const inFlight = reader.writing[cpu];
+      if (inFlight) void inFlight.finally(() => this.#dropTrace(reader, cpu, conn));
+      else this.#dropTrace(reader, cpu, conn);
     }
     try {
       reader.conn.close();

@@ -104,8 +104,13 @@ Deno.test("every watch and unit example of README.md and docs/ runs on the simul
         "/var/log/app.log": `${world.root}/app.log`,
         "/srv/trace/io.stp": `${world.root}/io.stp`,
         "/var/lib/stapfr": world.stateDir,
+        "/etc/stapfr/aws.env": `${world.root}/aws.env`,
       };
       await Deno.writeTextFile(`${world.root}/app.log`, "");
+      // Credentials only root reads, as the README says to install them.
+      await Deno.writeTextFile(`${world.root}/aws.env`, "AWS_ACCESS_KEY_ID=x\nAWS_SECRET_ACCESS_KEY=y\n", {
+        mode: 0o600,
+      });
       await Deno.writeTextFile(`${world.root}/io.stp`, SCRIPT);
       const argv = example.argv.map((w) => {
         if (!w.startsWith("/")) return w;
@@ -117,7 +122,17 @@ Deno.test("every watch and unit example of README.md and docs/ runs on the simul
       if (argv[0] === "unit") {
         await Deno.mkdir(`${world.root}/units`);
         const args = argv.includes("--install") ? [...argv, "--unit-dir", `${world.root}/units`] : argv;
-        const r = await world.run(args);
+        // A prebuilt module (mods/RELEASE/stap_fr_NAME.ko), built here for a simulated kernel of that release.
+        const env: Record<string, string> = {};
+        const at = args.indexOf("--module");
+        if (at >= 0) {
+          const release = args[at + 1].split("/").at(-2)!;
+          const dir = `${world.root}/mods/${release}`;
+          await world.ok(["build", name, "-e", SCRIPT, "--kernel", release, "--out-dir", dir]);
+          args[at + 1] = `${dir}/stap_fr_${name}.ko`;
+          env.STAPFR_SIM_RELEASE = release;
+        }
+        const r = await world.run(args, env);
         assertEquals(r.code, 0, `${what}\n${r.stderr}`);
         if (argv.includes("--install")) assertMatch(r.stdout, /^Wrote "/, what);
         else assertMatch(r.stdout, /^ExecStart=.* watch /m, what);

@@ -39,6 +39,12 @@ const REMOTE_FLAGS = [
   "--endpoint",
 ];
 
+/**
+ * A remote snapshot as `HOST/RECORDER/ID`: three names, none empty (`r1/ID/` or `r1/ID/../x` are malformed
+ * local references, refused as such, not sent to a store).
+ */
+const REMOTE_REF = /^[^/\s]+\/[a-z][a-z0-9_]*\/\d{8}T\d{6}Z-\d{3}$/;
+
 /** Whether `snapshots ARGS…` is about a remote store (so this module runs it). */
 export function isRemote(args: readonly string[]): boolean {
   if (args[0] === "fetch") return true;
@@ -46,7 +52,7 @@ export function isRemote(args: readonly string[]): boolean {
     args.some((a) => flags.some((f) => a === f || a.startsWith(`${f}=`)));
   if (args[0] === "show") {
     return has(["--remote", "--endpoint"]) ||
-      args.slice(1).some((a) => a.startsWith("s3://") || a.split("/").length === 3);
+      args.slice(1).some((a) => a.startsWith("s3://") || REMOTE_REF.test(a));
   }
   return args[0] !== "prune" && has(REMOTE_FLAGS);
 }
@@ -198,6 +204,9 @@ async function show(args: string[], ctx: Context): Promise<number> {
     // The data as one ordered stream, as for a local snapshot: fetched (and checked) into a scratch store.
     const scratch = await Deno.makeTempDir({ prefix: "stapfr-show-" });
     try {
+      // As private as a store of stapfr's own: the store refuses a recorder directory others could read.
+      await Deno.mkdir(join(scratch, ref.recorder), { mode: 0o700 });
+      await Deno.chmod(join(scratch, ref.recorder), 0o700);
       await fetchRemote(remote, ref, join(scratch, ref.recorder, ref.id));
       const { SnapshotStore } = await import("../snapshots/store.ts");
       const { snapshotData } = await import("../snapshots/ops.ts");

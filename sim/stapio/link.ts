@@ -36,9 +36,11 @@ export interface ModuleLink {
   readonly partial: boolean;
   /**
    * Closes everything; pending reads end. Resolves once the module shows the reader gone (as the close of
-   * `.cmd` does in the kernel), or after a bounded wait.
+   * `.cmd` does in the kernel), or after a bounded wait. With `drain` (a detach), `.cmd` is closed first and the
+   * relay streams are read to their end before they are closed: what the module had already handed over is
+   * delivered, not dropped.
    */
-  close(): Promise<void>;
+  close(options?: { drain?: boolean }): Promise<void>;
 }
 
 /** The module's directory under the simulator's root. */
@@ -93,6 +95,8 @@ class SocketLink implements ModuleLink {
   readonly #tasks: Promise<void>[] = [];
   readonly #stopped = new Set<number>();
   #closed = false;
+  /** Detaching: `.cmd` is closed and the relay streams are being read to their end. */
+  #draining = false;
   #started = false;
   /** The host has written on `.cmd`: it accepted this connection, so this link is its reader. */
   #heard = false;
@@ -198,8 +202,18 @@ class SocketLink implements ModuleLink {
     return this.#decoders.some((d) => d.pendingBytes > 0);
   }
 
-  async close(): Promise<void> {
+  async close(options: { drain?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
+    if (options.drain && this.#tasks.length > 0) {
+      // The host ends each relay stream once the writes it had started are out (sim/module_host_server.ts).
+      try {
+        this.#ctl.close();
+      } catch {
+        // already closed
+      }
+      this.#draining = true;
+      await bounded(Promise.allSettled(this.#tasks), CLOSE_WAIT_MS);
+    }
     this.#closed = true;
     this.#markClosing();
     for (const c of [this.#ctl, ...this.#traces]) {

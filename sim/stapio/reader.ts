@@ -419,6 +419,10 @@ export class StapioSession {
         };
       });
     }
+    if (how.detach && !how.crashed) {
+      // What the module had handed over before the detach is read and written, not dropped (sim/stapio/link.ts).
+      await this.#link?.close({ drain: true });
+    }
     // Never told whether it is bulk (the module went away first): what was read is written as non-bulk.
     if (!this.#writer && this.#early.length && this.#o.makeWriter && !how.crashed) this.#makeWriter(false);
     this.#finished = true;

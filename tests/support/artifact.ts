@@ -30,9 +30,20 @@ export async function artifactKind(path: string): Promise<ArtifactKind> {
   }
 }
 
-/** The `deno` arguments that build the bundle into `out` (the bundle task's, with its own output). */
+/**
+ * The `deno` arguments that build the bundle into `out`: the bundle task's own (deno.json), with its output
+ * replaced, so that the tests build exactly what the task builds.
+ */
 export function bundleArgs(out: string): string[] {
-  return ["bundle", "--quiet", "--output", out, "cli.ts"];
+  const config = JSON.parse(Deno.readTextFileSync(`${REPO}/deno.json`));
+  const command: string = config.tasks.bundle.command.split(" && ")[0];
+  const words = [...command.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);
+  if (words[0] !== "deno") throw new Error(`The bundle task does not start with deno: ${command}`);
+  const args = words.slice(1);
+  const at = args.indexOf("--output");
+  if (at < 0) throw new Error(`The bundle task names no --output: ${command}`);
+  args[at + 1] = out;
+  return args;
 }
 
 /** Builds the bundle from this tree into `out`, executable as the bundle task leaves it. */

@@ -15,7 +15,8 @@ export async function output(argv: string[]): Promise<string> {
 /** The `staprun -A MODULE` processes of this world (their environment names its simulator root). */
 export async function readerPids(world: SimWorld, module: string): Promise<number[]> {
   const pids: number[] = [];
-  const pattern = new RegExp(`\\bsim staprun -A ${module}$`);
+  // `sim staprun -A [-o DIR/cpu] MODULE`: stapfr's bulk reads name their per-CPU outputs.
+  const pattern = new RegExp(`\\bsim staprun -A (-o \\S+ )?${module}$`);
   for (const line of (await output(["ps", "-e", "-o", "pid=,args="])).split("\n")) {
     const m = /^\s*(\d+)\s+(.*)$/.exec(line);
     if (!m || !pattern.test(m[2].trim())) continue;
