@@ -3,6 +3,11 @@
  * (drained by another process), against `cat` of the same files into the same pipe: throughput (goal: at least 0.8 of cat's) and peak memory, the child's VmHWM from
  * /proc/PID/status (goal: at most 64 MiB).
  *
+ * And a memory dump of a full 16 MiB × 2 ring on the simulator (read by sequence number through the record
+ * pipeline, docs/loss-accounting.md), against `cat` of the same bytes into the same kind of pipe: MiB/s and the
+ * ratio. The ring is filled by a script that stops writing once it has wrapped, so that the dump reads the ring
+ * and nothing else; the dump's idle wait (STAPFR_IDLE_MS, set low here) is part of its time.
+ *
  * Run: npx -y deno@2.9.6 run -A bench/dump.ts   (STAPFR_BENCH_DUMP_MIB=N for another total size)
  */
 import { SIM_PERMISSIONS } from "../lib/self.ts";
@@ -105,3 +110,51 @@ try {
 } finally {
   await Deno.remove(root, { recursive: true });
 }
+
+/** A full 2 × 16 MiB memory ring on the simulator, dumped, against cat of the bytes the dump printed. */
+async function memoryRing(): Promise<void> {
+  const root = await Deno.makeTempDir({ prefix: "stapfr-bench-ring-" });
+  const env = {
+    STAPFR_SIM_ROOT: root,
+    STAPFR_STATE_DIR: `${root}/state`,
+    STAPFR_SIM_CPUS: "2",
+    STAPFR_SIM_RATE: "200000",
+    STAPFR_IDLE_MS: "300",
+  };
+  const run = (...args: string[]) =>
+    new Deno.Command(Deno.execPath(), { args: ["run", "--quiet", ...PERMS, CLI, "--sim", ...args], env }).output();
+  // About 100-byte lines, 300 a tick on each CPU: 2 × 16 MiB wrap within seconds; then the script goes quiet.
+  const script = 'global n probe timer.profile { if (n++ < 6000) for (i = 0; i < 300; i++) printf("%d %090d\\n", cpu(), i) }';
+  try {
+    const started = await run("start", "ring", "-e", script, "--buffer", "16M");
+    if (!started.success) throw new Error(new TextDecoder().decode(started.stderr));
+    // About time: until the script has stopped writing (6000 ticks over 2 CPUs, well within this).
+    await new Promise((r) => setTimeout(r, 20_000));
+    const fifo = `${root}/pipe`;
+    await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    const copy = `${root}/dumped.txt`;
+    const saved = await run("dump", "ring", "-o", copy);
+    if (!saved.success) throw new Error(new TextDecoder().decode(saved.stderr));
+    const bytes = (await Deno.stat(copy)).size;
+    // The ring is drained now: refill it the same way for the measured dump.
+    await run("stop", "--discard", "ring");
+    await run("start", "ring", "-e", script, "--buffer", "16M");
+    await new Promise((r) => setTimeout(r, 20_000));
+    const d = await measure([Deno.execPath(), "run", "--quiet", ...PERMS, CLI, "--sim", "dump", "ring"], env, fifo);
+    const c = await measure(["cat", copy], env, fifo);
+    const mib = (n: number) => n / (1 << 20);
+    console.log(
+      `memory dump of a full 16 MiB × 2 ring (${mib(d.bytes).toFixed(1)} MiB, first fill ${mib(bytes).toFixed(1)} MiB): ` +
+        `${(mib(d.bytes) / d.seconds).toFixed(0)} MiB/s in ${d.seconds.toFixed(2)} s (ratio ${
+          ((mib(d.bytes) / d.seconds) / (mib(c.bytes) / c.seconds)).toFixed(2)
+        } to cat of the same bytes at ${(mib(c.bytes) / c.seconds).toFixed(0)} MiB/s); peak memory ${
+          mib(d.hwm).toFixed(1)
+        } MiB`,
+    );
+  } finally {
+    await run("stop", "--discard", "ring").catch(() => {});
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+await memoryRing();

@@ -4,7 +4,7 @@
  * @module
  */
 import type { Hash } from "node:crypto";
-import { RecordReader } from "../readers/merge.ts";
+import { RecordFramer, type RelayRecord } from "../readers/framing.ts";
 import { readTextNoFollow } from "./store_trust.ts";
 
 // Imported when this module loads, not with the program: in the bundle a static `node:` import is loaded at
@@ -55,28 +55,34 @@ export interface FileDigest {
   seq?: FileSequence;
 }
 
-/** SHA-256, bytes and lines of a file; `bulk` counts lines in the record payloads, and their numbers. */
+/**
+ * SHA-256, bytes and lines of a file, in one read; `bulk` counts lines in the record payloads (framed as every
+ * read frames them, lib/readers/framing.ts) and gives their numbers.
+ */
 export async function digestFile(path: string, bulk: boolean): Promise<FileDigest> {
   const d = new Digest();
-  using file = await Deno.open(path, { read: true });
-  const buf = new Uint8Array(1 << 20);
-  for (let n; (n = await file.read(buf)) !== null;) d.update(buf.subarray(0, n));
-  let lines = d.lines;
+  const framer = bulk ? new RecordFramer() : undefined;
+  let lines = 0;
   let seq: FileSequence | undefined;
-  if (bulk) {
-    lines = 0;
-    const reader = new RecordReader([{ path, name: "", cpu: 0, index: 0 }]);
-    try {
-      for (let r; (r = await reader.next()) !== null;) {
-        lines += countNewlines(r.payload);
-        seq = seq
-          ? { first: seq.first, last: r.seq, records: seq.records + 1 }
-          : { first: r.seq, last: r.seq, records: 1 };
-      }
-    } finally {
-      reader.close();
+  const count = (records: readonly RelayRecord[]): void => {
+    for (const r of records) {
+      lines += countNewlines(r.payload);
+      seq = seq
+        ? { first: seq.first, last: r.seq, records: seq.records + 1 }
+        : { first: r.seq, last: r.seq, records: 1 };
+    }
+  };
+  {
+    using file = await Deno.open(path, { read: true });
+    const buf = new Uint8Array(1 << 20);
+    for (let n; (n = await file.read(buf)) !== null;) {
+      const chunk = buf.subarray(0, n);
+      d.update(chunk);
+      if (framer) count(framer.push(chunk));
     }
   }
+  if (framer) count(framer.end());
+  else lines = d.lines;
   return { sha256: d.hex(), bytes: d.bytes, lines, ...(seq ? { seq } : {}) };
 }
 
