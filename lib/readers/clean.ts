@@ -118,15 +118,6 @@ export class LineCleaner {
       }
       if (b < 0x80) {
         if (b === NEWLINE) {
-          if (
-            this.#bad === undefined && this.#heldBytes === 0 && !this.#lineEmitted &&
-            this.#staleThrough === undefined
-          ) {
-            // The common case, a clean line wholly in this chunk: it joins the run; nothing to count or reset.
-            this.#lineStart = this.#consumed + i + 1;
-            lineStartIdx = i + 1;
-            continue;
-          }
           const carried = this.#held.length > 0 || this.#lineEmitted;
           const good = this.#endLine(chunk, lineStartIdx, i + 1);
           // A clean line that lies wholly in this chunk joins the run passed on as one piece.
@@ -247,7 +238,7 @@ export class LineCleaner {
   }
 
   #resetLine(start: number): void {
-    if (this.#held.length > 0) this.#held = [];
+    this.#held = [];
     this.#heldBytes = 0;
     this.#lineEmitted = false;
     this.#lineStart = start;
