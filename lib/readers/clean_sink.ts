@@ -49,8 +49,7 @@ export function cleanedSink(sink: ByteSink, options: { raw?: boolean } = {}): Cl
   return {
     sink: async (chunk) => {
       if (!cleaner) return await sink(chunk);
-      const out = cleaner.push(chunk);
-      if (out.length > 0) await sink(out);
+      for (const piece of cleaner.pieces(chunk)) if (piece.length > 0) await sink(piece);
     },
     finish: async () => {
       if (!cleaner || finished) return;
