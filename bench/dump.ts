@@ -122,9 +122,11 @@ async function memoryRing(): Promise<void> {
     STAPFR_IDLE_MS: "300",
   };
   const run = (...args: string[]) =>
-    new Deno.Command(Deno.execPath(), { args: ["run", "--quiet", ...PERMS, CLI, "--sim", ...args], env }).output();
+    new Deno.Command(Deno.execPath(), { args: ["run", "--quiet", ...PERMS, CLI, "--sim", ...args], env })
+      .output();
   // About 100-byte lines, 300 a tick on each CPU: 2 × 16 MiB wrap within seconds; then the script goes quiet.
-  const script = 'global n probe timer.profile { if (n++ < 6000) for (i = 0; i < 300; i++) printf("%d %090d\\n", cpu(), i) }';
+  const script =
+    'global n probe timer.profile { if (n++ < 6000) for (i = 0; i < 300; i++) printf("%d %090d\\n", cpu(), i) }';
   try {
     const started = await run("start", "ring", "-e", script, "--buffer", "16M");
     if (!started.success) throw new Error(new TextDecoder().decode(started.stderr));
@@ -140,11 +142,17 @@ async function memoryRing(): Promise<void> {
     await run("stop", "--discard", "ring");
     await run("start", "ring", "-e", script, "--buffer", "16M");
     await new Promise((r) => setTimeout(r, 20_000));
-    const d = await measure([Deno.execPath(), "run", "--quiet", ...PERMS, CLI, "--sim", "dump", "ring"], env, fifo);
+    const d = await measure(
+      [Deno.execPath(), "run", "--quiet", ...PERMS, CLI, "--sim", "dump", "ring"],
+      env,
+      fifo,
+    );
     const c = await measure(["cat", copy], env, fifo);
     const mib = (n: number) => n / (1 << 20);
     console.log(
-      `memory dump of a full 16 MiB × 2 ring (${mib(d.bytes).toFixed(1)} MiB, first fill ${mib(bytes).toFixed(1)} MiB): ` +
+      `memory dump of a full 16 MiB × 2 ring (${mib(d.bytes).toFixed(1)} MiB, first fill ${
+        mib(bytes).toFixed(1)
+      } MiB): ` +
         `${(mib(d.bytes) / d.seconds).toFixed(0)} MiB/s in ${d.seconds.toFixed(2)} s (ratio ${
           ((mib(d.bytes) / d.seconds) / (mib(c.bytes) / c.seconds)).toFixed(2)
         } to cat of the same bytes at ${(mib(c.bytes) / c.seconds).toFixed(0)} MiB/s); peak memory ${

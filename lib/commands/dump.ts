@@ -32,6 +32,12 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     const result = await recorders.dump(name, stdoutSink(ctx), options);
     // A closed pipe (dump | head) is not an error: the recorder was detached and goes on.
     if (!result.closed) await report(ctx, result);
+    if (result.outcome === "aborted") {
+      await ctx.err(
+        `stapfr: Interrupted: the dump printed is partial (${partialOf(result)}); "${name}" keeps recording`,
+      );
+      return ExitCode.interrupted;
+    }
     return ExitCode.ok;
   }
   // Before attaching: reading drains the ring, so a target that cannot be written must be refused first.
@@ -50,11 +56,30 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       cause: err,
     });
   }
+  if (result.outcome === "aborted") {
+    // Never under the name asked for: that name promises the whole dump.
+    const kept = await file.keepPartial();
+    await report(ctx, result);
+    await ctx.err(
+      `stapfr: Interrupted: the partial dump (${
+        partialOf(result)
+      }) is in "${kept}"; "${name}" keeps recording`,
+    );
+    return ExitCode.interrupted;
+  }
   await file.commit();
   await report(ctx, result);
   if (ctx.json) await ctx.json_out({ ...result, file: path });
   else await ctx.out(`Wrote ${result.bytes} bytes to "${path}"\n`);
   return ExitCode.ok;
+}
+
+/** What an interrupted dump holds, in words: its bytes, and the records by number where it has them. */
+function partialOf(result: ReadResult): string {
+  const records = result.loss?.first_seq != null
+    ? `, records ${result.loss.first_seq}–${result.loss.last_seq}`
+    : "";
+  return `${result.bytes} bytes${records}`;
 }
 
 /** Tells people on stderr what was cut and why a memory dump stopped early (the JSON has the fields). */

@@ -22,6 +22,11 @@ export interface PendingFile {
    * returns that name.
    */
   abandon(): Promise<string | undefined>;
+  /**
+   * After an interrupt: keeps what was written as `PATH.partial` (or `PATH.partial.N`), a name that says it is
+   * not the whole dump, and returns that name; never under `PATH` itself.
+   */
+  keepPartial(): Promise<string>;
 }
 
 /** The first free name `PATH.1`, `PATH.2`, … for data that could not take `path`; undefined if none would do. */
@@ -112,6 +117,17 @@ export async function openOutputFile(path: string): Promise<PendingFile> {
       if (written > 0) return await kept();
       await Deno.remove(temp).catch(() => {});
       return undefined;
+    },
+    keepPartial: async () => {
+      close();
+      const partial = `${path}.partial`;
+      try {
+        await Deno.link(temp, partial);
+        await Deno.remove(temp).catch(() => {});
+        return partial;
+      } catch {
+        return (await keep(temp, partial)) ?? temp;
+      }
     },
   };
 }

@@ -23,6 +23,7 @@ import { type LossReport, lossReport } from "./loss.ts";
 import { readMemory } from "./memory_read.ts";
 import type { ReadLogEntry } from "./read_log.ts";
 import { requireRunDir } from "./problems.ts";
+import { writeFailure } from "./readers.ts";
 
 /** What a read delivered; the damage fields say what the line cleaner cut from text (docs/real-ring.md). */
 export interface ReadResult extends DamageReport {
@@ -359,7 +360,8 @@ export async function tailRecorder(
   });
   // Without follow the read is over: its last lines are known only now (held records came last).
   if (!live) await output.write(keeper.bytes());
-  if (output.state === "failed") throw output.error;
+  // The ring was drained and the read logged: say what could not be written (docs/strays.md), as dump does.
+  if (output.state === "failed") throw writeFailure("tail", name, output.error!);
   return {
     name,
     mode: "memory",
