@@ -22,11 +22,12 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     throw new UsageError(`"--json" with dump needs "-o FILE" (the data would mix with the JSON document)`);
   }
   const recorders = recordersFor(ctx);
+  // Ctrl-C ends the read and keeps what it got (`until`), as a closed pipe does; it does not cancel it.
   const options = {
-    signal: ctx.signal,
+    until: ctx.signal,
     onDiagnostic: diagnostics(ctx),
     raw: values.raw === true,
-    command: "dump",
+    command: "dump" as const,
   };
   if (path === undefined) {
     const result = await recorders.dump(name, stdoutSink(ctx), options);

@@ -39,7 +39,7 @@ export function watchFlags(): string[] {
 }
 
 /** `watch`'s arguments, read and checked: the watcher's options but for what the process gives it. */
-export type WatchPlan = Omit<WatchOptions, "signal" | "log" | "out"> & { store?: string };
+export type WatchPlan = Omit<WatchOptions, "signal" | "until" | "log" | "onEvent" | "out"> & { store?: string };
 
 /**
  * Reads and checks `watch`'s arguments (everything after `watch`) without watching: `unit` checks the watch
@@ -87,7 +87,8 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   let logged = Promise.resolve();
   const result = await recordersWithStore(ctx, { store }).watch({
     ...plan,
-    signal: ctx.signal,
+    // SIGTERM (systemd's stop) and Ctrl-C stop the watcher as asked, with a service stop in service mode.
+    until: ctx.signal,
     // In order, and all written before the command returns (the process exits right after).
     log: (line) => void (logged = logged.then(() => ctx.err(line)).catch(() => {})),
     out: stdoutSink(ctx),

@@ -6,10 +6,25 @@
  * @module
  */
 
-/** Why a file is not a kernel module stapfr can read. */
-export class NotAModuleError extends Error {
+import { StapfrError } from "../errors.ts";
+
+/**
+ * Why a file is not a kernel module stapfr can read (`code: "rejected_module"`).
+ *
+ * @example
+ * ```ts
+ * import { assertThrows } from "@std/assert";
+ * const err = assertThrows(() => moduleInfo(new TextEncoder().encode("not ELF")), NotAModuleError);
+ * if (err.code !== "rejected_module") throw new Error(err.code);
+ * ```
+ */
+export class NotAModuleError extends StapfrError {
   /** The error's name, for logs and `instanceof`-free checks. */
   override name = "NotAModuleError";
+  /** Why it is not one (`not an ELF file`). */
+  constructor(why: string) {
+    super(why, { code: "rejected_module" });
+  }
 }
 
 /** The sections of an ELF file, by name (a relocatable object such as a `.ko` has no program headers). */

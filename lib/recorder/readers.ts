@@ -266,6 +266,7 @@ async function endStray(engine: Engine, record: RecorderRecord, stray: FoundRead
     throw new StapfrError(
       `Stray reader pid ${pid} of recorder "${record.name}" did not detach after ${attempts} SIGQUIT signals`,
       {
+        code: "timeout",
         hint: `Check it with "ps -p ${pid}"; "kill -QUIT ${pid}" detaches it; ` +
           "never SIGINT, SIGTERM or SIGHUP, which unload the module",
       },
@@ -310,6 +311,7 @@ export async function clearReaderSlot(
   throw new StapfrError(
     `Recorder "${record.name}" is already attached by another reader (${who})`,
     {
+      code: "busy",
       hint: reader.by_stapfr
         ? "Only one reader at a time: wait for the other dump, attach, tail or stop to finish"
         : `Only one reader at a time: ${
@@ -372,6 +374,7 @@ export async function removeStaleReaderRecords(dir: string): Promise<void> {
  */
 export function writeFailure(command: string, recorder: string, err: Error): StapfrError {
   return new StapfrError(`Cannot write the output of ${command}: ${err.message}`, {
+    code: "output_failed",
     hint: command === "stop"
       ? `Recorder "${recorder}" was detached and keeps recording; stop it again with somewhere to write, ` +
         'or "stop --discard"'

@@ -117,7 +117,11 @@ export interface VerifyResult {
  * Reads and hashes every data file of the snapshots given by reference (`ID` or `NAME/ID`), or of the whole
  * store, against their manifests; each is leased meanwhile, so retention does not delete it under the check.
  */
-export async function verifySnapshots(store: SnapshotStore, refs: readonly string[]): Promise<VerifyResult> {
+export async function verifySnapshots(
+  store: SnapshotStore,
+  refs: readonly string[],
+  signal?: AbortSignal,
+): Promise<VerifyResult> {
   let targets: StoredSnapshot[];
   let broken: BrokenSnapshot[] = [];
   if (refs.length > 0) {
@@ -128,6 +132,8 @@ export async function verifySnapshots(store: SnapshotStore, refs: readonly strin
   }
   const checked: VerifiedSnapshot[] = [];
   for (const s of targets) {
+    // Between snapshots: a cancelled check stops without a lease left behind.
+    signal?.throwIfAborted();
     const release = await store.lease(s);
     try {
       const problems = await fullCheck(s);

@@ -17,7 +17,7 @@ import type { StoredSnapshot } from "./store.ts";
 import { storeError } from "./store_errors.ts";
 import { NotFollowed, openNoFollow } from "./store_trust.ts";
 
-/** A snapshot whose data does not match its manifest. */
+/** A snapshot whose data does not match its manifest (`code: "damaged"`). */
 export class DamagedSnapshot extends StapfrError {
   /** The error's name, for logs and `instanceof`-free checks. */
   override name = "DamagedSnapshot";
@@ -34,6 +34,7 @@ export class DamagedSnapshot extends StapfrError {
   constructor(snapshot: StoredSnapshot, problem: string, served: number, where = "already written") {
     const { recorder, id } = snapshot.manifest;
     super(`Snapshot "${recorder}/${id}" is damaged: ${problem}`, {
+      code: "damaged",
       hint: served > 0
         ? `The ${served} bytes ${where} are unverified: do not trust them. ` +
           '"stapfr snapshots verify" checks every snapshot'

@@ -65,6 +65,7 @@ export async function serveTriggerSocket(
 ): Promise<void> {
   if (encoder.encode(path).length > SOCKET_PATH_MAX) {
     throw new StapfrError(`The trigger socket path is too long for a Unix socket: ${path}`, {
+      code: "io",
       hint:
         `Use a state directory whose path is shorter (at most ${SOCKET_PATH_MAX} bytes with the socket name)`,
     });
@@ -120,6 +121,7 @@ export async function sendTrigger(path: string, reason: string | null): Promise<
     } catch (err) {
       if (Date.now() >= deadline) {
         throw new StapfrError(`The watcher's trigger socket does not answer (${(err as Error).message})`, {
+          code: "timeout",
           hint: "The watcher may have just stopped; see its log, or run the trigger again",
         });
       }
@@ -135,6 +137,7 @@ export async function sendTrigger(path: string, reason: string | null): Promise<
     return decision;
   } catch {
     throw new StapfrError(`The watcher did not answer the trigger within ${EXCHANGE_MS / 1000} s`, {
+      code: "timeout",
       hint: "It may be stuck; see its log (journalctl, or its terminal)",
     });
   } finally {
