@@ -155,7 +155,10 @@ export class UsageError extends StapfrError {
   /** The error's name, for logs and `instanceof`-free checks. */
   override name = "UsageError";
   /** The input at fault: `message` says what is wrong with it. */
-  constructor(message: string, options?: { code?: "invalid_option" | "invalid_environment"; cause?: unknown }) {
+  constructor(
+    message: string,
+    options?: { code?: "invalid_option" | "invalid_environment"; cause?: unknown },
+  ) {
     super(message, { code: options?.code ?? "invalid_option", cause: options?.cause });
   }
 }

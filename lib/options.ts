@@ -22,17 +22,25 @@ export function described(value: unknown): string {
 }
 
 function typeError(option: string, expected: string, value: unknown): OptionTypeError {
-  return new OptionTypeError(option, `Invalid option "${option}": expected ${expected}, got ${described(value)}`);
+  return new OptionTypeError(
+    option,
+    `Invalid option "${option}": expected ${expected}, got ${described(value)}`,
+  );
 }
 
 function rangeError(option: string, expected: string, value: unknown): OptionRangeError {
-  return new OptionRangeError(option, `Invalid option "${option}": expected ${expected}, got ${described(value)}`);
+  return new OptionRangeError(
+    option,
+    `Invalid option "${option}": expected ${expected}, got ${described(value)}`,
+  );
 }
 
 /** An options argument: an object, or nothing (then `{}`). */
 export function optionsObject<T extends object>(value: T | undefined, what = "options"): T {
   if (value === undefined) return {} as T;
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw typeError(what, "an object", value);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw typeError(what, "an object", value);
+  }
   return value;
 }
 
@@ -96,7 +104,7 @@ function rangeText(r: WholeRange): string {
   const bytes = r.unit === "bytes";
   const sizes = bytes ? ` (${formatSize(r.min)} to ${formatSize(r.max)})` : "";
   const multiple = r.multipleOf ? `, a multiple of ${bytes ? formatSize(r.multipleOf) : r.multipleOf}` : "";
-  return `a whole number of ${r.unit} from ${r.min} to ${r.max}${sizes}${multiple}`;
+  return `a whole number${r.unit ? ` of ${r.unit}` : ""} from ${r.min} to ${r.max}${sizes}${multiple}`;
 }
 
 /**
@@ -138,12 +146,18 @@ export function numberOption(
   if (value === undefined) return undefined;
   const expected = `a number of ${range.unit} from ${range.min} to ${range.max}`;
   if (typeof value !== "number") throw typeError(option, expected, value);
-  if (!Number.isFinite(value) || value < range.min || value > range.max) throw rangeError(option, expected, value);
+  if (!Number.isFinite(value) || value < range.min || value > range.max) {
+    throw rangeError(option, expected, value);
+  }
   return value;
 }
 
 /** One of `allowed`; undefined passes. */
-export function oneOfOption<T extends string>(value: unknown, option: string, allowed: readonly T[]): T | undefined {
+export function oneOfOption<T extends string>(
+  value: unknown,
+  option: string,
+  allowed: readonly T[],
+): T | undefined {
   if (value === undefined) return undefined;
   const expected = `one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`;
   if (typeof value !== "string") throw typeError(option, expected, value);

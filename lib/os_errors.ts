@@ -45,7 +45,9 @@ export function missingPermission(err: unknown): { flag: string; what: string; k
 export function osCode(err: unknown): ErrorCode {
   const code = (err as { code?: unknown })?.code;
   if (code === "ENOSPC" || code === "EDQUOT") return "no_space";
-  if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable) return "permission";
+  if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable) {
+    return "permission";
+  }
   if (code === "EACCES" || code === "EPERM") return "permission";
   if (err instanceof Deno.errors.NotFound) return "not_found";
   return "io";
@@ -73,7 +75,9 @@ export function osHint(err: unknown): string {
       return 'Too many open files: raise the limit ("ulimit -n") and try again';
   }
   if (err instanceof Deno.errors.PermissionDenied) return "Use a path you may use, or run as a user who may";
-  if (err instanceof Deno.errors.NotFound) return "It is gone, or was never there: check the path and try again";
+  if (err instanceof Deno.errors.NotFound) {
+    return "It is gone, or was never there: check the path and try again";
+  }
   return "Check the path and the file system that holds it";
 }
 

@@ -41,7 +41,15 @@ import type { RetentionBounds } from "./snapshots/retention.ts";
 import type { BrokenSnapshot, SnapshotStore } from "./snapshots/store.ts";
 import { OptionTypeError, StapfrError, UsageError } from "./errors.ts";
 import { operationError } from "./os_errors.ts";
-import { booleanOption, functionOption, optionsObject, stringOption, stringsOption, TIMING_MS, wholeOption } from "./options.ts";
+import {
+  booleanOption,
+  functionOption,
+  optionsObject,
+  stringOption,
+  stringsOption,
+  TIMING_MS,
+  wholeOption,
+} from "./options.ts";
 import {
   buildOptions,
   gcOptions,
@@ -60,7 +68,7 @@ import {
   triggerOption,
 } from "./api/check_options.ts";
 import { cancellable, causedByAbort, eitherSignal } from "./api/cancel.ts";
-import { openSink, type OpenSink, type Sink } from "./api/sink.ts";
+import { type OpenSink, openSink, type Sink } from "./api/sink.ts";
 import { RecorderStream } from "./api/read_stream.ts";
 import type {
   PlanOptions,
@@ -318,7 +326,9 @@ export class Recorders {
         const record = await getRecord(this.#engine, name);
         if (o.until?.aborted || cancelled?.aborted) {
           const r = stoppedBefore(name, record.mode, o.raw ?? false);
-          return cancelled?.aborted && !o.until?.aborted ? { ...r, outcome: "closed" as const, closed: true } : r;
+          return cancelled?.aborted && !o.until?.aborted
+            ? { ...r, outcome: "closed" as const, closed: true }
+            : r;
         }
         // A file read does not look at the signal while it copies: it ends at the next chunk instead.
         const sink: ByteSink = record.mode === "file"
@@ -336,7 +346,9 @@ export class Recorders {
           r = stoppedBefore(name, record.mode, o.raw ?? false) as EngineReadResult;
         }
         o.signal?.throwIfAborted();
-        if (cancelled?.aborted && !o.until?.aborted) return { ...publicResult(r, false), outcome: "closed", closed: true };
+        if (cancelled?.aborted && !o.until?.aborted) {
+          return { ...publicResult(r, false), outcome: "closed", closed: true };
+        }
         return publicResult(r, o.until?.aborted ?? false);
       });
       await out.close();
@@ -392,13 +404,20 @@ export class Recorders {
 
   async #attach(name: string, out: OpenSink, o: ReadRequest, cancelled?: AbortSignal): Promise<ReadResult> {
     const { attachRecorder } = await import("./recorder/read.ts");
-    return await this.#read("attach", name, out, o, (sink, signal) =>
-      attachRecorder(this.#engine, name, sink, {
-        signal,
-        onDiagnostic: o.onDiagnostic,
-        raw: o.raw,
-        command: o.command ?? "attach",
-      }), cancelled);
+    return await this.#read(
+      "attach",
+      name,
+      out,
+      o,
+      (sink, signal) =>
+        attachRecorder(this.#engine, name, sink, {
+          signal,
+          onDiagnostic: o.onDiagnostic,
+          raw: o.raw,
+          command: o.command ?? "attach",
+        }),
+      cancelled,
+    );
   }
 
   /**
@@ -498,7 +517,11 @@ export class Recorders {
       // What interrupted snapshots left in the store; a store stapfr may not use is said, not a failure of gc.
       try {
         for (const path of await (await this.#store()).collectPartials()) {
-          result.actions.push({ name: path, action: "removed", detail: "remains of an interrupted snapshot" });
+          result.actions.push({
+            name: path,
+            action: "removed",
+            detail: "remains of an interrupted snapshot",
+          });
         }
       } catch (err) {
         if (!(err instanceof StapfrError)) throw err;
@@ -545,7 +568,10 @@ export class Recorders {
    * Reads every data file of the snapshots given (`ID` or `NAME/ID`), or of the whole store, and checks its
    * size and SHA-256 against the manifest.
    */
-  async verifySnapshots(refs: readonly string[] = [], options?: { signal?: AbortSignal }): Promise<VerifyResult> {
+  async verifySnapshots(
+    refs: readonly string[] = [],
+    options?: { signal?: AbortSignal },
+  ): Promise<VerifyResult> {
     const given = stringsOption(refs, "refs") ?? [];
     const { signal } = signalOnly(options);
     return await this.#op("verify snapshots", async () => {
@@ -571,7 +597,12 @@ export class Recorders {
     return await this.#snapshotData(r, openSink(sink), signal);
   }
 
-  async #snapshotData(ref: string, out: OpenSink, signal?: AbortSignal, cancelled?: AbortSignal): Promise<SnapshotData> {
+  async #snapshotData(
+    ref: string,
+    out: OpenSink,
+    signal?: AbortSignal,
+    cancelled?: AbortSignal,
+  ): Promise<SnapshotData> {
     try {
       const result = await this.#op(`read snapshot "${ref}"`, () =>
         cancellable(signal, async () => {
@@ -590,7 +621,9 @@ export class Recorders {
             return { manifest, bytes, closed: false };
           } catch (err) {
             // The stream's consumer went away: what it took is what the read delivered.
-            if (cancelled?.aborted && err instanceof Deno.errors.BrokenPipe) return { manifest, bytes: written, closed: true };
+            if (cancelled?.aborted && err instanceof Deno.errors.BrokenPipe) {
+              return { manifest, bytes: written, closed: true };
+            }
             throw err;
           }
         }));
@@ -666,7 +699,11 @@ export class Recorders {
       triggers,
       policies: policiesOption(o.policies),
       retention: retentionOption(o.retention, "retention"),
-      switchEveryMs: wholeOption(o.switchEveryMs, "switchEveryMs", { min: 1000, max: 24 * 86_400_000, unit: "milliseconds" }),
+      switchEveryMs: wholeOption(o.switchEveryMs, "switchEveryMs", {
+        min: 1000,
+        max: 24 * 86_400_000,
+        unit: "milliseconds",
+      }),
       service: booleanOption(o.service, "service"),
       until: signalOnly({ signal: o.until }).signal,
       signal: signalOnly(o).signal,
@@ -695,7 +732,10 @@ export class Recorders {
     return await this.#op(`trigger "${n}"`, async () => {
       const { fireTrigger } = await import("./watch/trigger_request.ts");
       const store = await this.#store();
-      return await cancellable(o.signal, () => fireTrigger(this.#engine, store, n, { reason: o.reason, signal: o.signal }));
+      return await cancellable(
+        o.signal,
+        () => fireTrigger(this.#engine, store, n, { reason: o.reason, signal: o.signal }),
+      );
     });
   }
 

@@ -45,11 +45,17 @@ export function nameOption(value: unknown, option = "name"): string {
 export function scriptOption(value: unknown, option = "script"): ScriptSource {
   const expected = `{ file: PATH } or { text: SCRIPT }`;
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new OptionTypeError(option, `Invalid option "${option}": expected ${expected}, got ${described(value)}`);
+    throw new OptionTypeError(
+      option,
+      `Invalid option "${option}": expected ${expected}, got ${described(value)}`,
+    );
   }
   const { file, text } = value as { file?: unknown; text?: unknown };
   if ((file === undefined) === (text === undefined)) {
-    throw new OptionTypeError(option, `Invalid option "${option}": expected ${expected}, exactly one of them`);
+    throw new OptionTypeError(
+      option,
+      `Invalid option "${option}": expected ${expected}, exactly one of them`,
+    );
   }
   if (file !== undefined) return { file: stringOption(file, `${option}.file`, { nonEmpty: true })! };
   return { text: stringOption(text, `${option}.text`, { nonEmpty: true })! };
@@ -108,7 +114,10 @@ export function startOptions(value: unknown, host: HostKind): StartRequest & { s
         : 'Options "script" and "module" exclude each other: give one',
     );
   }
-  const output = stringOption(o.output, "output", { nonEmpty: true, what: "a directory (a non-empty string)" });
+  const output = stringOption(o.output, "output", {
+    nonEmpty: true,
+    what: "a directory (a non-empty string)",
+  });
   const file = output !== undefined;
   if (!file) {
     for (const only of ["rotate", "bulk"] as const) {
@@ -228,7 +237,12 @@ export function planOptions(value: unknown): {
   const o = optionsObject(value as Record<string, unknown>);
   return {
     script: scriptOption(o.script),
-    windowMs: wholeOption(o.windowMs, "windowMs", { min: 1, max: MAX_COOLDOWN_MS, unit: "milliseconds" }, true)!,
+    windowMs: wholeOption(
+      o.windowMs,
+      "windowMs",
+      { min: 1, max: MAX_COOLDOWN_MS, unit: "milliseconds" },
+      true,
+    )!,
     measureMs: wholeOption(o.measureMs, "measureMs", { min: 500, max: 3_600_000, unit: "milliseconds" }),
     stapArgs: stringsOption(o.stapArgs, "stapArgs"),
     signal: signalOption(o.signal),
@@ -265,7 +279,12 @@ export function gcOptions(value: unknown): { unloadOrphans?: boolean; yes?: bool
 }
 
 /** A trigger's pattern: RE2 source text, or a pattern object of the caller's own (`source` and `find`). */
-function patternOption(value: unknown, option: string, kind: string, compile: (text: string) => Pattern): Pattern {
+function patternOption(
+  value: unknown,
+  option: string,
+  kind: string,
+  compile: (text: string) => Pattern,
+): Pattern {
   if (typeof value === "string") {
     if (value === "") throw new OptionRangeError(option, `Invalid option "${option}": an empty pattern`);
     return compile(value);
@@ -288,59 +307,114 @@ export type WatchTrigger =
   | { kind: "marker"; pattern: string | Pattern };
 
 /** Checks one trigger (`compile` turns a pattern's text into a {@linkcode Pattern}). */
-export function triggerOption(value: unknown, option: string, compile: (text: string, kind: string) => Pattern): TriggerSpec {
+export function triggerOption(
+  value: unknown,
+  option: string,
+  compile: (text: string, kind: string) => Pattern,
+): TriggerSpec {
   const t = optionsObject(value as Record<string, unknown>, option);
-  const kind = oneOfOption(t.kind, `${option}.kind`, ["signal", "exit-status", "log", "pressure", "process", "marker"]);
+  const kind = oneOfOption(t.kind, `${option}.kind`, [
+    "signal",
+    "exit-status",
+    "log",
+    "pressure",
+    "process",
+    "marker",
+  ]);
   switch (kind) {
     case "signal":
       return { kind };
     case "exit-status": {
       const command = stringsOption(t.command, `${option}.command`);
       if (!command || command.length === 0 || command[0] === "") {
-        throw new OptionTypeError(`${option}.command`, `Invalid option "${option}.command": expected the health check's argv, a non-empty array of strings`);
+        throw new OptionTypeError(
+          `${option}.command`,
+          `Invalid option "${option}.command": expected the health check's argv, a non-empty array of strings`,
+        );
       }
-      const intervalMs = wholeOption(t.intervalMs, `${option}.intervalMs`, { min: 100, max: MAX_TIMER_MS, unit: "milliseconds" }) ?? 10_000;
+      const intervalMs = wholeOption(t.intervalMs, `${option}.intervalMs`, {
+        min: 100,
+        max: MAX_TIMER_MS,
+        unit: "milliseconds",
+      }) ?? 10_000;
       return { kind, command, intervalMs };
     }
     case "log":
       return {
         kind,
-        file: stringOption(t.file, `${option}.file`, { required: true, nonEmpty: true, what: 'a file ("-" for standard input)' })!,
+        file: stringOption(t.file, `${option}.file`, {
+          required: true,
+          nonEmpty: true,
+          what: 'a file ("-" for standard input)',
+        })!,
         pattern: patternOption(t.pattern, `${option}.pattern`, kind, (text) => compile(text, kind)),
       };
     case "marker":
-      return { kind, pattern: patternOption(t.pattern, `${option}.pattern`, kind, (text) => compile(text, kind)) };
+      return {
+        kind,
+        pattern: patternOption(t.pattern, `${option}.pattern`, kind, (text) => compile(text, kind)),
+      };
     case "pressure": {
       const expr = t.expr as { field?: unknown; op?: unknown; value?: unknown; text?: unknown } | undefined;
       const e = optionsObject(expr as Record<string, unknown>, `${option}.expr`);
       const field = oneOfOption(e.field, `${option}.expr.field`, ["avg10", "avg60", "avg300", "total"]);
       const op = oneOfOption(e.op, `${option}.expr.op`, [">", ">=", "<", "<="]);
-      const threshold = numberOption(e.value, `${option}.expr.value`, { min: 0, max: HUGE, unit: "percent or microseconds" });
+      const threshold = numberOption(e.value, `${option}.expr.value`, {
+        min: 0,
+        max: HUGE,
+        unit: "percent or microseconds",
+      });
       if (!field || !op || threshold === undefined) {
-        throw new OptionTypeError(`${option}.expr`, `Invalid option "${option}.expr": expected { field, op, value }, like { field: "avg10", op: ">", value: 40 }`);
+        throw new OptionTypeError(
+          `${option}.expr`,
+          `Invalid option "${option}.expr": expected { field, op, value }, like { field: "avg10", op: ">", value: 40 }`,
+        );
       }
       return {
         kind,
         resource: oneOfOption(t.resource, `${option}.resource`, ["cpu", "memory", "io"]) ??
-          (() => { throw new OptionTypeError(`${option}.resource`, `Missing option "${option}.resource": cpu, memory or io`); })(),
+          (() => {
+            throw new OptionTypeError(
+              `${option}.resource`,
+              `Missing option "${option}.resource": cpu, memory or io`,
+            );
+          })(),
         scope: oneOfOption(t.scope, `${option}.scope`, ["some", "full"]) ??
-          (() => { throw new OptionTypeError(`${option}.scope`, `Missing option "${option}.scope": some or full`); })(),
-        expr: { field, op, value: threshold, text: typeof e.text === "string" ? e.text : `${field}${op}${threshold}` },
+          (() => {
+            throw new OptionTypeError(`${option}.scope`, `Missing option "${option}.scope": some or full`);
+          })(),
+        expr: {
+          field,
+          op,
+          value: threshold,
+          text: typeof e.text === "string" ? e.text : `${field}${op}${threshold}`,
+        },
       };
     }
     case "process": {
-      const pid = wholeOption(t.pid, `${option}.pid`, { min: 1, max: MAX_PID, unit: "(a pid)" });
+      const pid = wholeOption(t.pid, `${option}.pid`, { min: 1, max: MAX_PID, unit: "" });
       const name = stringOption(t.name, `${option}.name`, { nonEmpty: true });
       if ((pid === undefined) === (name === undefined)) {
-        throw new OptionTypeError(option, `Invalid option "${option}": give "pid" or "name", exactly one of them`);
+        throw new OptionTypeError(
+          option,
+          `Invalid option "${option}": give "pid" or "name", exactly one of them`,
+        );
       }
       if (name !== undefined && (name.length > MAX_COMM || name.includes("/"))) {
-        throw new OptionRangeError(`${option}.name`, `Invalid option "${option}.name": a command name as "ps -o comm" shows it (at most ${MAX_COMM} characters, no "/"), got ${described(name)}`);
+        throw new OptionRangeError(
+          `${option}.name`,
+          `Invalid option "${option}.name": a command name as "ps -o comm" shows it (at most ${MAX_COMM} characters, no "/"), got ${
+            described(name)
+          }`,
+        );
       }
       return pid !== undefined ? { kind, pid } : { kind, name };
     }
     default:
-      throw new OptionTypeError(`${option}.kind`, `Missing option "${option}.kind": signal, exit-status, log, pressure, process or marker`);
+      throw new OptionTypeError(
+        `${option}.kind`,
+        `Missing option "${option}.kind": signal, exit-status, log, pressure, process or marker`,
+      );
   }
 }
 

@@ -62,7 +62,10 @@ export function openSink(sink: Sink | undefined, option = "sink"): OpenSink {
     );
   }
   if (sink.locked) {
-    throw new OptionTypeError(option, `Invalid option "${option}": the WritableStream is locked to another writer`);
+    throw new OptionTypeError(
+      option,
+      `Invalid option "${option}": the WritableStream is locked to another writer`,
+    );
   }
   const writer = sink.getWriter();
   let ended = false;

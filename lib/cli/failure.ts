@@ -6,7 +6,14 @@
  * the same code a library caller sees.
  * @module
  */
-import { type ErrorCode, errorCode, ExitCode, type ExitCodeValue, exitCodeOf, StapfrError } from "../errors.ts";
+import {
+  type ErrorCode,
+  errorCode,
+  ExitCode,
+  exitCodeOf,
+  type ExitCodeValue,
+  StapfrError,
+} from "../errors.ts";
 import { operationError } from "../os_errors.ts";
 import { terminalLines, terminalText } from "../terminal_text.ts";
 
@@ -40,13 +47,26 @@ export function failureOf(
   context: { aborted: boolean; usage: string; operation?: string },
 ): Failure {
   if (err instanceof Deno.errors.BrokenPipe) {
-    return { code: "output_failed", message: "Broken pipe", hint: null, detail: [], exitCode: 1, silent: true };
+    return {
+      code: "output_failed",
+      message: "Broken pipe",
+      hint: null,
+      detail: [],
+      exitCode: 1,
+      silent: true,
+    };
   }
   // Only an interrupt is reported as one: an error after Ctrl-C (a detach that failed) keeps its own message
   // and hint, which the user needs exactly then.
   const name = err instanceof Error || err instanceof DOMException ? err.name : "";
   if (name === "Interrupted" || (context.aborted && name === "AbortError")) {
-    return { code: "interrupted", message: "Interrupted", hint: null, detail: [], exitCode: ExitCode.interrupted };
+    return {
+      code: "interrupted",
+      message: "Interrupted",
+      hint: null,
+      detail: [],
+      exitCode: ExitCode.interrupted,
+    };
   }
   // An OS error nothing wrapped on the way: said with what stapfr was doing, where, and a hint.
   err = operationError(context.operation ?? "go on", err);

@@ -23,7 +23,12 @@ Deno.test("a usage error shows the usage; a knob error is one line; a failure it
 
 Deno.test("the JSON error object: code, message, hint, exit_code (and detail when SystemTap said something)", () => {
   assertEquals(jsonError(failureOf(new UsageError("Bad"), context)), {
-    error: { code: "invalid_option", message: "Bad", hint: "Usage: stapfr dump NAME [-o FILE]", exit_code: 2 },
+    error: {
+      code: "invalid_option",
+      message: "Bad",
+      hint: "Usage: stapfr dump NAME [-o FILE]",
+      exit_code: 2,
+    },
   });
   assertEquals(jsonError(failureOf(new StapfrError("Gone", { detail: ["ERROR: y"] }), context)), {
     error: { code: "failed", message: "Gone", hint: null, exit_code: 1, detail: ["ERROR: y"] },

@@ -70,7 +70,9 @@ export function parseStart(args: string[], kind: HostKind): StartOptions {
   };
   const rotate = values.rotate !== undefined ? parseRotate(values.rotate as string, kind) : undefined;
   // The library's shapes: a script or a module, memory or file mode.
-  if (module !== undefined) return output === undefined ? { ...base, module } : { ...base, module, output, rotate };
+  if (module !== undefined) {
+    return output === undefined ? { ...base, module } : { ...base, module, output, rotate };
+  }
   const script: ScriptSource = text !== undefined ? { text } : { file: file! };
   return output === undefined
     ? { ...base, script, stapArgs: rest }

@@ -39,7 +39,9 @@ export function watchFlags(): string[] {
 }
 
 /** `watch`'s arguments, read and checked: the watcher's options but for what the process gives it. */
-export type WatchPlan = Omit<WatchOptions, "signal" | "until" | "log" | "onEvent" | "out"> & { store?: string };
+export type WatchPlan = Omit<WatchOptions, "signal" | "until" | "log" | "onEvent" | "out"> & {
+  store?: string;
+};
 
 /**
  * Reads and checks `watch`'s arguments (everything after `watch`) without watching: `unit` checks the watch

@@ -221,7 +221,11 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
     );
   }
   if (/Module name \('.*'\) is too long/.test(stderr)) {
-    return fail(`Cannot ${doing} ${who}: the module name is too long`, "Use a shorter recorder name", "rejected_option");
+    return fail(
+      `Cannot ${doing} ${who}: the module name is too long`,
+      "Use a shorter recorder name",
+      "rejected_option",
+    );
   }
   if (
     /Safety pattern mismatch|Invalid buffer size|Invalid timeout interval|Invalid file size option/.test(

@@ -159,7 +159,9 @@ export async function runCommand(argv: readonly string[], options: RunOptions = 
       if (stderr.includes(`exec: ${program}: not found`)) {
         throw spawnError(program, new Deno.errors.NotFound(stderr.trim()));
       }
-      if (/Permission denied/.test(stderr)) throw spawnError(program, new Deno.errors.PermissionDenied(stderr.trim()));
+      if (/Permission denied/.test(stderr)) {
+        throw spawnError(program, new Deno.errors.PermissionDenied(stderr.trim()));
+      }
     }
     return { code: status.code, signal: status.signal, stdout, stderr };
   } finally {

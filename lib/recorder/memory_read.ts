@@ -272,7 +272,10 @@ async function requireLoaded(engine: Engine, record: RecorderRecord): Promise<vo
   if (state === "attached") {
     throw new StapfrError(
       `Recorder "${record.name}" is already attached by another reader (module "${record.module}" is in use)`,
-      { code: "busy", hint: "Only one reader at a time: wait for the other dump, attach or staprun -A to finish" },
+      {
+        code: "busy",
+        hint: "Only one reader at a time: wait for the other dump, attach or staprun -A to finish",
+      },
     );
   }
 }

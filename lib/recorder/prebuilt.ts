@@ -188,7 +188,10 @@ export async function checkPrebuilt(file: string, use: PrebuiltUse): Promise<Pre
           "the CPUs overwrite each other's files"
         : `Cannot tell whether module "${file}" was built with --bulk, which rotating its output on ` +
           `${use.cpus} CPUs needs`,
-      { code: "rejected_module", hint: `Build it with "${use.self} build ${use.name} SCRIPT --bulk", or drop --rotate` },
+      {
+        code: "rejected_module",
+        hint: `Build it with "${use.self} build ${use.name} SCRIPT --bulk", or drop --rotate`,
+      },
     );
   }
   return { path, sha256, release: info.release, bulk, counters, info };

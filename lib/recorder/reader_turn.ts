@@ -42,7 +42,8 @@ export async function readerTurn(key: string, signal?: AbortSignal): Promise<Dis
   if (signal) {
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(new DOMException("Interrupted while waiting for this process's other read", "AbortError"));
+      onAbort = () =>
+        reject(new DOMException("Interrupted while waiting for this process's other read", "AbortError"));
       if (signal.aborted) onAbort();
       else signal.addEventListener("abort", onAbort, { once: true });
     });

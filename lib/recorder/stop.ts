@@ -129,7 +129,9 @@ async function stopMemory(
     return s.sinkError ? "closed" : outcome;
   });
   // Aborted while draining: readMemory detached instead of ending it; the recorder goes on.
-  if (r.outcome === "aborted") return { loss: r.loss, loss_unknown: r.loss_unknown, damage: r.damage, aborted: true };
+  if (r.outcome === "aborted") {
+    return { loss: r.loss, loss_unknown: r.loss_unknown, damage: r.damage, aborted: true };
+  }
   if (!(await waitUnloaded(engine, record.module, engine.signalWaitMs))) {
     // stapio gave up waiting (third signal) without unloading: finish the job.
     await unloadModule(engine.host, record.module, record.name);

@@ -220,7 +220,9 @@ export class SnapshotStore {
         try {
           const manifest = parseManifest(file, await readTextNoFollow(file));
           if (manifest.id !== e.name || manifest.recorder !== recorder) {
-            throw new StapfrError(`manifest names "${manifest.recorder}/${manifest.id}"`, { code: "damaged" });
+            throw new StapfrError(`manifest names "${manifest.recorder}/${manifest.id}"`, {
+              code: "damaged",
+            });
           }
           snapshots.push({ path, manifest });
         } catch (err) {

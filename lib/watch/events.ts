@@ -74,7 +74,9 @@ export function eventLine(e: WatchEvent): string | undefined {
       return line(e.at, e.trigger, "holding", `${e.detail}; fires if it holds until ${e.until}`);
     case "fired": {
       const wait = Math.max(0, Date.parse(e.snapshot_at) - Date.parse(e.at));
-      return wait > 0 ? line(e.at, e.trigger, `fired: snapshot in ${Math.round(wait / 1000)}s`, e.detail) : undefined;
+      return wait > 0
+        ? line(e.at, e.trigger, `fired: snapshot in ${Math.round(wait / 1000)}s`, e.detail)
+        : undefined;
     }
     case "suppressed":
       return line(e.at, e.trigger, `suppressed by ${e.by}${e.until ? ` until ${e.until}` : ""}`, e.detail);
@@ -91,7 +93,12 @@ export function eventLine(e: WatchEvent): string | undefined {
     case "recorder_ended":
       return line(e.at, e.trigger, "recorder ended", e.detail);
     case "recorder_stopped":
-      return line(e.at, e.trigger, "stopped the recorder", `${e.bytes} bytes of buffered and end-probe output`);
+      return line(
+        e.at,
+        e.trigger,
+        "stopped the recorder",
+        `${e.bytes} bytes of buffered and end-probe output`,
+      );
     case "stop_failed":
       return line(e.at, e.trigger, "stop failed", e.detail);
     case "exited":
