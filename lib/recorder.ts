@@ -115,7 +115,7 @@ export type { WatchState } from "./watch/state.ts";
 export type { Decision, Policies, Suppression } from "./watch/policy.ts";
 export type { PressureExpr, TriggerSpec } from "./watch/spec.ts";
 export type { Pattern } from "./watch/pattern.ts";
-export type { BrokenSnapshot } from "./snapshots/store.ts";
+export type { BrokenSnapshot, StoredSnapshot } from "./snapshots/store.ts";
 export type { LossReport, MissingRecords } from "./recorder/loss.ts";
 export type { SeqRange } from "./readers/ledger.ts";
 

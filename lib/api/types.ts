@@ -7,7 +7,8 @@
  * @module
  */
 import type { ScriptSource } from "../driver/start.ts";
-import type { ReadResult as EngineReadResult } from "../recorder/read.ts";
+import type { DamageReport } from "../readers/clean_sink.ts";
+import type { LossReport } from "../recorder/loss.ts";
 import type { RecorderDetail } from "../recorder/engine.ts";
 import type { RotateSpec } from "../units.ts";
 import type { RetentionBounds } from "../snapshots/retention.ts";
@@ -71,10 +72,31 @@ export type ReadOutcome =
   | "stopped";
 
 /** What a read delivered; the damage fields say what the line cleaner cut from text (docs/real-ring.md). */
-export type ReadResult = Omit<EngineReadResult, "outcome"> & {
+export interface ReadResult extends DamageReport {
+  /** The recorder. */
+  name: string;
+  /** Its mode. */
+  mode: "memory" | "file";
+  /** Bytes passed to the sink. */
+  bytes: number;
   /** Why the read stopped. */
   outcome: ReadOutcome;
-};
+  /** The consumer went away (`dump | head`, a cancelled stream): the rest was read and dropped, the recorder goes on. */
+  closed: boolean;
+  /** The recording ended while it read (its script had called exit(); the module unloaded itself). */
+  ended: boolean;
+  /** File mode (text): files that were rotated away before they could be read. */
+  missing_files: number;
+  /**
+   * Memory `dump`: bytes read after the output reached the ring's capacity (live output that came while
+   * detaching), left out so that a dump is never more than the ring can hold.
+   */
+  beyond_capacity_bytes: number;
+  /** What the read passed on and what is missing, by sequence number; null when the output has no numbers. */
+  loss: LossReport | null;
+  /** Why `loss` is null. */
+  loss_unknown: string | null;
+}
 
 /** What every start takes. */
 export interface StartBase extends Cancellable {

@@ -26,6 +26,7 @@ import {
 export interface StoredSnapshot {
   /** Its directory. */
   path: string;
+  /** Its manifest. */
   manifest: Manifest;
 }
 

@@ -7,7 +7,7 @@
 import type { Suppression } from "./policy.ts";
 
 /** What every event has: when (ISO 8601) and which trigger it is about (`watch` for the watcher itself). */
-interface EventBase {
+export interface WatchEventBase {
   /** When it happened (ISO 8601, UTC). */
   at: string;
   /** The trigger's label (`signal`, `log /var/log/app.log`, …), `watch` for the watcher itself. */
@@ -31,19 +31,19 @@ interface EventBase {
  * - `exited`: the watcher ended, having taken `snapshots` snapshots.
  */
 export type WatchEvent =
-  | EventBase & { type: "started"; recorder: string; triggers: string[] }
-  | EventBase & { type: "holding"; detail: string; until: string }
-  | EventBase & { type: "fired"; detail: string; snapshot_at: string }
-  | EventBase & { type: "suppressed"; detail: string; by: Suppression; until: string | null }
-  | EventBase & { type: "snapshot"; detail: string; id: string; path: string }
-  | EventBase & { type: "snapshot_failed"; detail: string; error: string; code: string }
-  | EventBase & { type: "pruned"; id: string }
-  | EventBase & { type: "problem"; message: string }
-  | EventBase & { type: "dropped"; reason: string }
-  | EventBase & { type: "recorder_ended"; detail: string }
-  | EventBase & { type: "recorder_stopped"; bytes: number }
-  | EventBase & { type: "stop_failed"; detail: string }
-  | EventBase & { type: "exited"; snapshots: number };
+  | WatchEventBase & { type: "started"; recorder: string; triggers: string[] }
+  | WatchEventBase & { type: "holding"; detail: string; until: string }
+  | WatchEventBase & { type: "fired"; detail: string; snapshot_at: string }
+  | WatchEventBase & { type: "suppressed"; detail: string; by: Suppression; until: string | null }
+  | WatchEventBase & { type: "snapshot"; detail: string; id: string; path: string }
+  | WatchEventBase & { type: "snapshot_failed"; detail: string; error: string; code: string }
+  | WatchEventBase & { type: "pruned"; id: string }
+  | WatchEventBase & { type: "problem"; message: string }
+  | WatchEventBase & { type: "dropped"; reason: string }
+  | WatchEventBase & { type: "recorder_ended"; detail: string }
+  | WatchEventBase & { type: "recorder_stopped"; bytes: number }
+  | WatchEventBase & { type: "stop_failed"; detail: string }
+  | WatchEventBase & { type: "exited"; snapshots: number };
 
 function line(at: string, trigger: string, decision: string, detail?: string): string {
   return `${at} ${trigger} ${decision}${detail ? ` (${detail})` : ""}`;
