@@ -280,7 +280,11 @@ export class Recorders {
       // Not enumerable: a JSON document or a spread of the detail stays plain data.
       Object.defineProperty(detail, Symbol.asyncDispose, {
         value: async () => {
-          if (stopOnDispose) await this.stop(request.name, undefined, { discard: true });
+          if (!stopOnDispose) return;
+          // Stopped already (by the program, or by its script's exit and a gc): nothing left to do.
+          await this.stop(request.name, undefined, { discard: true }).catch((err) => {
+            if (!(err instanceof StapfrError && err.code === "not_found")) throw err;
+          });
         },
         enumerable: false,
       });
