@@ -124,7 +124,10 @@ Deno.test("README's SIGUSR1 guard: the program runs again with SIGUSR1 blocked, 
   assert(block, "README has the guard's example");
   await SimWorld.with(async (world) => {
     // The README's example as it is, then a program that lives long enough to be signalled.
-    const body = block.replace(/^import \{ blockInspectorSignal \} from "\.\/mod\.ts";\n/m, "const { blockInspectorSignal } = stapfr;\n") + `
+    const body = block.replace(
+      /^import \{ blockInspectorSignal \} from "\.\/mod\.ts";\n/m,
+      "const { blockInspectorSignal } = stapfr;\n",
+    ) + `
 report({ pid: Deno.pid, ready: true });
 await new Promise((r) => setTimeout(r, 3000));
 report({ alive: true });
@@ -133,7 +136,9 @@ report({ alive: true });
       permissions: [...LIBRARY_PERMISSIONS, "--allow-ffi"],
     });
     try {
-      const { pid } = await until("the guarded program", () => program.reports.find((r) => r.ready)) as { pid: number };
+      const { pid } = await until("the guarded program", () => program.reports.find((r) => r.ready)) as {
+        pid: number;
+      };
       const status = await new Deno.Command("grep", { args: ["^SigBlk:", `/proc/${pid}/status`] }).output();
       const mask = BigInt("0x" + new TextDecoder().decode(status.stdout).split(/\s+/)[1]);
       assert((mask & (1n << 9n)) !== 0n, "SIGUSR1 is blocked");

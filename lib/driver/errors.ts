@@ -238,6 +238,14 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
       "rejected_option",
     );
   }
+  if (/^semantic error: .*\(not simulated\)/m.test(stderr)) {
+    // The simulator's stap marks what it cannot run; the script may well compile for SystemTap.
+    return fail(
+      `Cannot ${doing} ${who}: the simulator cannot run this script`,
+      'Run it where SystemTap is installed; check lists what the simulator cannot run ("stapfr --sim check")',
+      "unsupported",
+    );
+  }
   if (/Pass [1-4]: .* failed|semantic error|parse error|compilation failed/.test(stderr)) {
     return fail(
       `Cannot ${doing} ${who}: the script does not compile`,

@@ -155,6 +155,7 @@ function captureFailure(store: SnapshotStore, name: string, err: unknown): unkno
   if (err instanceof StapfrError && err.cause instanceof StoreError) {
     const inner = err.cause;
     return new StoreError(inner.message, {
+      code: inner.code,
       hint: err.hint ? `${inner.hint}. ${err.hint}` : inner.hint,
       cause: inner.cause,
     });

@@ -57,7 +57,14 @@ export interface ProgramOptions {
 /** The command that runs a program file in the world. */
 export function programCommand(world: SimWorld, path: string, options: ProgramOptions = {}): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", "--no-lock", `--config=${CONFIG}`, ...(options.permissions ?? LIBRARY_PERMISSIONS), path],
+    args: [
+      "run",
+      "--quiet",
+      "--no-lock",
+      `--config=${CONFIG}`,
+      ...(options.permissions ?? LIBRARY_PERMISSIONS),
+      path,
+    ],
     cwd: world.work,
     env: { ...world.env, ...options.env },
     stdin: "null",
@@ -90,7 +97,13 @@ export async function runProgram(
   const out = await programCommand(world, await writeProgram(world, name, body), options).output();
   const dec = new TextDecoder();
   const stdout = dec.decode(out.stdout);
-  return { code: out.code, signal: out.signal, reports: parseReports(stdout), stdout, stderr: dec.decode(out.stderr) };
+  return {
+    code: out.code,
+    signal: out.signal,
+    reports: parseReports(stdout),
+    stdout,
+    stderr: dec.decode(out.stderr),
+  };
 }
 
 /** A program that runs while the test looks at it: its reports as they come. */
@@ -114,7 +127,12 @@ export class RunningProgram {
   }
 
   /** Starts a program in the world. */
-  static async start(world: SimWorld, name: string, body: string, options: ProgramOptions = {}): Promise<RunningProgram> {
+  static async start(
+    world: SimWorld,
+    name: string,
+    body: string,
+    options: ProgramOptions = {},
+  ): Promise<RunningProgram> {
     return new RunningProgram(programCommand(world, await writeProgram(world, name, body), options));
   }
 
@@ -127,7 +145,13 @@ export class RunningProgram {
   async done(): Promise<ProgramResult> {
     const status = await this.child.status;
     await this.#done;
-    return { code: status.code, signal: status.signal, reports: this.reports, stdout: this.stdout, stderr: this.stderr };
+    return {
+      code: status.code,
+      signal: status.signal,
+      reports: this.reports,
+      stdout: this.stdout,
+      stderr: this.stderr,
+    };
   }
 
   /** Kills it if it still runs, and waits: for `finally` blocks. */
