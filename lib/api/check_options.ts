@@ -146,7 +146,13 @@ export function startOptions(value: unknown, host: HostKind): StartRequest & { s
   if (file) {
     request.output = output;
     if (o.rotate !== undefined) {
-      const r = optionsObject(o.rotate as Record<string, unknown>, "rotate");
+      if (typeof o.rotate !== "object" || o.rotate === null || Array.isArray(o.rotate)) {
+        throw new OptionTypeError(
+          "rotate",
+          `Invalid option "rotate": expected { size: BYTES, count?: FILES }, got ${described(o.rotate)}`,
+        );
+      }
+      const r = o.rotate as Record<string, unknown>;
       request.rotate = { size: wholeOption(r.size, "rotate.size", range, true)! };
       const count = wholeOption(r.count, "rotate.count", { min: 1, max: 100_000, unit: "files" });
       if (count !== undefined) request.rotate.count = count;
