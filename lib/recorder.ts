@@ -619,6 +619,8 @@ export class Recorders {
             if (cancelled?.aborted) throw new Deno.errors.BrokenPipe("The stream's consumer cancelled it");
             await out.write(chunk);
             written += chunk.length;
+            // Aborted while the consumer took this chunk: stop here rather than after the next one.
+            signal?.throwIfAborted();
           };
           try {
             const { bytes } = await snapshotData(store, ref, sink);
