@@ -86,7 +86,11 @@ const EXPECTED: Record<string, [string, string, RegExp]> = {
   ],
   "sink: 42": ["TypeError", "sink", /expected a function or a WritableStream<Uint8Array>/],
   "signal: true": ["TypeError", "signal", /expected an AbortSignal, got true$/],
-  "name: null": ["TypeError", "name", /^Invalid option "name": expected a recorder name \(a string\), got null$/],
+  "name: null": [
+    "TypeError",
+    "name",
+    /^Invalid option "name": expected a recorder name \(a string\), got null$/,
+  ],
   "advance(-5)": ["RangeError", "ms", /a number of milliseconds from 0 to .*, got -5$/],
   "advance(NaN)": ["RangeError", "ms", /, got NaN$/],
   "cpus: 0": ["RangeError", "cpus", /a whole number of CPUs from 1 to 1024, got 0$/],

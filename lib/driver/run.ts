@@ -124,6 +124,8 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * ```
  */
 export async function runCommand(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  // Cancelled before it ran: nothing is started (an abort event would not come again to stop it).
+  options.signal?.throwIfAborted();
   const program = argv[0];
   if (options.privateUmask) argv = ["sh", "-c", 'umask 077 && exec "$@"', "sh", ...argv];
   const child = spawn(argv, {

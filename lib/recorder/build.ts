@@ -179,6 +179,8 @@ export async function buildModule(engine: Engine, options: BuildOptions): Promis
       env: host.env,
       signal: options.signal,
     });
+    // stap ended on our SIGTERM: the build was cancelled, its failure is not the story.
+    options.signal?.throwIfAborted();
     const seconds = (performance.now() - started) / 1000;
     const built = join(workDir, `${module}.ko`);
     let bytes: Uint8Array | undefined;

@@ -75,6 +75,8 @@ export async function serveTriggerSocket(
   await Deno.chmod(path, 0o600);
   const onAbort = () => listener.close();
   signal.addEventListener("abort", onAbort, { once: true });
+  // Stopped before it listened (a watcher stopped as it started): an abort event will not come again.
+  if (signal.aborted) onAbort();
   const open = new Set<Promise<void>>();
   try {
     for await (const conn of listener) {
