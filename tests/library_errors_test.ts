@@ -135,6 +135,58 @@ Deno.test("permission: a permission the program was not given is said with the f
       { permissions: LIBRARY_PERMISSIONS.filter((p) => p !== "--allow-env") },
     );
     assertEquals([ownEnv.code, ownEnv.reports[0]?.recorders], [0, 0], ownEnv.stderr);
+    // The other flags README "Library" lists, each refused the same way where the library needs it.
+    for (
+      const [flag, body] of [
+        [
+          "--allow-run",
+          `await new stapfr.Recorders({ sim: true }).start({ name: "r", script: { text: "probe begin { }" } })`,
+        ],
+        // The watcher goes on without its trigger socket, and says why in a problem event.
+        [
+          "--allow-net",
+          `const stop = new AbortController();
+           await new stapfr.Recorders({ sim: true }).watch({
+             name: "r",
+             triggers: [{ kind: "signal" }],
+             until: stop.signal,
+             onEvent: (e) => {
+               if (e.type !== "problem") return;
+               report({ code: "permission", message: e.message });
+               stop.abort();
+             },
+           })`,
+        ],
+        // A watcher runs (the command line's): the trigger goes to its socket.
+        ["--allow-net", `await new stapfr.Recorders({ sim: true }).trigger("r")`],
+      ] as const
+    ) {
+      if (flag === "--allow-net" && (await world.modules())["stap_fr_r"] === undefined) {
+        await world.ok(["start", "r", "-e", 'probe timer.s(1) { printf("x\\n") }']);
+      }
+      const watcher = body.includes("trigger(") ? world.spawn(["watch", "r", "--on", "signal"]) : undefined;
+      try {
+        if (watcher) {
+          await until(
+            "the watcher",
+            () => Deno.stat(`${world.stateDir}/r.trigger.sock`).then(() => true, () => false),
+          );
+        }
+        const r = await runProgram(
+          world,
+          "without",
+          `try { ${body}; } catch (err) { report(codeOf(err)); }`,
+          {
+            permissions: LIBRARY_PERMISSIONS.filter((p) => p !== flag),
+          },
+        );
+        assertEquals(r.reports[0]?.code, "permission", `${flag}: ${body}: ${r.stdout}${r.stderr}`);
+        assertMatch(r.reports[0].message as string, new RegExp(`the program was not given ${flag}`));
+      } finally {
+        watcher?.kill("SIGTERM");
+        await watcher?.output();
+      }
+    }
   });
 });
 

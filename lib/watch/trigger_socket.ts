@@ -8,6 +8,7 @@
  * @module
  */
 import { StapfrError } from "../errors.ts";
+import { operationError } from "../os_errors.ts";
 import { join } from "../path.ts";
 import type { Registry } from "../registry.ts";
 
@@ -121,6 +122,8 @@ export async function sendTrigger(path: string, reason: string | null): Promise<
     try {
       conn = await Deno.connect({ transport: "unix", path });
     } catch (err) {
+      // Not allowed to connect at all (no --allow-net): waiting would not help.
+      if (err instanceof Deno.errors.NotCapable) throw operationError("reach the watcher", err);
       if (Date.now() >= deadline) {
         throw new StapfrError(`The watcher's trigger socket does not answer (${(err as Error).message})`, {
           code: "timeout",

@@ -24,6 +24,7 @@ import { readWatchState, type WatchState, watchStatePath } from "./state.ts";
 import { triggerSocketPath } from "./trigger_socket.ts";
 import { eventLine, type WatchEvent } from "./events.ts";
 import { errorCode } from "../errors.ts";
+import { operationError } from "../os_errors.ts";
 
 /** What to watch, and how. */
 export interface WatchOptions {
@@ -257,7 +258,14 @@ export async function runWatcher(
   await saveState();
   emit({ type: "started", trigger: "watch", recorder: record.name, triggers: state.triggers });
   const running = triggers.map((t) =>
-    t.run(sink, stop.signal).catch((err) => emit({ type: "problem", trigger: t.label, message: err.message }))
+    t.run(sink, stop.signal).catch((err) =>
+      // Said in words, with what the program needs where Deno refused (lib/os_errors.ts).
+      emit({
+        type: "problem",
+        trigger: t.label,
+        message: (operationError(`run trigger "${t.label}"`, err) as Error).message,
+      })
+    )
   );
 
   let switcher: ReturnType<typeof setInterval> | undefined;
