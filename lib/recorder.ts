@@ -198,14 +198,24 @@ function streamSink(sink: ByteSink): OpenSink {
 /**
  * The flight recorders of one state directory on one host.
  *
- * @example Start, dump and stop a memory recorder on the simulator
- * ```ts ignore
+ * @example Start, dump, tail, snapshot and stop a memory recorder on the simulator
+ * ```ts
+ * import { assert, assertEquals } from "@std/assert";
  * import { Recorders } from "./recorder.ts";
- * const recorders = new Recorders({ sim: true });
- * await recorders.start({ name: "io", script: { text: 'probe vfs.read { printf("%s\\n", execname()) }' } });
+ * const root = await Deno.makeTempDir();
+ * const recorders = new Recorders({ sim: true, simRoot: root, idleMs: 800 });
+ * await recorders.start({ name: "io", script: { text: 'probe timer.ms(10) { printf("tick\\n") }' } });
+ * await new Promise((resolve) => setTimeout(resolve, 1000));
  * const chunks: Uint8Array[] = [];
- * await recorders.dump("io", (chunk) => void chunks.push(chunk)); // each chunk is yours to keep
- * await recorders.stop("io");
+ * const dumped = await recorders.dump("io", (chunk) => void chunks.push(chunk)); // each chunk is yours to keep
+ * assertEquals(chunks.reduce((n, c) => n + c.length, 0), dumped.bytes);
+ * const last = await recorders.tail("io", () => {}, { lines: 3 });
+ * assertEquals(last.mode, "memory");
+ * const { manifest } = await recorders.snapshot("io", { reason: "an example" });
+ * assertEquals((await recorders.snapshotData(manifest.id, () => {})).bytes, manifest.bytes);
+ * const stopped = await recorders.stop("io"); // what was still buffered is discarded without a sink
+ * assert(stopped.stopped);
+ * await Deno.remove(root, { recursive: true });
  * ```
  */
 export class Recorders {
@@ -267,9 +277,23 @@ export class Recorders {
    * recorder in detail; with `stopOnDispose`, `await using` stops it on every way out.
    *
    * @example A recorder that lives as long as a block (on the simulator)
-   * ```ts ignore
-   * await using recorder = await recorders.start({ name: "io", script: { text: SCRIPT }, stopOnDispose: true });
-   * // … a failure here still stops it
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * const root = await Deno.makeTempDir();
+   * const recorders = new Recorders({ sim: true, simRoot: root });
+   * try {
+   *   await using recorder = await recorders.start({
+   *     name: "io",
+   *     script: { text: 'probe timer.ms(10) { printf("tick\\n") }' },
+   *     stopOnDispose: true,
+   *   });
+   *   assertEquals([recorder.state, recorder.module], ["recording", "stap_fr_io"]);
+   *   throw new Error("something fails here");
+   * } catch {
+   *   // It was stopped on the way out.
+   * }
+   * assertEquals((await recorders.list()).recorders, []);
+   * await Deno.remove(root, { recursive: true });
    * ```
    */
   async start(options: StartOptions): Promise<StartedRecorder> {
@@ -292,7 +316,18 @@ export class Recorders {
     });
   }
 
-  /** Every recorder of this host, reconciled with what is loaded and alive, plus orphan modules. */
+  /**
+   * Every recorder of this host, reconciled with what is loaded and alive, plus orphan modules (a recorder
+   * being started is listed once it records).
+   *
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * const root = await Deno.makeTempDir();
+   * assertEquals((await new Recorders({ sim: true, simRoot: root }).list()).recorders, []);
+   * await Deno.remove(root, { recursive: true });
+   * ```
+   */
   async list(): Promise<ListResult> {
     return await this.#op("list recorders", async () => {
       const { listRecorders } = await import("./recorder/inspect.ts");
@@ -300,7 +335,19 @@ export class Recorders {
     });
   }
 
-  /** One recorder in detail. */
+  /**
+   * One recorder in detail.
+   *
+   * @example A recorder that is not there: `not_found`
+   * ```ts
+   * import { assertEquals, assertRejects } from "@std/assert";
+   * import { StapfrError } from "./errors.ts";
+   * const root = await Deno.makeTempDir();
+   * const err = await assertRejects(() => new Recorders({ sim: true, simRoot: root }).status("web"), StapfrError);
+   * assertEquals((err as StapfrError).code, "not_found");
+   * await Deno.remove(root, { recursive: true });
+   * ```
+   */
   async status(name: string): Promise<RecorderDetail> {
     const n = nameOption(name);
     return await this.#op(`status "${n}"`, async () => {
@@ -392,14 +439,31 @@ export class Recorders {
       }), cancelled);
   }
 
-  /** {@linkcode dump} as a stream: see {@linkcode RecorderStream}. Options are checked here, synchronously. */
+  /**
+   * {@linkcode dump} as a stream: see {@linkcode RecorderStream}. Options are checked here, synchronously.
+   *
+   * @example
+   * ```ts ignore
+   * const dump = recorders.dumpStream("io");
+   * await dump.readable.pipeThrough(new TextDecoderStream()).pipeTo(somewhereForText);
+   * console.log((await dump.result).loss);
+   * ```
+   */
   dumpStream(name: string, options?: ReadOptions): RecorderStream<ReadResult> {
     const n = nameOption(name);
     const o = readOptions(options);
     return new RecorderStream((sink, cancelled) => this.#dump(n, streamSink(sink), o, cancelled));
   }
 
-  /** Live output to `sink` until `until` aborts (then detach), the consumer goes away, or the recording ends. */
+  /**
+   * Live output to `sink` until `until` aborts (then detach), the consumer goes away, or the recording ends.
+   *
+   * @example Ten seconds of live output
+   * ```ts ignore
+   * const result = await recorders.attach("io", Deno.stdout.writable, { until: AbortSignal.timeout(10_000) });
+   * console.error(result.outcome); // "stopped"
+   * ```
+   */
   async attach(name: string, sink: Sink, options?: ReadOptions): Promise<ReadResult> {
     const n = nameOption(name);
     const o = readOptions(options);
@@ -446,6 +510,11 @@ export class Recorders {
    * The last lines, then (with `follow`) new output until `until` aborts. No lines of a memory recorder is an
    * `invalid_option` error: reading drains its ring, so it would throw away everything the ring held and
    * print nothing.
+   *
+   * @example The last 20 lines, then new output for a minute
+   * ```ts ignore
+   * await recorders.tail("io", (chunk) => void process(chunk), { lines: 20, follow: true, until: AbortSignal.timeout(60_000) });
+   * ```
    */
   async tail(name: string, sink: Sink, options?: TailOptions): Promise<ReadResult> {
     const n = nameOption(name);
@@ -480,7 +549,14 @@ export class Recorders {
       }), cancelled);
   }
 
-  /** {@linkcode tail} as a stream. */
+  /**
+   * {@linkcode tail} as a stream.
+   *
+   * @example
+   * ```ts ignore
+   * const text = await new Response(recorders.tailStream("io", { lines: 5 }).readable).text();
+   * ```
+   */
   tailStream(name: string, options?: TailOptions): RecorderStream<ReadResult> {
     const n = nameOption(name);
     const o = tailOptions(options);
@@ -491,6 +567,13 @@ export class Recorders {
    * Ends a recording: what was buffered and the end-probe output go to `sink` (discarded without one); the
    * entry is removed. Aborting `signal` while a memory recorder is drained detaches instead: the recorder
    * keeps recording, and the call rejects with `signal.reason`.
+   *
+   * @example Keep the last output and the end probes' in a file; or discard it
+   * ```ts ignore
+   * const file = await Deno.open("io.last.txt", { write: true, createNew: true });
+   * await recorders.stop("io", file.writable);
+   * await recorders.stop("other", undefined, { discard: true });
+   * ```
    */
   async stop(name: string, sink?: Sink, options?: StopOptions): Promise<StopResult> {
     const n = nameOption(name);
@@ -512,6 +595,14 @@ export class Recorders {
   /**
    * Removes dead entries; with `unloadOrphans`, unloads `stap_` modules nobody registered (those that look like
    * stapfr recorders only with `yes`: without it, gc throws `GcConfirmationNeeded` and changes nothing).
+   *
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * const root = await Deno.makeTempDir();
+   * assertEquals((await new Recorders({ sim: true, simRoot: root }).gc()).actions, []);
+   * await Deno.remove(root, { recursive: true });
+   * ```
    */
   async gc(options?: GcOptions): Promise<GcResult> {
     const o = gcOptions(options);
@@ -538,6 +629,12 @@ export class Recorders {
   /**
    * Captures the recorder's current window into the snapshot store (memory: a drain, as `dump`; file mode: a
    * cut of its files) with a manifest; the recording goes on. The recorder's retention bounds apply after.
+   *
+   * @example
+   * ```ts ignore
+   * const { manifest, path } = await recorders.snapshot("io", { reason: "p99 spike" });
+   * console.log(manifest.id, manifest.loss?.missing.total, path);
+   * ```
    */
   async snapshot(name: string, options?: SnapshotOptions): Promise<SnapshotTaken> {
     const n = nameOption(name);
@@ -559,7 +656,17 @@ export class Recorders {
     });
   }
 
-  /** The snapshots in the store (of one recorder, or all), oldest first, and directories that are broken. */
+  /**
+   * The snapshots in the store (of one recorder, or all), oldest first, and directories that are broken.
+   *
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * const root = await Deno.makeTempDir();
+   * assertEquals(await new Recorders({ sim: true, simRoot: root }).snapshots("io"), { snapshots: [], broken: [] });
+   * await Deno.remove(root, { recursive: true });
+   * ```
+   */
   async snapshots(name?: string): Promise<{ snapshots: SnapshotSummary[]; broken: BrokenSnapshot[] }> {
     const n = name === undefined ? undefined : nameOption(name);
     return await this.#op("list snapshots", async () => {
@@ -571,6 +678,14 @@ export class Recorders {
   /**
    * Reads every data file of the snapshots given (`ID` or `NAME/ID`), or of the whole store, and checks its
    * size and SHA-256 against the manifest.
+   *
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * const root = await Deno.makeTempDir();
+   * assertEquals((await new Recorders({ sim: true, simRoot: root }).verifySnapshots()).ok, true);
+   * await Deno.remove(root, { recursive: true });
+   * ```
    */
   async verifySnapshots(
     refs: readonly string[] = [],
@@ -585,7 +700,15 @@ export class Recorders {
     });
   }
 
-  /** One snapshot's manifest, by `ID` or `NAME/ID`. */
+  /**
+   * One snapshot's manifest, by `ID` or `NAME/ID`.
+   *
+   * @example
+   * ```ts ignore
+   * const { manifest } = await recorders.snapshotManifest("io/20261201T051200Z-001");
+   * console.log(manifest.reason, manifest.bytes, manifest.contiguous);
+   * ```
+   */
   async snapshotManifest(ref: string): Promise<{ manifest: Manifest; path: string }> {
     const r = stringOption(ref, "ref", { required: true, nonEmpty: true, what: "a snapshot ID or NAME/ID" })!;
     return await this.#op(`show snapshot "${r}"`, async () => await (await this.#store()).find(r));
@@ -594,6 +717,12 @@ export class Recorders {
   /**
    * One snapshot's data as one ordered stream to `sink` (bulk files merged as `dump` does), checked against its
    * manifest as it goes.
+   *
+   * @example
+   * ```ts ignore
+   * const file = await Deno.open("snapshot.txt", { write: true, createNew: true });
+   * await recorders.snapshotData("io/20261201T051200Z-001", file.writable);
+   * ```
    */
   async snapshotData(ref: string, sink: Sink, options?: { signal?: AbortSignal }): Promise<SnapshotData> {
     const r = stringOption(ref, "ref", { required: true, nonEmpty: true, what: "a snapshot ID or NAME/ID" })!;
@@ -641,7 +770,15 @@ export class Recorders {
     }
   }
 
-  /** {@linkcode snapshotData} as a stream. */
+  /**
+   * {@linkcode snapshotData} as a stream.
+   *
+   * @example
+   * ```ts ignore
+   * await using data = recorders.snapshotDataStream("io/20261201T051200Z-001");
+   * for await (const text of data.readable.pipeThrough(new TextDecoderStream())) console.log(text);
+   * ```
+   */
   snapshotDataStream(ref: string, options?: { signal?: AbortSignal }): RecorderStream<SnapshotData> {
     const r = stringOption(ref, "ref", { required: true, nonEmpty: true, what: "a snapshot ID or NAME/ID" })!;
     const { signal } = signalOnly(options);
@@ -650,7 +787,18 @@ export class Recorders {
     );
   }
 
-  /** Deletes the oldest snapshots until every bound holds (per recorder); `dryRun` only says which. */
+  /**
+   * Deletes the oldest snapshots until every bound holds (per recorder); `dryRun` only says which.
+   *
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * const root = await Deno.makeTempDir();
+   * const pruned = await new Recorders({ sim: true, simRoot: root }).pruneSnapshots({ keep: 20 }, { dryRun: true });
+   * assertEquals(pruned.removed, []);
+   * await Deno.remove(root, { recursive: true });
+   * ```
+   */
   async pruneSnapshots(
     bounds: RetentionBounds,
     options?: { name?: string; dryRun?: boolean },
@@ -731,6 +879,12 @@ export class Recorders {
   /**
    * Fires the signal trigger of the recorder's watcher (over its socket: no signal is sent to any process), or
    * takes a plain snapshot when none runs.
+   *
+   * @example
+   * ```ts ignore
+   * const { decision, snapshot } = await recorders.trigger("io", { reason: "checkout failed" });
+   * console.log(decision ?? `a plain snapshot: ${snapshot?.id}`);
+   * ```
    */
   async trigger(name: string, options?: { reason?: string; signal?: AbortSignal }): Promise<TriggerResult> {
     const n = nameOption(name);
@@ -754,6 +908,12 @@ export class Recorders {
    * Runs the script briefly as a temporary bulk file recorder, measures its output rate per CPU and
    * recommends `buffer` and `rotate` for the window; everything it started is stopped and removed. `until`
    * ends the measurement early (the plan uses what was measured).
+   *
+   * @example
+   * ```ts ignore
+   * const plan = await recorders.plan({ script: { file: "io.stp" }, windowMs: 10 * 60_000 });
+   * console.log(plan.buffer?.flag, plan.rotate?.flag);
+   * ```
    */
   async plan(options: PlanOptions): Promise<Plan & { measured_seconds: number }> {
     const o = planOptions(options);
@@ -766,6 +926,12 @@ export class Recorders {
   /**
    * Compiles a recorder's module for a kernel (`stap -p4 -r`) and writes `stap_fr_NAME.ko` and its JSON
    * description into `outDir`; {@linkcode Recorders.start} with `module` starts it where only staprun is.
+   *
+   * @example
+   * ```ts ignore
+   * const built = await recorders.build({ name: "io", script: { file: "io.stp" }, kernel: "6.1.0-57-amd64", outDir: "mods" });
+   * console.log(built.module_path); // mods/stap_fr_io.ko
+   * ```
    */
   async build(options: BuildOptions): Promise<BuildResult> {
     const o = buildOptions(options);
@@ -775,7 +941,18 @@ export class Recorders {
     });
   }
 
-  /** Validates a script without loading anything. */
+  /**
+   * Validates a script without loading anything.
+   *
+   * @example
+   * ```ts
+   * import { assertEquals } from "@std/assert";
+   * const root = await Deno.makeTempDir();
+   * const report = await new Recorders({ sim: true, simRoot: root }).check({ text: "probe begin { exit() }" });
+   * assertEquals([report.ok, report.checker], [true, "sim"]);
+   * await Deno.remove(root, { recursive: true });
+   * ```
+   */
   async check(script: ScriptSource, options?: { signal?: AbortSignal }): Promise<CheckReport> {
     const s = scriptOption(script);
     const { signal } = signalOnly(options);
