@@ -35,7 +35,12 @@ const MAX_BUFFER_BYTES = 4095 * 1024 * 1024;
 /** The load options, checked (`bufferBytes` a multiple of 4 KiB). */
 function loadOptions<T extends LoadOptions>(options: T | undefined): T {
   const o = optionsObject(options);
-  wholeOption(o.bufferBytes, "bufferBytes", { min: 4096, max: MAX_BUFFER_BYTES, unit: "bytes", multipleOf: 4096 });
+  wholeOption(o.bufferBytes, "bufferBytes", {
+    min: 4096,
+    max: MAX_BUFFER_BYTES,
+    unit: "bytes",
+    multipleOf: 4096,
+  });
   booleanOption(o.bulk, "bulk");
   stringsOption(o.args, "args");
   booleanOption(o.guru, "guru");
@@ -46,7 +51,10 @@ function loadOptions<T extends LoadOptions>(options: T | undefined): T {
 function moduleOption(name: unknown): string {
   const n = stringOption(name, "name", { required: true, nonEmpty: true })!;
   if (!/^[A-Za-z0-9_]{1,55}$/.test(n)) {
-    throw new OptionRangeError("name", `Invalid option "name": a module name is 1 to 55 letters, digits or "_", got ${JSON.stringify(n)}`);
+    throw new OptionRangeError(
+      "name",
+      `Invalid option "name": a module name is 1 to 55 letters, digits or "_", got ${JSON.stringify(n)}`,
+    );
   }
   return n;
 }
@@ -163,7 +171,10 @@ export class Simulator {
     name = moduleOption(name);
     options = loadOptions(options);
     if (typeof script !== "string" && (typeof script !== "object" || script === null)) {
-      throw new OptionTypeError("script", 'Invalid option "script": expected the script text or a compiled script');
+      throw new OptionTypeError(
+        "script",
+        'Invalid option "script": expected the script text or a compiled script',
+      );
     }
     if (this.#modules.has(name)) {
       throw new StapfrError(`Module "${name}" is already loaded`, { code: "exists" });
@@ -213,7 +224,10 @@ export class Simulator {
       ? parseFileSizeOption(options.rotate)
       : options.rotate;
     if (options.rotate !== undefined && rotation === undefined) {
-      throw new OptionRangeError("rotate", `Invalid option "rotate": invalid file size option "${options.rotate}"`);
+      throw new OptionRangeError(
+        "rotate",
+        `Invalid option "rotate": invalid file size option "${options.rotate}"`,
+      );
     }
     module.attach();
     module.takeControl();
@@ -392,7 +406,21 @@ export interface AttachmentOps {
   stop(): void;
 }
 
-/** An attached `staprun -A`. */
+/**
+ * An attached `staprun -A`.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * const sim = new Simulator({ rate: 1000 });
+ * sim.load("stap_fr_x", 'probe timer.ms(10) { printf("x\\n") }');
+ * const reader = sim.attach("stap_fr_x");
+ * sim.advance(2500);
+ * assert(reader.output().includes("x\n"));
+ * reader.stop(); // end probes, then unloaded
+ * assert(sim.modules().length === 0);
+ * ```
+ */
 export class SimAttachment {
   readonly #ops: AttachmentOps;
 

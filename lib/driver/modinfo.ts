@@ -15,7 +15,7 @@ import { StapfrError } from "../errors.ts";
  * ```ts
  * import { assertThrows } from "@std/assert";
  * const err = assertThrows(() => moduleInfo(new TextEncoder().encode("not ELF")), NotAModuleError);
- * if (err.code !== "rejected_module") throw new Error(err.code);
+ * if ((err as NotAModuleError).code !== "rejected_module") throw new Error("a module error has its code");
  * ```
  */
 export class NotAModuleError extends StapfrError {
@@ -234,7 +234,18 @@ function infoOf(elf: ElfFile): ModuleInfo {
   return { name: get("name"), vermagic, release, entries, elf };
 }
 
-/** Reads a module file's information (see {@linkcode moduleInfo}); file errors are thrown as they are. */
+/**
+ * Reads a module file's information (see {@linkcode moduleInfo}); file errors are thrown as they are.
+ *
+ * @example A file that is not a module
+ * ```ts
+ * import { assertRejects } from "@std/assert";
+ * const file = await Deno.makeTempFile();
+ * await Deno.writeTextFile(file, "not a module");
+ * await assertRejects(() => readModuleInfo(file), NotAModuleError, "not an ELF file");
+ * await Deno.remove(file);
+ * ```
+ */
 export async function readModuleInfo(path: string): Promise<ModuleInfo> {
   const file = await Deno.open(path, { read: true });
   try {

@@ -70,7 +70,7 @@ export interface CompileOptions {
  * ```ts
  * import { assertThrows } from "@std/assert";
  * const err = assertThrows(() => compileScript("probe begin {"), ScriptError);
- * if (err.code !== "compile_failed") throw new Error(err.code);
+ * if ((err as ScriptError).code !== "compile_failed") throw new Error("a script error has its code");
  * ```
  */
 export class ScriptError extends StapfrError {
@@ -87,6 +87,13 @@ export class ScriptError extends StapfrError {
 
 /**
  * A script with probes or functions the simulator cannot run (listed in `unsupported`; `code: "unsupported"`).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const err = new UnsupportedScriptError([{ file: "x.stp", line: 1, column: 7, message: "not simulated" }]);
+ * assertEquals([err.code, err.message], ["unsupported", "The simulator cannot run this script:\nx.stp:1:7: not simulated"]);
+ * ```
  */
 export class UnsupportedScriptError extends StapfrError {
   /** The error's name, for logs and `instanceof`-free checks. */
