@@ -115,12 +115,12 @@ export {
   validateName,
 } from "./lib/units.ts";
 export {
+  ERROR_CODES,
   type ErrorCode,
   errorCode,
-  ERROR_CODES,
   ExitCode,
-  type ExitCodeValue,
   exitCodeOf,
+  type ExitCodeValue,
   Interrupted,
   OptionRangeError,
   OptionTypeError,
