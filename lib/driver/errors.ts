@@ -239,10 +239,12 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
     );
   }
   if (/^semantic error: .*\(not simulated\)/m.test(stderr)) {
-    // The simulator's stap marks what it cannot run; the script may well compile for SystemTap.
+    // The simulator's stap marks what it does not simulate: a point no kernel has, or one the simulator lacks.
     return fail(
-      `Cannot ${doing} ${who}: the simulator cannot run this script`,
-      'Run it where SystemTap is installed; check lists what the simulator cannot run ("stapfr --sim check")',
+      `Cannot ${doing} ${who}: the script does not compile on the simulator (a probe point or function it ` +
+        "does not simulate)",
+      "Fix the script, or run it where SystemTap is installed (check lists what the simulator cannot run: " +
+        '"stapfr --sim check")',
       "unsupported",
     );
   }
