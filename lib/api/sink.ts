@@ -16,6 +16,17 @@ import { OptionTypeError } from "../errors.ts";
  */
 export type Sink = ((chunk: Uint8Array) => Promise<void> | void) | WritableStream<Uint8Array>;
 
+const BORROWS = Symbol("borrows its chunks");
+
+/**
+ * Marks a sink that is done with each chunk when its promise resolves and keeps no reference to it (it writes
+ * the bytes at once, as the command line's stdout and `-o FILE` do): it is handed the engine's buffer itself,
+ * without the copy a caller's sink gets. Internal to stapfr: a library caller's chunks are always its own.
+ */
+export function borrowing<T extends (chunk: Uint8Array) => Promise<void>>(sink: T): T {
+  return Object.assign(sink, { [BORROWS]: true });
+}
+
 /** A {@linkcode Sink} ready for the engine, and how to end it. */
 export interface OpenSink {
   /** The engine's byte sink. */
@@ -45,6 +56,9 @@ export function openSink(sink: Sink | undefined, option = "sink"): OpenSink {
     return { write: () => Promise.resolve(), close: () => Promise.resolve(), abort: () => Promise.resolve() };
   }
   if (typeof sink === "function") {
+    if (BORROWS in sink) {
+      return { write: sink as ByteSink, close: () => Promise.resolve(), abort: () => Promise.resolve() };
+    }
     return {
       write: async (chunk) => {
         await sink(chunk.slice());
