@@ -152,13 +152,14 @@ export function numberOption(
   return value;
 }
 
-/** One of `allowed`; undefined passes. */
+/** One of `allowed`; undefined passes unless `required`. */
 export function oneOfOption<T extends string>(
   value: unknown,
   option: string,
   allowed: readonly T[],
+  required = false,
 ): T | undefined {
-  if (value === undefined) return undefined;
+  if (value === undefined && !required) return undefined;
   const expected = `one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}`;
   if (typeof value !== "string") throw typeError(option, expected, value);
   if (!allowed.includes(value as T)) throw rangeError(option, expected, value);

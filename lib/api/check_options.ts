@@ -363,32 +363,29 @@ export function triggerOption(
     case "pressure": {
       const expr = t.expr as { field?: unknown; op?: unknown; value?: unknown; text?: unknown } | undefined;
       const e = optionsObject(expr as Record<string, unknown>, `${option}.expr`);
-      const field = oneOfOption(e.field, `${option}.expr.field`, ["avg10", "avg60", "avg300", "total"]);
-      const op = oneOfOption(e.op, `${option}.expr.op`, [">", ">=", "<", "<="]);
+      // Like { field: "avg10", op: ">", value: 40 }: the PSI field, the comparison, the threshold.
+      const field = oneOfOption(
+        e.field,
+        `${option}.expr.field`,
+        ["avg10", "avg60", "avg300", "total"],
+        true,
+      )!;
+      const op = oneOfOption(e.op, `${option}.expr.op`, [">", ">=", "<", "<="], true)!;
       const threshold = numberOption(e.value, `${option}.expr.value`, {
         min: 0,
         max: HUGE,
-        unit: "percent or microseconds",
+        unit: "percent (avg) or microseconds (total)",
       });
-      if (!field || !op || threshold === undefined) {
+      if (threshold === undefined) {
         throw new OptionTypeError(
-          `${option}.expr`,
-          `Invalid option "${option}.expr": expected { field, op, value }, like { field: "avg10", op: ">", value: 40 }`,
+          `${option}.expr.value`,
+          `Missing option "${option}.expr.value": the threshold`,
         );
       }
       return {
         kind,
-        resource: oneOfOption(t.resource, `${option}.resource`, ["cpu", "memory", "io"]) ??
-          (() => {
-            throw new OptionTypeError(
-              `${option}.resource`,
-              `Missing option "${option}.resource": cpu, memory or io`,
-            );
-          })(),
-        scope: oneOfOption(t.scope, `${option}.scope`, ["some", "full"]) ??
-          (() => {
-            throw new OptionTypeError(`${option}.scope`, `Missing option "${option}.scope": some or full`);
-          })(),
+        resource: oneOfOption(t.resource, `${option}.resource`, ["cpu", "memory", "io"], true)!,
+        scope: oneOfOption(t.scope, `${option}.scope`, ["some", "full"], true)!,
         expr: {
           field,
           op,
