@@ -15,7 +15,7 @@ import { type GlobalOptions, type Io, makeContext } from "./lib/cli/context.ts";
 import { failureOf, humanLines, jsonError } from "./lib/cli/failure.ts";
 import { commandShape } from "./lib/cli/flags.ts";
 import { suspendRequested } from "./lib/cli/suspend.ts";
-import { ExitCode, UsageError } from "./lib/errors.ts";
+import { ExitCode, Interrupted, UsageError } from "./lib/errors.ts";
 import { defaultKnobs, type Knobs, readKnobs } from "./lib/knobs.ts";
 import { liveReaders } from "./lib/driver/live_readers.ts";
 import { blockInspectorSignal, refuseInspectorSignal } from "./lib/inspector_guard.ts";
@@ -46,7 +46,7 @@ Options:
   -V, --version      print the version
 
 Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted. With --json, an error is also a JSON object on
-stdout: {"error": {"message", "hint", "exit_code"}}.
+stdout: {"error": {"code", "message", "hint", "exit_code"}}.
 
 Environment: STAPFR_* knobs (README, "Environment"), checked at startup; a bad one is a usage error.
 `;
@@ -186,6 +186,7 @@ export async function main(args: string[], io: Io): Promise<number> {
     const failure = failureOf(err, {
       aborted: signal.aborted,
       usage: commandName ? `stapfr ${COMMANDS[commandName].usage}` : GLOBAL_USAGE,
+      operation: commandName ?? "start stapfr",
     });
     if (failure.silent) return failure.exitCode;
     const ctx0 = makeContext(io, { sim: false, json: false, knobs: defaultKnobs() }, signal);
@@ -219,7 +220,8 @@ function guardProcess(controller: AbortController, command: CommandInfo | undefi
   for (const sig of ownSignals ? [] : ["SIGINT", "SIGQUIT", "SIGTERM", "SIGHUP"] as const) {
     Deno.addSignalListener(sig, () => {
       received++;
-      if (!controller.signal.aborted) return controller.abort(sig);
+      // The reason every operation rejects with (exit code 130): an interrupt, not an error.
+      if (!controller.signal.aborted) return controller.abort(new Interrupted(sig));
       if (received === 2 && liveReaders.size > 0) {
         for (const reader of liveReaders) {
           reader.hurry();

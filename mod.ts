@@ -3,7 +3,14 @@
  *
  * - {@linkcode Recorders}: the operations of the `stapfr` command line (start, list, status, dump, attach,
  *   tail, stop, gc, check, build, snapshot, snapshots, prune, plan, watch, trigger) over the installed
- *   SystemTap or the simulator, returning data instead of printing.
+ *   SystemTap or the simulator, returning data instead of printing; reads also as web streams
+ *   ({@linkcode RecorderStream}), sinks as functions or `WritableStream`s.
+ * - Errors with a stable `code` ({@linkcode ERROR_CODES}): {@linkcode StapfrError} and its subclasses,
+ *   {@linkcode OptionTypeError} and {@linkcode OptionRangeError} for options checked where they come in.
+ * - One cancellation rule: `signal` cancels (the call rejects with `signal.reason`), `until` ends an operation
+ *   that runs until told to stop (it resolves with what it got); a reader always detaches first.
+ * - {@linkcode blockInspectorSignal}: the guard a long-running program needs against SIGUSR1, which makes Deno
+ *   open a debugger port; the library itself sends no signal to its own process and installs no handler.
  * - {@linkcode readModuleInfo}: a kernel module's `.modinfo` (name, vermagic, the release it was built for),
  *   read without modinfo(8), for prebuilt modules.
  * - {@linkcode planBuffers} and {@linkcode selectPrunable}: the buffer planner's arithmetic and the retention
@@ -11,7 +18,13 @@
  * - {@linkcode Simulator}: SystemTap's flight recorder in-process on a virtual clock, deterministic for a seed
  *   (relay rings, module detach/reattach, stapio and file rotation, the script language on a synthetic
  *   workload), for planning and rehearsing a recording without root or a kernel.
- * - The units the command line takes (sizes, rotations, durations, recorder names) and the error classes.
+ * - The units the command line takes (sizes, rotations, durations, recorder names).
+ *
+ * Options and the API's own names are camelCase; results, manifests and watch events are snake_case, because
+ * they are the very JSON documents `stapfr --json` prints and `manifest.json` holds. A program needs
+ * `--allow-read`, `--allow-write`, `--allow-run`, `--allow-env`, `--allow-sys`, and `--allow-net` for the
+ * simulator's and the watcher's Unix sockets; `--allow-ffi` only for {@linkcode blockInspectorSignal} (README
+ * "Library" says why each).
  *
  * @example Rehearse a memory recorder on virtual time
  * ```ts
@@ -101,5 +114,25 @@ export {
   type RotateSpec,
   validateName,
 } from "./lib/units.ts";
-export { ExitCode, type ExitCodeValue, StapfrError, UsageError } from "./lib/errors.ts";
+export {
+  ERROR_CODES,
+  type ErrorCode,
+  errorCode,
+  ExitCode,
+  exitCodeOf,
+  type ExitCodeValue,
+  Interrupted,
+  OptionRangeError,
+  OptionTypeError,
+  StapfrError,
+  type StapfrErrorOptions,
+  UsageError,
+} from "./lib/errors.ts";
+export { KnobError } from "./lib/knobs.ts";
+export { StoreError } from "./lib/snapshots/store_errors.ts";
+export { DamagedSnapshot } from "./lib/snapshots/verify.ts";
+export { GcConfirmationNeeded } from "./lib/recorder/gc.ts";
+export { ScriptError, UnsupportedScriptError } from "./sim/lang/mod.ts";
+export { blockInspectorSignal, type InspectorGuard } from "./lib/inspector_guard.ts";
+export { eventLine, type WatchEventBase } from "./lib/watch/events.ts";
 export * from "./sim/simulator.ts";

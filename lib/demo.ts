@@ -118,7 +118,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoResult> {
     await say("2. File mode: stapio writes files, switching at 1 MiB and keeping 2 per CPU.");
     const out = join(root, "files");
     await say(`   $ stapfr --sim start vfslog -e '${SEED_SCRIPT}' --output ${out} --rotate 1M,2`);
-    let detail = await busy.start({
+    let detail: RecorderDetail = await busy.start({
       name: "vfslog",
       script: { text: SEED_SCRIPT },
       output: out,

@@ -24,7 +24,15 @@ export function simRelease(env: (name: string) => string | undefined = (name) =>
   return readKnobs(env).simRelease?.trim() || SIM_RELEASE;
 }
 
-/** The release of the kernel a host runs: `uname -r` on a real host, {@linkcode simRelease} on the simulator. */
+/**
+ * The release of the kernel a host runs: `uname -r` on a real host, {@linkcode simRelease} on the simulator.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(runningRelease("sim", () => undefined), SIM_RELEASE);
+ * ```
+ */
 export function runningRelease(
   kind: "real" | "sim",
   env: (name: string) => string | undefined = (name) => Deno.env.get(name),

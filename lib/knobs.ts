@@ -45,7 +45,17 @@ export interface Knob<T> {
   parse(raw: string): T | undefined;
 }
 
-/** A bad knob value: a usage error (exit 2) that names the variable and what it accepts. */
+/**
+ * A bad knob value: a usage error (`code: "invalid_environment"`, exit 2) that names the variable and what it
+ * accepts.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const err = new KnobError("STAPFR_IDLE_MS", "soon", "whole milliseconds, 1–3600000");
+ * assertEquals([err.code, err.variable], ["invalid_environment", "STAPFR_IDLE_MS"]);
+ * ```
+ */
 export class KnobError extends UsageError {
   /** The error's name, for logs and `instanceof`-free checks. */
   override name = "KnobError";
@@ -53,7 +63,7 @@ export class KnobError extends UsageError {
   readonly variable: string;
   /** A bad value of `variable`. */
   constructor(variable: string, raw: string, accepts: string) {
-    super(`Invalid ${variable} "${raw}": expected ${accepts}`);
+    super(`Invalid ${variable} "${raw}": expected ${accepts}`, { code: "invalid_environment" });
     this.variable = variable;
   }
 }

@@ -5,13 +5,10 @@
  * @module
  */
 import { StapfrError } from "./errors.ts";
+import { osReason } from "./os_errors.ts";
 import { dirname } from "./path.ts";
 
-/** The OS's reason without Deno's decoration: "Permission denied" from "Permission denied (os error 13): open …". */
-export function osReason(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.replace(/ \(os error \d+\).*$/s, "");
-}
+export { osReason } from "./os_errors.ts";
 
 /**
  * Why `path` is not a usable directory, or undefined when it is one. A missing directory is named as given,
@@ -54,7 +51,14 @@ export function directoryHint(reason: string): string {
  */
 export async function ensureOutputDirectory(dir: string): Promise<void> {
   const fail = (reason: string): StapfrError =>
-    new StapfrError(`Cannot write into "${dir}": ${reason}`, { hint: directoryHint(reason) });
+    new StapfrError(`Cannot write into "${dir}": ${reason}`, {
+      code: reason.includes("does not exist")
+        ? "not_found"
+        : reason.includes("permission denied")
+        ? "permission"
+        : "io",
+      hint: directoryHint(reason),
+    });
   const here = await whyNotDirectory(dir);
   if (here === undefined) return;
   if (here !== `directory "${dir}" does not exist`) throw fail(here);

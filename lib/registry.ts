@@ -7,6 +7,7 @@
  */
 import { join } from "./path.ts";
 import { StapfrError } from "./errors.ts";
+import { missingPermission, osCode, osHint } from "./os_errors.ts";
 import { processAlive, processStartTime } from "./driver/kernel.ts";
 import type { RotateSpec } from "./units.ts";
 import { recordProblem } from "./registry_record.ts";
@@ -100,7 +101,10 @@ const LEAVE_ALONE =
 
 /** The error for a registry file that cannot be used. */
 function unusable(entry: CorruptEntry): StapfrError {
-  return new StapfrError(entry.message, { hint: LEAVE_ALONE });
+  return new StapfrError(entry.message, {
+    code: /symbolic link/.test(entry.reason) ? "unsafe_path" : "damaged",
+    hint: LEAVE_ALONE,
+  });
 }
 
 function stateDirError(dir: string, err: unknown): StapfrError {
@@ -113,10 +117,18 @@ function stateDirError(dir: string, err: unknown): StapfrError {
     : err instanceof Error
     ? err.message
     : String(err);
-  return new StapfrError(`Cannot use state directory "${dir}": ${reason}`, {
-    hint: "Point --state-dir or STAPFR_STATE_DIR at a directory you can write, or run as root",
-    cause: err,
-  });
+  const denied = missingPermission(err);
+  return new StapfrError(
+    `Cannot use state directory "${dir}": ${denied ? `the program was not given ${denied.flag}` : reason}`,
+    {
+      code: osCode(err),
+      hint: denied
+        ? osHint(err)
+        : "Point --state-dir or STAPFR_STATE_DIR (stateDir in the library) at a directory you can write, " +
+          "or run as root",
+      cause: err,
+    },
+  );
 }
 
 /** The registry of one state directory. */
@@ -238,6 +250,16 @@ export class Registry {
    * that the lock is still that stale one, replaces it, and only then drops the marker, so two takers can
    * never both win. Returns the function that releases the lock.
    */
+  /** Whether a live stapfr holds the lock of recorder `name` (a start of it is under way, say). */
+  async lockHeld(name: string): Promise<boolean> {
+    try {
+      const holder = parseLock(await Deno.readTextFile(join(this.dir, `${name}.lock`)));
+      return holder !== undefined && (await processAlive(holder.pid, holder.start ?? undefined));
+    } catch {
+      return false;
+    }
+  }
+
   async lock(name: string): Promise<() => Promise<void>> {
     await this.ensureDir();
     const path = join(this.dir, `${name}.lock`);
@@ -268,6 +290,7 @@ export class Registry {
         const holder = parseLock(text);
         if (holder && (await processAlive(holder.pid, holder.start ?? undefined))) {
           throw new StapfrError(`Recorder "${name}" is being changed by another stapfr (pid ${holder.pid})`, {
+            code: "busy",
             hint: "Wait for it to finish and try again",
           });
         }
@@ -288,6 +311,7 @@ export class Registry {
       await Deno.remove(temp).catch(() => {});
     }
     throw new StapfrError(`Cannot take the lock of recorder "${name}" ("${path}")`, {
+      code: "busy",
       hint: "Remove the lock file if no stapfr is running",
     });
   }

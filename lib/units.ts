@@ -42,7 +42,15 @@ export function parseSize(text: string, what = "size"): number {
   return bytes;
 }
 
-/** Formats a byte count the way the size flags take it (`16M`, `512K`, `1.5G`, `100B`). */
+/**
+ * Formats a byte count the way the size flags take it (`16M`, `512K`, `1.5G`, `100B`).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals([formatSize(16 * 1024 * 1024), formatSize(4096), formatSize(100)], ["16M", "4K", "100B"]);
+ * ```
+ */
 export function formatSize(bytes: number): string {
   for (const [unit, size] of [["G", 1024 * MiB], ["M", MiB], ["K", 1024]] as const) {
     if (bytes >= size && bytes % (size / 16) === 0) return `${+(bytes / size).toFixed(4)}${unit}`;
@@ -169,7 +177,15 @@ export function validateName(name: string): string {
   return name;
 }
 
-/** The kernel module name of a recorder, predictable so `gc` and a person with `staprun -A` can find it. */
+/**
+ * The kernel module name of a recorder, predictable so `gc` and a person with `staprun -A` can find it.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(moduleName("io"), "stap_fr_io");
+ * ```
+ */
 export function moduleName(name: string): string {
   return `stap_fr_${name}`;
 }

@@ -17,6 +17,47 @@ import { disconnectText } from "./stapio/reader.ts";
 import { parseFileSizeOption, type RotationSpec } from "./stapio/rotation.ts";
 import { StapioWriter } from "./stapio/writer.ts";
 import { Msg, RecordDecoder } from "./transport.ts";
+import { OptionRangeError, OptionTypeError, StapfrError } from "../lib/errors.ts";
+import {
+  booleanOption,
+  numberOption,
+  optionsObject,
+  stringOption,
+  stringsOption,
+  wholeOption,
+} from "../lib/options.ts";
+
+/** The longest step {@linkcode Simulator.advance} takes: a year of virtual time. */
+const MAX_ADVANCE_MS = 365 * 86_400_000;
+/** The largest relay buffer per CPU, as stap's `-s`: 4095 MiB. */
+const MAX_BUFFER_BYTES = 4095 * 1024 * 1024;
+
+/** The load options, checked (`bufferBytes` a multiple of 4 KiB). */
+function loadOptions<T extends LoadOptions>(options: T | undefined): T {
+  const o = optionsObject(options);
+  wholeOption(o.bufferBytes, "bufferBytes", {
+    min: 4096,
+    max: MAX_BUFFER_BYTES,
+    unit: "bytes",
+    multipleOf: 4096,
+  });
+  booleanOption(o.bulk, "bulk");
+  stringsOption(o.args, "args");
+  booleanOption(o.guru, "guru");
+  return o;
+}
+
+/** A module name as the kernel takes it. */
+function moduleOption(name: unknown): string {
+  const n = stringOption(name, "name", { required: true, nonEmpty: true })!;
+  if (!/^[A-Za-z0-9_]{1,55}$/.test(n)) {
+    throw new OptionRangeError(
+      "name",
+      `Invalid option "name": a module name is 1 to 55 letters, digits or "_", got ${JSON.stringify(n)}`,
+    );
+  }
+  return n;
+}
 
 export type { CompiledScript, OutputFs, OutputHandle, RotationSpec, StallRule };
 export type { ProbeSink, RunOptions, ScriptRun, Unsupported } from "./program.ts";
@@ -100,6 +141,17 @@ export class Simulator {
 
   /** A simulator with nothing loaded, at virtual time 0. */
   constructor(options: SimulatorOptions = {}) {
+    options = optionsObject(options);
+    wholeOption(options.cpus, "cpus", { min: 1, max: 1024, unit: "CPUs" });
+    wholeOption(options.seed, "seed", { min: 0, max: 0xffff_ffff, unit: "" });
+    numberOption(options.rate, "rate", { min: 0, max: 10_000_000, unit: "events per second" });
+    numberOption(options.epochMs, "epochMs", { min: -8.64e15, max: 8.64e15, unit: "milliseconds" });
+    if (options.stall !== undefined && options.stall !== "4.8") {
+      wholeOption(options.stall, "stall", { min: 0, max: 3_600_000, unit: "milliseconds" });
+    }
+    if (options.fs !== undefined && (typeof options.fs !== "object" || options.fs === null)) {
+      throw new OptionTypeError("fs", 'Invalid option "fs": expected an OutputFs object');
+    }
     this.fs = options.fs ?? new MemoryOutputFs();
     this.#o = {
       cpus: options.cpus ?? 2,
@@ -116,7 +168,17 @@ export class Simulator {
   }
 
   #insert(name: string, script: string | CompiledScript, options: LoadOptions): SimModule {
-    if (this.#modules.has(name)) throw new Error(`Module "${name}" is already loaded`);
+    name = moduleOption(name);
+    options = loadOptions(options);
+    if (typeof script !== "string" && (typeof script !== "object" || script === null)) {
+      throw new OptionTypeError(
+        "script",
+        'Invalid option "script": expected the script text or a compiled script',
+      );
+    }
+    if (this.#modules.has(name)) {
+      throw new StapfrError(`Module "${name}" is already loaded`, { code: "exists" });
+    }
     const compiled = typeof script === "string"
       ? compileScript(script, { args: options.args, guru: options.guru })
       : script;
@@ -156,12 +218,16 @@ export class Simulator {
    * Returns the daemon's pid line (a made-up pid).
    */
   loadToFiles(name: string, script: string | CompiledScript, options: FileOptions): string {
+    stringOption(optionsObject(options).output, "output", { required: true, nonEmpty: true });
     const module = this.#insert(name, script, options);
     const rotation = typeof options.rotate === "string"
       ? parseFileSizeOption(options.rotate)
       : options.rotate;
     if (options.rotate !== undefined && rotation === undefined) {
-      throw new RangeError(`Invalid file size option "${options.rotate}"`);
+      throw new OptionRangeError(
+        "rotate",
+        `Invalid option "rotate": invalid file size option "${options.rotate}"`,
+      );
     }
     module.attach();
     module.takeControl();
@@ -202,8 +268,9 @@ export class Simulator {
     return reader;
   }
 
-  /** Advances virtual time by `ms`: probes fire, attached readers read as they go. */
+  /** Advances virtual time by `ms` (0 to a year's milliseconds): probes fire, attached readers read as they go. */
   advance(ms: number): void {
+    numberOption(ms, "ms", { min: 0, max: MAX_ADVANCE_MS, unit: "milliseconds" });
     const target = this.#nowNs + Math.round(ms * 1e6);
     while (this.#nowNs < target) {
       const attached = this.#readers.size > 0;
@@ -273,7 +340,9 @@ export class Simulator {
   attach(name: string): SimAttachment {
     const module = this.#modules.get(name);
     if (!module || this.#readers.has(name)) {
-      throw new Error(`ERROR: Cannot attach to module ${name} control channel; not running?`);
+      throw new StapfrError(`ERROR: Cannot attach to module ${name} control channel; not running?`, {
+        code: module ? "busy" : "not_running",
+      });
     }
     module.attach();
     const reader = this.#reader(module, undefined, undefined, false);
@@ -298,7 +367,7 @@ export class Simulator {
    */
   signal(name: string, sig: "SIGUSR2" | "SIGQUIT" | "SIGTERM" | "SIGINT" | "SIGHUP"): void {
     const reader = this.#readers.get(name);
-    if (!reader) throw new Error(`No stapio runs for module "${name}"`);
+    if (!reader) throw new StapfrError(`No stapio runs for module "${name}"`, { code: "not_running" });
     if (sig === "SIGUSR2") reader.writer.switchFiles();
     else if (sig === "SIGQUIT") this.#close(reader, false);
     else {
@@ -310,7 +379,11 @@ export class Simulator {
   /** `staprun -d NAME`: unloads a detached module. Throws when it is attached or absent (docs/systemtap-4.8.md 2.8). */
   unload(name: string): void {
     const module = this.#modules.get(name);
-    if (!module || module.attached) throw new Error(`ERROR: '${name}' is not a zombie systemtap module.`);
+    if (!module || module.attached) {
+      throw new StapfrError(`ERROR: '${name}' is not a zombie systemtap module.`, {
+        code: module ? "busy" : "not_running",
+      });
+    }
     module.unload();
     this.#modules.delete(name);
   }
@@ -333,7 +406,21 @@ export interface AttachmentOps {
   stop(): void;
 }
 
-/** An attached `staprun -A`. */
+/**
+ * An attached `staprun -A`.
+ *
+ * @example
+ * ```ts
+ * import { assert } from "@std/assert";
+ * const sim = new Simulator({ rate: 1000 });
+ * sim.load("stap_fr_x", 'probe timer.ms(10) { printf("x\\n") }');
+ * const reader = sim.attach("stap_fr_x");
+ * sim.advance(2500);
+ * assert(reader.output().includes("x\n"));
+ * reader.stop(); // end probes, then unloaded
+ * assert(sim.modules().length === 0);
+ * ```
+ */
 export class SimAttachment {
   readonly #ops: AttachmentOps;
 

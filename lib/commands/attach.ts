@@ -16,9 +16,9 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   const name = oneName(positionals);
   if (ctx.json) throw new UsageError(`"--json" does not apply to attach (its output is the live data)`);
   const recorders = recordersFor(ctx);
-  const read = (signal: AbortSignal) =>
+  const read = (until: AbortSignal) =>
     recorders.attach(name, stdoutSink(ctx), {
-      signal,
+      until,
       onDiagnostic: diagnostics(ctx),
       raw: values.raw === true,
       command: "attach",

@@ -8,6 +8,7 @@ import { writeAll } from "../cli/context.ts";
 import { UsageError } from "../errors.ts";
 import { Recorders } from "../recorder.ts";
 import type { ByteSink } from "../readers/concat.ts";
+import { borrowing } from "../api/sink.ts";
 import { formatSize, validateName } from "../units.ts";
 import { terminalText } from "../terminal_text.ts";
 import { damageMessage, type DamageReport } from "../readers/clean_sink.ts";
@@ -33,9 +34,9 @@ export function recordersFor(ctx: Context, store?: string): Recorders {
   return new Recorders({ sim: ctx.sim, stateDir: ctx.stateDir, env: ctx.io.env, knobs: ctx.knobs, store });
 }
 
-/** A sink writing to stdout. */
+/** A sink writing to stdout (at once: it borrows the engine's buffers, no copy). */
 export function stdoutSink(ctx: Context): ByteSink {
-  return (chunk) => writeAll(ctx.io.stdout, chunk);
+  return borrowing((chunk) => writeAll(ctx.io.stdout, chunk));
 }
 
 /** Forwards stapio's diagnostics (module warnings and errors) to stderr. */

@@ -22,17 +22,18 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     throw new UsageError(`"--json" with dump needs "-o FILE" (the data would mix with the JSON document)`);
   }
   const recorders = recordersFor(ctx);
+  // Ctrl-C ends the read and keeps what it got (`until`), as a closed pipe does; it does not cancel it.
   const options = {
-    signal: ctx.signal,
+    until: ctx.signal,
     onDiagnostic: diagnostics(ctx),
     raw: values.raw === true,
-    command: "dump",
+    command: "dump" as const,
   };
   if (path === undefined) {
     const result = await recorders.dump(name, stdoutSink(ctx), options);
     // A closed pipe (dump | head) is not an error: the recorder was detached and goes on.
     if (!result.closed) await report(ctx, result);
-    if (result.outcome === "aborted") {
+    if (result.outcome === "stopped") {
       await ctx.err(
         `stapfr: Interrupted: the dump printed is partial (${partialOf(result)}); "${name}" keeps recording`,
       );
@@ -56,7 +57,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       cause: err,
     });
   }
-  if (result.outcome === "aborted") {
+  if (result.outcome === "stopped") {
     // Never under the name asked for: that name promises the whole dump.
     const kept = await file.keepPartial();
     await report(ctx, result);

@@ -9,6 +9,7 @@ import { basename, dirname, join } from "../path.ts";
 import { StapfrError, UsageError } from "../errors.ts";
 import { directoryHint, osReason, whyNotDirectory } from "../path_errors.ts";
 import type { ByteSink } from "../readers/concat.ts";
+import { borrowing } from "../api/sink.ts";
 
 /** An output file being written. */
 export interface PendingFile {
@@ -89,11 +90,12 @@ export async function openOutputFile(path: string): Promise<PendingFile> {
   };
   const kept = async (): Promise<string> => (await keep(temp, path)) ?? temp;
   return {
-    sink: async (chunk) => {
+    // Written at once: it borrows the engine's buffers (no copy).
+    sink: borrowing(async (chunk) => {
       let done = 0;
       while (done < chunk.length) done += await file.write(chunk.subarray(done));
       written += chunk.length;
-    },
+    }),
     bytes: () => written,
     commit: async () => {
       close();

@@ -51,7 +51,8 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       ? duration(values.measure as string, "--measure", ...MEASURE_MS, "500ms to 1h")
       : undefined,
     stapArgs: rest,
-    signal: ctx.signal,
+    // Ctrl-C ends the measurement early: the plan uses what was measured so far.
+    until: ctx.signal,
   });
   if (ctx.json) {
     await ctx.json_out(plan);

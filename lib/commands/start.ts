@@ -58,20 +58,9 @@ export function parseStart(args: string[], kind: HostKind): StartOptions {
     throw new UsageError(`"--rotate" needs "--output"`);
   }
   if (values.bulk && output === undefined) throw new UsageError(`"--bulk" needs "--output"`);
-  const script: ScriptSource | undefined = module !== undefined
-    ? undefined
-    : text !== undefined
-    ? { text }
-    : { file: file! };
-  return {
+  const base = {
     name,
-    script,
-    module,
     buffer: values.buffer !== undefined ? parseBufferSize(values.buffer as string, kind) : undefined,
-    output,
-    rotate: values.rotate !== undefined ? parseRotate(values.rotate as string, kind) : undefined,
-    bulk: values.bulk as boolean | undefined,
-    stapArgs: rest,
     adopt: values.adopt as boolean | undefined,
     snapshotRetention: retentionFlags(values, {
       keep: "keep-snapshots",
@@ -79,6 +68,15 @@ export function parseStart(args: string[], kind: HostKind): StartOptions {
       maxSize: "snapshot-max-size",
     }),
   };
+  const rotate = values.rotate !== undefined ? parseRotate(values.rotate as string, kind) : undefined;
+  // The library's shapes: a script or a module, memory or file mode.
+  if (module !== undefined) {
+    return output === undefined ? { ...base, module } : { ...base, module, output, rotate };
+  }
+  const script: ScriptSource = text !== undefined ? { text } : { file: file! };
+  return output === undefined
+    ? { ...base, script, stapArgs: rest }
+    : { ...base, script, stapArgs: rest, output, rotate, bulk: values.bulk as boolean | undefined };
 }
 
 /** Runs `start`. */

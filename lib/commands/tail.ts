@@ -29,7 +29,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     const chunks: Uint8Array[] = [];
     const result = await recorders.tail(name, (c) => Promise.resolve(void chunks.push(c.slice())), {
       lines: Number(text),
-      signal: ctx.signal,
+      until: ctx.signal,
       raw,
       command: "tail",
     });
@@ -40,15 +40,15 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     await ctx.json_out({ name, lines, damaged_lines, damaged_bytes, damage, raw, loss, loss_unknown });
     return ExitCode.ok;
   }
-  const options = { onDiagnostic: diagnostics(ctx), raw, command: "tail" };
-  const first = (signal: AbortSignal) =>
-    recorders.tail(name, stdoutSink(ctx), { ...options, lines: Number(text), follow, signal });
+  const options = { onDiagnostic: diagnostics(ctx), raw, command: "tail" as const };
+  const first = (until: AbortSignal) =>
+    recorders.tail(name, stdoutSink(ctx), { ...options, lines: Number(text), follow, until });
   // Only a memory recorder's reader is ever suspended (lib/cli/suspend.ts); after "fg" it goes on as attach
   // does, printing what the ring took in meanwhile.
   const result = follow
     ? await suspendable(ctx, name, {
       first,
-      again: (signal) => recorders.attach(name, stdoutSink(ctx), { ...options, signal }),
+      again: (until) => recorders.attach(name, stdoutSink(ctx), { ...options, until }),
       suspended: (r) => readReport(ctx, r, "tail"),
     })
     : await first(ctx.signal);

@@ -51,7 +51,7 @@ export function watchFlags(): string[] {
  * `watch`'s arguments, read and checked: the watcher's options but for what the process gives it, and where
  * to ship its snapshots (`--ship [URL]`, docs/fleet.md).
  */
-export type WatchPlan = Omit<WatchOptions, "signal" | "log" | "out" | "ship"> & {
+export type WatchPlan = Omit<WatchOptions, "signal" | "until" | "log" | "onEvent" | "out" | "ship"> & {
   store?: string;
   ship?: { url?: string };
   endpoint?: string;
@@ -127,7 +127,8 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   }
   const result = await recorders.watch({
     ...plan,
-    signal: ctx.signal,
+    // SIGTERM (systemd's stop) and Ctrl-C stop the watcher as asked, with a service stop in service mode.
+    until: ctx.signal,
     log: logLine,
     out: stdoutSink(ctx),
     ship: shipper,

@@ -4,7 +4,7 @@
  * lines follow it as the error's detail, so nothing SystemTap said is hidden and it never comes first.
  * @module
  */
-import { StapfrError } from "../errors.ts";
+import { type ErrorCode, StapfrError } from "../errors.ts";
 import type { ModuleState } from "./kernel.ts";
 
 /** What stapfr was doing when the command failed. */
@@ -77,8 +77,8 @@ const NOT_ZOMBIE = /'([^']+)' is not a zombie systemtap module/;
 export function explainFailure(stderr: string, ctx: FailureContext): StapfrError {
   const who = ctx.recorder ? `recorder "${ctx.recorder}"` : `module "${ctx.module ?? "?"}"`;
   const mod = ctx.module ?? NOT_RUNNING.exec(stderr)?.[1] ?? NOT_ZOMBIE.exec(stderr)?.[1] ?? "?";
-  const fail = (message: string, hint: string): StapfrError =>
-    new StapfrError(message, { hint, detail: detailOf(stderr) });
+  const fail = (message: string, hint: string, code: ErrorCode = "failed"): StapfrError =>
+    new StapfrError(message, { code, hint, detail: detailOf(stderr) });
   // "Cannot attach to recorder …", "Cannot start recorder …".
   const doing = ctx.operation === "attach" ? "attach to" : ctx.operation;
 
@@ -90,17 +90,20 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
         `Cannot ${verb} ${who}: module "${mod}" is already attached by another reader ` +
           `(staprun prints "not running?" for both cases; /proc/modules shows it loaded and in use)`,
         "Only one reader at a time: let the other reader finish (or send it SIGQUIT to detach), then retry",
+        "busy",
       );
     }
     if (ctx.moduleState === "detached") {
       return fail(
         `Cannot ${verb} ${who}: module "${mod}" is loaded but its control channel refused us`,
         "The module may belong to another user or be stopping; run as the user who started it, or as root",
+        "permission",
       );
     }
     return fail(
       `Cannot ${verb} ${who}: module "${mod}" is not loaded (the recording is not running)`,
       'See "stapfr list"; "stapfr gc" removes recorders whose module is gone',
+      "not_running",
     );
   }
   if (ctx.operation === "attach" && ctx.code === 1 && stderr.trim() === "") {
@@ -108,6 +111,7 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
       `Cannot attach to ${who}: permission denied on the control channel of "${mod}" ` +
         `(staprun prints nothing in that case)`,
       "Run as the user who started the recorder, or as root",
+      "permission",
     );
   }
   if (/Couldn't insert module .*: File exists/.test(stderr)) {
@@ -115,18 +119,21 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
       `Cannot start ${who}: module "${mod}" is already loaded`,
       'Stop the recorder that owns it ("stapfr stop NAME"), or unload it if nobody owns it ' +
         '("stapfr gc --unload-orphans")',
+      "exists",
     );
   }
   if (/Couldn't insert module in FIPS mode/.test(stderr)) {
     return fail(
       `Cannot start ${who}: the kernel is in FIPS mode and refuses unsigned modules`,
       "Sign the module, or set STAP_FIPS_OVERRIDE=1 if your policy allows it",
+      "rejected_module",
     );
   }
   if (/Couldn't insert module .*: Function not implemented/.test(stderr)) {
     return fail(
       `Cannot start ${who}: this kernel does not load modules (init_module is not implemented)`,
-      "Run on a host whose kernel allows module loading (not a container without it), or use --sim",
+      "Run on a host whose kernel allows module loading (not a container without it), or use the simulator",
+      "rejected_module",
     );
   }
   if (/Couldn't insert module .*: (Invalid module format|Module has wrong symbol version)/.test(stderr)) {
@@ -135,22 +142,29 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
       ctx.prebuilt
         ? 'Build it again for this kernel ("stapfr build NAME SCRIPT --kernel $(uname -r)")'
         : "Install the headers of the running kernel (linux-headers-$(uname -r)) and start again",
+      "rejected_module",
     );
   }
   if (/Couldn't insert module .*: Cannot allocate memory/.test(stderr)) {
     return fail(
       `Cannot start ${who}: not enough free memory for the relay buffers`,
-      "Use a smaller --buffer (it is per CPU), or free memory first",
+      "Use a smaller buffer (it is per CPU), or free memory first",
+      "rejected_option",
     );
   }
   if (/Couldn't insert module .*: Operation not permitted/.test(stderr)) {
     return fail(
       `Cannot start ${who}: the kernel refused to load the module (operation not permitted)`,
       "Secure Boot or kernel lockdown may forbid unsigned modules; check dmesg, sign the module or run as root",
+      "rejected_module",
     );
   }
   if (/Couldn't insert module/.test(stderr)) {
-    return fail(`Cannot start ${who}: the kernel refused to load the module`, "Check dmesg for the reason");
+    return fail(
+      `Cannot start ${who}: the kernel refused to load the module`,
+      "Check dmesg for the reason",
+      "rejected_module",
+    );
   }
   if (
     /trying to run systemtap as a normal user|privilege credentials|Unable to verify the signature/.test(
@@ -160,18 +174,21 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
     return fail(
       `Cannot ${doing} ${who}: not privileged to load this module`,
       "Run as root, or be a member of group stapdev (stapusr only runs signed modules)",
+      "permission",
     );
   }
   if (/effective user ID of staprun must be set to the root/.test(stderr)) {
     return fail(
       `Cannot ${doing} ${who}: staprun is not setuid root`,
       "Reinstall systemtap-runtime, or run stapfr as root",
+      "permission",
     );
   }
   if (ctx.code === 126 || /staprun: Permission denied/.test(stderr)) {
     return fail(
       `Cannot ${doing} ${who}: not allowed to run staprun`,
       "staprun is for root and the members of group stapusr: run as root or join stapusr",
+      "permission",
     );
   }
   if (/stp_task_work\.c/.test(stderr) && /task_work_cancel/.test(stderr)) {
@@ -183,6 +200,7 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
         "(it calls task_work_cancel, which newer kernels renamed task_work_cancel_func)",
       'Upgrade SystemTap, or pass a fixed copy of its runtime after "--" with stap\'s -R DIR ' +
         `(see ${RUNTIME_FIX_DOC})`,
+      "compile_failed",
     );
   }
   if (/Checking ".*\/build\/\.config" failed|kernel-devel|linux-headers|Kernel build tree/.test(stderr)) {
@@ -192,16 +210,22 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
         ctx.release ? `kernel "${ctx.release}"` : "the running kernel"
       } are missing`,
       `Install them (apt install linux-headers-${release}) and ${ctx.operation} again`,
+      "compile_failed",
     );
   }
   if (/Couldn't open script file/.test(stderr)) {
     return fail(
       `Cannot ${doing} ${who}: stap cannot read the script file`,
       "Check the path and its permissions",
+      "not_found",
     );
   }
   if (/Module name \('.*'\) is too long/.test(stderr)) {
-    return fail(`Cannot ${doing} ${who}: the module name is too long`, "Use a shorter recorder name");
+    return fail(
+      `Cannot ${doing} ${who}: the module name is too long`,
+      "Use a shorter recorder name",
+      "rejected_option",
+    );
   }
   if (
     /Safety pattern mismatch|Invalid buffer size|Invalid timeout interval|Invalid file size option/.test(
@@ -211,12 +235,24 @@ export function explainFailure(stderr: string, ctx: FailureContext): StapfrError
     return fail(
       `Cannot ${doing} ${who}: ${ctx.program} rejected an option`,
       'Check the sizes and the arguments after "--"',
+      "rejected_option",
+    );
+  }
+  if (/^semantic error: .*\(not simulated\)/m.test(stderr)) {
+    // The simulator's stap marks what it does not simulate: a point no kernel has, or one the simulator lacks.
+    return fail(
+      `Cannot ${doing} ${who}: the script does not compile on the simulator (a probe point or function it ` +
+        "does not simulate)",
+      "Fix the script, or run it where SystemTap is installed (check lists what the simulator cannot run: " +
+        '"stapfr --sim check")',
+      "unsupported",
     );
   }
   if (/Pass [1-4]: .* failed|semantic error|parse error|compilation failed/.test(stderr)) {
     return fail(
       `Cannot ${doing} ${who}: the script does not compile`,
-      'Fix the script ("stapfr check" runs the same checks without loading anything)',
+      'Fix the script (check runs the same checks without loading anything: "stapfr check")',
+      "compile_failed",
     );
   }
   return fail(

@@ -6,10 +6,25 @@
  * @module
  */
 
-/** Why a file is not a kernel module stapfr can read. */
-export class NotAModuleError extends Error {
+import { StapfrError } from "../errors.ts";
+
+/**
+ * Why a file is not a kernel module stapfr can read (`code: "rejected_module"`).
+ *
+ * @example
+ * ```ts
+ * import { assertThrows } from "@std/assert";
+ * const err = assertThrows(() => moduleInfo(new TextEncoder().encode("not ELF")), NotAModuleError);
+ * if ((err as NotAModuleError).code !== "rejected_module") throw new Error("a module error has its code");
+ * ```
+ */
+export class NotAModuleError extends StapfrError {
   /** The error's name, for logs and `instanceof`-free checks. */
   override name = "NotAModuleError";
+  /** Why it is not one (`not an ELF file`). */
+  constructor(why: string) {
+    super(why, { code: "rejected_module" });
+  }
 }
 
 /** The sections of an ELF file, by name (a relocatable object such as a `.ko` has no program headers). */
@@ -219,7 +234,18 @@ function infoOf(elf: ElfFile): ModuleInfo {
   return { name: get("name"), vermagic, release, entries, elf };
 }
 
-/** Reads a module file's information (see {@linkcode moduleInfo}); file errors are thrown as they are. */
+/**
+ * Reads a module file's information (see {@linkcode moduleInfo}); file errors are thrown as they are.
+ *
+ * @example A file that is not a module
+ * ```ts
+ * import { assertRejects } from "@std/assert";
+ * const file = await Deno.makeTempFile();
+ * await Deno.writeTextFile(file, "not a module");
+ * await assertRejects(() => readModuleInfo(file), NotAModuleError, "not an ELF file");
+ * await Deno.remove(file);
+ * ```
+ */
 export async function readModuleInfo(path: string): Promise<ModuleInfo> {
   const file = await Deno.open(path, { read: true });
   try {

@@ -23,6 +23,16 @@ export interface RunOptions {
   pipeGraceMs?: number;
   /** Aborting it sends SIGTERM to the child (stap forwards it and unloads what it loaded). */
   signal?: AbortSignal;
+  /**
+   * Run the child under umask 077. stapio creates its files 0666 minus its umask (docs/systemtap-4.8.md 4.1)
+   * and restricts nothing itself; its daemon outlives stapfr and creates a file at every rotation, so no
+   * watcher could chmod them all, and a chmod after the fact leaves a window. The umask is inherited by stap,
+   * staprun and the stapio daemon, so every file the daemon ever creates is 0600 from the start, on the real
+   * host and on the simulator (whose stapio applies the umask the same way). It is set in the child, through
+   * `sh` (a fixed script; the argv is passed as arguments, never as shell text), not with `Deno.umask`: that
+   * would change it for the whole calling process, a program's own files included, while stap runs.
+   */
+  privateUmask?: boolean;
 }
 
 /** Spawns argv, or explains that the program is missing or not executable. */
@@ -38,6 +48,7 @@ export function spawn(argv: readonly string[], options: Deno.CommandOptions): De
 export function spawnError(program: string, err: unknown): Error {
   if (err instanceof Deno.errors.NotFound) {
     return new StapfrError(`Cannot run "${program}": not found`, {
+      code: "missing_program",
       hint: program.endsWith("staprun")
         ? "Install SystemTap's runtime (apt install systemtap-runtime), or try the simulator with --sim"
         : "Install SystemTap (apt install systemtap), or try the simulator with --sim",
@@ -46,6 +57,7 @@ export function spawnError(program: string, err: unknown): Error {
   }
   if (err instanceof Deno.errors.PermissionDenied) {
     return new StapfrError(`Cannot run "${program}": permission denied`, {
+      code: "permission",
       hint: program.endsWith("staprun")
         ? "staprun is only for root and the members of group stapusr: run as root or join stapusr"
         : "Check the permissions of the program, or run as root",
@@ -112,6 +124,10 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * ```
  */
 export async function runCommand(argv: readonly string[], options: RunOptions = {}): Promise<RunResult> {
+  // Cancelled before it ran: nothing is started (an abort event would not come again to stop it).
+  options.signal?.throwIfAborted();
+  const program = argv[0];
+  if (options.privateUmask) argv = ["sh", "-c", 'umask 077 && exec "$@"', "sh", ...argv];
   const child = spawn(argv, {
     cwd: options.cwd,
     env: options.env ? { ...options.env } : undefined,
@@ -140,6 +156,15 @@ export async function runCommand(argv: readonly string[], options: RunOptions = 
       readAllText(child.stdout, graceOver),
       readAllText(child.stderr, graceOver),
     ]);
+    if (options.privateUmask && (status.code === 127 || status.code === 126)) {
+      // sh could not exec the program: said as a spawn of it would say it.
+      if (stderr.includes(`exec: ${program}: not found`)) {
+        throw spawnError(program, new Deno.errors.NotFound(stderr.trim()));
+      }
+      if (/Permission denied/.test(stderr)) {
+        throw spawnError(program, new Deno.errors.PermissionDenied(stderr.trim()));
+      }
+    }
     return { code: status.code, signal: status.signal, stdout, stderr };
   } finally {
     clearTimeout(graceTimer);

@@ -423,11 +423,13 @@ async function makeFifos(paths: readonly string[]): Promise<void> {
     .output()
     .catch((err) => {
       throw new StapfrError(`Cannot make the named pipes a bulk read needs: ${(err as Error).message}`, {
+        code: "missing_program",
         hint: "mkfifo (GNU coreutils) must be on PATH",
       });
     });
   if (out.code !== 0) {
     throw new StapfrError(`Cannot make the named pipes a bulk read needs in "${paths[0]}"`, {
+      code: "io",
       detail: new TextDecoder().decode(out.stderr).trim().split("\n"),
     });
   }

@@ -55,7 +55,7 @@ export function parsePidLine(stdout: string): number | undefined {
 export function stapSize(bytes: number, host: Host): string {
   if (bytes % MiB === 0) return String(bytes / MiB);
   if (host.kind === "sim") return `${bytes / 1024}K`;
-  throw new StapfrError(`SystemTap takes whole MiB, not ${bytes} bytes`);
+  throw new StapfrError(`SystemTap takes whole MiB, not ${bytes} bytes`, { code: "rejected_option" });
 }
 
 function scriptArgs(script: ScriptSource): string[] {
@@ -157,8 +157,13 @@ export interface FileStartOptions extends StartCommon {
   bulk: boolean;
   /** How long to wait for evidence that the probes run (default 30 s). */
   readyTimeoutMs?: number;
-  /** Prebuilt only: staprun's `-b MB` (a compiled start has it as stap's `-s` in the module). */
+  /** The relay buffer per CPU: staprun's `-b MB` for a prebuilt module, stap's `-s MB` for a script. */
   buffer?: number;
+  /**
+   * Run stap (or staprun) under umask 077, so that every file its stapio daemon ever creates is 0600 (see
+   * {@linkcode RunOptions.privateUmask}).
+   */
+  privateFiles?: boolean;
 }
 
 /**
@@ -187,6 +192,7 @@ export function fileArgv(options: FileStartOptions): string[] {
     out,
     ...rotate,
     ...(options.bulk ? ["-b"] : []),
+    ...(options.buffer ? ["-s", stapSize(options.buffer, host)] : []),
     ...(options.extraArgs ?? []),
     ...(options.stapArgs ?? []),
     ...scriptArgs(options.script!),
@@ -200,7 +206,12 @@ export function fileArgv(options: FileStartOptions): string[] {
 export async function startFile(options: FileStartOptions): Promise<FileStart> {
   const { host } = options;
   const argv = fileArgv(options);
-  const result = await runCommand(argv, { cwd: options.workDir, env: host.env, signal: options.signal });
+  const result = await runCommand(argv, {
+    cwd: options.workDir,
+    env: host.env,
+    signal: options.signal,
+    privateUmask: options.privateFiles,
+  });
   const pid = parsePidLine(result.stdout);
   if (result.code !== 0 || pid === undefined) {
     throw await stapFailed(options, result.stderr, result.code === 0 ? 1 : result.code);
@@ -219,6 +230,7 @@ export async function startFile(options: FileStartOptions): Promise<FileStart> {
       throw new StapfrError(
         `Cannot start recorder "${options.recorder}": the stapio daemon (pid ${pid}) exited before recording began`,
         {
+          code: "failed",
           hint: 'A daemon reports to syslog, not the terminal: see "journalctl -t stapio" ' +
             "(on the simulator, run the same script in memory mode to see the error)",
         },
@@ -235,7 +247,7 @@ export async function startFile(options: FileStartOptions): Promise<FileStart> {
           `after ${Math.round((options.readyTimeoutMs ?? 30_000) / 1000)} s (module ${
             loaded ? "loaded" : "not loaded"
           }, ${files.length} files)`,
-        { hint: 'It was sent SIGTERM; check "journalctl -t stapio" and "stapfr gc"' },
+        { code: "timeout", hint: 'It was sent SIGTERM; check "journalctl -t stapio" and "stapfr gc"' },
       );
     }
     await sleep(50, options.signal);

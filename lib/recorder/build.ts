@@ -9,6 +9,7 @@
 import { basename, join, resolve } from "../path.ts";
 import { StapfrError, UsageError } from "../errors.ts";
 import { explainFailure } from "../driver/errors.ts";
+import { osError } from "../os_errors.ts";
 import { moduleInfo, NotAModuleError } from "../driver/modinfo.ts";
 import { runCommand } from "../driver/run.ts";
 import type { ScriptSource } from "../driver/start.ts";
@@ -138,21 +139,14 @@ export async function buildModule(engine: Engine, options: BuildOptions): Promis
     try {
       scriptBytes = await Deno.readFile(scriptFile);
     } catch (err) {
-      throw new StapfrError(`Cannot read script "${options.script.file}": ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw osError("read script", options.script.file, err);
     }
   } else scriptBytes = new TextEncoder().encode(options.script.text);
   const outDir = resolve(options.outDir ?? ".");
   try {
     await Deno.mkdir(outDir, { recursive: true });
   } catch (err) {
-    throw new StapfrError(
-      `Cannot use output directory "${options.outDir ?? "."}": ${(err as Error).message}`,
-      {
-        cause: err,
-      },
-    );
+    throw osError("use output directory", options.outDir ?? ".", err);
   }
   const bulk = options.bulk ?? true;
   const workDir = await Deno.makeTempDir({ prefix: "stapfr-build-" });
@@ -185,6 +179,8 @@ export async function buildModule(engine: Engine, options: BuildOptions): Promis
       env: host.env,
       signal: options.signal,
     });
+    // stap ended on our SIGTERM: the build was cancelled, its failure is not the story.
+    options.signal?.throwIfAborted();
     const seconds = (performance.now() - started) / 1000;
     const built = join(workDir, `${module}.ko`);
     let bytes: Uint8Array | undefined;
@@ -204,7 +200,9 @@ export async function buildModule(engine: Engine, options: BuildOptions): Promis
       builtFor = moduleInfo(bytes).release;
     } catch (err) {
       if (!(err instanceof NotAModuleError)) throw err;
-      throw new StapfrError(`stap wrote "${module}.ko", but it is not a kernel module (${err.message})`);
+      throw new StapfrError(`stap wrote "${module}.ko", but it is not a kernel module (${err.message})`, {
+        code: "rejected_module",
+      });
     }
     const description: ModuleDescription = {
       format: 1,
@@ -232,9 +230,7 @@ export async function buildModule(engine: Engine, options: BuildOptions): Promis
       await Deno.rename(temp, modulePath);
       await Deno.rename(descriptionTemp, descriptionPath);
     } catch (err) {
-      throw new StapfrError(`Cannot write the module into "${outDir}": ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw osError("write the module into", outDir, err);
     }
     return {
       module_path: modulePath,

@@ -5,7 +5,7 @@
  * @module
  */
 import { resolve } from "../path.ts";
-import { StapfrError } from "../errors.ts";
+import { osError } from "../os_errors.ts";
 import { runCommand } from "../driver/run.ts";
 import type { ScriptSource } from "../driver/start.ts";
 import type { Engine } from "./engine.ts";
@@ -39,10 +39,16 @@ export interface CheckReport {
 }
 
 /** Checks a script. */
-export async function checkRecorderScript(engine: Engine, script: ScriptSource): Promise<CheckReport> {
+export async function checkRecorderScript(
+  engine: Engine,
+  script: ScriptSource,
+  signal?: AbortSignal,
+): Promise<CheckReport> {
   if (engine.host.kind === "real") {
     const argv = [...engine.host.stap, "-p2", ...("file" in script ? [script.file] : ["-e", script.text])];
-    const r = await runCommand(argv, { env: engine.host.env });
+    const r = await runCommand(argv, { env: engine.host.env, signal });
+    // stap ended on our SIGTERM: the check was cancelled, its output is no verdict.
+    signal?.throwIfAborted();
     return {
       ok: r.code === 0,
       checker: "stap -p2",
@@ -59,7 +65,7 @@ export async function checkRecorderScript(engine: Engine, script: ScriptSource):
     try {
       source = await Deno.readTextFile(resolve(script.file));
     } catch (err) {
-      throw new StapfrError(`Cannot read script "${script.file}": ${(err as Error).message}`, { cause: err });
+      throw osError("read script", script.file, err);
     }
   } else source = script.text;
   const [{ checkScript }, { unsupportedIn }] = await Promise.all([

@@ -209,13 +209,20 @@ export async function getRecord(engine: Engine, name: string): Promise<RecorderR
   const record = await engine.registry.get(validateName(name));
   if (!record) {
     throw new StapfrError(`No recorder named "${name}" in "${engine.registry.dir}"`, {
+      code: "not_found",
       hint: 'See "stapfr list"',
     });
   }
   if (record.host !== engine.host.kind) {
     throw new StapfrError(
       `Recorder "${name}" was started on the ${record.host === "sim" ? "simulator" : "real host"}`,
-      { hint: record.host === "sim" ? "Add --sim" : "Run without --sim" },
+      {
+        code: "wrong_host",
+        // Said for both: the command line's flag, the library's option.
+        hint: record.host === "sim"
+          ? "Use the simulator: --sim on the command line, sim: true for new Recorders()"
+          : "Use the real host: no --sim on the command line, no sim: true for new Recorders()",
+      },
     );
   }
   return record;

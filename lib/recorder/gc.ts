@@ -43,7 +43,14 @@ export interface GcOptions {
 
 /**
  * `gc --unload-orphans` would unload modules that look like other stapfr recorders, and was not told `yes`:
- * nothing was changed. `modules` names them.
+ * nothing was changed (`code: "confirmation_needed"`). `modules` names them.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const err = new GcConfirmationNeeded(["stap_fr_web"], "/var/lib/stapfr");
+ * assertEquals([err.code, err.modules], ["confirmation_needed", ["stap_fr_web"]]);
+ * ```
  */
 export class GcConfirmationNeeded extends StapfrError {
   /** The error's name, for logs and `instanceof`-free checks. */
@@ -58,8 +65,9 @@ export class GcConfirmationNeeded extends StapfrError {
       } ` +
         `like stapfr recorders that "${dir}" does not register: ${modules.map((m) => `"${m}"`).join(", ")}`,
       {
+        code: "confirmation_needed",
         hint: "They may be recording for another state directory (check --state-dir); " +
-          'add "--yes" to unload them anyway',
+          'confirm to unload them anyway ("--yes"; yes: true in the library)',
       },
     );
     this.modules = modules;
@@ -207,11 +215,6 @@ async function removeStaleLeftovers(engine: Engine): Promise<void> {
 }
 
 /** Whether a live stapfr holds the lock of recorder `name`. */
-async function lockHeld(engine: Engine, name: string): Promise<boolean> {
-  try {
-    const holder = JSON.parse(await Deno.readTextFile(join(engine.registry.dir, `${name}.lock`)));
-    return await processAlive(holder.pid, holder.start ?? undefined);
-  } catch {
-    return false;
-  }
+function lockHeld(engine: Engine, name: string): Promise<boolean> {
+  return engine.registry.lockHeld(name);
 }

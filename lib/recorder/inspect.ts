@@ -40,6 +40,10 @@ export async function listRecorders(engine: Engine): Promise<ListResult> {
   // A corrupt file still names its module: do not call that module an orphan.
   const owned = new Set([...records.map((r) => r.module), ...corrupt.flatMap((c) => c.modules)]);
   for (const m of orphanModules(modules, owned)) {
+    // A recorder being started has its module loaded before it is registered: not an orphan, not yet listed.
+    if (m.name.startsWith("stap_fr_") && (await engine.registry.lockHeld(m.name.slice("stap_fr_".length)))) {
+      continue;
+    }
     recorders.push({
       name: m.name,
       mode: "memory",

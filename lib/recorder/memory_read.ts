@@ -23,6 +23,7 @@ import type { Engine } from "./engine.ts";
 import { type LossReport, lossReport } from "./loss.ts";
 import { logRead, readLog, type ReadLogEntry } from "./read_log.ts";
 import { clearReaderSlot, registerReader, writeFailure } from "./readers.ts";
+import { readerTurn } from "./reader_turn.ts";
 
 /** How long a quiet CPU may hold the others' records back while reading live (ms). */
 export const HOLD_MS = 200;
@@ -77,6 +78,8 @@ export async function readMemory(
   options: MemoryReadOptions,
   drain: (session: AttachSession) => Promise<WaitOutcome>,
 ): Promise<MemoryReadResult> {
+  // Reads of this recorder from this process take turns (lib/recorder/reader_turn.ts).
+  using _turn = await readerTurn(join(engine.registry.dir, record.name), options.signal);
   await clearReaderSlot(engine, record, { signal: options.signal, note: options.onDiagnostic });
   const host = engine.host;
   await requireLoaded(engine, record);
@@ -153,8 +156,9 @@ export async function readMemory(
       if (outcome !== "exited" && record.counters) {
         counted = (await readCounters(host.procRoot, record.module))?.transport_failures ?? null;
       }
+      // An interrupted stop detaches: the recording goes on, as after any interrupted read.
       if (outcome !== "exited") {
-        if (options.end === "unload" && !session.sinkError) await session.unload();
+        if (options.end === "unload" && !session.sinkError && outcome !== "aborted") await session.unload();
         else await session.detach();
       }
       if (outcome === "aborted") {
@@ -171,7 +175,7 @@ export async function readMemory(
     }
     const report = pipeline ? await pipeline.finish() : undefined;
     if (cleaner && output.open) await cleaner.finish();
-    let ended = outcome === "exited" || options.end === "unload";
+    let ended = outcome === "exited" || (options.end === "unload" && outcome !== "aborted");
     if (!ended) {
       await waitDetached(engine, record);
       // The module may have asked to exit as we attached (its script had exited while detached).
@@ -279,13 +283,16 @@ async function requireLoaded(engine: Engine, record: RecorderRecord): Promise<vo
   if (state === "absent") {
     throw new StapfrError(
       `Recorder "${record.name}" is not running: module "${record.module}" is not loaded`,
-      { hint: 'Its buffered output is gone with it; "stapfr gc" removes the recorder' },
+      { code: "not_running", hint: 'Its buffered output is gone with it; "stapfr gc" removes the recorder' },
     );
   }
   if (state === "attached") {
     throw new StapfrError(
       `Recorder "${record.name}" is already attached by another reader (module "${record.module}" is in use)`,
-      { hint: "Only one reader at a time: wait for the other dump, attach or staprun -A to finish" },
+      {
+        code: "busy",
+        hint: "Only one reader at a time: wait for the other dump, attach or staprun -A to finish",
+      },
     );
   }
 }

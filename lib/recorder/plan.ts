@@ -25,8 +25,13 @@ export interface PlanOptions {
   measureMs?: number;
   /** More arguments for stap. */
   stapArgs?: string[];
-  /** Aborting it ends the measurement early (what was measured so far is used). */
+  /** Aborting it cancels the plan: what it started is stopped and removed, and it throws an `AbortError`. */
   signal?: AbortSignal;
+  /**
+   * Aborting it ends the measurement early (what was measured so far is used); before the measurement began
+   * it cancels as `signal` does.
+   */
+  until?: AbortSignal;
 }
 
 async function perCpuBytes(runDir: string, base: string): Promise<Map<string, number>> {
@@ -58,7 +63,9 @@ export async function planRecorder(
       output: join(temp, "out"),
       bulk: true,
       stapArgs: options.stapArgs,
-      signal: options.signal,
+      signal: options.signal && options.until
+        ? AbortSignal.any([options.signal, options.until])
+        : options.signal ?? options.until,
     });
     started = true;
     const runDir = detail.run_dir!;
@@ -66,9 +73,10 @@ export async function planRecorder(
     const before = await perCpuBytes(runDir, base);
     const t0 = performance.now();
     const deadline = t0 + measureMs;
-    while (performance.now() < deadline && !options.signal?.aborted) {
+    while (performance.now() < deadline && !options.signal?.aborted && !options.until?.aborted) {
       await sleep(Math.min(200, deadline - performance.now()));
     }
+    if (options.signal?.aborted) throw new DOMException("Plan cancelled", "AbortError");
     const after = await perCpuBytes(runDir, base);
     const seconds = (performance.now() - t0) / 1000;
     const rates: Record<string, number> = {};

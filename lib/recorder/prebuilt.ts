@@ -6,6 +6,7 @@
  */
 import { basename, resolve } from "../path.ts";
 import { StapfrError, UsageError } from "../errors.ts";
+import { osCode } from "../os_errors.ts";
 import { type ModuleInfo, NotAModuleError, readModuleFile } from "../driver/modinfo.ts";
 import { MiB, moduleName } from "../units.ts";
 import { readDescription } from "./module_description.ts";
@@ -105,12 +106,13 @@ export async function checkPrebuilt(file: string, use: PrebuiltUse): Promise<Pre
       : err instanceof Deno.errors.IsADirectory
       ? "it is a directory"
       : (err as Error).message;
-    return new StapfrError(`Cannot read module "${file}": ${why}`, { cause: err });
+    return new StapfrError(`Cannot read module "${file}": ${why}`, { code: osCode(err), cause: err });
   };
   const checkKind = (st: Deno.FileInfo): void => {
     if (st.isDirectory) throw cannot(new Deno.errors.IsADirectory("is a directory"));
     if (!st.isFile) {
       throw new StapfrError(`"${file}" is not a kernel module (not a regular file)`, {
+        code: "rejected_module",
         hint: `Build one with "${use.self} build ${use.name} SCRIPT"`,
       });
     }
@@ -118,14 +120,14 @@ export async function checkPrebuilt(file: string, use: PrebuiltUse): Promise<Pre
       throw new StapfrError(
         `"${file}" is not a kernel module (${st.size} bytes; SystemTap's modules are far smaller than ` +
           `${MAX_MODULE_BYTES / MiB}M)`,
-        { hint: `Build one with "${use.self} build ${use.name} SCRIPT"` },
+        { code: "rejected_module", hint: `Build one with "${use.self} build ${use.name} SCRIPT"` },
       );
     }
   };
   try {
     checkKind(await Deno.stat(path));
   } catch (err) {
-    throw err instanceof StapfrError ? err : cannot(err);
+    throw err instanceof StapfrError && !(err instanceof NotAModuleError) ? err : cannot(err);
   }
   let f: Deno.FsFile;
   try {
@@ -144,6 +146,7 @@ export async function checkPrebuilt(file: string, use: PrebuiltUse): Promise<Pre
     } catch (err) {
       if (!(err instanceof NotAModuleError)) throw cannot(err);
       throw new StapfrError(`"${file}" is not a kernel module (${err.message})`, {
+        code: "rejected_module",
         hint: `Build one with "${use.self} build ${use.name} SCRIPT"`,
       });
     }
@@ -154,16 +157,24 @@ export async function checkPrebuilt(file: string, use: PrebuiltUse): Promise<Pre
   if (info.name !== undefined && info.name !== module) {
     throw new StapfrError(
       `Module file "${file}" holds module "${info.name}", not "${module}" (it was renamed after it was built)`,
-      { hint: `Build it as "${use.self} build ${use.name} SCRIPT", or start it under its own name` },
+      {
+        code: "rejected_module",
+        hint: `Build it as "${use.self} build ${use.name} SCRIPT", or start it under its own name`,
+      },
     );
   }
   if (info.release === undefined) {
-    throw new StapfrError(`Module "${file}" has no vermagic: the kernel would refuse it`);
+    throw new StapfrError(`Module "${file}" has no vermagic: the kernel would refuse it`, {
+      code: "rejected_module",
+    });
   }
   if (info.release !== use.release) {
     throw new StapfrError(
       `Module "${file}" was built for kernel "${info.release}", but this machine runs "${use.release}"`,
-      { hint: `Build it for this kernel ("${use.self} build ${use.name} SCRIPT --kernel ${use.release}")` },
+      {
+        code: "rejected_module",
+        hint: `Build it for this kernel ("${use.self} build ${use.name} SCRIPT --kernel ${use.release}")`,
+      },
     );
   }
   const bulk = await bulkOf(info, path, sha256);
@@ -178,7 +189,10 @@ export async function checkPrebuilt(file: string, use: PrebuiltUse): Promise<Pre
           "the CPUs overwrite each other's files"
         : `Cannot tell whether module "${file}" was built with --bulk, which rotating its output on ` +
           `${use.cpus} CPUs needs`,
-      { hint: `Build it with "${use.self} build ${use.name} SCRIPT --bulk", or drop --rotate` },
+      {
+        code: "rejected_module",
+        hint: `Build it with "${use.self} build ${use.name} SCRIPT --bulk", or drop --rotate`,
+      },
     );
   }
   return { path, sha256, release: info.release, bulk, counters, info };

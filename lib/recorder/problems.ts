@@ -79,9 +79,10 @@ export async function requireRunDir(engine: { host: Host }, record: RecorderReco
   throw new StapfrError(
     `Cannot read recorder "${record.name}": its run directory "${record.output!.runDir}" is gone (deleted?)`,
     {
-      hint: `What it wrote there is lost; "stapfr${
+      code: "not_found",
+      hint: `What it wrote there is lost; stopping it ends it ("stapfr${
         engine.host.kind === "sim" ? " --sim" : ""
-      } stop ${record.name}" ends it, and a new start writes into a new run directory`,
+      } stop ${record.name}"), and a new start writes into a new run directory`,
     },
   );
 }

@@ -283,7 +283,7 @@ async function endStray(engine: Engine, record: RecorderRecord, stray: FoundRead
   if (await processAlive(pid, stray.start)) {
     throw new StapfrError(
       `Stray reader pid ${pid} of recorder "${record.name}" did not end after ${attempts} SIGQUIT signals and a SIGKILL`,
-      { hint: `Check it with "ps -p ${pid}"` },
+      { code: "timeout", hint: `Check it with "ps -p ${pid}"` },
     );
   }
   // The named pipes its stapfr made for it (lib/recorder/memory_read.ts).
@@ -332,6 +332,7 @@ export async function clearReaderSlot(
   throw new StapfrError(
     `Recorder "${record.name}" is already attached by another reader (${who})`,
     {
+      code: "busy",
       hint: reader.by_stapfr
         ? "Only one reader at a time: wait for the other dump, attach, tail or stop to finish"
         : `Only one reader at a time: ${
@@ -394,6 +395,7 @@ export async function removeStaleReaderRecords(dir: string): Promise<void> {
  */
 export function writeFailure(command: string, recorder: string, err: Error): StapfrError {
   return new StapfrError(`Cannot write the output of ${command}: ${err.message}`, {
+    code: "output_failed",
     hint: command === "stop"
       ? `Recorder "${recorder}" was detached and keeps recording; stop it again with somewhere to write, ` +
         'or "stop --discard"'

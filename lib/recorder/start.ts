@@ -8,6 +8,7 @@ import { ensureOutputDirectory } from "../path_errors.ts";
 import { checkRingFits, thisMachine } from "../driver/preflight.ts";
 import { join, resolve } from "../path.ts";
 import { StapfrError, UsageError } from "../errors.ts";
+import { osError } from "../os_errors.ts";
 import { type ScriptSource, stapMajorVersion, startFile, startMemory } from "../driver/start.ts";
 import { listModules, moduleState, processAlive, relayChannels } from "../driver/kernel.ts";
 import { sleep } from "../driver/run.ts";
@@ -76,7 +77,7 @@ async function readScript(script: ScriptSource): Promise<{ file: string | null; 
   try {
     return { file, text: await Deno.readTextFile(file) };
   } catch (err) {
-    throw new StapfrError(`Cannot read script "${script.file}": ${(err as Error).message}`, { cause: err });
+    throw osError("read script", script.file, err);
   }
 }
 
@@ -100,23 +101,6 @@ async function undoInsert(engine: Engine, module: string, name: string, cause: u
   if (!listed.some((m) => m.name === module)) return;
   // Best effort: the start's own error is the one to report; a module that stays is an orphan gc lists.
   await unloadModule(host, module, name).catch(() => {});
-}
-
-/**
- * Runs `fn` (the stap run that starts a file recorder) under umask 077. stapio creates its files 0666 minus
- * its umask (docs/systemtap-4.8.md 4.1) and restricts nothing itself; its daemon outlives stapfr and creates a
- * file at every rotation, so no watcher could chmod them all, and a chmod after the fact leaves a window.
- * The umask is inherited by stap, staprun and the stapio daemon, so every file the daemon ever creates is 0600
- * from the start, on the real host and on the simulator (whose stapio applies the umask the same way). The
- * run directory is 0700 as well, so even a file made before would not be reachable.
- */
-async function underPrivateUmask<T>(fn: () => Promise<T>): Promise<T> {
-  const previous = Deno.umask(0o077);
-  try {
-    return await fn();
-  } finally {
-    Deno.umask(previous);
-  }
 }
 
 /**
@@ -192,6 +176,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
         return { ...(await detailOf(engine, existing)), adopted: true };
       }
       throw new StapfrError(`Recorder "${name}" already exists (${state})`, {
+        code: "exists",
         hint: state === "dead"
           ? '"stapfr gc" removes it'
           : `Stop it first ("stapfr${host.kind === "sim" ? " --sim" : ""} stop ${name}")`,
@@ -202,6 +187,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       throw new StapfrError(
         `Module "${module}" is already loaded, but no recorder "${name}" is registered here`,
         {
+          code: "exists",
           hint: 'It may belong to another state directory; "stapfr gc --unload-orphans" unloads it',
         },
       );
@@ -258,7 +244,7 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
         bulk,
         buffer: prebuilt ? options.buffer : undefined,
       };
-      const started = await underPrivateUmask(() => startFile(fileStart));
+      const started = await startFile({ ...fileStart, privateFiles: true });
       pid = started.pid;
       pidStart = started.pidStart;
     } else {

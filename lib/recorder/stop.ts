@@ -57,6 +57,11 @@ export interface StopOptions {
   onDiagnostic?: (line: string) => void;
   /** Pass the bytes on as stapio wrote them: no line cleaning (docs/real-ring.md). */
   raw?: boolean;
+  /**
+   * Aborting it while a memory recorder is drained detaches instead of ending the recording, and the stop
+   * throws an `AbortError`: the recorder keeps recording, registered. Once the end has begun it completes.
+   */
+  signal?: AbortSignal;
 }
 
 /** Sends `signal` to a verified daemon until it exits; resends a lost signal, then gives up with an error. */
@@ -82,6 +87,7 @@ export async function signalDaemonUntilGone(
   }
   if (!(await processAlive(pid, pidStart))) return;
   throw new StapfrError(`stapio daemon (pid ${pid}) did not exit after ${attempts} ${signal} signals`, {
+    code: "timeout",
     hint: `Check it with "ps -p ${pid}"; "kill -KILL ${pid}" then "stapfr gc" unloads what it leaves`,
   });
 }
@@ -101,10 +107,10 @@ async function stopMemory(
   record: RecorderRecord,
   output: Output,
   options: StopOptions,
-): Promise<Pick<StopResult, "loss" | "loss_unknown"> & { damage: DamageReport | null }> {
+): Promise<Pick<StopResult, "loss" | "loss_unknown"> & { damage: DamageReport | null; aborted: boolean }> {
   if (options.discard) {
     await unloadModule(engine.host, record.module, record.name);
-    return { loss: null, loss_unknown: "discarded unread", damage: null };
+    return { loss: null, loss_unknown: "discarded unread", damage: null, aborted: false };
   }
   // Drains what is buffered, then SIGTERM: the end probes run and their output arrives; the module unloads.
   // A failed write detaches instead (readMemory): what it would print last could not be kept anywhere.
@@ -118,14 +124,19 @@ async function stopMemory(
       idleMs: engine.idleMs,
       maxBytes: await capacityOf(engine, record),
       maxMs: engine.drainMaxMs,
+      signal: options.signal,
     });
     return s.sinkError ? "closed" : outcome;
   });
+  // Aborted while draining: readMemory detached instead of ending it; the recorder goes on.
+  if (r.outcome === "aborted") {
+    return { loss: r.loss, loss_unknown: r.loss_unknown, damage: r.damage, aborted: true };
+  }
   if (!(await waitUnloaded(engine, record.module, engine.signalWaitMs))) {
     // stapio gave up waiting (third signal) without unloading: finish the job.
     await unloadModule(engine.host, record.module, record.name);
   }
-  return { loss: r.loss, loss_unknown: r.loss_unknown, damage: r.damage };
+  return { loss: r.loss, loss_unknown: r.loss_unknown, damage: r.damage, aborted: false };
 }
 
 async function stopFile(
@@ -192,8 +203,15 @@ export async function stopRecorder(
       if (await clearReaderSlot(engine, record, { note: options.onDiagnostic })) result.state = "stray";
       state = await stateOf(record, await listModules(engine.host.procRoot));
     }
+    options.signal?.throwIfAborted();
     if (record.mode === "memory" && state === "recording") {
       const r = await stopMemory(engine, record, output, options);
+      if (r.aborted) {
+        throw new DOMException(
+          `Stop of "${name}" interrupted while draining: it was detached and keeps recording`,
+          "AbortError",
+        );
+      }
       Object.assign(result, r.damage ?? {}, { loss: r.loss, loss_unknown: r.loss_unknown });
       result.stopped = true;
     } else if (record.mode === "file" && state !== "exited") {

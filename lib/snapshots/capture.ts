@@ -124,7 +124,9 @@ async function captureMemory(
       sinceSnapshot: true,
     });
   }
-  if (options.signal?.aborted) throw new StapfrError("Snapshot interrupted: nothing was kept");
+  if (options.signal?.aborted) {
+    throw new StapfrError("Snapshot interrupted: nothing was kept", { code: "interrupted" });
+  }
   const lastRead = logBefore.at(-1);
   const since = Date.parse(lastRead?.at ?? record.startedAt);
   const now = new Date();
@@ -269,6 +271,7 @@ async function captureFiles(
   const listed = await listRunFiles(out.runDir, out.base);
   if (listed.length === 0) {
     throw new StapfrError(`Recorder "${record.name}" has no files in "${out.runDir}"`, {
+      code: "not_found",
       hint: 'Its run directory is empty or gone: see "stapfr status"',
     });
   }
@@ -445,7 +448,9 @@ export async function captureSnapshot(
       lines: fields.files.reduce((s, f) => s + f.lines, 0),
       previous: previous?.manifest.id ?? null,
     };
-    if (options.signal?.aborted) throw new StapfrError("Snapshot interrupted: nothing was kept");
+    if (options.signal?.aborted) {
+      throw new StapfrError("Snapshot interrupted: nothing was kept", { code: "interrupted" });
+    }
     const { id, path } = await partial.commit(manifest);
     if (log) await logRead(engine.registry, record.name, { ...log, snapshot: id });
     return { path, manifest: { ...manifest, id } as Manifest };

@@ -119,6 +119,7 @@ export interface Manifest {
 
 function fail(path: string, why: string): never {
   throw new StapfrError(`Unreadable snapshot manifest "${path}": ${why}`, {
+    code: "damaged",
     hint: "The snapshot may be damaged; its data files are still in its directory",
   });
 }

@@ -122,7 +122,11 @@ export interface VerifyResult {
  * Reads and hashes every data file of the snapshots given by reference (`ID` or `NAME/ID`), or of the whole
  * store, against their manifests; each is leased meanwhile, so retention does not delete it under the check.
  */
-export async function verifySnapshots(store: SnapshotStore, refs: readonly string[]): Promise<VerifyResult> {
+export async function verifySnapshots(
+  store: SnapshotStore,
+  refs: readonly string[],
+  signal?: AbortSignal,
+): Promise<VerifyResult> {
   let targets: StoredSnapshot[];
   let broken: BrokenSnapshot[] = [];
   if (refs.length > 0) {
@@ -133,6 +137,8 @@ export async function verifySnapshots(store: SnapshotStore, refs: readonly strin
   }
   const checked: VerifiedSnapshot[] = [];
   for (const s of targets) {
+    // Between snapshots: a cancelled check stops without a lease left behind.
+    signal?.throwIfAborted();
     const release = await store.lease(s);
     try {
       const problems = await fullCheck(s);
@@ -154,6 +160,7 @@ function captureFailure(store: SnapshotStore, name: string, err: unknown): unkno
   if (err instanceof StapfrError && err.cause instanceof StoreError) {
     const inner = err.cause;
     return new StoreError(inner.message, {
+      code: inner.code,
       hint: err.hint ? `${inner.hint}. ${err.hint}` : inner.hint,
       cause: inner.cause,
     });

@@ -26,6 +26,7 @@ import {
 export interface StoredSnapshot {
   /** Its directory. */
   path: string;
+  /** Its manifest. */
   manifest: Manifest;
 }
 
@@ -83,6 +84,7 @@ export class SnapshotStore {
     );
     if (why !== undefined) {
       throw new StapfrError(`Cannot keep snapshots of "${name}" in "${rdir}": ${why}`, {
+        code: "unsafe_path",
         hint: notPrivateHint(rdir, why),
       });
     }
@@ -107,7 +109,7 @@ export class SnapshotStore {
         }
         return { id, dir };
       }
-      throw new StapfrError(`Too many snapshots of "${name}" within one second`);
+      throw new StapfrError(`Too many snapshots of "${name}" within one second`, { code: "busy" });
     };
     let { id, dir } = await reserve();
     const owner = JSON.stringify({ pid: Deno.pid, start: (await processStartTime(Deno.pid)) ?? null });
@@ -219,7 +221,9 @@ export class SnapshotStore {
         try {
           const manifest = parseManifest(file, await readTextNoFollow(file));
           if (manifest.id !== e.name || manifest.recorder !== recorder) {
-            throw new StapfrError(`manifest names "${manifest.recorder}/${manifest.id}"`);
+            throw new StapfrError(`manifest names "${manifest.recorder}/${manifest.id}"`, {
+              code: "damaged",
+            });
           }
           snapshots.push({ path, manifest });
         } catch (err) {
@@ -253,15 +257,20 @@ export class SnapshotStore {
       );
       if (why) {
         throw new StapfrError(`Cannot read snapshot "${ref}": "${why.path}": ${why.reason}`, {
+          code: "damaged",
           hint: 'See "stapfr snapshots"',
         });
       }
-      throw new StapfrError(`No snapshot "${ref}" in "${this.dir}"`, { hint: 'See "stapfr snapshots"' });
+      throw new StapfrError(`No snapshot "${ref}" in "${this.dir}"`, {
+        code: "not_found",
+        hint: 'See "stapfr snapshots"',
+      });
     }
     if (hits.length > 1) {
       throw new StapfrError(
         `Snapshot ID "${ref}" is ambiguous: ${hits.map((h) => h.manifest.recorder).join(", ")} have it`,
         {
+          code: "invalid_option",
           hint: `Give it as NAME/ID, e.g. "${hits[0].manifest.recorder}/${id}"`,
         },
       );

@@ -5,20 +5,24 @@
  * @module
  */
 import { StapfrError } from "../errors.ts";
-import { osReason } from "../path_errors.ts";
+import { isOsError, osCode, osError, osHint } from "../os_errors.ts";
 
-/** A failure of the store's file system, said with what was being done and where. */
+export { isOsError } from "../os_errors.ts";
+
+/**
+ * A failure of the store's file system, said with what was being done and where; `code` is the OS error's
+ * (`no_space`, `permission`, `not_found`, `io`).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const err = new StoreError('Cannot write snapshot data "/s/r1/r1.out": no space left on device', { code: "no_space" });
+ * assertEquals([err.name, err.code], ["StoreError", "no_space"]);
+ * ```
+ */
 export class StoreError extends StapfrError {
   /** The error's name, for logs and `instanceof`-free checks. */
   override name = "StoreError";
-}
-
-/** Whether `err` came from the operating system (a Deno error class, or an error carrying an errno code). */
-export function isOsError(err: unknown): err is Error {
-  if (!(err instanceof Error) || err instanceof StapfrError) return false;
-  const code = (err as { code?: unknown }).code;
-  return (typeof code === "string" && /^E[A-Z0-9]+$/.test(code)) ||
-    Object.values(Deno.errors).some((kind) => err instanceof kind);
 }
 
 /**
@@ -57,6 +61,7 @@ export function storeHint(err: unknown): string {
   if (err instanceof Deno.errors.NotFound) {
     return "Something else changed the store meanwhile (another stapfr, or a person): try again";
   }
+  if (err instanceof Deno.errors.NotCapable) return osHint(err);
   return "Check the snapshot store and the file system that holds it";
 }
 
@@ -74,11 +79,9 @@ export function storeHint(err: unknown): string {
  */
 export function storeError(doing: string, path: string, err: unknown, hint?: string): Error {
   if (!isOsError(err)) return err instanceof Error ? err : new Error(String(err));
-  const reason = osReason(err);
-  return new StoreError(`Cannot ${doing} "${path}": ${reason.charAt(0).toLowerCase()}${reason.slice(1)}`, {
-    hint: hint ? `${storeHint(err)}. ${hint}` : storeHint(err),
-    cause: err,
-  });
+  // The general wording (lib/os_errors.ts), with the store's own hint and class.
+  const general = osError(doing, path, err, { ownHint: storeHint(err), hint }) as StapfrError;
+  return new StoreError(general.message, { code: osCode(err), hint: general.hint, cause: err });
 }
 
 /** Runs `fn`, turning an OS error into {@linkcode storeError}'s. */

@@ -110,6 +110,7 @@ export function notPrivateHint(path: string, why: string): string {
 /** A store stapfr refuses to use: the reason names the directory at fault. */
 export function unsafeStore(dir: string, why: string): StapfrError {
   return new StapfrError(`Cannot use snapshot store "${dir}": ${why}`, {
+    code: "unsafe_path",
     hint:
       "Others could replace or read what stapfr writes there: choose a directory that only you (or root) " +
       "can write, with --store or STAPFR_STORE",
@@ -165,6 +166,7 @@ export async function checkStoreDir(dir: string, create: boolean): Promise<boole
     if (missing === undefined) {
       if (!(await Deno.stat(path)).isDirectory) {
         throw new StapfrError(`Cannot use snapshot store "${dir}": "${path}" is not a directory`, {
+          code: "io",
           hint: "Point --store or STAPFR_STORE at a directory",
         });
       }

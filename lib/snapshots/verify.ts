@@ -17,7 +17,18 @@ import type { StoredSnapshot } from "./store.ts";
 import { storeError } from "./store_errors.ts";
 import { NotFollowed, openNoFollow } from "./store_trust.ts";
 
-/** A snapshot whose data does not match its manifest. */
+/**
+ * A snapshot whose data does not match its manifest (`code: "damaged"`).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * import type { Manifest } from "./manifest.ts";
+ * const snapshot = { path: "/s/io/X", manifest: { recorder: "io", id: "X" } as Manifest };
+ * const err = new DamagedSnapshot(snapshot, 'data file "io.out" has 9 bytes, its manifest says 10', 0);
+ * assertEquals([err.code, err.message], ["damaged", 'Snapshot "io/X" is damaged: data file "io.out" has 9 bytes, its manifest says 10']);
+ * ```
+ */
 export class DamagedSnapshot extends StapfrError {
   /** The error's name, for logs and `instanceof`-free checks. */
   override name = "DamagedSnapshot";
@@ -34,6 +45,7 @@ export class DamagedSnapshot extends StapfrError {
   constructor(snapshot: StoredSnapshot, problem: string, served: number, where = "already written") {
     const { recorder, id } = snapshot.manifest;
     super(`Snapshot "${recorder}/${id}" is damaged: ${problem}`, {
+      code: "damaged",
       hint: served > 0
         ? `The ${served} bytes ${where} are unverified: do not trust them. ` +
           '"stapfr snapshots verify" checks every snapshot'

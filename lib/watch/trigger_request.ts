@@ -26,13 +26,14 @@ export async function fireTrigger(
   engine: Engine,
   store: SnapshotStore,
   name: string,
-  options: { reason?: string } = {},
+  options: { reason?: string; signal?: AbortSignal } = {},
 ): Promise<TriggerResult> {
   await getRecord(engine, name);
   const watcher = await readWatchState(engine.registry, name);
   if (watcher && (await processAlive(watcher.pid, watcher.pidStart ?? undefined))) {
     if (!watcher.triggers.includes("signal")) {
       throw new StapfrError(`The watcher of "${name}" (pid ${watcher.pid}) has no signal trigger`, {
+        code: "not_running",
         hint: `Restart it with "--on signal", or take a snapshot with "stapfr snapshot ${name}"`,
       });
     }
@@ -42,6 +43,7 @@ export async function fireTrigger(
   const { snapshot } = await takeSnapshot(engine, store, name, {
     reason: options.reason,
     trigger: { kind: "user", detail: "stapfr trigger (no watcher)" },
+    signal: options.signal,
   });
   return { sent_to: null, decision: null, snapshot: summarize(snapshot) };
 }

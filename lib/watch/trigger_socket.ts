@@ -8,6 +8,7 @@
  * @module
  */
 import { StapfrError } from "../errors.ts";
+import { operationError } from "../os_errors.ts";
 import { join } from "../path.ts";
 import type { Registry } from "../registry.ts";
 
@@ -65,6 +66,7 @@ export async function serveTriggerSocket(
 ): Promise<void> {
   if (encoder.encode(path).length > SOCKET_PATH_MAX) {
     throw new StapfrError(`The trigger socket path is too long for a Unix socket: ${path}`, {
+      code: "io",
       hint:
         `Use a state directory whose path is shorter (at most ${SOCKET_PATH_MAX} bytes with the socket name)`,
     });
@@ -74,6 +76,8 @@ export async function serveTriggerSocket(
   await Deno.chmod(path, 0o600);
   const onAbort = () => listener.close();
   signal.addEventListener("abort", onAbort, { once: true });
+  // Stopped before it listened (a watcher stopped as it started): an abort event will not come again.
+  if (signal.aborted) onAbort();
   const open = new Set<Promise<void>>();
   try {
     for await (const conn of listener) {
@@ -118,8 +122,11 @@ export async function sendTrigger(path: string, reason: string | null): Promise<
     try {
       conn = await Deno.connect({ transport: "unix", path });
     } catch (err) {
+      // Not allowed to connect at all (no --allow-net): waiting would not help.
+      if (err instanceof Deno.errors.NotCapable) throw operationError("reach the watcher", err);
       if (Date.now() >= deadline) {
         throw new StapfrError(`The watcher's trigger socket does not answer (${(err as Error).message})`, {
+          code: "timeout",
           hint: "The watcher may have just stopped; see its log, or run the trigger again",
         });
       }
@@ -135,6 +142,7 @@ export async function sendTrigger(path: string, reason: string | null): Promise<
     return decision;
   } catch {
     throw new StapfrError(`The watcher did not answer the trigger within ${EXCHANGE_MS / 1000} s`, {
+      code: "timeout",
       hint: "It may be stuck; see its log (journalctl, or its terminal)",
     });
   } finally {

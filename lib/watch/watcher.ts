@@ -3,7 +3,8 @@
  * report through the policies, takes snapshots through the store with the trigger in the manifest, and logs
  * one line per event. It never unloads the recorder, except in service mode when asked to stop (a final
  * snapshot, then a clean stop). Its state is in `STATE_DIR/NAME.watch` while it runs, for `status` and
- * `stapfr trigger`. See docs/watch.md.
+ * `stapfr trigger`. Every event is reported as data (`onEvent`, lib/watch/events.ts) and as a log line made
+ * from it (`log`). See docs/watch.md.
  * @module
  */
 import { StapfrError, UsageError } from "../errors.ts";
@@ -22,6 +23,9 @@ import type { TriggerSpec } from "./spec.ts";
 import { makeTrigger, type Trigger, type TriggerSink } from "./triggers.ts";
 import { readWatchState, type WatchState, watchStatePath } from "./state.ts";
 import { triggerSocketPath } from "./trigger_socket.ts";
+import { eventLine, type WatchEvent } from "./events.ts";
+import { errorCode } from "../errors.ts";
+import { operationError } from "../os_errors.ts";
 
 /** What to watch, and how. */
 export interface WatchOptions {
@@ -35,12 +39,19 @@ export interface WatchOptions {
   retention?: RetentionBounds;
   /** File recorders: send stapio SIGUSR2 (switch files) this often. */
   switchEveryMs?: number;
-  /** Service mode: on stop, take a final snapshot, then stop the recorder. */
+  /** Service mode: when `until` stops it, take a final snapshot, then stop the recorder. */
   service?: boolean;
-  /** Aborting it stops the watcher (after a snapshot in progress). */
-  signal: AbortSignal;
-  /** One line per event. */
-  log: (line: string) => void;
+  /** Aborting it stops the watcher (after a snapshot in progress): it resolves, `reason: "stopped"`. */
+  until?: AbortSignal;
+  /**
+   * Aborting it cancels the watcher: it stops as with `until` (but never stops the recorder, even in service
+   * mode), and the call rejects with the signal's reason.
+   */
+  signal?: AbortSignal;
+  /** One line per event, as `stapfr watch` prints them. */
+  log?: (line: string) => void;
+  /** Each event as data (lib/watch/events.ts). */
+  onEvent?: (event: WatchEvent) => void;
   /** Where a service stop's buffered and end-probe output go. */
   out?: ByteSink;
   /** How often conditions and the recorder are checked (default 1 s). */
@@ -119,6 +130,7 @@ export async function runWatcher(
   const state0 = await stateOf(record, await listModules(engine.host.procRoot));
   if (state0 !== "recording") {
     throw new StapfrError(`Recorder "${record.name}" is ${state0}, not recording`, {
+      code: "not_running",
       hint: "Start it first (or again) with stapfr start",
     });
   }
@@ -127,6 +139,7 @@ export async function runWatcher(
   const other = await readWatchState(engine.registry, record.name);
   if (other && other.pid !== Deno.pid && (await processAlive(other.pid, other.pidStart ?? undefined))) {
     throw new StapfrError(`Recorder "${record.name}" already has a watcher (pid ${other.pid})`, {
+      code: "busy",
       hint: `Stop it first ("kill ${other.pid}")`,
     });
   }
@@ -151,11 +164,22 @@ export async function runWatcher(
   };
   const stop = new AbortController();
   const onAbort = () => stop.abort();
-  options.signal.addEventListener("abort", onAbort, { once: true });
+  const outside = [options.until, options.signal].filter((s) => s !== undefined);
+  for (const s of outside) s.addEventListener("abort", onAbort, { once: true });
+  if (outside.some((s) => s.aborted)) stop.abort();
   let inFlight: Promise<void> | undefined;
   const timers = new Set<ReturnType<typeof setTimeout>>();
-  const log = (trigger: string, decision: string, detail?: string) =>
-    options.log(`${stamp()} ${trigger} ${decision}${detail ? ` (${detail})` : ""}`);
+  // Distributive, so that each event keeps its own fields.
+  type Omitted<T> = T extends unknown ? Omit<T, "at"> : never;
+  const emit = (event: Omitted<WatchEvent>): void => {
+    const full = { at: stamp(), ...event } as WatchEvent;
+    // A consumer's mistake must not stop the watcher: its events are reported, not relied on.
+    try {
+      options.onEvent?.(full);
+    } catch { /* the caller's own */ }
+    const text = eventLine(full);
+    if (text !== undefined) options.log?.(text);
+  };
 
   const snapshot = (trigger: Trigger | undefined, kind: string, detail: string, reason?: string) => {
     inFlight = (async () => {
@@ -168,15 +192,22 @@ export async function runWatcher(
         });
         taken.push(snapshot.manifest.id);
         state.snapshots++;
-        log(trigger?.label ?? kind, `snapshot ${snapshot.manifest.id}`, detail);
+        const label = trigger?.label ?? kind;
+        emit({ type: "snapshot", trigger: label, detail, id: snapshot.manifest.id, path: snapshot.path });
         options.ship?.add(snapshot);
         for (const p of pruned) {
           const why = p.shipping === "pending" ? "not shipped yet: over the size bound" : undefined;
-          log(trigger?.label ?? kind, `pruned ${p.id}`, why);
+          emit({ type: "pruned", trigger: label, id: p.id, ...(why ? { detail: why } : {}) });
         }
       } catch (err) {
         state.failed++;
-        log(trigger?.label ?? kind, "snapshot failed", (err as Error).message);
+        emit({
+          type: "snapshot_failed",
+          trigger: trigger?.label ?? kind,
+          detail,
+          error: (err as Error).message,
+          code: errorCode(err) ?? "failed",
+        });
       } finally {
         policy.done();
         await saveState().catch(() => {});
@@ -191,20 +222,23 @@ export async function runWatcher(
     state.last = { at: stamp(), trigger: trigger.label, decision: decision.action, detail };
     let said: string;
     if (decision.action === "waiting") {
-      said = `holding; fires if it holds until ${new Date(decision.until).toISOString()}`;
-      log(
-        trigger.label,
-        "holding",
-        `${detail}; fires if it holds until ${new Date(decision.until).toISOString()}`,
-      );
+      const until = new Date(decision.until).toISOString();
+      said = `holding; fires if it holds until ${until}`;
+      emit({ type: "holding", trigger: trigger.label, detail, until });
     } else if (decision.action === "suppressed") {
-      const until = decision.until ? ` until ${new Date(decision.until).toISOString()}` : "";
-      said = `suppressed by ${decision.by}${until}`;
-      log(trigger.label, said, detail);
+      const until = decision.until ? new Date(decision.until).toISOString() : null;
+      said = `suppressed by ${decision.by}${until ? ` until ${until}` : ""}`;
+      emit({ type: "suppressed", trigger: trigger.label, detail, by: decision.by, until });
     } else {
-      const wait = Math.max(0, decision.at - Date.now());
+      const now = Date.now();
+      const wait = Math.max(0, decision.at - now);
       said = wait > 0 ? `fired: snapshot in ${Math.round(wait / 1000)}s` : "fired: snapshot now";
-      if (wait > 0) log(trigger.label, said, detail);
+      emit({
+        type: "fired",
+        trigger: trigger.label,
+        detail,
+        snapshot_at: new Date(now + wait).toISOString(),
+      });
       const t = setTimeout(() => {
         timers.delete(t);
         if (!stop.signal.aborted) void snapshot(trigger, trigger.kind, detail);
@@ -228,7 +262,7 @@ export async function runWatcher(
       waiting.set(trigger.label, decision?.action ?? (value ? "quiet" : "false"));
       act(trigger, decision, detail);
     },
-    problem: (trigger, message) => log(trigger.label, "problem", message),
+    problem: (trigger, message) => emit({ type: "problem", trigger: trigger.label, message }),
   };
 
   const triggers = options.triggers.map((spec) =>
@@ -242,10 +276,17 @@ export async function runWatcher(
   state.triggers = triggers.map((t) => t.label);
   await Promise.all(triggers.map((t) => t.prepare?.(sink, stop.signal)));
   await saveState();
-  log("watch", "started", `${record.name}: ${state.triggers.join(", ") || "no triggers"}`);
+  emit({ type: "started", trigger: "watch", recorder: record.name, triggers: state.triggers });
   options.ship?.start();
   const running = triggers.map((t) =>
-    t.run(sink, stop.signal).catch((err) => log(t.label, "problem", err.message))
+    t.run(sink, stop.signal).catch((err) =>
+      // Said in words, with what the program needs where Deno refused (lib/os_errors.ts).
+      emit({
+        type: "problem",
+        trigger: t.label,
+        message: (operationError(`run trigger "${t.label}"`, err) as Error).message,
+      })
+    )
   );
 
   let switcher: ReturnType<typeof setInterval> | undefined;
@@ -255,7 +296,7 @@ export async function runWatcher(
       try {
         Deno.kill(record.pid, "SIGUSR2");
       } catch (err) {
-        log("switch-every", "problem", (err as Error).message);
+        emit({ type: "problem", trigger: "switch-every", message: (err as Error).message });
       }
     }, options.switchEveryMs);
   }
@@ -278,27 +319,32 @@ export async function runWatcher(
         detail = s === "stopped"
           ? `recorder "${record.name}" was stopped`
           : `recorder "${record.name}" is ${s}, no longer recording`;
-        log("watch", "recorder ended", detail);
+        emit({ type: "recorder_ended", trigger: "watch", detail });
         reason = "recorder-ended";
         break;
       }
     }
   } finally {
     stop.abort();
-    options.signal.removeEventListener("abort", onAbort);
+    for (const s of outside) s.removeEventListener("abort", onAbort);
     if (switcher !== undefined) clearInterval(switcher);
     for (const t of timers) {
       clearTimeout(t);
-      log("watch", "dropped a scheduled snapshot", "stopping");
+      emit({ type: "dropped", trigger: "watch", reason: "stopping" });
     }
     // Each trigger ends at once on abort (a hung health check is killed, a blocked open abandoned); a trigger
     // that does not is left behind rather than holding the stop.
     if (!(await within(Promise.all(running), TRIGGERS_STOP_MS))) {
-      log("watch", "problem", `a trigger did not stop within ${TRIGGERS_STOP_MS} ms; stopping without it`);
+      emit({
+        type: "problem",
+        trigger: "watch",
+        message: `a trigger did not stop within ${TRIGGERS_STOP_MS} ms; stopping without it`,
+      });
     }
     // A snapshot in progress is finished, not cut.
     if (inFlight) await inFlight;
-    if (options.service && reason === "stopped") {
+    // A cancelled watcher (`signal`) leaves the recorder as it is; a stopped service (`until`) stops it.
+    if (options.service && reason === "stopped" && !options.signal?.aborted) {
       // Another reader (a long dump) holds a memory recorder: wait for it, bounded, before the final snapshot
       // and the stop, which both need the reader slot.
       const until = Date.now() + SERVICE_READER_WAIT_MS;
@@ -307,19 +353,19 @@ export async function runWatcher(
       await snapshot(undefined, "service", "service stop", "service stop");
       try {
         const r = await stopRecorder(engine, record.name, options.out ?? (() => Promise.resolve()));
-        log("watch", "stopped the recorder", `${r.bytes} bytes of buffered and end-probe output`);
+        emit({ type: "recorder_stopped", trigger: "watch", bytes: r.bytes });
       } catch (err) {
         // Not a clean stop: the recorder is still recording, and systemd must hear of it.
         reason = "stop-failed";
         detail = `${(err as Error).message}; recorder "${record.name}" is still recording` +
           (state.failed > before ? " and the final snapshot failed" : "");
-        log("watch", "stop failed", detail);
+        emit({ type: "stop_failed", trigger: "watch", detail });
       }
     }
     // Shipping goes on after the recorder is stopped: what cannot go now stays pending.
     await options.ship?.close();
     await Deno.remove(statePath).catch(() => {});
-    log("watch", "exited", `${taken.length} snapshots`);
+    emit({ type: "exited", trigger: "watch", snapshots: taken.length });
   }
   return { snapshots: taken, fired: policy.fired, suppressed: { ...policy.suppressed }, reason, detail };
 }

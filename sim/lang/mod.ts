@@ -39,6 +39,7 @@ import { libraryMacros } from "./check.ts";
 import { DEFAULT_LIMITS, type Limits } from "./interp_runtime.ts";
 import { Program, Run, SemanticError, type SimRunOptions } from "./interp.ts";
 import { withTapsetFunctions } from "./tapset_script.ts";
+import { StapfrError } from "../../lib/errors.ts";
 
 export { Run, SemanticError, type SimRunOptions };
 export type { CompiledScript, RunOptions, ScriptRun, Unsupported } from "../program.ts";
@@ -61,24 +62,52 @@ export interface CompileOptions {
   defines?: Record<string, string | number>;
 }
 
-/** A script that does not parse, or that stap would reject in pass 2 (message with file:line:column). */
-export class ScriptError extends Error {
+/**
+ * A script that does not parse, or that stap would reject in pass 2 (message with file:line:column;
+ * `code: "compile_failed"`).
+ *
+ * @example
+ * ```ts
+ * import { assertThrows } from "@std/assert";
+ * const err = assertThrows(() => compileScript("probe begin {"), ScriptError);
+ * if ((err as ScriptError).code !== "compile_failed") throw new Error("a script error has its code");
+ * ```
+ */
+export class ScriptError extends StapfrError {
+  /** The error's name, for logs and `instanceof`-free checks. */
+  override name = "ScriptError";
+  /** The error as stap prints it (with source lines for parse errors). */
+  readonly text: string;
   /** `text` is the error as stap prints it (with source lines for parse errors). */
-  constructor(message: string, readonly text: string) {
-    super(message);
-    this.name = "ScriptError";
+  constructor(message: string, text: string) {
+    super(message, { code: "compile_failed" });
+    this.text = text;
   }
 }
 
-/** A script with probes or functions the simulator cannot run (listed in `unsupported`). */
-export class UnsupportedScriptError extends Error {
+/**
+ * A script with probes or functions the simulator cannot run (listed in `unsupported`; `code: "unsupported"`).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * const err = new UnsupportedScriptError([{ file: "x.stp", line: 1, column: 7, message: "not simulated" }]);
+ * assertEquals([err.code, err.message], ["unsupported", "The simulator cannot run this script:\nx.stp:1:7: not simulated"]);
+ * ```
+ */
+export class UnsupportedScriptError extends StapfrError {
+  /** The error's name, for logs and `instanceof`-free checks. */
+  override name = "UnsupportedScriptError";
+  /** What the simulator cannot run, with its place. */
+  readonly unsupported: readonly Unsupported[];
   /** Lists every entry as `FILE:LINE:COLUMN: message` in the message. */
-  constructor(readonly unsupported: readonly Unsupported[]) {
+  constructor(unsupported: readonly Unsupported[]) {
     super(
       "The simulator cannot run this script:\n" +
         unsupported.map((u) => `${u.file}:${u.line}:${u.column}: ${u.message}`).join("\n"),
+      { code: "unsupported" },
     );
-    this.name = "UnsupportedScriptError";
+    this.unsupported = unsupported;
   }
 }
 
