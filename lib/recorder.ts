@@ -711,7 +711,7 @@ export class Recorders {
    * ```
    */
   async snapshotManifest(ref: string): Promise<{ manifest: Manifest; path: string }> {
-    const r = stringOption(ref, "ref", { required: true, nonEmpty: true, what: "a snapshot ID or NAME/ID" })!;
+    const r = stringOption(ref, "ref", { required: true, what: "a snapshot ID or NAME/ID" })!;
     return await this.#op(`show snapshot "${r}"`, async () => await (await this.#store()).find(r));
   }
 
@@ -726,7 +726,7 @@ export class Recorders {
    * ```
    */
   async snapshotData(ref: string, sink: Sink, options?: { signal?: AbortSignal }): Promise<SnapshotData> {
-    const r = stringOption(ref, "ref", { required: true, nonEmpty: true, what: "a snapshot ID or NAME/ID" })!;
+    const r = stringOption(ref, "ref", { required: true, what: "a snapshot ID or NAME/ID" })!;
     const { signal } = signalOnly(options);
     return await this.#snapshotData(r, openSink(sink), signal);
   }
@@ -781,7 +781,7 @@ export class Recorders {
    * ```
    */
   snapshotDataStream(ref: string, options?: { signal?: AbortSignal }): RecorderStream<SnapshotData> {
-    const r = stringOption(ref, "ref", { required: true, nonEmpty: true, what: "a snapshot ID or NAME/ID" })!;
+    const r = stringOption(ref, "ref", { required: true, what: "a snapshot ID or NAME/ID" })!;
     const { signal } = signalOnly(options);
     return new RecorderStream((sink, cancelled) =>
       this.#snapshotData(r, streamSink(sink), signal, cancelled)
