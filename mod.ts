@@ -89,8 +89,9 @@
  * @module
  */
 export * from "./lib/recorder.ts";
-export { HEADROOM, type Plan, planBuffers } from "./lib/snapshots/planner.ts";
-export { type RetentionBounds, type RetentionItem, selectPrunable } from "./lib/snapshots/retention.ts";
+export { HEADROOM, type Plan, planBuffers } from "./lib/recorder/planner.ts";
+export type { RetentionBounds } from "./lib/units.ts";
+export { type RetentionItem, selectPrunable } from "./lib/snapshots/retention.ts";
 export {
   type ElfFile,
   type ModuleInfo,

@@ -19,7 +19,7 @@
  */
 import { UsageError } from "./errors.ts";
 import { parseSize } from "./units.ts";
-import { parseDestination } from "./fleet/destination.ts";
+import { parseDestination } from "./destination.ts";
 
 /** An environment lookup, as `Deno.env.get`. */
 export type EnvLookup = (name: string) => string | undefined;

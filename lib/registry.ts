@@ -11,7 +11,7 @@ import { missingPermission, osCode, osHint } from "./os_errors.ts";
 import { processAlive, processStartTime } from "./driver/kernel.ts";
 import type { RotateSpec } from "./units.ts";
 import { recordProblem } from "./registry_record.ts";
-import type { RetentionBounds } from "./snapshots/retention.ts";
+import type { RetentionBounds } from "./units.ts";
 
 /** Where a file recorder writes. */
 export interface FileOutput {

@@ -8,7 +8,7 @@
 import type { ScriptSource } from "../driver/start.ts";
 import type { HostKind } from "../units.ts";
 import { MiB, PAGE, validateName } from "../units.ts";
-import type { RetentionBounds } from "../snapshots/retention.ts";
+import type { RetentionBounds } from "../units.ts";
 import type { Policies } from "../watch/policy.ts";
 import { MAX_COMM, MAX_COOLDOWN_MS, MAX_PID, MAX_TIMER_MS, type TriggerSpec } from "../watch/spec.ts";
 import type { Pattern } from "../watch/pattern.ts";

@@ -6,7 +6,7 @@
  */
 import type { Context } from "../cli/context.ts";
 import { UsageError } from "../errors.ts";
-import { type Destination, parseDestination, parseEndpoint } from "../fleet/destination.ts";
+import { type Destination, parseDestination, parseEndpoint } from "../destination.ts";
 import type { ShipOptions } from "../fleet/ship.ts";
 import type { RemoteStore } from "../fleet/store_client.ts";
 

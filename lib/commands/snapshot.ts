@@ -37,7 +37,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   const { SnapshotStore } = await import("../snapshots/store.ts");
   const store = new SnapshotStore(recorders.storeDir);
   const { markPending } = await import("../fleet/ship.ts");
-  const { destinationUrl } = await import("../fleet/destination.ts");
+  const { destinationUrl } = await import("../destination.ts");
   const taken = await recorders.snapshot(name, {
     reason: values.reason as string | undefined,
     signal: ctx.signal,

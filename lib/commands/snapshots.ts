@@ -31,7 +31,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   const listed = await recorders.snapshots(positionals[0]);
   const { broken } = listed;
   for (const line of brokenLines(broken)) await ctx.err(line);
-  const { listShipRecords, shippingOf } = await import("../fleet/ship_state.ts");
+  const { listShipRecords, shippingOf } = await import("../snapshots/ship_record.ts");
   const records = await listShipRecords(recorders.storeDir, positionals[0]);
   const snapshots = listed.snapshots.map((s) => ({
     ...s,
@@ -60,7 +60,7 @@ async function show(args: string[], ctx: Context): Promise<number> {
   if (!values.data) {
     const { manifest, path: dir } = await recorders.snapshotManifest(ref);
     // Shipping is kept beside the manifest, never in it (docs/fleet.md "On the host"): shown after it.
-    const { readShipRecord } = await import("../fleet/ship_state.ts");
+    const { readShipRecord } = await import("../snapshots/ship_record.ts");
     const record = await readShipRecord(recorders.storeDir, manifest.recorder, manifest.id);
     const shipping = record ? { shipping: record.destinations } : {};
     await ctx.json_out(ctx.json ? { ...manifest, path: dir, ...shipping } : { ...manifest, ...shipping });

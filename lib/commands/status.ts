@@ -23,7 +23,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   const recorders = recordersFor(ctx);
   const d = await recorders.status(oneName(positionals));
   // Snapshots asked to ship that are not in their store yet (docs/fleet.md "On the host").
-  const { unshippedSnapshots } = await import("../fleet/ship_state.ts");
+  const { unshippedSnapshots } = await import("../snapshots/ship_record.ts");
   const unshipped = await unshippedSnapshots(recorders.storeDir, d.name);
   if (ctx.json) {
     await ctx.json_out({ ...d, unshipped_snapshots: unshipped });

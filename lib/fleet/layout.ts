@@ -17,7 +17,7 @@
 import { UsageError } from "../errors.ts";
 import { idStamp, isId } from "../snapshots/id.ts";
 import type { Manifest } from "../snapshots/manifest.ts";
-import { type Destination, destinationUrl, parseDestination } from "./destination.ts";
+import { type Destination, destinationUrl, parseDestination } from "../destination.ts";
 
 /** The folder of the snapshots, by host. */
 export const HOSTS = "hosts";

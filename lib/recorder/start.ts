@@ -21,7 +21,7 @@ import { checkPrebuilt, type PrebuiltModule } from "./prebuilt.ts";
 import { writeCountersTapset } from "../driver/counters_tapset.ts";
 import { runningRelease } from "../kernel_release.ts";
 import { readKnobs } from "../knobs.ts";
-import { hasBounds, type RetentionBounds } from "../snapshots/retention.ts";
+import { hasBounds, type RetentionBounds } from "../units.ts";
 
 /** What to start. */
 export interface StartOptions {

@@ -11,7 +11,7 @@
  */
 import { join } from "../path.ts";
 import { processAlive, processStartTime } from "../driver/kernel.ts";
-import { isId } from "../snapshots/id.ts";
+import { isId } from "./id.ts";
 
 /** The folder of the shipping records, in a recorder's folder of the store. */
 const DIR = ".ship";
