@@ -26,6 +26,7 @@ import { triggerSocketPath } from "./trigger_socket.ts";
 import { eventLine, type WatchEvent } from "./events.ts";
 import { errorCode } from "../errors.ts";
 import { operationError } from "../os_errors.ts";
+import { writeAtomic } from "../atomic_write.ts";
 
 /** What to watch, and how. */
 export interface WatchOptions {
@@ -158,9 +159,7 @@ export async function runWatcher(
   };
   const saveState = async () => {
     state.fired = policy.fired;
-    const temp = `${statePath}.tmp.${Deno.pid}`;
-    await Deno.writeTextFile(temp, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 });
-    await Deno.rename(temp, statePath);
+    await writeAtomic(statePath, JSON.stringify(state, null, 2) + "\n");
   };
   const stop = new AbortController();
   const onAbort = () => stop.abort();
