@@ -13,7 +13,7 @@ import { type Engine, getRecord, stateOf } from "../recorder/engine.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { listModules } from "../driver/kernel.ts";
 import { stopRecorder } from "../recorder/stop.ts";
-import { sleep } from "../driver/run.ts";
+import { sleep, within } from "../driver/run.ts";
 import type { ByteSink } from "../readers/concat.ts";
 import { takeSnapshot } from "../snapshots/ops.ts";
 import type { RetentionBounds } from "../units.ts";
@@ -98,17 +98,6 @@ const TRIGGERS_STOP_MS = 5000;
  * final snapshot and stop, so that the whole stop stays well within systemd's stop timeout.
  */
 const SERVICE_READER_WAIT_MS = 20_000;
-
-/** Waits for `work`, at most `ms`; whether it ended in time. */
-async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
-  try {
-    return await Promise.race([work.then(() => true), late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function stamp(): string {
   return new Date().toISOString();
