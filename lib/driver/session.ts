@@ -14,6 +14,7 @@ import { type LiveReader, liveReaders } from "./live_readers.ts";
 import { sleep, spawn, within } from "./run.ts";
 import { signalUntilGone } from "./signal_until_gone.ts";
 import { decideWait, type TrickleWindow, type WaitLimits, type WaitOutcome } from "./drain_wait.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** Options of {@linkcode AttachSession.open}. */
 export interface SessionOptions {
@@ -220,10 +221,12 @@ export class AttachSession {
       this.lastDataAt = Date.now();
       const nl = chunk.lastIndexOf(10);
       if (nl < 0) {
-        tail = tail.length === 0 ? chunk.slice() : concat(tail, chunk);
+        tail = tail.length === 0 ? chunk.slice() : concatBytes(tail, chunk);
         continue;
       }
-      await pass(tail.length === 0 ? chunk.subarray(0, nl + 1) : concat(tail, chunk.subarray(0, nl + 1)));
+      await pass(
+        tail.length === 0 ? chunk.subarray(0, nl + 1) : concatBytes(tail, chunk.subarray(0, nl + 1)),
+      );
       tail = chunk.slice(nl + 1);
     }
     const status = await this.#child.status;
@@ -425,11 +428,4 @@ async function makeFifos(paths: readonly string[]): Promise<void> {
       detail: new TextDecoder().decode(out.stderr).trim().split("\n"),
     });
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
