@@ -16,7 +16,7 @@
  * @module
  */
 import type { CompiledScript, ScriptRun } from "./program.ts";
-import { RelayBuffers, type RingDamage } from "./relay.ts";
+import { RelayBuffers, type RingModel } from "./relay.ts";
 import { Msg } from "./transport.ts";
 
 /** Control-channel buffers of the 4.8 runtime (STP_DEFAULT_BUFFERS in transport.c). */
@@ -56,8 +56,8 @@ export interface ModuleConfig {
   guru?: boolean;
   /** Wall-clock time at load (ns since the epoch) for the script's gettimeofday; fixed when left out. */
   epochNs?: bigint;
-  /** The real 4.8 ring's damage to reproduce in the relay (docs/real-ring.md); none when left out. */
-  ringDamage?: RingDamage;
+  /** The ring: 4.8's, with its losses, or the clean one (sim/relay.ts); clean when left out. */
+  ring?: RingModel;
 }
 
 /** A control message waiting in the module's queue. */
@@ -97,7 +97,7 @@ export class SimModule {
 
   constructor(config: ModuleConfig) {
     this.config = config;
-    this.relay = new RelayBuffers(config.cpus, config.bufferBytes, config.ringDamage);
+    this.relay = new RelayBuffers(config.cpus, config.bufferBytes, config.ring ?? "clean");
     // The runtime's transport init ends with STP_TRANSPORT: "send me STP_START".
     this.#send(Msg.TRANSPORT, new Uint8Array(0));
   }

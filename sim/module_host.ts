@@ -68,7 +68,7 @@ export interface HostOptions {
   args?: string[];
   /** `stap -D NAME=VALUE` settings (MAXACTION, MAXERRORS, …). */
   defines?: Record<string, string>;
-  /** Reproduce the real 4.8 ring's damage (docs/real-ring.md): the wrap fragment and truncation; default off. */
+  /** The 4.8 ring with its losses (sim/relay.ts) rather than the clean one; default off. */
   ringDamage?: boolean;
 }
 

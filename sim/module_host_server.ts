@@ -5,13 +5,22 @@
  */
 import type { Clock } from "./clock.ts";
 import type { QueuedMessage, SimModule } from "./module.ts";
-import { ControlDecoder, encodeControl, Msg } from "./transport.ts";
+import {
+  ControlDecoder,
+  encodeControl,
+  encodeTraceAnswer,
+  Msg,
+  TRACE_PARKED,
+  TraceRequestDecoder,
+} from "./transport.ts";
 
 /** Ticks of the real-time loop: often while a reader streams, rarely when idle. */
 const TICK_ATTACHED_MS = 10;
 const TICK_DETACHED_MS = 50;
-/** Bytes moved from a ring to its socket per write. */
+/** The most one read of a relay file returns here (stapio asks for at most 128 KiB, its read-ahead 256 KiB). */
 const TRACE_CHUNK = 256 * 1024;
+/** How long the end of a run waits for the readers to take what the end probes wrote. */
+const EXIT_DRAIN_MS = 5_000;
 
 /** How the server reports what happens (to the host log) and changes the lsmod refcount. */
 export interface HostEvents {
@@ -23,8 +32,10 @@ export interface HostEvents {
 interface Reader {
   conn: Deno.UnixConn;
   traces: (Deno.UnixConn | undefined)[];
-  /** A trace write in flight per CPU. */
-  writing: (Promise<void> | undefined)[];
+  /** Per CPU, the wake-up of a read that waits (in ppoll) for data. */
+  parked: ((() => void) | undefined)[];
+  /** STP_EXIT is on its way: a reader that waits for data on an empty ring gets the end of the file. */
+  exiting: boolean;
   /** Host replies (BULK results) that go before the module's queue. */
   replies: Uint8Array[];
   wake: () => void;
@@ -120,7 +131,7 @@ export class ModuleServer {
   #tick(): void {
     if (this.#closed) return;
     this.#module.advance(this.#clock.nowNs());
-    if (this.#reader) this.#pumpTraces(this.#reader);
+    if (this.#reader) this.#wakeReaders(this.#reader);
     this.#timer = setTimeout(() => this.#tick(), this.#reader ? TICK_ATTACHED_MS : TICK_DETACHED_MS);
   }
 
@@ -150,7 +161,8 @@ export class ModuleServer {
       const reader: Reader = {
         conn,
         traces: [],
-        writing: [],
+        parked: [],
+        exiting: false,
         replies: [],
         wake: () => {},
         exitSent: false,
@@ -276,60 +288,71 @@ export class ModuleServer {
       }
       this.#events.log(`trace${cpu} open`);
       reader.traces[cpu] = conn;
-      this.#track(this.#watchTrace(reader, cpu, conn));
-      this.#pumpTrace(reader, cpu);
+      this.#track(this.#serveTrace(reader, cpu, conn));
     }
   }
 
-  /** Notices a reader closing its end of `traceN` (nothing is ever read from it). */
-  async #watchTrace(reader: Reader, cpu: number, conn: Deno.UnixConn): Promise<void> {
-    const buf = new Uint8Array(64);
+  /**
+   * Answers one reader's reads of `traceN`, one at a time, from the ring as it is when each comes in. A read
+   * that waits for data is parked (and told so: the reader sits in ppoll) until the ring has some; at the end
+   * of a run, one that finds the ring empty gets the end of the file.
+   */
+  async #serveTrace(reader: Reader, cpu: number, conn: Deno.UnixConn): Promise<void> {
+    const requests = new TraceRequestDecoder();
+    const input = new Uint8Array(4096);
+    const out = this.#buffers[cpu];
     try {
-      while ((await conn.read(buf)) !== null) { /* ignored */ }
-    } catch { /* closed */ }
-    this.#dropTrace(reader, cpu, conn);
+      for (let n = await conn.read(input); n !== null; n = await conn.read(input)) {
+        for (const request of requests.push(input.subarray(0, n))) {
+          if (request.wait && !this.#module.relay.hasData(cpu)) {
+            if (reader.exiting) return;
+            await conn.write(encodeTraceAnswer(TRACE_PARKED));
+            await new Promise<void>((resolve) => (reader.parked[cpu] = resolve));
+            reader.parked[cpu] = undefined;
+            if (reader.traces[cpu] !== conn || (reader.exiting && !this.#module.relay.hasData(cpu))) return;
+          }
+          const rc = this.#module.relay.read(cpu, out.subarray(0, Math.min(request.count, out.length)));
+          const answer = encodeTraceAnswer(rc, out);
+          for (let done = 0; done < answer.length;) done += await conn.write(answer.subarray(done));
+        }
+      }
+    } catch {
+      // the reader closed its end
+    } finally {
+      this.#dropTrace(reader, cpu, conn);
+    }
   }
 
   #dropTrace(reader: Reader, cpu: number, conn: Deno.UnixConn): void {
     if (reader.traces[cpu] !== conn) return;
     reader.traces[cpu] = undefined;
+    reader.parked[cpu]?.();
     this.#events.log(`trace${cpu} closed`);
     try {
       conn.close();
     } catch { /* already closed */ }
   }
 
-  #pumpTraces(reader: Reader): void {
-    for (let cpu = 0; cpu < reader.traces.length; cpu++) this.#pumpTrace(reader, cpu);
+  /** Wakes the reads that wait for data on a ring that now has some (or that must end). */
+  #wakeReaders(reader: Reader): void {
+    for (let cpu = 0; cpu < reader.parked.length; cpu++) {
+      if (reader.parked[cpu] && (reader.exiting || this.#module.relay.hasData(cpu))) reader.parked[cpu]!();
+    }
   }
 
-  /** Starts one write of `cpu`'s unread records if none is in flight. */
-  #pumpTrace(reader: Reader, cpu: number): void {
-    const conn = reader.traces[cpu];
-    if (!conn || reader.writing[cpu] || !this.#module.relay.hasData(cpu)) return;
-    const n = this.#module.relay.read(cpu, this.#buffers[cpu]);
-    if (n === 0) return;
-    const chunk = this.#buffers[cpu].subarray(0, n);
-    reader.writing[cpu] = (async () => {
-      try {
-        for (let done = 0; done < n;) done += await conn.write(chunk.subarray(done));
-      } catch {
-        this.#dropTrace(reader, cpu, conn);
-      }
-      reader.writing[cpu] = undefined;
-      if (this.#reader === reader) this.#pumpTrace(reader, cpu);
-    })();
-  }
-
-  /** Before STP_EXIT: write out everything left in the rings, then end each trace stream. */
+  /**
+   * Before STP_EXIT: the readers take what is left in the rings (the end probes' output), and each trace ends
+   * once its reader waits on an empty ring; one that does not come back for it in time is closed.
+   */
   async #flushTraces(reader: Reader): Promise<void> {
+    reader.exiting = true;
+    this.#wakeReaders(reader);
+    const deadline = performance.now() + EXIT_DRAIN_MS;
+    while (reader.traces.some((t) => t !== undefined) && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      this.#wakeReaders(reader);
+    }
     for (let cpu = 0; cpu < reader.traces.length; cpu++) {
-      while (reader.traces[cpu]) {
-        const inFlight = reader.writing[cpu];
-        if (inFlight) await inFlight;
-        else if (this.#module.relay.hasData(cpu)) this.#pumpTrace(reader, cpu);
-        else break;
-      }
       const conn = reader.traces[cpu];
       if (conn) this.#dropTrace(reader, cpu, conn);
     }

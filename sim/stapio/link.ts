@@ -9,16 +9,23 @@ import {
   ControlDecoder,
   type ControlMessage,
   encodeControl,
-  RecordDecoder,
+  encodeTraceRequest,
   type RelayRecord,
+  TRACE_PARKED,
+  type TraceAnswer,
+  TraceAnswerDecoder,
 } from "../transport.ts";
+import { ReadAhead, ReaderThread } from "./relay_reader.ts";
 
 /** What stapio gets from a module. */
 export interface LinkEvents {
   control(message: ControlMessage): void;
   /** The module closed `.cmd` (unloaded, host gone, or refused a second reader). */
   controlClosed(): void;
+  /** A record a reader thread read (its header as read, the payload bytes it writes). */
   record(cpu: number, record: RelayRecord): void;
+  /** A reader thread's message (the `bufhdr read error` of a short header read). */
+  diagnostic?(cpu: number, text: string): void;
   /** The module closed `traceN` (drained at exit, or gone). */
   traceClosed(cpu: number): void;
 }
@@ -32,8 +39,14 @@ export interface ModuleLink {
   startReaders(): Promise<void>;
   /** Stops reading one CPU (a reader thread that died on a write error). */
   stopReader(cpu: number): void;
-  /** Whether any relay reader has an incomplete record buffered. */
-  readonly partial: boolean;
+  /** How many reader threads wait in ppoll (their ring is empty). */
+  readonly parked: number;
+  /**
+   * Whether some reader thread is outside ppoll (reading, or writing what it read): a signal the kernel hands
+   * to such a thread is lost under `-A` (docs/systemtap-4.8.md 2.5). A reader waits in ppoll only while its
+   * ring is empty.
+   */
+  readonly busy: boolean;
   /**
    * Closes everything; pending reads end. Resolves once the module shows the reader gone (as the close of
    * `.cmd` does in the kernel), or after a bounded wait.
@@ -89,7 +102,9 @@ class SocketLink implements ModuleLink {
   readonly #ctl: Deno.UnixConn;
   readonly #events: LinkEvents;
   readonly #traces: (Deno.UnixConn | undefined)[] = [];
-  readonly #decoders: RecordDecoder[] = [];
+  readonly #threads: ReaderThread[] = [];
+  /** Per CPU: the reader waits in ppoll (its ring is empty). */
+  readonly #parked: boolean[] = [];
   readonly #tasks: Promise<void>[] = [];
   readonly #stopped = new Set<number>();
   #closed = false;
@@ -151,7 +166,8 @@ class SocketLink implements ModuleLink {
     if (this.#started) return;
     this.#started = true;
     for (let cpu = 0; cpu < this.cpus; cpu++) {
-      this.#decoders.push(new RecordDecoder());
+      this.#threads.push(new ReaderThread());
+      this.#parked.push(false);
       if (this.#closed) {
         this.#traces.push(undefined);
         continue;
@@ -172,21 +188,67 @@ class SocketLink implements ModuleLink {
     }
   }
 
+  /** One reader thread: its reads of `traceN`, each a request and its answer (sim/transport.ts). */
   async #readTrace(cpu: number): Promise<void> {
     const conn = this.#traces[cpu]!;
-    const buf = new Uint8Array(131072);
-    try {
+    const thread = this.#threads[cpu];
+    const ahead = new ReadAhead();
+    const answers = new TraceAnswerDecoder();
+    const queued: TraceAnswer[] = [];
+    const input = new Uint8Array(READ_SIZE);
+    let ended = false;
+    /** The next answer from the host; undefined at the end of the file. */
+    const answer = async (): Promise<TraceAnswer | undefined> => {
+      while (queued.length === 0) {
+        const n = await conn.read(input);
+        if (n === null) return undefined;
+        queued.push(...answers.push(input.subarray(0, n)));
+      }
+      return queued.shift();
+    };
+    const read = async (count: number, wait: boolean): Promise<Uint8Array | number> => {
+      // stapio blocks in its write to a slow output; what it has not read stays in the ring meanwhile.
+      if (this.#backpressure) await Promise.race([this.#backpressure(), this.#closing]);
+      if (this.#closed) return 0;
+      const request = encodeTraceRequest(count, wait);
+      for (let done = 0; done < request.length;) done += await conn.write(request.subarray(done));
       for (;;) {
-        if (this.#backpressure) await Promise.race([this.#backpressure(), this.#closing]);
-        if (this.#closed) break;
-        const n = await conn.read(buf);
-        if (n === null) break;
-        if (this.#stopped.has(cpu)) continue;
-        for (const r of this.#decoders[cpu].push(buf.subarray(0, n))) this.#events.record(cpu, r);
+        const a = await answer();
+        if (a === undefined) {
+          ended = true;
+          return 0;
+        }
+        if (a.rc === TRACE_PARKED) {
+          this.#parked[cpu] = true;
+          continue;
+        }
+        this.#parked[cpu] = false;
+        return a.rc > 0 ? a.bytes : a.rc;
+      }
+    };
+    try {
+      while (!this.#closed && !ended) {
+        if (this.#stopped.has(cpu)) {
+          // The thread exited after its write error: its ring is no longer read.
+          await this.#closing;
+          break;
+        }
+        const got = await ahead.readAsync(thread.next(), read);
+        for (const event of thread.got(got)) {
+          if (this.#stopped.has(cpu)) break;
+          if (event.kind === "record") {
+            this.#events.record(cpu, {
+              seq: event.seq,
+              payload: event.payload,
+              ...(event.length !== event.payload.length ? { length: event.length } : {}),
+            });
+          } else if (event.kind === "diag") this.#events.diagnostic?.(cpu, event.text);
+        }
       }
     } catch {
       // closed under us
     }
+    this.#parked[cpu] = false;
     if (!this.#closed) this.#events.traceClosed(cpu);
   }
 
@@ -194,8 +256,12 @@ class SocketLink implements ModuleLink {
     this.#stopped.add(cpu);
   }
 
-  get partial(): boolean {
-    return this.#decoders.some((d) => d.pendingBytes > 0);
+  get parked(): number {
+    return this.#parked.filter((p, cpu) => p && this.#traces[cpu] !== undefined).length;
+  }
+
+  get busy(): boolean {
+    return this.#traces.some((t, cpu) => t !== undefined && !this.#stopped.has(cpu) && !this.#parked[cpu]);
   }
 
   async close(): Promise<void> {
@@ -218,6 +284,9 @@ class SocketLink implements ModuleLink {
     if (question) await question.answered();
   }
 }
+
+/** Bytes taken from a trace socket at once (a read-ahead answer and its rc). */
+const READ_SIZE = 256 * 1024 + 4;
 
 /** How long close() waits for the reads to end and for the host's answer (each): never forever. */
 const CLOSE_WAIT_MS = 10_000;

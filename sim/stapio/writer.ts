@@ -180,7 +180,7 @@ export class StapioWriter {
     const s = this.#streams[cpu];
     const len = record.payload.length;
     if (this.toFiles && s.state.needsSwitch(len)) this.#switchStream(cpu);
-    const bytes = this.#o.bulk ? encodeRecord(record.seq, record.payload) : record.payload;
+    const bytes = this.#o.bulk ? encodeRecord(record.seq, record.payload, record.length) : record.payload;
     try {
       s.handle!.write(bytes);
     } catch (err) {
