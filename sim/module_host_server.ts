@@ -5,20 +5,12 @@
  */
 import type { Clock } from "./clock.ts";
 import type { QueuedMessage, SimModule } from "./module.ts";
-import {
-  ControlDecoder,
-  encodeControl,
-  encodeTraceAnswer,
-  Msg,
-  TRACE_PARKED,
-  TraceRequestDecoder,
-} from "./transport.ts";
+import { ControlDecoder, encodeControl, Msg } from "./transport.ts";
+import { TraceService } from "./trace_server.ts";
 
 /** Ticks of the real-time loop: often while a reader streams, rarely when idle. */
 const TICK_ATTACHED_MS = 10;
 const TICK_DETACHED_MS = 50;
-/** The most one read of a relay file returns here (stapio asks for at most 128 KiB, its read-ahead 256 KiB). */
-const TRACE_CHUNK = 256 * 1024;
 /** How long the end of a run waits for the readers to take what the end probes wrote. */
 const EXIT_DRAIN_MS = 5_000;
 
@@ -31,11 +23,8 @@ export interface HostEvents {
 
 interface Reader {
   conn: Deno.UnixConn;
-  traces: (Deno.UnixConn | undefined)[];
-  /** Per CPU, the wake-up of a read that waits (in ppoll) for data. */
-  parked: ((() => void) | undefined)[];
-  /** STP_EXIT is on its way: a reader that waits for data on an empty ring gets the end of the file. */
-  exiting: boolean;
+  /** Per CPU, the reads of its `traceN`. */
+  traces: (TraceService | undefined)[];
   /** Host replies (BULK results) that go before the module's queue. */
   replies: Uint8Array[];
   wake: () => void;
@@ -68,7 +57,6 @@ export class ModuleServer {
   readonly #events: HostEvents;
   readonly #cmd: Deno.UnixListener;
   readonly #traceListeners: Deno.UnixListener[];
-  readonly #buffers: Uint8Array[];
   #reader: Reader | undefined;
   #attachWaiters: (() => void)[] = [];
   /** A new `.cmd` connection waits for the previous reader's close. */
@@ -84,10 +72,8 @@ export class ModuleServer {
     this.#events = events;
     this.#cmd = Deno.listen({ transport: "unix", path: `${dir}/.cmd` });
     this.#traceListeners = [];
-    this.#buffers = [];
     for (let cpu = 0; cpu < module.config.cpus; cpu++) {
       this.#traceListeners.push(Deno.listen({ transport: "unix", path: `${dir}/trace${cpu}` }));
-      this.#buffers.push(new Uint8Array(TRACE_CHUNK));
     }
     module.onControl = () => this.#reader?.wake();
     this.#track(this.#acceptCmd());
@@ -161,8 +147,6 @@ export class ModuleServer {
       const reader: Reader = {
         conn,
         traces: [],
-        parked: [],
-        exiting: false,
         replies: [],
         wake: () => {},
         exitSent: false,
@@ -287,57 +271,23 @@ export class ModuleServer {
         continue;
       }
       this.#events.log(`trace${cpu} open`);
-      reader.traces[cpu] = conn;
-      this.#track(this.#serveTrace(reader, cpu, conn));
+      const relay = this.#module.relay;
+      const trace = new TraceService(conn, { hasData: () => relay.hasData(cpu), read: (out) => relay.read(cpu, out) });
+      reader.traces[cpu] = trace;
+      this.#track(trace.done.then(() => this.#dropTrace(reader, cpu, trace)));
     }
   }
 
-  /**
-   * Answers one reader's reads of `traceN`, one at a time, from the ring as it is when each comes in. A read
-   * that waits for data is parked (and told so: the reader sits in ppoll) until the ring has some; at the end
-   * of a run, one that finds the ring empty gets the end of the file.
-   */
-  async #serveTrace(reader: Reader, cpu: number, conn: Deno.UnixConn): Promise<void> {
-    const requests = new TraceRequestDecoder();
-    const input = new Uint8Array(4096);
-    const out = this.#buffers[cpu];
-    try {
-      for (let n = await conn.read(input); n !== null; n = await conn.read(input)) {
-        for (const request of requests.push(input.subarray(0, n))) {
-          if (request.wait && !this.#module.relay.hasData(cpu)) {
-            if (reader.exiting) return;
-            await conn.write(encodeTraceAnswer(TRACE_PARKED));
-            await new Promise<void>((resolve) => (reader.parked[cpu] = resolve));
-            reader.parked[cpu] = undefined;
-            if (reader.traces[cpu] !== conn || (reader.exiting && !this.#module.relay.hasData(cpu))) return;
-          }
-          const rc = this.#module.relay.read(cpu, out.subarray(0, Math.min(request.count, out.length)));
-          const answer = encodeTraceAnswer(rc, out);
-          for (let done = 0; done < answer.length;) done += await conn.write(answer.subarray(done));
-        }
-      }
-    } catch {
-      // the reader closed its end
-    } finally {
-      this.#dropTrace(reader, cpu, conn);
-    }
-  }
-
-  #dropTrace(reader: Reader, cpu: number, conn: Deno.UnixConn): void {
-    if (reader.traces[cpu] !== conn) return;
+  #dropTrace(reader: Reader, cpu: number, trace: TraceService): void {
+    trace.close();
+    if (reader.traces[cpu] !== trace) return;
     reader.traces[cpu] = undefined;
-    reader.parked[cpu]?.();
     this.#events.log(`trace${cpu} closed`);
-    try {
-      conn.close();
-    } catch { /* already closed */ }
   }
 
-  /** Wakes the reads that wait for data on a ring that now has some (or that must end). */
+  /** Wakes the reads that wait for data on a ring that now has some. */
   #wakeReaders(reader: Reader): void {
-    for (let cpu = 0; cpu < reader.parked.length; cpu++) {
-      if (reader.parked[cpu] && (reader.exiting || this.#module.relay.hasData(cpu))) reader.parked[cpu]!();
-    }
+    for (const trace of reader.traces) trace?.wake();
   }
 
   /**
@@ -345,25 +295,17 @@ export class ModuleServer {
    * once its reader waits on an empty ring; one that does not come back for it in time is closed.
    */
   async #flushTraces(reader: Reader): Promise<void> {
-    reader.exiting = true;
-    this.#wakeReaders(reader);
+    for (const trace of reader.traces) trace?.end();
     const deadline = performance.now() + EXIT_DRAIN_MS;
     while (reader.traces.some((t) => t !== undefined) && performance.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 5));
-      this.#wakeReaders(reader);
     }
-    for (let cpu = 0; cpu < reader.traces.length; cpu++) {
-      const conn = reader.traces[cpu];
-      if (conn) this.#dropTrace(reader, cpu, conn);
-    }
+    reader.traces.forEach((trace, cpu) => trace && this.#dropTrace(reader, cpu, trace));
   }
 
   #detach(reader: Reader): void {
     this.#reader = undefined;
-    for (let cpu = 0; cpu < reader.traces.length; cpu++) {
-      const conn = reader.traces[cpu];
-      if (conn) this.#dropTrace(reader, cpu, conn);
-    }
+    reader.traces.forEach((trace, cpu) => trace && this.#dropTrace(reader, cpu, trace));
     try {
       reader.conn.close();
     } catch { /* already closed */ }

@@ -19,7 +19,7 @@ function stapioRead(relay: RelayBuffers, cpu: number, thread = new ReaderThread(
   for (;;) {
     const request = thread.next();
     if (request.wait && ahead.held === 0 && !relay.hasData(cpu)) break;
-    const got = ahead.read(request, (count) => {
+    const got = ahead.read(request.count, (count) => {
       const n = relay.read(cpu, out.subarray(0, Math.min(count, out.length)));
       return n > 0 ? out.slice(0, n) : n;
     });
@@ -162,7 +162,7 @@ Deno.test("4.8 ring: a cut record whose rest the writer refilled is read as one 
       for (let n = 0; n < 300; n++) relay.write(0, text(`after ${n}\n`));
       resumed = true;
     }
-    for (const e of thread.got(ahead.read(request, read))) if (e.kind === "record") records.push(e);
+    for (const e of thread.got(ahead.read(request.count, read))) if (e.kind === "record") records.push(e);
   }
   assert(resumed);
   const glued = records[2];

@@ -233,7 +233,7 @@ export class Simulator {
         const request = thread.next();
         // The thread waits in ppoll until its relay file has data: until a later step.
         if (request.wait && ahead.held === 0 && !module.relay.hasData(cpu)) break;
-        const got = ahead.read(request, read(cpu));
+        const got = ahead.read(request.count, read(cpu));
         for (const event of thread.got(got)) {
           if (event.kind === "record") {
             const record = {

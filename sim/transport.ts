@@ -5,13 +5,16 @@
  * On a real kernel `.cmd` is a procfs file whose reads and writes are whole messages. The simulator's module
  * host serves it as a Unix stream socket, so each message is framed by its length:
  * `uint32 length` (of type + payload) then `uint32 type` then the payload. `traceN` is a Unix stream socket on
- * which each `read()` of the relay file is a request and its answer, so that a reader gets what the ring holds
- * at the moment it reads, as from the real file (sim/relay.ts): the reader sends `uint32 count, uint32 flags`
- * ({@linkcode TRACE_WAIT}: ppoll until the file has data, then read), the host answers `int32 rc` and `rc`
- * bytes when rc > 0 (a negative rc is an errno: `-ENODATA` for an empty file). A request that has to wait is
- * first answered {@linkcode TRACE_PARKED} (no bytes), then with its read once there is data. The relay bytes
- * are the ring's stream: records `uint32 seq, uint32 len, payload`, and whatever damage 4.8 leaves between
- * them. Everything is little-endian.
+ * which each `read()` and each ppoll of the relay file is a request and its answer, so that a reader gets what
+ * the ring holds at the moment it reads, as from the real file (sim/relay.ts), and what it does not read stays
+ * in the ring. The reader sends `uint32 count, uint32 flags`; the host answers `int32 rc` and, for a read with
+ * rc > 0, `rc` bytes:
+ * - a read (flags 0): rc is the bytes read, or a negative errno (`-ENODATA` for an empty file);
+ * - a ppoll ({@linkcode TRACE_WAIT}, count 0): rc 0 once the file has data; if it has none yet, first
+ *   {@linkcode TRACE_PARKED} (the reader now sits in ppoll). At the end of a run (STP_EXIT) the host closes
+ *   the connection instead, once the ring is empty.
+ * The relay bytes are the ring's stream: records `uint32 seq, uint32 len, payload`, and whatever damage 4.8
+ * leaves between them. Everything is little-endian.
  * @module
  */
 
@@ -97,12 +100,12 @@ export interface RelayRecord {
   length?: number;
 }
 
-/** traceN request flag: wait in ppoll until the relay file has data, then read. */
+/** traceN request flag: ppoll until the relay file has data. */
 export const TRACE_WAIT = 1;
-/** traceN answer: the request waits (the reader sits in ppoll); its read comes later. */
+/** traceN answer to a ppoll: the file has no data yet, the reader waits; rc 0 follows when it has. */
 export const TRACE_PARKED = -11;
 
-/** Encodes a traceN request: one `read()` of up to `count` bytes. */
+/** Encodes a traceN request: one `read()` of up to `count` bytes, or (`wait`) a ppoll. */
 export function encodeTraceRequest(count: number, wait: boolean): Uint8Array {
   const out = new Uint8Array(8);
   const view = new DataView(out.buffer);

@@ -39,6 +39,12 @@ export interface ModuleLink {
   startReaders(): Promise<void>;
   /** Stops reading one CPU (a reader thread that died on a write error). */
   stopReader(cpu: number): void;
+  /**
+   * Stops the readers as a detach or an exit does: each finishes the round it is in (a record whose header
+   * it read is read to its end and passed on), passes on what it had read ahead, and reads nothing more.
+   * What it did not read stays in the ring.
+   */
+  stopReaders(): Promise<void>;
   /** How many reader threads wait in ppoll (their ring is empty). */
   readonly parked: number;
   /**
@@ -114,6 +120,10 @@ class SocketLink implements ModuleLink {
   /** Resolves when close() begins: a reader parked in the backpressure wait stops waiting. */
   readonly #closing: Promise<void>;
   #markClosing!: () => void;
+  /** stopReaders() was called: each reader finishes its round and ends. */
+  #stopping = false;
+  readonly #stopped_: Promise<void>;
+  #markStopped!: () => void;
 
   readonly #backpressure?: () => Promise<void>;
 
@@ -130,6 +140,7 @@ class SocketLink implements ModuleLink {
     this.#ctl = ctl;
     this.#events = events;
     this.#closing = new Promise((resolve) => (this.#markClosing = resolve));
+    this.#stopped_ = new Promise((resolve) => (this.#markStopped = resolve));
     this.#tasks.push(this.#readControl());
   }
 
@@ -188,7 +199,11 @@ class SocketLink implements ModuleLink {
     }
   }
 
-  /** One reader thread: its reads of `traceN`, each a request and its answer (sim/transport.ts). */
+  /**
+   * One reader thread: its ppolls and reads of `traceN`, each a request and its answer (sim/transport.ts). It
+   * ends at the end of the file, when the link closes, or (stopping) once its round is done and nothing it
+   * read is left unwritten.
+   */
   async #readTrace(cpu: number): Promise<void> {
     const conn = this.#traces[cpu]!;
     const thread = this.#threads[cpu];
@@ -206,25 +221,36 @@ class SocketLink implements ModuleLink {
       }
       return queued.shift();
     };
-    const read = async (count: number, wait: boolean): Promise<Uint8Array | number> => {
-      // stapio blocks in its write to a slow output; what it has not read stays in the ring meanwhile.
-      if (this.#backpressure) await Promise.race([this.#backpressure(), this.#closing]);
-      if (this.#closed) return 0;
+    const send = async (count: number, wait: boolean): Promise<void> => {
       const request = encodeTraceRequest(count, wait);
       for (let done = 0; done < request.length;) done += await conn.write(request.subarray(done));
+    };
+    /** ppoll: true once the file has data; false at its end, or when the link stops reading meanwhile. */
+    const poll = async (): Promise<boolean> => {
+      await send(0, true);
       for (;;) {
-        const a = await answer();
-        if (a === undefined) {
-          ended = true;
-          return 0;
+        const a = await Promise.race([answer(), this.#stopped_.then(() => "stop" as const)]);
+        if (a === "stop" || a === undefined) {
+          ended = a === undefined;
+          return false;
         }
-        if (a.rc === TRACE_PARKED) {
-          this.#parked[cpu] = true;
-          continue;
-        }
-        this.#parked[cpu] = false;
-        return a.rc > 0 ? a.bytes : a.rc;
+        this.#parked[cpu] = a.rc === TRACE_PARKED;
+        if (a.rc !== TRACE_PARKED) return true;
       }
+    };
+    const read = async (count: number): Promise<Uint8Array | number> => {
+      // stapio blocks in its write to a slow output; what it has not read stays in the ring meanwhile.
+      if (this.#backpressure && !this.#stopping) {
+        await Promise.race([this.#backpressure(), this.#closing, this.#stopped_]);
+      }
+      if (this.#closed) return 0;
+      await send(count, false);
+      const a = await answer();
+      if (a === undefined) {
+        ended = true;
+        return 0;
+      }
+      return a.rc > 0 ? a.bytes : a.rc;
     };
     try {
       while (!this.#closed && !ended) {
@@ -233,7 +259,11 @@ class SocketLink implements ModuleLink {
           await this.#closing;
           break;
         }
-        const got = await ahead.readAsync(thread.next(), read);
+        const request = thread.next();
+        if (request.wait && ahead.held === 0) {
+          if (this.#stopping || !(await poll())) break;
+        }
+        const got = await ahead.readAsync(request.count, read);
         for (const event of thread.got(got)) {
           if (this.#stopped.has(cpu)) break;
           if (event.kind === "record") {
@@ -249,7 +279,14 @@ class SocketLink implements ModuleLink {
       // closed under us
     }
     this.#parked[cpu] = false;
-    if (!this.#closed) this.#events.traceClosed(cpu);
+    if (!this.#closed && !this.#stopping) this.#events.traceClosed(cpu);
+  }
+
+  async stopReaders(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#markStopped();
+    await bounded(Promise.allSettled(this.#tasks.slice(1)), CLOSE_WAIT_MS);
   }
 
   stopReader(cpu: number): void {

@@ -430,6 +430,8 @@ export class StapioSession {
         };
       });
     }
+    // The readers finish their round: what they read is written, what they did not read stays in the ring.
+    if (!how.crashed) await this.#link?.stopReaders();
     // Never told whether it is bulk (the module went away first): what was read is written as non-bulk.
     if (!this.#writer && this.#early.length && this.#o.makeWriter && !how.crashed) this.#makeWriter(false);
     this.#finished = true;

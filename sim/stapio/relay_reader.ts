@@ -133,21 +133,22 @@ export class ReaderThread {
   }
 }
 
-/** A relay file's `read()`: bytes, or a negative errno, or 0. `wait`: ppoll until there is data first. */
-export type RelayReadFn = (count: number, wait: boolean) => Uint8Array | number;
+/** A relay file's `read()`: bytes, or a negative errno, or 0. */
+export type RelayReadFn = (count: number) => Uint8Array | number;
 /** The same, over a socket. */
-export type AsyncRelayReadFn = (count: number, wait: boolean) => Promise<Uint8Array | number>;
+export type AsyncRelayReadFn = (count: number) => Promise<Uint8Array | number>;
 
 /** How much a {@linkcode ReadAhead} asks for at once. */
 export const READ_AHEAD = 256 * 1024;
 
 /**
  * Serves a reader thread's small reads from larger ones. A read the bytes held can answer is answered from
- * them; otherwise the bytes held come first and one read of the relay file, made now and without waiting, adds
- * what is available, up to {@linkcode READ_AHEAD}. That gives the thread exactly the bytes its own `read()`
- * would get at that moment: the bytes held were in the ring when they were read and nothing else could take
- * them. (What differs is how often the relay's read wrapper closes the writer's sub-buffer: once per read
- * ahead here, once per header and payload in stapio.)
+ * them; otherwise the bytes held come first and one read of the relay file, made now, adds what is available,
+ * up to {@linkcode READ_AHEAD}. That gives the thread exactly the bytes its own `read()` would get at that
+ * moment: the bytes held were in the ring when they were read and nothing else could take them. (What differs
+ * is when they left the ring, and how often the relay's read wrapper closes the writer's sub-buffer: once per
+ * read ahead here, once per header and payload in stapio.) The ppoll before a header read is the caller's:
+ * it is needed only when nothing is held ({@linkcode ReadAhead.held}).
  */
 export class ReadAhead {
   #buf = new Uint8Array(0);
@@ -158,24 +159,22 @@ export class ReadAhead {
     return this.#buf.length - this.#start;
   }
 
-  /** Serves `request` from what is held and `read`, synchronously. */
-  read(request: ReadRequest, read: RelayReadFn): Uint8Array | number {
-    if (this.held >= request.count) return this.#take(request.count);
-    const got = read(Math.max(READ_AHEAD, request.count - this.held), request.wait && this.held === 0);
-    return this.#serve(request, got);
+  /** Serves a read of `count` bytes from what is held and `read`, synchronously. */
+  read(count: number, read: RelayReadFn): Uint8Array | number {
+    if (this.held >= count) return this.#take(count);
+    return this.#serve(count, read(Math.max(READ_AHEAD, count - this.held)));
   }
 
-  /** Serves `request` from what is held and `read`, over a socket. */
-  async readAsync(request: ReadRequest, read: AsyncRelayReadFn): Promise<Uint8Array | number> {
-    if (this.held >= request.count) return this.#take(request.count);
-    const got = await read(Math.max(READ_AHEAD, request.count - this.held), request.wait && this.held === 0);
-    return this.#serve(request, got);
+  /** Serves a read of `count` bytes from what is held and `read`, over a socket. */
+  async readAsync(count: number, read: AsyncRelayReadFn): Promise<Uint8Array | number> {
+    if (this.held >= count) return this.#take(count);
+    return this.#serve(count, await read(Math.max(READ_AHEAD, count - this.held)));
   }
 
-  #serve(request: ReadRequest, got: Uint8Array | number): Uint8Array | number {
+  #serve(count: number, got: Uint8Array | number): Uint8Array | number {
     if (typeof got !== "number" && got.length > 0) this.#append(got);
     if (this.held === 0) return typeof got === "number" ? got : 0;
-    return this.#take(Math.min(request.count, this.held));
+    return this.#take(Math.min(count, this.held));
   }
 
   #append(bytes: Uint8Array): void {
