@@ -131,6 +131,16 @@ export class SimModule {
     return Math.floor(this.config.bufferBytes / (1024 * 1024));
   }
 
+  /** The files the script's procfs read probes serve (`/proc/systemtap/MODULE/NAME`). */
+  get procfsFiles(): readonly string[] {
+    return this.#state === "running" ? this.#run?.procfsFiles ?? [] : [];
+  }
+
+  /** A read of a procfs file: its probe runs; its text, or undefined while the module is not running. */
+  readProcfs(name: string): string | undefined {
+    return this.#state === "running" ? this.#run?.readProcfs?.(name) : undefined;
+  }
+
   /** Opens the control channel. Throws {@linkcode ModuleBusyError} when a reader is already attached. */
   attach(): void {
     if (this.#state === "unloaded") throw new Error(`Module "${this.config.name}" is not loaded`);
@@ -234,6 +244,7 @@ export class SimModule {
         args: this.config.args,
         guru: this.config.guru,
         epochNs: this.config.epochNs,
+        counters: () => ({ transportFailures: this.relay.stats.failures, sequence: this.relay.lastSequence }),
         sink: {
           print: (cpu, bytes) => {
             if (this.#state !== "unloaded") this.relay.write(cpu, bytes);

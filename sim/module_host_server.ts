@@ -7,6 +7,7 @@ import type { Clock } from "./clock.ts";
 import type { QueuedMessage, SimModule } from "./module.ts";
 import { ControlDecoder, encodeControl, Msg } from "./transport.ts";
 import { TraceService } from "./trace_server.ts";
+import { ProcfsFiles } from "./procfs_files.ts";
 
 /** Ticks of the real-time loop: often while a reader streams, rarely when idle. */
 const TICK_ATTACHED_MS = 10;
@@ -57,6 +58,7 @@ export class ModuleServer {
   readonly #events: HostEvents;
   readonly #cmd: Deno.UnixListener;
   readonly #traceListeners: Deno.UnixListener[];
+  readonly #procfs: ProcfsFiles;
   #reader: Reader | undefined;
   #attachWaiters: (() => void)[] = [];
   /** A new `.cmd` connection waits for the previous reader's close. */
@@ -71,6 +73,7 @@ export class ModuleServer {
     this.#clock = clock;
     this.#events = events;
     this.#cmd = Deno.listen({ transport: "unix", path: `${dir}/.cmd` });
+    this.#procfs = new ProcfsFiles(module, dir);
     this.#traceListeners = [];
     for (let cpu = 0; cpu < module.config.cpus; cpu++) {
       this.#traceListeners.push(Deno.listen({ transport: "unix", path: `${dir}/trace${cpu}` }));
@@ -118,6 +121,7 @@ export class ModuleServer {
     if (this.#closed) return;
     this.#module.advance(this.#clock.nowNs());
     if (this.#reader) this.#wakeReaders(this.#reader);
+    this.#procfs.refresh();
     this.#timer = setTimeout(() => this.#tick(), this.#reader ? TICK_ATTACHED_MS : TICK_DETACHED_MS);
   }
 
@@ -183,6 +187,8 @@ export class ModuleServer {
           }
         }
         this.#module.advance(this.#clock.nowNs());
+        // A start makes the procfs files: they are there by the time the start returns.
+        this.#procfs.refresh();
       }
     } catch (err) {
       if (err instanceof Deno.errors.ConnectionReset) {

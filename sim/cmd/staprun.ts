@@ -162,6 +162,8 @@ async function insertAndRun(
       guru: spec.guru,
       args: [...spec.args, ...o.moduleOptions],
       ringDamage: settings.ringDamage,
+      extraScripts: spec.extraScripts,
+      tapsets: spec.tapsets,
     });
   } catch (err) {
     if (!(err instanceof StapMessageError)) throw err;

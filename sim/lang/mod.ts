@@ -38,7 +38,7 @@ import { formatDiagnostics, parseScript } from "./parser.ts";
 import { libraryMacros } from "./check.ts";
 import { DEFAULT_LIMITS, type Limits } from "./interp_runtime.ts";
 import { Program, Run, SemanticError, type SimRunOptions } from "./interp.ts";
-import { withTapsetFunctions } from "./tapset_script.ts";
+import { parseTapsets, type TapsetFile, withTapsetFunctions } from "./tapset_script.ts";
 
 export { Run, SemanticError, type SimRunOptions };
 export type { CompiledScript, RunOptions, ScriptRun, Unsupported } from "../program.ts";
@@ -59,7 +59,13 @@ export interface CompileOptions {
   tapsetDir?: string | null;
   /** `-D NAME=VALUE` settings: MAXACTION, MAXMAPENTRIES, MAXERRORS, MAXNESTING. */
   defines?: Record<string, string | number>;
+  /** `stap -E SCRIPT`: scripts run in addition to the main one (stapfr's counters probe). */
+  extraScripts?: readonly string[];
+  /** The tapsets of `stap -I DIR`: their functions are pulled in when called. */
+  tapsets?: readonly TapsetFile[];
 }
+
+export type { TapsetFile };
 
 /** A script that does not parse, or that stap would reject in pass 2 (message with file:line:column). */
 export class ScriptError extends Error {
@@ -102,24 +108,47 @@ function analyse(source: string, options: CompileOptions): Program {
     ...(options.kernelRelease ? { kernelRelease: options.kernelRelease } : {}),
     ...(options.arch ? { arch: options.arch } : {}),
   };
-  const parsed = parseScript(source, {
-    file,
-    args: options.args,
-    ...target,
-    // The tapset's library macros (@choose_defined, @define'd helpers), as stap loads them in pass 1.
-    libraryMacros: libraryMacros(options.tapsetDir, target),
-  });
-  if (parsed.errors.length > 0) {
-    const d = parsed.errors[0];
-    const text = formatDiagnostics(parsed.errors, new Map([[file, source]]));
-    throw new ScriptError(`${d.file}:${d.line}:${d.column}: parse error: ${d.message}`, text);
+  const parseOne = (text: string, name: string): Script => {
+    const parsed = parseScript(text, {
+      file: name,
+      args: options.args,
+      ...target,
+      // The tapset's library macros (@choose_defined, @define'd helpers), as stap loads them in pass 1.
+      libraryMacros: libraryMacros(options.tapsetDir, target),
+    });
+    if (parsed.errors.length > 0) {
+      const d = parsed.errors[0];
+      const text2 = formatDiagnostics(parsed.errors, new Map([[name, text]]));
+      throw new ScriptError(`${d.file}:${d.line}:${d.column}: parse error: ${d.message}`, text2);
+    }
+    return parsed.script;
+  };
+  const script = parseOne(source, file);
+  // `-E` scripts join the main one, as stap parses each as a file of the same session.
+  for (const extra of options.extraScripts ?? []) merge(script, parseOne(extra, "<input>"));
+  let tapsets: Script[];
+  try {
+    tapsets = parseTapsets(options.tapsets ?? []);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new ScriptError(message, message + "\n");
   }
   try {
-    return new Program(withTapsetFunctions(parsed.script), limitsOf(options.defines));
+    return new Program(withTapsetFunctions(script, tapsets), limitsOf(options.defines));
   } catch (err) {
     if (err instanceof SemanticError) throw new ScriptError(err.message, err.message + "\n");
     throw err;
   }
+}
+
+/** Adds what `extra` declares to `script`. */
+function merge(script: Script, extra: Script): void {
+  script.probes.push(...extra.probes);
+  script.aliases.push(...extra.aliases);
+  script.functions.push(...extra.functions);
+  script.globals.push(...extra.globals);
+  script.embeds.push(...extra.embeds);
+  script.items.push(...extra.items);
 }
 
 function sameArgs(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
