@@ -278,7 +278,11 @@ export class ModuleServer {
       }
       this.#events.log(`trace${cpu} open`);
       const relay = this.#module.relay;
-      const trace = new TraceService(conn, { hasData: () => relay.hasData(cpu), read: (out) => relay.read(cpu, out) });
+      const trace = new TraceService(conn, {
+        hasData: () => relay.hasData(cpu),
+        read: (out) => relay.read(cpu, out),
+        catchUp: () => this.#module.advance(this.#clock.nowNs()),
+      });
       reader.traces[cpu] = trace;
       this.#track(trace.done.then(() => this.#dropTrace(reader, cpu, trace)));
     }

@@ -264,7 +264,11 @@ export class RelayBuffers {
     // stap's read wrapper closes the writer's sub-buffer if it holds anything (5.3).
     if (ring.offset !== 0) this.#switch(ring);
     if (ring.produced === ring.consumed) return -ENODATA;
-    return this.#relayRead(ring, out);
+    const n = this.#relayRead(ring, out);
+    // stapio reads a header and a payload at a time, and each read's wrapper tries the stalled writer's move
+    // again: the writer goes on as soon as a page is free. One read here stands for many of stapio's.
+    if (ring.offset === SUBBUF_SIZE + 1 && ring.produced - ring.consumed < ring.nsub) this.#switch(ring);
+    return n;
   }
 
   /**

@@ -16,6 +16,8 @@ export interface RelayFile {
   hasData(): boolean;
   /** One `read()` into `out`: bytes, or a negative errno. */
   read(out: Uint8Array): number;
+  /** Brings the writer up to now before a request is answered (on a kernel it writes all the time). */
+  catchUp?(): void;
 }
 
 /** The most one read returns (stapio asks for at most 128 KiB, its read-ahead for 256 KiB). */
@@ -98,6 +100,7 @@ export class TraceService {
           await this.#sleep();
           continue;
         }
+        this.#file.catchUp?.();
         if (!request.wait) {
           const rc = this.#file.read(this.#out.subarray(0, Math.min(request.count, MAX_READ)));
           await this.#send(encodeTraceAnswer(rc, this.#out));

@@ -256,7 +256,7 @@ class SocketLink implements ModuleLink {
       while (!this.#closed && !ended) {
         if (this.#stopped.has(cpu)) {
           // The thread exited after its write error: its ring is no longer read.
-          await this.#closing;
+          await Promise.race([this.#closing, this.#stopped_]);
           break;
         }
         const request = thread.next();
