@@ -79,7 +79,8 @@ export interface HostOptions {
 
 /** The configuration the host process receives (one JSON argument). */
 export interface HostConfig
-  extends Required<Omit<HostOptions, "scriptSource" | "scriptFile" | "defines" | "extraScripts" | "tapsets">> {
+  extends
+    Required<Omit<HostOptions, "scriptSource" | "scriptFile" | "defines" | "extraScripts" | "tapsets">> {
   scriptSource?: string;
   scriptFile?: string;
   defines?: Record<string, string>;

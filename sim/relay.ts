@@ -149,7 +149,9 @@ export class RelayBuffers {
   write(cpu: number, payload: Uint8Array): boolean {
     const ring = this.#ring(cpu);
     if (payload.length === 0) return true;
-    if (payload.length > MAX_RECORD_PAYLOAD) throw new RangeError(`Record of ${payload.length} bytes exceeds 8192`);
+    if (payload.length > MAX_RECORD_PAYLOAD) {
+      throw new RangeError(`Record of ${payload.length} bytes exceeds 8192`);
+    }
     return this.model === "4.8" ? this.#flush48(ring, payload) : this.#flushClean(ring, payload);
   }
 

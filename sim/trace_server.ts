@@ -89,7 +89,9 @@ export class TraceService {
 
   /** Waits until something may have changed. */
   #sleep(): Promise<void> {
-    return new Promise<void>((resolve) => (this.#wakeLoop = resolve)).then(() => (this.#wakeLoop = undefined));
+    return new Promise<void>((resolve) => (this.#wakeLoop = resolve)).then(
+      () => (this.#wakeLoop = undefined),
+    );
   }
 
   async #serve(): Promise<void> {

@@ -144,9 +144,6 @@ export async function readMemory(
     let counted: number | null = null;
     try {
       outcome = await drain(session);
-      if (outcome !== "exited" && record.counters) {
-        counted = (await readCounters(host.procRoot, record.module))?.transport_failures ?? null;
-      }
       if (outcome !== "exited") {
         if (options.end === "unload" && !session.sinkError) await session.unload();
         else await session.detach();
@@ -169,14 +166,22 @@ export async function readMemory(
     if (!ended) {
       await waitDetached(engine, record);
       ended = (await moduleState(host.procRoot, record.module)) === "absent";
+      // The count once stapio has ended: the records it passed on and the failures counted cover the same
+      // time (read before the detach, a detach that takes long would leave failures among the records passed
+      // on uncounted until the next read).
+      if (!ended && record.counters) {
+        counted = (await readCounters(host.procRoot, record.module))?.transport_failures ?? null;
+      }
     }
     const failuresAfter = failuresSeen ?? counted;
     let loss: LossReport | null = null;
-    const base = options.sinceSnapshot ? sinceSnapshot(log) : { expect, others: [] };
+    const base = options.sinceSnapshot
+      ? sinceSnapshot(log)
+      : { expect, others: [], failures: previous?.transport_failures ?? (previous ? null : 0) };
     if (report && base.expect !== undefined) {
       loss = lossReport(report, {
         expect: base.expect,
-        failuresBefore: before === undefined ? null : previous?.transport_failures ?? (previous ? null : 0),
+        failuresBefore: before === undefined ? null : base.failures,
         failuresAfter: before === undefined ? null : failuresAfter,
         otherReads: base.others,
         sequenceBefore: before?.sequence,
@@ -240,20 +245,26 @@ function expectedFirst(log: readonly ReadLogEntry[]): number | undefined {
 
 /**
  * Where a snapshot's accounting starts: one after the previous snapshot's last number (1 when there is none),
- * and the numbers other reads took since then. Undefined when a read since then had no sequence numbers.
+ * the numbers other reads took since then, and the module's count of unreserved records when the previous
+ * snapshot ended (0 for the run's first; null: unknown), so that a chain of snapshots counts every record
+ * without a number once. Undefined when a read since then had no sequence numbers.
  */
-function sinceSnapshot(log: readonly ReadLogEntry[]): { expect: number | undefined; others: SeqRange[] } {
+function sinceSnapshot(
+  log: readonly ReadLogEntry[],
+): { expect: number | undefined; others: SeqRange[]; failures: number | null } {
   const others: SeqRange[] = [];
   for (let i = log.length - 1; i >= 0; i--) {
     const e = log[i];
-    if (!e.sequenced) return { expect: undefined, others };
+    if (!e.sequenced) return { expect: undefined, others, failures: null };
     if (e.by === "snapshot" && e.snapshot !== undefined) {
-      if (e.last_seq !== undefined) return { expect: (e.last_seq + 1) >>> 0, others };
+      if (e.last_seq !== undefined) {
+        return { expect: (e.last_seq + 1) >>> 0, others, failures: e.transport_failures ?? null };
+      }
       continue;
     }
     if (e.first_seq !== undefined && e.last_seq !== undefined) others.unshift([e.first_seq, e.last_seq]);
   }
-  return { expect: 1, others };
+  return { expect: 1, others, failures: 0 };
 }
 
 /** Refuses to attach to a module that is not loaded, or that another reader holds (said plainly). */

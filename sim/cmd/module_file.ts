@@ -112,7 +112,10 @@ export async function readModuleFile(path: string): Promise<ModuleSpec | { error
     bufferBytes: typeof data.bufferBytes === "number" ? data.bufferBytes : undefined,
     extraScripts: Array.isArray(data.extraScripts) ? data.extraScripts.map(String) : undefined,
     tapsets: Array.isArray(data.tapsets)
-      ? data.tapsets.map((t: { file?: unknown; source?: unknown }) => ({ file: String(t.file), source: String(t.source) }))
+      ? data.tapsets.map((t: { file?: unknown; source?: unknown }) => ({
+        file: String(t.file),
+        source: String(t.source),
+      }))
       : undefined,
     release: info.release,
     // Only what --modinfo added: the standard strings are written again from the other fields.

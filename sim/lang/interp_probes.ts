@@ -219,7 +219,9 @@ function valueAsLocal(node: unknown): void {
     Object.assign(n, { kind: "symbol", name: PROCFS_VALUE, loc });
     return;
   }
-  for (const [k, v] of Object.entries(n)) if (k !== "loc" && v !== null && typeof v === "object") valueAsLocal(v);
+  for (const [k, v] of Object.entries(n)) {
+    if (k !== "loc" && v !== null && typeof v === "object") valueAsLocal(v);
+  }
 }
 
 /** Resolves every probe of a script; what cannot be resolved goes to `unsupported`. */
@@ -311,7 +313,16 @@ export function resolveProbes(script: A.Script, unsupported: Unsupported[]): Res
       if (name === null) {
         return `probe point '${text}' is not available in the simulator (only procfs("NAME").read is)`;
       }
-      return [{ kind: "procfs", sequence: 0, procfs: name, pp: text, pn: text, prologues: [], epilogues: [], conditions }];
+      return [{
+        kind: "procfs",
+        sequence: 0,
+        procfs: name,
+        pp: text,
+        pn: text,
+        prologues: [],
+        epilogues: [],
+        conditions,
+      }];
     }
     const matches = CATALOGUE.filter((c) => matchesCatalogue(point, c));
     if (matches.length === 0) {

@@ -153,7 +153,10 @@ Deno.test("2.5 STAPFR_SIM_LOSE_SIGNALS=busy: a signal is lost while a reader is 
     first.s.signal("SIGQUIT");
     await first.s.done;
     mod.print(0, "three\n");
-    const t = session(dir, "attach", { loseSignals: { count: 0, probability: 0, seed: 1, busy: true }, stall: 600 });
+    const t = session(dir, "attach", {
+      loseSignals: { count: 0, probability: 0, seed: 1, busy: true },
+      stall: 600,
+    });
     let done = false;
     void t.s.done.then(() => (done = true));
     await t.s.start();
