@@ -29,7 +29,7 @@ export class TraceService {
   readonly #conn: Deno.UnixConn;
   readonly #file: RelayFile;
   readonly #out = new Uint8Array(MAX_READ);
-  readonly #queue: { count: number; wait: boolean }[] = [];
+  readonly #queue: { count: number; wait: boolean; asIs: boolean }[] = [];
   /** Wakes the request loop: a request came, data came, the run ends, or the connection closed. */
   #wakeLoop: (() => void) | undefined;
   #parked = false;
@@ -102,7 +102,7 @@ export class TraceService {
           await this.#sleep();
           continue;
         }
-        this.#file.catchUp?.();
+        if (!request.asIs) this.#file.catchUp?.();
         if (!request.wait) {
           const rc = this.#file.read(this.#out.subarray(0, Math.min(request.count, MAX_READ)));
           await this.#send(encodeTraceAnswer(rc, this.#out));

@@ -102,15 +102,20 @@ export interface RelayRecord {
 
 /** traceN request flag: ppoll until the relay file has data. */
 export const TRACE_WAIT = 1;
+/**
+ * traceN request flag: read the ring as it is, without bringing the writer up to now first (a stopping reader's
+ * last read: every CPU's last read sees the rings at the same moment).
+ */
+export const TRACE_AS_IS = 2;
 /** traceN answer to a ppoll: the file has no data yet, the reader waits; rc 0 follows when it has. */
 export const TRACE_PARKED = -11;
 
 /** Encodes a traceN request: one `read()` of up to `count` bytes, or (`wait`) a ppoll. */
-export function encodeTraceRequest(count: number, wait: boolean): Uint8Array {
+export function encodeTraceRequest(count: number, wait: boolean, asIs = false): Uint8Array {
   const out = new Uint8Array(8);
   const view = new DataView(out.buffer);
   view.setUint32(0, count, true);
-  view.setUint32(4, wait ? TRACE_WAIT : 0, true);
+  view.setUint32(4, (wait ? TRACE_WAIT : 0) | (asIs ? TRACE_AS_IS : 0), true);
   return out;
 }
 
@@ -157,13 +162,18 @@ export class TraceRequestDecoder {
   #pending = new Uint8Array(0);
 
   /** Adds a chunk and returns the requests it completes. */
-  push(chunk: Uint8Array): { count: number; wait: boolean }[] {
+  push(chunk: Uint8Array): { count: number; wait: boolean; asIs: boolean }[] {
     const buf = this.#pending.length ? concat(this.#pending, chunk) : chunk;
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-    const out: { count: number; wait: boolean }[] = [];
+    const out: { count: number; wait: boolean; asIs: boolean }[] = [];
     let at = 0;
     for (; buf.length - at >= 8; at += 8) {
-      out.push({ count: view.getUint32(at, true), wait: (view.getUint32(at + 4, true) & TRACE_WAIT) !== 0 });
+      const flags = view.getUint32(at + 4, true);
+      out.push({
+        count: view.getUint32(at, true),
+        wait: (flags & TRACE_WAIT) !== 0,
+        asIs: (flags & TRACE_AS_IS) !== 0,
+      });
     }
     this.#pending = buf.slice(at);
     return out;

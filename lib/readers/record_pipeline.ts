@@ -88,6 +88,8 @@ export class RecordPipeline {
   #full = false;
   #leftOut = { records: 0, bytes: 0 };
   #lastRead: number | undefined;
+  /** Bytes have come on some stream. */
+  #flowing = false;
   /** Writes happen one at a time, in order, whichever stream's input released them. */
   #chain: Promise<void> = Promise.resolve();
 
@@ -116,6 +118,13 @@ export class RecordPipeline {
   /** Bytes of `cpu`'s stream. */
   async input(cpu: number, chunk: Uint8Array): Promise<void> {
     const now = this.#now();
+    if (!this.#flowing) {
+      // The streams begin when stapio does, which may be long after the pipeline was made (a process to
+      // start, outputs to open): a CPU is quiet only counting from then, so its first records are waited for.
+      this.#flowing = true;
+      this.#lastInput.fill(now);
+      for (let c = 0; c < this.#framers.length; c++) this.#merge.active(c, now);
+    }
     this.#lastInput[cpu] = now;
     const records = this.#framers[cpu].push(chunk);
     if (records.length > 0) this.#merge.push(cpu, records, now);

@@ -212,6 +212,7 @@ class SocketLink implements ModuleLink {
     const queued: TraceAnswer[] = [];
     const input = new Uint8Array(READ_SIZE);
     let ended = false;
+    let finalRead = false;
     /** The next answer from the host; undefined at the end of the file. */
     const answer = async (): Promise<TraceAnswer | undefined> => {
       while (queued.length === 0) {
@@ -221,22 +222,37 @@ class SocketLink implements ModuleLink {
       }
       return queued.shift();
     };
-    const send = async (count: number, wait: boolean): Promise<void> => {
-      const request = encodeTraceRequest(count, wait);
+    const send = async (count: number, wait: boolean, asIs = false): Promise<void> => {
+      const request = encodeTraceRequest(count, wait, asIs);
       for (let done = 0; done < request.length;) done += await conn.write(request.subarray(done));
     };
+    /** A ppoll the link stopped waiting for: its answer comes before the next read's. */
+    let pollOut: Promise<TraceAnswer | undefined> | undefined;
     /** ppoll: true once the file has data; false at its end, or when the link stops reading meanwhile. */
     const poll = async (): Promise<boolean> => {
       await send(0, true);
       for (;;) {
-        const a = await Promise.race([answer(), this.#stopped_.then(() => "stop" as const)]);
-        if (a === "stop" || a === undefined) {
-          ended = a === undefined;
+        const next = answer();
+        const a = await Promise.race([next, this.#stopped_.then(() => "stop" as const)]);
+        if (a === "stop") {
+          pollOut = next;
+          return false;
+        }
+        if (a === undefined) {
+          ended = true;
           return false;
         }
         this.#parked[cpu] = a.rc === TRACE_PARKED;
         if (a.rc !== TRACE_PARKED) return true;
       }
+    };
+    /** Takes the rest of an abandoned ppoll's answers (the host ends it when the next request comes). */
+    const settlePoll = async (): Promise<void> => {
+      if (!pollOut) return;
+      let a = await pollOut;
+      pollOut = undefined;
+      while (a !== undefined && a.rc === TRACE_PARKED) a = await answer();
+      if (a === undefined) ended = true;
     };
     const read = async (count: number): Promise<Uint8Array | number> => {
       // stapio blocks in its write to a slow output; what it has not read stays in the ring meanwhile.
@@ -244,7 +260,10 @@ class SocketLink implements ModuleLink {
         await Promise.race([this.#backpressure(), this.#closing, this.#stopped_]);
       }
       if (this.#closed) return 0;
-      await send(count, false);
+      // Once stopping, the rings are read as they are: every CPU's last read sees the same moment.
+      await send(count, false, this.#stopping);
+      await settlePoll();
+      if (ended) return 0;
       const a = await answer();
       if (a === undefined) {
         ended = true;
@@ -261,9 +280,18 @@ class SocketLink implements ModuleLink {
         }
         const request = thread.next();
         if (request.wait && ahead.held === 0) {
-          if (this.#stopping || !(await poll())) break;
+          if (this.#stopping) {
+            // A 4.8 reader wakes the moment a record is written, so at a stop it has read what was there:
+            // one last read takes what the ring holds now, then the thread ends at the end of its round.
+            if (finalRead) break;
+            finalRead = true;
+          } else if (!(await poll())) {
+            if (!this.#stopping) break;
+            finalRead = true;
+          }
         }
         const got = await ahead.readAsync(request.count, read);
+        if (finalRead && typeof got === "number" && ahead.held === 0) break;
         for (const event of thread.got(got)) {
           if (this.#stopped.has(cpu)) break;
           if (event.kind === "record") {

@@ -1,0 +1,35 @@
+import { assertEquals } from "@std/assert";
+import { Output } from "./output.ts";
+import { RecordPipeline } from "./record_pipeline.ts";
+
+function rec(seq: number, text: string): Uint8Array {
+  const p = new TextEncoder().encode(text);
+  const r = new Uint8Array(8 + p.length);
+  new DataView(r.buffer).setUint32(0, seq, true);
+  new DataView(r.buffer).setUint32(4, p.length, true);
+  r.set(p, 8);
+  return r;
+}
+
+Deno.test("pipeline: a CPU is quiet only from when the streams began, not from when the pipeline was made", async () => {
+  let now = 0;
+  let text = "";
+  const output = new Output((c) => Promise.resolve(void (text += new TextDecoder().decode(c))));
+  const pipeline = new RecordPipeline({ cpus: 2, output, holdMs: 200, expect: 1, now: () => now });
+  // stapio takes 500 ms to start; then CPU 1's record comes 160 ms before CPU 0's, which is number 1 (the
+  // framer gives up waiting for its successor after 100 ms; the merge holds it for CPU 0 for 200 ms).
+  now = 500;
+  await pipeline.input(1, rec(2, "b\n"));
+  now = 650;
+  await pipeline.tick();
+  assertEquals(text, "", "number 2 waits for CPU 0, which only began at 500 ms");
+  now = 660;
+  await pipeline.input(0, rec(1, "a\n"));
+  now = 800;
+  await pipeline.tick();
+  await pipeline.end(0);
+  await pipeline.end(1);
+  const report = await pipeline.finish();
+  assertEquals(text, "a\nb\n");
+  assertEquals([report.ledger.records, report.ledger.late], [2, 0]);
+});
