@@ -84,13 +84,13 @@ export class NotRunningError extends Error {
 }
 
 /**
- * Connects to a module served over Unix sockets. `backpressure`, if given, is awaited before each relay read
- * (stapio's write to a slow stdout blocks its reader thread the same way).
+ * Connects to a module served over Unix sockets. `backpressure`, if given, is awaited before each relay read of
+ * a CPU (stapio's write to a slow output blocks that CPU's reader thread the same way).
  */
 export async function connectModule(
   dir: string,
   events: LinkEvents,
-  backpressure?: () => Promise<void>,
+  backpressure?: (cpu: number) => Promise<void>,
 ): Promise<ModuleLink> {
   let ctl: Deno.UnixConn;
   try {
@@ -125,14 +125,14 @@ class SocketLink implements ModuleLink {
   readonly #stopped_: Promise<void>;
   #markStopped!: () => void;
 
-  readonly #backpressure?: () => Promise<void>;
+  readonly #backpressure?: (cpu: number) => Promise<void>;
 
   constructor(
     dir: string,
     cpus: number,
     ctl: Deno.UnixConn,
     events: LinkEvents,
-    backpressure?: () => Promise<void>,
+    backpressure?: (cpu: number) => Promise<void>,
   ) {
     this.#backpressure = backpressure;
     this.cpus = cpus;
@@ -257,7 +257,7 @@ class SocketLink implements ModuleLink {
     const read = async (count: number): Promise<Uint8Array | number> => {
       // stapio blocks in its write to a slow output; what it has not read stays in the ring meanwhile.
       if (this.#backpressure && !this.#stopping) {
-        await Promise.race([this.#backpressure(), this.#closing, this.#stopped_]);
+        await Promise.race([this.#backpressure(cpu), this.#closing, this.#stopped_]);
       }
       if (this.#closed) return 0;
       // Once stopping, the rings are read as they are: every CPU's last read sees the same moment.

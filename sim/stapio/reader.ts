@@ -440,6 +440,7 @@ export class StapioSession {
       for (const { cpu, record } of this.#merger.drain()) this.#write(cpu, record);
     }
     await this.#link?.close();
+    await this.#writer?.drain();
     this.#writer?.close();
     let code = this.#errorSeen ? 1 : 0;
     if (how.detach) {
