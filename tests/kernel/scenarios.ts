@@ -53,12 +53,13 @@ export const MODULES: readonly LabModule[] = [
   },
   {
     // A counter printed from both CPUs in turn (each jiffy one CPU's profile tick prints, so no two probes
-    // race between taking a number and writing it), in records of 1024 bytes: four fill a page, so none meets
-    // a page's tail and the counter is the sequence number.
+    // race between taking a number and writing it), in records of 256 bytes: sixteen fill a page, so none
+    // meets a page's tail and the counter is the sequence number. 64 KiB a second at 250 ticks a second: a
+    // read ends soon after the backlog (live output below 64 KiB in half a second is a trickle).
     name: "pair",
     stapArgs: NO_OVERLOAD,
     script: "global n probe timer.profile { if (cpu() == jiffies() % 2) { n++; " +
-      `printf("%08d cpu%d ${"p".repeat(1001)}\\n", n, cpu()) } }`,
+      `printf("%08d cpu%d ${"p".repeat(233)}\\n", n, cpu()) } }`,
   },
   {
     // Every CPU writes, so a bulk recorder has a file series per CPU.
@@ -408,32 +409,32 @@ export const SCENARIOS: readonly Scenario[] = [
       {
         run: ["--json", "snapshot", "pair"],
         view: "snapshot",
-        want: { code: 0, ordered: true, exact: true },
+        want: { code: 0, exact: true },
       },
       { pause: 1000 },
       {
         run: ["--json", "snapshot", "pair"],
         view: "snapshot",
-        want: { code: 0, ordered: true, exact: true },
+        want: { code: 0, exact: true },
       },
-      // Long enough, at 256 KiB a second, for the 2 x 1 MiB ring to wrap (where the kernel keeps the rate).
-      { pause: 15000 },
+      // Long enough, at 64 KiB a second, for the 2 x 1 MiB ring to wrap (where the kernel keeps the rate).
+      { pause: 40000 },
       {
         run: ["--json", "snapshot", "pair"],
         view: "snapshot",
-        want: { code: 0, ordered: true, exact: true },
-      },
-      { pause: 1000 },
-      {
-        run: ["--json", "snapshot", "pair"],
-        view: "snapshot",
-        want: { code: 0, ordered: true, exact: true },
+        want: { code: 0, exact: true },
       },
       { pause: 1000 },
       {
         run: ["--json", "snapshot", "pair"],
         view: "snapshot",
-        want: { code: 0, ordered: true, exact: true },
+        want: { code: 0, exact: true },
+      },
+      { pause: 1000 },
+      {
+        run: ["--json", "snapshot", "pair"],
+        view: "snapshot",
+        want: { code: 0, exact: true },
       },
       { account: "pair", snapshots: true, want: { exact: true } },
     ],
