@@ -3,12 +3,14 @@
  * returns a {@linkcode CompiledScript} whose instances run on the synthetic workload.
  *
  * What runs: probes `begin`/`end`/`error` (with sequence numbers), `never`, `timer.ms/s/us/ns/hz/jiffies`
- * (`.randomize`), `timer.profile`, and the workload's catalogue (`vfs.*`, `syscall.*`, `nd_syscall.*`,
+ * (`.randomize`), `timer.profile`, `procfs("NAME").read` (its `$value`, read by the module host), and the
+ * workload's catalogue (`vfs.*`, `syscall.*`, `nd_syscall.*`,
  * `kernel.function("…")` with `@file`, `kernel.trace("sched_switch")`, `process("…").function("…")`,
  * `scheduler.*`, each with `.return` where it exists), script aliases (`=` and `+=`), wildcards, `?`, `!`
  * and `if` conditions; all statements; globals, locals, multi-key arrays (declared sizes, `%` wrap,
  * MAXMAPENTRIES), statistics with @count/@sum/@min/@max/@avg/@variance and @hist_log/@hist_linear printing;
- * the print family and printf conversions; the tapset functions in `tapset.ts` and `tapset_script.ts`;
+ * the print family and printf conversions; the tapset functions in `tapset.ts` and `tapset_script.ts`, and
+ * those of `-I` tapsets (`CompileOptions.tapsets`; stapfr's embedded-C ones natively, `tapset_natives.ts`);
  * MAXACTION, MAXNESTING, MAXERRORS, `exit()`, `error()`, `abort()`, try/catch.
  *
  * What does not (listed in `unsupported`, so instantiate refuses the script): probe points outside the
