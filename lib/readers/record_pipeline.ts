@@ -24,6 +24,8 @@ export interface PipelineOptions {
   holdMs?: number;
   /** The sequence number expected first (the previous read's last plus one), when known. */
   expect?: number;
+  /** Live streams: how long a CPU that has delivered nothing yet may hold the others back (ms). */
+  startHoldMs?: number;
   /** Pass on at most this many payload bytes; later records are read and left out (counted). */
   maxBytes?: number;
   /** The clock (ms). */
@@ -101,6 +103,7 @@ export class RecordPipeline {
     this.#quietMs = (options.holdMs ?? 0) / 2;
     this.#merge = new SequenceMerge(options.cpus, {
       holdMs: options.holdMs ?? Infinity,
+      startHoldMs: options.startHoldMs,
       expect: options.expect,
       now,
     });
@@ -123,7 +126,7 @@ export class RecordPipeline {
       // start, outputs to open): a CPU is quiet only counting from then, so its first records are waited for.
       this.#flowing = true;
       this.#lastInput.fill(now);
-      for (let c = 0; c < this.#framers.length; c++) this.#merge.active(c, now);
+      this.#merge.begin(now);
     }
     this.#lastInput[cpu] = now;
     const records = this.#framers[cpu].push(chunk);

@@ -33,3 +33,29 @@ Deno.test("pipeline: a CPU is quiet only from when the streams began, not from w
   assertEquals(text, "a\nb\n");
   assertEquals([report.ledger.records, report.ledger.late], [2, 0]);
 });
+
+Deno.test("pipeline: a CPU whose stream has not begun holds the others longer than a CPU that went quiet", async () => {
+  let now = 0;
+  let text = "";
+  const output = new Output((c) => Promise.resolve(void (text += new TextDecoder().decode(c))));
+  const pipeline = new RecordPipeline({
+    cpus: 2,
+    output,
+    holdMs: 200,
+    startHoldMs: 2000,
+    expect: 1,
+    now: () => now,
+  });
+  // CPU 1's reader begins 900 ms after CPU 0's: records 2 and 4 wait for its number 1 and 3.
+  await pipeline.input(0, new Uint8Array([...rec(2, "b\n"), ...rec(4, "d\n")]));
+  now = 800;
+  await pipeline.tick();
+  assertEquals(text, "", "CPU 1 has not begun: its records may still come");
+  now = 900;
+  await pipeline.input(1, new Uint8Array([...rec(1, "a\n"), ...rec(3, "c\n")]));
+  await pipeline.end(0);
+  await pipeline.end(1);
+  const report = await pipeline.finish();
+  assertEquals(text, "a\nb\nc\nd\n");
+  assertEquals(report.ledger.late, 0);
+});

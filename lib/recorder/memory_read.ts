@@ -26,6 +26,12 @@ import { clearReaderSlot, registerReader, writeFailure } from "./readers.ts";
 
 /** How long a quiet CPU may hold the others' records back while reading live (ms). */
 export const HOLD_MS = 200;
+/**
+ * How long a CPU whose stream has not begun yet may hold the others back (ms): stapio starts its reader
+ * threads one after another, and in the kernel lab's emulated guest one began more than 200 ms after the other
+ * (half of a dump's records then came out of order).
+ */
+export const START_HOLD_MS = 2000;
 /** How long an interrupted read goes on passing on what stapio wrote before it detached. */
 const ABORT_FLUSH_MS = 2000;
 const TRANSPORT_RE = /There were (\d+) transport failures/;
@@ -93,7 +99,14 @@ export async function readMemory(
   };
   const expect = expectedFirst(log);
   const pipeline = record.bulk
-    ? new RecordPipeline({ cpus, output, holdMs: HOLD_MS, expect, maxBytes: options.maxBytes })
+    ? new RecordPipeline({
+      cpus,
+      output,
+      holdMs: HOLD_MS,
+      startHoldMs: START_HOLD_MS,
+      expect,
+      maxBytes: options.maxBytes,
+    })
     : undefined;
   const cleaner = record.bulk ? undefined : cleanedSink((chunk) => output.write(chunk), { raw: options.raw });
   let strayStdout = 0;
