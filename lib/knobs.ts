@@ -222,7 +222,8 @@ export const KNOBS: KnobTable = {
     fallback: { count: 0, probability: 0, busy: false },
     defaultText: "0",
     users: ["simulator"],
-    about: "reproduce 4.8's lost signals under staprun -A (docs/systemtap-4.8.md 2.5), to test a wrapper's resend",
+    about:
+      "reproduce 4.8's lost signals under staprun -A (docs/systemtap-4.8.md 2.5), to test a wrapper's resend",
     parse: (raw) => {
       if (raw === "busy") return { count: 0, probability: 0, busy: true };
       if (/^\d+$/.test(raw)) return { count: Number(raw), probability: 0, busy: false };

@@ -9,7 +9,7 @@
 import { type FramingCounts, RecordFramer } from "./framing.ts";
 import { SequenceLedger } from "./ledger.ts";
 import type { Output } from "./output.ts";
-import { SequenceMerge } from "./sequence_merge.ts";
+import { seqBefore, SequenceMerge } from "./sequence_merge.ts";
 
 /** Options of a {@linkcode RecordPipeline}. */
 export interface PipelineOptions {
@@ -42,6 +42,13 @@ export interface PipelineReport {
   leftOut: { records: number; bytes: number };
   /** The last sequence number read, passed on or left out; undefined when nothing was read. */
   lastRead: number | undefined;
+  /** Per CPU, the last sequence number it passed on (undefined: none). */
+  lastByCpu: (number | undefined)[];
+  /**
+   * Numbers before the one expected first that came and were passed on: a previous read's pending numbers
+   * (docs/loss-accounting.md), which this read settles. They are not in the ledger.
+   */
+  settled: number[];
 }
 
 const BATCH = 1 << 20;
@@ -90,6 +97,9 @@ export class RecordPipeline {
   #full = false;
   #leftOut = { records: 0, bytes: 0 };
   #lastRead: number | undefined;
+  readonly #lastByCpu: (number | undefined)[];
+  readonly #expect: number | undefined;
+  readonly #settled: number[] = [];
   /** Bytes have come on some stream. */
   #flowing = false;
   /** Writes happen one at a time, in order, whichever stream's input released them. */
@@ -110,6 +120,8 @@ export class RecordPipeline {
     this.#output = options.output;
     this.#maxBytes = options.maxBytes ?? Infinity;
     this.#lastInput = new Array(options.cpus).fill(now);
+    this.#lastByCpu = new Array(options.cpus).fill(undefined);
+    this.#expect = options.expect;
     this.#ended = new Array(options.cpus).fill(false);
   }
 
@@ -175,7 +187,12 @@ export class RecordPipeline {
         this.#leftOut.bytes += r.payload.length;
         continue;
       }
-      if (this.#ledger.note(r.seq) === "duplicate") continue;
+      if (this.#expect !== undefined && seqBefore(r.seq, this.#expect)) {
+        // A previous read's pending number (or its twin): passed on, settled, not this read's to count.
+        if (this.#settled.includes(r.seq)) continue;
+        this.#settled.push(r.seq);
+      } else if (this.#ledger.note(r.seq) === "duplicate") continue;
+      this.#lastByCpu[r.cpu] = r.seq;
       this.#passed += r.payload.length;
       this.#add(r.payload);
     }
@@ -217,6 +234,13 @@ export class RecordPipeline {
       framing.skipped_bytes += f.counts.skipped_bytes;
       framing.resyncs += f.counts.resyncs;
     }
-    return { ledger: this.#ledger, framing, leftOut: { ...this.#leftOut }, lastRead: this.#lastRead };
+    return {
+      ledger: this.#ledger,
+      framing,
+      leftOut: { ...this.#leftOut },
+      lastRead: this.#lastRead,
+      lastByCpu: [...this.#lastByCpu],
+      settled: [...this.#settled],
+    };
   }
 }

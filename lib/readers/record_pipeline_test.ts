@@ -59,3 +59,15 @@ Deno.test("pipeline: a CPU whose stream has not begun holds the others longer th
   assertEquals(text, "a\nb\nc\nd\n");
   assertEquals(report.ledger.late, 0);
 });
+
+Deno.test("pipeline: a number before the one expected (a previous read's pending one) is passed on and settled", async () => {
+  let text = "";
+  const output = new Output((c) => Promise.resolve(void (text += new TextDecoder().decode(c))));
+  const pipeline = new RecordPipeline({ cpus: 2, output, expect: 10 });
+  await pipeline.input(1, rec(9, "nine\n"));
+  await pipeline.input(0, new Uint8Array([...rec(10, "ten\n"), ...rec(11, "eleven\n")]));
+  const report = await pipeline.finish();
+  assertEquals(text, "nine\nten\neleven\n");
+  assertEquals([report.settled, report.ledger.first, report.ledger.records], [[9], 10, 2]);
+  assertEquals(report.lastByCpu, [11, 9]);
+});

@@ -27,6 +27,12 @@ import { clearReaderSlot, registerReader, writeFailure } from "./readers.ts";
 /** How long a quiet CPU may hold the others' records back while reading live (ms). */
 export const HOLD_MS = 200;
 /**
+ * The same for a read that ends once it has drained the ring (dump, snapshot, stop): nobody watches it live,
+ * so it waits longer for a CPU whose stapio reader fell behind (in the kernel lab's emulated guest, by more
+ * than 200 ms, which put a third of a dump out of order).
+ */
+export const DRAIN_HOLD_MS = 2000;
+/**
  * How long a CPU whose stream has not begun yet may hold the others back (ms): stapio starts its reader
  * threads one after another, and in the kernel lab's emulated guest one began more than 200 ms after the other
  * (half of a dump's records then came out of order).
@@ -102,7 +108,7 @@ export async function readMemory(
     ? new RecordPipeline({
       cpus,
       output,
-      holdMs: HOLD_MS,
+      holdMs: options.command === "attach" || options.command === "tail" ? HOLD_MS : DRAIN_HOLD_MS,
       startHoldMs: START_HOLD_MS,
       expect,
       maxBytes: options.maxBytes,
@@ -188,12 +194,19 @@ export async function readMemory(
     }
     const failuresAfter = failuresSeen ?? counted;
     let loss: LossReport | null = null;
-    const base = options.sinceSnapshot
-      ? sinceSnapshot(log)
-      : { expect, others: [], failures: previous?.transport_failures ?? (previous ? null : 0) };
+    const base = options.sinceSnapshot ? sinceSnapshot(log) : {
+      expect,
+      others: [],
+      failures: previous?.transport_failures ?? (previous ? null : 0),
+      pending: previous?.pending ?? [],
+      otherSettled: 0,
+    };
     if (report && base.expect !== undefined) {
       loss = lossReport(report, {
         expect: base.expect,
+        settleTail: true,
+        pendingBefore: base.pending,
+        otherSettled: base.otherSettled,
         failuresBefore: before === undefined ? null : base.failures,
         failuresAfter: before === undefined ? null : failuresAfter,
         otherReads: base.others,
@@ -216,6 +229,8 @@ export async function readMemory(
       ...(report?.ledger.first !== undefined ? { first_seq: report.ledger.first } : {}),
       ...(report?.lastRead !== undefined ? { last_seq: report.lastRead } : {}),
       ...(failuresAfter !== null ? { transport_failures: failuresAfter } : {}),
+      ...(loss?.pending?.length ? { pending: loss.pending } : {}),
+      ...(report?.settled.length ? { settled: report.settled } : {}),
     };
     const failed = session.sinkError !== undefined || output.state === "failed";
     // A snapshot logs its read itself, once it has an ID (lib/snapshots/capture.ts), unless it failed here.
@@ -264,20 +279,43 @@ function expectedFirst(log: readonly ReadLogEntry[]): number | undefined {
  */
 function sinceSnapshot(
   log: readonly ReadLogEntry[],
-): { expect: number | undefined; others: SeqRange[]; failures: number | null } {
+): {
+  expect: number | undefined;
+  others: SeqRange[];
+  failures: number | null;
+  pending: SeqRange[];
+  otherSettled: number;
+} {
   const others: SeqRange[] = [];
+  const settled = new Set<number>();
   for (let i = log.length - 1; i >= 0; i--) {
     const e = log[i];
-    if (!e.sequenced) return { expect: undefined, others, failures: null };
+    if (!e.sequenced) return { expect: undefined, others, failures: null, pending: [], otherSettled: 0 };
     if (e.by === "snapshot" && e.snapshot !== undefined) {
       if (e.last_seq !== undefined) {
-        return { expect: (e.last_seq + 1) >>> 0, others, failures: e.transport_failures ?? null };
+        // The previous snapshot's pending numbers another read passed on went to other reads.
+        const pending: SeqRange[] = [];
+        let otherSettled = 0;
+        for (const [a, b] of e.pending ?? []) {
+          for (let n = a, k = 0; k <= ((b - a) >>> 0); n = (n + 1) >>> 0, k++) {
+            if (settled.has(n)) otherSettled++;
+            else pending.push([n, n]);
+          }
+        }
+        return {
+          expect: (e.last_seq + 1) >>> 0,
+          others,
+          failures: e.transport_failures ?? null,
+          pending,
+          otherSettled,
+        };
       }
       continue;
     }
+    for (const n of e.settled ?? []) settled.add(n);
     if (e.first_seq !== undefined && e.last_seq !== undefined) others.unshift([e.first_seq, e.last_seq]);
   }
-  return { expect: 1, others, failures: 0 };
+  return { expect: 1, others, failures: 0, pending: [], otherSettled: 0 };
 }
 
 /** Refuses to attach to a module that is not loaded, or that another reader holds (said plainly). */

@@ -28,6 +28,13 @@ export interface ReadLogEntry {
   last_seq?: number;
   /** The module's count of records it could not reserve, when the read ended (absent: unknown). */
   transport_failures?: number;
+  /**
+   * Numbers missing after the last one some CPU passed on: that CPU's reader stopped first and its ring may
+   * still hold them; the next read passes them on or counts them missing (docs/loss-accounting.md).
+   */
+  pending?: [number, number][];
+  /** A previous read's pending numbers this read passed on. */
+  settled?: number[];
 }
 
 const KEEP = 50;
