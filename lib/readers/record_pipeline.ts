@@ -26,6 +26,11 @@ export interface PipelineOptions {
   expect?: number;
   /** Live streams: how long a CPU that has delivered nothing yet may hold the others back (ms). */
   startHoldMs?: number;
+  /**
+   * The first number the merge waits for, when it is before `expect`: a previous read's first pending number,
+   * which a CPU may still deliver (it is passed on in order, then, and settled).
+   */
+  waitFrom?: number;
   /** Pass on at most this many payload bytes; later records are read and left out (counted). */
   maxBytes?: number;
   /** The clock (ms). */
@@ -114,7 +119,7 @@ export class RecordPipeline {
     this.#merge = new SequenceMerge(options.cpus, {
       holdMs: options.holdMs ?? Infinity,
       startHoldMs: options.startHoldMs,
-      expect: options.expect,
+      expect: options.waitFrom ?? options.expect,
       now,
     });
     this.#output = options.output;

@@ -63,7 +63,7 @@ Deno.test("pipeline: a CPU whose stream has not begun holds the others longer th
 Deno.test("pipeline: a number before the one expected (a previous read's pending one) is passed on and settled", async () => {
   let text = "";
   const output = new Output((c) => Promise.resolve(void (text += new TextDecoder().decode(c))));
-  const pipeline = new RecordPipeline({ cpus: 2, output, expect: 10 });
+  const pipeline = new RecordPipeline({ cpus: 2, output, expect: 10, waitFrom: 9 });
   await pipeline.input(1, rec(9, "nine\n"));
   await pipeline.input(0, new Uint8Array([...rec(10, "ten\n"), ...rec(11, "eleven\n")]));
   const report = await pipeline.finish();

@@ -104,6 +104,8 @@ export async function readMemory(
     options.onDiagnostic?.(line);
   };
   const expect = expectedFirst(log);
+  // A previous read's pending numbers (docs/loss-accounting.md): the merge waits for the first of them.
+  const waitFrom = previous?.pending?.[0]?.[0];
   const pipeline = record.bulk
     ? new RecordPipeline({
       cpus,
@@ -111,6 +113,7 @@ export async function readMemory(
       holdMs: options.command === "attach" || options.command === "tail" ? HOLD_MS : DRAIN_HOLD_MS,
       startHoldMs: START_HOLD_MS,
       expect,
+      waitFrom,
       maxBytes: options.maxBytes,
     })
     : undefined;
