@@ -146,7 +146,7 @@ export class SimModule {
     if (this.#state === "unloaded") throw new Error(`Module "${this.config.name}" is not loaded`);
     if (this.#attached) throw new ModuleBusyError(this.config.name);
     this.#attached = true;
-    this.relay.overwrite = false;
+    this.relay.attached();
     this.#maybeRequestExit();
   }
 

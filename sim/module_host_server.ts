@@ -31,6 +31,12 @@ interface Reader {
   wake: () => void;
   exitSent: boolean;
   /**
+   * The reader is stopping (a detach or an exit: its last reads came): the module waits until it has
+   * detached. A 4.8 stapio closes the control channel microseconds after its readers' last reads; here that
+   * takes a few milliseconds, in which a module writing fast would fill a small ring while still attached.
+   */
+  stopping: boolean;
+  /**
    * Module messages written since the reader last wrote: if it closes with them unread (the peer's close
    * resets the connection), they go back to the queue, as unread messages stay queued in the kernel.
    */
@@ -119,10 +125,23 @@ export class ModuleServer {
 
   #tick(): void {
     if (this.#closed) return;
-    this.#module.advance(this.#clock.nowNs());
+    if (!this.#frozen(this.#reader)) this.#module.advance(this.#clock.nowNs());
     if (this.#reader) this.#wakeReaders(this.#reader);
     this.#procfs.refresh();
     this.#timer = setTimeout(() => this.#tick(), this.#reader ? TICK_ATTACHED_MS : TICK_DETACHED_MS);
+  }
+
+  /**
+   * Whether the module waits for the reader (its time does not advance): the reader is stopping, or it has
+   * just sent STP_START without a relay file open (stapio -L, which closes the control channel at once; a
+   * kernel sees that close microseconds after the begin probes, this host a few milliseconds later, in which a
+   * fast script would fill a small ring with overwrite still off).
+   */
+  #frozen(reader: Reader | undefined): boolean {
+    if (!reader) return false;
+    if (reader.stopping) return true;
+    return reader.startedAt !== undefined && reader.traces.every((t) => t === undefined) &&
+      performance.now() - reader.startedAt < LOAD_ONLY_CLOSE_MS;
   }
 
   async #acceptCmd(): Promise<void> {
@@ -154,6 +173,7 @@ export class ModuleServer {
         replies: [],
         wake: () => {},
         exitSent: false,
+        stopping: false,
         unconfirmed: [],
         detached,
         markDetached,
@@ -186,7 +206,7 @@ export class ModuleServer {
             this.#events.log(`got ${message.type === Msg.START ? "STP_START" : "STP_EXIT"}`);
           }
         }
-        this.#module.advance(this.#clock.nowNs());
+        if (!this.#frozen(reader)) this.#module.advance(this.#clock.nowNs());
         // A start makes the procfs files: they are there by the time the start returns.
         this.#procfs.refresh();
       }
@@ -281,7 +301,10 @@ export class ModuleServer {
       const trace = new TraceService(conn, {
         hasData: () => relay.hasData(cpu),
         read: (out) => relay.read(cpu, out),
-        catchUp: () => this.#module.advance(this.#clock.nowNs()),
+        catchUp: () => {
+          if (!this.#frozen(reader)) this.#module.advance(this.#clock.nowNs());
+        },
+        stopping: () => (reader.stopping = true),
       });
       reader.traces[cpu] = trace;
       this.#track(trace.done.then(() => this.#dropTrace(reader, cpu, trace)));

@@ -251,6 +251,19 @@ export class RelayBuffers {
     return true;
   }
 
+  /**
+   * A reader attached (overwrite goes off): a ring that wrapped is caught up to the oldest page it kept, as the
+   * lab saw the first read do. (Done here rather than at the read: the module may fill the ring and stall its
+   * writer before the reader's first read comes, and the kernel's stalled path would then read from the stale
+   * position of the last reader, which the lab did not see.)
+   */
+  attached(): void {
+    this.overwrite = false;
+    for (const ring of this.#rings) {
+      if (ring.produced - ring.consumed >= ring.nsub && ring.offset <= SUBBUF_SIZE) this.#catchUp(ring);
+    }
+  }
+
   /** Whether a poll of `cpu`'s relay file says there is something to read. */
   hasData(cpu: number): boolean {
     return !this.#ring(cpu).empty;

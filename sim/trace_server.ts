@@ -18,6 +18,8 @@ export interface RelayFile {
   read(out: Uint8Array): number;
   /** Brings the writer up to now before a request is answered (on a kernel it writes all the time). */
   catchUp?(): void;
+  /** The reader is stopping (its last reads see the ring as it is). */
+  stopping?(): void;
 }
 
 /** The most one read returns (stapio asks for at most 128 KiB, its read-ahead for 256 KiB). */
@@ -102,7 +104,8 @@ export class TraceService {
           await this.#sleep();
           continue;
         }
-        if (!request.asIs) this.#file.catchUp?.();
+        if (request.asIs) this.#file.stopping?.();
+        else this.#file.catchUp?.();
         if (!request.wait) {
           const rc = this.#file.read(this.#out.subarray(0, Math.min(request.count, MAX_READ)));
           await this.#send(encodeTraceAnswer(rc, this.#out));
