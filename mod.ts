@@ -102,4 +102,6 @@ export {
   validateName,
 } from "./lib/units.ts";
 export { ExitCode, type ExitCodeValue, StapfrError, UsageError } from "./lib/errors.ts";
+export type { LossReport, MissingRecords } from "./lib/recorder/loss.ts";
+export type { SeqRange } from "./lib/readers/ledger.ts";
 export * from "./sim/simulator.ts";

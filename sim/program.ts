@@ -50,7 +50,9 @@ export interface RunOptions {
 
 /** What SystemTap's runtime counts while a module runs (`_stp_transport_failures`, `_stp_seq`). */
 export interface RuntimeCounters {
+  /** Records the runtime could not reserve (dropped, or cut short), since the module was loaded. */
   transportFailures: number;
+  /** The last sequence number it handed out (0 before the first record). */
   sequence: number;
 }
 

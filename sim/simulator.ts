@@ -20,7 +20,7 @@ import { Msg } from "./transport.ts";
 import { READ_AHEAD, ReadAhead, ReaderThread } from "./stapio/relay_reader.ts";
 
 export type { CompiledScript, OutputFs, OutputHandle, RotationSpec, StallRule };
-export type { ProbeSink, RunOptions, ScriptRun, Unsupported } from "./program.ts";
+export type { ProbeSink, RunOptions, RuntimeCounters, ScriptRun, Unsupported } from "./program.ts";
 export { MemoryFile, MemoryOutputFs };
 
 /** How a {@linkcode Simulator} is set up. */

@@ -23,8 +23,9 @@ export interface ReadLogEntry {
   run: string;
   /** It read records by sequence number (a bulk module); false or absent: text, numbers unknown. */
   sequenced?: boolean;
-  /** The first and last sequence numbers it read (passed on or left out); absent when it read none or cannot know. */
+  /** The first sequence number it read (passed on or left out); absent when it read none or cannot know. */
   first_seq?: number;
+  /** The last sequence number it read (passed on or left out); absent when it read none or cannot know. */
   last_seq?: number;
   /** The module's count of records it could not reserve, when the read ended (absent: unknown). */
   transport_failures?: number;
