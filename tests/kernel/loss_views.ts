@@ -107,6 +107,7 @@ export function checkRead(
   recorder: string,
   numbers: readonly number[],
   missing: Missing | null,
+  pending = 0,
 ): { exact: boolean | null; absent: number | null; ordered: boolean; repeats: number } {
   const seen = l.seen.get(recorder) ?? new Set<number>();
   l.seen.set(recorder, seen);
@@ -125,7 +126,13 @@ export function checkRead(
     return { exact: null, absent, ordered, repeats };
   }
   l.reported.set(recorder, (l.reported.get(recorder) ?? 0) + missing.total);
-  return { exact: absent === null ? null : absent === missing.total, absent, ordered, repeats };
+  // Pending numbers (after the last one some CPU passed on) are the next read's to settle.
+  return { exact: absent === null ? null : absent - pending === missing.total, absent, ordered, repeats };
+}
+
+/** How many numbers `ranges` (both ends included) hold. */
+function count(ranges: readonly [number, number][] | undefined): number {
+  return (ranges ?? []).reduce((n, [a, b]) => n + b - a + 1, 0);
 }
 
 /**
@@ -161,7 +168,7 @@ export async function dumpLossView(
   recorder: string,
   shape: boolean,
 ): Promise<{ view: Record<string, unknown>; info: Record<string, unknown> }> {
-  let result: { file?: string; loss?: { missing: Missing } | null } = {};
+  let result: { file?: string; loss?: { missing: Missing; pending?: [number, number][] } | null } = {};
   try {
     result = JSON.parse(raw.stdout);
   } catch {
@@ -170,7 +177,8 @@ export async function dumpLossView(
   const text = result.file ? await Deno.readTextFile(result.file).catch(() => "") : "";
   const lines = parseLines(text);
   const missing = result.loss?.missing ?? null;
-  const check = checkRead(ledgerOf(side).reads, recorder, lines.numbers, missing);
+  const pending = count(result.loss?.pending);
+  const check = checkRead(ledgerOf(side).reads, recorder, lines.numbers, missing, pending);
   const view: Record<string, unknown> = {
     code: raw.code,
     clean: lines.damaged === 0,
@@ -192,6 +200,7 @@ export async function dumpLossView(
       lines: lines.numbers.length,
       numbers: lines.numbers.length ? [Math.min(...lines.numbers), Math.max(...lines.numbers)] : [],
       absent: check.absent,
+      pending,
       missing,
       stderr: raw.stderr.split("\n").filter((l) => l.startsWith("stapfr: ")),
     },
@@ -200,7 +209,7 @@ export async function dumpLossView(
 
 /** What a `--json snapshot` manifest's data says against the counter (its files read from the manifest's path). */
 export async function snapshotLoss(
-  manifest: { path?: string; files?: { name: string }[]; missing?: Missing | null },
+  manifest: { id?: string; path?: string; files?: { name: string }[]; missing?: Missing | null },
   side: Side,
   recorder: string,
 ): Promise<{ view: Record<string, unknown>; info: Record<string, unknown> }> {
@@ -214,7 +223,15 @@ export async function snapshotLoss(
     lines.cpus.forEach((c) => cpus.add(c));
     damaged += lines.damaged;
   }
-  const check = checkRead(ledgerOf(side).snapshots, recorder, numbers, manifest.missing ?? null);
+  // The snapshot's pending numbers are in the read log (STATE_DIR/NAME.reads), not in the manifest.
+  let pending = 0;
+  try {
+    const log = JSON.parse(await Deno.readTextFile(`${side.stateDir}/${recorder}.reads`));
+    pending = count(log.find((e: { snapshot?: string }) => e.snapshot === manifest.id)?.pending);
+  } catch {
+    // No log: nothing pending.
+  }
+  const check = checkRead(ledgerOf(side).snapshots, recorder, numbers, manifest.missing ?? null, pending);
   // What the snapshot passed on, later reads do not need again.
   notePassed(side, recorder, numbers);
   return {
@@ -223,6 +240,7 @@ export async function snapshotLoss(
     view: { clean: damaged === 0, exact: check.exact },
     info: {
       ordered: check.ordered,
+      pending,
       lines: numbers.length,
       cpus: cpus.size,
       absent: check.absent,
