@@ -534,6 +534,10 @@ async function runStep(side: Side, step: Step, seen: Seen, env: Record<string, s
   if (step.view === "ticks" || step.view === "numbered") {
     notePassed(side, recorder, parseLines(raw.stdout).numbers);
   }
+  for (const key of "run" in step ? step.loose ?? [] : []) {
+    info[key] = view[key];
+    delete view[key];
+  }
   if (step.view === "snapshot" && raw.code === 0) {
     try {
       const loss = await snapshotLoss(JSON.parse(raw.stdout), side, reads);

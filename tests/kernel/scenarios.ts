@@ -94,6 +94,8 @@ export type Step =
     capacity?: number;
     /** `loss` view: also compare which causes of loss the read met (before, during, unreserved). */
     shape?: boolean;
+    /** View fields that depend on timing in this step: reported, not compared. */
+    loose?: string[];
   }
   /**
    * The account of a recorder's reads (tests/kernel/loss_views.ts): what they passed on and reported missing
@@ -313,7 +315,8 @@ export const SCENARIOS: readonly Scenario[] = [
       },
       { run: ["dump", "rot"], view: "numbered", want: { code: 0, clean: true, unique: true } },
       { run: ["tail", "rot", "-n", "5"], view: "numbered", want: { code: 0, count: 5, clean: true } },
-      { run: ["stop", "rot"], view: "numbered", want: { code: 0, last: "exited" } },
+      // Whether records were still in the rings at the stop (before the end probe's line) is timing.
+      { run: ["stop", "rot"], view: "numbered", want: { code: 0, last: "exited" }, loose: ["first"] },
       { modules: ["stap_fr_rot"], want: { stap_fr_rot: "absent" } },
     ],
   },
