@@ -67,7 +67,7 @@ Deno.test("4.8 loss: the slow script's first read after its first page filled lo
     assertEquals(absent(seen, 1), loss.missing.total);
     assertMatch(
       result.stderr,
-      /were lost while reading: SystemTap dropped them; 1 records could not be reserved/,
+      /were lost while reading: SystemTap dropped them; 1 record could not be reserved/,
     );
   });
 });

@@ -33,6 +33,8 @@ export const MAX_PAYLOAD = 8192;
 const HEADER = 8;
 /** How far ahead of the last sequence number a plausible next one may be (other CPUs' records in between). */
 const MAX_SEQ_STEP = 2 ** 30;
+/** How far after a record's number a header read into it may be, when no successor bounds it. */
+const EMBEDDED_WINDOW = 2 ** 16;
 
 /** Whether more bytes may come (`more`), none came for a while (`quiet`), or none will (`ended`). */
 type StreamState = "more" | "quiet" | "ended";
@@ -168,19 +170,54 @@ export class RecordFramer {
         if (found === "wait") break;
         ok = found !== undefined && found >= next;
         if (ok) {
-          this.#emit(out, head);
+          this.#pass(out, head);
           this.#skipTo(found!);
           continue;
         }
       }
       if (ok && head !== null) {
-        this.#emit(out, head);
+        this.#pass(out, head);
         continue;
       }
       // Out of frame here: the next position where a plausible header chains with its successor.
       if (!this.#resync(state)) break;
     }
     return out;
+  }
+
+  /**
+   * Whether the payload of the record at `#start` holds another record's header: a sequence number after the
+   * record's own and no later than its successor's, and a plausible length. Text cannot look like that (the
+   * number's high bytes are a few fixed values, mostly NUL); the search looks for those bytes natively.
+   */
+  #holdsHeader(head: { seq: number; len: number }): boolean {
+    const from = this.#start + HEADER;
+    const payload = this.#buf.subarray(from, from + head.len);
+    const after = this.#header(from + head.len, head.seq);
+    const upper = after !== null && after !== "short" ? after.seq : (head.seq + EMBEDDED_WINDOW) >>> 0;
+    const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
+    const high = new Set([head.seq >>> 24, (head.seq + 1) >>> 24, upper >>> 24]);
+    for (const byte of high) {
+      // The candidate number's highest byte sits 3 bytes into it.
+      for (let at = payload.indexOf(byte, 4); at !== -1; at = payload.indexOf(byte, at + 1)) {
+        const start = at - 3;
+        if (start + HEADER > payload.length) break;
+        const seq = view.getUint32(start, true);
+        const len = view.getUint32(start + 4, true);
+        if (seqAfter(seq, head.seq) && !seqAfter(seq, upper) && len > 0 && len <= MAX_PAYLOAD) return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Passes on the record at `#start`, unless it is a record cut short with what followed it in the ring read
+   * into it (stapio reads on to the header's length): then neither its text nor the next record's part in it
+   * is a record, and it is skipped (its number and the glued one's are missing from the read).
+   */
+  #pass(out: RelayRecord[], head: { seq: number; len: number }): void {
+    if (this.#holdsHeader(head)) this.#skipTo(this.#start + HEADER + head.len);
+    else this.#emit(out, head);
   }
 
   #emit(out: RelayRecord[], head: { seq: number; len: number }): void {

@@ -124,3 +124,42 @@ Deno.test("framing: the lab's garbage frames (lengths 8448 and 36624, stale byte
   }
   assertEquals(MAX_PAYLOAD, 8192);
 });
+
+Deno.test("framing: a record cut short with the next record read into it (4.8's stapio reads on to the length) is skipped whole", () => {
+  const encoder = new TextEncoder();
+  const header = (seq: number, len: number) => {
+    const h = new Uint8Array(8);
+    new DataView(h.buffer).setUint32(0, seq, true);
+    new DataView(h.buffer).setUint32(4, len, true);
+    return h;
+  };
+  const line = (n: number) => encoder.encode(`${n} ${"y".repeat(40)}\n`);
+  const whole = (seq: number) => [...header(seq, line(seq).length), ...line(seq)];
+  // Record 2 was cut after 10 bytes; stapio read its declared length: its part, record 3's header and most
+  // of record 3's text. Record 4 follows in frame.
+  const declared = line(2).length;
+  const glued = [...line(2).subarray(0, 10), ...header(3, line(3).length), ...line(3)].slice(0, declared);
+  const stream = new Uint8Array([...whole(1), ...header(2, declared), ...glued, ...whole(4), ...whole(5)]);
+  for (const size of [1, 7, stream.length]) {
+    const framer = new RecordFramer();
+    const records = [];
+    for (let i = 0; i < stream.length; i += size) records.push(...framer.push(stream.subarray(i, i + size)));
+    records.push(...framer.end());
+    assertEquals(records.map((r) => r.seq), [1, 4, 5], `chunks of ${size}`);
+    assertEquals(framer.counts, { skipped_bytes: 8 + declared, resyncs: 1 });
+  }
+});
+
+Deno.test("framing: binary payloads whose bytes are not a later header pass", () => {
+  const framer = new RecordFramer();
+  const payload = new Uint8Array(64).fill(0); // NULs everywhere: seq 0 is not after the record's own
+  const rec = (seq: number) => {
+    const r = new Uint8Array(8 + payload.length);
+    new DataView(r.buffer).setUint32(0, seq, true);
+    new DataView(r.buffer).setUint32(4, payload.length, true);
+    r.set(payload, 8);
+    return r;
+  };
+  const records = [...framer.push(new Uint8Array([...rec(7), ...rec(8)])), ...framer.end()];
+  assertEquals(records.map((r) => r.seq), [7, 8]);
+});

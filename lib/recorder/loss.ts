@@ -192,6 +192,11 @@ function rangesText(ranges: readonly SeqRange[], capped: boolean, limit = 3): st
   return `seq ${shown.join(", ")}${capped || ranges.length > limit ? ", …" : ""}`;
 }
 
+/** "1 record", "2 records". */
+export const records = (n: number): string => `${n} ${n === 1 ? "record" : "records"}`;
+/** "was" for one, "were" for more. */
+export const were = (n: number): string => n === 1 ? "was" : "were";
+
 /**
  * One line for people (stderr) saying what a read lost and why, or undefined when nothing is missing.
  *
@@ -213,22 +218,28 @@ export function lossLine(loss: LossReport, what = "read"): string | undefined {
   const inside = m.ranges.filter((r) => !before.includes(r));
   if (m.before_read > 0) {
     parts.push(
-      `${m.before_read} records (${rangesText(before, false)}) were overwritten before this ${what} began ` +
+      `${records(m.before_read)} (${rangesText(before, false)}) ${
+        were(m.before_read)
+      } overwritten before this ${what} began ` +
         "(the ring wrapped, or a reader that did not finish took them)",
     );
   }
   if (m.other_reads > 0) {
-    parts.push(`${m.other_reads} records were taken by other reads since the previous snapshot`);
+    parts.push(
+      `${records(m.other_reads)} ${were(m.other_reads)} taken by other reads since the previous snapshot`,
+    );
   }
   if (m.during_read > 0) {
     parts.push(
-      `${m.during_read} records (${
-        rangesText(inside, m.ranges_capped)
-      }) were lost while reading: SystemTap dropped them`,
+      `${records(m.during_read)} (${rangesText(inside, m.ranges_capped)}) ${
+        were(m.during_read)
+      } lost while reading: SystemTap dropped them`,
     );
   }
   if ((m.unreserved ?? 0) > 0) {
-    parts.push(`${m.unreserved} records could not be reserved by the module (full ring, no sequence number)`);
+    parts.push(
+      `${records(m.unreserved!)} could not be reserved by the module (full ring, no sequence number)`,
+    );
   }
   return `stapfr: ${parts.join("; ")} (docs/loss-accounting.md)`;
 }

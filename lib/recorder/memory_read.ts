@@ -14,6 +14,7 @@ import { moduleState, relayChannels } from "../driver/kernel.ts";
 import { readCounters } from "../driver/counters.ts";
 import { AttachSession, type WaitOutcome } from "../driver/session.ts";
 import { sleep } from "../driver/run.ts";
+import { cappedSink } from "../readers/capped_sink.ts";
 import { cleanedSink, type DamageReport } from "../readers/clean_sink.ts";
 import type { Output } from "../readers/output.ts";
 import { RecordPipeline } from "../readers/record_pipeline.ts";
@@ -120,7 +121,9 @@ export async function readMemory(
       maxBytes: options.maxBytes,
     })
     : undefined;
-  const cleaner = record.bulk ? undefined : cleanedSink((chunk) => output.write(chunk), { raw: options.raw });
+  // A text read ends at the ring's capacity too: whole lines up to it.
+  const capped = record.bulk ? undefined : cappedSink((chunk) => output.write(chunk), options.maxBytes);
+  const cleaner = capped ? cleanedSink(capped.sink, { raw: options.raw }) : undefined;
   let strayStdout = 0;
   if (pipesDir) await Deno.mkdir(pipesDir, { mode: 0o700 });
   try {
@@ -267,7 +270,7 @@ export async function readMemory(
         ? null
         : "its module writes text without sequence numbers (built without bulk transport, or started by an " +
           "older stapfr)",
-      left_out_bytes: report?.leftOut.bytes ?? 0,
+      left_out_bytes: report?.leftOut.bytes ?? capped?.leftOutBytes() ?? 0,
       damage: cleaner ? cleaner.report() : null,
       log: entry,
     };

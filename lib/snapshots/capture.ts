@@ -14,7 +14,7 @@ import { capacityOf, type Engine } from "../recorder/engine.ts";
 import { dumpRecorder } from "../recorder/read.ts";
 import { Digest, HashCache } from "./digest.ts";
 import { logRead, readLog, type ReadLogEntry } from "../recorder/read_log.ts";
-import type { LossReport, MissingRecords } from "../recorder/loss.ts";
+import { type LossReport, type MissingRecords, records, were } from "../recorder/loss.ts";
 import { readCounters } from "../driver/counters.ts";
 import type { FileSequence } from "./digest.ts";
 import { hostFacts } from "./host_facts.ts";
@@ -76,12 +76,14 @@ function memoryGap(loss: LossReport, previous: StoredSnapshot | undefined, run: 
   const why: string[] = [];
   if (m.before_read > 0) {
     why.push(
-      `${m.before_read} records were overwritten (or taken by a reader that did not finish) before it`,
+      `${records(m.before_read)} ${
+        were(m.before_read)
+      } overwritten (or taken by a reader that did not finish) before it`,
     );
   }
-  if (m.other_reads > 0) why.push(`${m.other_reads} records went to other reads (dump, tail, attach)`);
+  if (m.other_reads > 0) why.push(`${records(m.other_reads)} went to other reads (dump, tail, attach)`);
   if (m.unreserved === null) why.push("the module cannot say how many records it could not reserve");
-  else if (m.unreserved > 0) why.push(`the module could not reserve ${m.unreserved} records`);
+  else if (m.unreserved > 0) why.push(`the module could not reserve ${records(m.unreserved)}`);
   if (loss.first_seq === null && why.length === 0) {
     // Nothing read: contiguous only if nothing was written since (the module's own counter says).
     return null;
