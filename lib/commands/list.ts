@@ -3,17 +3,15 @@
  * @module
  */
 import { ExitCode } from "../errors.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../cli/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { age, humanBytes, recordersFor, self, table } from "./common.ts";
 import { describeReader } from "../recorder/readers.ts";
 
 /** Runs `list`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  if (args.length > 0) {
-    // Loaded only when needed: it brings in node:util, and list should start fast.
-    const { parseCommandArgs } = await import("../cli/args.ts");
-    parseCommandArgs(args, {}, 0);
-  }
+  parseForm(args, COMMANDS.list.forms[0]);
   const { recorders, corrupt } = await recordersFor(ctx).list();
   for (const c of corrupt) {
     await ctx.err(`stapfr: ${c.message}`);

@@ -3,7 +3,8 @@
  * @module
  */
 import { ExitCode } from "../errors.ts";
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../cli/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { age, humanBytes, oneName, recordersFor, self } from "./common.ts";
 import { describeReader } from "../recorder/readers.ts";
@@ -19,7 +20,7 @@ function duration(seconds: number): string {
 
 /** Runs `status`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { positionals } = parseCommandArgs(args, {}, 1);
+  const { positionals } = parseForm(args, COMMANDS.status.forms[0]);
   const recorders = recordersFor(ctx);
   const d = await recorders.status(oneName(positionals));
   // Snapshots asked to ship that are not in their store yet (docs/fleet.md "On the host").
