@@ -20,6 +20,7 @@
  * @module
  */
 import { defaultStateDir, type EnvLookup, type Host, realHost, simHost } from "./host.ts";
+import { fallbackSimRoot } from "./sim_root.ts";
 import { type Knobs, readKnobs } from "./knobs.ts";
 import { Registry } from "./registry.ts";
 import { join } from "./path.ts";
@@ -246,15 +247,18 @@ export class Recorders {
     };
     try {
       const env = given ?? ((name: string) => Deno.env.get(name));
+      // Read once: what the options and the knobs say wins over anything read later.
       const knobs = o.knobs ?? readKnobs(env);
-      this.host = o.host ?? (sim ? simHost({ root: simRoot, env }) : realHost());
-      const registry = new Registry(defaultStateDir(stateDir, env, this.host));
+      this.host = o.host ??
+        (sim ? simHost({ root: simRoot ?? knobs.simRoot ?? fallbackSimRoot(env) }) : realHost());
+      const registry = new Registry(defaultStateDir(stateDir ?? knobs.stateDir, env, this.host));
       this.stateDir = registry.dir;
       this.storeDir = store || knobs.store || join(registry.dir, "snapshots");
       this.#engine = {
         host: this.host,
         registry,
         env,
+        knobs,
         idleMs: timing.idleMs ?? knobs.idleMs,
         signalWaitMs: timing.signalWaitMs ?? knobs.signalWaitMs,
         drainMaxMs: timing.dumpMaxMs ?? knobs.dumpMaxMs,

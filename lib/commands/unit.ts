@@ -13,7 +13,7 @@ import { renderUnit, unitFileName, type UnitSpec } from "../service/unit.ts";
 import { validateName } from "../units.ts";
 import { recordersFor, self } from "./common.ts";
 import { checkPrebuilt } from "../recorder/prebuilt.ts";
-import { runningRelease } from "../kernel_release.ts";
+import { releaseOf } from "../kernel_release.ts";
 import { parseStart } from "./start.ts";
 import { flagWords, parseWatch } from "./watch.ts";
 
@@ -110,7 +110,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   if (start.module !== undefined) {
     await checkPrebuilt(start.module, {
       name,
-      release: runningRelease(ctx.sim ? "sim" : "real", ctx.io.env),
+      release: releaseOf(ctx.sim ? "sim" : "real", ctx.knobs),
       fileMode: start.output !== undefined,
       rotate: start.rotate !== undefined,
       cpus: ctx.sim ? ctx.knobs.simCpus : navigator.hardwareConcurrency,

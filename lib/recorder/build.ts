@@ -13,7 +13,7 @@ import { osError } from "../os_errors.ts";
 import { moduleInfo, NotAModuleError } from "../driver/modinfo.ts";
 import { runCommand } from "../driver/run.ts";
 import type { ScriptSource } from "../driver/start.ts";
-import { runningRelease } from "../kernel_release.ts";
+import { releaseOf } from "../kernel_release.ts";
 import { moduleName, validateName } from "../units.ts";
 import type { Engine } from "./engine.ts";
 import { descriptionPathOf, type ModuleDescription, sha256Hex } from "./module_description.ts";
@@ -128,7 +128,7 @@ export async function buildModule(engine: Engine, options: BuildOptions): Promis
   const module = moduleName(name);
   checkBuildStapArgs(options.stapArgs ?? []);
   const { host } = engine;
-  const release = options.kernel ?? runningRelease(host.kind, engine.env);
+  const release = options.kernel ?? releaseOf(host.kind, engine.knobs);
   if (!/^[A-Za-z0-9._+~-]+$/.test(release)) {
     throw new UsageError(`Invalid kernel release "${release}": expected a release such as "6.1.0-57-amd64"`);
   }
