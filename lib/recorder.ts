@@ -21,6 +21,7 @@
  */
 import { defaultStateDir, type EnvLookup, type Host, realHost, simHost } from "./host.ts";
 import { fallbackSimRoot } from "./sim_root.ts";
+import { declared } from "./cli/declared.ts";
 import { type Knobs, readKnobs } from "./knobs.ts";
 import { Registry } from "./registry.ts";
 import { join } from "./path.ts";
@@ -859,8 +860,7 @@ export class Recorders {
       policies: policiesOption(o.policies),
       retention: retentionOption(o.retention, "retention"),
       switchEveryMs: wholeOption(o.switchEveryMs, "switchEveryMs", {
-        min: 1000,
-        max: 24 * 86_400_000,
+        ...declared("watch", "switch-every"),
         unit: "milliseconds",
       }),
       service: booleanOption(o.service, "service"),
@@ -869,7 +869,7 @@ export class Recorders {
       log: functionOption(o.log, "log"),
       onEvent: functionOption(o.onEvent, "onEvent"),
       ship: o.ship as SnapshotShipping | undefined,
-      pollMs: wholeOption(o.pollMs, "pollMs", { min: 100, max: 24 * 86_400_000, unit: "milliseconds" }),
+      pollMs: wholeOption(o.pollMs, "pollMs", { ...declared("watch", "interval"), unit: "milliseconds" }),
     };
     const out = openSink(o.out as Sink | undefined, "out");
     return await this.#op(`watch "${name}"`, () =>

@@ -37,6 +37,8 @@ export interface ChoiceDeclaration {
   readonly args?: string;
   /** What it does. */
   readonly help: string;
+  /** Flags of its own, among its words (`--on exit-status --interval D`). */
+  readonly flags?: readonly FlagDeclaration[];
 }
 
 /** One flag of a command. */

@@ -16,7 +16,7 @@ const SECOND = 1000;
 const DAY = 86_400_000;
 const MiB = 1024 * 1024;
 /** setTimeout holds at most 2^31-1 ms: every duration waited for with a timer stops at 24 days. */
-const TIMER_MAX = 24 * DAY;
+export const TIMER_MAX = 24 * DAY;
 
 const SCRIPT: FlagDeclaration = {
   long: "script",
@@ -93,7 +93,16 @@ const TRIGGERS = [
   {
     word: "exit-status",
     args: "[--interval D]",
-    help: 'a health check: the command after "--" (to the end), failing fires; run every D (default 10s)',
+    help: 'a health check: the command after "--" (to the end), failing (or not answering within D) fires',
+    flags: [{
+      long: "interval",
+      value: "D",
+      kind: "duration",
+      default: "10s",
+      min: 100,
+      max: TIMER_MAX,
+      help: "run it every D",
+    }],
   },
   {
     word: "log",
@@ -537,7 +546,8 @@ export const COMMANDS: Readonly<Record<string, CommandDeclaration>> = {
           default: "1s",
           min: 100,
           max: TIMER_MAX,
-          help: "how often the pressure and process conditions are checked (the health check has its own)",
+          help: "how often the conditions (pressure, process) and the recorder's state are checked " +
+            "(the health check has its own)",
         },
         {
           long: "service",

@@ -137,7 +137,8 @@ function rows(form: FormDeclaration): [string, string][] {
   for (const flag of form.flags) {
     if (flag.choices && flag.choices.some((c) => c.help)) {
       for (const c of flag.choices) {
-        out.push([`--${flag.long} ${c.word}${c.args ? ` ${c.args}` : ""}`, c.help]);
+        const own = (c.flags ?? []).map((f) => `; --${f.long} ${f.value}: ${f.help}${facts(f)}`);
+        out.push([`--${flag.long} ${c.word}${c.args ? ` ${c.args}` : ""}`, `${c.help}${own.join("")}`]);
       }
       continue;
     }

@@ -19,6 +19,7 @@ import type { Engine } from "./engine.ts";
 import { descriptionPathOf, type ModuleDescription, sha256Hex } from "./module_description.ts";
 import { BULK_MODINFO, COUNTERS_MODINFO } from "./prebuilt.ts";
 import { writeCountersTapset } from "../driver/counters_tapset.ts";
+import { declaredFlag } from "../cli/declarations.ts";
 
 /** What to build. */
 export interface BuildOptions {
@@ -142,7 +143,7 @@ export async function buildModule(engine: Engine, options: BuildOptions): Promis
       throw osError("read script", options.script.file, err);
     }
   } else scriptBytes = new TextEncoder().encode(options.script.text);
-  const outDir = resolve(options.outDir ?? ".");
+  const outDir = resolve(options.outDir ?? declaredFlag("build", "out-dir").default!);
   try {
     await Deno.mkdir(outDir, { recursive: true });
   } catch (err) {

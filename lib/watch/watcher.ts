@@ -26,6 +26,7 @@ import { triggerSocketPath } from "./trigger_socket.ts";
 import { eventLine, type WatchEvent } from "./events.ts";
 import { errorCode } from "../errors.ts";
 import { operationError } from "../os_errors.ts";
+import { declared } from "../cli/declared.ts";
 
 /** What to watch, and how. */
 export interface WatchOptions {
@@ -312,7 +313,7 @@ export async function runWatcher(
   try {
     // Watch the recorder itself: a watcher of a recorder that ended has nothing left to watch.
     while (!stop.signal.aborted) {
-      await sleep(Math.max(250, options.pollMs ?? 1000), stop.signal);
+      await sleep(Math.max(250, options.pollMs ?? declared("watch", "interval").default!), stop.signal);
       if (stop.signal.aborted) break;
       const s = await recorderState();
       if (s !== "recording" && s !== "attached") {
