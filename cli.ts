@@ -16,7 +16,7 @@ import { LOADERS } from "./lib/cli/loaders.ts";
 import { type GlobalOptions, type Io, makeContext } from "./lib/cli/context.ts";
 import { ExitCode, Interrupted, UsageError } from "./lib/errors.ts";
 import { defaultKnobs, type Knobs, readKnobs } from "./lib/knobs.ts";
-import { blockInspectorSignal, refuseInspectorSignal } from "./lib/inspector_guard.ts";
+import { refuseInspectorSignal } from "./lib/inspector_refuse.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 /** The version printed by `--version`. */
@@ -183,10 +183,13 @@ export async function main(args: string[], io: Io): Promise<number> {
  * handle SIGINT, SIGTERM, SIGHUP and their own failures themselves, as stapio does. SIGUSR1 opens no debugger
  * port in any of them: it is blocked (lib/inspector_guard.ts).
  */
-function guardProcess(controller: AbortController, command: CommandDeclaration | undefined): void {
+async function guardProcess(
+  controller: AbortController,
+  command: CommandDeclaration | undefined,
+): Promise<void> {
   const ownSignals = command?.ownSignals ?? false;
   // Every command that may outlive Deno's 500 ms grace restarts itself with SIGUSR1 blocked.
-  if (command && !command.quick) blockInspectorSignal();
+  if (command && !command.quick) (await import("./lib/inspector_guard.ts")).blockInspectorSignal();
   else refuseInspectorSignal();
   let received = 0;
   for (const sig of ownSignals ? [] : ["SIGINT", "SIGQUIT", "SIGTERM", "SIGHUP"] as const) {
@@ -241,7 +244,7 @@ if (import.meta.main) {
   } catch {
     // A usage error: main reports it.
   }
-  guardProcess(controller, command);
+  await guardProcess(controller, command);
   const code = await main(Deno.args, {
     stdout: Deno.stdout,
     stderr: Deno.stderr,

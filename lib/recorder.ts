@@ -19,12 +19,10 @@
  * ```
  * @module
  */
-import { defaultStateDir, type EnvLookup, type Host, realHost, simHost } from "./host.ts";
-import { fallbackSimRoot } from "./sim_root.ts";
+import type { EnvLookup, Host } from "./host.ts";
+import { setUp } from "./recorder/setup.ts";
 import { declared } from "./cli/declared.ts";
 import { type Knobs, readKnobs } from "./knobs.ts";
-import { Registry } from "./registry.ts";
-import { join } from "./path.ts";
 import type { ScriptSource } from "./driver/start.ts";
 import type { ByteSink } from "./readers/concat.ts";
 import type { Engine, RecorderDetail } from "./recorder/engine.ts";
@@ -248,22 +246,20 @@ export class Recorders {
     };
     try {
       const env = given ?? ((name: string) => Deno.env.get(name));
-      // Read once: what the options and the knobs say wins over anything read later.
-      const knobs = o.knobs ?? readKnobs(env);
-      this.host = o.host ??
-        (sim ? simHost({ root: simRoot ?? knobs.simRoot ?? fallbackSimRoot(env) }) : realHost());
-      const registry = new Registry(defaultStateDir(stateDir ?? knobs.stateDir, env, this.host));
-      this.stateDir = registry.dir;
-      this.storeDir = store || knobs.store || join(registry.dir, "snapshots");
-      this.#engine = {
-        host: this.host,
-        registry,
+      const set = setUp({
+        sim,
+        simRoot,
+        host: o.host,
+        stateDir,
+        store,
         env,
-        knobs,
-        idleMs: timing.idleMs ?? knobs.idleMs,
-        signalWaitMs: timing.signalWaitMs ?? knobs.signalWaitMs,
-        drainMaxMs: timing.dumpMaxMs ?? knobs.dumpMaxMs,
-      };
+        knobs: o.knobs ?? readKnobs(env),
+        ...timing,
+      });
+      this.host = set.engine.host;
+      this.stateDir = set.stateDir;
+      this.storeDir = set.storeDir;
+      this.#engine = set.engine;
     } catch (err) {
       throw operationError("set up Recorders", err);
     }
