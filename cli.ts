@@ -10,8 +10,8 @@
  *
  * @module
  */
-import type { CommandDeclaration } from "./lib/cli/declaration.ts";
-import { COMMANDS } from "./lib/cli/declarations.ts";
+import type { CommandDeclaration } from "./lib/declarations/declaration.ts";
+import { COMMANDS } from "./lib/declarations/declarations.ts";
 import { LOADERS } from "./lib/cli/loaders.ts";
 import { type GlobalOptions, type Io, makeContext } from "./lib/cli/context.ts";
 import { ExitCode, Interrupted, UsageError } from "./lib/errors.ts";

@@ -89,8 +89,9 @@
  * @module
  */
 export * from "./lib/recorder.ts";
-export { HEADROOM, type Plan, planBuffers } from "./lib/snapshots/planner.ts";
-export { type RetentionBounds, type RetentionItem, selectPrunable } from "./lib/snapshots/retention.ts";
+export { HEADROOM, type Plan, planBuffers } from "./lib/recorder/planner.ts";
+export type { RetentionBounds } from "./lib/units.ts";
+export { type RetentionItem, selectPrunable } from "./lib/snapshots/retention.ts";
 export {
   type ElfFile,
   type ModuleInfo,
@@ -135,4 +136,6 @@ export { GcConfirmationNeeded } from "./lib/recorder/gc.ts";
 export { ScriptError, UnsupportedScriptError } from "./sim/lang/mod.ts";
 export { blockInspectorSignal, type InspectorGuard } from "./lib/inspector_guard.ts";
 export { eventLine, type WatchEventBase } from "./lib/watch/events.ts";
+export type { LossReport, MissingRecords } from "./lib/recorder/loss.ts";
+export type { SeqRange } from "./lib/readers/ledger.ts";
 export * from "./sim/simulator.ts";

@@ -129,8 +129,3 @@ export function simHost(options: { root?: string; env?: EnvLookup; self?: string
     env: { STAPFR_SIM_ROOT: root },
   };
 }
-
-/** The host for the global options: simulated with `sim`, else the installed SystemTap. */
-export function selectHost(sim: boolean, env: EnvLookup = denoEnv): Host {
-  return sim ? simHost({ env }) : realHost();
-}

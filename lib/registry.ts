@@ -11,7 +11,8 @@ import { missingPermission, osCode, osHint } from "./os_errors.ts";
 import { processAlive, processStartTime } from "./driver/kernel.ts";
 import type { RotateSpec } from "./units.ts";
 import { recordProblem } from "./registry_record.ts";
-import type { RetentionBounds } from "./snapshots/retention.ts";
+import type { RetentionBounds } from "./units.ts";
+import { writeAtomic } from "./atomic_write.ts";
 
 /** Where a file recorder writes. */
 export interface FileOutput {
@@ -222,13 +223,9 @@ export class Registry {
 
   /** Writes a record atomically (temp file in the same directory, then rename). */
   async put(record: RecorderRecord): Promise<void> {
-    const path = this.pathOf(record.name);
-    const temp = `${path}.tmp.${Deno.pid}`;
     try {
-      await Deno.writeTextFile(temp, JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
-      await Deno.rename(temp, path);
+      await writeAtomic(this.pathOf(record.name), JSON.stringify(record, null, 2) + "\n");
     } catch (err) {
-      await Deno.remove(temp).catch(() => {});
       throw stateDirError(this.dir, err);
     }
   }

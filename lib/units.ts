@@ -189,3 +189,19 @@ export function validateName(name: string): string {
 export function moduleName(name: string): string {
   return `stap_fr_${name}`;
 }
+
+/** Retention bounds of a recorder's snapshots (lib/snapshots/retention.ts applies them); an absent one does not apply. */
+export interface RetentionBounds {
+  /** Keep at most this many snapshots. */
+  keep?: number;
+  /** Delete snapshots older than this (milliseconds). */
+  maxAgeMs?: number;
+  /** Keep at most this many bytes of snapshots. */
+  maxSize?: number;
+}
+
+/** Whether any bound is set. */
+export function hasBounds(bounds: RetentionBounds | undefined): bounds is RetentionBounds {
+  return bounds !== undefined &&
+    (bounds.keep !== undefined || bounds.maxAgeMs !== undefined || bounds.maxSize !== undefined);
+}

@@ -37,6 +37,3 @@ export function realClock(): Clock {
   const start = performance.now();
   return { nowNs: () => Math.round((performance.now() - start) * 1e6) };
 }
-
-/** Nanoseconds per second, for readability at call sites. */
-export const NS_PER_SECOND = 1e9;

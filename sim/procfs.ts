@@ -1,3 +1,4 @@
+import { writeAtomic } from "../lib/atomic_write.ts";
 /**
  * The simulated `/proc` under the simulator root (docs/architecture.md "The simulator", docs/systemtap-4.8.md section 3):
  *
@@ -76,9 +77,9 @@ export async function updateModules<T>(
   try {
     await lock.lock(true);
     const { lines, result } = change(await readModules(root));
-    const tmp = `${modulesPath(root)}.${Deno.pid}.tmp`;
-    await Deno.writeTextFile(tmp, lines.map((l) => formatModuleLine(l) + "\n").join(""), { mode: 0o644 });
-    await Deno.rename(tmp, modulesPath(root));
+    await writeAtomic(modulesPath(root), lines.map((l) => formatModuleLine(l) + "\n").join(""), {
+      mode: 0o644,
+    });
     return result;
   } finally {
     lock.close();

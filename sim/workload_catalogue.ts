@@ -343,9 +343,6 @@ export const SYSCALL_NR: Record<string, number> = {
   openat: 257,
 };
 
-/** The names of the system calls the workload makes. */
-export const SYSCALL_NAMES: readonly string[] = SYSCALLS.map((s) => s.name);
-
 /** Linux x86_64 errno names, for retstr of failed calls. */
 const ERRNO: Record<number, string> = { 2: "ENOENT", 4: "EINTR", 9: "EBADF", 11: "EAGAIN", 110: "ETIMEDOUT" };
 
@@ -692,8 +689,3 @@ function ContextVarOf(get: (e: WorkloadEvent) => string): ContextVar {
 
 /** Every probe point of the simulated machine, ids = index. */
 export const CATALOGUE: readonly CataloguePoint[] = build();
-
-/** Finds a catalogue point by its script text (`vfs.read`, `syscall.write.return`). */
-export function pointByText(text: string): CataloguePoint | undefined {
-  return CATALOGUE.find((p) => p.text === text);
-}

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { COMMANDS } from "../lib/cli/declarations.ts";
+import { COMMANDS } from "../lib/declarations/declarations.ts";
 import { usageOf } from "../lib/cli/help.ts";
 import { runCli } from "./support/stapfr.ts";
 import { runMain } from "./support/in_process.ts";

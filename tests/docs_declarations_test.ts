@@ -1,5 +1,5 @@
 /**
- * What README.md and docs/ say about the command line agrees with the declarations (lib/cli/declarations.ts)
+ * What README.md and docs/ say about the command line agrees with the declarations (lib/declarations/declarations.ts)
  * and the knobs (lib/knobs.ts):
  *
  * - the README's command reference is the one generated from the declarations (`deno task reference`);
@@ -11,8 +11,8 @@
  * @module
  */
 import { assert, assertEquals } from "@std/assert";
-import { COMMANDS, GLOBAL_FLAGS } from "../lib/cli/declarations.ts";
-import type { FlagDeclaration } from "../lib/cli/declaration.ts";
+import { COMMANDS, GLOBAL_FLAGS } from "../lib/declarations/declarations.ts";
+import type { FlagDeclaration } from "../lib/declarations/declaration.ts";
 import { withReference } from "../lib/cli/reference.ts";
 import { KNOBS } from "../lib/knobs.ts";
 import { parseDuration, parseSize } from "../lib/units.ts";

@@ -108,3 +108,28 @@ Deno.test("gc --unload-orphans from an empty state directory lists another direc
     await world.cleanup();
   }
 });
+
+Deno.test("gc removes the temporary file of a write whose stapfr died, and leaves a live writer's", async () => {
+  const world = await SimWorld.create();
+  try {
+    await world.ok(["start", "r1", "-e", TICK]);
+    const dir = world.stateDir;
+    // What lib/atomic_write.ts leaves when its process dies between the write and the rename.
+    const dead = new Deno.Command("true").spawn();
+    await dead.status;
+    const uuid = crypto.randomUUID();
+    const orphaned = `${dir}/.r1.json.${dead.pid}.${uuid}.tmp`;
+    const live = `${dir}/.r1.json.${Deno.pid}.${uuid}.tmp`;
+    for (const path of [orphaned, live]) await Deno.writeTextFile(path, "{", { mode: 0o600 });
+    assertEquals((await world.run(["gc"])).code, 0);
+    const names = (await Array.fromAsync(Deno.readDir(dir))).map((e) => e.name);
+    assert(!names.includes(orphaned.slice(dir.length + 1)), names.join(" "));
+    assert(names.includes(live.slice(dir.length + 1)), names.join(" "));
+    assertEquals(
+      (await world.json<{ recorders: { name: string }[] }>(["list"])).recorders.map((r) => r.name),
+      ["r1"],
+    );
+  } finally {
+    await world.cleanup();
+  }
+});

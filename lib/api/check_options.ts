@@ -8,7 +8,7 @@
 import type { ScriptSource } from "../driver/start.ts";
 import type { HostKind } from "../units.ts";
 import { MiB, PAGE, validateName } from "../units.ts";
-import type { RetentionBounds } from "../snapshots/retention.ts";
+import type { RetentionBounds } from "../units.ts";
 import type { Policies } from "../watch/policy.ts";
 import { MAX_COMM, MAX_COOLDOWN_MS, MAX_PID, MAX_TIMER_MS, type TriggerSpec } from "../watch/spec.ts";
 import type { Pattern } from "../watch/pattern.ts";
@@ -27,13 +27,13 @@ import {
   wholeOption,
 } from "../options.ts";
 import { OptionRangeError, OptionTypeError } from "../errors.ts";
-import { declared, declaredTrigger } from "../cli/declared.ts";
+import { declared, declaredTrigger } from "../declarations/declared.ts";
 
 /** The largest size SystemTap takes for a ring or a rotation: 4095 MiB. */
 const MAX_SIZE = 4095 * MiB;
 /** The largest whole number a byte count or a duration can be here. */
 const HUGE = Number.MAX_SAFE_INTEGER;
-/** `tail`'s line count: its default and range are the command line's (lib/cli/declarations.ts). */
+/** `tail`'s line count: its default and range are the command line's (lib/declarations/declarations.ts). */
 const LINES = declared("tail", "lines");
 /** The most snapshots a `keep` bound says. */
 const MAX_KEEP = declared("watch", "keep").max;

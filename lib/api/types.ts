@@ -11,7 +11,7 @@ import type { DamageReport } from "../readers/clean_sink.ts";
 import type { LossReport } from "../recorder/loss.ts";
 import type { RecorderDetail } from "../recorder/engine.ts";
 import type { RotateSpec } from "../units.ts";
-import type { RetentionBounds } from "../snapshots/retention.ts";
+import type { RetentionBounds } from "../units.ts";
 import type { Manifest, SnapshotTrigger } from "../snapshots/manifest.ts";
 import type { Policies } from "../watch/policy.ts";
 import type { WatchEvent } from "../watch/events.ts";

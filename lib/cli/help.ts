@@ -1,5 +1,5 @@
 /**
- * What the command line says about itself, made from the declarations (lib/cli/declarations.ts): the usage
+ * What the command line says about itself, made from the declarations (lib/declarations/declarations.ts): the usage
  * line of a command (after a usage error, and in its help), `stapfr COMMAND --help` and `stapfr --help`.
  * Loaded only to print help or a usage error.
  * @module
@@ -9,8 +9,8 @@ import type {
   FlagDeclaration,
   FormDeclaration,
   PositionalDeclaration,
-} from "./declaration.ts";
-import { COMMANDS, GLOBAL_FLAGS } from "./declarations.ts";
+} from "../declarations/declaration.ts";
+import { COMMANDS, GLOBAL_FLAGS } from "../declarations/declarations.ts";
 
 /** The usage of the options before the command name. */
 export const GLOBAL_USAGE = "stapfr [--sim] [--state-dir DIR] [--json] COMMAND …";
@@ -41,7 +41,7 @@ function flagUsage(flag: FlagDeclaration, form: FormDeclaration): string {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { COMMANDS } from "./declarations.ts";
+ * import { COMMANDS } from "../declarations/declarations.ts";
  * assertEquals(formUsage(COMMANDS.tail, COMMANDS.tail.forms[0]), "tail NAME [-n N] [-f] [--raw]");
  * ```
  */
@@ -81,7 +81,7 @@ export function formUsage(command: CommandDeclaration, form: FormDeclaration): s
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { COMMANDS } from "./declarations.ts";
+ * import { COMMANDS } from "../declarations/declarations.ts";
  * assertEquals(usageOf(COMMANDS.gc), "gc [--unload-orphans [--yes]]");
  * ```
  */

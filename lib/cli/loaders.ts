@@ -3,7 +3,7 @@
  * `deno run` would still read and load every `import("…")` with a literal specifier before the first line
  * runs (the whole simulator, for `list`); deno.json's `"unstable": ["lazy-dynamic-imports"]` makes it wait
  * until the import runs. A compiled binary embeds them all either way. What each command takes is declared in
- * lib/cli/declarations.ts.
+ * lib/declarations/declarations.ts.
  * @module
  */
 import type { Context } from "./context.ts";
@@ -14,7 +14,7 @@ export interface CommandModule {
   run(args: string[], ctx: Context): Promise<number>;
 }
 
-/** The loader of every command of lib/cli/declarations.ts, by name. */
+/** The loader of every command of lib/declarations/declarations.ts, by name. */
 export const LOADERS: Readonly<Record<string, () => Promise<CommandModule>>> = {
   start: () => import("../commands/start.ts"),
   build: () => import("../commands/build.ts"),

@@ -1,11 +1,11 @@
 /**
- * Parses a command's arguments by its declaration (lib/cli/declarations.ts), strictly: an unknown flag, a
+ * Parses a command's arguments by its declaration (lib/declarations/declarations.ts), strictly: an unknown flag, a
  * missing value, a value given to a switch, a flag without the one it needs, a missing required flag and an
  * extra argument are each one-line usage errors. Flags are `--long`, `--long=VALUE`, `--long VALUE`, `-s`,
  * `-s VALUE`, `-sVALUE` and grouped switches (`-fn 5`); a word after a literal `--` is the command's `rest`.
  * @module
  */
-import type { FlagDeclaration, FormDeclaration } from "./declaration.ts";
+import type { FlagDeclaration, FormDeclaration } from "../declarations/declaration.ts";
 import { UsageError } from "../errors.ts";
 
 /** What {@linkcode parseForm} found. */

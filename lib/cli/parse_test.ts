@@ -1,6 +1,6 @@
 import { assertEquals, assertThrows } from "@std/assert";
 import { UsageError } from "../errors.ts";
-import type { FormDeclaration } from "./declaration.ts";
+import type { FormDeclaration } from "../declarations/declaration.ts";
 import { parseForm } from "./parse.ts";
 
 const FORM: FormDeclaration = {

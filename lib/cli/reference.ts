@@ -1,14 +1,15 @@
 /**
- * The README's command reference, made from the declarations (lib/cli/declarations.ts): every form of every
+ * The README's command reference, made from the declarations (lib/declarations/declarations.ts): every form of every
  * command as its usage says it, then what it does. `deno task reference` writes it into README.md between its
  * markers; tests/docs_declarations_test.ts fails when the README holds anything else.
  * @module
  */
-import { COMMANDS } from "./declarations.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import { formUsage, GLOBAL_USAGE } from "./help.ts";
 
 /** The line before the reference in README.md. */
-export const BEGIN = "<!-- commands: generated from lib/cli/declarations.ts by `deno task reference` -->";
+export const BEGIN =
+  "<!-- commands: generated from lib/declarations/declarations.ts by `deno task reference` -->";
 /** The line after it. */
 export const END = "<!-- end of commands -->";
 

@@ -1,11 +1,11 @@
 /**
  * `stapfr completions bash|zsh|fish`: prints a completion script generated from the declarations
- * (lib/cli/declarations.ts). `stapfr completions words names|snapshots` prints what those scripts complete
+ * (lib/declarations/declarations.ts). `stapfr completions words names|snapshots` prints what those scripts complete
  * from, one a line: the names of this state directory's recorders (not orphans), or its snapshots' IDs.
  * @module
  */
 import { parseForm } from "../cli/parse.ts";
-import { COMMANDS } from "../cli/declarations.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { UsageError } from "../errors.ts";
 

@@ -4,7 +4,7 @@
  * @module
  */
 import { parseForm } from "../cli/parse.ts";
-import { COMMANDS } from "../cli/declarations.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, StapfrError, UsageError } from "../errors.ts";
 import { diagnostics, oneName, readReport, recordersFor, stdoutSink } from "./common.ts";

@@ -6,7 +6,7 @@
  */
 import type { Context } from "../cli/context.ts";
 import { UsageError } from "../errors.ts";
-import { type Destination, parseDestination, parseEndpoint } from "../fleet/destination.ts";
+import { type Destination, parseDestination, parseEndpoint } from "../destination.ts";
 import type { ShipOptions } from "../fleet/ship.ts";
 import type { RemoteStore } from "../fleet/store_client.ts";
 
@@ -47,7 +47,7 @@ export function shipOptions(ctx: Context): ShipOptions {
 }
 
 /**
- * The URL of a flag whose URL may be left out (`--ship [URL]`, `--remote [URL]`, lib/cli/declarations.ts): the
+ * The URL of a flag whose URL may be left out (`--ship [URL]`, `--remote [URL]`, lib/declarations/declarations.ts): the
  * value given, or undefined when the flag came alone (then `STAPFR_SHIP_TO` is the destination).
  */
 export function urlOf(value: unknown): string | undefined {

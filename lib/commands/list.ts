@@ -14,7 +14,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   if (args.length > 0) {
     const [{ parseForm }, { COMMANDS }] = await Promise.all([
       import("../cli/parse.ts"),
-      import("../cli/declarations.ts"),
+      import("../declarations/declarations.ts"),
     ]);
     parseForm(args, COMMANDS.list.forms[0]);
   }

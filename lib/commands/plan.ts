@@ -4,12 +4,12 @@
  * @module
  */
 import { parseForm } from "../cli/parse.ts";
-import { COMMANDS, declaredFlag } from "../cli/declarations.ts";
+import { COMMANDS, declaredFlag } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { parseDuration } from "../units.ts";
 import type { ScriptSource } from "../driver/start.ts";
-import type { FlagDeclaration } from "../cli/declaration.ts";
+import type { FlagDeclaration } from "../declarations/declaration.ts";
 import { recordersFor } from "./common.ts";
 
 const WINDOW = declaredFlag("plan", "window");

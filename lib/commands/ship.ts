@@ -6,11 +6,11 @@
  * @module
  */
 import { parseForm } from "../cli/parse.ts";
-import { COMMANDS } from "../cli/declarations.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, StapfrError, UsageError } from "../errors.ts";
-import type { Destination } from "../fleet/destination.ts";
-import { parseDestination } from "../fleet/destination.ts";
+import type { Destination } from "../destination.ts";
+import { parseDestination } from "../destination.ts";
 import type { ShipFailure } from "../fleet/ship_batch.ts";
 import type { ShipOutcome } from "../fleet/ship.ts";
 import { SnapshotStore, type StoredSnapshot } from "../snapshots/store.ts";
@@ -48,7 +48,7 @@ async function pending(
   dest: Destination | undefined,
   endpoint: string | undefined,
 ): Promise<Group[]> {
-  const { listShipRecords, removeShipRecord } = await import("../fleet/ship_state.ts");
+  const { listShipRecords, removeShipRecord } = await import("../snapshots/ship_record.ts");
   const groups = new Map<string, Group>();
   for (const [ref, record] of await listShipRecords(store.dir)) {
     const [recorder, id] = ref.split("/");

@@ -6,7 +6,7 @@
  * @module
  */
 import { parseForm } from "../cli/parse.ts";
-import { COMMANDS } from "../cli/declarations.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, StapfrError } from "../errors.ts";
 import { diagnostics, humanBytes, oneName } from "./common.ts";
@@ -25,7 +25,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   const { SnapshotStore } = await import("../snapshots/store.ts");
   const store = new SnapshotStore(recorders.storeDir);
   const { markPending } = await import("../fleet/ship.ts");
-  const { destinationUrl } = await import("../fleet/destination.ts");
+  const { destinationUrl } = await import("../destination.ts");
   const taken = await recorders.snapshot(name, {
     reason: values.reason as string | undefined,
     signal: ctx.signal,

@@ -6,7 +6,7 @@
 import type { Context } from "../cli/context.ts";
 import type { Parsed } from "../cli/parse.ts";
 import { UsageError } from "../errors.ts";
-import type { RetentionBounds } from "../snapshots/retention.ts";
+import type { RetentionBounds } from "../units.ts";
 import type { SnapshotSummary } from "../snapshots/ops.ts";
 import type { BrokenSnapshot } from "../snapshots/store.ts";
 import { parseDuration, parseSize } from "../units.ts";

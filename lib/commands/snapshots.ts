@@ -5,7 +5,7 @@
  * @module
  */
 import { parseForm } from "../cli/parse.ts";
-import { COMMANDS } from "../cli/declarations.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { DamagedSnapshot } from "../snapshots/verify.ts";
@@ -13,7 +13,7 @@ import { humanBytes, stdoutSink } from "./common.ts";
 import { openOutputFile } from "./output_file.ts";
 import { brokenLines, recordersWithStore, retentionFlags, snapshotTable } from "./snapshot_common.ts";
 
-// The forms of lib/cli/declarations.ts: the listing, show, verify (lib/commands/snapshots_verify.ts), prune,
+// The forms of lib/declarations/declarations.ts: the listing, show, verify (lib/commands/snapshots_verify.ts), prune,
 // then the fleet's (lib/commands/snapshots_remote.ts).
 const [LIST, SHOW, , PRUNE] = COMMANDS.snapshots.forms;
 
@@ -30,7 +30,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   const listed = await recorders.snapshots(positionals[0]);
   const { broken } = listed;
   for (const line of brokenLines(broken)) await ctx.err(line);
-  const { listShipRecords, shippingOf } = await import("../fleet/ship_state.ts");
+  const { listShipRecords, shippingOf } = await import("../snapshots/ship_record.ts");
   const records = await listShipRecords(recorders.storeDir, positionals[0]);
   const snapshots = listed.snapshots.map((s) => ({
     ...s,
@@ -54,7 +54,7 @@ async function show(args: string[], ctx: Context): Promise<number> {
   if (!values.data) {
     const { manifest, path: dir } = await recorders.snapshotManifest(ref);
     // Shipping is kept beside the manifest, never in it (docs/fleet.md "On the host"): shown after it.
-    const { readShipRecord } = await import("../fleet/ship_state.ts");
+    const { readShipRecord } = await import("../snapshots/ship_record.ts");
     const record = await readShipRecord(recorders.storeDir, manifest.recorder, manifest.id);
     const shipping = record ? { shipping: record.destinations } : {};
     await ctx.json_out(ctx.json ? { ...manifest, path: dir, ...shipping } : { ...manifest, ...shipping });

@@ -10,7 +10,7 @@
  * @module
  */
 import { parseForm } from "../cli/parse.ts";
-import { COMMANDS } from "../cli/declarations.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { join, resolve } from "../path.ts";
@@ -21,7 +21,7 @@ import { age, humanBytes, stdoutSink, table } from "./common.ts";
 import { openOutputFile } from "./output_file.ts";
 import { destinationOf, endpointOf, openRemote, requireDestination, urlOf } from "./fleet_common.ts";
 
-// The fleet's forms of lib/cli/declarations.ts: the listing of every host's snapshots, show, fetch.
+// The fleet's forms of lib/declarations/declarations.ts: the listing of every host's snapshots, show, fetch.
 const [, , , , REMOTE, REMOTE_SHOW, FETCH] = COMMANDS.snapshots.forms;
 
 /** The flags only the fleet view takes: any of them makes `snapshots` a listing of the store. */

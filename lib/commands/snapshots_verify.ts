@@ -5,7 +5,7 @@
  * @module
  */
 import { parseForm } from "../cli/parse.ts";
-import { COMMANDS } from "../cli/declarations.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode } from "../errors.ts";
 import { brokenLines, recordersWithStore } from "./snapshot_common.ts";

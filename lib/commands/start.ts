@@ -5,7 +5,7 @@
  * @module
  */
 import { parseForm } from "../cli/parse.ts";
-import { COMMANDS } from "../cli/declarations.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { type HostKind, parseBufferSize, parseRotate } from "../units.ts";

@@ -4,7 +4,7 @@
  */
 import { ExitCode } from "../errors.ts";
 import { parseForm } from "../cli/parse.ts";
-import { COMMANDS } from "../cli/declarations.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { age, humanBytes, oneName, self } from "./format.ts";
 import { setUpFor } from "./set_up_for.ts";
@@ -32,7 +32,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     throw (await import("../os_errors.ts")).operationError(`status "${name}"`, err);
   }
   // Snapshots asked to ship that are not in their store yet (docs/fleet.md "On the host").
-  const { unshippedSnapshots } = await import("../fleet/ship_state.ts");
+  const { unshippedSnapshots } = await import("../snapshots/ship_record.ts");
   const unshipped = await unshippedSnapshots(storeDir, d.name);
   if (ctx.json) {
     await ctx.json_out({ ...d, unshipped_snapshots: unshipped });

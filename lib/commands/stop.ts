@@ -5,7 +5,7 @@
  */
 import { ExitCode } from "../errors.ts";
 import { parseForm } from "../cli/parse.ts";
-import { COMMANDS } from "../cli/declarations.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { diagnostics, oneName, readReport, recordersFor, stdoutSink } from "./common.ts";
 

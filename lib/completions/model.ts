@@ -1,12 +1,12 @@
 /**
- * What the shell completions know, read from the declarations (lib/cli/declarations.ts): every command, its
+ * What the shell completions know, read from the declarations (lib/declarations/declarations.ts): every command, its
  * flags (those taking a value, and which of those values are files or directories), the words a flag's value
  * may be, the words its first positional may be (subcommands like `show`, choices like `bash`), and whether it
  * takes a recorder name or a file.
  * @module
  */
-import { COMMANDS, GLOBAL_FLAGS } from "../cli/declarations.ts";
-import type { FlagDeclaration } from "../cli/declaration.ts";
+import { COMMANDS, GLOBAL_FLAGS } from "../declarations/declarations.ts";
+import type { FlagDeclaration } from "../declarations/declaration.ts";
 
 /** One command as the completions see it. */
 export interface CommandCompletion {

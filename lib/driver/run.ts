@@ -114,6 +114,27 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
+ * Waits for `work`, at most `ms` milliseconds (its timer cleared either way); whether it ended in time. A
+ * rejection of `work` is thrown.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(await within(Promise.resolve(), 1000), true);
+ * assertEquals(await within(new Promise(() => {}), 10), false);
+ * ```
+ */
+export async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([work.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
  * Runs argv to its end and returns its exit code and output. stdin is closed.
  *
  * @example

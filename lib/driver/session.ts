@@ -11,8 +11,10 @@ import type { Host } from "../host.ts";
 import { diagnosticLines, explainFailure } from "./errors.ts";
 import { moduleState } from "./kernel.ts";
 import { type LiveReader, liveReaders } from "./live_readers.ts";
-import { sleep, spawn } from "./run.ts";
+import { sleep, spawn, within } from "./run.ts";
+import { signalUntilGone } from "./signal_until_gone.ts";
 import { decideWait, type TrickleWindow, type WaitLimits, type WaitOutcome } from "./drain_wait.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** Options of {@linkcode AttachSession.open}. */
 export interface SessionOptions {
@@ -219,10 +221,12 @@ export class AttachSession {
       this.lastDataAt = Date.now();
       const nl = chunk.lastIndexOf(10);
       if (nl < 0) {
-        tail = tail.length === 0 ? chunk.slice() : concat(tail, chunk);
+        tail = tail.length === 0 ? chunk.slice() : concatBytes(tail, chunk);
         continue;
       }
-      await pass(tail.length === 0 ? chunk.subarray(0, nl + 1) : concat(tail, chunk.subarray(0, nl + 1)));
+      await pass(
+        tail.length === 0 ? chunk.subarray(0, nl + 1) : concatBytes(tail, chunk.subarray(0, nl + 1)),
+      );
       tail = chunk.slice(nl + 1);
     }
     const status = await this.#child.status;
@@ -311,9 +315,7 @@ export class AttachSession {
       if (decision.outcome === "exited") await this.throwIfFailed();
       if (decision.outcome) return decision.outcome;
       window = decision.window;
-      const timer = new AbortController();
-      await Promise.race([this.done, sleep(Math.min(25, decision.wakeInMs), timer.signal)]);
-      timer.abort();
+      await within(this.done, Math.min(25, decision.wakeInMs));
     }
   }
 
@@ -329,9 +331,7 @@ export class AttachSession {
         "absent"
       );
       if (state !== "detached") return;
-      const timer = new AbortController();
-      await Promise.race([this.done, sleep(50, timer.signal)]);
-      timer.abort();
+      await within(this.done, 50);
     }
   }
 
@@ -365,43 +365,38 @@ export class AttachSession {
     });
   }
 
+  /** Sends `signal` until stapio ends, SIGKILL as the last resort (lib/driver/signal_until_gone.ts). */
   async #signalUntilExit(signal: "SIGQUIT" | "SIGTERM"): Promise<Deno.CommandStatus> {
     const attempts = this.#options.signalAttempts ?? 3;
-    const waitMs = this.#options.signalWaitMs ?? 3000;
     // The process's own exit, not `done`: `done` also waits for its output to be passed on, which a slow
     // consumer can hold up long after stapio reacted.
-    let status: Deno.CommandStatus | undefined = this.#exitStatus;
-    const exited = this.#child.status.then((s) => (status = s));
-    for (let attempt = 0; attempt < attempts && !status; attempt++) {
-      try {
-        this.#sent.add(signal);
-        this.#child.kill(signal);
-      } catch {
-        return await this.#child.status; // Already gone.
-      }
-      const timer = new AbortController();
-      await Promise.race([exited, sleep(waitMs, timer.signal)]);
-      timer.abort();
-    }
-    if (status) return status;
-    // stapio 4.8 loses every signal while its reader threads are busy writing (a high rate, or a slow
-    // consumer: the kernel lab saw it every time; docs/systemtap-4.8.md 2.5). Killing it detaches all the
-    // same: its control channel closes, the module turns overwrite back on and keeps recording, and nothing
-    // unloads it (only stapio's own SIGTERM path runs `staprun -d`; a stop unloads it itself afterwards). What
-    // it had read but not yet written is lost, so say so.
-    this.#sent.add("SIGKILL");
-    try {
-      this.#child.kill("SIGKILL");
-    } catch {
-      // Gone meanwhile.
-    }
-    const killed = await this.#child.status;
-    this.#options.onDiagnostic?.(
-      `stapfr: stapio (pid ${this.pid}) ignored ${attempts} ${signal} signals (SystemTap 4.8 loses them while ` +
-        "its readers are busy); it was killed, which detaches without unloading: output it had read but " +
-        `not yet written is lost${signal === "SIGTERM" ? ", and the end probes' output cannot be read" : ""}`,
+    const ending = await signalUntilGone(
+      {
+        send: (sig) => {
+          try {
+            this.#sent.add(sig);
+            this.#child.kill(sig);
+            return true;
+          } catch {
+            return false; // Already gone.
+          }
+        },
+        ended: this.#child.status,
+      },
+      signal,
+      { attempts, waitMs: this.#options.signalWaitMs ?? 3000, killWaitMs: 60_000 },
     );
-    return killed;
+    const status = await this.#child.status;
+    if (ending === "killed") {
+      this.#options.onDiagnostic?.(
+        `stapfr: stapio (pid ${this.pid}) ignored ${attempts} ${signal} signals (SystemTap 4.8 loses them while ` +
+          "its readers are busy); it was killed, which detaches without unloading: output it had read but " +
+          `not yet written is lost${
+            signal === "SIGTERM" ? ", and the end probes' output cannot be read" : ""
+          }`,
+      );
+    }
+    return status;
   }
 
   /** Detaches with SIGQUIT (the module keeps recording); resends a lost signal. */
@@ -433,11 +428,4 @@ async function makeFifos(paths: readonly string[]): Promise<void> {
       detail: new TextDecoder().decode(out.stderr).trim().split("\n"),
     });
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

@@ -17,7 +17,7 @@
 import { UsageError } from "../errors.ts";
 import { idStamp, isId } from "../snapshots/id.ts";
 import type { Manifest } from "../snapshots/manifest.ts";
-import { type Destination, destinationUrl, parseDestination } from "./destination.ts";
+import { type Destination, parseDestination } from "../destination.ts";
 
 /** The folder of the snapshots, by host. */
 export const HOSTS = "hosts";
@@ -196,9 +196,4 @@ function checkRef(text: string, host: string, recorder: string, id: string): Sna
     throw new UsageError(`Invalid remote snapshot "${text}": expected HOST/RECORDER/ID`);
   }
   return { host, recorder, id };
-}
-
-/** The destination a snapshot URL is under, as a URL (for messages). */
-export function describeDestination(dest: Destination): string {
-  return destinationUrl(dest);
 }

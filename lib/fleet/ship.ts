@@ -3,14 +3,14 @@
  * byte, create-only (the commit point: a snapshot exists remotely once its manifest does), then its index
  * entry. Each step first looks at what the store holds, so shipping again is a verification that writes
  * nothing, and a ship cut short anywhere goes on from where it stopped. The snapshot's shipping record on the
- * host (lib/fleet/ship_state.ts) says `pending` until the index entry is in place, and `shipped` after. See
+ * host (lib/snapshots/ship_record.ts) says `pending` until the index entry is in place, and `shipped` after. See
  * docs/fleet.md.
  * @module
  */
 import { StapfrError } from "../errors.ts";
 import { join } from "../path.ts";
 import type { SnapshotStore, StoredSnapshot } from "../snapshots/store.ts";
-import { destinationUrl } from "./destination.ts";
+import { destinationUrl } from "../destination.ts";
 import { dataKey, indexEntry, indexKey, MANIFEST, manifestKey, refOf, snapshotUrl } from "./layout.ts";
 import {
   freshState,
@@ -18,7 +18,7 @@ import {
   readShipRecord,
   type ShipRecord,
   updateShipRecord,
-} from "./ship_state.ts";
+} from "../snapshots/ship_record.ts";
 import { type RemoteStore, StoreFailure } from "./store_client.ts";
 import { uploadFile } from "./upload.ts";
 // Imported when this module loads, not hoisted into every start of the bundle (docs/architecture.md).

@@ -8,7 +8,7 @@
  */
 import { Interrupted } from "../errors.ts";
 import type { SnapshotStore, StoredSnapshot } from "../snapshots/store.ts";
-import { destinationUrl } from "./destination.ts";
+import { destinationUrl } from "../destination.ts";
 import { markPending, type ShipOptions, type ShipOutcome, shipSnapshot } from "./ship.ts";
 import { type RemoteStore, StoreFailure } from "./store_client.ts";
 

@@ -11,8 +11,8 @@
  */
 import { sleep } from "../driver/run.ts";
 import type { SnapshotStore, StoredSnapshot } from "../snapshots/store.ts";
-import { destinationUrl } from "./destination.ts";
-import { listShipRecords } from "./ship_state.ts";
+import { destinationUrl } from "../destination.ts";
+import { listShipRecords } from "../snapshots/ship_record.ts";
 import { markPending, ShipBusy, type ShipOptions, shipSnapshot } from "./ship.ts";
 import { type RemoteStore, StoreFailure } from "./store_client.ts";
 

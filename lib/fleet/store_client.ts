@@ -21,7 +21,7 @@
 import type * as S3 from "npm:@aws-sdk/client-s3@3.1178.0";
 import { StapfrError } from "../errors.ts";
 import type { EnvLookup } from "../knobs.ts";
-import { type Destination, destinationUrl, parseEndpoint } from "./destination.ts";
+import { type Destination, destinationUrl, parseEndpoint } from "../destination.ts";
 
 /** The SDK module, as loaded. */
 export type Sdk = typeof S3;

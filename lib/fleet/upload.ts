@@ -18,7 +18,7 @@
  */
 import { StapfrError } from "../errors.ts";
 import { sleep } from "../driver/run.ts";
-import type { UploadInProgress } from "./ship_state.ts";
+import type { UploadInProgress } from "../snapshots/ship_record.ts";
 import { type RemoteStore, StoreFailure } from "./store_client.ts";
 // Imported when this module loads, not hoisted into every start of the bundle (docs/architecture.md).
 const { Buffer } = await import("node:buffer");

@@ -8,6 +8,7 @@
 import type { ByteSink } from "./concat.ts";
 import { listRunFiles, type RunFile } from "./files.ts";
 import { sleep } from "../driver/run.ts";
+import { concatBytes } from "../bytes.ts";
 
 /** Follows one stream (the non-bulk output, or one CPU's files). */
 class StreamFollower {
@@ -143,7 +144,7 @@ export async function followRun(options: FollowOptions): Promise<void> {
           const before = held.length;
           for (const p of pieces) {
             if (p.newFile) rest = new Uint8Array(0);
-            rest = concat(rest, p.chunk);
+            rest = concatBytes(rest, p.chunk);
             rest = takeRecords(rest, held);
           }
           pending.set(cpu, rest);
@@ -175,15 +176,6 @@ export async function followRun(options: FollowOptions): Promise<void> {
   } finally {
     for (const f of followers.values()) f.close();
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return b;
-  if (b.length === 0) return a;
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** Takes the whole records off the front of `bytes`; returns the rest. */

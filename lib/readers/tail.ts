@@ -6,11 +6,10 @@
 import type { RunFile } from "./files.ts";
 import { mergeStreams } from "./merge.ts";
 
-/** Keeps the last `n` lines of text fed to it in pieces. */
+/** Keeps the last `n` lines of a byte stream (a trailing newline does not start an empty line). */
 export class LineKeeper {
   #n: number;
-  #text = "";
-  #decoder = new TextDecoder();
+  #buf: Uint8Array = new Uint8Array(0);
 
   /** Keeps `n` lines. */
   constructor(n: number) {
@@ -19,13 +18,23 @@ export class LineKeeper {
 
   /** Adds bytes. */
   push(chunk: Uint8Array): void {
-    this.#text += this.#decoder.decode(chunk, { stream: true });
-    if (this.#text.length > 1 << 16) this.#text = lastLines(this.#text, this.#n);
+    const next = new Uint8Array(this.#buf.length + chunk.length);
+    next.set(this.#buf);
+    next.set(chunk, this.#buf.length);
+    this.#buf = next.length > 1 << 16 ? this.bytes(next) : next;
   }
 
   /** The last lines so far, each with its newline (a final partial line without). */
-  text(): string {
-    return lastLines(this.#text + this.#decoder.decode(), this.#n);
+  bytes(buf: Uint8Array = this.#buf): Uint8Array {
+    if (this.#n <= 0) return new Uint8Array(0);
+    let at = buf.length;
+    if (buf[at - 1] === 0x0a) at--;
+    for (let i = 0; i < this.#n; i++) {
+      const nl = buf.lastIndexOf(0x0a, at - 1);
+      if (nl < 0) return buf;
+      at = nl;
+    }
+    return buf.slice(at + 1);
   }
 }
 
@@ -106,7 +115,7 @@ export async function tailBulk(streams: readonly RunFile[][], n: number): Promis
       keeper.push(c);
       return Promise.resolve();
     });
-    const text = keeper.text();
+    const text = new TextDecoder().decode(keeper.bytes());
     const count = text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
     if (count >= n || k >= longest) return text;
   }

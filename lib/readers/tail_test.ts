@@ -2,6 +2,9 @@ import { assertEquals } from "@std/assert";
 import { listRunFiles, streamsOf } from "./files.ts";
 import { LineKeeper, tailBulk, tailFiles } from "./tail.ts";
 
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
 Deno.test("tailFiles reads the last lines backwards across rotated files", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -41,9 +44,26 @@ Deno.test("tailBulk merges the newest per-CPU files until it has enough lines", 
   }
 });
 
-Deno.test("LineKeeper keeps the last lines of text fed in pieces, with characters split across pieces", () => {
-  const keeper = new LineKeeper(2);
-  const bytes = new TextEncoder().encode("a\nbé\nc");
-  for (const b of bytes) keeper.push(new Uint8Array([b]));
-  assertEquals(keeper.text(), "bé\nc");
+Deno.test("LineKeeper keeps the last lines as bytes, binary ones included, across any chunking", () => {
+  const input = new Uint8Array([
+    ...encoder.encode("one\ntwo\n"),
+    0xc4,
+    0x1f,
+    0x00,
+    0x00,
+    0xe9,
+    ...encoder.encode("three\nfour"),
+  ]);
+  for (const size of [1, 3, input.length]) {
+    const keeper = new LineKeeper(2);
+    for (let at = 0; at < input.length; at += size) keeper.push(input.subarray(at, at + size));
+    assertEquals([...keeper.bytes()], [0xc4, 0x1f, 0x00, 0x00, 0xe9, ...encoder.encode("three\nfour")]);
+  }
+  const trailing = new LineKeeper(1);
+  trailing.push(encoder.encode("a\nb\n"));
+  assertEquals(decoder.decode(trailing.bytes()), "b\n");
+  assertEquals(new LineKeeper(0).bytes().length, 0);
+  const big = new LineKeeper(3);
+  for (let i = 0; i < 20_000; i++) big.push(encoder.encode(`line ${i}\n`));
+  assertEquals(decoder.decode(big.bytes()), "line 19997\nline 19998\nline 19999\n");
 });

@@ -19,7 +19,7 @@ import type { Engine } from "./engine.ts";
 import { descriptionPathOf, type ModuleDescription, sha256Hex } from "./module_description.ts";
 import { BULK_MODINFO, COUNTERS_MODINFO } from "./prebuilt.ts";
 import { writeCountersTapset } from "../driver/counters_tapset.ts";
-import { declaredFlag } from "../cli/declarations.ts";
+import { declaredFlag } from "../declarations/declarations.ts";
 
 /** What to build. */
 export interface BuildOptions {

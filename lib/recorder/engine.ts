@@ -13,7 +13,7 @@ import type { ReaderInfo } from "./readers.ts";
 import { type RecorderState, recorderState } from "../state.ts";
 import { MiB, validateName } from "../units.ts";
 import { daemonLog, problemOf } from "./problems.ts";
-import type { WatchState } from "../watch/state.ts";
+import type { WatchState } from "../watcher_record.ts";
 
 /** The engine an operation runs in. */
 export interface Engine {
@@ -202,7 +202,7 @@ export async function detailOf(engine: Engine, record: RecorderRecord): Promise<
 }
 
 async function liveWatcher(engine: Engine, name: string): Promise<WatchState | null> {
-  const { readWatchState } = await import("../watch/state.ts");
+  const { readWatchState } = await import("../watcher_record.ts");
   const w = await readWatchState(engine.registry, name);
   return w && (await processAlive(w.pid, w.pidStart ?? undefined)) ? w : null;
 }

@@ -187,8 +187,9 @@ async function removeStaleLeftovers(engine: Engine): Promise<void> {
     return;
   }
   for (const e of entries) {
-    // Temporary files of a stapfr that died mid-write (lock contents, write probes, registry temp files).
-    const owner = /^\.(?:.+\.lock|probe)\.(\d+)\./.exec(e.name) ?? /\.json\.tmp\.(\d+)$/.exec(e.name);
+    // Temporary files of a stapfr that died mid-write (lock contents, write probes, lib/atomic_write.ts's).
+    const owner = /^\.(?:.+\.lock|probe)\.(\d+)\./.exec(e.name) ??
+      /^\..+\.(\d+)\.[0-9a-f-]{36}\.tmp$/.exec(e.name);
     if (owner && !(await processAlive(Number(owner[1])))) {
       await Deno.remove(join(dir, e.name)).catch(() => {});
       continue;

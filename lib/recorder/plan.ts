@@ -6,12 +6,12 @@
  */
 import { StapfrError, UsageError } from "../errors.ts";
 import { join } from "../path.ts";
-import { declared } from "../cli/declared.ts";
+import { declared } from "../declarations/declared.ts";
 import { sleep } from "../driver/run.ts";
 import { listRunFiles } from "../readers/files.ts";
 import { Registry } from "../registry.ts";
 import type { ScriptSource } from "../driver/start.ts";
-import { type Plan, planBuffers } from "../snapshots/planner.ts";
+import { type Plan, planBuffers } from "./planner.ts";
 import type { Engine } from "./engine.ts";
 import { startRecorder } from "./start.ts";
 import { stopRecorder } from "./stop.ts";

@@ -24,7 +24,8 @@ import { readMemory } from "./memory_read.ts";
 import type { ReadLogEntry } from "./read_log.ts";
 import { requireRunDir } from "./problems.ts";
 import { writeFailure } from "./readers.ts";
-import { declared } from "../cli/declared.ts";
+import { declared } from "../declarations/declared.ts";
+import { LineKeeper } from "../readers/tail.ts";
 
 /** What a read delivered; the damage fields say what the line cleaner cut from text (docs/real-ring.md). */
 export interface ReadResult extends DamageReport {
@@ -253,37 +254,6 @@ async function followFile(
   };
 }
 
-/** Keeps the last `n` lines of a byte stream (a trailing newline does not start an empty line). */
-export class ByteLineKeeper {
-  #n: number;
-  #buf: Uint8Array = new Uint8Array(0);
-
-  constructor(n: number) {
-    this.#n = n;
-  }
-
-  /** Adds bytes. */
-  push(chunk: Uint8Array): void {
-    const next = new Uint8Array(this.#buf.length + chunk.length);
-    next.set(this.#buf);
-    next.set(chunk, this.#buf.length);
-    this.#buf = next.length > 1 << 16 ? this.bytes(next) : next;
-  }
-
-  /** The last lines so far, each with its newline (a final partial line without). */
-  bytes(buf: Uint8Array = this.#buf): Uint8Array {
-    if (this.#n <= 0) return new Uint8Array(0);
-    let at = buf.length;
-    if (buf[at - 1] === 0x0a) at--;
-    for (let i = 0; i < this.#n; i++) {
-      const nl = buf.lastIndexOf(0x0a, at - 1);
-      if (nl < 0) return buf;
-      at = nl;
-    }
-    return buf.slice(at + 1);
-  }
-}
-
 /** Options of {@linkcode tailRecorder}. */
 export interface TailOptions extends ReadOptions {
   /** How many lines (default 10). */
@@ -332,7 +302,7 @@ export async function tailRecorder(
     return await followFile(engine, record, sink, output.bytes, options);
   }
   // Memory: keep the last lines of the drain, print them, then (with follow) pass live output through.
-  const keeper = new ByteLineKeeper(n);
+  const keeper = new LineKeeper(n);
   let live = false;
   const output = new Output(sink);
   const kept = new Output((chunk) => {

@@ -14,6 +14,7 @@ import { StapfrError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { listModules, processAlive, processStartTime, readProcText } from "../driver/kernel.ts";
 import { sleep } from "../driver/run.ts";
+import { signalUntilGone } from "../driver/signal_until_gone.ts";
 import type { RecorderRecord } from "../registry.ts";
 import type { Engine } from "./engine.ts";
 
@@ -252,39 +253,44 @@ export function describeReader(name: string, reader: ReaderInfo, self = "stapfr"
 
 /**
  * Ends a stray with SIGQUIT (never SIGINT, SIGTERM or SIGHUP, which unload the module), resending a signal
- * stapio 4.8 may lose, then waits (bounded) for the module's reader count to drop.
+ * stapio 4.8 may lose, SIGKILL as the last resort (lib/driver/signal_until_gone.ts: a stray whose stapfr died
+ * has lost the reader of its outputs and hangs deaf to SIGQUIT; the kernel lab saw nothing lost but what it had
+ * read and not written), then waits (bounded) for the module's reader count to drop.
  */
 async function endStray(engine: Engine, record: RecorderRecord, stray: FoundReader): Promise<void> {
   const pid = stray.pid!;
   const attempts = 3;
-  for (let i = 0; i < attempts; i++) {
-    if (!(await processAlive(pid, stray.start))) break;
-    try {
-      Deno.kill(pid, "SIGQUIT");
-    } catch {
-      break; // Gone.
-    }
-    const deadline = Date.now() + engine.signalWaitMs;
-    while (Date.now() < deadline && (await processAlive(pid, stray.start))) await sleep(25);
-  }
-  if (await processAlive(pid, stray.start)) {
-    // A stray whose stapfr died has lost the reader of its outputs (the named pipes of a bulk read, or a
-    // stdout pipe): stapio 4.8 then hangs, deaf to SIGQUIT (docs/systemtap-4.8.md section 6, item 4). Killing
-    // it detaches all the same, without unloading: its control channel closes and the module turns overwrite
-    // back on (the kernel lab saw nothing lost but what it had read and not written).
-    try {
-      Deno.kill(pid, "SIGKILL");
-    } catch {
-      // Gone meanwhile.
-    }
-    const deadline = Date.now() + Math.max(2000, engine.signalWaitMs);
-    while (Date.now() < deadline && (await processAlive(pid, stray.start))) await sleep(25);
-  }
-  if (await processAlive(pid, stray.start)) {
-    throw new StapfrError(
-      `Stray reader pid ${pid} of recorder "${record.name}" did not end after ${attempts} SIGQUIT signals and a SIGKILL`,
-      { code: "timeout", hint: `Check it with "ps -p ${pid}"` },
+  const polling = new AbortController();
+  const ended = (async () => {
+    while (!polling.signal.aborted && (await processAlive(pid, stray.start))) await sleep(25, polling.signal);
+  })();
+  try {
+    const ending = await signalUntilGone(
+      {
+        // Checked before each signal: the pid is this stapio's (its start time), not a process that reused it.
+        send: async (signal) => {
+          if (!(await processAlive(pid, stray.start))) return false;
+          try {
+            Deno.kill(pid, signal);
+            return true;
+          } catch {
+            return false; // Gone.
+          }
+        },
+        ended,
+      },
+      "SIGQUIT",
+      { attempts, waitMs: engine.signalWaitMs, killWaitMs: Math.max(2000, engine.signalWaitMs) },
     );
+    if (ending === "alive") {
+      throw new StapfrError(
+        `Stray reader pid ${pid} of recorder "${record.name}" did not end after ${attempts} SIGQUIT signals and a SIGKILL`,
+        { code: "timeout", hint: `Check it with "ps -p ${pid}"` },
+      );
+    }
+  } finally {
+    polling.abort();
+    await ended;
   }
   // The named pipes its stapfr made for it (lib/recorder/memory_read.ts).
   if (stray.stapfr_pid !== null) {

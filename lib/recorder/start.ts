@@ -20,7 +20,7 @@ import { detailOf, type Engine, type RecorderDetail, stateOf } from "./engine.ts
 import { checkPrebuilt, type PrebuiltModule } from "./prebuilt.ts";
 import { writeCountersTapset } from "../driver/counters_tapset.ts";
 import { releaseOf } from "../kernel_release.ts";
-import { hasBounds, type RetentionBounds } from "../snapshots/retention.ts";
+import { hasBounds, type RetentionBounds } from "../units.ts";
 
 /** What to start. */
 export interface StartOptions {

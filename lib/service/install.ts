@@ -4,7 +4,7 @@
  * @module
  */
 import { StapfrError } from "../errors.ts";
-import { dirname } from "../path.ts";
+import { writeAtomic } from "../atomic_write.ts";
 
 /** What {@linkcode installUnit} did. */
 export type InstallResult = "written" | "replaced" | "unchanged";
@@ -28,14 +28,9 @@ export async function installUnit(path: string, text: string, force: boolean): P
       hint: 'Give "--force" to replace it (compare first with "systemctl cat")',
     });
   }
-  const temp = `${dirname(path)}/.${path.slice(dirname(path).length + 1)}.${Deno.pid}.tmp`;
   try {
-    await Deno.writeTextFile(temp, text, { createNew: true, mode: 0o644 });
-    // The mode given at creation is filtered by the umask: set it.
-    await Deno.chmod(temp, 0o644);
-    await Deno.rename(temp, path);
+    await writeAtomic(path, text, { mode: 0o644 });
   } catch (err) {
-    await Deno.remove(temp).catch(() => {});
     throw new StapfrError(`Cannot write "${path}": ${(err as Error).message}`, { cause: err });
   }
   return existing === undefined ? "written" : "replaced";

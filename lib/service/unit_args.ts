@@ -1,13 +1,13 @@
 /**
  * Sorting `stapfr unit`'s arguments into what goes on the unit's `start` line, what goes on its `watch` line,
- * and what `unit` keeps for itself. Which flag is whose comes from the declarations (lib/cli/declarations.ts):
+ * and what `unit` keeps for itself. Which flag is whose comes from the declarations (lib/declarations/declarations.ts):
  * `unit`'s own, then those of the commands it takes flags from (`start`, `watch`). Values are passed on as
  * given except paths (a flag whose value is a file, a directory or a path), made absolute because a service
  * runs in `/`.
  * @module
  */
-import type { FlagDeclaration } from "../cli/declaration.ts";
-import { COMMANDS } from "../cli/declarations.ts";
+import type { FlagDeclaration } from "../declarations/declaration.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import { UsageError } from "../errors.ts";
 import { resolve } from "../path.ts";
 
@@ -83,7 +83,7 @@ export function parseUnitArgs(args: readonly string[], cwd: string): UnitArgs {
   const table = flagTable();
   const isFlag = (word: string): boolean =>
     word.startsWith("--") || table.some((t) => t.flag.short && `-${t.flag.short}` === word);
-  // How each flag was spelled, for "needs" (lib/cli/declarations.ts).
+  // How each flag was spelled, for "needs" (lib/declarations/declarations.ts).
   const spelled = new Map<string, string>();
   const positionals: string[] = [];
   const out: Omit<UnitArgs, "name" | "source"> = {

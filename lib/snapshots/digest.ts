@@ -6,6 +6,7 @@
 import type { Hash } from "node:crypto";
 import { RecordFramer, type RelayRecord } from "../readers/framing.ts";
 import { readTextNoFollow } from "./store_trust.ts";
+import { writeAtomic } from "../atomic_write.ts";
 
 // Imported when this module loads, not with the program: in the bundle a static `node:` import is loaded at
 // every start-up, whichever command runs, and node:crypto costs more than the rest of `stapfr list`.
@@ -136,12 +137,7 @@ export class HashCache {
   /** Writes the entries of files still in use (the rest are forgotten). */
   async save(): Promise<void> {
     const kept = Object.fromEntries(Object.entries(this.#entries).filter(([k]) => this.#used.has(k)));
-    const temp = `${this.#path}.tmp.${Deno.pid}`;
-    try {
-      await Deno.writeTextFile(temp, JSON.stringify(kept), { mode: 0o600 });
-      await Deno.rename(temp, this.#path);
-    } catch {
-      await Deno.remove(temp).catch(() => {});
-    }
+    // A cache: failing to save it costs only time at the next snapshot.
+    await writeAtomic(this.#path, JSON.stringify(kept)).catch(() => {});
   }
 }

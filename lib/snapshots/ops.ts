@@ -7,12 +7,13 @@ import { StapfrError } from "../errors.ts";
 import type { ByteSink } from "../readers/concat.ts";
 import { type Engine, getRecord } from "../recorder/engine.ts";
 import { type CaptureOptions, captureSnapshot } from "./capture.ts";
-import { hasBounds, type RetentionBounds, selectPrunable } from "./retention.ts";
+import { hasBounds, type RetentionBounds } from "../units.ts";
+import { selectPrunable } from "./retention.ts";
 import type { BrokenSnapshot, SnapshotStore, StoredSnapshot } from "./store.ts";
 import { isOsError, StoreError, storeError } from "./store_errors.ts";
 import { fullCheck, quickCheck, serveChecked } from "./verify.ts";
 import { idTime } from "./id.ts";
-import { isUnshipped, removeShipRecord } from "../fleet/ship_state.ts";
+import { isUnshipped, removeShipRecord } from "./ship_record.ts";
 
 /** One snapshot in a listing (`snapshots --json` uses these keys). */
 export interface SnapshotSummary {

@@ -4,16 +4,7 @@
  * `--dry-run` and the bounds applied after each new snapshot agree. See docs/snapshots.md "Retention".
  * @module
  */
-
-/** The bounds; an absent one does not apply. */
-export interface RetentionBounds {
-  /** Keep at most this many snapshots. */
-  keep?: number;
-  /** Delete snapshots older than this (milliseconds). */
-  maxAgeMs?: number;
-  /** Keep at most this many bytes of snapshots. */
-  maxSize?: number;
-}
+import type { RetentionBounds } from "../units.ts";
 
 /** What retention needs to know of a snapshot. */
 export interface RetentionItem {
@@ -69,10 +60,4 @@ export function selectPrunable<T extends RetentionItem>(
     left--;
   }
   return doomed;
-}
-
-/** Whether any bound is set. */
-export function hasBounds(bounds: RetentionBounds | undefined): bounds is RetentionBounds {
-  return bounds !== undefined &&
-    (bounds.keep !== undefined || bounds.maxAgeMs !== undefined || bounds.maxSize !== undefined);
 }

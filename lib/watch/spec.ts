@@ -7,8 +7,8 @@
 import { UsageError } from "../errors.ts";
 import { parseDuration } from "../units.ts";
 import type { Pattern } from "./pattern.ts";
-import { declaredFlag, TIMER_MAX } from "../cli/declarations.ts";
-import { declaredTrigger } from "../cli/declared.ts";
+import { declaredFlag, TIMER_MAX } from "../declarations/declarations.ts";
+import { declaredTrigger } from "../declarations/declared.ts";
 
 /** One trigger as the user gave it. */
 export type TriggerSpec =
@@ -70,7 +70,7 @@ export interface PressureExpr {
   text: string;
 }
 
-/** The trigger kinds, as declared (lib/cli/declarations.ts). */
+/** The trigger kinds, as declared (lib/declarations/declarations.ts). */
 export const TRIGGER_KINDS: readonly string[] = declaredFlag("watch", "on").choices!.map((c) => c.word);
 
 /** Compiles the patterns of `log` and `marker` (lib/watch/pattern.ts, loaded only when one is given). */

@@ -8,7 +8,7 @@ import { processAlive } from "../driver/kernel.ts";
 import { type Engine, getRecord } from "../recorder/engine.ts";
 import { type SnapshotSummary, summarize, takeSnapshot } from "../snapshots/ops.ts";
 import type { SnapshotStore } from "../snapshots/store.ts";
-import { readWatchState } from "./state.ts";
+import { readWatchState } from "../watcher_record.ts";
 import { sendTrigger, triggerSocketPath } from "./trigger_socket.ts";
 
 /** What `trigger` did. */

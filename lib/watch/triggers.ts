@@ -13,7 +13,7 @@ import type { RecorderRecord } from "../registry.ts";
 import type { PressureExpr, TriggerSpec } from "./spec.ts";
 import type { Pattern } from "./pattern.ts";
 import { serveTriggerSocket } from "./trigger_socket.ts";
-import { declared } from "../cli/declared.ts";
+import { declared } from "../declarations/declared.ts";
 
 /** Where triggers report. */
 export interface TriggerSink {

@@ -24,18 +24,3 @@ export const processSignals: SignalSource = {
     };
   },
 };
-
-/** Signals sent by hand (tests, the in-process simulator). */
-export class ManualSignals implements SignalSource {
-  #handlers = new Set<(sig: StapioSignal) => void>();
-
-  listen(handler: (sig: StapioSignal) => void): () => void {
-    this.#handlers.add(handler);
-    return () => this.#handlers.delete(handler);
-  }
-
-  /** Delivers a signal to every listener. */
-  send(sig: StapioSignal): void {
-    for (const h of this.#handlers) h(sig);
-  }
-}

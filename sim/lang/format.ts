@@ -101,19 +101,6 @@ export function parseFormat(format: string): FormatPiece[] {
   if (text !== "") pieces.push({ kind: "text", text });
   return pieces;
 }
-
-/** Number of arguments a parsed format consumes (including `*` widths and precisions). */
-export function argumentCount(pieces: readonly FormatPiece[]): number {
-  let n = 0;
-  for (const p of pieces) {
-    if (p.kind !== "conv") continue;
-    n++;
-    if (p.width === -2) n++;
-    if (p.precision === -2) n++;
-  }
-  return n;
-}
-
 function repeat(ch: string, n: number): string {
   return n > 0 ? ch.repeat(n) : "";
 }

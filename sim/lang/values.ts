@@ -157,10 +157,3 @@ export function toByteString(s: string): string {
   for (const b of bytes) out += String.fromCharCode(b);
   return out;
 }
-
-/** The inverse of {@linkcode toByteString} (for tests and messages). */
-export function fromByteString(s: string): string {
-  const bytes = new Uint8Array(s.length);
-  for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i) & 0xff;
-  return new TextDecoder().decode(bytes);
-}

@@ -5,7 +5,7 @@
  * would print the secret. See docs/fleet.md "Where snapshots go".
  * @module
  */
-import { UsageError } from "../errors.ts";
+import { UsageError } from "./errors.ts";
 
 /** A bucket and a key prefix (no leading or trailing slash; "" for the bucket's root). */
 export interface Destination {

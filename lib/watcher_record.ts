@@ -3,8 +3,8 @@
  * `status` and for `stapfr trigger`, which finds the watcher through it.
  * @module
  */
-import { join } from "../path.ts";
-import type { Registry } from "../registry.ts";
+import { join } from "./path.ts";
+import type { Registry } from "./registry.ts";
 
 /** What a running watcher publishes. */
 export interface WatchState {

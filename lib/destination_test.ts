@@ -1,6 +1,6 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { UsageError } from "../errors.ts";
-import { KnobError, readKnobs } from "../knobs.ts";
+import { UsageError } from "./errors.ts";
+import { KnobError, readKnobs } from "./knobs.ts";
 import { parseDestination, parseEndpoint } from "./destination.ts";
 
 const env = (vars: Record<string, string>) => (name: string): string | undefined => vars[name];

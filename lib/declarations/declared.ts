@@ -1,6 +1,6 @@
 /**
  * A declared flag's default and range as numbers in its unit (milliseconds, bytes, a count), for the library
- * checks and defaults that are the command line's too (lib/cli/declarations.ts): `tail`'s line count, the
+ * checks and defaults that are the command line's too (lib/declarations/declarations.ts): `tail`'s line count, the
  * watcher's interval, the health check's, `plan`'s measurement.
  * @module
  */

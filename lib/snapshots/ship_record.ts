@@ -11,7 +11,8 @@
  */
 import { join } from "../path.ts";
 import { processAlive, processStartTime } from "../driver/kernel.ts";
-import { isId } from "../snapshots/id.ts";
+import { isId } from "./id.ts";
+import { writeAtomic } from "../atomic_write.ts";
 
 /** The folder of the shipping records, in a recorder's folder of the store. */
 const DIR = ".ship";
@@ -101,14 +102,7 @@ export async function updateShipRecord(
   change(record);
   const path = shipRecordPath(storeDir, recorder, id);
   await Deno.mkdir(join(storeDir, recorder, DIR), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${Deno.pid}.tmp`;
-  try {
-    await Deno.writeTextFile(temp, JSON.stringify(record, null, 2) + "\n", { mode: 0o600 });
-    await Deno.rename(temp, path);
-  } catch (err) {
-    await Deno.remove(temp).catch(() => {});
-    throw err;
-  }
+  await writeAtomic(path, JSON.stringify(record, null, 2) + "\n");
   return record;
 }
 

@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import { COMMANDS, GLOBAL_FLAGS } from "./declarations.ts";
-import { LOADERS } from "./loaders.ts";
+import { LOADERS } from "../cli/loaders.ts";
 import { parseDuration, parseSize } from "../units.ts";
 import { runMain } from "../../tests/helpers.ts";
 

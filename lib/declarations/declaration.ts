@@ -1,5 +1,5 @@
 /**
- * The shape of a command's declaration (lib/cli/declarations.ts): its name, arguments, flags with their types,
+ * The shape of a command's declaration (lib/declarations/declarations.ts): its name, arguments, flags with their types,
  * defaults, units and help. Parsing (lib/cli/parse.ts), `--help` and the usage lines (lib/cli/help.ts), the
  * README's command reference (lib/cli/reference.ts), the shell completions (lib/completions/), the unit
  * writer's sorting of its arguments (lib/service/unit_args.ts) and the library's ranges where they overlap the

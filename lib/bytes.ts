@@ -1,0 +1,22 @@
+/**
+ * Small byte helpers shared by the engine and the simulator.
+ * @module
+ */
+
+/**
+ * `a` then `b` in one array (either one itself when the other is empty: no copy).
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "@std/assert";
+ * assertEquals(concatBytes(new Uint8Array([1]), new Uint8Array([2, 3])), new Uint8Array([1, 2, 3]));
+ * ```
+ */
+export function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
