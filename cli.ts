@@ -10,52 +10,17 @@
  *
  * @module
  */
-import { type CommandInfo, COMMANDS } from "./lib/cli/commands.ts";
+import type { CommandDeclaration } from "./lib/declarations/declaration.ts";
+import { COMMANDS } from "./lib/declarations/declarations.ts";
+import { LOADERS } from "./lib/cli/loaders.ts";
 import { type GlobalOptions, type Io, makeContext } from "./lib/cli/context.ts";
-import { failureOf, humanLines, jsonError } from "./lib/cli/failure.ts";
-import { commandShape } from "./lib/cli/flags.ts";
-import { suspendRequested } from "./lib/cli/suspend.ts";
 import { ExitCode, Interrupted, UsageError } from "./lib/errors.ts";
 import { defaultKnobs, type Knobs, readKnobs } from "./lib/knobs.ts";
-import { liveReaders } from "./lib/driver/live_readers.ts";
-import { blockInspectorSignal, refuseInspectorSignal } from "./lib/inspector_guard.ts";
-import { terminalText } from "./lib/terminal_text.ts";
+import { refuseInspectorSignal } from "./lib/inspector_refuse.ts";
 import denoJson from "./deno.json" with { type: "json" };
 
 /** The version printed by `--version`. */
 export const VERSION: string = denoJson.version;
-
-const GLOBAL_USAGE = "stapfr [--sim] [--state-dir DIR] [--json] COMMAND …";
-
-function topHelp(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((n) => n.length));
-  const rows = Object.entries(COMMANDS).map(([name, info]) => `  ${name.padEnd(width)}  ${info.summary}`);
-  return `stapfr ${VERSION}: a flight-recorder manager for SystemTap
-
-Usage: ${GLOBAL_USAGE}
-
-Commands:
-${rows.join("\n")}
-
-Options:
-  --sim              use the simulated SystemTap (also STAPFR_SIM=1)
-  --state-dir DIR    where recorders are registered (default $STAPFR_STATE_DIR, then
-                     /var/lib/stapfr as root or ~/.local/state/stapfr)
-  --json             print one JSON document on stdout
-  -h, --help         this help; "stapfr COMMAND --help" for one command
-  -V, --version      print the version
-
-Exit codes: 0 ok, 1 failure, 2 usage error, 130 interrupted. With --json, an error is also a JSON object on
-stdout: {"error": {"code", "message", "hint", "exit_code"}}.
-
-Environment: STAPFR_* knobs (README, "Environment"), checked at startup; a bad one is a usage error.
-`;
-}
-
-function commandHelp(name: string): string {
-  const info = COMMANDS[name];
-  return `${info.summary}\n\nUsage: stapfr ${info.usage}\n${info.help ? `\nOptions:\n${info.help}\n` : ""}`;
-}
 
 /** Reads one global option at `args[i]` into `global`; returns how many words it took (0: not one). */
 function globalOption(args: string[], i: number, global: GlobalOptions): number {
@@ -70,17 +35,20 @@ function globalOption(args: string[], i: number, global: GlobalOptions): number 
   return 1;
 }
 
-/** The flags of a command (and of those it takes flags from) that take a value, by every spelling. */
-function valueFlags(name: string): Set<string> {
-  const out = new Set<string>();
-  for (const row of [name, ...(COMMANDS[name].flagsFrom ?? [])]) {
-    for (const f of commandShape(COMMANDS[row]).flags) {
-      if (f.value === undefined) continue;
-      if (f.long) out.add(f.long);
-      if (f.short) out.add(f.short);
+/**
+ * Whether `word` is a flag of the command (of any of its forms, or of the commands it takes flags from) whose
+ * value is `next`, so that a value spelled like a global option stays the command's.
+ */
+function takesValue(command: CommandDeclaration, word: string, next: string): boolean {
+  for (const name of [command.name, ...(command.flagsFrom ?? [])]) {
+    for (const form of COMMANDS[name].forms) {
+      for (const f of form.flags) {
+        if (f.value === undefined || (word !== `--${f.long}` && word !== `-${f.short}`)) continue;
+        if (f.optionalPrefix === undefined || next.startsWith(f.optionalPrefix)) return true;
+      }
     }
   }
-  return out;
+  return false;
 }
 
 /**
@@ -109,10 +77,9 @@ function parseGlobal(
     else break;
   }
   const name = args[i];
-  if (name === undefined || name === "sim" || !Object.hasOwn(COMMANDS, name)) {
+  if (name === undefined || !Object.hasOwn(COMMANDS, name) || COMMANDS[name].passThrough) {
     return { global, rest: args.slice(i) };
   }
-  const takesValue = valueFlags(name);
   const rest = [name];
   for (let j = i + 1; j < args.length; j++) {
     if (args[j] === "--") {
@@ -125,7 +92,7 @@ function parseGlobal(
       continue;
     }
     rest.push(args[j]);
-    if (takesValue.has(args[j]) && j + 1 < args.length) rest.push(args[++j]);
+    if (j + 1 < args.length && takesValue(COMMANDS[name], args[j], args[j + 1])) rest.push(args[++j]);
   }
   return { global, rest };
 }
@@ -169,23 +136,28 @@ export async function main(args: string[], io: Io): Promise<number> {
       return ExitCode.ok;
     }
     if (flag || rest.length === 0) {
-      await (flag ? ctx.out : ctx.err)(topHelp());
+      const { topHelp } = await import("./lib/cli/help.ts");
+      await (flag ? ctx.out : ctx.err)(topHelp(VERSION));
       return flag ? ExitCode.ok : ExitCode.usage;
     }
     const [name, ...commandArgs] = rest;
     if (!Object.hasOwn(COMMANDS, name)) throw new UsageError(`Unknown command "${name}"`);
     commandName = name;
     // `sim` passes every argument through to the stand-in (stap's own -h and -V among them).
-    if (name !== "sim" && (commandArgs[0] === "--help" || commandArgs[0] === "-h")) {
-      await ctx.out(commandHelp(name));
+    if (!COMMANDS[name].passThrough && (commandArgs[0] === "--help" || commandArgs[0] === "-h")) {
+      const { commandHelp } = await import("./lib/cli/help.ts");
+      await ctx.out(commandHelp(COMMANDS[name]));
       return ExitCode.ok;
     }
-    const command = await COMMANDS[name].load();
+    const command = await LOADERS[name]();
     return await command.run(commandArgs, ctx);
   } catch (err) {
+    // Loaded only now: a command that succeeds needs neither.
+    const { failureOf, humanLines, jsonError } = await import("./lib/cli/failure.ts");
+    const { GLOBAL_USAGE, usageOf } = await import("./lib/cli/help.ts");
     const failure = failureOf(err, {
       aborted: signal.aborted,
-      usage: commandName ? `stapfr ${COMMANDS[commandName].usage}` : GLOBAL_USAGE,
+      usage: commandName ? `stapfr ${usageOf(COMMANDS[commandName])}` : GLOBAL_USAGE,
       operation: commandName ?? "start stapfr",
     });
     if (failure.silent) return failure.exitCode;
@@ -211,10 +183,13 @@ export async function main(args: string[], io: Io): Promise<number> {
  * handle SIGINT, SIGTERM, SIGHUP and their own failures themselves, as stapio does. SIGUSR1 opens no debugger
  * port in any of them: it is blocked (lib/inspector_guard.ts).
  */
-function guardProcess(controller: AbortController, command: CommandInfo | undefined): void {
+async function guardProcess(
+  controller: AbortController,
+  command: CommandDeclaration | undefined,
+): Promise<void> {
   const ownSignals = command?.ownSignals ?? false;
   // Every command that may outlive Deno's 500 ms grace restarts itself with SIGUSR1 blocked.
-  if (command && !command.quick) blockInspectorSignal();
+  if (command && !command.quick) (await import("./lib/inspector_guard.ts")).blockInspectorSignal();
   else refuseInspectorSignal();
   let received = 0;
   for (const sig of ownSignals ? [] : ["SIGINT", "SIGQUIT", "SIGTERM", "SIGHUP"] as const) {
@@ -222,26 +197,33 @@ function guardProcess(controller: AbortController, command: CommandInfo | undefi
       received++;
       // The reason every operation rejects with (exit code 130): an interrupt, not an error.
       if (!controller.signal.aborted) return controller.abort(new Interrupted(sig));
-      if (received === 2 && liveReaders.size > 0) {
-        for (const reader of liveReaders) {
-          reader.hurry();
-          const line =
-            `stapfr: Detaching stapio (pid ${reader.pid}); once more exits at once and leaves it ` +
-            `attached until "stapfr gc"\n`;
-          Deno.stderr.write(new TextEncoder().encode(line)).catch(() => {});
+      // The readers this process runs: loaded by the driver when it started one (none otherwise).
+      void import("./lib/driver/live_readers.ts").then(({ liveReaders }) => {
+        if (received === 2 && liveReaders.size > 0) {
+          for (const reader of liveReaders) {
+            reader.hurry();
+            const line =
+              `stapfr: Detaching stapio (pid ${reader.pid}); once more exits at once and leaves it ` +
+              `attached until "stapfr gc"\n`;
+            Deno.stderr.write(new TextEncoder().encode(line)).catch(() => {});
+          }
+          return;
         }
-        return;
-      }
-      Deno.exit(ExitCode.interrupted);
+        Deno.exit(ExitCode.interrupted);
+      });
     });
   }
   if (ownSignals) return;
-  if (command?.suspendable) Deno.addSignalListener("SIGTSTP", suspendRequested);
+  if (command?.suspendable) {
+    // Loaded only by the commands that show live output.
+    const suspend = import("./lib/cli/suspend.ts");
+    Deno.addSignalListener("SIGTSTP", () => void suspend.then((s) => s.suspendRequested()));
+  }
   const fail = (reason: unknown): void => {
-    const text = `stapfr: ${terminalText(reason instanceof Error ? reason.message : String(reason))}\n`;
-    Deno.stderr.write(new TextEncoder().encode(text)).catch(() => {}).finally(() =>
-      Deno.exit(ExitCode.failure)
-    );
+    void import("./lib/terminal_text.ts").then(({ terminalText }) => {
+      const text = `stapfr: ${terminalText(reason instanceof Error ? reason.message : String(reason))}\n`;
+      return Deno.stderr.write(new TextEncoder().encode(text));
+    }).catch(() => {}).finally(() => Deno.exit(ExitCode.failure));
   };
   globalThis.addEventListener("unhandledrejection", (e) => {
     e.preventDefault();
@@ -255,14 +237,14 @@ function guardProcess(controller: AbortController, command: CommandInfo | undefi
 
 if (import.meta.main) {
   const controller = new AbortController();
-  let command: CommandInfo | undefined;
+  let command: CommandDeclaration | undefined;
   try {
     const name = parseGlobal(Deno.args, defaultKnobs()).rest[0];
     if (name !== undefined && Object.hasOwn(COMMANDS, name)) command = COMMANDS[name];
   } catch {
     // A usage error: main reports it.
   }
-  guardProcess(controller, command);
+  await guardProcess(controller, command);
   const code = await main(Deno.args, {
     stdout: Deno.stdout,
     stderr: Deno.stderr,

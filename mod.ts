@@ -23,8 +23,8 @@
  * Options and the API's own names are camelCase; results, manifests and watch events are snake_case, because
  * they are the very JSON documents `stapfr --json` prints and `manifest.json` holds. A program needs
  * `--allow-read`, `--allow-write`, `--allow-run`, `--allow-env`, `--allow-sys`, and `--allow-net` for the
- * simulator's and the watcher's Unix sockets; `--allow-ffi` only for {@linkcode blockInspectorSignal} (README
- * "Library" says why each).
+ * simulator's and the watcher's Unix sockets; `--allow-ffi` for {@linkcode blockInspectorSignal}, and to read
+ * `/proc` through libc rather than helper processes (README "Library" says why each).
  *
  * @example Rehearse a memory recorder on virtual time
  * ```ts

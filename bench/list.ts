@@ -3,7 +3,7 @@
  * `deno run` of an empty file: the start-up cost of the command line (goal: at most 1.5 times the empty run;
  * commands and their imports load lazily, which `deno run` honours through deno.json's
  * `"unstable": ["lazy-dynamic-imports"]`; the run reads the simulator's /proc directly and the real /proc only
- * for the file recorder's daemon, through one helper process). Measured from source and from the bundle (one
+ * for the file recorder's daemon, through libc by FFI, with no helper process). Measured from source and from the bundle (one
  * file that holds every command, built here as `deno task bundle` builds it, run as its first line runs it).
  *
  * Run: npx -y deno@2.9.6 run -A bench/list.ts

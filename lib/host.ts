@@ -6,7 +6,6 @@
  * @module
  */
 import { join } from "./path.ts";
-import { KNOBS, readKnob } from "./knobs.ts";
 import { simRoot } from "./sim_root.ts";
 import { selfCommand as simSelfCommand } from "./self.ts";
 
@@ -74,8 +73,9 @@ export function defaultSimRoot(env: EnvLookup = denoEnv): string {
 }
 
 /**
- * The state directory: the given one, `$STAPFR_STATE_DIR`, else (with the simulator) `SIM_ROOT/state`, else
- * `/var/lib/stapfr` as root or `~/.local/state/stapfr`.
+ * The state directory: the given one (`--state-dir`, the `stateDir` option, else `$STAPFR_STATE_DIR` as the
+ * knobs read it), else (with the simulator) `SIM_ROOT/state`, else `/var/lib/stapfr` as root or
+ * `~/.local/state/stapfr`.
  *
  * @example
  * ```ts
@@ -91,8 +91,6 @@ export function defaultStateDir(
   host?: Pick<Host, "kind" | "simRoot">,
 ): string {
   if (given) return given;
-  const fromEnv = readKnob(env, KNOBS.stateDir);
-  if (fromEnv) return fromEnv;
   if (host?.kind === "sim" && host.simRoot) return join(host.simRoot, "state");
   return isRoot() ? "/var/lib/stapfr" : join(stateHome(env), "stapfr");
 }

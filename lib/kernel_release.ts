@@ -5,7 +5,7 @@
  * so that a module built for the wrong kernel can be shown refused without a second kernel.
  * @module
  */
-import { readKnobs } from "./knobs.ts";
+import { KNOBS, type Knobs, readKnob } from "./knobs.ts";
 
 /** The simulated kernel's release when `STAPFR_SIM_RELEASE` is not set. */
 export const SIM_RELEASE = "6.1.0-sim";
@@ -21,7 +21,12 @@ export const SIM_RELEASE = "6.1.0-sim";
  * ```
  */
 export function simRelease(env: (name: string) => string | undefined = (name) => Deno.env.get(name)): string {
-  return readKnobs(env).simRelease?.trim() || SIM_RELEASE;
+  return readKnob(env, KNOBS.simRelease)?.trim() || SIM_RELEASE;
+}
+
+/** {@linkcode runningRelease} for knobs already read (the engine's: they win over the environment). */
+export function releaseOf(kind: "real" | "sim", knobs: Pick<Knobs, "simRelease">): string {
+  return kind === "sim" ? knobs.simRelease?.trim() || SIM_RELEASE : Deno.osRelease();
 }
 
 /**

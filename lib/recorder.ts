@@ -19,10 +19,10 @@
  * ```
  * @module
  */
-import { defaultStateDir, type EnvLookup, type Host, realHost, simHost } from "./host.ts";
+import type { EnvLookup, Host } from "./host.ts";
+import { setUp } from "./recorder/setup.ts";
+import { declared } from "./declarations/declared.ts";
 import { type Knobs, readKnobs } from "./knobs.ts";
-import { Registry } from "./registry.ts";
-import { join } from "./path.ts";
 import type { ScriptSource } from "./driver/start.ts";
 import type { ByteSink } from "./readers/concat.ts";
 import type { Engine, RecorderDetail } from "./recorder/engine.ts";
@@ -246,19 +246,20 @@ export class Recorders {
     };
     try {
       const env = given ?? ((name: string) => Deno.env.get(name));
-      const knobs = o.knobs ?? readKnobs(env);
-      this.host = o.host ?? (sim ? simHost({ root: simRoot, env }) : realHost());
-      const registry = new Registry(defaultStateDir(stateDir, env, this.host));
-      this.stateDir = registry.dir;
-      this.storeDir = store || knobs.store || join(registry.dir, "snapshots");
-      this.#engine = {
-        host: this.host,
-        registry,
+      const set = setUp({
+        sim,
+        simRoot,
+        host: o.host,
+        stateDir,
+        store,
         env,
-        idleMs: timing.idleMs ?? knobs.idleMs,
-        signalWaitMs: timing.signalWaitMs ?? knobs.signalWaitMs,
-        drainMaxMs: timing.dumpMaxMs ?? knobs.dumpMaxMs,
-      };
+        knobs: o.knobs ?? readKnobs(env),
+        ...timing,
+      });
+      this.host = set.engine.host;
+      this.stateDir = set.stateDir;
+      this.storeDir = set.storeDir;
+      this.#engine = set.engine;
     } catch (err) {
       throw operationError("set up Recorders", err);
     }
@@ -855,8 +856,7 @@ export class Recorders {
       policies: policiesOption(o.policies),
       retention: retentionOption(o.retention, "retention"),
       switchEveryMs: wholeOption(o.switchEveryMs, "switchEveryMs", {
-        min: 1000,
-        max: 24 * 86_400_000,
+        ...declared("watch", "switch-every"),
         unit: "milliseconds",
       }),
       service: booleanOption(o.service, "service"),
@@ -865,7 +865,7 @@ export class Recorders {
       log: functionOption(o.log, "log"),
       onEvent: functionOption(o.onEvent, "onEvent"),
       ship: o.ship as SnapshotShipping | undefined,
-      pollMs: wholeOption(o.pollMs, "pollMs", { min: 100, max: 24 * 86_400_000, unit: "milliseconds" }),
+      pollMs: wholeOption(o.pollMs, "pollMs", { ...declared("watch", "interval"), unit: "milliseconds" }),
     };
     const out = openSink(o.out as Sink | undefined, "out");
     return await this.#op(`watch "${name}"`, () =>

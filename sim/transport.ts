@@ -95,7 +95,7 @@ export interface RelayRecord {
   payload: Uint8Array;
   /**
    * The length its header says, when it is not the payload's (stapio 4.8 writes the header as read and only
-   * the payload bytes of its last read: docs/loss-accounting.md "A frame shorter than its header says").
+   * the payload bytes of its last read: docs/loss-accounting.md "Where records are lost").
    */
   length?: number;
 }

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { COMMANDS } from "../lib/cli/commands.ts";
+import { COMMANDS } from "../lib/declarations/declarations.ts";
+import { usageOf } from "../lib/cli/help.ts";
 import { runCli } from "./support/stapfr.ts";
 import { runMain } from "./support/in_process.ts";
 
@@ -37,7 +38,7 @@ Deno.test("COMMAND --help shows the usage of that command", async () => {
   for (const name of DESIGN_COMMANDS.filter((n) => n !== "sim")) {
     const r = await runMain([name, "--help"]);
     assertEquals(r.code, 0, name);
-    assertStringIncludes(r.stdout, `Usage: stapfr ${COMMANDS[name].usage}`);
+    assertStringIncludes(r.stdout, `Usage: stapfr ${usageOf(COMMANDS[name])}`);
   }
 });
 

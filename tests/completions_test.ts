@@ -7,7 +7,7 @@
 import { assertEquals } from "@std/assert";
 import { SimWorld } from "./support/sim_cli.ts";
 import { shellQuote, SIM_PERMISSIONS } from "../lib/self.ts";
-import { COMMANDS } from "../lib/cli/commands.ts";
+import { COMMANDS } from "../lib/declarations/declarations.ts";
 import { CLI } from "./helpers.ts";
 
 type Shell = "bash" | "zsh" | "fish";

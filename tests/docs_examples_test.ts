@@ -8,6 +8,7 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { SimWorld } from "./support/sim_world.ts";
 import { until } from "./support/poll.ts";
+import { shellWords } from "./support/shell_words.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const SCRIPT = 'probe timer.ms(50) { printf("x\\n") }';
@@ -17,30 +18,6 @@ interface Example {
   where: string;
   argv: string[];
   stdin: boolean;
-}
-
-/** Splits a shell command line into words: single and double quotes, backslash escapes, `#` comments. */
-export function shellWords(line: string): string[] {
-  const words: string[] = [];
-  let word: string | null = null;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i];
-    if (c === "'") {
-      const end = line.indexOf("'", i + 1);
-      word = (word ?? "") + line.slice(i + 1, end);
-      i = end;
-    } else if (c === '"') {
-      word ??= "";
-      for (i++; line[i] !== '"'; i++) word += line[i] === "\\" ? line[++i] : line[i];
-    } else if (c === "\\") word = (word ?? "") + line[++i];
-    else if (/\s/.test(c)) {
-      if (word !== null) words.push(word);
-      word = null;
-    } else if (c === "#" && word === null) break;
-    else word = (word ?? "") + c;
-  }
-  if (word !== null) words.push(word);
-  return words;
 }
 
 /** The `stapfr watch` and `stapfr unit` examples of a Markdown file. */
@@ -87,10 +64,6 @@ async function allExamples(): Promise<Example[]> {
   return (await Promise.all(files.map(async (f) => examplesOf(f, await Deno.readTextFile(`${ROOT}/${f}`)))))
     .flat();
 }
-
-Deno.test("shellWords splits as the shell does", () => {
-  assertEquals(shellWords(`a 'b c' "d \\"e\\"" f\\ g # comment`), ["a", "b c", 'd "e"', "f g"]);
-});
 
 Deno.test("every watch and unit example of README.md and docs/ runs on the simulator as written", async () => {
   const examples = await allExamples();

@@ -27,15 +27,16 @@ import {
   wholeOption,
 } from "../options.ts";
 import { OptionRangeError, OptionTypeError } from "../errors.ts";
+import { declared, declaredTrigger } from "../declarations/declared.ts";
 
 /** The largest size SystemTap takes for a ring or a rotation: 4095 MiB. */
 const MAX_SIZE = 4095 * MiB;
 /** The largest whole number a byte count or a duration can be here. */
 const HUGE = Number.MAX_SAFE_INTEGER;
-/** The most lines `tail` returns. */
-export const MAX_TAIL_LINES = 10_000_000;
+/** `tail`'s line count: its default and range are the command line's (lib/declarations/declarations.ts). */
+const LINES = declared("tail", "lines");
 /** The most snapshots a `keep` bound says. */
-const MAX_KEEP = 1_000_000;
+const MAX_KEEP = declared("watch", "keep").max;
 
 /** A recorder name: a string of `[a-z][a-z0-9_]*`, at most 40 characters. */
 export function nameOption(value: unknown, option = "name"): string {
@@ -192,7 +193,7 @@ export function tailOptions(value: unknown): ReadRequest & { lines: number; foll
   const o = optionsObject(value as Record<string, unknown>);
   return {
     ...readOptions(o),
-    lines: wholeOption(o.lines, "lines", { min: 0, max: MAX_TAIL_LINES, unit: "lines" }) ?? 10,
+    lines: wholeOption(o.lines, "lines", { min: LINES.min, max: LINES.max, unit: "lines" }) ?? LINES.default!,
     follow: booleanOption(o.follow, "follow"),
   };
 }
@@ -252,10 +253,13 @@ export function planOptions(value: unknown): {
     windowMs: wholeOption(
       o.windowMs,
       "windowMs",
-      { min: 1, max: MAX_COOLDOWN_MS, unit: "milliseconds" },
+      { ...declared("plan", "window"), unit: "milliseconds" },
       true,
     )!,
-    measureMs: wholeOption(o.measureMs, "measureMs", { min: 500, max: 3_600_000, unit: "milliseconds" }),
+    measureMs: wholeOption(o.measureMs, "measureMs", {
+      ...declared("plan", "measure"),
+      unit: "milliseconds",
+    }),
     stapArgs: stringsOption(o.stapArgs, "stapArgs"),
     signal: signalOption(o.signal),
     until: signalOption(o.until, "until"),
@@ -344,11 +348,12 @@ export function triggerOption(
           `Invalid option "${option}.command": expected the health check's argv, a non-empty array of strings`,
         );
       }
+      const interval = declaredTrigger("exit-status", "interval");
       const intervalMs = wholeOption(t.intervalMs, `${option}.intervalMs`, {
-        min: 100,
-        max: MAX_TIMER_MS,
+        min: interval.min,
+        max: interval.max,
         unit: "milliseconds",
-      }) ?? 10_000;
+      }) ?? interval.default!;
       return { kind, command, intervalMs };
     }
     case "log":
@@ -433,7 +438,10 @@ export function policiesOption(value: unknown): Policies {
   const timer = { min: 0, max: MAX_TIMER_MS, unit: "milliseconds" };
   return {
     cooldownMs: wholeOption(o.cooldownMs, "policies.cooldownMs", { ...timer, max: MAX_COOLDOWN_MS }),
-    maxPerDay: wholeOption(o.maxPerDay, "policies.maxPerDay", { min: 1, max: 86_400, unit: "snapshots" }),
+    maxPerDay: wholeOption(o.maxPerDay, "policies.maxPerDay", {
+      ...declared("watch", "max-per-day"),
+      unit: "snapshots",
+    }),
     holdMs: wholeOption(o.holdMs, "policies.holdMs", timer),
     delayMs: wholeOption(o.delayMs, "policies.delayMs", timer),
   };

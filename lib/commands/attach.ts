@@ -3,7 +3,8 @@
  * recorder is never unloaded by it. Ctrl-Z detaches, then stops the job; `fg` attaches again.
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { diagnostics, oneName, readReport, recordersFor, self, stdoutSink } from "./common.ts";
@@ -12,7 +13,7 @@ import type { ReadResult } from "../recorder.ts";
 
 /** Runs `attach`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, { raw: { type: "boolean" } }, 1);
+  const { values, positionals } = parseForm(args, COMMANDS.attach.forms[0]);
   const name = oneName(positionals);
   if (ctx.json) throw new UsageError(`"--json" does not apply to attach (its output is the live data)`);
   const recorders = recordersFor(ctx);

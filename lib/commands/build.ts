@@ -2,7 +2,8 @@
  * `stapfr build NAME (SCRIPT_FILE | -e SCRIPT) [--kernel RELEASE] [--no-bulk] [--out-dir DIR] [-- STAP_ARGS…]`
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { UsageError } from "../errors.ts";
 import type { ScriptSource } from "../driver/start.ts";
@@ -10,18 +11,7 @@ import { humanBytes, recordersFor, self } from "./common.ts";
 
 /** Runs `build`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals, rest } = parseCommandArgs(
-    args,
-    {
-      script: { type: "string", short: "e" },
-      kernel: { type: "string" },
-      bulk: { type: "boolean" },
-      "no-bulk": { type: "boolean" },
-      "out-dir": { type: "string" },
-    },
-    2,
-    { rest: true },
-  );
+  const { values, positionals, rest } = parseForm(args, COMMANDS.build.forms[0]);
   if (positionals.length === 0) throw new UsageError("Missing recorder name");
   const [name, file] = positionals;
   const text = values.script as string | undefined;

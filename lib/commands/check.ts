@@ -3,14 +3,15 @@
  * through); with --sim the simulator's parser and the list of what the simulator cannot run.
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { UsageError } from "../errors.ts";
 import { recordersFor } from "./common.ts";
 
 /** Runs `check`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, { script: { type: "string", short: "e" } }, 1);
+  const { values, positionals } = parseForm(args, COMMANDS.check.forms[0]);
   const text = values.script as string | undefined;
   if ((positionals[0] === undefined) === (text === undefined)) {
     throw new UsageError(

@@ -2,14 +2,15 @@
  * `stapfr demo`: the seed scenario on the simulator, narrated (see `lib/demo.ts`).
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, StapfrError } from "../errors.ts";
 import { runDemo } from "../demo.ts";
 
 /** Runs `demo`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  parseCommandArgs(args, {}, 0);
+  parseForm(args, COMMANDS.demo.forms[0]);
   const say = ctx.json ? () => Promise.resolve() : (line: string) => ctx.out(line + "\n");
   const result = await runDemo({ say, signal: ctx.signal });
   if (ctx.json) await ctx.json_out(result);

@@ -3,7 +3,8 @@
  * recording goes on); file mode prints the rotated files, oldest to newest, as one stream.
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, StapfrError, UsageError } from "../errors.ts";
 import { diagnostics, oneName, readReport, recordersFor, stdoutSink } from "./common.ts";
@@ -12,10 +13,7 @@ import { openOutputFile } from "./output_file.ts";
 
 /** Runs `dump`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    output: { type: "string", short: "o" },
-    raw: { type: "boolean" },
-  }, 1);
+  const { values, positionals } = parseForm(args, COMMANDS.dump.forms[0]);
   const name = oneName(positionals);
   const path = values.output as string | undefined;
   if (ctx.json && path === undefined) {

@@ -10,9 +10,6 @@ import { type Destination, parseDestination, parseEndpoint } from "../destinatio
 import type { ShipOptions } from "../fleet/ship.ts";
 import type { RemoteStore } from "../fleet/store_client.ts";
 
-/** The `--endpoint URL` flag. */
-export const ENDPOINT_FLAG = { endpoint: { type: "string" } } as const;
-
 /** The destination from a flag's value, else `STAPFR_SHIP_TO`; undefined when neither is given. */
 export function destinationOf(ctx: Context, given: unknown, flag: string): Destination | undefined {
   if (typeof given === "string") return parseDestination(given, `"${flag}"`);
@@ -50,37 +47,9 @@ export function shipOptions(ctx: Context): ShipOptions {
 }
 
 /**
- * Takes a flag with an optional URL (`--ship [URL]`, `--remote [URL]`) out of the arguments: its URL is the
- * next word when that is an `s3://` URL (a recorder name or snapshot ID never is), so the flag alone means
- * `STAPFR_SHIP_TO`.
- *
- * @example
- * ```ts
- * import { assertEquals } from "@std/assert";
- * assertEquals(takeUrlFlag(["io", "--ship", "s3://b/p"], "--ship"), { given: { url: "s3://b/p" }, rest: ["io"] });
- * assertEquals(takeUrlFlag(["--ship", "io"], "--ship"), { given: {}, rest: ["io"] });
- * ```
+ * The URL of a flag whose URL may be left out (`--ship [URL]`, `--remote [URL]`, lib/declarations/declarations.ts): the
+ * value given, or undefined when the flag came alone (then `STAPFR_SHIP_TO` is the destination).
  */
-export function takeUrlFlag(
-  args: string[],
-  flag: string,
-): { given: { url?: string } | undefined; rest: string[] } {
-  const rest: string[] = [];
-  let given: { url?: string } | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--") {
-      rest.push(...args.slice(i));
-      break;
-    }
-    if (arg !== flag && !arg.startsWith(`${flag}=`)) {
-      rest.push(arg);
-      continue;
-    }
-    if (given) throw new UsageError(`"${flag}" given twice`);
-    if (arg.startsWith(`${flag}=`)) given = { url: arg.slice(flag.length + 1) };
-    else if (args[i + 1]?.startsWith("s3://")) given = { url: args[++i] };
-    else given = {};
-  }
-  return { given, rest };
+export function urlOf(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
 }

@@ -4,7 +4,8 @@
  * know them, but another may. Without it gc lists them, changes nothing and fails with a hint.
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode } from "../errors.ts";
 import { GcConfirmationNeeded } from "../recorder/gc.ts";
@@ -12,10 +13,7 @@ import { recordersFor } from "./common.ts";
 
 /** Runs `gc`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values } = parseCommandArgs(args, {
-    "unload-orphans": { type: "boolean" },
-    yes: { type: "boolean" },
-  }, 0);
+  const { values } = parseForm(args, COMMANDS.gc.forms[0]);
   let result;
   try {
     result = await recordersFor(ctx).gc({

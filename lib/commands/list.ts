@@ -1,20 +1,31 @@
 /**
- * `stapfr list`: every recorder (name, mode, state, module, pid, age, bytes), and orphan modules.
+ * `stapfr list`: every recorder (name, mode, state, module, pid, age, bytes), and orphan modules. A quick
+ * command: it loads only what it uses (lib/commands/set_up_for.ts).
  * @module
  */
 import { ExitCode } from "../errors.ts";
 import type { Context } from "../cli/context.ts";
-import { age, humanBytes, recordersFor, self, table } from "./common.ts";
-import { describeReader } from "../recorder/readers.ts";
+import { age, humanBytes, self, table } from "./format.ts";
+import { setUpFor } from "./set_up_for.ts";
+import { listRecorders } from "../recorder/inspect.ts";
 
 /** Runs `list`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
   if (args.length > 0) {
-    // Loaded only when needed: it brings in node:util, and list should start fast.
-    const { parseCommandArgs } = await import("../cli/args.ts");
-    parseCommandArgs(args, {}, 0);
+    const [{ parseForm }, { COMMANDS }] = await Promise.all([
+      import("../cli/parse.ts"),
+      import("../declarations/declarations.ts"),
+    ]);
+    parseForm(args, COMMANDS.list.forms[0]);
   }
-  const { recorders, corrupt } = await recordersFor(ctx).list();
+  let listed;
+  try {
+    listed = await listRecorders(setUpFor(ctx).engine);
+  } catch (err) {
+    // As the library says it (Recorders.list).
+    throw (await import("../os_errors.ts")).operationError("list recorders", err);
+  }
+  const { recorders, corrupt } = listed;
   for (const c of corrupt) {
     await ctx.err(`stapfr: ${c.message}`);
   }
@@ -47,6 +58,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   // Who holds a recorder's only reader slot, when it is not a live stapfr (docs/strays.md).
   for (const r of recorders) {
     if (r.reader && (r.reader.stray || !r.reader.by_stapfr)) {
+      const { describeReader } = await import("../recorder/readers.ts");
       await ctx.err(describeReader(r.name, r.reader, self(ctx)));
     }
   }

@@ -3,36 +3,30 @@
  * script's output rate per CPU and recommends `--buffer` (memory mode) and `--rotate SIZE,COUNT` (file mode).
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS, declaredFlag } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { parseDuration } from "../units.ts";
+import type { ScriptSource } from "../driver/start.ts";
+import type { FlagDeclaration } from "../declarations/declaration.ts";
+import { recordersFor } from "./common.ts";
 
-/** The longest window plan takes (a year), and the span of a measurement. */
-const MAX_WINDOW_MS = 365 * 86_400_000;
-const MEASURE_MS = [500, 3_600_000] as const;
+const WINDOW = declaredFlag("plan", "window");
+const MEASURE = declaredFlag("plan", "measure");
 
-/** A duration flag within its range, checked where it comes in. */
-function duration(text: string, flag: string, min: number, max: number, range: string): number {
-  const ms = parseDuration(text, `"${flag}"`);
-  if (ms < min || ms > max) throw new UsageError(`Invalid "${flag}" "${text}": expected ${range}`);
+/** A duration flag within its declared range, checked where it comes in. */
+function duration(text: string, flag: FlagDeclaration, range: string): number {
+  const ms = parseDuration(text, `"--${flag.long}"`);
+  if (ms < flag.min! || ms > flag.max!) {
+    throw new UsageError(`Invalid "--${flag.long}" "${text}": expected ${range}`);
+  }
   return ms;
 }
-import type { ScriptSource } from "../driver/start.ts";
-import { recordersFor } from "./common.ts";
 
 /** Runs `plan`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals, rest } = parseCommandArgs(
-    args,
-    {
-      script: { type: "string", short: "e" },
-      window: { type: "string" },
-      measure: { type: "string" },
-    },
-    1,
-    { rest: true },
-  );
+  const { values, positionals, rest } = parseForm(args, COMMANDS.plan.forms[0]);
   const text = values.script as string | undefined;
   const file = positionals[0];
   if ((file === undefined) === (text === undefined)) {
@@ -42,14 +36,11 @@ export async function run(args: string[], ctx: Context): Promise<number> {
         : "Give SCRIPT_FILE or -e SCRIPT, not both",
     );
   }
-  if (values.window === undefined) throw new UsageError(`Missing "--window DURATION"`);
   const script: ScriptSource = text !== undefined ? { text } : { file };
   const plan = await recordersFor(ctx).plan({
     script,
-    windowMs: duration(values.window as string, "--window", 1, MAX_WINDOW_MS, "more than 0 and at most 365d"),
-    measureMs: values.measure !== undefined
-      ? duration(values.measure as string, "--measure", ...MEASURE_MS, "500ms to 1h")
-      : undefined,
+    windowMs: duration(values.window as string, WINDOW, "more than 0 and at most 365d"),
+    measureMs: duration(values.measure as string, MEASURE, "500ms to 1h"),
     stapArgs: rest,
     // Ctrl-C ends the measurement early: the plan uses what was measured so far.
     until: ctx.signal,

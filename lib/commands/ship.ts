@@ -5,7 +5,8 @@
  * or a watcher could not, each to the destination it was meant for unless `--to` says otherwise.
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, StapfrError, UsageError } from "../errors.ts";
 import type { Destination } from "../destination.ts";
@@ -15,8 +16,7 @@ import type { ShipOutcome } from "../fleet/ship.ts";
 import { SnapshotStore, type StoredSnapshot } from "../snapshots/store.ts";
 import { isId } from "../snapshots/id.ts";
 import { humanBytes, recordersFor } from "./common.ts";
-import { destinationOf, ENDPOINT_FLAG, endpointOf, openRemote, shipOptions } from "./fleet_common.ts";
-import { STORE_FLAG } from "./snapshot_common.ts";
+import { destinationOf, endpointOf, openRemote, shipOptions } from "./fleet_common.ts";
 
 /** One group of a ship: the snapshots for one destination and endpoint. */
 interface Group {
@@ -87,12 +87,7 @@ function said(o: ShipOutcome): string {
 
 /** Runs `ship`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    to: { type: "string" },
-    pending: { type: "boolean" },
-    ...ENDPOINT_FLAG,
-    ...STORE_FLAG,
-  });
+  const { values, positionals } = parseForm(args, COMMANDS.ship.forms[0]);
   const endpoint = endpointOf(values.endpoint);
   const dest = destinationOf(ctx, values.to, "--to");
   if (values.pending && positionals.length > 0) {

@@ -5,33 +5,21 @@
  * shipped stays here, marked pending, and the command fails with the reason (docs/fleet.md).
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
-import { ExitCode, StapfrError, UsageError } from "../errors.ts";
+import { ExitCode, StapfrError } from "../errors.ts";
 import { diagnostics, humanBytes, oneName } from "./common.ts";
-import { recordersWithStore, STORE_FLAG } from "./snapshot_common.ts";
-import {
-  ENDPOINT_FLAG,
-  endpointOf,
-  openRemote,
-  requireDestination,
-  shipOptions,
-  takeUrlFlag,
-} from "./fleet_common.ts";
+import { recordersWithStore } from "./snapshot_common.ts";
+import { endpointOf, openRemote, requireDestination, shipOptions, urlOf } from "./fleet_common.ts";
 import { lossLine } from "../recorder/loss.ts";
 import { terminalText } from "../terminal_text.ts";
 
 /** Runs `snapshot`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { given: ship, rest } = takeUrlFlag(args, "--ship");
-  const { values, positionals } = parseCommandArgs(
-    rest,
-    { reason: { type: "string" }, ...STORE_FLAG, ...ENDPOINT_FLAG },
-    1,
-  );
+  const { values, positionals } = parseForm(args, COMMANDS.snapshot.forms[0]);
   const name = oneName(positionals);
-  if (values.endpoint !== undefined && !ship) throw new UsageError(`"--endpoint" needs "--ship"`);
-  const dest = ship ? requireDestination(ctx, ship.url, "--ship") : undefined;
+  const dest = values.ship ? requireDestination(ctx, urlOf(values.ship), "--ship") : undefined;
   const endpoint = endpointOf(values.endpoint);
   const recorders = recordersWithStore(ctx, values);
   const { SnapshotStore } = await import("../snapshots/store.ts");

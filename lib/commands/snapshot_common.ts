@@ -4,7 +4,7 @@
  * @module
  */
 import type { Context } from "../cli/context.ts";
-import type { Parsed } from "../cli/args.ts";
+import type { Parsed } from "../cli/parse.ts";
 import { UsageError } from "../errors.ts";
 import type { RetentionBounds } from "../units.ts";
 import type { SnapshotSummary } from "../snapshots/ops.ts";
@@ -12,9 +12,6 @@ import type { BrokenSnapshot } from "../snapshots/store.ts";
 import { parseDuration, parseSize } from "../units.ts";
 import { age, humanBytes, recordersFor, table } from "./common.ts";
 import type { Recorders } from "../recorder.ts";
-
-/** The `--store DIR` flag, for the commands that take it. */
-export const STORE_FLAG = { store: { type: "string" } } as const;
 
 /** The recorders with the store given by `--store`, `$STAPFR_STORE`, else `STATE_DIR/snapshots`. */
 export function recordersWithStore(ctx: Context, values: Parsed["values"]): Recorders {

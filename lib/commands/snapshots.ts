@@ -4,19 +4,18 @@
  * checking it and keeping it bounded.
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { DamagedSnapshot } from "../snapshots/verify.ts";
 import { humanBytes, stdoutSink } from "./common.ts";
 import { openOutputFile } from "./output_file.ts";
-import {
-  brokenLines,
-  recordersWithStore,
-  retentionFlags,
-  snapshotTable,
-  STORE_FLAG,
-} from "./snapshot_common.ts";
+import { brokenLines, recordersWithStore, retentionFlags, snapshotTable } from "./snapshot_common.ts";
+
+// The forms of lib/declarations/declarations.ts: the listing, show, verify (lib/commands/snapshots_verify.ts), prune,
+// then the fleet's (lib/commands/snapshots_remote.ts).
+const [LIST, SHOW, , PRUNE] = COMMANDS.snapshots.forms;
 
 /** Runs `snapshots`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
@@ -26,7 +25,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   if (args[0] === "show") return await show(args.slice(1), ctx);
   if (args[0] === "prune") return await prune(args.slice(1), ctx);
   if (args[0] === "verify") return await (await import("./snapshots_verify.ts")).verify(args.slice(1), ctx);
-  const { values, positionals } = parseCommandArgs(args, STORE_FLAG, 1);
+  const { values, positionals } = parseForm(args, LIST);
   const recorders = recordersWithStore(ctx, values);
   const listed = await recorders.snapshots(positionals[0]);
   const { broken } = listed;
@@ -47,15 +46,10 @@ export async function run(args: string[], ctx: Context): Promise<number> {
 }
 
 async function show(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    data: { type: "boolean" },
-    output: { type: "string", short: "o" },
-    ...STORE_FLAG,
-  }, 1);
+  const { values, positionals } = parseForm(args, SHOW);
   const ref = positionals[0];
   if (ref === undefined) throw new UsageError("Missing snapshot ID");
   const path = values.output as string | undefined;
-  if (path !== undefined && !values.data) throw new UsageError(`"-o" needs "--data"`);
   const recorders = recordersWithStore(ctx, values);
   if (!values.data) {
     const { manifest, path: dir } = await recorders.snapshotManifest(ref);
@@ -90,13 +84,7 @@ async function show(args: string[], ctx: Context): Promise<number> {
 }
 
 async function prune(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    keep: { type: "string" },
-    "max-age": { type: "string" },
-    "max-size": { type: "string" },
-    "dry-run": { type: "boolean" },
-    ...STORE_FLAG,
-  }, 1);
+  const { values, positionals } = parseForm(args, PRUNE);
   const bounds = retentionFlags(values, { keep: "keep", maxAge: "max-age", maxSize: "max-size" }, {
     zero: true,
   });

@@ -9,7 +9,8 @@
  * The store is `--remote URL`, else `STAPFR_SHIP_TO`; `--endpoint` as for `ship`.
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { join, resolve } from "../path.ts";
@@ -18,26 +19,13 @@ import { parseRemoteRef } from "../fleet/layout.ts";
 import type { RemoteFilters, RemoteSnapshot } from "../fleet/remote.ts";
 import { age, humanBytes, stdoutSink, table } from "./common.ts";
 import { openOutputFile } from "./output_file.ts";
-import {
-  destinationOf,
-  ENDPOINT_FLAG,
-  endpointOf,
-  openRemote,
-  requireDestination,
-  takeUrlFlag,
-} from "./fleet_common.ts";
+import { destinationOf, endpointOf, openRemote, requireDestination, urlOf } from "./fleet_common.ts";
+
+// The fleet's forms of lib/declarations/declarations.ts: the listing of every host's snapshots, show, fetch.
+const [, , , , REMOTE, REMOTE_SHOW, FETCH] = COMMANDS.snapshots.forms;
 
 /** The flags only the fleet view takes: any of them makes `snapshots` a listing of the store. */
-const REMOTE_FLAGS = [
-  "--remote",
-  "--host",
-  "--recorder",
-  "--since",
-  "--until",
-  "--reason",
-  "--trigger",
-  "--endpoint",
-];
+const REMOTE_FLAGS = REMOTE.flags.map((f) => `--${f.long}`);
 
 /**
  * A remote snapshot as `HOST/RECORDER/ID`: three names, none empty (`r1/ID/` or `r1/ID/../x` are malformed
@@ -85,18 +73,8 @@ function flags(s: RemoteSnapshot): string {
 export async function run(args: string[], ctx: Context): Promise<number> {
   if (args[0] === "fetch") return await fetch(args.slice(1), ctx);
   if (args[0] === "show") return await show(args.slice(1), ctx);
-  const { given, rest } = takeUrlFlag(args, "--remote");
-  const { values, positionals } = parseCommandArgs(rest, {
-    host: { type: "string" },
-    recorder: { type: "string" },
-    since: { type: "string" },
-    until: { type: "string" },
-    reason: { type: "string" },
-    trigger: { type: "string" },
-    ...ENDPOINT_FLAG,
-  }, 0);
-  void positionals;
-  const dest = requireDestination(ctx, given?.url, "--remote");
+  const { values } = parseForm(args, REMOTE);
+  const dest = requireDestination(ctx, urlOf(values.remote), "--remote");
   const filters: RemoteFilters = {};
   if (values.host !== undefined) filters.host = values.host as string;
   if (values.recorder !== undefined) filters.recorder = values.recorder as string;
@@ -143,15 +121,11 @@ export async function run(args: string[], ctx: Context): Promise<number> {
 }
 
 async function fetch(args: string[], ctx: Context): Promise<number> {
-  const { given, rest } = takeUrlFlag(args, "--remote");
-  const { values, positionals } = parseCommandArgs(rest, {
-    output: { type: "string", short: "o" },
-    ...ENDPOINT_FLAG,
-  }, 1);
+  const { values, positionals } = parseForm(args, FETCH);
   if (positionals[0] === undefined) {
     throw new UsageError("Missing snapshot: give its URL or HOST/RECORDER/ID");
   }
-  const { dest, ref } = parseRemoteRef(positionals[0], destinationOf(ctx, given?.url, "--remote"));
+  const { dest, ref } = parseRemoteRef(positionals[0], destinationOf(ctx, urlOf(values.remote), "--remote"));
   if (values.output === "") throw new UsageError(`Invalid "--output": an empty path`);
   const dir = resolve(
     Deno.cwd(),
@@ -178,21 +152,15 @@ async function fetch(args: string[], ctx: Context): Promise<number> {
 }
 
 async function show(args: string[], ctx: Context): Promise<number> {
-  const { given, rest } = takeUrlFlag(args, "--remote");
-  const { values, positionals } = parseCommandArgs(rest, {
-    data: { type: "boolean" },
-    output: { type: "string", short: "o" },
-    ...ENDPOINT_FLAG,
-  }, 1);
+  const { values, positionals } = parseForm(args, REMOTE_SHOW);
   if (positionals[0] === undefined) {
     throw new UsageError("Missing snapshot: give its URL or HOST/RECORDER/ID");
   }
   const path = values.output as string | undefined;
-  if (path !== undefined && !values.data) throw new UsageError(`"-o" needs "--data"`);
   if (values.data && path === undefined && ctx.json) {
     throw new UsageError(`"--json" with "--data" needs "-o FILE"`);
   }
-  const { dest, ref } = parseRemoteRef(positionals[0], destinationOf(ctx, given?.url, "--remote"));
+  const { dest, ref } = parseRemoteRef(positionals[0], destinationOf(ctx, urlOf(values.remote), "--remote"));
   const remote = await openRemote(ctx, dest, endpointOf(values.endpoint));
   try {
     const { fetchRemote, remoteManifest } = await import("../fleet/remote.ts");

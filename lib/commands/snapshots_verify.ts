@@ -4,14 +4,15 @@
  * what is wrong; exit 1 when anything is damaged or (for the whole store) could not be read.
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode } from "../errors.ts";
-import { brokenLines, recordersWithStore, STORE_FLAG } from "./snapshot_common.ts";
+import { brokenLines, recordersWithStore } from "./snapshot_common.ts";
 
 /** Runs `snapshots verify`. */
 export async function verify(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, STORE_FLAG, Infinity);
+  const { values, positionals } = parseForm(args, COMMANDS.snapshots.forms[2]);
   const result = await recordersWithStore(ctx, values).verifySnapshots(positionals);
   for (const line of brokenLines(result.broken)) await ctx.err(line);
   if (ctx.json) {

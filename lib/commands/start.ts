@@ -4,7 +4,8 @@
  * [--output DIR [--rotate SIZE[,COUNT]]] [--adopt]`
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { type HostKind, parseBufferSize, parseRotate } from "../units.ts";
@@ -19,23 +20,7 @@ import type { StartOptions } from "../recorder.ts";
  * refuse at boot.
  */
 export function parseStart(args: string[], kind: HostKind): StartOptions {
-  const { values, positionals, rest } = parseCommandArgs(
-    args,
-    {
-      script: { type: "string", short: "e" },
-      buffer: { type: "string" },
-      output: { type: "string" },
-      rotate: { type: "string" },
-      bulk: { type: "boolean" },
-      module: { type: "string" },
-      adopt: { type: "boolean" },
-      "keep-snapshots": { type: "string" },
-      "snapshot-max-age": { type: "string" },
-      "snapshot-max-size": { type: "string" },
-    },
-    2,
-    { rest: true },
-  );
+  const { values, positionals, rest } = parseForm(args, COMMANDS.start.forms[0]);
   if (positionals.length === 0) throw new UsageError("Missing recorder name");
   const [name, file] = positionals;
   const text = values.script as string | undefined;
@@ -54,14 +39,10 @@ export function parseStart(args: string[], kind: HostKind): StartOptions {
     );
   }
   const output = values.output as string | undefined;
-  if (values.rotate !== undefined && output === undefined) {
-    throw new UsageError(`"--rotate" needs "--output"`);
-  }
-  if (values.bulk && output === undefined) throw new UsageError(`"--bulk" needs "--output"`);
   const base = {
     name,
     buffer: values.buffer !== undefined ? parseBufferSize(values.buffer as string, kind) : undefined,
-    adopt: values.adopt as boolean | undefined,
+    adopt: values.adopt === true ? true : undefined,
     snapshotRetention: retentionFlags(values, {
       keep: "keep-snapshots",
       maxAge: "snapshot-max-age",
@@ -76,7 +57,7 @@ export function parseStart(args: string[], kind: HostKind): StartOptions {
   const script: ScriptSource = text !== undefined ? { text } : { file: file! };
   return output === undefined
     ? { ...base, script, stapArgs: rest }
-    : { ...base, script, stapArgs: rest, output, rotate, bulk: values.bulk as boolean | undefined };
+    : { ...base, script, stapArgs: rest, output, rotate, bulk: values.bulk === true ? true : undefined };
 }
 
 /** Runs `start`. */

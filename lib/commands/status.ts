@@ -3,10 +3,12 @@
  * @module
  */
 import { ExitCode } from "../errors.ts";
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
-import { age, humanBytes, oneName, recordersFor, self } from "./common.ts";
-import { describeReader } from "../recorder/readers.ts";
+import { age, humanBytes, oneName, self } from "./format.ts";
+import { setUpFor } from "./set_up_for.ts";
+import { recorderStatus } from "../recorder/inspect.ts";
 import { terminalText } from "../terminal_text.ts";
 
 /** Seconds for people: `45s`, `12m`, `3.5h`, `2d`. */
@@ -19,12 +21,19 @@ function duration(seconds: number): string {
 
 /** Runs `status`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { positionals } = parseCommandArgs(args, {}, 1);
-  const recorders = recordersFor(ctx);
-  const d = await recorders.status(oneName(positionals));
+  const { positionals } = parseForm(args, COMMANDS.status.forms[0]);
+  const name = oneName(positionals);
+  const { engine, storeDir } = setUpFor(ctx);
+  let d;
+  try {
+    d = await recorderStatus(engine, name);
+  } catch (err) {
+    // As the library says it (Recorders.status).
+    throw (await import("../os_errors.ts")).operationError(`status "${name}"`, err);
+  }
   // Snapshots asked to ship that are not in their store yet (docs/fleet.md "On the host").
   const { unshippedSnapshots } = await import("../snapshots/ship_record.ts");
-  const unshipped = await unshippedSnapshots(recorders.storeDir, d.name);
+  const unshipped = await unshippedSnapshots(storeDir, d.name);
   if (ctx.json) {
     await ctx.json_out({ ...d, unshipped_snapshots: unshipped });
     return ExitCode.ok;
@@ -37,7 +46,10 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     ["started", `${d.started_at ?? "-"} (${age(d.started_at)} ago)`],
     ["cpus", d.cpus === null ? "-" : String(d.cpus)],
   ];
-  if (d.reader) rows.push(["reader", describeReader(d.name, d.reader, self(ctx)).slice(d.name.length + 2)]);
+  if (d.reader) {
+    const { describeReader } = await import("../recorder/readers.ts");
+    rows.push(["reader", describeReader(d.name, d.reader, self(ctx)).slice(d.name.length + 2)]);
+  }
   if (d.mode === "memory") {
     rows.push([
       "buffer",

@@ -4,16 +4,14 @@
  * @module
  */
 import { ExitCode } from "../errors.ts";
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { diagnostics, oneName, readReport, recordersFor, stdoutSink } from "./common.ts";
 
 /** Runs `stop`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    discard: { type: "boolean" },
-    raw: { type: "boolean" },
-  }, 1);
+  const { values, positionals } = parseForm(args, COMMANDS.stop.forms[0]);
   const name = oneName(positionals);
   const chunks: Uint8Array[] = [];
   const sink = ctx.json ? (c: Uint8Array) => Promise.resolve(void chunks.push(c.slice())) : stdoutSink(ctx);

@@ -3,7 +3,8 @@
  * On a memory recorder this reads (and so consumes) the ring, as dump does.
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { diagnostics, oneName, readReport, recordersFor, stdoutSink } from "./common.ts";
@@ -11,13 +12,9 @@ import { suspendable } from "./suspendable.ts";
 
 /** Runs `tail`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, {
-    lines: { type: "string", short: "n" },
-    follow: { type: "boolean", short: "f" },
-    raw: { type: "boolean" },
-  }, 1);
+  const { values, positionals } = parseForm(args, COMMANDS.tail.forms[0]);
   const name = oneName(positionals);
-  const text = (values.lines as string | undefined) ?? "10";
+  const text = values.lines as string;
   if (!/^\d+$/.test(text)) {
     throw new UsageError(`Invalid line count "${text}": expected a whole number, 0 or more`);
   }

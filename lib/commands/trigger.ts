@@ -3,16 +3,17 @@
  * watcher's policies decide), or takes a plain snapshot when no watcher runs.
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
+import { parseForm } from "../cli/parse.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode } from "../errors.ts";
 import { oneName } from "./common.ts";
-import { recordersWithStore, STORE_FLAG } from "./snapshot_common.ts";
+import { recordersWithStore } from "./snapshot_common.ts";
 import { terminalText } from "../terminal_text.ts";
 
 /** Runs `trigger`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
-  const { values, positionals } = parseCommandArgs(args, { reason: { type: "string" }, ...STORE_FLAG }, 1);
+  const { values, positionals } = parseForm(args, COMMANDS.trigger.forms[0]);
   const name = oneName(positionals);
   const result = await recordersWithStore(ctx, values).trigger(name, {
     reason: values.reason as string | undefined,

@@ -8,16 +8,14 @@ import { StapfrError, UsageError } from "../errors.ts";
 import { selfCommand } from "../host.ts";
 import { resolve } from "../path.ts";
 import { parseUnitArgs } from "../service/unit_args.ts";
-import { COMMANDS } from "../cli/commands.ts";
-import { commandShape } from "../cli/flags.ts";
 import { installUnit } from "../service/install.ts";
 import { renderUnit, unitFileName, type UnitSpec } from "../service/unit.ts";
 import { validateName } from "../units.ts";
 import { recordersFor, self } from "./common.ts";
 import { checkPrebuilt } from "../recorder/prebuilt.ts";
-import { runningRelease } from "../kernel_release.ts";
+import { releaseOf } from "../kernel_release.ts";
 import { parseStart } from "./start.ts";
-import { parseWatch } from "./watch.ts";
+import { flagWords, parseWatch } from "./watch.ts";
 
 /** The directory `--install` writes to unless `--unit-dir` says otherwise. */
 export const SYSTEM_UNIT_DIR = "/etc/systemd/system";
@@ -43,12 +41,6 @@ async function mustBePrivate(path: string): Promise<void> {
   }
 }
 
-/** Every option `unit` takes (its own, `start`'s, `watch`'s): none may follow the health check's `--`. */
-function unitFlags(): string[] {
-  return [COMMANDS.unit, COMMANDS.start].flatMap((c) => commandShape(c).flags)
-    .flatMap((f) => [f.long, f.short]).filter((f): f is string => f !== undefined);
-}
-
 /** Runs `unit`. */
 export async function run(args: string[], ctx: Context): Promise<number> {
   const parsed = parseUnitArgs(args, Deno.cwd());
@@ -57,14 +49,6 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   if ("file" in source) await mustRead(source.file, "script");
   if ("module" in source) await mustRead(source.module, "module");
   const ships = parsed.watch.includes("--ship");
-  for (
-    const [flag, file] of [["--aws-env-file", parsed.awsEnvFile], [
-      "--aws-credentials",
-      parsed.awsCredentials,
-    ]]
-  ) {
-    if (file !== undefined && !ships) throw new UsageError(`"${flag}" needs "--ship"`);
-  }
   if (parsed.awsEnvFile !== undefined && parsed.awsCredentials !== undefined) {
     throw new UsageError(`Give one of "--aws-env-file" and "--aws-credentials"`);
   }
@@ -126,14 +110,14 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   if (start.module !== undefined) {
     await checkPrebuilt(start.module, {
       name,
-      release: runningRelease(ctx.sim ? "sim" : "real", ctx.io.env),
+      release: releaseOf(ctx.sim ? "sim" : "real", ctx.knobs),
       fileMode: start.output !== undefined,
       rotate: start.rotate !== undefined,
       cpus: ctx.sim ? ctx.knobs.simCpus : navigator.hardwareConcurrency,
       self: self(ctx),
     });
   }
-  await parseWatch([name, ...spec.watch], unitFlags());
+  await parseWatch([name, ...spec.watch], flagWords(["unit", "start"]));
   const text = renderUnit(spec);
   if (!parsed.install) {
     if (ctx.json) await ctx.json_out({ name, unit_file: unitFileName(name), unit: text });

@@ -3,48 +3,42 @@
  * and takes snapshots when they fire. See docs/watch.md.
  * @module
  */
-import { parseCommandArgs } from "../cli/args.ts";
+import { type Parsed, parseForm } from "../cli/parse.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, StapfrError, UsageError } from "../errors.ts";
 import type { WatchOptions } from "../recorder.ts";
-import { COMMANDS } from "../cli/commands.ts";
-import { commandShape } from "../cli/flags.ts";
+import { COMMANDS, declaredFlag } from "../declarations/declarations.ts";
 import { oneName, self, stdoutSink } from "./common.ts";
-import { recordersWithStore, retentionFlags, STORE_FLAG } from "./snapshot_common.ts";
-import { boundedDuration, MAX_COOLDOWN_MS, MAX_TIMER_MS, splitTriggers } from "../watch/spec.ts";
-import {
-  ENDPOINT_FLAG,
-  endpointOf,
-  openRemote,
-  requireDestination,
-  shipOptions,
-  takeUrlFlag,
-} from "./fleet_common.ts";
+import { recordersWithStore, retentionFlags } from "./snapshot_common.ts";
+import { boundedDuration, splitTriggers } from "../watch/spec.ts";
+import { endpointOf, openRemote, requireDestination, shipOptions, urlOf } from "./fleet_common.ts";
 import type { Shipper } from "../fleet/shipper.ts";
 
-/** The most `--max-per-day` may say: one snapshot a second. */
-const MAX_PER_DAY = 86_400;
-
-function count(text: unknown, flag: string, min: number, max: number, why: string): number | undefined {
+/** A count flag within its declared range. */
+function count(values: Parsed["values"], long: string, why: string): number | undefined {
+  const text = values[long];
   if (text === undefined) return undefined;
+  const { min = 0, max = Number.MAX_SAFE_INTEGER } = declaredFlag("watch", long);
   if (typeof text !== "string" || !/^\d+$/.test(text) || Number(text) < min || Number(text) > max) {
     throw new UsageError(
-      `Invalid "--${flag}" "${text}": expected a whole number from ${min} to ${max}${why}`,
+      `Invalid "--${long}" "${text}": expected a whole number from ${min} to ${max}${why}`,
     );
   }
   return Number(text);
 }
 
-/** A duration flag within its range (lib/watch/spec.ts says why timers stop at 24 days). */
-function duration(text: unknown, flag: string, minMs: number, maxMs: number): number | undefined {
-  return text === undefined ? undefined : boundedDuration(text as string, `--${flag}`, minMs, maxMs);
+/** A duration flag within its declared range (lib/watch/spec.ts says why timers stop at 24 days). */
+function duration(values: Parsed["values"], long: string): number | undefined {
+  const text = values[long];
+  if (text === undefined) return undefined;
+  const { min = 0, max = Number.MAX_SAFE_INTEGER } = declaredFlag("watch", long);
+  return boundedDuration(text as string, `--${long}`, min, max);
 }
 
-/** The options of `watch`, which may not follow the health check's `--`. */
-export function watchFlags(): string[] {
-  return commandShape(COMMANDS.watch).flags.flatMap((f) => [f.long, f.short]).filter((f): f is string =>
-    f !== undefined
-  );
+/** The options of `watch` (`--cooldown`, `-e` for `unit`…) of some commands, by every spelling. */
+export function flagWords(commands: readonly string[]): string[] {
+  return commands.flatMap((c) => COMMANDS[c].forms.flatMap((f) => f.flags))
+    .flatMap((f) => [`--${f.long}`, ...(f.short ? [`-${f.short}`] : [])]);
 }
 
 /**
@@ -63,41 +57,27 @@ export type WatchPlan = Omit<WatchOptions, "signal" | "until" | "log" | "onEvent
  * not follow the health check's `--` either).
  */
 export async function parseWatch(args: string[], moreFlags: readonly string[] = []): Promise<WatchPlan> {
-  const { triggers, rest: afterTriggers } = await splitTriggers(args, {
-    ownFlags: [...watchFlags(), ...moreFlags],
+  const { triggers, rest } = await splitTriggers(args, {
+    ownFlags: [...flagWords(["watch"]), ...moreFlags],
   });
-  const { given: ship, rest } = takeUrlFlag(afterTriggers, "--ship");
-  const { values, positionals } = parseCommandArgs(rest, {
-    cooldown: { type: "string" },
-    "max-per-day": { type: "string" },
-    hold: { type: "string" },
-    delay: { type: "string" },
-    keep: { type: "string" },
-    "max-age": { type: "string" },
-    "max-size": { type: "string" },
-    "switch-every": { type: "string" },
-    interval: { type: "string" },
-    service: { type: "boolean" },
-    ...STORE_FLAG,
-    ...ENDPOINT_FLAG,
-  }, 1);
-  if (values.endpoint !== undefined && !ship) throw new UsageError(`"--endpoint" needs "--ship"`);
+  const { values, positionals } = parseForm(rest, COMMANDS.watch.forms[0]);
+  const ship = values.ship === undefined ? undefined : { url: urlOf(values.ship) };
   const store = values.store as string | undefined;
   if (store === "") throw new UsageError(`Invalid "--store": an empty path`);
   return {
     name: oneName(positionals),
     triggers,
     policies: {
-      cooldownMs: duration(values.cooldown, "cooldown", 0, MAX_COOLDOWN_MS),
+      cooldownMs: duration(values, "cooldown"),
       // 0 would allow no snapshot at all (and once meant "no limit"): leave the flag out for no limit.
-      maxPerDay: count(values["max-per-day"], "max-per-day", 1, MAX_PER_DAY, " (leave it out for no limit)"),
-      holdMs: duration(values.hold, "hold", 0, MAX_TIMER_MS),
-      delayMs: duration(values.delay, "delay", 0, MAX_TIMER_MS),
+      maxPerDay: count(values, "max-per-day", " (leave it out for no limit)"),
+      holdMs: duration(values, "hold"),
+      delayMs: duration(values, "delay"),
     },
     retention: retentionFlags(values, { keep: "keep", maxAge: "max-age", maxSize: "max-size" }),
-    switchEveryMs: duration(values["switch-every"], "switch-every", 1000, MAX_TIMER_MS),
+    switchEveryMs: duration(values, "switch-every"),
     service: values.service === true,
-    pollMs: duration(values.interval, "interval", 100, MAX_TIMER_MS),
+    pollMs: duration(values, "interval"),
     store,
     ship,
     endpoint: values.endpoint as string | undefined,

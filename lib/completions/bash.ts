@@ -1,10 +1,9 @@
 /**
- * The bash completion script: commands, their flags, the values of `--on`, recorder names (from
- * `stapfr --json list`, with the `--sim` and `--state-dir` already on the line) and snapshot IDs for
- * `snapshots show` (from `stapfr --json snapshots`).
+ * The bash completion script: commands, their flags, the values of `--on`, recorder names and snapshot IDs for
+ * `snapshots show` (from `stapfr completions words`, with the `--sim` and `--state-dir` already on the line).
  * @module
  */
-import { type CommandCompletion, completionModel, GLOBAL_FLAGS } from "./model.ts";
+import { type CommandCompletion, completionModel, GLOBAL_WORDS } from "./model.ts";
 import { words } from "./shell_words.ts";
 import { queryAndData } from "./query_and_data.ts";
 
@@ -48,7 +47,7 @@ _stapfr() {
     if [ "$prev" = "--state-dir" ] || { [ "$prev" = "=" ] && [ "\${COMP_WORDS[COMP_CWORD-2]}" = "--state-dir" ]; }; then
       COMPREPLY=($(compgen -d -- "$cur"))
     elif [[ $cur == -* ]]; then
-      COMPREPLY=($(compgen -W "${words(GLOBAL_FLAGS)}" -- "$cur"))
+      COMPREPLY=($(compgen -W "${words(GLOBAL_WORDS)}" -- "$cur"))
     else
       COMPREPLY=($(compgen -W "${words(model.map((c) => c.name))}" -- "$cur"))
     fi

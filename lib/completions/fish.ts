@@ -3,7 +3,6 @@
  * `complete` rules with conditions.
  * @module
  */
-import { COMMANDS } from "../cli/commands.ts";
 import { type CommandCompletion, completionModel } from "./model.ts";
 import { words } from "./shell_words.ts";
 
@@ -30,9 +29,7 @@ export function fishScript(model: CommandCompletion[] = completionModel()): stri
   for (const c of model) {
     const using = `__stapfr_using ${c.name}`;
     rules.push(
-      `complete -c stapfr -n __stapfr_needs_command -f -a ${c.name} -d ${
-        fishQuote(COMMANDS[c.name].summary)
-      }`,
+      `complete -c stapfr -n __stapfr_needs_command -f -a ${c.name} -d ${fishQuote(c.summary)}`,
     );
     for (const flag of c.flags) rules.push(flagRule(c, flag, using));
     const first = `${using}; and __stapfr_first_positional ${words(c.valueFlags)}`.trimEnd();
@@ -40,7 +37,7 @@ export function fishScript(model: CommandCompletion[] = completionModel()): stri
       rules.push(`complete -c stapfr -n ${fishQuote(first)} -f -a ${fishQuote(words(c.keywords))}`);
     }
     if (c.takesName) rules.push(`complete -c stapfr -n ${fishQuote(first)} -f -a '(__stapfr_query names)'`);
-    if (/SCRIPT_FILE|FILE/.test(COMMANDS[c.name].usage.replace(/-\S+ FILE\S*/g, ""))) {
+    if (c.takesFile) {
       rules.push(`complete -c stapfr -n ${fishQuote(using)} -F`);
     }
     if (c.name === "snapshots") {
@@ -77,12 +74,7 @@ end
 
 function __stapfr_query
     set -l self (__stapfr_self)
-    switch $argv[1]
-        case names
-            $self --json list 2>/dev/null | awk -F'"' '/^      "name": /{n=$4} /^      "state": /{if ($4 != "orphan") print n}'
-        case snapshots
-            $self --json snapshots 2>/dev/null | string replace -rf '^      "id": "([^"\\\\\\\\]*)",?$' '$1'
-    end
+    $self completions words $argv[1] 2>/dev/null
 end
 
 # The command word and its index among the tokens, if one has been typed.

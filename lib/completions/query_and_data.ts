@@ -1,6 +1,7 @@
 /**
  * The part of the bash and zsh completion scripts that is the same shell code in both: asking stapfr for
- * recorder names and snapshot IDs, and the tables of each command's flags, keywords and choices.
+ * recorder names and snapshot IDs (`stapfr completions words names|snapshots`, one a line), and the tables of
+ * each command's flags, keywords and choices.
  * @module
  */
 import type { CommandCompletion } from "./model.ts";
@@ -13,13 +14,11 @@ export function queryAndData(model: CommandCompletion[]): string {
   const choices = model.flatMap((c) =>
     Object.entries(c.choices).map(([flag, list]) => [`${c.name}:${flag}`, list] as [string, string[]])
   );
-  return `_stapfr_query() {
+  return `# Recorder names or snapshot IDs, one a line, from the stapfr being completed ("completions words").
+_stapfr_query() {
   local what=$1
   shift
-  case $what in
-    names) "$@" --json list 2>/dev/null | awk -F'"' '/^      "name": /{n=$4} /^      "state": /{if ($4 != "orphan") print n}' ;;
-    snapshots) "$@" --json snapshots 2>/dev/null | sed -n 's/^      "id": "\\([^"\\\\]*\\)",\\{0,1\\}$/\\1/p' ;;
-  esac
+  "$@" completions words "$what" 2>/dev/null
 }
 
 _stapfr_data() {

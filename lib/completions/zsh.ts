@@ -3,7 +3,7 @@
  * completion system (`compadd`, `_files`).
  * @module
  */
-import { type CommandCompletion, completionModel, GLOBAL_FLAGS } from "./model.ts";
+import { type CommandCompletion, completionModel, GLOBAL_WORDS } from "./model.ts";
 import { words } from "./shell_words.ts";
 import { queryAndData } from "./query_and_data.ts";
 
@@ -38,7 +38,7 @@ _stapfr() {
     if [[ $prev == --state-dir ]]; then
       _files -/
     elif [[ $cur == -* ]]; then
-      compadd -- ${words(GLOBAL_FLAGS)}
+      compadd -- ${words(GLOBAL_WORDS)}
     else
       compadd -- ${words(model.map((c) => c.name))}
     fi

@@ -4,10 +4,12 @@
  * @module
  */
 import { join } from "../path.ts";
+import { readProcDirectory, readProcFile } from "./proc_libc.ts";
 
 /**
  * Deno 2.9 refuses reads under the real `/proc` and `/sys` without `--allow-all` (NotCapable). Under the
- * permissions stapfr asks for, those reads go through `cat` and `ls` instead (argv arrays, no shell).
+ * permissions stapfr asks for, those reads go through libc by FFI (lib/driver/proc_libc.ts), and where FFI is
+ * not allowed either, through `cat`, `ls` and `head` (argv arrays, no shell).
  */
 function needsHelper(err: unknown): boolean {
   return err instanceof Deno.errors.NotCapable;
@@ -28,8 +30,17 @@ export async function readProcText(path: string): Promise<string | undefined> {
   return (await readProcTextVia(path)).text;
 }
 
-/** {@linkcode readProcText}, also telling whether Deno refused the direct read (so a helper process read it). */
+/** Whether Deno refuses to read `path` itself: the real `/proc`. */
+function realProc(path: string): boolean {
+  return path === "/proc" || path.startsWith("/proc/");
+}
+
+/** {@linkcode readProcText}, also telling whether Deno refused the direct read (so libc or a helper read it). */
 async function readProcTextVia(path: string): Promise<{ text: string | undefined; refused: boolean }> {
+  if (realProc(path)) {
+    const text = readProcFile(path);
+    if (text !== null) return { text, refused: true };
+  }
   try {
     return { text: await Deno.readTextFile(path), refused: false };
   } catch (err) {
@@ -43,6 +54,10 @@ async function readProcTextVia(path: string): Promise<{ text: string | undefined
 
 /** The names in a directory, under the real /proc too; undefined when it does not exist. */
 export async function readProcDir(path: string): Promise<string[] | undefined> {
+  if (realProc(path)) {
+    const names = readProcDirectory(path);
+    if (names !== null) return names;
+  }
   try {
     return (await Array.fromAsync(Deno.readDir(path))).map((e) => e.name);
   } catch (err) {
@@ -166,6 +181,14 @@ function parseStat(text: string): ProcStat {
  */
 async function statsOf(pids: readonly number[], procRoot = "/proc"): Promise<Map<number, ProcStat>> {
   const stats = new Map<number, ProcStat>();
+  if (realProc(procRoot)) {
+    // Through libc when FFI is allowed: no helper process, and no signal 0 either.
+    const texts = pids.map((pid) => readProcFile(join(procRoot, String(pid), "stat")));
+    if (texts.every((t) => t !== null)) {
+      texts.forEach((t, i) => t !== undefined && stats.set(pids[i], parseStat(t)));
+      return stats;
+    }
+  }
   const refused: number[] = [];
   // A pid that the kernel says does not exist needs no /proc read, and so no helper process (a list of
   // exited or dead recorders then spawns none).

@@ -7,6 +7,7 @@ import {
   processAlive,
   processesAlive,
   processStartTime,
+  readProcText,
   relayChannels,
 } from "./kernel.ts";
 
@@ -77,11 +78,70 @@ Deno.test("processesAlive: a pid that does not exist costs no helper process", a
     // 2^22 + 1 is above any pid_max: no process has this pid, and kill(pid, 0) says so without /proc.
     assertEquals(await processesAlive([{ pid: 4_194_305 }]), [false]);
     assertEquals(await runs(), []);
-    // A live one is still read (through one helper where Deno refuses /proc, directly under --allow-all).
+    // A live one is still read: through libc with --allow-ffi (no helper either), else through one helper.
     assertEquals(await processesAlive([{ pid: 4_194_305 }, { pid: Deno.pid }]), [false, true]);
     assert((await runs()).every((args) => !args.includes("4194305")), (await runs()).join("\n"));
+    if (Deno.permissions.querySync({ name: "ffi" }).state === "granted") assertEquals(await runs(), []);
   } finally {
     Deno.env.set("PATH", path);
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("without --allow-ffi, the real /proc is still read (through helper processes) as with it", async () => {
+  // The same reads in a Deno that may not use FFI (as a library program may run): kernel.ts falls back on
+  // `cat`, `ls` and `head`, and answers what it answers here, where libc reads them.
+  const script = `
+    import { listModules, processesAlive, processStartTime, readProcDir, readProcText } from ${
+    JSON.stringify(new URL("./kernel.ts", import.meta.url).href)
+  };
+    const pid = Number(Deno.args[0]);
+    console.log(JSON.stringify({
+      ffi: Deno.permissions.querySync({ name: "ffi" }).state,
+      stat: (await readProcText("/proc/" + pid + "/cmdline")),
+      gone: (await readProcText("/proc/999999999/stat")) ?? null,
+      dir: (await readProcDir("/proc/" + pid))?.includes("stat"),
+      start: await processStartTime(pid),
+      alive: await processesAlive([{ pid }, { pid: 999999999 }]),
+      modules: (await listModules("/proc")).length,
+    }));
+  `;
+  const child = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  try {
+    await until(
+      "the child to run sleep",
+      async () => (await readProcText(`/proc/${child.pid}/cmdline`))?.includes("30"),
+      {
+        intervalMs: 5,
+      },
+    );
+    const file = await Deno.makeTempFile({ suffix: ".ts" });
+    await Deno.writeTextFile(file, script);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--no-config",
+        "--allow-read",
+        "--allow-run",
+        "--allow-env",
+        file,
+        String(child.pid),
+      ],
+      stderr: "inherit",
+    }).output().finally(() => Deno.remove(file));
+    assert(out.success);
+    assertEquals(JSON.parse(new TextDecoder().decode(out.stdout)), {
+      ffi: "prompt",
+      stat: await readProcText(`/proc/${child.pid}/cmdline`),
+      gone: null,
+      dir: true,
+      start: await processStartTime(child.pid),
+      alive: [true, false],
+      modules: (await listModules("/proc")).length,
+    });
+  } finally {
+    child.kill();
+    await child.status;
   }
 });

@@ -13,12 +13,13 @@ import { osError } from "../os_errors.ts";
 import { moduleInfo, NotAModuleError } from "../driver/modinfo.ts";
 import { runCommand } from "../driver/run.ts";
 import type { ScriptSource } from "../driver/start.ts";
-import { runningRelease } from "../kernel_release.ts";
+import { releaseOf } from "../kernel_release.ts";
 import { moduleName, validateName } from "../units.ts";
 import type { Engine } from "./engine.ts";
 import { descriptionPathOf, type ModuleDescription, sha256Hex } from "./module_description.ts";
 import { BULK_MODINFO, COUNTERS_MODINFO } from "./prebuilt.ts";
 import { writeCountersTapset } from "../driver/counters_tapset.ts";
+import { declaredFlag } from "../declarations/declarations.ts";
 
 /** What to build. */
 export interface BuildOptions {
@@ -128,7 +129,7 @@ export async function buildModule(engine: Engine, options: BuildOptions): Promis
   const module = moduleName(name);
   checkBuildStapArgs(options.stapArgs ?? []);
   const { host } = engine;
-  const release = options.kernel ?? runningRelease(host.kind, engine.env);
+  const release = options.kernel ?? releaseOf(host.kind, engine.knobs);
   if (!/^[A-Za-z0-9._+~-]+$/.test(release)) {
     throw new UsageError(`Invalid kernel release "${release}": expected a release such as "6.1.0-57-amd64"`);
   }
@@ -142,7 +143,7 @@ export async function buildModule(engine: Engine, options: BuildOptions): Promis
       throw osError("read script", options.script.file, err);
     }
   } else scriptBytes = new TextEncoder().encode(options.script.text);
-  const outDir = resolve(options.outDir ?? ".");
+  const outDir = resolve(options.outDir ?? declaredFlag("build", "out-dir").default!);
   try {
     await Deno.mkdir(outDir, { recursive: true });
   } catch (err) {

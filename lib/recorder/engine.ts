@@ -5,6 +5,7 @@
  */
 import { StapfrError } from "../errors.ts";
 import type { EnvLookup, Host } from "../host.ts";
+import type { Knobs } from "../knobs.ts";
 import { listModules, type LoadedModule, processAlive, relayChannels } from "../driver/kernel.ts";
 import { listRunFiles, totalSize } from "../readers/files.ts";
 import type { RecorderRecord, Registry } from "../registry.ts";
@@ -22,6 +23,8 @@ export interface Engine {
   registry: Registry;
   /** Environment lookup. */
   env: EnvLookup;
+  /** The `STAPFR_*` knobs, read once (by the command line, or by `new Recorders()` from its `env`). */
+  knobs: Knobs;
   /** A dump ends after stapio has been quiet this long (covers 4.8's 1–2 s first-message hold). */
   idleMs: number;
   /** How long to wait for stapio to react to a signal before resending it. */

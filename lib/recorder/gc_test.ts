@@ -2,6 +2,7 @@ import { assert, assertEquals, assertRejects } from "@std/assert";
 import { fakeHost } from "../../tests/support/fake_host.ts";
 import { Registry } from "../registry.ts";
 import { collectGarbage, GcConfirmationNeeded } from "./gc.ts";
+import { defaultKnobs } from "../knobs.ts";
 
 const STAPRUN_UNLOADS = `
 [ "$1" = "-d" ] || exit 1
@@ -37,6 +38,7 @@ Deno.test("gc --unload-orphans without yes: stap_fr_ orphans listed, nothing cha
       host,
       registry,
       env: () => undefined,
+      knobs: defaultKnobs(),
       idleMs: 100,
       signalWaitMs: 100,
       drainMaxMs: 30_000,
@@ -68,6 +70,7 @@ Deno.test("gc --unload-orphans unloads plain stap_ orphans without asking", asyn
       host,
       registry: new Registry(`${host.dir}/state`),
       env: () => undefined,
+      knobs: defaultKnobs(),
       idleMs: 100,
       signalWaitMs: 100,
       drainMaxMs: 30_000,

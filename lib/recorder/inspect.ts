@@ -6,7 +6,6 @@
 import { listModules, type LoadedModule, processesAlive } from "../driver/kernel.ts";
 import type { CorruptEntry, RecorderRecord } from "../registry.ts";
 import { orphanModules, withReader } from "../state.ts";
-import { readerInfo } from "./readers.ts";
 import {
   detailOf,
   type Engine,
@@ -78,6 +77,9 @@ async function withReaderOf<T extends RecorderInfo>(
 ): Promise<T> {
   if (record.mode !== "memory") return info;
   const refcount = modules.find((m) => m.name === record.module)?.refcount ?? 0;
-  const reader = info.state === "attached" ? await readerInfo(engine, record, refcount) : null;
+  // Loaded only for an attached recorder (list and status start fast).
+  const reader = info.state === "attached"
+    ? await (await import("./readers.ts")).readerInfo(engine, record, refcount)
+    : null;
   return { ...info, state: withReader(info.state, reader), reader };
 }

@@ -100,7 +100,14 @@ function span(a: number, b: number): number {
  * import { SequenceLedger } from "../readers/ledger.ts";
  * const ledger = new SequenceLedger();
  * for (const s of [5, 6, 9]) ledger.note(s);
- * const report = { ledger, framing: { skipped_bytes: 0, resyncs: 0 }, leftOut: { records: 0, bytes: 0 }, lastRead: 9 };
+ * const report = {
+ *   ledger,
+ *   framing: { skipped_bytes: 0, resyncs: 0 },
+ *   leftOut: { records: 0, bytes: 0 },
+ *   lastRead: 9,
+ *   lastByCpu: [9],
+ *   settled: [],
+ * };
  * const loss = lossReport(report, { expect: 1, failuresBefore: 0, failuresAfter: 2 });
  * assertEquals([loss.missing.before_read, loss.missing.during_read, loss.missing.unreserved], [4, 2, 2]);
  * assertEquals(loss.missing.ranges, [[1, 4], [7, 8]]);

@@ -6,6 +6,7 @@
  */
 import { StapfrError, UsageError } from "../errors.ts";
 import { join } from "../path.ts";
+import { declared } from "../declarations/declared.ts";
 import { sleep } from "../driver/run.ts";
 import { listRunFiles } from "../readers/files.ts";
 import { Registry } from "../registry.ts";
@@ -49,7 +50,7 @@ export async function planRecorder(
   options: PlanOptions,
 ): Promise<Plan & { measured_seconds: number }> {
   if (options.windowMs <= 0) throw new UsageError(`Invalid "--window": it must be longer than 0`);
-  const measureMs = options.measureMs ?? 10_000;
+  const measureMs = options.measureMs ?? declared("plan", "measure").default!;
   if (measureMs < 500) throw new UsageError(`Invalid "--measure": at least 500ms`);
   const temp = await Deno.makeTempDir({ prefix: "stapfr-plan-" });
   // A registry of its own: the measuring recorder never shows among the user's recorders.

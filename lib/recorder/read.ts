@@ -24,6 +24,7 @@ import { readMemory } from "./memory_read.ts";
 import type { ReadLogEntry } from "./read_log.ts";
 import { requireRunDir } from "./problems.ts";
 import { writeFailure } from "./readers.ts";
+import { declared } from "../declarations/declared.ts";
 import { LineKeeper } from "../readers/tail.ts";
 
 /** What a read delivered; the damage fields say what the line cleaner cut from text (docs/real-ring.md). */
@@ -273,7 +274,7 @@ export async function tailRecorder(
 ): Promise<ReadResult> {
   const record = await getRecord(engine, name);
   await requireRunDir(engine, record);
-  const n = options.lines ?? 10;
+  const n = options.lines ?? declared("tail", "lines").default!;
   if (record.mode === "file") {
     const files = await listRunFiles(record.output!.runDir, record.output!.base);
     const text = record.output!.bulk ? await tailBulk(streamsOf(files), n) : await tailFiles(files, n);

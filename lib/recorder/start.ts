@@ -19,8 +19,7 @@ import { formatSize, moduleName, type RotateSpec, validateName } from "../units.
 import { detailOf, type Engine, type RecorderDetail, stateOf } from "./engine.ts";
 import { checkPrebuilt, type PrebuiltModule } from "./prebuilt.ts";
 import { writeCountersTapset } from "../driver/counters_tapset.ts";
-import { runningRelease } from "../kernel_release.ts";
-import { readKnobs } from "../knobs.ts";
+import { releaseOf } from "../kernel_release.ts";
 import { hasBounds, type RetentionBounds } from "../units.ts";
 
 /** What to start. */
@@ -151,10 +150,10 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
     }
     prebuilt = await checkPrebuilt(options.module, {
       name,
-      release: runningRelease(host.kind, engine.env),
+      release: releaseOf(host.kind, engine.knobs),
       fileMode,
       rotate: options.rotate !== undefined,
-      cpus: host.kind === "sim" ? readKnobs(engine.env).simCpus : navigator.hardwareConcurrency,
+      cpus: host.kind === "sim" ? engine.knobs.simCpus : navigator.hardwareConcurrency,
       self: host.kind === "sim" ? "stapfr --sim" : "stapfr",
     });
   }

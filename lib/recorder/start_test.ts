@@ -4,6 +4,7 @@ import { StapfrError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { Registry } from "../registry.ts";
 import { startRecorder } from "./start.ts";
+import { defaultKnobs } from "../knobs.ts";
 
 // The fake stap "inserts" its module (a line in PROC/modules) and then fails as 4.8's staprun does when its
 // stapio daemon cannot start; the fake staprun -d removes the line and logs what it unloaded.
@@ -40,6 +41,7 @@ function engineOf(host: Host, stateDir: string) {
     host,
     registry: new Registry(stateDir),
     env: () => undefined,
+    knobs: defaultKnobs(),
     idleMs: 100,
     signalWaitMs: 100,
     drainMaxMs: 30_000,

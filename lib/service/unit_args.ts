@@ -1,21 +1,22 @@
 /**
  * Sorting `stapfr unit`'s arguments into what goes on the unit's `start` line, what goes on its `watch` line,
- * and what `unit` keeps for itself. Which flag is whose comes from the command table (lib/cli/flags.ts): `unit`'s
- * own row, then the rows it takes flags from (`start`, `watch`). Values are passed on as given except paths,
- * made absolute because a service runs in `/`.
+ * and what `unit` keeps for itself. Which flag is whose comes from the declarations (lib/declarations/declarations.ts):
+ * `unit`'s own, then those of the commands it takes flags from (`start`, `watch`). Values are passed on as
+ * given except paths (a flag whose value is a file, a directory or a path), made absolute because a service
+ * runs in `/`.
  * @module
  */
-import { COMMANDS } from "../cli/commands.ts";
-import { commandShape, type FlagSpec } from "../cli/flags.ts";
+import type { FlagDeclaration } from "../declarations/declaration.ts";
+import { COMMANDS } from "../declarations/declarations.ts";
 import { UsageError } from "../errors.ts";
 import { resolve } from "../path.ts";
 
 /** The script source: exactly one of a file, `-e` or `--module`. */
-const SOURCE = new Set(["--script", "--module"]);
+const SOURCE = new Set(["script", "module"]);
 /** What every unit's lines say anyway: the start line adopts, the watcher runs in service mode. */
 const IMPLIED = new Set(["--adopt", "--service"]);
-// Placeholders naming a path, made absolute.
-const PATH_VALUE = /^(PATH|FILE|DIR|FILE\.ko)$/;
+/** The kinds of value that name a path, made absolute. */
+const PATH_KINDS = new Set(["file", "dir", "path"]);
 
 /** Where the recorder's code comes from. */
 export type UnitSource = { file: string } | { text: string } | { module: string };
@@ -46,26 +47,21 @@ export interface UnitArgs {
 
 type Owner = "start" | "watch" | "unit" | "source";
 
-/** Every flag `unit` takes and whose it is: `unit`'s own row, then the rows it takes flags from. */
-function flagTable(): { flag: FlagSpec; owner: Owner }[] {
-  const table: { flag: FlagSpec; owner: Owner }[] = [];
+/** Every flag `unit` takes and whose it is: `unit`'s own, then those of the commands it takes flags from. */
+function flagTable(): { flag: FlagDeclaration; owner: Owner }[] {
+  const table: { flag: FlagDeclaration; owner: Owner }[] = [];
   const rows: [string, Owner][] = [
     ["unit", "unit"],
     ...(COMMANDS.unit.flagsFrom ?? []).map((c) => [c, c] as [string, Owner]),
   ];
   for (const [command, owner] of rows) {
-    for (const flag of commandShape(COMMANDS[command]).flags) {
-      const long = flag.long ?? "";
-      if (IMPLIED.has(long)) continue;
-      // A flag two rows share (-e, --script) keeps the first owner.
-      if (
-        table.some((t) =>
-          (flag.long && t.flag.long === flag.long) || (flag.short && t.flag.short === flag.short)
-        )
-      ) {
+    for (const flag of COMMANDS[command].forms[0].flags) {
+      if (IMPLIED.has(`--${flag.long}`)) continue;
+      // A flag two commands share (-e, --script) keeps the first owner.
+      if (table.some((t) => t.flag.long === flag.long || (flag.short && t.flag.short === flag.short))) {
         continue;
       }
-      table.push({ flag, owner: SOURCE.has(long) ? "source" : owner });
+      table.push({ flag, owner: SOURCE.has(flag.long) ? "source" : owner });
     }
   }
   return table;
@@ -85,7 +81,10 @@ function flagTable(): { flag: FlagSpec; owner: Owner }[] {
  */
 export function parseUnitArgs(args: readonly string[], cwd: string): UnitArgs {
   const table = flagTable();
-  const isFlag = (word: string): boolean => word.startsWith("--") || table.some((t) => t.flag.short === word);
+  const isFlag = (word: string): boolean =>
+    word.startsWith("--") || table.some((t) => t.flag.short && `-${t.flag.short}` === word);
+  // How each flag was spelled, for "needs" (lib/declarations/declarations.ts).
+  const spelled = new Map<string, string>();
   const positionals: string[] = [];
   const out: Omit<UnitArgs, "name" | "source"> = {
     start: [],
@@ -113,15 +112,21 @@ export function parseUnitArgs(args: readonly string[], cwd: string): UnitArgs {
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
     const word = eq > 0 ? arg.slice(0, eq) : arg;
     if (IMPLIED.has(word)) continue;
-    const entry = table.find((t) => t.flag.long === word || t.flag.short === word);
+    const entry = table.find((t) =>
+      `--${t.flag.long}` === word || (t.flag.short && `-${t.flag.short}` === word)
+    );
     if (!entry) throw new UsageError(`Unknown option "${word}"`);
     const { flag, owner } = entry;
-    const long = flag.long ?? flag.short!;
+    const long = `--${flag.long}`;
+    spelled.set(flag.long, word);
     let value: string | undefined;
-    if (flag.value) {
+    if (flag.value && flag.optionalPrefix !== undefined && eq < 0) {
+      // `--ship [URL]`: the next word is its value only when it is a URL.
+      if (args[i + 1]?.startsWith(flag.optionalPrefix)) value = args[++i];
+    } else if (flag.value) {
       value = eq > 0 ? arg.slice(eq + 1) : args[++i];
       if (value === undefined) throw new UsageError(`Missing value for "${long}"`);
-      if (PATH_VALUE.test(flag.value)) value = resolve(cwd, value);
+      if (PATH_KINDS.has(flag.kind ?? "text")) value = resolve(cwd, value);
     } else if (eq > 0) throw new UsageError(`Option "${long}" takes no value`);
     if (owner === "source") {
       sources.push(long === "--module" ? { module: value! } : { text: value! });
@@ -165,13 +170,10 @@ export function parseUnitArgs(args: readonly string[], cwd: string): UnitArgs {
         : "Give one of SCRIPT_FILE, -e SCRIPT or --module FILE.ko",
     );
   }
-  if (!out.install) {
-    const given: [string, boolean][] = [
-      ["--unit-dir", out.unitDir !== undefined],
-      ["--force", out.force],
-      ["--daemon-reload", out.daemonReload],
-    ];
-    for (const [flag, yes] of given) if (yes) throw new UsageError(`"${flag}" needs "--install"`);
+  for (const { flag } of table) {
+    if (flag.needs !== undefined && spelled.has(flag.long) && !spelled.has(flag.needs)) {
+      throw new UsageError(`"${spelled.get(flag.long)}" needs "--${flag.needs}"`);
+    }
   }
   return { name, source: sources[0], ...out };
 }

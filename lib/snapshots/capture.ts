@@ -427,7 +427,7 @@ export async function captureSnapshot(
     const measured = record.mode === "memory"
       ? await captureMemory(engine, record, partial.dir, previous, options)
       : await captureFiles(engine, store, record, partial.dir, previous);
-    const facts = await hostFacts(engine.host, engine.env);
+    const facts = await hostFacts(engine.host, engine.knobs);
     const { log, ...fields } = measured as Measured & { log?: ReadLogEntry };
     drained = log;
     const manifest: Omit<Manifest, "id"> = {

@@ -6,9 +6,9 @@
  * @module
  */
 import type { Host } from "../host.ts";
-import { KNOBS, readKnob } from "../knobs.ts";
+import type { Knobs } from "../knobs.ts";
 import { runCommand } from "../driver/run.ts";
-import { runningRelease } from "../kernel_release.ts";
+import { releaseOf } from "../kernel_release.ts";
 
 /** Where a snapshot was taken. */
 export interface HostFacts {
@@ -28,8 +28,14 @@ async function stapVersion(host: Host): Promise<string | null> {
   }
 }
 
-/** The facts for `host` (the simulator's kernel release is its own, as its modules' vermagic says). */
-export async function hostFacts(host: Host, env?: (name: string) => string | undefined): Promise<HostFacts> {
+/**
+ * The facts for `host` (the simulator's kernel release is its own, as its modules' vermagic says), with the
+ * knobs the engine read (`STAPFR_HOST_NAME`, `STAPFR_SIM_RELEASE`).
+ */
+export async function hostFacts(
+  host: Host,
+  knobs: Pick<Knobs, "hostName" | "simRelease">,
+): Promise<HostFacts> {
   const safe = <T>(fn: () => T): T | null => {
     try {
       return fn();
@@ -40,9 +46,8 @@ export async function hostFacts(host: Host, env?: (name: string) => string | und
   return {
     // STAPFR_HOST_NAME names this host in the fleet's store when its own name is not the one to use
     // (containers, clones of one image; docs/fleet.md "Host identity").
-    host_name: readKnob((name) => Deno.env.get(name), KNOBS.hostName) ?? safe(() => Deno.hostname()) ??
-      "unknown",
-    kernel_release: safe(() => runningRelease(host.kind, env)),
+    host_name: knobs.hostName ?? safe(() => Deno.hostname()) ?? "unknown",
+    kernel_release: safe(() => releaseOf(host.kind, knobs)),
     systemtap_version: host.kind === "sim" ? "simulator" : await (cached ??= stapVersion(host)),
   };
 }

@@ -7,6 +7,8 @@
 import { UsageError } from "../errors.ts";
 import { parseDuration } from "../units.ts";
 import type { Pattern } from "./pattern.ts";
+import { declaredFlag, TIMER_MAX } from "../declarations/declarations.ts";
+import { declaredTrigger } from "../declarations/declared.ts";
 
 /** One trigger as the user gave it. */
 export type TriggerSpec =
@@ -22,9 +24,9 @@ export type TriggerSpec =
  * once beyond it, so `--delay`, `--interval`, `--switch-every` (and, to keep the rule one, `--hold`) stop at 24
  * days.
  */
-export const MAX_TIMER_MS = 24 * 86_400_000;
+export const MAX_TIMER_MS: number = TIMER_MAX;
 /** The longest `--cooldown` (compared, never waited for: a year). */
-export const MAX_COOLDOWN_MS = 365 * 86_400_000;
+export const MAX_COOLDOWN_MS: number = declaredFlag("watch", "cooldown").max!;
 /** The highest pid Linux gives (`pid_max` at most 2^22). */
 export const MAX_PID = 4_194_304;
 /** The kernel keeps 15 characters of a command name (`comm`, TASK_COMM_LEN 16 with its NUL). */
@@ -68,8 +70,8 @@ export interface PressureExpr {
   text: string;
 }
 
-/** The trigger kinds, for help and completions. */
-export const TRIGGER_KINDS = ["signal", "exit-status", "log", "pressure", "process", "marker"] as const;
+/** The trigger kinds, as declared (lib/declarations/declarations.ts). */
+export const TRIGGER_KINDS: readonly string[] = declaredFlag("watch", "on").choices!.map((c) => c.word);
 
 /** Compiles the patterns of `log` and `marker` (lib/watch/pattern.ts, loaded only when one is given). */
 type Compile = (text: string, trigger: string) => Pattern;
@@ -128,9 +130,15 @@ export function parseTrigger(words: string[], command: string[], compile: Compil
       one(kind, rest, 0, 'no arguments ("stapfr trigger NAME" fires it)');
       return { kind };
     case "exit-status": {
-      let intervalMs = 10_000;
+      const declared = declaredTrigger("exit-status", "interval");
+      let intervalMs = declared.default!;
       if (rest[0] === "--interval") {
-        intervalMs = boundedDuration(rest[1] ?? "", "--on exit-status --interval", 100, MAX_TIMER_MS);
+        intervalMs = boundedDuration(
+          rest[1] ?? "",
+          "--on exit-status --interval",
+          declared.min,
+          declared.max,
+        );
         rest.splice(0, 2);
       }
       if (rest.length > 0) throw new UsageError(`Unexpected "${rest[0]}" after "--on exit-status"`);

@@ -13,6 +13,7 @@ import type { RecorderRecord } from "../registry.ts";
 import type { PressureExpr, TriggerSpec } from "./spec.ts";
 import type { Pattern } from "./pattern.ts";
 import { serveTriggerSocket } from "./trigger_socket.ts";
+import { declared } from "../declarations/declared.ts";
 
 /** Where triggers report. */
 export interface TriggerSink {
@@ -454,7 +455,7 @@ class MarkerTrigger implements Trigger {
 
 /** The running trigger for a spec. */
 export function makeTrigger(spec: TriggerSpec, ctx: TriggerContext): Trigger {
-  const pollMs = ctx.pollMs ?? 1000;
+  const pollMs = ctx.pollMs ?? declared("watch", "interval").default!;
   switch (spec.kind) {
     case "signal":
       return new SignalTrigger(ctx);

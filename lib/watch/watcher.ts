@@ -27,6 +27,7 @@ import { triggerSocketPath } from "./trigger_socket.ts";
 import { eventLine, type WatchEvent } from "./events.ts";
 import { errorCode } from "../errors.ts";
 import { operationError } from "../os_errors.ts";
+import { declared } from "../declarations/declared.ts";
 import { writeAtomic } from "../atomic_write.ts";
 
 /** What to watch, and how. */
@@ -231,7 +232,7 @@ class Watcher {
   async followRecorder(): Promise<void> {
     const stop = this.#stop.signal;
     while (!stop.aborted) {
-      await sleep(Math.max(250, this.options.pollMs ?? 1000), stop);
+      await sleep(Math.max(250, this.options.pollMs ?? declared("watch", "interval").default!), stop);
       if (stop.aborted) return;
       const s = await this.#recorderState();
       if (s !== "recording" && s !== "attached") {
