@@ -364,3 +364,18 @@ Deno.test("signal: a trigger request is an event with its reason, answered with 
     assertEquals(t.sink.events, ["deploy went wrong", "stapfr trigger"]);
   });
 });
+
+Deno.test("marker: new lines of a file recorder's output match, across its file switches; old ones are history", async () => {
+  await withTriggers(async (dir, run) => {
+    const runDir = `${dir}/run`;
+    await Deno.mkdir(runDir);
+    await Deno.writeTextFile(`${runDir}/web.out.0`, "MARK old\n");
+    const record = { output: { dir, runDir, base: "web.out", bulk: false } } as RecorderRecord;
+    const t = await run({ kind: "marker", pattern: compilePattern("MARK \\w+", "marker") }, { record });
+    await append(`${runDir}/web.out.0`, "tick\nMARK one\n");
+    await until("the first marker", () => t.sink.events.length === 1);
+    await Deno.writeTextFile(`${runDir}/web.out.1`, "MARK two\n");
+    await until("the marker in the next file", () => t.sink.events.length === 2);
+    assertEquals(t.sink.events, ["output: MARK one", "output: MARK two"]);
+  });
+});
