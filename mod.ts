@@ -136,4 +136,6 @@ export { GcConfirmationNeeded } from "./lib/recorder/gc.ts";
 export { ScriptError, UnsupportedScriptError } from "./sim/lang/mod.ts";
 export { blockInspectorSignal, type InspectorGuard } from "./lib/inspector_guard.ts";
 export { eventLine, type WatchEventBase } from "./lib/watch/events.ts";
+export type { LossReport, MissingRecords } from "./lib/recorder/loss.ts";
+export type { SeqRange } from "./lib/readers/ledger.ts";
 export * from "./sim/simulator.ts";

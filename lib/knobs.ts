@@ -110,7 +110,7 @@ export interface KnobTable {
   /** `STAPFR_SIM_SEQ_WAIT_MS`. */
   simSeqWaitMs: Knob<StallRule>;
   /** `STAPFR_SIM_LOSE_SIGNALS`. */
-  simLoseSignals: Knob<{ count: number; probability: number }>;
+  simLoseSignals: Knob<{ count: number; probability: number; busy: boolean }>;
   /** `STAPFR_SIM_RING_DAMAGE`. */
   simRingDamage: Knob<boolean>;
   /** `STAPFR_SIM_DISK_BYTES`. */
@@ -244,25 +244,27 @@ export const KNOBS: KnobTable = {
   simLoseSignals: {
     name: "STAPFR_SIM_LOSE_SIGNALS",
     accepts:
-      "a whole number N (drop the first N signals to an attached stapio, as 4.8 can) or a probability between 0 and 1 (each, drawn from STAPFR_SIM_SEED)",
-    fallback: { count: 0, probability: 0 },
+      '"busy" (an attached stapio loses a signal while one of its readers is busy, as 4.8 does), a whole number N (drop the first N signals to an attached stapio) or a probability between 0 and 1 (each, drawn from STAPFR_SIM_SEED)',
+    fallback: { count: 0, probability: 0, busy: false },
     defaultText: "0",
     users: ["simulator"],
-    about: "reproduce 4.8's lost signal under staprun -A, to test a wrapper's resend",
+    about:
+      "reproduce 4.8's lost signals under staprun -A (docs/systemtap-4.8.md 2.5), to test a wrapper's resend",
     parse: (raw) => {
-      if (/^\d+$/.test(raw)) return { count: Number(raw), probability: 0 };
+      if (raw === "busy") return { count: 0, probability: 0, busy: true };
+      if (/^\d+$/.test(raw)) return { count: Number(raw), probability: 0, busy: false };
       const n = Number(raw);
-      return /^0?\.\d+$/.test(raw) && n > 0 && n < 1 ? { count: 0, probability: n } : undefined;
+      return /^0?\.\d+$/.test(raw) && n > 0 && n < 1 ? { count: 0, probability: n, busy: false } : undefined;
     },
   },
   simRingDamage: {
     name: "STAPFR_SIM_RING_DAMAGE",
-    accepts: '"1" (the ring damage a real 4.8 ring shows) or "0" (a clean ring)',
+    accepts: '"1" (the 4.8 ring, with its losses) or "0" (a clean ring, as SystemTap 5.1 and later)',
     fallback: true,
     defaultText: "1",
     users: ["simulator"],
     about:
-      "a stale, torn fragment after a wrap and records cut short when the reader falls behind (docs/real-ring.md)",
+      "records dropped at a sub-buffer's last 1-8 bytes, records cut short on a full ring, a wrapped ring read from inside a record (docs/loss-accounting.md)",
     parse: flag,
   },
   simDiskBytes: {

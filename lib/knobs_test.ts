@@ -17,7 +17,7 @@ Deno.test("unset or empty knobs give the defaults", () => {
   ]);
   assertEquals([d.simSeqWaitMs, d.simLoseSignals, d.stateDir, d.simRoot], [
     "4.8",
-    { count: 0, probability: 0 },
+    { count: 0, probability: 0, busy: false },
     undefined,
     undefined,
   ]);
@@ -30,7 +30,9 @@ Deno.test("one parser: 0 is a valid seed and a valid rate for the engine and the
   assertEquals(readKnobs(env({ STAPFR_SIM: "1", STAPFR_SIM_LOSE_SIGNALS: "1" })).simLoseSignals, {
     count: 1,
     probability: 0,
+    busy: false,
   });
+  assertEquals(readKnobs(env({ STAPFR_SIM_LOSE_SIGNALS: "busy" })).simLoseSignals.busy, true);
 });
 
 Deno.test("a bad knob is a usage error that names the variable and what it accepts", () => {
@@ -47,7 +49,7 @@ Deno.test("a bad knob is a usage error that names the variable and what it accep
     [
       "STAPFR_SIM_LOSE_SIGNALS",
       "true",
-      "a whole number N (drop the first N signals to an attached stapio, as 4.8 can) or a probability between 0 and 1 (each, drawn from STAPFR_SIM_SEED)",
+      '"busy" (an attached stapio loses a signal while one of its readers is busy, as 4.8 does), a whole number N (drop the first N signals to an attached stapio) or a probability between 0 and 1 (each, drawn from STAPFR_SIM_SEED)',
     ],
   ];
   for (const [name, value, accepts] of cases) {

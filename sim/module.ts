@@ -16,7 +16,7 @@
  * @module
  */
 import type { CompiledScript, ScriptRun } from "./program.ts";
-import { RelayBuffers, type RingDamage } from "./relay.ts";
+import { RelayBuffers, type RingModel } from "./relay.ts";
 import { Msg } from "./transport.ts";
 
 /** Control-channel buffers of the 4.8 runtime (STP_DEFAULT_BUFFERS in transport.c). */
@@ -56,8 +56,8 @@ export interface ModuleConfig {
   guru?: boolean;
   /** Wall-clock time at load (ns since the epoch) for the script's gettimeofday; fixed when left out. */
   epochNs?: bigint;
-  /** The real 4.8 ring's damage to reproduce in the relay (docs/real-ring.md); none when left out. */
-  ringDamage?: RingDamage;
+  /** The ring: 4.8's, with its losses, or the clean one (sim/relay.ts); clean when left out. */
+  ring?: RingModel;
 }
 
 /** A control message waiting in the module's queue. */
@@ -97,7 +97,7 @@ export class SimModule {
 
   constructor(config: ModuleConfig) {
     this.config = config;
-    this.relay = new RelayBuffers(config.cpus, config.bufferBytes, config.ringDamage);
+    this.relay = new RelayBuffers(config.cpus, config.bufferBytes, config.ring ?? "clean");
     // The runtime's transport init ends with STP_TRANSPORT: "send me STP_START".
     this.#send(Msg.TRANSPORT, new Uint8Array(0));
   }
@@ -131,12 +131,22 @@ export class SimModule {
     return Math.floor(this.config.bufferBytes / (1024 * 1024));
   }
 
+  /** The files the script's procfs read probes serve (`/proc/systemtap/MODULE/NAME`). */
+  get procfsFiles(): readonly string[] {
+    return this.#state === "running" ? this.#run?.procfsFiles ?? [] : [];
+  }
+
+  /** A read of a procfs file: its probe runs; its text, or undefined while the module is not running. */
+  readProcfs(name: string): string | undefined {
+    return this.#state === "running" ? this.#run?.readProcfs?.(name) : undefined;
+  }
+
   /** Opens the control channel. Throws {@linkcode ModuleBusyError} when a reader is already attached. */
   attach(): void {
     if (this.#state === "unloaded") throw new Error(`Module "${this.config.name}" is not loaded`);
     if (this.#attached) throw new ModuleBusyError(this.config.name);
     this.#attached = true;
-    this.relay.overwrite = false;
+    this.relay.attached();
     this.#maybeRequestExit();
   }
 
@@ -234,6 +244,7 @@ export class SimModule {
         args: this.config.args,
         guru: this.config.guru,
         epochNs: this.config.epochNs,
+        counters: () => ({ transportFailures: this.relay.stats.failures, sequence: this.relay.lastSequence }),
         sink: {
           print: (cpu, bytes) => {
             if (this.#state !== "unloaded") this.relay.write(cpu, bytes);

@@ -47,6 +47,7 @@ import {
   selfKind,
   SIM_PERMISSIONS,
 } from "../lib/self.ts";
+import type { TapsetFile } from "./lang/mod.ts";
 
 /** How to start a module host (what `staprun` would insert). */
 export interface HostOptions {
@@ -76,15 +77,23 @@ export interface HostOptions {
   args?: string[];
   /** `stap -D NAME=VALUE` settings (MAXACTION, MAXERRORS, …). */
   defines?: Record<string, string>;
-  /** Reproduce the real 4.8 ring's damage (docs/real-ring.md): the wrap fragment and truncation; default off. */
+  /** `stap -E` scripts, run with the main one. */
+  extraScripts?: string[];
+  /** The tapsets of `stap -I` (stapfr's counters: sim/lang/tapset_natives.ts). */
+  tapsets?: TapsetFile[];
+  /** The 4.8 ring with its losses (sim/relay.ts) rather than the clean one; default off. */
   ringDamage?: boolean;
 }
 
 /** The configuration the host process receives (one JSON argument). */
-export interface HostConfig extends Required<Omit<HostOptions, "scriptSource" | "scriptFile" | "defines">> {
+export interface HostConfig
+  extends
+    Required<Omit<HostOptions, "scriptSource" | "scriptFile" | "defines" | "extraScripts" | "tapsets">> {
   scriptSource?: string;
   scriptFile?: string;
   defines?: Record<string, string>;
+  extraScripts?: string[];
+  tapsets?: TapsetFile[];
   /** /proc/modules size column. */
   size: number;
   /** Unix socket on which the spawner waits for "ok" or "error TEXT". */
@@ -177,6 +186,8 @@ export async function spawnModuleHost(options: HostOptions): Promise<ModuleHostH
     scriptSource: options.scriptSource,
     scriptFile: options.scriptFile,
     defines: options.defines,
+    extraScripts: options.extraScripts,
+    tapsets: options.tapsets,
     size: 0,
     ready: `${moduleDir(root, name)}/.ready`,
   };

@@ -43,7 +43,7 @@ export async function hostMain(args: string[]): Promise<number> {
       bulk: config.bulk,
       guru: config.guru,
       args: config.args,
-      ringDamage: config.ringDamage ? { wrap: true, truncate: true } : undefined,
+      ring: config.ringDamage ? "4.8" : "clean",
       // A host runs on real time, so the script's gettimeofday_*() tells the real time too.
       epochNs: BigInt(Date.now()) * 1_000_000n,
     });

@@ -4,7 +4,7 @@
  * @module
  */
 import { builtinWorkload } from "./builtin_workload.ts";
-import { compileScript } from "./lang/mod.ts";
+import { compileScript, type TapsetFile } from "./lang/mod.ts";
 import type { CompiledScript } from "./program.ts";
 
 /** Where the script comes from and how it is compiled. */
@@ -15,6 +15,10 @@ export interface ScriptSpec {
   args?: readonly string[];
   /** `-D NAME=VALUE` settings. */
   defines?: Record<string, string>;
+  /** `-E` scripts. */
+  extraScripts?: readonly string[];
+  /** `-I` tapsets. */
+  tapsets?: readonly TapsetFile[];
 }
 
 /** Compiles the script (throws the language's ScriptError), or returns the built-in workload. */
@@ -26,5 +30,7 @@ export async function loadScript(spec: ScriptSpec): Promise<CompiledScript> {
     guru: spec.guru,
     args: spec.args,
     defines: spec.defines,
+    extraScripts: spec.extraScripts,
+    tapsets: spec.tapsets,
   });
 }

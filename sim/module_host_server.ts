@@ -6,12 +6,14 @@
 import type { Clock } from "./clock.ts";
 import type { QueuedMessage, SimModule } from "./module.ts";
 import { ControlDecoder, encodeControl, Msg } from "./transport.ts";
+import { TraceService } from "./trace_server.ts";
+import { ProcfsFiles } from "./procfs_files.ts";
 
 /** Ticks of the real-time loop: often while a reader streams, rarely when idle. */
 const TICK_ATTACHED_MS = 10;
 const TICK_DETACHED_MS = 50;
-/** Bytes moved from a ring to its socket per write. */
-const TRACE_CHUNK = 256 * 1024;
+/** How long the end of a run waits for the readers to take what the end probes wrote. */
+const EXIT_DRAIN_MS = 5_000;
 
 /** How the server reports what happens (to the host log) and changes the lsmod refcount. */
 export interface HostEvents {
@@ -22,13 +24,18 @@ export interface HostEvents {
 
 interface Reader {
   conn: Deno.UnixConn;
-  traces: (Deno.UnixConn | undefined)[];
-  /** A trace write in flight per CPU. */
-  writing: (Promise<void> | undefined)[];
+  /** Per CPU, the reads of its `traceN`. */
+  traces: (TraceService | undefined)[];
   /** Host replies (BULK results) that go before the module's queue. */
   replies: Uint8Array[];
   wake: () => void;
   exitSent: boolean;
+  /**
+   * The reader is stopping (a detach or an exit: its last reads came): the module waits until it has
+   * detached. A 4.8 stapio closes the control channel microseconds after its readers' last reads; here that
+   * takes a few milliseconds, in which a module writing fast would fill a small ring while still attached.
+   */
+  stopping: boolean;
   /**
    * Module messages written since the reader last wrote: if it closes with them unread (the peer's close
    * resets the connection), they go back to the queue, as unread messages stay queued in the kernel.
@@ -57,7 +64,7 @@ export class ModuleServer {
   readonly #events: HostEvents;
   readonly #cmd: Deno.UnixListener;
   readonly #traceListeners: Deno.UnixListener[];
-  readonly #buffers: Uint8Array[];
+  readonly #procfs: ProcfsFiles;
   #reader: Reader | undefined;
   #attachWaiters: (() => void)[] = [];
   /** A new `.cmd` connection waits for the previous reader's close. */
@@ -72,11 +79,10 @@ export class ModuleServer {
     this.#clock = clock;
     this.#events = events;
     this.#cmd = Deno.listen({ transport: "unix", path: `${dir}/.cmd` });
+    this.#procfs = new ProcfsFiles(module, dir);
     this.#traceListeners = [];
-    this.#buffers = [];
     for (let cpu = 0; cpu < module.config.cpus; cpu++) {
       this.#traceListeners.push(Deno.listen({ transport: "unix", path: `${dir}/trace${cpu}` }));
-      this.#buffers.push(new Uint8Array(TRACE_CHUNK));
     }
     module.onControl = () => this.#reader?.wake();
     this.#track(this.#acceptCmd());
@@ -119,9 +125,23 @@ export class ModuleServer {
 
   #tick(): void {
     if (this.#closed) return;
-    this.#module.advance(this.#clock.nowNs());
-    if (this.#reader) this.#pumpTraces(this.#reader);
+    if (!this.#frozen(this.#reader)) this.#module.advance(this.#clock.nowNs());
+    if (this.#reader) this.#wakeReaders(this.#reader);
+    this.#procfs.refresh();
     this.#timer = setTimeout(() => this.#tick(), this.#reader ? TICK_ATTACHED_MS : TICK_DETACHED_MS);
+  }
+
+  /**
+   * Whether the module waits for the reader (its time does not advance): the reader is stopping, or it has
+   * just sent STP_START without a relay file open (stapio -L, which closes the control channel at once; a
+   * kernel sees that close microseconds after the begin probes, this host a few milliseconds later, in which a
+   * fast script would fill a small ring with overwrite still off).
+   */
+  #frozen(reader: Reader | undefined): boolean {
+    if (!reader) return false;
+    if (reader.stopping) return true;
+    return reader.startedAt !== undefined && reader.traces.every((t) => t === undefined) &&
+      performance.now() - reader.startedAt < LOAD_ONLY_CLOSE_MS;
   }
 
   async #acceptCmd(): Promise<void> {
@@ -150,10 +170,10 @@ export class ModuleServer {
       const reader: Reader = {
         conn,
         traces: [],
-        writing: [],
         replies: [],
         wake: () => {},
         exitSent: false,
+        stopping: false,
         unconfirmed: [],
         detached,
         markDetached,
@@ -186,7 +206,9 @@ export class ModuleServer {
             this.#events.log(`got ${message.type === Msg.START ? "STP_START" : "STP_EXIT"}`);
           }
         }
-        this.#module.advance(this.#clock.nowNs());
+        if (!this.#frozen(reader)) this.#module.advance(this.#clock.nowNs());
+        // A start makes the procfs files: they are there by the time the start returns.
+        this.#procfs.refresh();
       }
     } catch (err) {
       if (err instanceof Deno.errors.ConnectionReset) {
@@ -275,78 +297,48 @@ export class ModuleServer {
         continue;
       }
       this.#events.log(`trace${cpu} open`);
-      reader.traces[cpu] = conn;
-      this.#track(this.#watchTrace(reader, cpu, conn));
-      this.#pumpTrace(reader, cpu);
+      const relay = this.#module.relay;
+      const trace = new TraceService(conn, {
+        hasData: () => relay.hasData(cpu),
+        read: (out) => relay.read(cpu, out),
+        catchUp: () => {
+          if (!this.#frozen(reader)) this.#module.advance(this.#clock.nowNs());
+        },
+        stopping: () => (reader.stopping = true),
+      });
+      reader.traces[cpu] = trace;
+      this.#track(trace.done.then(() => this.#dropTrace(reader, cpu, trace)));
     }
   }
 
-  /** Notices a reader closing its end of `traceN` (nothing is ever read from it). */
-  async #watchTrace(reader: Reader, cpu: number, conn: Deno.UnixConn): Promise<void> {
-    const buf = new Uint8Array(64);
-    try {
-      while ((await conn.read(buf)) !== null) { /* ignored */ }
-    } catch { /* closed */ }
-    this.#dropTrace(reader, cpu, conn);
-  }
-
-  #dropTrace(reader: Reader, cpu: number, conn: Deno.UnixConn): void {
-    if (reader.traces[cpu] !== conn) return;
+  #dropTrace(reader: Reader, cpu: number, trace: TraceService): void {
+    trace.close();
+    if (reader.traces[cpu] !== trace) return;
     reader.traces[cpu] = undefined;
     this.#events.log(`trace${cpu} closed`);
-    try {
-      conn.close();
-    } catch { /* already closed */ }
   }
 
-  #pumpTraces(reader: Reader): void {
-    for (let cpu = 0; cpu < reader.traces.length; cpu++) this.#pumpTrace(reader, cpu);
+  /** Wakes the reads that wait for data on a ring that now has some. */
+  #wakeReaders(reader: Reader): void {
+    for (const trace of reader.traces) trace?.wake();
   }
 
-  /** Starts one write of `cpu`'s unread records if none is in flight. */
-  #pumpTrace(reader: Reader, cpu: number): void {
-    const conn = reader.traces[cpu];
-    if (!conn || reader.writing[cpu] || !this.#module.relay.hasData(cpu)) return;
-    const n = this.#module.relay.read(cpu, this.#buffers[cpu]);
-    if (n === 0) return;
-    const chunk = this.#buffers[cpu].subarray(0, n);
-    reader.writing[cpu] = (async () => {
-      try {
-        for (let done = 0; done < n;) done += await conn.write(chunk.subarray(done));
-      } catch {
-        this.#dropTrace(reader, cpu, conn);
-      }
-      reader.writing[cpu] = undefined;
-      if (this.#reader === reader) this.#pumpTrace(reader, cpu);
-    })();
-  }
-
-  /** Before STP_EXIT: write out everything left in the rings, then end each trace stream. */
+  /**
+   * Before STP_EXIT: the readers take what is left in the rings (the end probes' output), and each trace ends
+   * once its reader waits on an empty ring; one that does not come back for it in time is closed.
+   */
   async #flushTraces(reader: Reader): Promise<void> {
-    for (let cpu = 0; cpu < reader.traces.length; cpu++) {
-      while (reader.traces[cpu]) {
-        const inFlight = reader.writing[cpu];
-        if (inFlight) await inFlight;
-        else if (this.#module.relay.hasData(cpu)) this.#pumpTrace(reader, cpu);
-        else break;
-      }
-      const conn = reader.traces[cpu];
-      if (conn) this.#dropTrace(reader, cpu, conn);
+    for (const trace of reader.traces) trace?.end();
+    const deadline = performance.now() + EXIT_DRAIN_MS;
+    while (reader.traces.some((t) => t !== undefined) && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
+    reader.traces.forEach((trace, cpu) => trace && this.#dropTrace(reader, cpu, trace));
   }
 
   #detach(reader: Reader): void {
     this.#reader = undefined;
-    for (let cpu = 0; cpu < reader.traces.length; cpu++) {
-      const conn = reader.traces[cpu];
-      if (!conn) continue;
-      // What the relay handed to a write in flight is no longer in the ring: it goes out whole before the
-      // stream ends, so that the reader (which drains its relay streams as it detaches) gets it. In the
-      // kernel, what a reader has not read stays in the ring; either way nothing is lost at a detach.
-      const inFlight = reader.writing[cpu];
-      if (inFlight) void inFlight.finally(() => this.#dropTrace(reader, cpu, conn));
-      else this.#dropTrace(reader, cpu, conn);
-    }
+    reader.traces.forEach((trace, cpu) => trace && this.#dropTrace(reader, cpu, trace));
     try {
       reader.conn.close();
     } catch { /* already closed */ }

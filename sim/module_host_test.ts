@@ -12,20 +12,29 @@ import {
   ControlDecoder,
   type ControlMessage,
   encodeControl,
+  encodeTraceRequest,
   Msg,
   RecordDecoder,
   type RelayRecord,
+  TRACE_PARKED,
+  TraceAnswerDecoder,
 } from "./transport.ts";
 import { until } from "../tests/support/poll.ts";
 
 /** Guards against a hang (a failing test must not block the suite); not a timing assertion. */
 const GUARD_MS = 15_000;
 
-/** A minimal reader: one socket, decoding control messages or relay records. */
+/**
+ * A minimal reader: one socket, decoding control messages, or reading a relay file (each read a request and
+ * its answer, sim/transport.ts) and decoding its records (the host's ring is the clean one here).
+ */
 class Socket {
   readonly conn: Deno.UnixConn;
   #control = new ControlDecoder();
   #records = new RecordDecoder();
+  #answers = new TraceAnswerDecoder();
+  /** A request is out and not yet answered: a ppoll or a read. */
+  #asked: "poll" | "read" | undefined;
   messages: ControlMessage[] = [];
   records: RelayRecord[] = [];
   closed = false;
@@ -50,6 +59,12 @@ class Socket {
     while (!done()) {
       if (this.closed) return false;
       if (Date.now() > deadline) throw new Error("Guard: the host did not answer");
+      if (kind === "records" && !this.#asked) {
+        // A ppoll, then a read once it says there is data.
+        const request = encodeTraceRequest(0, true);
+        for (let d = 0; d < request.length;) d += await this.conn.write(request.subarray(d));
+        this.#asked = "poll";
+      }
       let timer: ReturnType<typeof setTimeout> | undefined;
       const n = await Promise.race([
         this.conn.read(this.#buf),
@@ -63,7 +78,19 @@ class Socket {
       }
       const chunk = this.#buf.subarray(0, n);
       if (kind === "control") this.messages.push(...this.#control.push(chunk));
-      else this.records.push(...this.#records.push(chunk));
+      else {
+        for (const answer of this.#answers.push(chunk)) {
+          if (answer.rc === TRACE_PARKED) continue;
+          if (this.#asked === "poll") {
+            const request = encodeTraceRequest(256 * 1024, false);
+            for (let d = 0; d < request.length;) d += await this.conn.write(request.subarray(d));
+            this.#asked = "read";
+            continue;
+          }
+          this.#asked = undefined;
+          this.records.push(...this.#records.push(answer.bytes));
+        }
+      }
     }
     return true;
   }

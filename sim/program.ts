@@ -41,6 +41,19 @@ export interface RunOptions {
    * real time; left out, the run starts at a fixed date so that it is deterministic.
    */
   epochNs?: bigint;
+  /**
+   * The runtime's own counters, which stapfr's tapset reads with embedded C (lib/driver/counters_tapset.ts):
+   * the transport failures so far and the last sequence number handed out. Zero when left out.
+   */
+  counters?: () => RuntimeCounters;
+}
+
+/** What SystemTap's runtime counts while a module runs (`_stp_transport_failures`, `_stp_seq`). */
+export interface RuntimeCounters {
+  /** Records the runtime could not reserve (dropped, or cut short), since the module was loaded. */
+  transportFailures: number;
+  /** The last sequence number it handed out (0 before the first record). */
+  sequence: number;
 }
 
 /** A script instance in a module: begin, then time advances, then end. */
@@ -53,6 +66,10 @@ export interface ScriptRun {
   end(): void;
   /** Probe hits so far (for benchmarks and status). */
   readonly hits: number;
+  /** The files the script's procfs read probes serve (`/proc/systemtap/MODULE/NAME`). */
+  readonly procfsFiles?: readonly string[];
+  /** A read of one of them: its probe runs; its text, or undefined when the session is not running. */
+  readProcfs?(name: string): string | undefined;
 }
 
 /** Something the simulator cannot run, with its place in the script. */

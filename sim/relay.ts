@@ -1,29 +1,33 @@
 /**
- * The relay buffers of a simulated SystemTap 4.8 module (docs/systemtap-4.8.md section 5): per CPU, a ring of page-sized
- * sub-buffers holding relay records (`uint32 seq, uint32 len, payload`, see `sim/transport.ts`), with one
- * global sequence counter over all CPUs.
+ * The relay buffers of a simulated SystemTap 4.8 module (docs/systemtap-4.8.md section 5): per CPU, a ring of
+ * page-sized sub-buffers written as a byte stream by the runtime's print flush and read as a byte stream by
+ * the relay file's `read()`, with one global sequence counter over all CPUs. The bookkeeping is the kernel's:
+ * `subbufs_produced`, `subbufs_consumed`, `bytes_consumed`, the write offset (`subbuf_size + 1` while the
+ * writer is stalled on a full ring) and each sub-buffer's padding, so a reader meets the bytes a real relay
+ * file gives, damage included (docs/loss-accounting.md "Where records are lost").
  *
- * - Overwrite on (nobody attached): when a CPU needs a new sub-buffer and all are unread, its oldest whole
- *   sub-buffer is overwritten (5.2). Records that started in it are lost whole: the reader resumes at the first
- *   record that starts in the next retained sub-buffer, so a record is never emitted torn.
- * - Overwrite off (attached): new data that does not fit is dropped and counted as a transport failure (5.2).
- *   Its sequence number is used up, so readers see the gap.
- * - A read returns the unread records oldest first, including the partial sub-buffer, which the read closes
- *   as stap's read wrapper does: the rest of that page becomes padding (5.3). Consumed data is never repeated.
+ * The 4.8 ring ({@linkcode RingModel} `"4.8"`, the default of the process face):
+ * - Writing a record (`__stp_print_flush`, `runtime/print_flush.c`) reserves the 8-byte header and the payload
+ *   (`_stp_data_write_reserve`, `runtime/transport/relay_v2.c`), which grants at most what is left of the
+ *   current sub-buffer. When that is 1–8 bytes the record is dropped without a sequence number (a transport
+ *   failure), and those bytes stay in the stream as they were: zeros on the ring's first pass, an older
+ *   record's bytes after a wrap. When the header fits, the record takes the next sequence number and its
+ *   rest is written into the following sub-buffers; if one cannot be had (the ring is full while a reader is
+ *   attached), the record is cut short, counted as a failure, and keeps its number.
+ * - Overwrite on (nobody attached): the writer moves into the next sub-buffer whether it was read or not.
+ *   Overwrite off (attached): the move fails while every sub-buffer is unread; the writer stalls and every
+ *   record is dropped whole (a failure, no number) until the reader frees one (5.2).
+ * - A read (`__stp_relay_file_read`) first closes the writer's current sub-buffer if it holds data (the rest
+ *   of the page becomes padding), then copies unread bytes across sub-buffers, skipping padding
+ *   (`kernel/relay.c` `relay_file_read`). Consumed bytes never come again.
+ * - The first read of a ring that wrapped starts at the oldest sub-buffer still kept, `produced − n + 1`: as
+ *   the kernel lab measured (run 2 b1, docs/loss-accounting.md item 3), usually inside a record whose start
+ *   was overwritten.
  *
- * Decisions where 4.8 is odd:
- * - The 1–8 byte tail (5.2): when fewer than 8 bytes (a record header) are left in a sub-buffer, they become
- *   padding and the record starts on the next sub-buffer, as 5.1 does (PR31117). 4.8 drops the record and
- *   leaves those bytes as garbage that desynchronises the reader; that is not reproduced.
- * - What a real 4.8 ring hands its reader (docs/real-ring.md "What the real ring gives"), with
- *   {@linkcode RingDamage} (off unless asked for; the module host of the process face turns it on):
- *   - `wrap`: the first read after the ring wrapped while detached starts with a stale, torn fragment: the
- *     4-byte length of a record from an older pass (the last one overwritten), then the first part of its
- *     text, cut mid-line and glued to the newest data (in front of the first record read).
- *   - `truncate`: a record that does not fit while a reader is attached (the reader fell behind) is not
- *     dropped whole: what fits in the current sub-buffer is written, cut short at the sub-buffer's end, and
- *     ends with the 4-byte length it should have had, so the next record's text follows a binary word. It
- *     still counts as a transport failure; the records after it are dropped until the reader catches up.
+ * The clean ring (`"clean"`, what SystemTap 5.1 and later give, and what unit tests of the bookkeeping use): a
+ * header never straddles two sub-buffers (a tail of 1–8 bytes becomes padding, PR31117), a record that does
+ * not fit in the free sub-buffers is dropped whole, and the first read after a wrap starts at the first record
+ * that starts in the oldest kept sub-buffer. A reader of the clean ring never loses its frame.
  *
  * Memory is allocated once: no allocation per record on the write path.
  * @module
@@ -36,75 +40,58 @@ export const SUBBUF_SIZE = 4096;
 /** Default bytes per CPU: 16 MiB (5.1). */
 export const DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024;
 
-/** Marks a sub-buffer in which no record starts (it only continues a record from the one before). */
+/** errno of a read of an empty relay file in the 4.8 runtime (`-ENODATA`). */
+export const ENODATA = 61;
+
+/** Which ring to simulate: 4.8's, with its losses (the default), or the clean ring of 5.1 and later. */
+export type RingModel = "4.8" | "clean";
+
+/** Marks a sub-buffer in which no record starts (the clean ring's bookkeeping). */
 const NO_RECORD = 0xffff;
 
 /** Counters of the relay buffers, over all CPUs. */
 export interface RelayStats {
-  /** Records written (not dropped). */
+  /** Records written with a sequence number (whole or cut short). */
   records: number;
-  /** Payload and header bytes written. */
+  /** Header and payload bytes written. */
   bytes: number;
-  /** Records dropped because the ring was full with overwrite off: stap's transport failures. */
+  /** Transport failures: records dropped (no number) and records cut short (with one), as 4.8 counts them. */
   failures: number;
-  /** Sub-buffers overwritten while overwrite was on. */
+  /** Of the failures, records dropped at a sub-buffer's last 1–8 bytes (the 4.8 ring only). */
+  tailDrops: number;
+  /** Of the failures, records cut short because the rest could not be reserved (the 4.8 ring only). */
+  cutShort: number;
+  /** Sub-buffers the writer moved into while they were still unread (overwrite on). */
   overwrittenSubbufs: number;
-  /** Records lost whole to overwriting. */
-  overwrittenRecords: number;
 }
 
-/** Which of the real 4.8 ring's damage to reproduce (docs/real-ring.md). */
-export interface RingDamage {
-  /** The stale, torn fragment at the start of the first read after a wrap while detached. */
-  wrap?: boolean;
-  /** Records cut short at a sub-buffer end, with a binary word, when an attached reader falls behind. */
-  truncate?: boolean;
-}
-
-/** One CPU's ring. All offsets are bytes; sub-buffer `i` is `data[i*SUBBUF_SIZE ..]`. */
+/** One CPU's ring, with the kernel's names for its bookkeeping. */
 class CpuRing {
   readonly data: Uint8Array;
   readonly view: DataView;
-  /** Bytes of real data in each sub-buffer once it is closed (the rest is padding). */
-  readonly end: Uint16Array;
-  /** Offset of the first record that starts in each sub-buffer, or NO_RECORD. */
+  /** Padding at the end of each sub-buffer once it was closed. */
+  readonly padding: Uint16Array;
+  /** The clean ring: offset of the first record that starts in each sub-buffer, or NO_RECORD. */
   readonly firstRecord: Uint16Array;
-  /** Records starting in each sub-buffer (for the count of records lost to overwriting). */
-  readonly starts: Uint32Array;
-  /** Sub-buffers closed since load; the current one is `produced % nsub`. */
   produced = 0;
-  /** Sub-buffers consumed (read or overwritten) since load; the oldest unread is `consumed % nsub`. */
   consumed = 0;
-  /** Write offset in the current sub-buffer. */
+  bytesConsumed = 0;
+  /** Write offset in the writer's sub-buffer; `SUBBUF_SIZE + 1` while the writer is stalled. */
   offset = 0;
-  /** Read offset in the oldest unread sub-buffer. */
-  readOff = 0;
-  /** The reader lost the start of the record under its cursor: resume at the next record start. */
-  skip = false;
-  /** The ring wrapped while detached: the next read starts with the stale fragment (RingDamage.wrap). */
-  wrapped = false;
-  /** The text of the last record overwritten (as far as it lay in its sub-buffer), and its length. */
-  readonly stale = new Uint8Array(SUBBUF_SIZE);
-  staleBytes = 0;
-  staleLength = 0;
+  /** The sub-buffer the writer writes in (`buf->data`). */
+  writeSub = 0;
 
   constructor(readonly nsub: number) {
+    // relay_alloc_buf zeroes the pages: the ring's first pass reads zeros where nothing was written.
     this.data = new Uint8Array(nsub * SUBBUF_SIZE);
     this.view = new DataView(this.data.buffer);
-    this.end = new Uint16Array(nsub);
+    this.padding = new Uint16Array(nsub);
     this.firstRecord = new Uint16Array(nsub).fill(NO_RECORD);
-    this.starts = new Uint32Array(nsub);
   }
 
-  /** Closes the current sub-buffer at the write offset and starts the next one. */
-  close(): void {
-    const cur = this.produced % this.nsub;
-    this.end[cur] = this.offset;
-    this.produced++;
-    const next = this.produced % this.nsub;
-    this.firstRecord[next] = NO_RECORD;
-    this.starts[next] = 0;
-    this.offset = 0;
+  /** `__stp_relay_buf_empty`: nothing written since the last read took everything. */
+  get empty(): boolean {
+    return this.offset === 0 && this.produced === this.consumed;
   }
 }
 
@@ -117,294 +104,279 @@ export class RelayBuffers {
   readonly subbufs: number;
   /** Overwrite the oldest data when full (detached) instead of dropping new data (attached). */
   overwrite = false;
+  readonly model: RingModel;
   readonly stats: RelayStats = {
     records: 0,
     bytes: 0,
     failures: 0,
+    tailDrops: 0,
+    cutShort: 0,
     overwrittenSubbufs: 0,
-    overwrittenRecords: 0,
   };
-  /** The real ring's damage reproduced (none by default: the clean ring). */
-  readonly damage: RingDamage;
   #rings: CpuRing[];
   #seq = 0;
 
-  constructor(cpus: number, bufferBytes: number = DEFAULT_BUFFER_BYTES, damage: RingDamage = {}) {
-    this.damage = damage;
+  constructor(cpus: number, bufferBytes: number = DEFAULT_BUFFER_BYTES, model: RingModel = "clean") {
     if (!Number.isInteger(cpus) || cpus < 1) throw new RangeError(`Invalid CPU count "${cpus}"`);
-    if (!Number.isInteger(bufferBytes) || bufferBytes < SUBBUF_SIZE || bufferBytes % SUBBUF_SIZE !== 0) {
-      throw new RangeError(`Invalid buffer size "${bufferBytes}": expected a positive multiple of 4096`);
+    if (!Number.isInteger(bufferBytes) || bufferBytes < 2 * SUBBUF_SIZE || bufferBytes % SUBBUF_SIZE !== 0) {
+      throw new RangeError(
+        `Invalid buffer size "${bufferBytes}": expected a multiple of 4096 of at least two sub-buffers`,
+      );
     }
     this.cpus = cpus;
     this.bufferBytes = bufferBytes;
     this.subbufs = bufferBytes / SUBBUF_SIZE;
+    this.model = model;
     this.#rings = Array.from({ length: cpus }, () => new CpuRing(this.subbufs));
   }
 
-  /** The last sequence number handed out (0 before the first record). */
+  /** The last sequence number handed out (0 before the first record): the counters file's `sequence`. */
   get lastSequence(): number {
     return this.#seq;
   }
 
-  /**
-   * Writes one record (a flushed print buffer) on `cpu`. Returns false when it was dropped (ring full with
-   * overwrite off, or a record larger than the ring): that counts as a transport failure.
-   */
-  write(cpu: number, payload: Uint8Array): boolean {
+  #ring(cpu: number): CpuRing {
     const ring = this.#rings[cpu];
     if (ring === undefined) throw new RangeError(`No such CPU "${cpu}"`);
-    const length = payload.length;
-    if (length > MAX_RECORD_PAYLOAD) throw new RangeError(`Record of ${length} bytes exceeds 8192`);
-    this.#seq = (this.#seq + 1) >>> 0;
-    const need = RECORD_HEADER + length;
-    const remaining = SUBBUF_SIZE - ring.offset;
-    const base = (ring.produced % ring.nsub) * SUBBUF_SIZE;
+    return ring;
+  }
 
-    if (need <= remaining) {
-      // Fast path: the whole record fits in the current sub-buffer.
-      const at = base + ring.offset;
-      ring.view.setUint32(at, this.#seq, true);
-      ring.view.setUint32(at + 4, length, true);
-      ring.data.set(payload, at + RECORD_HEADER);
-      this.#noteStart(ring, ring.produced % ring.nsub, ring.offset);
-      ring.offset += need;
-      this.stats.records++;
-      this.stats.bytes += need;
-      return true;
+  /**
+   * Writes one record (a flushed print buffer) on `cpu`. Returns false when it was dropped without a sequence
+   * number; a record cut short returns true (it has its number) and, like a drop, counts as a transport
+   * failure.
+   */
+  write(cpu: number, payload: Uint8Array): boolean {
+    const ring = this.#ring(cpu);
+    if (payload.length === 0) return true;
+    if (payload.length > MAX_RECORD_PAYLOAD) {
+      throw new RangeError(`Record of ${payload.length} bytes exceeds 8192`);
     }
-    return this.#writeSpanning(ring, payload, need, remaining);
+    return this.model === "4.8" ? this.#flush48(ring, payload) : this.#flushClean(ring, payload);
   }
 
-  #noteStart(ring: CpuRing, sub: number, offset: number): void {
-    if (ring.firstRecord[sub] === NO_RECORD) ring.firstRecord[sub] = offset;
-    ring.starts[sub]++;
+  /** `__stp_print_flush` of 4.8, step by step. */
+  #flush48(ring: CpuRing, payload: Uint8Array): boolean {
+    const len = payload.length;
+    let got = this.#reserve(ring, RECORD_HEADER + len);
+    // The header must fit whole, with at least one byte of payload after it (`bytes_reserved > hlen`).
+    if (got <= RECORD_HEADER) {
+      this.stats.failures++;
+      // The reservation moved the write offset over the bytes it granted: they stay as they were.
+      if (got > 0) this.stats.tailDrops++;
+      return false;
+    }
+    this.#seq = (this.#seq + 1) >>> 0;
+    let at = ring.writeSub * SUBBUF_SIZE + ring.offset - got;
+    this.#noteStart(ring, at);
+    ring.view.setUint32(at, this.#seq, true);
+    ring.view.setUint32(at + 4, len, true);
+    let done = got - RECORD_HEADER;
+    ring.data.set(payload.subarray(0, done), at + RECORD_HEADER);
+    this.stats.records++;
+    this.stats.bytes += got;
+    while (done < len) {
+      got = this.#reserve(ring, len - done);
+      if (got === 0) {
+        // "the receiver must somehow resynch the framing": the record stays cut short.
+        this.stats.failures++;
+        this.stats.cutShort++;
+        return true;
+      }
+      at = ring.writeSub * SUBBUF_SIZE + ring.offset - got;
+      ring.data.set(payload.subarray(done, done + got), at);
+      done += got;
+      this.stats.bytes += got;
+    }
+    return true;
   }
 
-  /** A record that needs one or more new sub-buffers: make room (or drop), then write it piece by piece. */
-  #writeSpanning(ring: CpuRing, payload: Uint8Array, need: number, remaining: number): boolean {
-    // A header never straddles two sub-buffers: a tail shorter than a header becomes padding.
-    const firstPart = remaining < RECORD_HEADER ? 0 : remaining;
-    const newSubbufs = Math.ceil((need - firstPart) / SUBBUF_SIZE);
-    if (newSubbufs > ring.nsub - 1) {
+  /** The clean ring: a header never straddles, and a record is written whole or dropped whole. */
+  #flushClean(ring: CpuRing, payload: Uint8Array): boolean {
+    if (ring.offset > SUBBUF_SIZE && !this.#switch(ring)) {
       this.stats.failures++;
       return false;
     }
+    const need = RECORD_HEADER + payload.length;
+    const left = SUBBUF_SIZE - ring.offset;
+    // Too little left for a header and a byte of payload: the rest of the page becomes padding (PR31117).
+    const pad = left <= RECORD_HEADER;
+    const moves = Math.ceil((pad ? need : Math.max(0, need - left)) / SUBBUF_SIZE);
     const free = ring.nsub - 1 - (ring.produced - ring.consumed);
-    if (newSubbufs > free) {
-      if (!this.overwrite) {
-        this.stats.failures++;
-        if (this.damage.truncate) this.#writeTruncated(ring, payload, remaining);
-        return false;
-      }
-      for (let i = free; i < newSubbufs; i++) this.#overwriteOldest(ring);
+    if (moves > ring.nsub - 1 || (!this.overwrite && moves > free)) {
+      this.stats.failures++;
+      return false;
     }
-    if (firstPart === 0) ring.close();
+    if (pad && left > 0) this.#switch(ring);
+    return this.#flush48(ring, payload);
+  }
 
-    let sub = ring.produced % ring.nsub;
-    let at = sub * SUBBUF_SIZE + ring.offset;
-    ring.view.setUint32(at, this.#seq, true);
-    ring.view.setUint32(at + 4, payload.length, true);
-    this.#noteStart(ring, sub, ring.offset);
-    ring.offset += RECORD_HEADER;
-    let done = 0;
-    while (done < payload.length) {
-      if (ring.offset === SUBBUF_SIZE) ring.close();
-      sub = ring.produced % ring.nsub;
-      at = sub * SUBBUF_SIZE + ring.offset;
-      const piece = Math.min(payload.length - done, SUBBUF_SIZE - ring.offset);
-      ring.data.set(payload.subarray(done, done + piece), at);
-      done += piece;
-      ring.offset += piece;
+  #noteStart(ring: CpuRing, at: number): void {
+    const sub = Math.floor(at / SUBBUF_SIZE);
+    if (ring.firstRecord[sub] === NO_RECORD) ring.firstRecord[sub] = at - sub * SUBBUF_SIZE;
+  }
+
+  /** `_stp_data_write_reserve`: bytes granted in the writer's sub-buffer (0: none), the offset moved past them. */
+  #reserve(ring: CpuRing, size: number): number {
+    if (ring.offset >= SUBBUF_SIZE) {
+      if (!this.#switch(ring)) return 0;
+      size = Math.min(size, SUBBUF_SIZE);
+    } else if (ring.offset + size > SUBBUF_SIZE) {
+      size = SUBBUF_SIZE - ring.offset;
     }
-    this.stats.records++;
-    this.stats.bytes += need;
+    ring.offset += size;
+    return size;
+  }
+
+  /**
+   * `__stp_relay_switch_subbuf`: closes the writer's sub-buffer (unless it is stalled, when it was closed
+   * already) and moves to the next one, which fails while every sub-buffer is unread and overwrite is off.
+   */
+  #switch(ring: CpuRing): boolean {
+    if (ring.offset !== SUBBUF_SIZE + 1) {
+      ring.padding[ring.produced % ring.nsub] = SUBBUF_SIZE - ring.offset;
+      ring.produced++;
+    }
+    const next = ring.produced % ring.nsub;
+    const full = ring.produced - ring.consumed >= ring.nsub;
+    if (!this.overwrite && full) {
+      ring.offset = SUBBUF_SIZE + 1;
+      return false;
+    }
+    if (full) this.stats.overwrittenSubbufs++;
+    ring.offset = 0;
+    ring.writeSub = next;
+    ring.padding[next] = 0;
+    ring.firstRecord[next] = NO_RECORD;
     return true;
   }
 
   /**
-   * RingDamage.truncate: the record cut short at the end of the current sub-buffer, ending with the 4-byte
-   * length it should have had (what the real ring shows as a binary word glued before the next number).
+   * A reader attached (overwrite goes off): a ring that wrapped is caught up to the oldest page it kept, as the
+   * lab saw the first read do. (Done here rather than at the read: the module may fill the ring and stall its
+   * writer before the reader's first read comes, and the kernel's stalled path would then read from the stale
+   * position of the last reader, which the lab did not see.)
    */
-  #writeTruncated(ring: CpuRing, payload: Uint8Array, remaining: number): void {
-    const room = remaining - RECORD_HEADER - 4;
-    if (room < 1) return;
-    const text = Math.min(room, payload.length);
-    const sub = ring.produced % ring.nsub;
-    const at = sub * SUBBUF_SIZE + ring.offset;
-    ring.view.setUint32(at, this.#seq, true);
-    ring.view.setUint32(at + 4, text + 4, true);
-    ring.data.set(payload.subarray(0, text), at + RECORD_HEADER);
-    ring.view.setUint32(at + RECORD_HEADER + text, payload.length, true);
-    this.#noteStart(ring, sub, ring.offset);
-    ring.offset += RECORD_HEADER + text + 4;
-    this.stats.bytes += RECORD_HEADER + text + 4;
-  }
-
-  #overwriteOldest(ring: CpuRing): void {
-    const oldest = ring.consumed % ring.nsub;
-    if (this.damage.wrap) this.#keepStale(ring, oldest);
-    this.stats.overwrittenRecords += ring.starts[oldest];
-    // The reader had already taken the records before its cursor.
-    if (ring.readOff > 0 && !ring.skip) this.stats.overwrittenRecords -= this.#recordsBefore(ring, oldest);
-    this.stats.overwrittenSubbufs++;
-    ring.consumed++;
-    ring.readOff = 0;
-    ring.skip = true;
-  }
-
-  /** RingDamage.wrap: keeps the first record that starts in sub-buffer `sub`, which is being overwritten. */
-  #keepStale(ring: CpuRing, sub: number): void {
-    const off = ring.firstRecord[sub];
-    if (off === NO_RECORD) return;
-    const base = sub * SUBBUF_SIZE;
-    const length = ring.view.getUint32(base + off + 4, true);
-    const bytes = Math.max(0, Math.min(length, ring.end[sub] - off - RECORD_HEADER));
-    ring.stale.set(ring.data.subarray(base + off + RECORD_HEADER, base + off + RECORD_HEADER + bytes));
-    ring.staleBytes = bytes;
-    ring.staleLength = length;
-    ring.wrapped = true;
-  }
-
-  /** Records starting before the read cursor in sub-buffer `sub` (already consumed, so not lost). */
-  #recordsBefore(ring: CpuRing, sub: number): number {
-    let n = 0;
-    let off = ring.firstRecord[sub];
-    if (off === NO_RECORD) return 0;
-    const base = sub * SUBBUF_SIZE;
-    while (off < ring.readOff) {
-      n++;
-      off += RECORD_HEADER + ring.view.getUint32(base + off + 4, true);
+  attached(): void {
+    this.overwrite = false;
+    for (const ring of this.#rings) {
+      if (ring.produced - ring.consumed >= ring.nsub && ring.offset <= SUBBUF_SIZE) this.#catchUp(ring);
     }
+  }
+
+  /** Whether a poll of `cpu`'s relay file says there is something to read. */
+  hasData(cpu: number): boolean {
+    return !this.#ring(cpu).empty;
+  }
+
+  /**
+   * One `read()` of `cpu`'s relay file into `out`: the bytes read, or `-ENODATA` when there is nothing (the
+   * 4.8 runtime's answer). Bytes are the stream as it lies in the ring, records and damage alike.
+   */
+  read(cpu: number, out: Uint8Array): number {
+    const ring = this.#ring(cpu);
+    if (ring.produced - ring.consumed >= ring.nsub && ring.offset <= SUBBUF_SIZE) this.#catchUp(ring);
+    // stap's read wrapper closes the writer's sub-buffer if it holds anything (5.3).
+    if (ring.offset !== 0) this.#switch(ring);
+    if (ring.produced === ring.consumed) return -ENODATA;
+    const n = this.#relayRead(ring, out);
+    // stapio reads a header and a payload at a time, and each read's wrapper tries the stalled writer's move
+    // again: the writer goes on as soon as a page is free. One read here stands for many of stapio's.
+    if (ring.offset === SUBBUF_SIZE + 1 && ring.produced - ring.consumed < ring.nsub) this.#switch(ring);
     return n;
   }
 
-  /** Whether `cpu` has unread records. */
-  hasData(cpu: number): boolean {
-    const ring = this.#rings[cpu];
-    if (ring.consumed < ring.produced) {
-      // Full sub-buffers may hold only the tail of a lost record: look for a record start.
-      if (!ring.skip) return true;
-      for (let c = ring.consumed; c < ring.produced; c++) {
-        if (ring.firstRecord[c % ring.nsub] !== NO_RECORD) return true;
+  /**
+   * A wrapped ring's first read moves to the oldest sub-buffer kept (`relay_file_read_avail`); the clean ring
+   * also skips to the first record that starts there.
+   */
+  #catchUp(ring: CpuRing): void {
+    ring.consumed = ring.produced - ring.nsub + 1;
+    ring.bytesConsumed = 0;
+    if (this.model !== "clean") return;
+    while (ring.consumed < ring.produced) {
+      const first = ring.firstRecord[ring.consumed % ring.nsub];
+      if (first !== NO_RECORD) {
+        ring.bytesConsumed = first;
+        return;
       }
+      ring.consumed++;
     }
-    const cur = ring.produced % ring.nsub;
-    if (ring.skip) return ring.firstRecord[cur] !== NO_RECORD;
-    return ring.offset > ring.readOff;
+    // Nothing starts in a closed sub-buffer: the writer's one (if it has a start) is where reading resumes.
+    const first = ring.firstRecord[ring.writeSub];
+    ring.bytesConsumed = first === NO_RECORD ? Math.min(ring.offset, SUBBUF_SIZE) : first;
   }
 
-  /** Unread bytes on `cpu`, padding excluded (an upper bound when records were lost to overwriting). */
-  unreadBytes(cpu: number): number {
-    const ring = this.#rings[cpu];
-    let total = 0;
-    for (let c = ring.consumed; c < ring.produced; c++) total += ring.end[c % ring.nsub];
-    total += ring.offset;
-    return Math.max(0, total - ring.readOff);
-  }
-
-  /**
-   * Moves unread whole records of `cpu` into `out`, oldest first, and returns the number of bytes. Records are
-   * copied with their headers. `out` must hold at least one record of the largest size (8200 bytes); a
-   * smaller `out` still works when the next record fits, and otherwise throws.
-   */
-  read(cpu: number, out: Uint8Array): number {
-    const ring = this.#rings[cpu];
-    if (ring === undefined) throw new RangeError(`No such CPU "${cpu}"`);
-    if (!ring.wrapped || !this.damage.wrap) return this.#read(ring, out);
-    // The stale fragment goes in front of the first record's text: keep room for it.
-    const fragment = RECORD_HEADER + ring.staleBytes;
-    if (out.length - fragment < RECORD_HEADER + MAX_RECORD_PAYLOAD) return this.#read(ring, out);
-    const written = this.#read(ring, out.subarray(0, out.length - fragment));
-    if (written === 0) return 0;
-    ring.wrapped = false;
-    return written + this.#glueStale(ring, out, written);
-  }
-
-  /**
-   * Puts the stale fragment (the overwritten record's length word and its text, cut mid-line) in front of the
-   * text of the record at the start of `out`; returns the bytes added.
-   */
-  #glueStale(ring: CpuRing, out: Uint8Array, written: number): number {
-    const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-    const length = view.getUint32(4, true);
-    // Cut the stale text in the middle of a line, about two thirds in, within the largest record.
-    let cut = Math.min(Math.floor((ring.staleBytes * 2) / 3), MAX_RECORD_PAYLOAD - length - 4);
-    while (cut > 0 && ring.stale[cut - 1] === 0x0a) cut--;
-    if (cut < 0) return 0;
-    const added = 4 + cut;
-    out.copyWithin(RECORD_HEADER + added, RECORD_HEADER, written);
-    view.setUint32(RECORD_HEADER, ring.staleLength, true);
-    out.set(ring.stale.subarray(0, cut), RECORD_HEADER + 4);
-    view.setUint32(4, length + added, true);
-    return added;
-  }
-
-  #read(ring: CpuRing, out: Uint8Array): number {
+  /** `relay_file_read`: copies what is available, across sub-buffers, skipping padding. */
+  #relayRead(ring: CpuRing, out: Uint8Array): number {
     let written = 0;
-    for (;;) {
-      let sub = ring.consumed % ring.nsub;
-      if (ring.consumed === ring.produced) {
-        // The current sub-buffer: stap's read wrapper closes it if it holds unread data.
-        if (ring.skip) {
-          if (ring.firstRecord[sub] === NO_RECORD) break;
-          ring.readOff = ring.firstRecord[sub];
-          ring.skip = false;
-        }
-        if (ring.offset <= ring.readOff) break;
-        ring.close();
-      }
-      if (ring.skip) {
-        if (ring.firstRecord[sub] === NO_RECORD) {
-          ring.consumed++;
-          continue;
-        }
-        ring.readOff = ring.firstRecord[sub];
-        ring.skip = false;
-      }
-      const end = ring.end[sub];
-      if (ring.readOff >= end) {
-        ring.consumed++;
-        ring.readOff = 0;
-        continue;
-      }
-      // Copy the run of records that lie wholly in this sub-buffer and fit in `out`, in one go.
-      const base = sub * SUBBUF_SIZE;
-      let off = ring.readOff;
-      let room = out.length - written;
-      while (off + RECORD_HEADER <= end) {
-        const size = RECORD_HEADER + ring.view.getUint32(base + off + 4, true);
-        if (off + size > end || size > room) break;
-        off += size;
-        room -= size;
-      }
-      if (off > ring.readOff) {
-        out.set(ring.data.subarray(base + ring.readOff, base + off), written);
-        written += off - ring.readOff;
-        ring.readOff = off;
-        continue;
-      }
-      // The next record spans sub-buffers, or does not fit in `out`.
-      const size = RECORD_HEADER + ring.view.getUint32(base + off + 4, true);
-      if (size > out.length - written) {
-        if (written === 0) throw new RangeError(`Read buffer of ${out.length} bytes cannot hold a record`);
-        break;
-      }
-      let left = size;
-      while (left > 0) {
-        sub = ring.consumed % ring.nsub;
-        if (ring.consumed === ring.produced) ring.close();
-        const piece = Math.min(left, ring.end[sub] - ring.readOff);
-        const from = sub * SUBBUF_SIZE + ring.readOff;
-        out.set(ring.data.subarray(from, from + piece), written);
-        written += piece;
-        left -= piece;
-        ring.readOff += piece;
-        if (left > 0) {
-          ring.consumed++;
-          ring.readOff = 0;
-        }
-      }
+    while (written < out.length) {
+      if (!this.#readAvail(ring)) break;
+      const start = this.#readStart(ring);
+      let avail = this.#subbufAvail(ring, start);
+      if (avail === 0) break;
+      avail = Math.min(avail, out.length - written);
+      out.set(ring.data.subarray(start, start + avail), written);
+      written += avail;
+      this.#consume(ring, start, avail);
     }
     return written;
+  }
+
+  /** `relay_subbufs_consumed(chan, cpu, 1)`. */
+  #subbufsConsumed(ring: CpuRing): void {
+    if (1 > ring.produced - ring.consumed) ring.consumed = ring.produced;
+    else ring.consumed++;
+  }
+
+  /** `relay_file_read_consume`. */
+  #consume(ring: CpuRing, readPos: number, bytes: number): void {
+    if (ring.produced === ring.consumed && ring.offset === ring.bytesConsumed) return;
+    if (ring.bytesConsumed + bytes > SUBBUF_SIZE) {
+      this.#subbufsConsumed(ring);
+      ring.bytesConsumed = 0;
+    }
+    ring.bytesConsumed += bytes;
+    const sub = readPos === 0 ? ring.consumed % ring.nsub : Math.floor(readPos / SUBBUF_SIZE);
+    if (ring.bytesConsumed + ring.padding[sub] === SUBBUF_SIZE) {
+      if (sub === ring.produced % ring.nsub && ring.offset === SUBBUF_SIZE) return;
+      this.#subbufsConsumed(ring);
+      ring.bytesConsumed = 0;
+    }
+  }
+
+  /** `relay_file_read_avail`. */
+  #readAvail(ring: CpuRing): boolean {
+    this.#consume(ring, 0, 0);
+    if (ring.offset > SUBBUF_SIZE) return ring.produced !== ring.consumed;
+    if (ring.produced - ring.consumed >= ring.nsub) this.#catchUp(ring);
+    const whole = ring.nsub * SUBBUF_SIZE;
+    let produced = (ring.produced % ring.nsub) * SUBBUF_SIZE + ring.offset;
+    const consumed = (ring.consumed % ring.nsub) * SUBBUF_SIZE + ring.bytesConsumed;
+    if (consumed > produced) produced += whole;
+    if (consumed === produced) return ring.offset === SUBBUF_SIZE && ring.produced > ring.consumed;
+    return true;
+  }
+
+  /** `relay_file_read_start_pos`: the read position, moved past padding. */
+  #readStart(ring: CpuRing): number {
+    const whole = ring.nsub * SUBBUF_SIZE;
+    let pos = ((ring.consumed % ring.nsub) * SUBBUF_SIZE + ring.bytesConsumed) % whole;
+    const sub = Math.floor(pos / SUBBUF_SIZE);
+    const paddingStart = (sub + 1) * SUBBUF_SIZE - ring.padding[sub];
+    if (pos >= paddingStart && pos < (sub + 1) * SUBBUF_SIZE) pos = ((sub + 1) % ring.nsub) * SUBBUF_SIZE;
+    return pos;
+  }
+
+  /** `relay_file_read_subbuf_avail`. */
+  #subbufAvail(ring: CpuRing, readPos: number): number {
+    const writeOffset = Math.min(ring.offset, SUBBUF_SIZE);
+    const sub = Math.floor(readPos / SUBBUF_SIZE);
+    const readOffset = readPos % SUBBUF_SIZE;
+    const padding = ring.padding[sub];
+    if (sub === ring.writeSub) {
+      return readOffset + padding < writeOffset ? writeOffset - (readOffset + padding) : 0;
+    }
+    return SUBBUF_SIZE - padding - readOffset;
   }
 }

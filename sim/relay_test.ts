@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { RelayBuffers, SUBBUF_SIZE } from "./relay.ts";
+import { ENODATA, RelayBuffers, SUBBUF_SIZE } from "./relay.ts";
 import { RecordDecoder, type RelayRecord } from "./transport.ts";
 
 /** A payload whose bytes are derived from its sequence number, so a torn or mixed record shows. */
@@ -18,20 +18,24 @@ function assertIntact(record: RelayRecord, length?: number): void {
   );
 }
 
+/** Reads `cpu`'s relay file until it is empty; the clean ring's bytes are whole records, back to back. */
 function readAll(relay: RelayBuffers, cpu: number, chunk = 64 * 1024): RelayRecord[] {
   const out = new Uint8Array(chunk);
   const decoder = new RecordDecoder();
   const records: RelayRecord[] = [];
   for (;;) {
     const n = relay.read(cpu, out);
-    if (n === 0) break;
+    if (n <= 0) {
+      assert(n === -ENODATA || n === 0, `read returned ${n}`);
+      break;
+    }
     records.push(...decoder.push(out.subarray(0, n)));
   }
-  assertEquals(decoder.pendingBytes, 0, "reads return whole records only");
+  assertEquals(decoder.pendingBytes, 0, "the stream ends with a whole record");
   return records;
 }
 
-/** Writes a record with the payload pattern of the sequence number it will get. */
+/** Writes a record with the payload pattern of the sequence number it gets if it is written. */
 function writeNext(relay: RelayBuffers, cpu: number, length: number): boolean {
   return relay.write(cpu, payloadFor(relay.lastSequence + 1, length));
 }
@@ -40,7 +44,8 @@ Deno.test("relay: sizes and one global sequence over all CPUs (5.1, 4.9)", () =>
   const relay = new RelayBuffers(2, 16 * SUBBUF_SIZE);
   assertEquals(relay.subbufs, 16);
   assertThrows(() => new RelayBuffers(2, 5000), RangeError);
-  assertThrows(() => new RelayBuffers(0, SUBBUF_SIZE), RangeError);
+  assertThrows(() => new RelayBuffers(2, SUBBUF_SIZE), RangeError);
+  assertThrows(() => new RelayBuffers(0, 2 * SUBBUF_SIZE), RangeError);
   for (let i = 0; i < 10; i++) writeNext(relay, i % 2, 50);
   const cpu0 = readAll(relay, 0);
   const cpu1 = readAll(relay, 1);
@@ -49,8 +54,26 @@ Deno.test("relay: sizes and one global sequence over all CPUs (5.1, 4.9)", () =>
   [...cpu0, ...cpu1].forEach((r) => assertIntact(r, 50));
 });
 
-Deno.test("relay: overwrite keeps only the newest data of each CPU, never torn (5.2)", () => {
-  const relay = new RelayBuffers(2, 8 * SUBBUF_SIZE);
+Deno.test("relay: an empty relay file reads as ENODATA, and a read closes the writer's sub-buffer (5.3)", () => {
+  const relay = new RelayBuffers(1, 4 * SUBBUF_SIZE);
+  const out = new Uint8Array(SUBBUF_SIZE);
+  assertEquals(relay.read(0, out), -ENODATA);
+  assert(!relay.hasData(0));
+  writeNext(relay, 0, 10);
+  assert(relay.hasData(0));
+  assertEquals(relay.read(0, out), 18);
+  assertEquals(relay.read(0, out), -ENODATA);
+  // The read closed the page holding those 18 bytes: the next record starts a page of its own, and each
+  // read lets the ring go round without ever repeating or losing anything.
+  for (let i = 2; i < 20; i++) {
+    writeNext(relay, 0, 10);
+    assertEquals(readAll(relay, 0).map((r) => r.seq), [i]);
+  }
+  assertEquals([relay.stats.overwrittenSubbufs, relay.stats.failures], [0, 0]);
+});
+
+Deno.test("relay: the clean ring overwritten keeps each CPU's newest records, whole (5.2)", () => {
+  const relay = new RelayBuffers(2, 8 * SUBBUF_SIZE, "clean");
   relay.overwrite = true;
   // CPU 0 wraps its ring three times over; CPU 1 writes a little and keeps all of it.
   for (let i = 0; i < 3 * 8 * 40; i++) writeNext(relay, 0, 100);
@@ -61,8 +84,10 @@ Deno.test("relay: overwrite keeps only the newest data of each CPU, never torn (
   }
   for (let i = 0; i < 30; i++) writeNext(relay, 0, 100);
   const last = relay.lastSequence;
+  relay.overwrite = false; // a reader attaches
   const cpu0 = readAll(relay, 0);
-  // A contiguous run ending with the newest record, about as much as 7-8 pages hold (37 records a page).
+  // A contiguous run ending with the newest record: the 8 pages kept, the oldest from its first record on
+  // (37 records a page).
   assertEquals(cpu0.at(-1)?.seq, last);
   const seqs = cpu0.map((r) => r.seq).filter((s) => !cpu1Seqs.includes(s));
   for (let i = 1; i < seqs.length; i++) assert(seqs[i] > seqs[i - 1], "oldest first");
@@ -71,62 +96,46 @@ Deno.test("relay: overwrite keeps only the newest data of each CPU, never torn (
   assertEquals(readAll(relay, 1).map((r) => r.seq), cpu1Seqs);
   assert(relay.stats.overwrittenSubbufs > 0);
   assertEquals(relay.stats.failures, 0);
-  assertEquals(relay.stats.records - relay.stats.overwrittenRecords, cpu0.length + 5);
 });
 
-Deno.test("relay: records spanning sub-buffers survive overwrite whole or not at all (5.2, 5.3)", () => {
-  const relay = new RelayBuffers(1, 6 * SUBBUF_SIZE);
+Deno.test("relay: the clean ring's records spanning sub-buffers survive overwrite whole or not at all", () => {
+  const relay = new RelayBuffers(1, 6 * SUBBUF_SIZE, "clean");
   relay.overwrite = true;
-  const sizes = [3000, 8192, 17, 4089, 0, 5000, 4087, 6000, 1];
-  for (let i = 0; i < 200; i++) writeNext(relay, 0, sizes[i % sizes.length]);
+  const sizes = [3000, 8192, 17, 4089, 5000, 4087, 6000, 1];
+  const sizeOf = new Map<number, number>();
+  for (let i = 0; i < 200; i++) {
+    const size = sizes[i % sizes.length];
+    if (writeNext(relay, 0, size)) sizeOf.set(relay.lastSequence, size);
+  }
   const records = readAll(relay, 0);
   assert(records.length > 0);
   assertEquals(records.at(-1)?.seq, relay.lastSequence);
-  for (const r of records) assertIntact(r, sizes[(r.seq - 1) % sizes.length]);
+  for (const r of records) assertIntact(r, sizeOf.get(r.seq));
   for (let i = 1; i < records.length; i++) assertEquals(records[i].seq, records[i - 1].seq + 1);
 });
 
-Deno.test("relay: drop while attached is counted and keeps the oldest data (5.2)", () => {
-  const relay = new RelayBuffers(1, 4 * SUBBUF_SIZE);
-  relay.overwrite = false;
-  let accepted = 0;
-  for (let i = 0; i < 1000; i++) if (writeNext(relay, 0, 100)) accepted++;
-  assertEquals(relay.stats.failures, 1000 - accepted);
-  assert(relay.stats.failures > 0);
-  const records = readAll(relay, 0);
-  assertEquals(records.length, accepted);
-  assertEquals(records.map((r) => r.seq), Array.from({ length: accepted }, (_, i) => i + 1));
-  // Room again after the read: new records are accepted, and the gap in sequence numbers shows the drops.
-  assert(writeNext(relay, 0, 100));
-  assertEquals(readAll(relay, 0).map((r) => r.seq), [1001]);
-});
-
-Deno.test("relay: consecutive reads never repeat data; a read closes the partial sub-buffer (5.3)", () => {
-  const relay = new RelayBuffers(1, 4 * SUBBUF_SIZE);
-  relay.overwrite = true;
-  writeNext(relay, 0, 10);
-  writeNext(relay, 0, 10);
-  assert(relay.hasData(0));
-  assertEquals(readAll(relay, 0).map((r) => r.seq), [1, 2]);
-  assert(!relay.hasData(0));
-  assertEquals(readAll(relay, 0), []);
-  writeNext(relay, 0, 10);
-  assertEquals(readAll(relay, 0).map((r) => r.seq), [3]);
-  // Each read closed a page holding 36 bytes: after 4 such reads the ring has cycled, yet nothing repeats
-  // and nothing is lost because everything was consumed.
-  for (let i = 4; i < 20; i++) {
-    writeNext(relay, 0, 10);
-    assertEquals(readAll(relay, 0).map((r) => r.seq), [i]);
+Deno.test("relay: records that do not fit while attached are dropped without a number (5.2)", () => {
+  for (const model of ["clean", "4.8"] as const) {
+    const relay = new RelayBuffers(1, 4 * SUBBUF_SIZE, model);
+    let accepted = 0;
+    // 128-byte records (with the header) fill pages exactly: no 1-8 byte tail, nothing cut short.
+    for (let i = 0; i < 1000; i++) if (writeNext(relay, 0, 120)) accepted++;
+    assertEquals(relay.stats.failures, 1000 - accepted, model);
+    assertEquals(accepted, 4 * 32, `${model}: every page full`);
+    assertEquals(relay.lastSequence, accepted, `${model}: a dropped record takes no number`);
+    const records = readAll(relay, 0);
+    assertEquals(records.map((r) => r.seq), Array.from({ length: accepted }, (_, i) => i + 1), model);
+    // Room again after the read: the next record gets the next number, so no gap shows the drops.
+    assert(writeNext(relay, 0, 120));
+    assertEquals(readAll(relay, 0).map((r) => r.seq), [accepted + 1], model);
   }
-  assertEquals(relay.stats.overwrittenSubbufs, 0);
 });
 
-Deno.test("relay: a tail shorter than a header becomes padding, not garbage (5.2 1-8 byte quirk)", () => {
-  for (const tail of [1, 5, 7, 8, 9]) {
-    const relay = new RelayBuffers(1, 4 * SUBBUF_SIZE);
+Deno.test("relay: the clean ring turns a tail of 1-8 bytes into padding (as 5.1)", () => {
+  for (const tail of [1, 5, 8, 9]) {
+    const relay = new RelayBuffers(1, 4 * SUBBUF_SIZE, "clean");
     // One record leaving exactly `tail` bytes in the first page, then a small one.
     writeNext(relay, 0, SUBBUF_SIZE - 8 - tail);
-    assertEquals(relay.unreadBytes(0), SUBBUF_SIZE - tail);
     writeNext(relay, 0, 20);
     const records = readAll(relay, 0);
     assertEquals(records.map((r) => r.seq), [1, 2], `tail ${tail}`);
@@ -135,36 +144,37 @@ Deno.test("relay: a tail shorter than a header becomes padding, not garbage (5.2
   }
 });
 
-Deno.test("relay: a read buffer too small for the next record throws", () => {
+Deno.test("relay: a small read buffer reads the stream piece by piece, crossing sub-buffers", () => {
   const relay = new RelayBuffers(1, 4 * SUBBUF_SIZE);
-  writeNext(relay, 0, 100);
-  assertThrows(() => relay.read(0, new Uint8Array(50)), RangeError);
-  // Small buffers still work record by record.
-  writeNext(relay, 0, 100);
-  const out = new Uint8Array(108);
-  assertEquals(relay.read(0, out), 108);
-  assertEquals(relay.read(0, out), 108);
-  assertEquals(relay.read(0, out), 0);
+  for (let i = 0; i < 50; i++) writeNext(relay, 0, 100 + i);
+  const out = new Uint8Array(7);
+  const decoder = new RecordDecoder();
+  const records: RelayRecord[] = [];
+  for (let n = relay.read(0, out); n > 0; n = relay.read(0, out)) {
+    records.push(...decoder.push(out.subarray(0, n)));
+  }
+  assertEquals(records.map((r) => r.seq), Array.from({ length: 50 }, (_, i) => i + 1));
+  records.forEach((r, i) => assertIntact(r, 100 + i));
 });
 
-Deno.test("relay: random writes, reads and attach/detach never repeat, reorder or tear records (5.2, 5.3)", () => {
+Deno.test("relay: random writes, reads and attach/detach on the clean ring never repeat, reorder or tear (5.2, 5.3)", () => {
   let state = 12345;
   const random = (n: number): number => {
     state = (state * 1103515245 + 12345) & 0x7fffffff;
     return state % n;
   };
-  const relay = new RelayBuffers(2, 5 * SUBBUF_SIZE);
+  const relay = new RelayBuffers(2, 5 * SUBBUF_SIZE, "clean");
   const lastSeen = [0, 0];
   const acceptedWhileAttached: number[][] = [[], []];
   for (let step = 0; step < 20000; step++) {
     const action = random(100);
     const cpu = random(2);
     if (action < 80) {
-      const length = random(10) === 0 ? random(8193) : random(300);
+      const length = random(10) === 0 ? 1 + random(8192) : 1 + random(300);
       const ok = writeNext(relay, cpu, length);
       if (ok && !relay.overwrite) acceptedWhileAttached[cpu].push(relay.lastSequence);
     } else if (action < 95) {
-      const records = readAll(relay, cpu, 8200 + random(20000));
+      const records = readAll(relay, cpu, 1 + random(20000));
       for (const r of records) {
         assertIntact(r);
         assert(r.seq > lastSeen[cpu], `record ${r.seq} after ${lastSeen[cpu]} on CPU ${cpu}`);

@@ -16,7 +16,8 @@ import { MemoryFile, MemoryOutputFs, type OutputFs, type OutputHandle } from "./
 import { disconnectText } from "./stapio/reader.ts";
 import { parseFileSizeOption, type RotationSpec } from "./stapio/rotation.ts";
 import { StapioWriter } from "./stapio/writer.ts";
-import { Msg, RecordDecoder } from "./transport.ts";
+import { Msg } from "./transport.ts";
+import { READ_AHEAD, ReadAhead, ReaderThread } from "./stapio/relay_reader.ts";
 import { OptionRangeError, OptionTypeError, StapfrError } from "../lib/errors.ts";
 import {
   booleanOption,
@@ -60,7 +61,7 @@ function moduleOption(name: unknown): string {
 }
 
 export type { CompiledScript, OutputFs, OutputHandle, RotationSpec, StallRule };
-export type { ProbeSink, RunOptions, ScriptRun, Unsupported } from "./program.ts";
+export type { ProbeSink, RunOptions, RuntimeCounters, ScriptRun, Unsupported } from "./program.ts";
 export { MemoryFile, MemoryOutputFs };
 
 /** How a {@linkcode Simulator} is set up. */
@@ -104,14 +105,16 @@ interface Reader {
   module: SimModule;
   writer: StapioWriter;
   merger?: SequenceMerger;
-  decoders: RecordDecoder[];
+  /** stapio's reader threads, one per CPU, and what each has read ahead. */
+  threads: ReaderThread[];
+  aheads: ReadAhead[];
   stdout: Uint8Array[];
   stderr: string[];
   exiting: boolean;
   closed: boolean;
 }
 
-const READ_BUFFER = 256 * 1024;
+const READ_BUFFER = READ_AHEAD;
 /** Virtual time between two reads of the relay by an attached reader. */
 const STEP_NS = 10_000_000;
 
@@ -257,7 +260,8 @@ export class Simulator {
       module,
       writer,
       merger: bulk ? undefined : new SequenceMerger(module.config.cpus, this.#o.stall),
-      decoders: Array.from({ length: module.config.cpus }, () => new RecordDecoder()),
+      threads: Array.from({ length: module.config.cpus }, () => new ReaderThread()),
+      aheads: Array.from({ length: module.config.cpus }, () => new ReadAhead()),
       stdout: [],
       stderr: [],
       exiting: false,
@@ -285,12 +289,30 @@ export class Simulator {
     if (reader.closed) return;
     const { module } = reader;
     const buf = new Uint8Array(READ_BUFFER);
+    const read = (cpu: number) => (count: number): Uint8Array | number => {
+      const n = module.relay.read(cpu, buf.subarray(0, Math.min(count, buf.length)));
+      return n > 0 ? buf.slice(0, n) : n;
+    };
     for (let cpu = 0; cpu < module.config.cpus; cpu++) {
-      for (let n = module.relay.read(cpu, buf); n > 0; n = module.relay.read(cpu, buf)) {
-        for (const record of reader.decoders[cpu].push(buf.subarray(0, n))) {
-          if (reader.merger) reader.merger.push(cpu, record, this.nowMs);
-          else reader.writer.write(cpu, record);
+      const thread = reader.threads[cpu];
+      const ahead = reader.aheads[cpu];
+      for (;;) {
+        const request = thread.next();
+        // The thread waits in ppoll until its relay file has data: until a later step.
+        if (request.wait && ahead.held === 0 && !module.relay.hasData(cpu)) break;
+        const got = ahead.read(request.count, read(cpu));
+        for (const event of thread.got(got)) {
+          if (event.kind === "record") {
+            const record = {
+              seq: event.seq,
+              payload: event.payload,
+              ...(event.length !== event.payload.length ? { length: event.length } : {}),
+            };
+            if (reader.merger) reader.merger.push(cpu, record, this.nowMs);
+            else reader.writer.write(cpu, record);
+          } else if (event.kind === "diag") reader.stderr.push(event.text);
         }
+        if (request.wait && got === 0) break;
       }
     }
     if (reader.merger) {

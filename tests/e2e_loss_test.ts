@@ -10,9 +10,16 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { SimWorld } from "./support/sim_world.ts";
 import { until } from "./support/poll.ts";
 
-const COUNTER = 'global n probe timer.ms(2) { n++; printf("%d abcdefghijklmnopqrstuvwxyz\\n", n) }';
+// These tests check stapfr's figures against the script's own counter, so each record's sequence number must
+// be the counter (COUNTER: one record a probe) or follow from it (FAST: four lines a record). On SystemTap 4.8
+// that holds only for records that never meet a sub-buffer's last 1-8 bytes: such a record is dropped without
+// a number (docs/loss-accounting.md "Where records are lost", item 1), so the counter runs ahead of the
+// sequence, and stapio then drops what follows. Records of 32 and 1024 bytes with their header fill 4 KiB
+// pages exactly: they never meet such a tail, are never cut short at a page's end, and a wrapped ring's first
+// read starts on a record. (The 4.8 losses themselves are tested in sim/relay_48_test.ts and the kernel lab.)
+const COUNTER = 'global n probe timer.ms(2) { n++; printf("%08d abcdefghijklmn\\n", n) }';
 // Ten times the rate, for a ring that must fill while a slow reader holds it.
-const FAST = 'global n probe timer.ms(1) { for (i = 0; i < 4; i++) { n++; printf("%d %0200d\\n", n, 0) } }';
+const FAST = 'global n probe timer.ms(1) { for (i = 0; i < 4; i++) { n++; printf("%08d %0244d\\n", n, 0) } }';
 
 interface Missing {
   before_read: number;

@@ -14,11 +14,13 @@ probe timer.ms(10) { n++; printf("tick %d\\n", n) }
 const FLOOD = `global n
 probe timer.ms(1) { n++; printf("%d %090d\\n", n, 0) }
 `;
-// 20 lines of about 100 bytes every 10 ms on each CPU's timer: a 2 × 16K ring overflows within a second, even
-// on a loaded machine. (A begin probe would not do: its output comes while stapio holds the control channel,
-// when the ring keeps the oldest data and drops the newest; docs/systemtap-4.8.md 5.2.)
+// 20 lines of 102 bytes every 10 ms on each CPU's timer: a 2 × 16K ring overflows within a second, even on a
+// loaded machine. (A begin probe would not do: its output comes while stapio holds the control channel, when
+// the ring keeps the oldest data and drops the newest; docs/systemtap-4.8.md 5.2.) Each record is 2048 bytes
+// with its header, so two fill a 4 KiB page: on SystemTap 4.8 a record that met a page's last 1-8 bytes would
+// take no sequence number, and the test reads record numbers from the lines (tests/e2e_loss_test.ts).
 const OVERFLOW = `global n
-probe timer.ms(10) { for (i = 0; i < 20; i++) { n++; printf("%d %090d\\n", n, 0) } }
+probe timer.ms(10) { for (i = 0; i < 20; i++) { n++; printf("%08d %092d\\n", n, 0) } }
 `;
 
 interface Manifest {

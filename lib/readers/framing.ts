@@ -22,8 +22,14 @@ export interface RelayRecord {
   payload: Uint8Array;
 }
 
-/** The largest payload taken for a record: 4.8's print buffer is 8 KiB, a module may raise it. */
-export const MAX_PAYLOAD = 64 * 1024;
+/**
+ * The largest payload taken for a record: 4.8's print buffer (`STP_BUFFER_SIZE`, 8 KiB). stapio accepts
+ * lengths up to 128 KiB, and the kernel lab saw it write frames of 8448 and 36624 bytes made of a wrapped
+ * ring's stale bytes (docs/loss-accounting.md "Where records are lost", item 3): taken for records, their
+ * sequence numbers would hide every real record after them. (A module built with a larger `STP_BUFFER_SIZE`
+ * would have its larger records skipped and counted.)
+ */
+export const MAX_PAYLOAD = 8192;
 const HEADER = 8;
 /** How far ahead of the last sequence number a plausible next one may be (other CPUs' records in between). */
 const MAX_SEQ_STEP = 2 ** 30;

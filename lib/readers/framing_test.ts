@@ -102,3 +102,25 @@ Deno.test("framing: an incomplete record at the end of a stream is skipped and c
   assertEquals(seqs, [1]);
   assertEquals(framer.counts, { skipped_bytes: 11, resyncs: 1 });
 });
+
+Deno.test("framing: the lab's garbage frames (lengths 8448 and 36624, stale bytes) never pass, and the records after them do", () => {
+  // Kernel lab run 1 f1 (docs/loss-accounting.md item 3): records, then two frames stapio wrote from bytes of
+  // an earlier pass, then records again after its drops. Each garbage frame is longer than 4.8's print buffer.
+  const stale = "42831 " + "x".repeat(100) + "\n";
+  const garbage = (seq: number, length: number) =>
+    rec(seq, stale.repeat(Math.ceil(length / stale.length)).slice(0, length));
+  const bytes = join(
+    rec(51410, "51410\n"),
+    rec(52308, "52308\n"),
+    garbage(10947850, 8448),
+    garbage(175798648, 36624),
+    rec(60958, "60958\n"),
+    rec(60959, "60959\n"),
+  );
+  for (const size of [97, 4096, bytes.length]) {
+    const { seqs, text } = frame(bytes, size);
+    assertEquals(seqs, [51410, 52308, 60958, 60959], `chunks of ${size}`);
+    assertEquals(text.includes("42831"), false);
+  }
+  assertEquals(MAX_PAYLOAD, 8192);
+});

@@ -117,6 +117,21 @@ export class SequenceLedger {
     return false;
   }
 
+  /**
+   * The missing numbers after `cutoff` (a number this read passed on), as ranges: those a CPU whose stream
+   * stopped earlier may still hold (docs/loss-accounting.md "What stapfr cannot know").
+   */
+  missingAfter(cutoff: number): SeqRange[] {
+    if (this.#base === undefined) return [];
+    const c = this.#lastU + ((cutoff - this.#lastRaw) | 0);
+    const out: SeqRange[] = [];
+    for (const [from, to] of this.#missing) {
+      if (to <= c) continue;
+      out.push([this.#raw(Math.max(from, c + 1)), this.#raw(to)]);
+    }
+    return out;
+  }
+
   /** The missing ranges, at most `cap` of them (the first ones), as the module numbers them. */
   missingRanges(cap: number): { ranges: SeqRange[]; capped: boolean } {
     return {

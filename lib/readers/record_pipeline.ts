@@ -9,7 +9,7 @@
 import { type FramingCounts, RecordFramer } from "./framing.ts";
 import { SequenceLedger } from "./ledger.ts";
 import type { Output } from "./output.ts";
-import { SequenceMerge } from "./sequence_merge.ts";
+import { seqBefore, SequenceMerge } from "./sequence_merge.ts";
 
 /** Options of a {@linkcode RecordPipeline}. */
 export interface PipelineOptions {
@@ -24,6 +24,13 @@ export interface PipelineOptions {
   holdMs?: number;
   /** The sequence number expected first (the previous read's last plus one), when known. */
   expect?: number;
+  /** Live streams: how long a CPU that has delivered nothing yet may hold the others back (ms). */
+  startHoldMs?: number;
+  /**
+   * The first number the merge waits for, when it is before `expect`: a previous read's first pending number,
+   * which a CPU may still deliver (it is passed on in order, then, and settled).
+   */
+  waitFrom?: number;
   /** Pass on at most this many payload bytes; later records are read and left out (counted). */
   maxBytes?: number;
   /** The clock (ms). */
@@ -40,6 +47,13 @@ export interface PipelineReport {
   leftOut: { records: number; bytes: number };
   /** The last sequence number read, passed on or left out; undefined when nothing was read. */
   lastRead: number | undefined;
+  /** Per CPU, the last sequence number it passed on (undefined: none). */
+  lastByCpu: (number | undefined)[];
+  /**
+   * Numbers before the one expected first that came and were passed on: a previous read's pending numbers
+   * (docs/loss-accounting.md), which this read settles. They are not in the ledger.
+   */
+  settled: number[];
 }
 
 const BATCH = 1 << 20;
@@ -88,6 +102,11 @@ export class RecordPipeline {
   #full = false;
   #leftOut = { records: 0, bytes: 0 };
   #lastRead: number | undefined;
+  readonly #lastByCpu: (number | undefined)[];
+  readonly #expect: number | undefined;
+  readonly #settled: number[] = [];
+  /** Bytes have come on some stream. */
+  #flowing = false;
   /** Writes happen one at a time, in order, whichever stream's input released them. */
   #chain: Promise<void> = Promise.resolve();
 
@@ -99,12 +118,15 @@ export class RecordPipeline {
     this.#quietMs = (options.holdMs ?? 0) / 2;
     this.#merge = new SequenceMerge(options.cpus, {
       holdMs: options.holdMs ?? Infinity,
-      expect: options.expect,
+      startHoldMs: options.startHoldMs,
+      expect: options.waitFrom ?? options.expect,
       now,
     });
     this.#output = options.output;
     this.#maxBytes = options.maxBytes ?? Infinity;
     this.#lastInput = new Array(options.cpus).fill(now);
+    this.#lastByCpu = new Array(options.cpus).fill(undefined);
+    this.#expect = options.expect;
     this.#ended = new Array(options.cpus).fill(false);
   }
 
@@ -116,6 +138,13 @@ export class RecordPipeline {
   /** Bytes of `cpu`'s stream. */
   async input(cpu: number, chunk: Uint8Array): Promise<void> {
     const now = this.#now();
+    if (!this.#flowing) {
+      // The streams begin when stapio does, which may be long after the pipeline was made (a process to
+      // start, outputs to open): a CPU is quiet only counting from then, so its first records are waited for.
+      this.#flowing = true;
+      this.#lastInput.fill(now);
+      this.#merge.begin(now);
+    }
     this.#lastInput[cpu] = now;
     const records = this.#framers[cpu].push(chunk);
     if (records.length > 0) this.#merge.push(cpu, records, now);
@@ -163,7 +192,12 @@ export class RecordPipeline {
         this.#leftOut.bytes += r.payload.length;
         continue;
       }
-      if (this.#ledger.note(r.seq) === "duplicate") continue;
+      if (this.#expect !== undefined && seqBefore(r.seq, this.#expect)) {
+        // A previous read's pending number (or its twin): passed on, settled, not this read's to count.
+        if (this.#settled.includes(r.seq)) continue;
+        this.#settled.push(r.seq);
+      } else if (this.#ledger.note(r.seq) === "duplicate") continue;
+      this.#lastByCpu[r.cpu] = r.seq;
       this.#passed += r.payload.length;
       this.#add(r.payload);
     }
@@ -205,6 +239,13 @@ export class RecordPipeline {
       framing.skipped_bytes += f.counts.skipped_bytes;
       framing.resyncs += f.counts.resyncs;
     }
-    return { ledger: this.#ledger, framing, leftOut: { ...this.#leftOut }, lastRead: this.#lastRead };
+    return {
+      ledger: this.#ledger,
+      framing,
+      leftOut: { ...this.#leftOut },
+      lastRead: this.#lastRead,
+      lastByCpu: [...this.#lastByCpu],
+      settled: [...this.#settled],
+    };
   }
 }

@@ -31,6 +31,12 @@ export interface MergeOptions {
   maxHeldBytes?: number;
   /** When the streams opened (ms, the clock of `push` and `take`): a CPU silent since then is quiet from then. */
   now?: number;
+  /**
+   * How long a CPU that has delivered nothing yet may hold the others back (ms; `holdMs` when left out):
+   * stapio's reader threads start one after another, and on a loaded machine one may begin well after the
+   * others. A CPU that writes nothing (a timer that fires on one CPU) costs it once, at the read's first gap.
+   */
+  startHoldMs?: number;
 }
 
 /** Whether `a` comes before `b` in sequence order (modulo 2^32). */
@@ -59,6 +65,9 @@ export class SequenceMerge {
   #lastInput: number[];
   #ended: boolean[];
   #holdMs: number;
+  #startHoldMs: number;
+  /** Per CPU: it has delivered bytes. */
+  #started: boolean[];
   #maxHeld: number;
   #held = 0;
   #last: number | undefined;
@@ -71,6 +80,8 @@ export class SequenceMerge {
     this.#lastInput = new Array(cpus).fill(options.now ?? -Infinity);
     this.#ended = new Array(cpus).fill(false);
     this.#holdMs = options.holdMs;
+    this.#startHoldMs = Math.max(options.holdMs, options.startHoldMs ?? options.holdMs);
+    this.#started = new Array(cpus).fill(false);
     this.#maxHeld = options.maxHeldBytes ?? 16 * 1024 * 1024;
     this.#last = options.expect === undefined ? undefined : (options.expect - 1) >>> 0;
   }
@@ -78,6 +89,7 @@ export class SequenceMerge {
   /** Records that `cpu` delivered at time `now` (ms); `now` also marks the stream as active. */
   push(cpu: number, records: readonly RelayRecord[], now: number): void {
     this.#lastInput[cpu] = now;
+    this.#started[cpu] = true;
     for (const r of records) {
       this.#queues[cpu].push(r);
       this.#held += r.payload.length;
@@ -87,6 +99,17 @@ export class SequenceMerge {
   /** `cpu` delivered bytes at `now` that are not yet whole records: it is not quiet. */
   active(cpu: number, now: number): void {
     this.#lastInput[cpu] = now;
+    this.#started[cpu] = true;
+  }
+
+  /** The streams began at `now` (stapio started): every CPU that has delivered nothing is silent from then. */
+  begin(now: number): void {
+    for (let c = 0; c < this.#lastInput.length; c++) if (!this.#started[c]) this.#lastInput[c] = now;
+  }
+
+  /** How long `cpu` may stay silent before it counts as quiet. */
+  #hold(cpu: number): number {
+    return this.#started[cpu] ? this.#holdMs : this.#startHoldMs;
   }
 
   /** `cpu`'s stream ended. */
@@ -136,7 +159,7 @@ export class SequenceMerge {
     if (this.#held > this.#maxHeld) return true;
     for (let c = 0; c < this.#queues.length; c++) {
       if (c === cpu || this.#ended[c] || this.#head(c)) continue;
-      if (now - this.#lastInput[c] < this.#holdMs) return false;
+      if (now - this.#lastInput[c] < this.#hold(c)) return false;
     }
     return true;
   }
@@ -160,7 +183,7 @@ export class SequenceMerge {
     for (let c = 0; c < this.#queues.length; c++) {
       if (this.#head(c)) any = true;
       else if (!this.#ended[c]) {
-        const at = Math.max(0, this.#lastInput[c] + this.#holdMs - now);
+        const at = Math.max(0, this.#lastInput[c] + this.#hold(c) - now);
         soonest = soonest === undefined ? at : Math.min(soonest, at);
       }
     }

@@ -51,6 +51,12 @@ export interface LossReport {
   late: number;
   /** Bytes the framing skipped to stay in frame (torn and cut-short records). */
   skipped_bytes: number;
+  /**
+   * Numbers missing after the last one some CPU passed on: that CPU's reader stopped first, and its ring may
+   * still hold them (the next read passes them on, or counts them missing). Not in `missing`; live reads of
+   * several CPUs only.
+   */
+  pending?: SeqRange[];
 }
 
 /** What a read knows of before it began. */
@@ -68,6 +74,15 @@ export interface LossContext {
    * nothing on still knows what was written before it and is not in it.
    */
   sequenceBefore?: number;
+  /**
+   * A live read of several CPUs: numbers missing after the last one some CPU passed on are pending, not lost
+   * (that CPU's reader may have stopped before them: docs/loss-accounting.md "What stapfr cannot know").
+   */
+  settleTail?: boolean;
+  /** The previous read's pending numbers: missing before this read unless it passed them on (`settled`). */
+  pendingBefore?: readonly SeqRange[];
+  /** Snapshots: how many of the previous snapshot's pending numbers other reads passed on since. */
+  otherSettled?: number;
 }
 
 /** The numbers from `a` to `b` (modulo 2^32, `b` after `a`), or 0 when `b` comes before `a`. */
@@ -111,19 +126,53 @@ export function lossReport(report: PipelineReport, context: LossContext): LossRe
     }
     otherReads = Math.min(taken, gap);
     beforeRead = gap - otherReads;
+    otherReads += context.otherSettled ?? 0;
     if (gap > 0) ranges.push([context.expect >>> 0, (first - 1) >>> 0]);
   }
+  // Of the previous read's pending numbers, those this read did not pass on are missing before it.
+  const settled = new Set(report.settled);
+  let unsettled = 0;
+  for (const [a, b] of context.pendingBefore ?? []) {
+    let runStart: number | null = null;
+    for (let n = a, i = 0; i < span(a, b); n = (n + 1) >>> 0, i++) {
+      if (settled.has(n)) {
+        if (runStart !== null) ranges.push([runStart, (n - 1) >>> 0]);
+        runStart = null;
+        continue;
+      }
+      unsettled++;
+      runStart ??= n;
+    }
+    if (runStart !== null) ranges.push([runStart, b]);
+  }
+  beforeRead += unsettled;
+  // Numbers missing after the last one some CPU passed on may still be in that CPU's ring: pending.
+  let pending: SeqRange[] = [];
+  if (context.settleTail) {
+    const lasts = report.lastByCpu.filter((n): n is number => n !== undefined);
+    if (lasts.length > 1) {
+      const cutoff = lasts.reduce((m, n) => (((n - m) | 0) < 0 ? n : m));
+      pending = ledger.missingAfter(cutoff);
+    }
+  }
+  const pendingCount = pending.reduce((n, [a, b]) => n + span(a, b), 0);
   const inside = ledger.missingRanges(RANGES_CAP);
-  ranges.push(...inside.ranges);
+  ranges.push(...inside.ranges.flatMap(([a, b]): SeqRange[] => {
+    // The pending part of a range is not missing (yet).
+    const cut = pending.find(([pa]) => ((pa - a) | 0) >= 0 && ((b - pa) | 0) >= 0);
+    if (!cut) return [[a, b]];
+    return cut[0] === a ? [] : [[a, (cut[0] - 1) >>> 0]];
+  }));
   const unreserved = context.failuresAfter !== null && context.failuresBefore !== null
     ? Math.max(0, context.failuresAfter - context.failuresBefore)
     : null;
+  const during = ledger.missingCount - pendingCount;
   const missing: MissingRecords = {
     before_read: beforeRead,
-    during_read: ledger.missingCount,
+    during_read: during,
     unreserved,
     other_reads: otherReads,
-    total: beforeRead + ledger.missingCount + (unreserved ?? 0) + otherReads,
+    total: beforeRead + during + (unreserved ?? 0) + otherReads,
     ranges: ranges.slice(0, RANGES_CAP),
     ranges_capped: inside.capped || ranges.length > RANGES_CAP,
   };
@@ -134,6 +183,7 @@ export function lossReport(report: PipelineReport, context: LossContext): LossRe
     missing,
     late: ledger.late,
     skipped_bytes: report.framing.skipped_bytes,
+    pending,
   };
 }
 

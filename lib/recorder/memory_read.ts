@@ -27,6 +27,18 @@ import { readerTurn } from "./reader_turn.ts";
 
 /** How long a quiet CPU may hold the others' records back while reading live (ms). */
 export const HOLD_MS = 200;
+/**
+ * The same for a read that ends once it has drained the ring (dump, snapshot, stop): nobody watches it live,
+ * so it waits longer for a CPU whose stapio reader fell behind (in the kernel lab's emulated guest, by more
+ * than 200 ms, which put a third of a dump out of order).
+ */
+export const DRAIN_HOLD_MS = 2000;
+/**
+ * How long a CPU whose stream has not begun yet may hold the others back (ms): stapio starts its reader
+ * threads one after another, and in the kernel lab's emulated guest one began more than 200 ms after the other
+ * (half of a dump's records then came out of order).
+ */
+export const START_HOLD_MS = 2000;
 /** How long an interrupted read goes on passing on what stapio wrote before it detached. */
 const ABORT_FLUSH_MS = 2000;
 const TRANSPORT_RE = /There were (\d+) transport failures/;
@@ -95,8 +107,18 @@ export async function readMemory(
     options.onDiagnostic?.(line);
   };
   const expect = expectedFirst(log);
+  // A previous read's pending numbers (docs/loss-accounting.md): the merge waits for the first of them.
+  const waitFrom = previous?.pending?.[0]?.[0];
   const pipeline = record.bulk
-    ? new RecordPipeline({ cpus, output, holdMs: HOLD_MS, expect, maxBytes: options.maxBytes })
+    ? new RecordPipeline({
+      cpus,
+      output,
+      holdMs: options.command === "attach" || options.command === "tail" ? HOLD_MS : DRAIN_HOLD_MS,
+      startHoldMs: START_HOLD_MS,
+      expect,
+      waitFrom,
+      maxBytes: options.maxBytes,
+    })
     : undefined;
   const cleaner = record.bulk ? undefined : cleanedSink((chunk) => output.write(chunk), { raw: options.raw });
   let strayStdout = 0;
@@ -153,9 +175,6 @@ export async function readMemory(
     let counted: number | null = null;
     try {
       outcome = await drain(session);
-      if (outcome !== "exited" && record.counters) {
-        counted = (await readCounters(host.procRoot, record.module))?.transport_failures ?? null;
-      }
       // An interrupted stop detaches: the recording goes on, as after any interrupted read.
       if (outcome !== "exited") {
         if (options.end === "unload" && !session.sinkError && outcome !== "aborted") await session.unload();
@@ -180,6 +199,12 @@ export async function readMemory(
       await waitDetached(engine, record);
       // The module may have asked to exit as we attached (its script had exited while detached).
       ended = (await moduleState(host.procRoot, record.module)) === "absent";
+      // The count once stapio has ended: the records it passed on and the failures counted cover the same
+      // time (read before the detach, a detach that takes long would leave failures among the records passed
+      // on uncounted until the next read).
+      if (!ended && record.counters) {
+        counted = (await readCounters(host.procRoot, record.module))?.transport_failures ?? null;
+      }
     }
     // A recording that ended in order is `exited`, not `dead` (lib/state.ts).
     if (ended && options.end !== "unload") {
@@ -187,11 +212,20 @@ export async function readMemory(
     }
     const failuresAfter = failuresSeen ?? counted;
     let loss: LossReport | null = null;
-    const base = options.sinceSnapshot ? sinceSnapshot(log) : { expect, others: [] };
+    const base = options.sinceSnapshot ? sinceSnapshot(log) : {
+      expect,
+      others: [],
+      failures: previous?.transport_failures ?? (previous ? null : 0),
+      pending: previous?.pending ?? [],
+      otherSettled: 0,
+    };
     if (report && base.expect !== undefined) {
       loss = lossReport(report, {
         expect: base.expect,
-        failuresBefore: before === undefined ? null : previous?.transport_failures ?? (previous ? null : 0),
+        settleTail: true,
+        pendingBefore: base.pending,
+        otherSettled: base.otherSettled,
+        failuresBefore: before === undefined ? null : base.failures,
         failuresAfter: before === undefined ? null : failuresAfter,
         otherReads: base.others,
         sequenceBefore: before?.sequence,
@@ -213,6 +247,8 @@ export async function readMemory(
       ...(report?.ledger.first !== undefined ? { first_seq: report.ledger.first } : {}),
       ...(report?.lastRead !== undefined ? { last_seq: report.lastRead } : {}),
       ...(failuresAfter !== null ? { transport_failures: failuresAfter } : {}),
+      ...(loss?.pending?.length ? { pending: loss.pending } : {}),
+      ...(report?.settled.length ? { settled: report.settled } : {}),
     };
     const failed = session.sinkError !== undefined || output.state === "failed";
     // A snapshot logs its read itself, once it has an ID (lib/snapshots/capture.ts), unless it failed here.
@@ -261,20 +297,49 @@ function throwIfStopped(output: Output): void {
 
 /**
  * Where a snapshot's accounting starts: one after the previous snapshot's last number (1 when there is none),
- * and the numbers other reads took since then. Undefined when a read since then had no sequence numbers.
+ * the numbers other reads took since then, and the module's count of unreserved records when the previous
+ * snapshot ended (0 for the run's first; null: unknown), so that a chain of snapshots counts every record
+ * without a number once. Undefined when a read since then had no sequence numbers.
  */
-function sinceSnapshot(log: readonly ReadLogEntry[]): { expect: number | undefined; others: SeqRange[] } {
+function sinceSnapshot(
+  log: readonly ReadLogEntry[],
+): {
+  expect: number | undefined;
+  others: SeqRange[];
+  failures: number | null;
+  pending: SeqRange[];
+  otherSettled: number;
+} {
   const others: SeqRange[] = [];
+  const settled = new Set<number>();
   for (let i = log.length - 1; i >= 0; i--) {
     const e = log[i];
-    if (!e.sequenced) return { expect: undefined, others };
+    if (!e.sequenced) return { expect: undefined, others, failures: null, pending: [], otherSettled: 0 };
     if (e.by === "snapshot" && e.snapshot !== undefined) {
-      if (e.last_seq !== undefined) return { expect: (e.last_seq + 1) >>> 0, others };
+      if (e.last_seq !== undefined) {
+        // The previous snapshot's pending numbers another read passed on went to other reads.
+        const pending: SeqRange[] = [];
+        let otherSettled = 0;
+        for (const [a, b] of e.pending ?? []) {
+          for (let n = a, k = 0; k <= ((b - a) >>> 0); n = (n + 1) >>> 0, k++) {
+            if (settled.has(n)) otherSettled++;
+            else pending.push([n, n]);
+          }
+        }
+        return {
+          expect: (e.last_seq + 1) >>> 0,
+          others,
+          failures: e.transport_failures ?? null,
+          pending,
+          otherSettled,
+        };
+      }
       continue;
     }
+    for (const n of e.settled ?? []) settled.add(n);
     if (e.first_seq !== undefined && e.last_seq !== undefined) others.unshift([e.first_seq, e.last_seq]);
   }
-  return { expect: 1, others };
+  return { expect: 1, others, failures: 0, pending: [], otherSettled: 0 };
 }
 
 /** Refuses to attach to a module that is not loaded, or that another reader holds (said plainly). */

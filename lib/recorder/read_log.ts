@@ -23,12 +23,19 @@ export interface ReadLogEntry {
   run: string;
   /** It read records by sequence number (a bulk module); false or absent: text, numbers unknown. */
   sequenced?: boolean;
-  /** The first sequence number it read; absent when it read none or cannot know. */
+  /** The first sequence number it read (passed on or left out); absent when it read none or cannot know. */
   first_seq?: number;
   /** The last sequence number it read (passed on or left out); absent when it read none or cannot know. */
   last_seq?: number;
   /** The module's count of records it could not reserve, when the read ended (absent: unknown). */
   transport_failures?: number;
+  /**
+   * Numbers missing after the last one some CPU passed on: that CPU's reader stopped first and its ring may
+   * still hold them; the next read passes them on or counts them missing (docs/loss-accounting.md).
+   */
+  pending?: [number, number][];
+  /** A previous read's pending numbers this read passed on. */
+  settled?: number[];
 }
 
 const KEEP = 50;

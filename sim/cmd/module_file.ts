@@ -10,6 +10,7 @@
 import { join } from "../../lib/path.ts";
 import { moduleInfo, NotAModuleError, writeElf } from "../../lib/driver/modinfo.ts";
 import { SIM_RELEASE } from "../../lib/kernel_release.ts";
+import type { TapsetFile } from "../lang/mod.ts";
 
 /** A compiled (simulated) module. */
 export interface ModuleSpec {
@@ -28,6 +29,10 @@ export interface ModuleSpec {
   release?: string;
   /** Extra `.modinfo` strings (`stap --modinfo NAME=VALUE`), in order. */
   modinfo?: [string, string][];
+  /** `stap -E` scripts, compiled in with the main one. */
+  extraScripts?: string[];
+  /** The tapsets of `stap -I` that the module was built with (their text, compiled in). */
+  tapsets?: TapsetFile[];
 }
 
 const MARK = "stapfr-sim-module";
@@ -105,6 +110,13 @@ export async function readModuleFile(path: string): Promise<ModuleSpec | { error
     guru: data.guru === true,
     args: Array.isArray(data.args) ? data.args.map(String) : [],
     bufferBytes: typeof data.bufferBytes === "number" ? data.bufferBytes : undefined,
+    extraScripts: Array.isArray(data.extraScripts) ? data.extraScripts.map(String) : undefined,
+    tapsets: Array.isArray(data.tapsets)
+      ? data.tapsets.map((t: { file?: unknown; source?: unknown }) => ({
+        file: String(t.file),
+        source: String(t.source),
+      }))
+      : undefined,
     release: info.release,
     // Only what --modinfo added: the standard strings are written again from the other fields.
     modinfo: info.entries.filter(([k]) => !STANDARD.has(k)),

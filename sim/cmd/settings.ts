@@ -6,12 +6,12 @@
  * - `STAPFR_SIM_SEQ_WAIT_MS`: the 4.8 reader's sequence wait (docs/systemtap-4.8.md 2.3, 5.4). Unset or `4.8`: the real
  *   rule, 1–2 s at each gap and after each attach; a number: that many milliseconds (0: none). The default is
  *   the real one, so a wrapper meets the stall it will meet on a real host; tests set it low.
- * - `STAPFR_SIM_LOSE_SIGNALS`: reproduce the 4.8 `-A` signal race (docs/systemtap-4.8.md 2.5, docs/real-ring.md):
- *   a whole number N drops the first N signals (SIGQUIT, SIGINT, SIGTERM, SIGHUP) to an attached stapio; a
- *   fraction between 0 and 1 drops each with that probability, drawn from `STAPFR_SIM_SEED`. Default 0.
- * - `STAPFR_SIM_RING_DAMAGE` (default 1): the relay hands its reader what a real 4.8 ring does
- *   (docs/real-ring.md): a stale, torn fragment after a wrap, records cut short when the reader falls behind;
- *   0 gives the clean ring.
+ * - `STAPFR_SIM_LOSE_SIGNALS`: reproduce the 4.8 `-A` signal race (docs/systemtap-4.8.md 2.5): `busy` loses a
+ *   signal to an attached stapio whenever one of its readers is busy, as 4.8 does; a whole number N drops the
+ *   first N signals (SIGQUIT, SIGINT, SIGTERM, SIGHUP); a fraction between 0 and 1 drops each with that
+ *   probability, drawn from `STAPFR_SIM_SEED`. Default 0.
+ * - `STAPFR_SIM_RING_DAMAGE` (default 1): the 4.8 ring and its losses (sim/relay.ts, docs/loss-accounting.md
+ *   "Where records are lost"); 0 gives the clean ring of SystemTap 5.1 and later.
  * - `STAPFR_SIM_DISK_BYTES=N`: a fault, the simulated disk is full after each stapio has written N bytes to
  *   its output files: the next write fails with "No space left on device", as on a full file system.
  *
@@ -35,11 +35,15 @@ export interface SimSettings {
   diskBytes?: number;
 }
 
-/** Which signals to an attached stapio are lost: the first `count`, or each with `probability` (seeded). */
+/**
+ * Which signals to an attached stapio are lost: those that come while a reader is busy (`busy`), the first
+ * `count`, or each with `probability` (seeded).
+ */
 export interface LoseSignals {
   count: number;
   probability: number;
   seed: number;
+  busy: boolean;
 }
 
 /**

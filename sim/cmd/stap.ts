@@ -10,7 +10,7 @@
  */
 import { join } from "../../lib/path.ts";
 import { checkScript } from "../lang/check.ts";
-import { compileScript, ScriptError } from "../lang/mod.ts";
+import { compileScript, ScriptError, type TapsetFile } from "../lang/mod.ts";
 import type { ModuleSpec } from "./module_file.ts";
 import { writeModuleFile } from "./module_file.ts";
 import { elaborationDump, parseDump } from "./passes.ts";
@@ -36,6 +36,8 @@ Options (the ones the simulator honours):
    -v         add verbosity to all passes
    -g         guru mode
    -e SCRIPT  run given script instead of script file
+   -E SCRIPT  run given script in addition to the main script
+   -I DIR     look in DIR for additional tapset files
    -s NUM     buffer size in megabytes per cpu, instead of 16
    -o FILE    send script output to file, instead of stdout
    -S size[,n]  switch to the next output file when it reaches size MB; keep n files
@@ -109,8 +111,15 @@ async function stap(args: string[], io: CommandIo): Promise<number> {
     io.out.text(parseDump(checked.script));
     return 0;
   }
+  const tapsets = await readTapsets(o.includeDirs);
   try {
-    const compiled = compileScript(source, { file: script.file, args: o.args, guru: o.guru });
+    const compiled = compileScript(source, {
+      file: script.file,
+      args: o.args,
+      guru: o.guru,
+      extraScripts: o.extraScripts,
+      tapsets,
+    });
     if (compiled.unsupported.length) {
       for (const u of compiled.unsupported) {
         io.err.text(`semantic error: ${u.message} (not simulated): at ${u.file}:${u.line}:${u.column}\n`);
@@ -140,6 +149,7 @@ async function stap(args: string[], io: CommandIo): Promise<number> {
     lastPass = 4;
   }
   const name = o.moduleName ?? defaultModuleName(source, [
+    ...o.extraScripts,
     ...o.args,
     o.bulk ? "-b" : "",
     o.guru ? "-g" : "",
@@ -155,6 +165,8 @@ async function stap(args: string[], io: CommandIo): Promise<number> {
     bufferBytes: o.bufferBytes,
     release,
     modinfo: o.modinfo,
+    ...(o.extraScripts.length ? { extraScripts: o.extraScripts } : {}),
+    ...(tapsets.length ? { tapsets } : {}),
   };
   if (lastPass < 5) {
     if (lastPass === 4) {
@@ -165,6 +177,28 @@ async function stap(args: string[], io: CommandIo): Promise<number> {
     return 0;
   }
   return await pass5(spec, o, io);
+}
+
+/**
+ * The tapset files of the `-I` directories (`*.stp` in each, in name order). A directory that cannot be read
+ * adds nothing, as stap goes on without it.
+ */
+async function readTapsets(dirs: readonly string[]): Promise<TapsetFile[]> {
+  const out: TapsetFile[] = [];
+  for (const dir of dirs) {
+    let names: string[];
+    try {
+      names = (await Array.fromAsync(Deno.readDir(dir))).filter((e) => e.isFile && e.name.endsWith(".stp"))
+        .map((e) => e.name).sort();
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const file = join(dir, name);
+      out.push({ file, source: await Deno.readTextFile(file) });
+    }
+  }
+  return out;
 }
 
 /**

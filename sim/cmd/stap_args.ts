@@ -43,6 +43,10 @@ export interface StapOptions {
   macros: string[];
   /** `--modinfo NAME=VALUE`: strings added to the module's `.modinfo` section. */
   modinfo: [string, string][];
+  /** `-I DIR`: tapset directories searched besides the installed tapset. */
+  includeDirs: string[];
+  /** `-E SCRIPT`: scripts run in addition to the main one. */
+  extraScripts: string[];
   /** Messages stap prints while parsing (e.g. `Truncating module name to 'foo'`). */
   notes: string[];
 }
@@ -104,6 +108,8 @@ export function parseStapArgs(args: string[]): StapParse {
     lastPass: 5,
     macros: [],
     modinfo: [],
+    includeDirs: [],
+    extraScripts: [],
     notes: [],
   };
   for (const { name, value = "" } of parsed.opts) {
@@ -131,6 +137,12 @@ export function parseStapArgs(args: string[]): StapParse {
         break;
       case "o":
         o.outfile = value;
+        break;
+      case "I":
+        o.includeDirs.push(value);
+        break;
+      case "E":
+        o.extraScripts.push(value);
         break;
       case "r":
         o.kernel = value;
@@ -203,7 +215,7 @@ export function parseStapArgs(args: string[]): StapParse {
         break;
       }
       default:
-        // The rest (-I, -R, -k, -u, -t, -P, -G, -d, -B, …) change nothing in the simulator.
+        // The rest (-R, -k, -u, -t, -P, -G, -d, -B, …) change nothing in the simulator.
         break;
     }
   }

@@ -26,6 +26,9 @@ import {
 } from "./staprun_args.ts";
 import { staprunUsage } from "./usage.ts";
 
+/** Bytes an output may hold queued before the reader feeding it waits. */
+const OUTPUT_QUEUE = 4 * 1024 * 1024;
+
 /** What a stand-in command gets from its process. */
 export interface CommandIo {
   out: OrderedSink;
@@ -162,6 +165,8 @@ async function insertAndRun(
       guru: spec.guru,
       args: [...spec.args, ...o.moduleOptions],
       ringDamage: settings.ringDamage,
+      extraScripts: spec.extraScripts,
+      tapsets: spec.tapsets,
     });
   } catch (err) {
     if (!(err instanceof StapMessageError)) throw err;
@@ -188,13 +193,19 @@ export async function runStapio(
   const dir = moduleDir(settings.root, name);
   const cpus = Math.max(1, await countRelayFiles(dir));
   const outfile = o.outfile === undefined || mode === "load" ? undefined : absoluteOutfile(o.outfile, io.cwd);
+  let writer: StapioWriter | undefined;
   const session = new StapioSession({
     moduleName: name,
     mode,
-    // At most 4 MiB waits for a slow stdout; then the readers stop reading and the rings fill (5.2).
-    connect: (events) => connectModule(dir, events, () => io.out.whenBelow(4 * 1024 * 1024)),
+    // At most 4 MiB waits for a slow stdout, or for the reader of a CPU's named pipe; then that CPU's reader
+    // (or every reader, for stdout) stops reading and the rings fill (5.2).
+    connect: (events) =>
+      connectModule(dir, events, async (cpu) => {
+        await io.out.whenBelow(OUTPUT_QUEUE);
+        await writer?.whenBelow(cpu, OUTPUT_QUEUE);
+      }),
     makeWriter: (bulk) =>
-      new StapioWriter({
+      writer = new StapioWriter({
         outfile,
         bulk,
         cpus,

@@ -10,7 +10,7 @@
 import type * as A from "./ast.ts";
 import type { ProbeSink, RunOptions, ScriptRun, Unsupported } from "../program.ts";
 import { type CataloguePoint, Workload, WorkloadEvent } from "../workload.ts";
-import { type ResolvedPoint, resolveProbes, type TimerSpec } from "./interp_probes.ts";
+import { PROCFS_VALUE, type ResolvedPoint, resolveProbes, type TimerSpec } from "./interp_probes.ts";
 import {
   functionKey,
   TypeEnv,
@@ -256,6 +256,8 @@ interface Handler {
   context: [number, ContextVar][];
   interruptible: boolean;
   func: string;
+  /** procfs read probes: the frame slot of `$value`. */
+  valueSlot?: number;
 }
 
 interface TimerState {
@@ -294,6 +296,7 @@ function buildInstance(
     Math.max(1, options.cpus),
     stapio,
     options.epochNs ?? DEFAULT_EPOCH_NS,
+    options.counters,
   );
   const compiler = new Compiler(rt, program.env, program.globals, program.functionDecls);
   // Functions: registered first (so recursion resolves), bodies compiled on first use.
@@ -353,6 +356,8 @@ function buildInstance(
       for (const [n, v] of Object.entries(ev.vars)) scope.contextVars.set(n, v);
       for (const [n, v] of Object.entries(ev.targets)) scope.targets.set(n, v);
     }
+    // A procfs read probe's `$value` is a string local, "" until the body sets it.
+    const valueSlot = point.kind === "procfs" ? scope.slot(PROCFS_VALUE) : undefined;
     let run: (f: unknown[]) => number = () => 0;
     let condition: ((f: unknown[]) => unknown) | null = null;
     compiler.currentPoint = ev;
@@ -380,7 +385,7 @@ function buildInstance(
       onProblem(err);
     }
     const names = [...scope.slots.keys()];
-    const defaults = names.map((n) => (typeOfLocal(key, n) === "string" ? "" : 0));
+    const defaults = names.map((n) => (typeOfLocal(key, n) === "string" || n === PROCFS_VALUE ? "" : 0));
     const context: [number, ContextVar][] = [];
     for (const [n, slot] of scope.slots) {
       const v = scope.contextVars.get(n);
@@ -395,6 +400,7 @@ function buildInstance(
       context,
       interruptible: point.kind === "begin" || point.kind === "end" || point.kind === "error",
       func: ev?.func ?? "",
+      valueSlot,
     });
   });
   return { rt, handlers, entryHooks: compiler.entryHooks };
@@ -520,6 +526,23 @@ export class Run implements ScriptRun {
       if (this.rt.state !== state) continue;
       this.fire(h, 0, this.beEvent);
     }
+  }
+
+  /** The files of the script's procfs read probes (`/proc/systemtap/MODULE/NAME`). */
+  get procfsFiles(): string[] {
+    return [...new Set(this.handlers.filter((h) => h.point.kind === "procfs").map((h) => h.point.procfs!))];
+  }
+
+  /**
+   * A read of the procfs file `name`: its probe runs (as a probe hit, on CPU 0) and the file's text is what it
+   * left in `$value`. Undefined when no probe serves that file or the session is not running.
+   */
+  readProcfs(name: string): string | undefined {
+    const h = this.handlers.find((x) => x.point.kind === "procfs" && x.point.procfs === name);
+    if (!h || this.rt.state !== RUNNING) return undefined;
+    this.beEvent.time = this.now;
+    this.fire(h, 0, this.beEvent);
+    return String(h.frame[h.valueSlot!]);
   }
 
   /** Runs the begin probes (in their sequence order) and starts the session. */

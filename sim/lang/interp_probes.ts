@@ -1,6 +1,7 @@
 /**
  * Resolves a script's probe points against what the simulator can fire: `begin`/`end`/`error`/`never`,
- * `timer.*`, the workload's catalogue (`vfs.*`, `syscall.*`, `nd_syscall.*`, `kernel.function("…")`,
+ * `timer.*`, `procfs("NAME").read` (its `$value` becomes a local the module host reads after each run), the
+ * workload's catalogue (`vfs.*`, `syscall.*`, `nd_syscall.*`, `kernel.function("…")`,
  * `kernel.trace("…")`, `process("…").function("…")`, `scheduler.*`), and the script's own aliases.
  * Wildcards match per component, as in stap. A point that matches nothing is reported as unsupported unless
  * it is optional (`?`, `!`), in which case it is skipped as stap skips a point absent from the kernel.
@@ -20,12 +21,20 @@ export interface TimerSpec {
   perCpu: boolean;
 }
 
+/**
+ * The local that stands for a procfs read probe's `$value` (a name no script can write: `$` is not allowed in
+ * identifiers). The handler's frame holds the file's text in it when the probe has run.
+ */
+export const PROCFS_VALUE = "$value";
+
 /** One resolved probe point with the bodies that run for it (alias prologues, the body, alias epilogues). */
 export interface ResolvedPoint {
-  kind: "begin" | "end" | "error" | "never" | "timer" | "event";
+  kind: "begin" | "end" | "error" | "never" | "timer" | "event" | "procfs";
   /** `begin(N)`/`end(N)` order. */
   sequence: number;
   timer?: TimerSpec;
+  /** procfs: the file's name under `/proc/systemtap/MODULE/`. */
+  procfs?: string;
   event?: CataloguePoint;
   /** What pp() returns. */
   pp: string;
@@ -175,12 +184,44 @@ interface Expansion {
   kind: ResolvedPoint["kind"];
   sequence: number;
   timer?: TimerSpec;
+  procfs?: string;
   event?: CataloguePoint;
   pp: string;
   pn: string | null;
   prologues: A.Block[];
   epilogues: A.Block[];
   conditions: A.Expr[];
+}
+
+/**
+ * `procfs("NAME").read` or `procfs.read` (the file `command`), with an optional `.maxsize(N)`: the file's
+ * name; null for other forms (`.write` is not simulated).
+ */
+function resolveProcfs(point: A.ProbePoint): string | null {
+  const [procfs, op, size] = point.components;
+  if (procfs.arg !== null && procfs.arg.kind !== "string") return null;
+  if (op?.name !== "read" || op.arg !== null) return null;
+  if (size !== undefined && (size.name !== "maxsize" || point.components.length > 3)) return null;
+  return procfs.arg === null ? "command" : procfs.arg.value;
+}
+
+/** Turns a procfs read probe's `$value` into the local {@linkcode PROCFS_VALUE}, where the host reads it. */
+function valueAsLocal(node: unknown): void {
+  if (node === null || typeof node !== "object") return;
+  if (Array.isArray(node)) {
+    for (const x of node) valueAsLocal(x);
+    return;
+  }
+  const n = node as Record<string, unknown>;
+  if (n.kind === "target_symbol" && n.name === "$value") {
+    const loc = n.loc;
+    for (const k of Object.keys(n)) delete n[k];
+    Object.assign(n, { kind: "symbol", name: PROCFS_VALUE, loc });
+    return;
+  }
+  for (const [k, v] of Object.entries(n)) {
+    if (k !== "loc" && v !== null && typeof v === "object") valueAsLocal(v);
+  }
 }
 
 /** Resolves every probe of a script; what cannot be resolved goes to `unsupported`. */
@@ -267,6 +308,22 @@ export function resolveProbes(script: A.Script, unsupported: Unsupported[]): Res
         conditions,
       }];
     }
+    if (first === "procfs") {
+      const name = resolveProcfs(point);
+      if (name === null) {
+        return `probe point '${text}' is not available in the simulator (only procfs("NAME").read is)`;
+      }
+      return [{
+        kind: "procfs",
+        sequence: 0,
+        procfs: name,
+        pp: text,
+        pn: text,
+        prologues: [],
+        epilogues: [],
+        conditions,
+      }];
+    }
     const matches = CATALOGUE.filter((c) => matchesCatalogue(point, c));
     if (matches.length === 0) {
       return `probe point '${text}' is not available in the simulator (no match in its catalogue)`;
@@ -295,11 +352,13 @@ export function resolveProbes(script: A.Script, unsupported: Unsupported[]): Res
       }
       resolvedAny = r.length > 0;
       for (const x of r) {
+        if (x.kind === "procfs") valueAsLocal([...x.prologues, decl.body, ...x.epilogues]);
         out.push({
           kind: x.kind,
           sequence: x.sequence,
           timer: x.timer,
           event: x.event,
+          procfs: x.procfs,
           pp: x.pp,
           pn: x.pn ?? x.pp,
           bodies: [...x.prologues, decl.body, ...x.epilogues],

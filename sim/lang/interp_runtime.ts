@@ -3,7 +3,7 @@
  * print buffer and the context of the probe hit being run. Shared by the compiled closures.
  * @module
  */
-import type { ProbeSink } from "../program.ts";
+import type { ProbeSink, RuntimeCounters } from "../program.ts";
 import type { SimTask, WorkloadEvent } from "../workload.ts";
 import type { Expr, Statement } from "./ast.ts";
 
@@ -131,6 +131,8 @@ export class Runtime {
     readonly cpus: number,
     readonly stapio: SimTask,
     epochNs: bigint,
+    /** The runtime's counters (the module's relay), for the natives of stapfr's tapset. */
+    readonly counters: () => RuntimeCounters = () => ({ transportFailures: 0, sequence: 0 }),
   ) {
     this.epochNs = epochNs;
   }

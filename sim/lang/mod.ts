@@ -3,12 +3,14 @@
  * returns a {@linkcode CompiledScript} whose instances run on the synthetic workload.
  *
  * What runs: probes `begin`/`end`/`error` (with sequence numbers), `never`, `timer.ms/s/us/ns/hz/jiffies`
- * (`.randomize`), `timer.profile`, and the workload's catalogue (`vfs.*`, `syscall.*`, `nd_syscall.*`,
+ * (`.randomize`), `timer.profile`, `procfs("NAME").read` (its `$value`, read by the module host), and the
+ * workload's catalogue (`vfs.*`, `syscall.*`, `nd_syscall.*`,
  * `kernel.function("…")` with `@file`, `kernel.trace("sched_switch")`, `process("…").function("…")`,
  * `scheduler.*`, each with `.return` where it exists), script aliases (`=` and `+=`), wildcards, `?`, `!`
  * and `if` conditions; all statements; globals, locals, multi-key arrays (declared sizes, `%` wrap,
  * MAXMAPENTRIES), statistics with @count/@sum/@min/@max/@avg/@variance and @hist_log/@hist_linear printing;
- * the print family and printf conversions; the tapset functions in `tapset.ts` and `tapset_script.ts`;
+ * the print family and printf conversions; the tapset functions in `tapset.ts` and `tapset_script.ts`, and
+ * those of `-I` tapsets (`CompileOptions.tapsets`; stapfr's embedded-C ones natively, `tapset_natives.ts`);
  * MAXACTION, MAXNESTING, MAXERRORS, `exit()`, `error()`, `abort()`, try/catch.
  *
  * What does not (listed in `unsupported`, so instantiate refuses the script): probe points outside the
@@ -38,7 +40,7 @@ import { formatDiagnostics, parseScript } from "./parser.ts";
 import { libraryMacros } from "./check.ts";
 import { DEFAULT_LIMITS, type Limits } from "./interp_runtime.ts";
 import { Program, Run, SemanticError, type SimRunOptions } from "./interp.ts";
-import { withTapsetFunctions } from "./tapset_script.ts";
+import { parseTapsets, type TapsetFile, withTapsetFunctions } from "./tapset_script.ts";
 import { StapfrError } from "../../lib/errors.ts";
 
 export { Run, SemanticError, type SimRunOptions };
@@ -60,7 +62,13 @@ export interface CompileOptions {
   tapsetDir?: string | null;
   /** `-D NAME=VALUE` settings: MAXACTION, MAXMAPENTRIES, MAXERRORS, MAXNESTING. */
   defines?: Record<string, string | number>;
+  /** `stap -E SCRIPT`: scripts run in addition to the main one (stapfr's counters probe). */
+  extraScripts?: readonly string[];
+  /** The tapsets of `stap -I DIR`: their functions are pulled in when called. */
+  tapsets?: readonly TapsetFile[];
 }
+
+export type { TapsetFile };
 
 /**
  * A script that does not parse, or that stap would reject in pass 2 (message with file:line:column;
@@ -131,24 +139,47 @@ function analyse(source: string, options: CompileOptions): Program {
     ...(options.kernelRelease ? { kernelRelease: options.kernelRelease } : {}),
     ...(options.arch ? { arch: options.arch } : {}),
   };
-  const parsed = parseScript(source, {
-    file,
-    args: options.args,
-    ...target,
-    // The tapset's library macros (@choose_defined, @define'd helpers), as stap loads them in pass 1.
-    libraryMacros: libraryMacros(options.tapsetDir, target),
-  });
-  if (parsed.errors.length > 0) {
-    const d = parsed.errors[0];
-    const text = formatDiagnostics(parsed.errors, new Map([[file, source]]));
-    throw new ScriptError(`${d.file}:${d.line}:${d.column}: parse error: ${d.message}`, text);
+  const parseOne = (text: string, name: string): Script => {
+    const parsed = parseScript(text, {
+      file: name,
+      args: options.args,
+      ...target,
+      // The tapset's library macros (@choose_defined, @define'd helpers), as stap loads them in pass 1.
+      libraryMacros: libraryMacros(options.tapsetDir, target),
+    });
+    if (parsed.errors.length > 0) {
+      const d = parsed.errors[0];
+      const text2 = formatDiagnostics(parsed.errors, new Map([[name, text]]));
+      throw new ScriptError(`${d.file}:${d.line}:${d.column}: parse error: ${d.message}`, text2);
+    }
+    return parsed.script;
+  };
+  const script = parseOne(source, file);
+  // `-E` scripts join the main one, as stap parses each as a file of the same session.
+  for (const extra of options.extraScripts ?? []) merge(script, parseOne(extra, "<input>"));
+  let tapsets: Script[];
+  try {
+    tapsets = parseTapsets(options.tapsets ?? []);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new ScriptError(message, message + "\n");
   }
   try {
-    return new Program(withTapsetFunctions(parsed.script), limitsOf(options.defines));
+    return new Program(withTapsetFunctions(script, tapsets), limitsOf(options.defines));
   } catch (err) {
     if (err instanceof SemanticError) throw new ScriptError(err.message, err.message + "\n");
     throw err;
   }
+}
+
+/** Adds what `extra` declares to `script`. */
+function merge(script: Script, extra: Script): void {
+  script.probes.push(...extra.probes);
+  script.aliases.push(...extra.aliases);
+  script.functions.push(...extra.functions);
+  script.globals.push(...extra.globals);
+  script.embeds.push(...extra.embeds);
+  script.items.push(...extra.items);
 }
 
 function sameArgs(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {

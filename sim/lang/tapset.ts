@@ -10,6 +10,7 @@ import { clampString, fromBig, type Long, longToString, type Scalar, toNumber } 
 import { textStr } from "./tapset_text.ts";
 import { cmdlineOfArea } from "../workload_machine.ts";
 import { SYSCALL_NR } from "../workload_catalogue.ts";
+import { NATIVES } from "./tapset_natives.ts";
 
 /** A value type in signatures. */
 export type Type = "long" | "string";
@@ -100,6 +101,7 @@ function strtol(s: string, base: number): Long {
 
 /** Every function the simulator knows, by name. */
 export const TAPSET: Record<string, TapsetFunction> = {
+  ...NATIVES,
   pid: { params: [], ret: "long", impl: (rt) => rt.ev.task.pid },
   tid: { params: [], ret: "long", impl: (rt) => rt.ev.task.tid },
   ppid: { params: [], ret: "long", impl: (rt) => rt.ev.task.ppid },

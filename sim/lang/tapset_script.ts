@@ -1,10 +1,14 @@
 /**
  * Tapset functions that the real tapsets write in the script language (indent.stp, ansi.stp), kept as script
- * source and merged into a user script when it calls them, as stap's pass 2 pulls tapset functions in.
+ * source and merged into a user script when it calls them, as stap's pass 2 pulls tapset functions in; and the
+ * same for the tapsets of `stap -I DIR` (parsed by {@linkcode parseTapsets}), whose functions take precedence.
+ * An `-I` tapset function with an embedded-C body runs only where the simulator answers it natively
+ * (sim/lang/tapset_natives.ts: stapfr's own counters).
  * @module
  */
 import type * as A from "./ast.ts";
 import { parseScript } from "./parser.ts";
+import { NATIVE_FOR } from "./tapset_natives.ts";
 
 /** The script source of the functions (4.8's indent.stp, indent-default.stp and ansi.stp). */
 export const TAPSET_SCRIPT = `
@@ -94,14 +98,52 @@ function calls(node: unknown, out: Set<string>): void {
   }
 }
 
-/** The script plus the library functions (and their globals) it calls and does not define itself. */
-export function withTapsetFunctions(script: A.Script): A.Script {
+/** A tapset file of `stap -I DIR`. */
+export interface TapsetFile {
+  file: string;
+  source: string;
+}
+
+/**
+ * Parses the tapsets of `-I` directories (a tapset may hold embedded C without guru mode). Throws a message
+ * naming the file when one does not parse, as stap fails pass 1 on a broken tapset.
+ */
+export function parseTapsets(files: readonly TapsetFile[]): A.Script[] {
+  return files.map(({ file, source }) => {
+    const r = parseScript(source, { file, guru: true });
+    if (r.errors.length > 0) {
+      const e = r.errors[0];
+      throw new Error(`${e.file}:${e.line}:${e.column}: parse error: ${e.message}`);
+    }
+    return r.script;
+  });
+}
+
+/** stapfr's embedded-C tapset function with a body that calls its native counterpart instead. */
+function nativeDecl(decl: A.FunctionDecl): A.FunctionDecl {
+  const native = NATIVE_FOR[decl.name];
+  if (!native || decl.body.kind === "block" || decl.params.length !== 0) return decl;
+  const r = parseScript(`function ${decl.name}:${native.ret} () { return ${native.native}() }`, {
+    file: decl.loc.file,
+  });
+  return { ...r.script.functions[0], loc: decl.loc };
+}
+
+/**
+ * The script plus the library functions (and their globals) it calls and does not define itself: the built-in
+ * ones and those of `tapsets` (which win over a built-in one of the same name).
+ */
+export function withTapsetFunctions(script: A.Script, tapsets: readonly A.Script[] = []): A.Script {
   const own = new Set(script.functions.map((f) => f.name));
   const wanted = new Set<string>();
   calls(script.probes, wanted);
   calls(script.functions, wanted);
   calls(script.aliases, wanted);
-  const lib = library();
+  const builtin = library();
+  const lib = {
+    functions: [...builtin.functions, ...tapsets.flatMap((t) => t.functions.map(nativeDecl))],
+    globals: [...builtin.globals, ...tapsets.flatMap((t) => t.globals)],
+  };
   const byName = new Map(lib.functions.map((f) => [f.name, f]));
   const added: A.FunctionDecl[] = [];
   const queue = [...wanted].filter((n) => !own.has(n) && byName.has(n));

@@ -1,43 +1,43 @@
 /**
  * A scripted module served over the simulator's sockets, for stapio's unit tests only: begin output on START,
  * end output and EXIT on EXIT, one `.cmd` reader at a time (a second is closed at once, as EBUSY), and each
- * `traceN` closed after EXIT once drained. The real module host is `sim/module_host.ts`.
+ * `traceN` ended after EXIT once drained. Its rings are the clean relay rings; the real module host is
+ * `sim/module_host.ts`.
  * @module
  */
 import { join } from "node:path";
-import { ControlDecoder, encodeControl, encodeRecord, Msg } from "../transport.ts";
+import { RelayBuffers } from "../relay.ts";
+import { TraceService } from "../trace_server.ts";
+import { ControlDecoder, encodeControl, Msg } from "../transport.ts";
 
 /** The scripted module. */
 export class FakeModule {
   readonly log: string[] = [];
   readonly #listeners: Deno.UnixListener[] = [];
-  readonly #traceConns: (Deno.UnixConn | undefined)[] = [];
-  readonly #queued: Uint8Array[][] = [];
+  readonly #traces: (TraceService | undefined)[] = [];
+  readonly #relay: RelayBuffers;
   readonly #conns = new Set<Deno.UnixConn>();
   readonly #tasks: Promise<void>[] = [];
-  #seq = 0;
   #transport = true;
   #ctl?: Deno.UnixConn;
 
   constructor(readonly dir: string, readonly cpus: number, readonly endOutput = "exited\n") {
+    this.#relay = new RelayBuffers(cpus, 64 * 4096);
     const ctl = Deno.listen({ transport: "unix", path: join(dir, ".cmd") });
     this.#listeners.push(ctl);
     this.#tasks.push(this.#serveCtl(ctl));
     for (let cpu = 0; cpu < cpus; cpu++) {
       const l = Deno.listen({ transport: "unix", path: join(dir, `trace${cpu}`) });
       this.#listeners.push(l);
-      this.#queued.push([]);
-      this.#traceConns.push(undefined);
+      this.#traces.push(undefined);
       this.#tasks.push(this.#serveTrace(l, cpu));
     }
   }
 
-  /** One record on `cpu`: sent at once to a reader, else kept for the next one. */
+  /** One record on `cpu`, into its ring; a reader waiting for it is woken. */
   print(cpu: number, text: string): void {
-    const rec = encodeRecord(++this.#seq, new TextEncoder().encode(text));
-    const conn = this.#traceConns[cpu];
-    if (conn) conn.write(rec).catch(() => {});
-    else this.#queued[cpu].push(rec);
+    this.#relay.write(cpu, new TextEncoder().encode(text));
+    this.#traces[cpu]?.wake();
   }
 
   /** A control message to the attached reader. */
@@ -48,12 +48,30 @@ export class FakeModule {
   async #serveTrace(listener: Deno.UnixListener, cpu: number): Promise<void> {
     try {
       for await (const conn of listener) {
-        this.#conns.add(conn);
-        this.#traceConns[cpu] = conn;
-        for (const rec of this.#queued[cpu].splice(0)) await conn.write(rec).catch(() => {});
+        const relay = this.#relay;
+        const trace = new TraceService(conn, {
+          hasData: () => relay.hasData(cpu),
+          read: (out) => relay.read(cpu, out),
+        });
+        this.#traces[cpu] = trace;
+        this.#tasks.push(trace.done);
       }
     } catch {
       // listener closed
+    }
+  }
+
+  #endTraces(): void {
+    for (let cpu = 0; cpu < this.cpus; cpu++) {
+      this.#traces[cpu]?.end();
+      this.#traces[cpu] = undefined;
+    }
+  }
+
+  #dropTraces(): void {
+    for (let cpu = 0; cpu < this.cpus; cpu++) {
+      this.#traces[cpu]?.close();
+      this.#traces[cpu] = undefined;
     }
   }
 
@@ -93,14 +111,11 @@ export class FakeModule {
             this.print(0, "begin\n");
             await conn.write(encodeControl(Msg.START, new Uint8Array(8)));
           } else if (m.type === Msg.EXIT) {
-            const end = encodeRecord(++this.#seq, new TextEncoder().encode(this.endOutput));
-            await this.#traceConns[1]?.write(end).catch(() => {});
+            this.print(1, this.endOutput);
+            const traces = this.#traces.filter((t) => t !== undefined);
+            this.#endTraces();
+            await Promise.all(traces.map((t) => t!.done));
             await conn.write(encodeControl(Msg.EXIT));
-            for (let cpu = 0; cpu < this.cpus; cpu++) {
-              const t = this.#traceConns[cpu];
-              this.#traceConns[cpu] = undefined;
-              if (t) this.#drop(t);
-            }
           }
         }
       }
@@ -110,11 +125,7 @@ export class FakeModule {
     this.log.push("detached");
     if (this.#ctl === conn) this.#ctl = undefined;
     this.#drop(conn);
-    for (let cpu = 0; cpu < this.cpus; cpu++) {
-      const t = this.#traceConns[cpu];
-      this.#traceConns[cpu] = undefined;
-      if (t) this.#drop(t);
-    }
+    this.#dropTraces();
   }
 
   #drop(conn: Deno.UnixConn): void {
@@ -130,6 +141,7 @@ export class FakeModule {
   async close(): Promise<void> {
     for (const l of this.#listeners) l.close();
     for (const c of [...this.#conns]) this.#drop(c);
+    this.#dropTraces();
     await Promise.allSettled(this.#tasks);
   }
 }

@@ -9,16 +9,23 @@ import {
   ControlDecoder,
   type ControlMessage,
   encodeControl,
-  RecordDecoder,
+  encodeTraceRequest,
   type RelayRecord,
+  TRACE_PARKED,
+  type TraceAnswer,
+  TraceAnswerDecoder,
 } from "../transport.ts";
+import { ReadAhead, ReaderThread } from "./relay_reader.ts";
 
 /** What stapio gets from a module. */
 export interface LinkEvents {
   control(message: ControlMessage): void;
   /** The module closed `.cmd` (unloaded, host gone, or refused a second reader). */
   controlClosed(): void;
+  /** A record a reader thread read (its header as read, the payload bytes it writes). */
   record(cpu: number, record: RelayRecord): void;
+  /** A reader thread's message (the `bufhdr read error` of a short header read). */
+  diagnostic?(cpu: number, text: string): void;
   /** The module closed `traceN` (drained at exit, or gone). */
   traceClosed(cpu: number): void;
 }
@@ -32,8 +39,20 @@ export interface ModuleLink {
   startReaders(): Promise<void>;
   /** Stops reading one CPU (a reader thread that died on a write error). */
   stopReader(cpu: number): void;
-  /** Whether any relay reader has an incomplete record buffered. */
-  readonly partial: boolean;
+  /**
+   * Stops the readers as a detach or an exit does: each finishes the round it is in (a record whose header
+   * it read is read to its end and passed on), passes on what it had read ahead, and reads nothing more.
+   * What it did not read stays in the ring.
+   */
+  stopReaders(): Promise<void>;
+  /** How many reader threads wait in ppoll (their ring is empty). */
+  readonly parked: number;
+  /**
+   * Whether some reader thread is outside ppoll (reading, or writing what it read): a signal the kernel hands
+   * to such a thread is lost under `-A` (docs/systemtap-4.8.md 2.5). A reader waits in ppoll only while its
+   * ring is empty.
+   */
+  readonly busy: boolean;
   /**
    * Closes everything; pending reads end. Resolves once the module shows the reader gone (as the close of
    * `.cmd` does in the kernel), or after a bounded wait. With `drain` (a detach), `.cmd` is closed first and the
@@ -67,13 +86,13 @@ export class NotRunningError extends Error {
 }
 
 /**
- * Connects to a module served over Unix sockets. `backpressure`, if given, is awaited before each relay read
- * (stapio's write to a slow stdout blocks its reader thread the same way).
+ * Connects to a module served over Unix sockets. `backpressure`, if given, is awaited before each relay read of
+ * a CPU (stapio's write to a slow output blocks that CPU's reader thread the same way).
  */
 export async function connectModule(
   dir: string,
   events: LinkEvents,
-  backpressure?: () => Promise<void>,
+  backpressure?: (cpu: number) => Promise<void>,
 ): Promise<ModuleLink> {
   let ctl: Deno.UnixConn;
   try {
@@ -91,7 +110,9 @@ class SocketLink implements ModuleLink {
   readonly #ctl: Deno.UnixConn;
   readonly #events: LinkEvents;
   readonly #traces: (Deno.UnixConn | undefined)[] = [];
-  readonly #decoders: RecordDecoder[] = [];
+  readonly #threads: ReaderThread[] = [];
+  /** Per CPU: the reader waits in ppoll (its ring is empty). */
+  readonly #parked: boolean[] = [];
   readonly #tasks: Promise<void>[] = [];
   readonly #stopped = new Set<number>();
   #closed = false;
@@ -103,15 +124,19 @@ class SocketLink implements ModuleLink {
   /** Resolves when close() begins: a reader parked in the backpressure wait stops waiting. */
   readonly #closing: Promise<void>;
   #markClosing!: () => void;
+  /** stopReaders() was called: each reader finishes its round and ends. */
+  #stopping = false;
+  readonly #stopped_: Promise<void>;
+  #markStopped!: () => void;
 
-  readonly #backpressure?: () => Promise<void>;
+  readonly #backpressure?: (cpu: number) => Promise<void>;
 
   constructor(
     dir: string,
     cpus: number,
     ctl: Deno.UnixConn,
     events: LinkEvents,
-    backpressure?: () => Promise<void>,
+    backpressure?: (cpu: number) => Promise<void>,
   ) {
     this.#backpressure = backpressure;
     this.cpus = cpus;
@@ -119,6 +144,7 @@ class SocketLink implements ModuleLink {
     this.#ctl = ctl;
     this.#events = events;
     this.#closing = new Promise((resolve) => (this.#markClosing = resolve));
+    this.#stopped_ = new Promise((resolve) => (this.#markStopped = resolve));
     this.#tasks.push(this.#readControl());
   }
 
@@ -155,7 +181,8 @@ class SocketLink implements ModuleLink {
     if (this.#started) return;
     this.#started = true;
     for (let cpu = 0; cpu < this.cpus; cpu++) {
-      this.#decoders.push(new RecordDecoder());
+      this.#threads.push(new ReaderThread());
+      this.#parked.push(false);
       if (this.#closed) {
         this.#traces.push(undefined);
         continue;
@@ -176,30 +203,134 @@ class SocketLink implements ModuleLink {
     }
   }
 
+  /**
+   * One reader thread: its ppolls and reads of `traceN`, each a request and its answer (sim/transport.ts). It
+   * ends at the end of the file, when the link closes, or (stopping) once its round is done and nothing it
+   * read is left unwritten.
+   */
   async #readTrace(cpu: number): Promise<void> {
     const conn = this.#traces[cpu]!;
-    const buf = new Uint8Array(131072);
-    try {
+    const thread = this.#threads[cpu];
+    const ahead = new ReadAhead();
+    const answers = new TraceAnswerDecoder();
+    const queued: TraceAnswer[] = [];
+    const input = new Uint8Array(READ_SIZE);
+    let ended = false;
+    let finalRead = false;
+    /** The next answer from the host; undefined at the end of the file. */
+    const answer = async (): Promise<TraceAnswer | undefined> => {
+      while (queued.length === 0) {
+        const n = await conn.read(input);
+        if (n === null) return undefined;
+        queued.push(...answers.push(input.subarray(0, n)));
+      }
+      return queued.shift();
+    };
+    const send = async (count: number, wait: boolean, asIs = false): Promise<void> => {
+      const request = encodeTraceRequest(count, wait, asIs);
+      for (let done = 0; done < request.length;) done += await conn.write(request.subarray(done));
+    };
+    /** A ppoll the link stopped waiting for: its answer comes before the next read's. */
+    let pollOut: Promise<TraceAnswer | undefined> | undefined;
+    /** ppoll: true once the file has data; false at its end, or when the link stops reading meanwhile. */
+    const poll = async (): Promise<boolean> => {
+      await send(0, true);
       for (;;) {
-        if (this.#backpressure) await Promise.race([this.#backpressure(), this.#closing]);
-        if (this.#closed) break;
-        const n = await conn.read(buf);
-        if (n === null) break;
-        if (this.#stopped.has(cpu)) continue;
-        for (const r of this.#decoders[cpu].push(buf.subarray(0, n))) this.#events.record(cpu, r);
+        const next = answer();
+        const a = await Promise.race([next, this.#stopped_.then(() => "stop" as const)]);
+        if (a === "stop") {
+          pollOut = next;
+          return false;
+        }
+        if (a === undefined) {
+          ended = true;
+          return false;
+        }
+        this.#parked[cpu] = a.rc === TRACE_PARKED;
+        if (a.rc !== TRACE_PARKED) return true;
+      }
+    };
+    /** Takes the rest of an abandoned ppoll's answers (the host ends it when the next request comes). */
+    const settlePoll = async (): Promise<void> => {
+      if (!pollOut) return;
+      let a = await pollOut;
+      pollOut = undefined;
+      while (a !== undefined && a.rc === TRACE_PARKED) a = await answer();
+      if (a === undefined) ended = true;
+    };
+    const read = async (count: number): Promise<Uint8Array | number> => {
+      // stapio blocks in its write to a slow output; what it has not read stays in the ring meanwhile.
+      if (this.#backpressure && !this.#stopping) {
+        await Promise.race([this.#backpressure(cpu), this.#closing, this.#stopped_]);
+      }
+      if (this.#closed) return 0;
+      // Once stopping, the rings are read as they are: every CPU's last read sees the same moment.
+      await send(count, false, this.#stopping);
+      await settlePoll();
+      if (ended) return 0;
+      const a = await answer();
+      if (a === undefined) {
+        ended = true;
+        return 0;
+      }
+      return a.rc > 0 ? a.bytes : a.rc;
+    };
+    try {
+      while (!this.#closed && !ended) {
+        if (this.#stopped.has(cpu)) {
+          // The thread exited after its write error: its ring is no longer read.
+          await Promise.race([this.#closing, this.#stopped_]);
+          break;
+        }
+        const request = thread.next();
+        if (request.wait && ahead.held === 0) {
+          if (this.#stopping) {
+            // A 4.8 reader wakes the moment a record is written, so at a stop it has read what was there:
+            // one last read takes what the ring holds now, then the thread ends at the end of its round.
+            if (finalRead) break;
+            finalRead = true;
+          } else if (!(await poll())) {
+            if (!this.#stopping) break;
+            finalRead = true;
+          }
+        }
+        const got = await ahead.readAsync(request.count, read);
+        if (finalRead && typeof got === "number" && ahead.held === 0) break;
+        for (const event of thread.got(got)) {
+          if (this.#stopped.has(cpu)) break;
+          if (event.kind === "record") {
+            this.#events.record(cpu, {
+              seq: event.seq,
+              payload: event.payload,
+              ...(event.length !== event.payload.length ? { length: event.length } : {}),
+            });
+          } else if (event.kind === "diag") this.#events.diagnostic?.(cpu, event.text);
+        }
       }
     } catch {
       // closed under us
     }
-    if (!this.#closed) this.#events.traceClosed(cpu);
+    this.#parked[cpu] = false;
+    if (!this.#closed && !this.#stopping) this.#events.traceClosed(cpu);
+  }
+
+  async stopReaders(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    this.#markStopped();
+    await bounded(Promise.allSettled(this.#tasks.slice(1)), CLOSE_WAIT_MS);
   }
 
   stopReader(cpu: number): void {
     this.#stopped.add(cpu);
   }
 
-  get partial(): boolean {
-    return this.#decoders.some((d) => d.pendingBytes > 0);
+  get parked(): number {
+    return this.#parked.filter((p, cpu) => p && this.#traces[cpu] !== undefined).length;
+  }
+
+  get busy(): boolean {
+    return this.#traces.some((t, cpu) => t !== undefined && !this.#stopped.has(cpu) && !this.#parked[cpu]);
   }
 
   async close(options: { drain?: boolean } = {}): Promise<void> {
@@ -232,6 +363,9 @@ class SocketLink implements ModuleLink {
     if (question) await question.answered();
   }
 }
+
+/** Bytes taken from a trace socket at once (a read-ahead answer and its rc). */
+const READ_SIZE = 256 * 1024 + 4;
 
 /** How long close() waits for the reads to end and for the host's answer (each): never forever. */
 const CLOSE_WAIT_MS = 10_000;

@@ -65,6 +65,11 @@ export class SequenceMerger {
     return this.#queues.reduce((n, q) => n + q.length, 0);
   }
 
+  /** Whether a reader thread holds a record in the sequence wait (it is outside ppoll then). */
+  get holding(): boolean {
+    return this.pending > 0;
+  }
+
   /** A record read from CPU `cpu`'s relay file at time `now`. */
   push(cpu: number, record: RelayRecord, now: number): void {
     const queue = this.#queues[cpu];

@@ -15,6 +15,13 @@ export interface OutputHandle {
   readonly fd: number;
   /** Writes all of `bytes` at this handle's offset. */
   write(bytes: Uint8Array): void;
+  /**
+   * A handle whose writes are queued (a named pipe, where a write waits for its reader): resolves once at
+   * most `limit` bytes wait, so that the reader thread writing to it waits, not the others.
+   */
+  whenBelow?(limit: number): Promise<void>;
+  /** A handle whose writes are queued: resolves once every queued write is done (or failed). */
+  drain?(): Promise<void>;
   /** Closes the handle. */
   close(): void;
 }
@@ -45,6 +52,12 @@ export class RealOutputFs implements OutputFs {
   }
 
   open(path: string): OutputHandle {
+    let fifo = false;
+    try {
+      fifo = Deno.statSync(path).isFifo === true;
+    } catch {
+      // not there yet: a file
+    }
     const file = Deno.openSync(path, { write: true, create: true, truncate: true, mode: 0o666 });
     // An arrow keeps `this`: every handle draws on the one disk.
     const take = (wanted: number): number => {
@@ -52,6 +65,7 @@ export class RealOutputFs implements OutputFs {
       this.#room -= fits;
       return fits;
     };
+    if (fifo) return this.#pipe(file);
     return {
       fd: this.#nextFd++,
       write(bytes: Uint8Array): void {
@@ -62,6 +76,51 @@ export class RealOutputFs implements OutputFs {
       },
       close(): void {
         file.close();
+      },
+    };
+  }
+
+  /**
+   * A named pipe: stapio's reader threads each write to their own, and one whose reader is slow waits in its
+   * write while the others go on. Here writes are queued and written without blocking the process; the reader
+   * feeding this pipe waits for it ({@linkcode OutputHandle.whenBelow}). A failed write is thrown by the
+   * next one, as a later `write(2)` reports a closed pipe.
+   */
+  #pipe(file: Deno.FsFile): OutputHandle {
+    let chain: Promise<void> = Promise.resolve();
+    let pending = 0;
+    let failure: unknown;
+    return {
+      fd: this.#nextFd++,
+      write(bytes: Uint8Array): void {
+        if (failure !== undefined) throw failure;
+        const copy = bytes.slice();
+        pending += copy.length;
+        chain = chain.then(async () => {
+          try {
+            if (failure !== undefined) return;
+            for (let done = 0; done < copy.length;) done += await file.write(copy.subarray(done));
+          } catch (err) {
+            failure = err;
+          } finally {
+            pending -= copy.length;
+          }
+        });
+      },
+      async whenBelow(limit: number): Promise<void> {
+        while (pending > limit && failure === undefined) await chain;
+      },
+      drain(): Promise<void> {
+        return chain;
+      },
+      close(): void {
+        void chain.finally(() => {
+          try {
+            file.close();
+          } catch {
+            // closed
+          }
+        });
       },
     };
   }

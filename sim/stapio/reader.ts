@@ -14,9 +14,13 @@
  *   (2.7).
  * - A write error on the output stops that CPU's reader and raises SIGTERM; under `-A` that SIGTERM is lost
  *   and stapio hangs until an external signal (section 6 item 4).
- * - Optional (`loseSignals`): the 4.8 `-A` signal race (2.5; the kernel lab saw a SIGQUIT lost, docs/real-ring.md).
- *   Under `-A` the first N signals (SIGQUIT, SIGINT, SIGTERM, SIGHUP) are dropped, or each with a seeded
- *   probability, so that a wrapper's resend logic can be tested.
+ * - Optional (`loseSignals`): the 4.8 `-A` signal race (2.5). Under `-A` the reader threads do not block
+ *   SIGQUIT, SIGINT, SIGTERM and SIGHUP, which stapio ignores, except while they wait in ppoll; the kernel
+ *   hands a signal for the process to a thread that does not block it, so one that comes while any reader is
+ *   busy (reading, writing, or holding a record in the sequence wait) is lost. `busy` reproduces that: a
+ *   reader waits in ppoll only while its ring is empty, so at a high rate every signal is lost (as the kernel
+ *   lab saw: three SIGQUITs of three, four SIGTERMs of four) and a slow script's first one arrives. The
+ *   other forms drop the first N signals, or each with a seeded probability, whatever the readers do.
  *
  * Simplifications: at EXIT the readers drain what the module flushed (4.8 may lose that tail, 2.5); at a
  * SIGQUIT detach, records already read but held in the sequence wait are written rather than lost.
@@ -56,7 +60,7 @@ export interface StapioOptions {
   /** `staprun -d NAME`: returns its exit status. */
   unload: () => Promise<number>;
   /** Reproduce the `-A` signal race of 4.8 (STAPFR_SIM_LOSE_SIGNALS): which signals are lost. */
-  loseSignals?: { count: number; probability: number; seed: number };
+  loseSignals?: { count: number; probability: number; seed: number; busy?: boolean };
   targetPid?: number;
   /** Milliseconds, for the sequence wait. */
   now?: () => number;
@@ -137,6 +141,7 @@ export class StapioSession {
       control: (m) => this.#onControl(m),
       controlClosed: () => this.#onControlClosed(),
       record: (cpu, r) => this.#onRecord(cpu, r),
+      diagnostic: (_cpu, text) => this.#o.diag(text),
       traceClosed: () => {
         this.#tracesOpen--;
         if (this.#tracesOpen <= 0) this.#exiting?.();
@@ -344,6 +349,13 @@ export class StapioSession {
   #loses(sig: StapioSignal): boolean {
     const lose = this.#o.loseSignals;
     if (!lose || this.#o.mode !== "attach" || sig === "SIGUSR2") return false;
+    if (lose.busy) {
+      // A reader outside ppoll takes it and ignores it: one reading or writing, or one whose record waits
+      // for its turn in the sequence wait (pthread_cond_timedwait).
+      const busy = (this.#link?.busy ?? false) || (this.#merger?.holding ?? false);
+      if (busy) this.#lost++;
+      return busy;
+    }
     if (this.#lost < lose.count) {
       this.#lost++;
       return true;
@@ -394,13 +406,12 @@ export class StapioSession {
       void this.#finish({ crashed: true });
       return;
     }
-    // 4.6: each reader, woken by the signal, tries to read a header from its (often empty) relay file.
-    if (!this.#link?.partial) {
-      for (let cpu = 0; cpu < (this.#link?.cpus ?? 0); cpu++) {
-        this.#o.diag(
-          "stapio:reader_thread:204: ERROR: bufhdr read error, attempting resync: No data available\n",
-        );
-      }
+    // 4.6: each reader the signal finds in ppoll (its ring empty) reads a header from its empty relay file,
+    // fails and says so. (A busy reader takes the signal at its next ppoll, with data to read.)
+    for (let i = 0; i < (this.#link?.parked ?? 0); i++) {
+      this.#o.diag(
+        "stapio:reader_thread:204: ERROR: bufhdr read error, attempting resync: No data available\n",
+      );
     }
   }
 
@@ -419,10 +430,8 @@ export class StapioSession {
         };
       });
     }
-    if (how.detach && !how.crashed) {
-      // What the module had handed over before the detach is read and written, not dropped (sim/stapio/link.ts).
-      await this.#link?.close({ drain: true });
-    }
+    // The readers finish their round: what they read is written, what they did not read stays in the ring.
+    if (!how.crashed) await this.#link?.stopReaders();
     // Never told whether it is bulk (the module went away first): what was read is written as non-bulk.
     if (!this.#writer && this.#early.length && this.#o.makeWriter && !how.crashed) this.#makeWriter(false);
     this.#finished = true;
@@ -431,6 +440,7 @@ export class StapioSession {
       for (const { cpu, record } of this.#merger.drain()) this.#write(cpu, record);
     }
     await this.#link?.close();
+    await this.#writer?.drain();
     this.#writer?.close();
     let code = this.#errorSeen ? 1 : 0;
     if (how.detach) {

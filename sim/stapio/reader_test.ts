@@ -22,7 +22,10 @@ async function withModule(fn: (mod: FakeModule, dir: string) => Promise<void>): 
 function session(
   dir: string,
   mode: StapioMode,
-  extra: { loseSignals?: { count: number; probability: number; seed: number } } = {},
+  extra: {
+    loseSignals?: { count: number; probability: number; seed: number; busy?: boolean };
+    stall?: number;
+  } = {},
 ) {
   let out = "";
   let err = "";
@@ -34,7 +37,7 @@ function session(
     connect: (events) => connectModule(dir, events),
     makeWriter: (bulk) =>
       new StapioWriter({ bulk, cpus: 2, fs: new MemoryOutputFs(), stdout, now: () => new Date() }),
-    stall: 50,
+    stall: extra.stall ?? 50,
     diag: (t) => void (err += t),
     unload: () => {
       unloads++;
@@ -136,6 +139,40 @@ Deno.test("2.5 STAPFR_SIM_LOSE_SIGNALS=0.5: which signals are lost follows the s
   assertEquals(await pattern(4), [true, true, false]);
   assertEquals(await pattern(4), [true, true, false]);
   assertEquals(await pattern(2), [true, false]);
+});
+
+Deno.test("2.5 STAPFR_SIM_LOSE_SIGNALS=busy: a signal is lost while a reader is busy, and arrives once all wait in ppoll", async () => {
+  await withModule(async (mod, dir) => {
+    // A first attach takes records 1-2, so the next one (3) is not the one after 0: a fresh stapio holds it
+    // in its sequence wait, outside ppoll.
+    mod.print(0, "one\n");
+    mod.print(1, "two\n");
+    const first = session(dir, "attach");
+    await first.s.start();
+    await until("the first read", () => first.out() === "one\ntwo\n");
+    first.s.signal("SIGQUIT");
+    await first.s.done;
+    mod.print(0, "three\n");
+    const t = session(dir, "attach", {
+      loseSignals: { count: 0, probability: 0, seed: 1, busy: true },
+      stall: 600,
+    });
+    let done = false;
+    void t.s.done.then(() => (done = true));
+    await t.s.start();
+    await until("the record read and held", () => mod.log.filter((l) => l === "in 8").length === 2);
+    await sleep(150);
+    assertEquals(t.out(), "", "record 3 waits for its turn");
+    t.s.signal("SIGQUIT");
+    await sleep(100);
+    assertEquals(done, false, "the SIGQUIT was lost: a reader held a record");
+    await until("record 3 written", () => t.out() === "three\n");
+    // Both readers now wait in ppoll on empty rings: the next signal is taken.
+    await sleep(100);
+    t.s.signal("SIGQUIT");
+    assertEquals(await t.s.done, 0);
+    assertEquals(t.err(), disconnectText("stap_t"));
+  });
 });
 
 Deno.test("2.4 a SIGQUIT that comes while -A is still connecting detaches, and the connection is closed", async () => {

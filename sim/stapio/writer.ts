@@ -180,13 +180,18 @@ export class StapioWriter {
     const s = this.#streams[cpu];
     const len = record.payload.length;
     if (this.toFiles && s.state.needsSwitch(len)) this.#switchStream(cpu);
-    const bytes = this.#o.bulk ? encodeRecord(record.seq, record.payload) : record.payload;
+    const bytes = this.#o.bulk ? encodeRecord(record.seq, record.payload, record.length) : record.payload;
     try {
       s.handle!.write(bytes);
     } catch (err) {
       throw new OutputWriteError(s.handle!.fd, cpu, err);
     }
     s.state.count(len, this.#o.bulk);
+  }
+
+  /** Resolves once at most `limit` bytes wait in `cpu`'s output (at once for outputs written directly). */
+  async whenBelow(cpu: number, limit: number): Promise<void> {
+    await this.#streams[cpu]?.handle?.whenBelow?.(limit);
   }
 
   #switchStream(cpu: number): void {
@@ -214,6 +219,11 @@ export class StapioWriter {
   switchFiles(): void {
     if (!this.toFiles || this.#closed) return;
     for (let cpu = 0; cpu < this.#streams.length; cpu++) this.#switchStream(cpu);
+  }
+
+  /** Resolves once every queued write (to a named pipe) is done: stapio's threads end after their writes. */
+  async drain(): Promise<void> {
+    await Promise.all(this.#streams.map((s) => s.handle?.drain?.()));
   }
 
   /** Closes every file (stdout is left open). */

@@ -27,7 +27,7 @@ if (reason) console.log(`kernel: skipped, ${reason}`);
 const only = (Deno.env.get("KERNEL_LAB_ONLY") ?? "").split(",").filter(Boolean);
 const scenarios = SCENARIOS.filter((s) => only.length === 0 || only.includes(s.id));
 /** The guest's time limit: QEMU is killed when it passes, whatever the guest is doing. */
-const GUEST_LIMIT_S = 600;
+const GUEST_LIMIT_S = 1200;
 
 function log(text: string): void {
   console.log(`kernel: ${text}`);
@@ -184,7 +184,7 @@ Deno.test({
         guest.status === 0,
         `the guest's job ended with status ${guest.status}:\n${guest.console.slice(-4000)}`,
       );
-      assert(c.total >= (only.length ? 1 : 12), `only ${c.total} scenarios`);
+      assert(c.total >= (only.length ? 1 : 16), `only ${c.total} scenarios`);
       const unintended = c.differences.filter((d) => !d.intended);
       assert(unintended.length === 0, `${unintended.length} unintended differences (see above)`);
       assert(c.unmet.length === 0, `${c.unmet.length} expectations unmet (see above)`);

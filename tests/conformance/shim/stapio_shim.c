@@ -3,13 +3,12 @@
  *
  * The simulator's module host serves a module's control file `.cmd` and relay files `traceN` as Unix stream
  * sockets (sim/transport.ts): `.cmd` carries length-framed control messages (uint32 length of type+payload,
- * uint32 type, payload), `traceN` carries relay records back to back (uint32 seq, uint32 len, payload).
- * stapio opens those files with open()/openat(), which fails on a socket file (ENXIO). This shim turns such
- * an open into a connection to the socket and gives stapio the connected socket itself. There are no threads
- * and no extra buffers: what stapio has not read stays with the host, as it stays in a relay file. For the
- * same reason a relay file is connected only when stapio first polls or reads it: `stapio -L` opens every
- * traceN and never reads them, and a connected trace socket would let the host stream the buffered records
- * into a socket nobody reads (they would be lost; on a kernel they stay in the relay until read()).
+ * uint32 type, payload); on `traceN` each read() and each ppoll of the relay file is a request
+ * (uint32 count, uint32 flags) and its answer (int32 rc, then rc bytes for a read). stapio opens those files
+ * with open()/openat(), which fails on a socket file (ENXIO). This shim turns such an open into a connection
+ * to the socket and gives stapio the connected socket itself. There are no threads and no extra buffers: what
+ * stapio has not read stays in the simulated ring, as it stays in a relay file. A relay file is connected
+ * only when stapio first polls or reads it (`stapio -L` opens every traceN and never reads them).
  *
  * On top of the socket, read() and write() on those descriptors get the semantics of the procfs files:
  *   .cmd    every write() is one message (the shim adds the length frame) and every read() returns one whole
@@ -20,11 +19,11 @@
  *           because a socket write cannot fail; waiting for it inside write() would have to hold back the
  *           messages queued before it, which stapio's select() would then not see, so the shim answers from
  *           its setting and drops the host's STP_BULK answers from the stream.
- *   traceN  a read never ends inside a record header or payload (stapio reads the 8-byte header, then the
- *           payload, on an O_NONBLOCK descriptor, and would lose framing on a short read); with nothing to
- *           read it fails with ENODATA, as the 4.8 runtime's relay read does (relay_v2.c
- *           __stp_relay_file_read; an emulator on pipes
- *           gets EAGAIN instead: docs/systemtap-4.8.md 4.6).
+ *   traceN  every read() is one read of the simulated relay file, answered by the host from the ring as it is
+ *           at that moment, exactly as many bytes as the kernel's relay read gives (across records, damage
+ *           included); with nothing to read it fails with ENODATA, as the 4.8 runtime's relay read does
+ *           (relay_v2.c __stp_relay_file_read). ppoll() on it asks the host whether the file has data (and
+ *           waits, in the real ppoll on the socket, until it says so); it reads nothing.
  *
  * Settings (environment; the constructor reads them and then removes them with LD_PRELOAD, so the children
  * stapio starts, such as the `staprun -d` it runs at exit, run without the shim):
@@ -57,12 +56,14 @@
 
 enum kind { KIND_NONE, KIND_CTL, KIND_TRACE };
 
-/* Per descriptor: what it is and, for a relay file, where the reader is inside the current record. */
+#define TRACE_WAIT 1
+#define TRACE_PARKED (-11)
+
+/* Per descriptor: what it is and, for a relay file, its poll state. */
 struct file_state {
 	enum kind kind;
-	int in_payload;          /* 0: next bytes are (part of) a header */
-	unsigned char header[8]; /* the header bytes read so far */
-	uint32_t left;           /* bytes left in the current header or payload */
+	int polling;             /* trace: a ppoll request is out and not yet answered ready */
+	int ready;               /* trace: the host said the file has data, and nothing was read since */
 	int eof;                 /* the host ended the stream */
 	int lazy;                /* trace: not connected yet; the descriptor is a placeholder (an eventfd) */
 	char *path;              /* trace: where to connect */
@@ -147,7 +148,6 @@ static int remember(int fd, enum kind kind) {
 	free(files[fd].path);
 	memset(&files[fd], 0, sizeof files[fd]);
 	files[fd].kind = kind;
-	files[fd].left = 8;
 	return fd;
 }
 
@@ -289,6 +289,52 @@ static ssize_t read_ctl(int fd, unsigned char *buf, size_t n) {
 	}
 }
 
+/* Sends one traceN request, whole. 0, or -1 with errno. */
+static int send_request(int fd, uint32_t count, uint32_t flags) {
+	uint32_t request[2] = {count, flags};
+	size_t sent = 0;
+	while (sent < sizeof request) {
+		ssize_t w = send(fd, (char *)request + sent, sizeof request - sent, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno == EINTR) continue;
+			if (errno == EAGAIN) {
+				struct pollfd pfd = {fd, POLLOUT, 0};
+				poll(&pfd, 1, -1);
+				continue;
+			}
+			return -1;
+		}
+		sent += (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads one answer's rc (waiting for it). 1 = done, 0 = the host closed, -1 = error. */
+static int read_rc(int fd, int32_t *rc) {
+	return read_full(fd, rc, 4);
+}
+
+/* Takes the answer to the ppoll that is out, if its first frame has arrived (block: wait for it). Returns 1
+ * once the host said the file has data, 0 while it waits, -1 at the end of the stream. */
+static int take_poll_answer(int fd, int block) {
+	struct file_state *f = &files[fd];
+	while (f->polling) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		if (!block && poll(&pfd, 1, 0) <= 0) return 0;
+		int32_t rc;
+		int r = read_rc(fd, &rc);
+		if (r <= 0) {
+			f->eof = 1;
+			f->polling = 0;
+			return -1;
+		}
+		if (rc == TRACE_PARKED) continue;
+		f->polling = 0;
+		f->ready = 1;
+	}
+	return f->ready ? 1 : 0;
+}
+
 static ssize_t read_trace(int fd, unsigned char *buf, size_t n) {
 	struct file_state *f = &files[fd];
 	connect_lazy(fd);
@@ -297,57 +343,84 @@ static ssize_t read_trace(int fd, unsigned char *buf, size_t n) {
 		errno = ENODATA;
 		return -1;
 	}
-	struct pollfd ready = {fd, POLLIN, 0};
-	if (poll(&ready, 1, 0) <= 0) {
-		errno = ENODATA; /* never blocks, like the runtime's relay read */
+	/* A ppoll still out (a signal interrupted it): the host answers it as soon as this read comes. */
+	if (send_request(fd, (uint32_t)n, 0) < 0) return -1;
+	if (f->polling && take_poll_answer(fd, 1) < 0) {
+		errno = ENODATA;
 		return -1;
 	}
-	size_t done = 0;
-	/* Whole pieces (header or payload) as long as the caller has room; never stop inside one. */
-	while (done < n) {
-		size_t want = f->left < n - done ? f->left : n - done;
-		if (want < f->left && done > 0) break; /* the next piece does not fit: a short read, as relay gives */
-		int r = read_full(fd, buf + done, want);
-		if (r == 0) f->eof = 1;
-		if (r <= 0) return done > 0 ? (ssize_t)done : r;
-		if (!f->in_payload) memcpy(f->header + (8 - f->left), buf + done, want);
-		done += want;
-		f->left -= (uint32_t)want;
-		if (f->left == 0) {
-			if (!f->in_payload) {
-				memcpy(&f->left, f->header + 4, 4);
-				f->in_payload = f->left > 0;
-				if (!f->in_payload) f->left = 8;
-			} else {
-				f->in_payload = 0;
-				f->left = 8;
-			}
-		}
-		struct pollfd pfd = {fd, POLLIN, 0};
-		if (done < n && poll(&pfd, 1, 0) <= 0) break; /* nothing more now */
+	f->ready = 0;
+	int32_t rc;
+	int r = read_rc(fd, &rc);
+	if (r <= 0) {
+		f->eof = 1;
+		errno = ENODATA;
+		return -1;
 	}
-	return (ssize_t)done;
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	if (rc > 0 && read_full(fd, buf, (size_t)rc) <= 0) {
+		f->eof = 1;
+		errno = EIO;
+		return -1;
+	}
+	return rc;
 }
 
-/* A relay file is connected when first polled. A relay stream the host has ended polls as "nothing to read"
- * instead of POLLHUP, as a relay file does; otherwise stapio's reader would spin on ppoll until stopped. */
+/* A relay file is connected when first polled. ppoll on relay files asks the host whether each has data and
+ * waits on the sockets for the answers; a relay stream the host has ended polls as "nothing to read" instead
+ * of POLLHUP, as a relay file does (otherwise stapio's reader would spin on ppoll until stopped). */
 int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *timeout, const sigset_t *sigmask) {
 	static int (*real_ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
 	if (!real_ppoll) real_ppoll = dlsym(RTLD_NEXT, "ppoll");
 	int saved[MAX_POLL];
-	int changed = 0;
+	int traces = 0;
 	for (nfds_t i = 0; i < n && i < MAX_POLL; i++) {
 		saved[i] = fds[i].fd;
-		if (kind_of(fds[i].fd) == KIND_TRACE) connect_lazy(fds[i].fd);
-		if (kind_of(fds[i].fd) == KIND_TRACE && files[fds[i].fd].eof) {
-			fds[i].fd = -1;
-			changed = 1;
+		if (kind_of(fds[i].fd) != KIND_TRACE) continue;
+		traces = 1;
+		struct file_state *f = &files[fds[i].fd];
+		connect_lazy(fds[i].fd);
+		if (!f->eof && !f->polling && !f->ready) {
+			if (send_request(fds[i].fd, 0, TRACE_WAIT) < 0) f->eof = 1;
+			else f->polling = 1;
 		}
 	}
-	int rc = real_ppoll(fds, n, timeout, sigmask);
-	if (changed)
+	if (!traces) return real_ppoll(fds, n, timeout, sigmask);
+	for (;;) {
+		int ready = 0;
+		for (nfds_t i = 0; i < n && i < MAX_POLL; i++) {
+			fds[i].fd = saved[i];
+			fds[i].revents = 0;
+			if (kind_of(saved[i]) != KIND_TRACE) continue;
+			struct file_state *f = &files[saved[i]];
+			if (!f->eof && take_poll_answer(saved[i], 0) > 0) {
+				fds[i].revents = POLLIN;
+				ready++;
+			}
+			if (f->eof || ready) fds[i].fd = -1; /* already decided: not polled again below */
+		}
+		if (ready) {
+			for (nfds_t i = 0; i < n && i < MAX_POLL; i++) fds[i].fd = saved[i];
+			return ready;
+		}
+		int rc = real_ppoll(fds, n, timeout, sigmask);
+		int others = 0;
+		for (nfds_t i = 0; i < n && i < MAX_POLL; i++) {
+			if (kind_of(saved[i]) != KIND_TRACE && fds[i].fd >= 0 && fds[i].revents) others++;
+		}
 		for (nfds_t i = 0; i < n && i < MAX_POLL; i++) fds[i].fd = saved[i];
-	return rc;
+		if (rc <= 0) return rc;
+		if (others) {
+			/* Report what the other descriptors said; a relay file's answer is taken at the next call. */
+			for (nfds_t i = 0; i < n && i < MAX_POLL; i++)
+				if (kind_of(saved[i]) == KIND_TRACE) fds[i].revents = 0;
+			return others;
+		}
+		/* Only relay sockets became readable: take their answers at the top of the loop. */
+	}
 }
 
 ssize_t read(int fd, void *buf, size_t n) {
