@@ -98,6 +98,8 @@ export interface FollowOptions {
   /** Start at the current end of the newest files (after printing the last lines). Default true. */
   fromEnd?: boolean;
   pollMs?: number;
+  /** Called once the newest files are open (at their end with `fromEnd`): what is written after is read. */
+  started?: () => void;
 }
 
 /** Follows a file recorder until `signal` aborts or the recording ends. */
@@ -120,6 +122,7 @@ export async function followRun(options: FollowOptions): Promise<void> {
     return f;
   };
   for (const cpu of cpus) await follower(cpu, options.fromEnd ?? true);
+  options.started?.();
   try {
     let quietRounds = 0;
     while (!options.signal?.aborted) {

@@ -74,14 +74,20 @@ export async function serveTriggerSocket(
   await Deno.remove(path).catch(() => {});
   const listener = Deno.listen({ transport: "unix", path });
   await Deno.chmod(path, 0o600);
-  const onAbort = () => listener.close();
+  // Clients that have not sent their request yet: a stopping watcher does not wait for them (a client that
+  // connects and says nothing would hold the stop for the whole exchange timeout).
+  const silent = new Set<Deno.Conn>();
+  const onAbort = () => {
+    listener.close();
+    for (const conn of silent) closeQuietly(conn);
+  };
   signal.addEventListener("abort", onAbort, { once: true });
   // Stopped before it listened (a watcher stopped as it started): an abort event will not come again.
   if (signal.aborted) onAbort();
   const open = new Set<Promise<void>>();
   try {
     for await (const conn of listener) {
-      const served = serveOne(conn, answer).finally(() => open.delete(served));
+      const served = serveOne(conn, answer, silent, signal).finally(() => open.delete(served));
       open.add(served);
     }
   } catch (err) {
@@ -93,9 +99,27 @@ export async function serveTriggerSocket(
   }
 }
 
-async function serveOne(conn: Deno.Conn, answer: (request: TriggerRequest) => string): Promise<void> {
+function closeQuietly(conn: Deno.Conn): void {
   try {
-    const line = await readLine(conn, REQUEST_MAX, EXCHANGE_MS);
+    conn.close();
+  } catch { /* closed already */ }
+}
+
+async function serveOne(
+  conn: Deno.Conn,
+  answer: (request: TriggerRequest) => string,
+  silent: Set<Deno.Conn>,
+  signal: AbortSignal,
+): Promise<void> {
+  try {
+    if (signal.aborted) return;
+    silent.add(conn);
+    let line: string;
+    try {
+      line = await readLine(conn, REQUEST_MAX, EXCHANGE_MS);
+    } finally {
+      silent.delete(conn);
+    }
     let reason: string | null = null;
     try {
       const r = JSON.parse(line)?.reason;
@@ -106,11 +130,9 @@ async function serveOne(conn: Deno.Conn, answer: (request: TriggerRequest) => st
     const decision = answer({ reason });
     await conn.write(encoder.encode(JSON.stringify({ decision }) + "\n"));
   } catch {
-    // The client went away: nothing to answer.
+    // The client went away (or the watcher stopped before it spoke): nothing to answer.
   } finally {
-    try {
-      conn.close();
-    } catch { /* closed by the timeout */ }
+    closeQuietly(conn);
   }
 }
 

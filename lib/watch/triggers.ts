@@ -424,24 +424,39 @@ class ProcessTrigger implements Trigger {
   }
 }
 
-/** A regular expression on a file recorder's new output, read from its files (which disturbs nothing). */
+/**
+ * A regular expression on a file recorder's new output, read from its files (which disturbs nothing). The
+ * follow starts in `prepare`, at the end of the newest files, so that what the recorder writes once the watcher
+ * has said it started is seen.
+ */
 class MarkerTrigger implements Trigger {
   readonly kind = "marker";
   readonly label: string;
   #record: RecorderRecord;
   #pattern: Pattern;
+  #following?: Promise<void>;
   constructor(record: RecorderRecord, pattern: Pattern) {
     this.#record = record;
     this.#pattern = pattern;
     this.label = `marker ${pattern.source}`;
   }
+  async prepare(sink: TriggerSink, signal: AbortSignal): Promise<void> {
+    let started = () => {};
+    const ready = new Promise<void>((resolve) => started = resolve);
+    this.#following = this.#follow(sink, signal, started);
+    // Ends when the follow is positioned, or when it ends first (aborted, or failed: `run` reports that).
+    await Promise.race([ready, this.#following.catch(() => {})]);
+  }
   async run(sink: TriggerSink, signal: AbortSignal): Promise<void> {
+    await (this.#following ?? this.#follow(sink, signal, () => {}));
+  }
+  #follow(sink: TriggerSink, signal: AbortSignal, started: () => void): Promise<void> {
     const split = lineSplitter((line) => {
       const match = this.#pattern.find(line);
       if (match !== undefined) sink.event(this, `output: ${match}`);
     });
     const out = this.#record.output!;
-    await followRun({
+    return followRun({
       runDir: out.runDir,
       base: out.base,
       bulk: out.bulk,
@@ -449,6 +464,7 @@ class MarkerTrigger implements Trigger {
       signal,
       fromEnd: true,
       isRecording: () => Promise.resolve(!signal.aborted),
+      started,
     });
   }
 }
