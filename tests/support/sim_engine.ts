@@ -7,6 +7,7 @@
  * @module
  */
 import { simHost } from "../../lib/host.ts";
+import { readKnobs } from "../../lib/knobs.ts";
 import { Registry } from "../../lib/registry.ts";
 import type { Engine } from "../../lib/recorder/engine.ts";
 import { type StartOptions, startRecorder } from "../../lib/recorder/start.ts";
@@ -42,6 +43,7 @@ export class SimEngine {
       signalWaitMs: 1000,
       drainMaxMs: 10_000,
       ...timing,
+      knobs: timing.knobs ?? readKnobs((name) => knobs[name]),
     };
     this.store = new SnapshotStore(`${root}/state/snapshots`);
   }
