@@ -5,10 +5,10 @@
  * recorder and a snapshot in it, through a `stapfr` on PATH as a user has it.
  */
 import { assertEquals } from "@std/assert";
-import { SimWorld } from "./support/sim_cli.ts";
+import { SimWorld } from "./support/sim_world.ts";
 import { shellQuote, SIM_PERMISSIONS } from "../lib/self.ts";
 import { COMMANDS } from "../lib/declarations/declarations.ts";
-import { CLI } from "./helpers.ts";
+import { CLI } from "./support/stapfr.ts";
 
 type Shell = "bash" | "zsh" | "fish";
 

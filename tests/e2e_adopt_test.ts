@@ -3,7 +3,7 @@
  * (memory and file mode) without loading anything, and handles every other state as a plain `start` does.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { SimWorld } from "./support/sim_cli.ts";
+import { SimWorld } from "./support/sim_world.ts";
 
 const TICK = 'global n\nprobe timer.ms(20) { n++; printf("tick %d\\n", n) }\n';
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { assertEquals, assertMatch } from "@std/assert";
-import { SimWorld } from "./support/sim_cli.ts";
+import { SimWorld } from "./support/sim_world.ts";
 
 const FAST = `probe timer.ms(1) { printf("%s\\n", "${"0123456789".repeat(50)}") }`;
 

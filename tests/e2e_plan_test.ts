@@ -5,7 +5,7 @@
  * latency of starting and attaching on a loaded machine.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { SimWorld } from "./support/sim_cli.ts";
+import { SimWorld } from "./support/sim_world.ts";
 
 const NUMBERED = `global n
 probe timer.ms(2) { n++; printf("%d %d %050d\\n", n, gettimeofday_ms(), 0) }

@@ -5,7 +5,7 @@
  * loaded and nothing registered.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { type CliResult, SimWorld } from "./support/sim_cli.ts";
+import { type RunResult, SimWorld } from "./support/sim_world.ts";
 import { readModuleInfo } from "../lib/driver/modinfo.ts";
 import { sha256Hex } from "../lib/recorder/module_description.ts";
 
@@ -24,7 +24,7 @@ async function assertNothingLeft(world: SimWorld, what: string): Promise<void> {
   assertEquals((await world.json<{ recorders: unknown[] }>(["list"])).recorders, [], `${what}: registry`);
 }
 
-function assertRefused(r: CliResult, code: number, message: RegExp): void {
+function assertRefused(r: RunResult, code: number, message: RegExp): void {
   assertEquals(r.code, code, `stdout: ${r.stdout}\nstderr: ${r.stderr}`);
   const first = r.stderr.split("\n")[0];
   assertMatch(first, /^stapfr: /);

@@ -6,7 +6,7 @@
  * the command ends; a dump under a stream that never stops ends by its time limit.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { readAll, readUntil, SimWorld } from "./support/sim_cli.ts";
+import { readAll, readUntil, SimWorld } from "./support/sim_world.ts";
 
 const X = "x".repeat(100);
 /** Numbered 107-byte lines like the kernel lab's, four per millisecond: a 64K ring wraps in well under 1 s. */

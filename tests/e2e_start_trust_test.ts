@@ -7,7 +7,7 @@
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { stapfrArgv } from "./support/stapfr.ts";
-import { SimWorld } from "./support/sim_cli.ts";
+import { SimWorld } from "./support/sim_world.ts";
 
 // About 500 bytes a millisecond: a 64K file fills in well under a second.
 const FAST = `probe timer.ms(1) { printf("%s\\n", "${"0123456789".repeat(50)}") }`;

@@ -5,7 +5,7 @@
  * and never replaces a different unit without `--force`.
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { readAll, readUntil, SimWorld } from "./support/sim_cli.ts";
+import { readAll, readUntil, SimWorld } from "./support/sim_world.ts";
 import {
   analyzeVerify,
   parseExecLine,

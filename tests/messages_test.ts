@@ -4,8 +4,8 @@
  * SystemTap's raw lines, and a dump that never throws away what it drained.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
-import { runCli } from "./helpers.ts";
-import { SimWorld } from "./support/sim_cli.ts";
+import { runCli } from "./support/stapfr.ts";
+import { SimWorld } from "./support/sim_world.ts";
 
 const SCRIPT = 'probe timer.ms(10) { printf("x\\n") }';
 // A fixed amount of data, printed once: a ring drained by mistake cannot refill.

@@ -8,7 +8,7 @@
  * or a kernel build tree is missing. Each compile takes 5–15 s on an idle 2-core machine (4 min under load).
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { runCli } from "./helpers.ts";
+import { runCli } from "./support/stapfr.ts";
 import { readModuleInfo } from "../lib/driver/modinfo.ts";
 import { listModules } from "../lib/driver/kernel.ts";
 import {

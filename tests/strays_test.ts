@@ -5,7 +5,7 @@
  * Ctrl-C says what failed. (SIGUSR1 and the debugger port: tests/inspector_test.ts.)
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { readAll, readUntil, SimWorld } from "./support/sim_cli.ts";
+import { readAll, readUntil, SimWorld } from "./support/sim_world.ts";
 import {
   childrenOf,
   exitWithin,

@@ -2,7 +2,7 @@ import { assert, assertEquals } from "@std/assert";
 import { COMMANDS, GLOBAL_FLAGS } from "./declarations.ts";
 import { LOADERS } from "../cli/loaders.ts";
 import { parseDuration, parseSize } from "../units.ts";
-import { runMain } from "../../tests/helpers.ts";
+import { runMain } from "../../tests/support/in_process.ts";
 
 Deno.test("every declared command has a loader, and every loader a declaration", () => {
   assertEquals(Object.keys(LOADERS), Object.keys(COMMANDS));

@@ -33,7 +33,7 @@ function log(text: string): void {
   console.log(`kernel: ${text}`);
 }
 
-/** The simulator's leftovers: module hosts and stapio daemons, as tests/support/sim_cli.ts finds them. */
+/** The simulator's leftovers: module hosts and stapio daemons, as tests/support/sim_world.ts finds them. */
 async function simLeftovers(root: string): Promise<number[]> {
   const pids: number[] = [];
   for (const [dir, file] of [[`${root}/proc/systemtap`, "host.pid"], [`${root}/state`, ""]]) {

@@ -3,7 +3,7 @@
  * process listens on, and running stapfr with its stdout on a file such as `/dev/full`.
  * @module
  */
-import type { SimWorld } from "./sim_cli.ts";
+import type { SimWorld } from "./sim_world.ts";
 
 /** Runs argv and returns its stdout (empty when it fails). */
 export async function output(argv: string[]): Promise<string> {
