@@ -88,7 +88,7 @@
  *
  * @module
  */
-export * from "./lib/recorder.ts";
+export * from "./lib/api/recorders.ts";
 export { HEADROOM, type Plan, planBuffers } from "./lib/recorder/planner.ts";
 export type { RetentionBounds } from "./lib/units.ts";
 export { type RetentionItem, selectPrunable } from "./lib/snapshots/retention.ts";
@@ -137,5 +137,5 @@ export { ScriptError, UnsupportedScriptError } from "./sim/lang/mod.ts";
 export { blockInspectorSignal, type InspectorGuard } from "./lib/inspector_guard.ts";
 export { eventLine, type WatchEventBase } from "./lib/watch/events.ts";
 export type { LossReport, MissingRecords } from "./lib/recorder/loss.ts";
-export type { SeqRange } from "./lib/readers/ledger.ts";
+export type { SeqRange } from "./lib/read_path/ledger.ts";
 export * from "./sim/simulator.ts";

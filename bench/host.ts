@@ -5,9 +5,9 @@
  * Prints `name: value unit (ratio R to BASELINE)`. Run: `deno run -A bench/host.ts`.
  * @module
  */
-import { spawnModuleHost, unloadModule } from "../sim/module_host.ts";
-import { moduleDir } from "../sim/procfs.ts";
-import { encodeControl, Msg } from "../sim/transport.ts";
+import { spawnModuleHost, unloadModule } from "../sim/module_host/host.ts";
+import { moduleDir } from "../sim/kernel/procfs.ts";
+import { encodeControl, Msg } from "../sim/kernel/transport.ts";
 
 const SECONDS = 5;
 const TICKS_PER_SECOND = 100; // USER_HZ on Linux

@@ -4,7 +4,7 @@
  * Prints `name: value unit (ratio R to BASELINE)`. Run: `deno run -A bench/relay.ts`.
  * @module
  */
-import { RelayBuffers } from "../sim/relay.ts";
+import { RelayBuffers } from "../sim/kernel/relay.ts";
 
 const RECORDS = 5_000_000;
 const PAYLOAD = 100;

@@ -8,7 +8,7 @@
 import { join } from "./path.ts";
 import { sleep } from "./driver/run.ts";
 import { simHost } from "./host.ts";
-import { type RecorderDetail, Recorders } from "./recorder.ts";
+import { type RecorderDetail, Recorders } from "./api/recorders.ts";
 import { humanBytes } from "./commands/common.ts";
 
 /** The seed document's script. */

@@ -2,21 +2,21 @@
  * The simulator's in-process face: SystemTap's flight recorder on a virtual clock, deterministic for a seed,
  * without processes or sockets. A library user loads a script in memory mode (`stap -F`) or file mode
  * (`stap -F -o FILE [-S size,N] [-b]`), advances time, attaches and reads, detaches (SIGQUIT), rotates
- * (SIGUSR2) and stops (SIGTERM: end probes, unload). The kernel side is `sim/module.ts`; the user side is the
+ * (SIGUSR2) and stops (SIGTERM: end probes, unload). The kernel side is `sim/kernel/module.ts`; the user side is the
  * same stapio writer and merge as the process face (`sim/stapio/`), so the files and the order of the output
  * are those of stapio 4.8 (docs/systemtap-4.8.md sections 2, 4 and 5).
  * @module
  */
 import { compileScript } from "./lang/mod.ts";
-import { SimModule } from "./module.ts";
-import type { CompiledScript } from "./program.ts";
-import { DEFAULT_BUFFER_BYTES } from "./relay.ts";
+import { SimModule } from "./kernel/module.ts";
+import type { CompiledScript } from "./kernel/program.ts";
+import { DEFAULT_BUFFER_BYTES } from "./kernel/relay.ts";
 import { SequenceMerger, type StallRule } from "./stapio/merge.ts";
 import { MemoryFile, MemoryOutputFs, type OutputFs, type OutputHandle } from "./stapio/output_fs.ts";
-import { disconnectText } from "./stapio/reader.ts";
+import { disconnectText } from "./stapio/main_loop.ts";
 import { parseFileSizeOption, type RotationSpec } from "./stapio/rotation.ts";
 import { StapioWriter } from "./stapio/writer.ts";
-import { Msg } from "./transport.ts";
+import { Msg } from "./kernel/transport.ts";
 import { READ_AHEAD, ReadAhead, ReaderThread } from "./stapio/relay_reader.ts";
 import { OptionRangeError, OptionTypeError, StapfrError } from "../lib/errors.ts";
 import {
@@ -61,7 +61,7 @@ function moduleOption(name: unknown): string {
 }
 
 export type { CompiledScript, OutputFs, OutputHandle, RotationSpec, StallRule };
-export type { ProbeSink, RunOptions, RuntimeCounters, ScriptRun, Unsupported } from "./program.ts";
+export type { ProbeSink, RunOptions, RuntimeCounters, ScriptRun, Unsupported } from "./kernel/program.ts";
 export { MemoryFile, MemoryOutputFs };
 
 /** How a {@linkcode Simulator} is set up. */

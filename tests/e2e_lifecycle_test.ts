@@ -7,7 +7,7 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { readAll, readUntil, SimWorld } from "./support/sim_world.ts";
 import { until } from "./support/poll.ts";
 import { alive } from "./support/processes.ts";
-import { updateModules } from "../sim/procfs.ts";
+import { updateModules } from "../sim/kernel/procfs.ts";
 
 const TICK =
   'global n\nprobe timer.ms(20) { n++; printf("tick %d\\n", n) }\nprobe end { printf("end\\n") }\n';

@@ -1,5 +1,5 @@
 /**
- * SystemTap 4.8's own losses, end to end on the simulator (whose ring is 4.8's by default: sim/relay.ts), with
+ * SystemTap 4.8's own losses, end to end on the simulator (whose ring is 4.8's by default: sim/kernel/relay.ts), with
  * every figure stapfr reports checked against the script's numbers (docs/loss-accounting.md "Where records are
  * lost"): a record that meets a page's last 1-8 bytes takes no number and stapio 4.8 then drops up to the
  * writer; the first read of a wrapped ring starts inside a record; and the records without a number are

@@ -16,7 +16,7 @@ import { until } from "./support/poll.ts";
 // a number (docs/loss-accounting.md "Where records are lost", item 1), so the counter runs ahead of the
 // sequence, and stapio then drops what follows. Records of 32 and 1024 bytes with their header fill 4 KiB
 // pages exactly: they never meet such a tail, are never cut short at a page's end, and a wrapped ring's first
-// read starts on a record. (The 4.8 losses themselves are tested in sim/relay_48_test.ts and the kernel lab.)
+// read starts on a record. (The 4.8 losses themselves are tested in sim/kernel/relay_48_test.ts and the kernel lab.)
 const COUNTER = 'global n probe timer.ms(2) { n++; printf("%08d abcdefghijklmn\\n", n) }';
 // Ten times the rate, for a ring that must fill while a slow reader holds it.
 const FAST = 'global n probe timer.ms(1) { for (i = 0; i < 4; i++) { n++; printf("%08d %0244d\\n", n, 0) } }';

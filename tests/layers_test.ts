@@ -24,7 +24,7 @@ export const LAYERS: { name: string; paths: string[] }[] = [
       "lib/demo.ts",
     ],
   },
-  { name: "library", paths: ["lib/recorder.ts", "lib/api/"] },
+  { name: "library", paths: ["lib/api/"] },
   { name: "watching and shipping", paths: ["lib/watch/", "lib/fleet/"] },
   { name: "snapshots", paths: ["lib/snapshots/"] },
   { name: "operations", paths: ["lib/recorder/"] },
@@ -32,7 +32,7 @@ export const LAYERS: { name: string; paths: string[] }[] = [
     name: "state",
     paths: ["lib/registry.ts", "lib/registry_record.ts", "lib/state.ts", "lib/watcher_record.ts"],
   },
-  { name: "kernel and data", paths: ["lib/driver/", "lib/readers/"] },
+  { name: "kernel and data", paths: ["lib/driver/", "lib/read_path/"] },
   { name: "shared", paths: ["lib/"] },
 ];
 
@@ -115,10 +115,10 @@ Deno.test("layers: an import running back up is caught", async () => {
     // lib/.layers-X/probe.ts sits in the shared layer; one import calls up, one loads the simulator statically.
     await Deno.writeTextFile(
       join(ROOT, probe),
-      'import { Recorders } from "../recorder.ts";\nimport "../../sim/lang/mod.ts";\nimport("../../sim/lang/mod.ts");\n',
+      'import { Recorders } from "../api/recorders.ts";\nimport "../../sim/lang/mod.ts";\nimport("../../sim/lang/mod.ts");\n',
     );
     assertEquals(await violations([probe]), [
-      `${probe} -> lib/recorder.ts (shared calls up to library)`,
+      `${probe} -> lib/api/recorders.ts (shared calls up to library)`,
       `${probe} -> sim/lang/mod.ts (the simulator loaded by a static import)`,
     ]);
   } finally {

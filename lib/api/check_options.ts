@@ -5,7 +5,7 @@
  * nothing the caller changes afterwards reaches the engine.
  * @module
  */
-import type { ScriptSource } from "../driver/start.ts";
+import type { ScriptSource } from "../driver/launch.ts";
 import type { HostKind } from "../units.ts";
 import { MiB, PAGE, validateName } from "../units.ts";
 import type { RetentionBounds } from "../units.ts";

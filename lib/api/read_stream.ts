@@ -5,7 +5,7 @@
  * read (and, through stapio, the recorder's reader) instead of piling chunks up in memory.
  * @module
  */
-import type { ByteSink } from "../readers/concat.ts";
+import type { ByteSink } from "../read_path/concat.ts";
 
 /** The default queue of a {@linkcode RecorderStream}: 1 MiB, one batch of the read pipeline. */
 export const STREAM_QUEUE_BYTES = 1 << 20;

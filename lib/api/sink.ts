@@ -5,7 +5,7 @@
  * end it is closed, and on a failure aborted with the error, as `ReadableStream.pipeTo` does.
  * @module
  */
-import type { ByteSink } from "../readers/concat.ts";
+import type { ByteSink } from "../read_path/concat.ts";
 import { OptionTypeError } from "../errors.ts";
 
 /**

@@ -6,8 +6,8 @@
  * translating a field (README "Library").
  * @module
  */
-import type { ScriptSource } from "../driver/start.ts";
-import type { DamageReport } from "../readers/clean_sink.ts";
+import type { ScriptSource } from "../driver/launch.ts";
+import type { DamageReport } from "../read_path/clean_sink.ts";
 import type { LossReport } from "../recorder/loss.ts";
 import type { RecorderDetail } from "../recorder/engine.ts";
 import type { RotateSpec } from "../units.ts";

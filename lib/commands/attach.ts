@@ -9,7 +9,7 @@ import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { diagnostics, oneName, readReport, recordersFor, self, stdoutSink } from "./common.ts";
 import { suspendable } from "./suspendable.ts";
-import type { ReadResult } from "../recorder.ts";
+import type { ReadResult } from "../api/recorders.ts";
 
 /** Runs `attach`. */
 export async function run(args: string[], ctx: Context): Promise<number> {

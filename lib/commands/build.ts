@@ -6,7 +6,7 @@ import { parseForm } from "../cli/parse.ts";
 import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { UsageError } from "../errors.ts";
-import type { ScriptSource } from "../driver/start.ts";
+import type { ScriptSource } from "../driver/launch.ts";
 import { humanBytes, recordersFor, self } from "./common.ts";
 
 /** Runs `build`. */

@@ -5,10 +5,10 @@
  */
 import type { Context } from "../cli/context.ts";
 import { writeAll } from "../cli/context.ts";
-import { Recorders } from "../recorder.ts";
-import type { ByteSink } from "../readers/concat.ts";
+import { Recorders } from "../api/recorders.ts";
+import type { ByteSink } from "../read_path/concat.ts";
 import { borrowing } from "../api/sink.ts";
-import { damageMessage, type DamageReport } from "../readers/clean_sink.ts";
+import { damageMessage, type DamageReport } from "../read_path/clean_sink.ts";
 import { lossLine, type LossReport } from "../recorder/loss.ts";
 
 /**

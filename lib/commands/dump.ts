@@ -8,7 +8,7 @@ import { COMMANDS } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, StapfrError, UsageError } from "../errors.ts";
 import { diagnostics, oneName, readReport, recordersFor, stdoutSink } from "./common.ts";
-import type { ReadResult } from "../recorder.ts";
+import type { ReadResult } from "../api/recorders.ts";
 import { openOutputFile } from "./output_file.ts";
 
 /** Runs `dump`. */

@@ -58,7 +58,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
   // Who holds a recorder's only reader slot, when it is not a live stapfr (docs/strays.md).
   for (const r of recorders) {
     if (r.reader && (r.reader.stray || !r.reader.by_stapfr)) {
-      const { describeReader } = await import("../recorder/readers.ts");
+      const { describeReader } = await import("../recorder/reader_records.ts");
       await ctx.err(describeReader(r.name, r.reader, self(ctx)));
     }
   }

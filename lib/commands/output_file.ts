@@ -8,7 +8,7 @@
 import { basename, dirname, join } from "../path.ts";
 import { StapfrError, UsageError } from "../errors.ts";
 import { directoryHint, osReason, whyNotDirectory } from "../path_errors.ts";
-import type { ByteSink } from "../readers/concat.ts";
+import type { ByteSink } from "../read_path/concat.ts";
 import { borrowing } from "../api/sink.ts";
 
 /** An output file being written. */

@@ -8,7 +8,7 @@ import { COMMANDS, declaredFlag } from "../declarations/declarations.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { parseDuration } from "../units.ts";
-import type { ScriptSource } from "../driver/start.ts";
+import type { ScriptSource } from "../driver/launch.ts";
 import type { FlagDeclaration } from "../declarations/declaration.ts";
 import { recordersFor } from "./common.ts";
 

@@ -11,7 +11,7 @@ import type { SnapshotSummary } from "../snapshots/ops.ts";
 import type { BrokenSnapshot } from "../snapshots/store.ts";
 import { parseDuration, parseSize } from "../units.ts";
 import { age, humanBytes, recordersFor, table } from "./common.ts";
-import type { Recorders } from "../recorder.ts";
+import type { Recorders } from "../api/recorders.ts";
 
 /** The recorders with the store given by `--store`, `$STAPFR_STORE`, else `STATE_DIR/snapshots`. */
 export function recordersWithStore(ctx: Context, values: Parsed["values"]): Recorders {

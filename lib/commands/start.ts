@@ -10,9 +10,9 @@ import type { Context } from "../cli/context.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { type HostKind, parseBufferSize, parseRotate } from "../units.ts";
 import { humanBytes, recordersFor, self } from "./common.ts";
-import type { ScriptSource } from "../driver/start.ts";
+import type { ScriptSource } from "../driver/launch.ts";
 import { retentionFlags } from "./snapshot_common.ts";
-import type { StartOptions } from "../recorder.ts";
+import type { StartOptions } from "../api/recorders.ts";
 
 /**
  * Reads and checks `start`'s arguments (everything after `start`) without starting anything: `unit` checks

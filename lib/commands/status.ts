@@ -47,7 +47,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
     ["cpus", d.cpus === null ? "-" : String(d.cpus)],
   ];
   if (d.reader) {
-    const { describeReader } = await import("../recorder/readers.ts");
+    const { describeReader } = await import("../recorder/reader_records.ts");
     rows.push(["reader", describeReader(d.name, d.reader, self(ctx)).slice(d.name.length + 2)]);
   }
   if (d.mode === "memory") {

@@ -6,7 +6,7 @@
 import { type Parsed, parseForm } from "../cli/parse.ts";
 import type { Context } from "../cli/context.ts";
 import { ExitCode, StapfrError, UsageError } from "../errors.ts";
-import type { WatchOptions } from "../recorder.ts";
+import type { WatchOptions } from "../api/recorders.ts";
 import { COMMANDS, declaredFlag } from "../declarations/declarations.ts";
 import { oneName, self, stdoutSink } from "./common.ts";
 import { recordersWithStore, retentionFlags } from "./snapshot_common.ts";

@@ -8,7 +8,7 @@
  */
 import { StapfrError } from "../errors.ts";
 import type { Host } from "../host.ts";
-import { diagnosticLines, explainFailure } from "./errors.ts";
+import { diagnosticLines, explainFailure } from "./stap_failure.ts";
 import { moduleState } from "./kernel.ts";
 import { type LiveReader, liveReaders } from "./live_readers.ts";
 import { sleep, spawn, within } from "./run.ts";

@@ -3,7 +3,7 @@
  * @module
  */
 import type { Host } from "../host.ts";
-import { explainFailure } from "./errors.ts";
+import { explainFailure } from "./stap_failure.ts";
 import { moduleState } from "./kernel.ts";
 import { runCommand } from "./run.ts";
 

@@ -8,11 +8,11 @@
  */
 import { basename, join, resolve } from "../path.ts";
 import { StapfrError, UsageError } from "../errors.ts";
-import { explainFailure } from "../driver/errors.ts";
+import { explainFailure } from "../driver/stap_failure.ts";
 import { osError } from "../os_errors.ts";
 import { moduleInfo, NotAModuleError } from "../driver/modinfo.ts";
 import { runCommand } from "../driver/run.ts";
-import type { ScriptSource } from "../driver/start.ts";
+import type { ScriptSource } from "../driver/launch.ts";
 import { releaseOf } from "../kernel_release.ts";
 import { moduleName, validateName } from "../units.ts";
 import type { Engine } from "./engine.ts";

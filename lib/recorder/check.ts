@@ -7,7 +7,7 @@
 import { resolve } from "../path.ts";
 import { osError } from "../os_errors.ts";
 import { runCommand } from "../driver/run.ts";
-import type { ScriptSource } from "../driver/start.ts";
+import type { ScriptSource } from "../driver/launch.ts";
 import type { Engine } from "./engine.ts";
 
 /** One finding of the simulator's check. */

@@ -11,7 +11,7 @@ import { StapfrError } from "../errors.ts";
 import { unloadModule } from "../driver/unload.ts";
 import { orphanModules, STAP_MODULE } from "../state.ts";
 import { type Engine, stateOf } from "./engine.ts";
-import { collectStrayReader, removeStaleReaderRecords } from "./readers.ts";
+import { collectStrayReader, removeStaleReaderRecords } from "./reader_records.ts";
 import { signalDaemonUntilGone } from "./stop.ts";
 
 /** One thing `gc` did or left alone. */

@@ -79,7 +79,7 @@ async function withReaderOf<T extends RecorderInfo>(
   const refcount = modules.find((m) => m.name === record.module)?.refcount ?? 0;
   // Loaded only for an attached recorder (list and status start fast).
   const reader = info.state === "attached"
-    ? await (await import("./readers.ts")).readerInfo(engine, record, refcount)
+    ? await (await import("./reader_records.ts")).readerInfo(engine, record, refcount)
     : null;
   return { ...info, state: withReader(info.state, reader), reader };
 }

@@ -13,8 +13,8 @@
  *   not lost, but in no snapshot.
  * @module
  */
-import type { SeqRange } from "../readers/ledger.ts";
-import type { PipelineReport } from "../readers/record_pipeline.ts";
+import type { SeqRange } from "../read_path/ledger.ts";
+import type { PipelineReport } from "../read_path/record_pipeline.ts";
 
 /** At most this many missing ranges are listed (the counts are always whole). */
 export const RANGES_CAP = 32;
@@ -97,7 +97,7 @@ function span(a: number, b: number): number {
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { SequenceLedger } from "../readers/ledger.ts";
+ * import { SequenceLedger } from "../read_path/ledger.ts";
  * const ledger = new SequenceLedger();
  * for (const s of [5, 6, 9]) ledger.note(s);
  * const report = {

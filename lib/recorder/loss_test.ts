@@ -1,6 +1,6 @@
 import { assertEquals } from "@std/assert";
-import { SequenceLedger } from "../readers/ledger.ts";
-import type { PipelineReport } from "../readers/record_pipeline.ts";
+import { SequenceLedger } from "../read_path/ledger.ts";
+import type { PipelineReport } from "../read_path/record_pipeline.ts";
 import { lossReport } from "./loss.ts";
 
 function report(seqs: number[], lastByCpu: (number | undefined)[], settled: number[] = []): PipelineReport {

@@ -14,16 +14,16 @@ import { moduleState, relayChannels } from "../driver/kernel.ts";
 import { readCounters } from "../driver/counters.ts";
 import { AttachSession, type WaitOutcome } from "../driver/session.ts";
 import { sleep } from "../driver/run.ts";
-import { cappedSink } from "../readers/capped_sink.ts";
-import { cleanedSink, type DamageReport } from "../readers/clean_sink.ts";
-import type { Output } from "../readers/output.ts";
-import { RecordPipeline } from "../readers/record_pipeline.ts";
-import type { SeqRange } from "../readers/ledger.ts";
+import { cappedSink } from "../read_path/capped_sink.ts";
+import { cleanedSink, type DamageReport } from "../read_path/clean_sink.ts";
+import type { Output } from "../read_path/output.ts";
+import { RecordPipeline } from "../read_path/record_pipeline.ts";
+import type { SeqRange } from "../read_path/ledger.ts";
 import type { RecorderRecord } from "../registry.ts";
 import type { Engine } from "./engine.ts";
 import { type LossReport, lossReport } from "./loss.ts";
 import { logRead, readLog, type ReadLogEntry } from "./read_log.ts";
-import { clearReaderSlot, registerReader, writeFailure } from "./readers.ts";
+import { clearReaderSlot, registerReader, writeFailure } from "./reader_records.ts";
 import { readerTurn } from "./reader_turn.ts";
 
 /** How long a quiet CPU may hold the others' records back while reading live (ms). */

@@ -9,23 +9,23 @@
 import { listModules, processAlive } from "../driver/kernel.ts";
 import { readCounters } from "../driver/counters.ts";
 import type { WaitOutcome } from "../driver/session.ts";
-import type { ByteSink } from "../readers/concat.ts";
-import { copyFiles } from "../readers/concat.ts";
-import { cleanedSink, type DamageReport } from "../readers/clean_sink.ts";
-import { listRunFiles, streamsOf } from "../readers/files.ts";
-import { followRun } from "../readers/follow.ts";
-import { mergeStreams } from "../readers/merge.ts";
-import { Output } from "../readers/output.ts";
-import { tailBulk, tailFiles } from "../readers/tail.ts";
+import type { ByteSink } from "../read_path/concat.ts";
+import { copyFiles } from "../read_path/concat.ts";
+import { cleanedSink, type DamageReport } from "../read_path/clean_sink.ts";
+import { listRunFiles, streamsOf } from "../read_path/files.ts";
+import { followRun } from "../read_path/follow.ts";
+import { mergeStreams } from "../read_path/merge.ts";
+import { Output } from "../read_path/output.ts";
+import { tailBulk, tailFiles } from "../read_path/tail.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
 import { type LossReport, lossReport } from "./loss.ts";
 import { readMemory } from "./memory_read.ts";
 import type { ReadLogEntry } from "./read_log.ts";
 import { requireRunDir } from "./problems.ts";
-import { writeFailure } from "./readers.ts";
+import { writeFailure } from "./reader_records.ts";
 import { declared } from "../declarations/declared.ts";
-import { LineKeeper } from "../readers/tail.ts";
+import { LineKeeper } from "../read_path/tail.ts";
 
 /** What a read delivered; the damage fields say what the line cleaner cut from text (docs/real-ring.md). */
 export interface ReadResult extends DamageReport {

@@ -1,6 +1,6 @@
 /**
  * The engine for a host and a state directory, from settings already checked: what `new Recorders()` sets up
- * after checking its options (lib/recorder.ts), and what the command line's quick commands (`list`,
+ * after checking its options (lib/api/recorders.ts), and what the command line's quick commands (`list`,
  * `status`) use without loading the library's option checks (lib/commands/set_up_for.ts).
  * @module
  */

@@ -9,7 +9,7 @@ import { checkRingFits, thisMachine } from "../driver/preflight.ts";
 import { join, resolve } from "../path.ts";
 import { StapfrError, UsageError } from "../errors.ts";
 import { osError } from "../os_errors.ts";
-import { type ScriptSource, stapMajorVersion, startFile, startMemory } from "../driver/start.ts";
+import { type ScriptSource, stapMajorVersion, startFile, startMemory } from "../driver/launch.ts";
 import { listModules, moduleState, processAlive, relayChannels } from "../driver/kernel.ts";
 import { sleep } from "../driver/run.ts";
 import { unloadModule } from "../driver/unload.ts";

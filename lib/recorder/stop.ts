@@ -8,16 +8,16 @@ import { StapfrError } from "../errors.ts";
 import { listModules, moduleState, processAlive } from "../driver/kernel.ts";
 import { sleep } from "../driver/run.ts";
 import { unloadModule } from "../driver/unload.ts";
-import { type ByteSink, copyFiles } from "../readers/concat.ts";
-import { cleanedSink, type DamageReport } from "../readers/clean_sink.ts";
-import { listRunFiles, type RunFile, streamsOf } from "../readers/files.ts";
-import { mergeStreams } from "../readers/merge.ts";
+import { type ByteSink, copyFiles } from "../read_path/concat.ts";
+import { cleanedSink, type DamageReport } from "../read_path/clean_sink.ts";
+import { listRunFiles, type RunFile, streamsOf } from "../read_path/files.ts";
+import { mergeStreams } from "../read_path/merge.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
-import { clearReaderSlot, writeFailure } from "./readers.ts";
+import { clearReaderSlot, writeFailure } from "./reader_records.ts";
 import type { LossReport } from "./loss.ts";
 import { readMemory } from "./memory_read.ts";
-import { Output } from "../readers/output.ts";
+import { Output } from "../read_path/output.ts";
 
 const NO_DAMAGE: DamageReport = {
   damaged_lines: 0,

@@ -4,7 +4,7 @@ import { until } from "../../tests/support/poll.ts";
 import { alive, killAndWait } from "../../tests/support/processes.ts";
 import { listModules, moduleState } from "../driver/kernel.ts";
 import { StapfrError } from "../errors.ts";
-import { listRunFiles } from "../readers/files.ts";
+import { listRunFiles } from "../read_path/files.ts";
 import { stateOf } from "./engine.ts";
 import { signalDaemonUntilGone, stopRecorder } from "./stop.ts";
 

@@ -8,7 +8,7 @@
  */
 import { StapfrError } from "../errors.ts";
 import { join } from "../path.ts";
-import { classify, listRunFiles, type RunFile, streamsOf } from "../readers/files.ts";
+import { classify, listRunFiles, type RunFile, streamsOf } from "../read_path/files.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine } from "../recorder/engine.ts";
 import { dumpRecorder } from "../recorder/read.ts";

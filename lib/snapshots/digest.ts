@@ -4,7 +4,7 @@
  * @module
  */
 import type { Hash } from "node:crypto";
-import { RecordFramer, type RelayRecord } from "../readers/framing.ts";
+import { RecordFramer, type RelayRecord } from "../read_path/framing.ts";
 import { readTextNoFollow } from "./store_trust.ts";
 import { writeAtomic } from "../atomic_write.ts";
 
@@ -58,7 +58,7 @@ export interface FileDigest {
 
 /**
  * SHA-256, bytes and lines of a file, in one read; `bulk` counts lines in the record payloads (framed as every
- * read frames them, lib/readers/framing.ts) and gives their numbers.
+ * read frames them, lib/read_path/framing.ts) and gives their numbers.
  */
 export async function digestFile(path: string, bulk: boolean): Promise<FileDigest> {
   const d = new Digest();

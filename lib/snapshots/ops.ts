@@ -4,7 +4,7 @@
  * @module
  */
 import { StapfrError } from "../errors.ts";
-import type { ByteSink } from "../readers/concat.ts";
+import type { ByteSink } from "../read_path/concat.ts";
 import { type Engine, getRecord } from "../recorder/engine.ts";
 import { type CaptureOptions, captureSnapshot } from "./capture.ts";
 import { hasBounds, type RetentionBounds } from "../units.ts";

@@ -8,9 +8,9 @@
  */
 import { StapfrError } from "../errors.ts";
 import { join } from "../path.ts";
-import type { ByteSink } from "../readers/concat.ts";
-import { classify, type RunFile, streamsOf } from "../readers/files.ts";
-import { mergeStreams } from "../readers/merge.ts";
+import type { ByteSink } from "../read_path/concat.ts";
+import { classify, type RunFile, streamsOf } from "../read_path/files.ts";
+import { mergeStreams } from "../read_path/merge.ts";
 import { Digest } from "./digest.ts";
 import type { SnapshotFile } from "./manifest.ts";
 import type { StoredSnapshot } from "./store.ts";

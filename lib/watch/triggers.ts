@@ -8,7 +8,7 @@
 import { join } from "../path.ts";
 import { readProcDir, readProcText } from "../driver/kernel.ts";
 import { sleep } from "../driver/run.ts";
-import { followRun } from "../readers/follow.ts";
+import { followRun } from "../read_path/follow.ts";
 import type { RecorderRecord } from "../registry.ts";
 import type { PressureExpr, TriggerSpec } from "./spec.ts";
 import type { Pattern } from "./pattern.ts";

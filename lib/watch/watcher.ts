@@ -14,7 +14,7 @@ import type { RecorderRecord } from "../registry.ts";
 import { listModules } from "../driver/kernel.ts";
 import { stopRecorder } from "../recorder/stop.ts";
 import { sleep, within } from "../driver/run.ts";
-import type { ByteSink } from "../readers/concat.ts";
+import type { ByteSink } from "../read_path/concat.ts";
 import { takeSnapshot } from "../snapshots/ops.ts";
 import type { RetentionBounds } from "../units.ts";
 import type { SnapshotStore } from "../snapshots/store.ts";

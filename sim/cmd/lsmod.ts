@@ -3,7 +3,7 @@
  * whose host process is gone is flagged ` [dead host]` (only `staprun -d` clears it).
  * @module
  */
-import { listModules, type LoadedModule } from "../module_host.ts";
+import { listModules, type LoadedModule } from "../module_host/host.ts";
 
 /** The header line of lsmod. */
 export const LSMOD_HEADER = "Module                  Size  Used by";

@@ -1,7 +1,7 @@
 /**
  * `stapfr sim …`: the simulator's stand-ins for SystemTap's commands, dispatched by the first argument:
  * `stap`, `staprun`, `lsmod`, `shims DIR`, and the internal `__stapio` (the `staprun -D` daemon) and `__host`
- * (a module host, see `sim/module_host_main.ts`).
+ * (a module host, see `sim/module_host/main.ts`).
  * @module
  */
 import type { Context } from "../../lib/cli/context.ts";
@@ -74,7 +74,7 @@ export async function run(args: string[], ctx: Context): Promise<number> {
       return ExitCode.ok;
     }
     case "__host": {
-      const { hostMain } = await import("../module_host_main.ts");
+      const { hostMain } = await import("../module_host/main.ts");
       return await hostMain(rest);
     }
     default:

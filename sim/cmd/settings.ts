@@ -10,7 +10,7 @@
  *   signal to an attached stapio whenever one of its readers is busy, as 4.8 does; a whole number N drops the
  *   first N signals (SIGQUIT, SIGINT, SIGTERM, SIGHUP); a fraction between 0 and 1 drops each with that
  *   probability, drawn from `STAPFR_SIM_SEED`. Default 0.
- * - `STAPFR_SIM_RING_DAMAGE` (default 1): the 4.8 ring and its losses (sim/relay.ts, docs/loss-accounting.md
+ * - `STAPFR_SIM_RING_DAMAGE` (default 1): the 4.8 ring and its losses (sim/kernel/relay.ts, docs/loss-accounting.md
  *   "Where records are lost"); 0 gives the clean ring of SystemTap 5.1 and later.
  * - `STAPFR_SIM_DISK_BYTES=N`: a fault, the simulated disk is full after each stapio has written N bytes to
  *   its output files: the next write fails with "No space left on device", as on a full file system.

@@ -2,7 +2,7 @@
  * The signals a stand-in reacts to, behind a small interface: the real process signals, or a test's hand.
  * @module
  */
-import type { StapioSignal } from "../stapio/reader.ts";
+import type { StapioSignal } from "../stapio/main_loop.ts";
 
 /** A source of signals: `listen` returns the function that stops listening. */
 export interface SignalSource {

@@ -1,15 +1,15 @@
 /**
  * The simulated `staprun` (and the stapio it becomes): load a module (`-L`), run it in the foreground, start
  * the `-D` daemon, attach (`-A`), unload (`-d`), with 4.8's messages and exit statuses (docs/systemtap-4.8.md 1.2, 2, 4,
- * 7). The module itself is a background host process (`sim/module_host.ts`); this side is user space.
+ * 7). The module itself is a background host process (`sim/module_host/host.ts`); this side is user space.
  * @module
  */
-import { spawnModuleHost, StapMessageError, unloadModule } from "../module_host.ts";
-import { moduleDir } from "../procfs.ts";
+import { spawnModuleHost, StapMessageError, unloadModule } from "../module_host/host.ts";
+import { moduleDir } from "../kernel/procfs.ts";
 import { connectModule, countRelayFiles, NotRunningError } from "../stapio/link.ts";
 import { absoluteOutfile } from "../stapio/outfile_name.ts";
 import { RealOutputFs } from "../stapio/output_fs.ts";
-import { notRunningText, type StapioMode, StapioSession } from "../stapio/reader.ts";
+import { notRunningText, type StapioMode, StapioSession } from "../stapio/main_loop.ts";
 import { StapioWriter } from "../stapio/writer.ts";
 import { type OrderedSink, stdoutHandle } from "./io.ts";
 import { modulePathOf, type ModuleSpec, readModuleFile } from "./module_file.ts";

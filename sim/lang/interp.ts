@@ -8,8 +8,8 @@
  * @module
  */
 import type * as A from "./ast.ts";
-import type { ProbeSink, RunOptions, ScriptRun, Unsupported } from "../program.ts";
-import { type CataloguePoint, Workload, WorkloadEvent } from "../workload.ts";
+import type { ProbeSink, RunOptions, ScriptRun, Unsupported } from "../kernel/program.ts";
+import { type CataloguePoint, Workload, WorkloadEvent } from "../workload/workload.ts";
 import { PROCFS_VALUE, type ResolvedPoint, resolveProbes, type TimerSpec } from "./interp_probes.ts";
 import {
   functionKey,
@@ -42,9 +42,9 @@ import {
   STOPPING,
 } from "./interp_runtime.ts";
 import type { HistogramSpec } from "./aggregates.ts";
-import type { ContextVar } from "../workload_catalogue.ts";
-import { makeTask, type SimTask } from "../workload_machine.ts";
-import { Prng } from "../workload_prng.ts";
+import type { ContextVar } from "../workload/catalogue.ts";
+import { makeTask, type SimTask } from "../workload/machine.ts";
+import { Prng } from "../workload/prng.ts";
 
 /** Extra knobs of a simulated run (beyond the module seam's RunOptions). */
 export interface SimRunOptions extends RunOptions {

@@ -6,8 +6,8 @@
  * @module
  */
 import type * as A from "./ast.ts";
-import { CATALOGUE, type CataloguePoint, type ContextVar } from "../workload_catalogue.ts";
-import type { WorkloadEvent } from "../workload_event.ts";
+import { CATALOGUE, type CataloguePoint, type ContextVar } from "../workload/catalogue.ts";
+import type { WorkloadEvent } from "../workload/event.ts";
 import {
   add,
   band,

@@ -8,8 +8,8 @@
  * @module
  */
 import type * as A from "./ast.ts";
-import { CATALOGUE, type CataloguePoint, sourceFileOf } from "../workload_catalogue.ts";
-import type { Unsupported } from "../program.ts";
+import { CATALOGUE, type CataloguePoint, sourceFileOf } from "../workload/catalogue.ts";
+import type { Unsupported } from "../kernel/program.ts";
 
 /** When a timer probe fires. */
 export interface TimerSpec {

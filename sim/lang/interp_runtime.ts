@@ -3,8 +3,8 @@
  * print buffer and the context of the probe hit being run. Shared by the compiled closures.
  * @module
  */
-import type { ProbeSink, RuntimeCounters } from "../program.ts";
-import type { SimTask, WorkloadEvent } from "../workload.ts";
+import type { ProbeSink, RuntimeCounters } from "../kernel/program.ts";
+import type { SimTask, WorkloadEvent } from "../workload/workload.ts";
 import type { Expr, Statement } from "./ast.ts";
 
 /** A node that can be named in a message. */

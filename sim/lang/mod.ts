@@ -34,7 +34,7 @@
  * ```
  * @module
  */
-import type { CompiledScript, Unsupported } from "../program.ts";
+import type { CompiledScript, Unsupported } from "../kernel/program.ts";
 import type { Script } from "./ast.ts";
 import { formatDiagnostics, parseScript } from "./parser.ts";
 import { libraryMacros } from "./check.ts";
@@ -44,7 +44,7 @@ import { parseTapsets, type TapsetFile, withTapsetFunctions } from "./tapset_scr
 import { StapfrError } from "../../lib/errors.ts";
 
 export { Run, SemanticError, type SimRunOptions };
-export type { CompiledScript, RunOptions, ScriptRun, Unsupported } from "../program.ts";
+export type { CompiledScript, RunOptions, ScriptRun, Unsupported } from "../kernel/program.ts";
 
 /** Options of {@linkcode compileScript}. */
 export interface CompileOptions {

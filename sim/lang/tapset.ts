@@ -8,8 +8,8 @@
 import { AbortSignal_, type Runtime, StapError } from "./interp_runtime.ts";
 import { clampString, fromBig, type Long, longToString, type Scalar, toNumber } from "./values.ts";
 import { textStr } from "./tapset_text.ts";
-import { cmdlineOfArea } from "../workload_machine.ts";
-import { SYSCALL_NR } from "../workload_catalogue.ts";
+import { cmdlineOfArea } from "../workload/machine.ts";
+import { SYSCALL_NR } from "../workload/catalogue.ts";
 import { NATIVES } from "./tapset_natives.ts";
 
 /** A value type in signatures. */

@@ -3,7 +3,7 @@
  * (lib/driver/counters_tapset.ts, given to stap with `-I DIR`) reads SystemTap's runtime counters with embedded
  * C, which the simulator cannot run; when a tapset from `-I` defines one of these names with an embedded-C
  * body, the simulator gives it a body that calls its native counterpart here instead (sim/lang/tapset_script.ts).
- * The values come from the module's relay rings (sim/relay.ts): its transport failures and its last sequence
+ * The values come from the module's relay rings (sim/kernel/relay.ts): its transport failures and its last sequence
  * number. A tapset function of another name with an embedded-C body stays unsupported.
  * @module
  */

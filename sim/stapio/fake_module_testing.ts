@@ -2,13 +2,13 @@
  * A scripted module served over the simulator's sockets, for stapio's unit tests only: begin output on START,
  * end output and EXIT on EXIT, one `.cmd` reader at a time (a second is closed at once, as EBUSY), and each
  * `traceN` ended after EXIT once drained. Its rings are the clean relay rings; the real module host is
- * `sim/module_host.ts`.
+ * `sim/module_host/host.ts`.
  * @module
  */
 import { join } from "node:path";
-import { RelayBuffers } from "../relay.ts";
-import { TraceService } from "../trace_server.ts";
-import { ControlDecoder, encodeControl, Msg } from "../transport.ts";
+import { RelayBuffers } from "../kernel/relay.ts";
+import { TraceService } from "../module_host/trace_server.ts";
+import { ControlDecoder, encodeControl, Msg } from "../kernel/transport.ts";
 
 /** The scripted module. */
 export class FakeModule {

@@ -1,6 +1,6 @@
 /**
  * stapio's connection to a simulated module: the control socket `.cmd` and the relay sockets `traceN` that the
- * module host serves under `ROOT/proc/systemtap/MODULE/` (framing in `sim/transport.ts`). One place for the
+ * module host serves under `ROOT/proc/systemtap/MODULE/` (framing in `sim/kernel/transport.ts`). One place for the
  * socket details, so the stapio logic in `reader.ts` stays about 4.8's behaviour.
  * @module
  */
@@ -14,7 +14,7 @@ import {
   TRACE_PARKED,
   type TraceAnswer,
   TraceAnswerDecoder,
-} from "../transport.ts";
+} from "../kernel/transport.ts";
 import { ReadAhead, ReaderThread } from "./relay_reader.ts";
 
 /** What stapio gets from a module. */
@@ -204,7 +204,7 @@ class SocketLink implements ModuleLink {
   }
 
   /**
-   * One reader thread: its ppolls and reads of `traceN`, each a request and its answer (sim/transport.ts). It
+   * One reader thread: its ppolls and reads of `traceN`, each a request and its answer (sim/kernel/transport.ts). It
    * ends at the end of the file, when the link closes, or (stopping) once its round is done and nothing it
    * read is left unwritten.
    */
@@ -336,7 +336,7 @@ class SocketLink implements ModuleLink {
   async close(options: { drain?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     if (options.drain && this.#tasks.length > 0) {
-      // The host ends each relay stream once the writes it had started are out (sim/module_host_server.ts).
+      // The host ends each relay stream once the writes it had started are out (sim/module_host/server.ts).
       try {
         this.#ctl.close();
       } catch {
@@ -379,7 +379,7 @@ async function bounded(promise: Promise<unknown>, ms: number): Promise<void> {
 
 /**
  * Asks the module host (on `host.sock`) to say when the current reader's close has been seen and the refcount
- * written (`sim/module_host_main.ts`). Undefined when the host cannot be asked (gone): nothing to wait for then.
+ * written (`sim/module_host/main.ts`). Undefined when the host cannot be asked (gone): nothing to wait for then.
  */
 async function askDetached(dir: string): Promise<{ answered(): Promise<void> } | undefined> {
   let conn: Deno.UnixConn;

@@ -11,7 +11,7 @@
  * second plus one), a number is a fixed wait in milliseconds (0: no wait, records go out as they come).
  * @module
  */
-import type { RelayRecord } from "../transport.ts";
+import type { RelayRecord } from "../kernel/transport.ts";
 
 /** How long a record waits for its predecessor. */
 export type { StallRule } from "../../lib/knobs.ts";

@@ -11,7 +11,7 @@
  * by using bulk mode for rotating recorders (docs/architecture.md).
  * @module
  */
-import { encodeRecord, type RelayRecord } from "../transport.ts";
+import { encodeRecord, type RelayRecord } from "../kernel/transport.ts";
 import { outfileName } from "./outfile_name.ts";
 import type { OutputFs, OutputHandle } from "./output_fs.ts";
 import { type RotationSpec, RotationState } from "./rotation.ts";

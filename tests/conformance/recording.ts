@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { writeModuleFile } from "../../sim/cmd/module_file.ts";
-import { listModules } from "../../sim/module_host.ts";
+import { listModules } from "../../sim/module_host/host.ts";
 import { alive, type Proc, waitFor } from "./proc.ts";
 import { until } from "../support/poll.ts";
 import type { RunOptions, Side } from "./sides.ts";

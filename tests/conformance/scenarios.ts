@@ -11,7 +11,7 @@
  */
 import { sleep, waitFor } from "./proc.ts";
 import { lineCount, type Recording } from "./recording.ts";
-import { listModules } from "../../sim/module_host.ts";
+import { listModules } from "../../sim/module_host/host.ts";
 
 /** One scenario. */
 export interface Scenario {
@@ -118,7 +118,7 @@ function fatalBanner(text: string): Record<string, boolean | string> {
 
 /**
  * The lab's tick script as fast as the timer goes, stopping at 600: begin and ticks 1-246 fill 4088 bytes of
- * the first page, and tick 247 meets the last 8, which the 4.8 ring leaves as zeros (sim/relay.ts). Its
+ * the first page, and tick 247 meets the last 8, which the 4.8 ring leaves as zeros (sim/kernel/relay.ts). Its
  * procfs file says how far it got, so a step waits for content, not time.
  */
 const TAIL = `

@@ -1,6 +1,6 @@
 /**
  * The two sides of a conformance scenario. Both take the command line a user gives `staprun` and run it
- * against the simulator's module host (`sim/module_host.ts`) under a root of their own:
+ * against the simulator's module host (`sim/module_host/host.ts`) under a root of their own:
  *
  * - real: Debian's `stapio` 4.8 under the LD_PRELOAD shim (`shim/stapio_shim.c`). What the real `staprun`
  *   does before it execs stapio is done here: insert the module (start a module host from the `.ko`, with the
@@ -11,8 +11,13 @@
  * @module
  */
 import { join } from "node:path";
-import { listModules, type ModuleHostHandle, spawnModuleHost, unloadModule } from "../../sim/module_host.ts";
-import { moduleDir } from "../../sim/procfs.ts";
+import {
+  listModules,
+  type ModuleHostHandle,
+  spawnModuleHost,
+  unloadModule,
+} from "../../sim/module_host/host.ts";
+import { moduleDir } from "../../sim/kernel/procfs.ts";
 import { modulePathOf, readModuleFile } from "../../sim/cmd/module_file.ts";
 import { moduleNameOf, parseStaprunArgs } from "../../sim/cmd/staprun_args.ts";
 import { alive, killPid, Proc } from "./proc.ts";

@@ -2,7 +2,7 @@
  * stapio_shim.c: lets Debian's real stapio 4.8 talk to the stapfr simulator's module host (LD_PRELOAD).
  *
  * The simulator's module host serves a module's control file `.cmd` and relay files `traceN` as Unix stream
- * sockets (sim/transport.ts): `.cmd` carries length-framed control messages (uint32 length of type+payload,
+ * sockets (sim/kernel/transport.ts): `.cmd` carries length-framed control messages (uint32 length of type+payload,
  * uint32 type, payload); on `traceN` each read() and each ppoll of the relay file is a request
  * (uint32 count, uint32 flags) and its answer (int32 rc, then rc bytes for a read). stapio opens those files
  * with open()/openat(), which fails on a socket file (ENXIO). This shim turns such an open into a connection

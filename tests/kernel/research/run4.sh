@@ -1,5 +1,5 @@
 #!/bin/bash
-# Research run 4: the counters tapset exactly as lib/recorder/counters.ts writes it (modules from build.ts), as
+# Research run 4: the counters tapset exactly as lib/driver/counters.ts writes it (modules from build.ts), as
 # run on 2026-12-07. r2 lacks its mkdir, so it shows what a missing output directory does: stapio -A prints
 # "ERROR: Couldn't open output file DIR/cpu_0: No such file or directory", exits 1, and the module stays.
 M=${STAPFR_RESEARCH_MODULES:?the directory of the research modules}

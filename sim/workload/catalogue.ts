@@ -5,8 +5,8 @@
  * Names and formats follow the 4.8 tapsets under /usr/share/systemtap/tapset/linux.
  * @module
  */
-import type { WorkloadEvent } from "./workload_event.ts";
-import { textStr } from "./lang/tapset_text.ts";
+import type { WorkloadEvent } from "./event.ts";
+import { textStr } from "../lang/tapset_text.ts";
 
 /** The value of a context or target variable for one hit. */
 export type ContextGetter = (e: WorkloadEvent) => number | bigint | string;

@@ -6,8 +6,8 @@ import {
   spawnModuleHost,
   StapMessageError,
   unloadModule,
-} from "./module_host.ts";
-import { moduleDir, readModules } from "./procfs.ts";
+} from "./host.ts";
+import { moduleDir, readModules } from "../kernel/procfs.ts";
 import {
   ControlDecoder,
   type ControlMessage,
@@ -18,15 +18,15 @@ import {
   type RelayRecord,
   TRACE_PARKED,
   TraceAnswerDecoder,
-} from "./transport.ts";
-import { until } from "../tests/support/poll.ts";
+} from "../kernel/transport.ts";
+import { until } from "../../tests/support/poll.ts";
 
 /** Guards against a hang (a failing test must not block the suite); not a timing assertion. */
 const GUARD_MS = 15_000;
 
 /**
  * A minimal reader: one socket, decoding control messages, or reading a relay file (each read a request and
- * its answer, sim/transport.ts) and decoding its records (the host's ring is the clean one here).
+ * its answer, sim/kernel/transport.ts) and decoding its records (the host's ring is the clean one here).
  */
 class Socket {
   readonly conn: Deno.UnixConn;

@@ -1,4 +1,4 @@
-import { writeAtomic } from "../lib/atomic_write.ts";
+import { writeAtomic } from "../../lib/atomic_write.ts";
 /**
  * The simulated `/proc` under the simulator root (docs/architecture.md "The simulator", docs/systemtap-4.8.md section 3):
  *
@@ -6,7 +6,7 @@ import { writeAtomic } from "../lib/atomic_write.ts";
  *   `name size refcount - Live 0xffffffffc0a3d000 (OE)`; the refcount is 1 while a reader has `.cmd` open.
  *   Lines are added, changed and removed under a lock file, and the file is replaced atomically (rename).
  * - `ROOT/proc/systemtap/MODULE/`: `.cmd` and `trace0..N-1` (Unix stream sockets served by the module host,
- *   see `sim/transport.ts`), plus the simulator's own `host.pid` and `host.log`.
+ *   see `sim/kernel/transport.ts`), plus the simulator's own `host.pid` and `host.log`.
  * @module
  */
 

@@ -2,7 +2,7 @@
  * The simulated SystemTap 4.8 kernel module: its life cycle, its control channel and its relay rings
  * (docs/systemtap-4.8.md sections 2.1–2.7, 5 and 6), on virtual time. Pure: time comes in through {@linkcode
  * SimModule.advance}, control messages go out through a bounded queue that the reader drains, data goes
- * into {@linkcode RelayBuffers}. The module host process (`sim/module_host.ts`) puts sockets and real time around it.
+ * into {@linkcode RelayBuffers}. The module host process (`sim/module_host/host.ts`) puts sockets and real time around it.
  *
  * Life cycle, as in the 4.8 runtime (`transport.c`):
  * - load: the rings exist, overwrite is off, STP_TRANSPORT is queued for the first reader.
@@ -56,7 +56,7 @@ export interface ModuleConfig {
   guru?: boolean;
   /** Wall-clock time at load (ns since the epoch) for the script's gettimeofday; fixed when left out. */
   epochNs?: bigint;
-  /** The ring: 4.8's, with its losses, or the clean one (sim/relay.ts); clean when left out. */
+  /** The ring: 4.8's, with its losses, or the clean one (sim/kernel/relay.ts); clean when left out. */
   ring?: RingModel;
 }
 

@@ -1,6 +1,6 @@
 /**
  * A byte sink that passes on whole lines up to a number of bytes and leaves out the rest: a text dump of a
- * live ring ends at the ring's capacity, as a bulk dump does (lib/readers/record_pipeline.ts `maxBytes`).
+ * live ring ends at the ring's capacity, as a bulk dump does (lib/read_path/record_pipeline.ts `maxBytes`).
  * @module
  */
 import type { ByteSink } from "./concat.ts";

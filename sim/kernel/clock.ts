@@ -1,5 +1,5 @@
 /**
- * Time for the simulated module: virtual nanoseconds since the module was loaded (see `sim/program.ts`).
+ * Time for the simulated module: virtual nanoseconds since the module was loaded (see `sim/kernel/program.ts`).
  * The in-process simulator advances a {@linkcode VirtualClock} by hand; the module host process maps real
  * elapsed time onto it with {@linkcode realClock}. Nothing else in `sim/` reads the wall clock.
  * @module

@@ -6,7 +6,7 @@
  * host serves it as a Unix stream socket, so each message is framed by its length:
  * `uint32 length` (of type + payload) then `uint32 type` then the payload. `traceN` is a Unix stream socket on
  * which each `read()` and each ppoll of the relay file is a request and its answer, so that a reader gets what
- * the ring holds at the moment it reads, as from the real file (sim/relay.ts), and what it does not read stays
+ * the ring holds at the moment it reads, as from the real file (sim/kernel/relay.ts), and what it does not read stays
  * in the ring. The reader sends `uint32 count, uint32 flags`; the host answers `int32 rc` and, for a read with
  * rc > 0, `rc` bytes:
  * - a read (flags 0): rc is the bytes read, or a negative errno (`-ENODATA` for an empty file);

@@ -10,11 +10,11 @@ import { join } from "../path.ts";
 import { Interrupted, StapfrError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { MiB, type RotateSpec } from "../units.ts";
-import { explainFailure } from "./errors.ts";
+import { explainFailure } from "./stap_failure.ts";
 import { listModules, moduleState, processAlive, processStartTime } from "./kernel.ts";
 import { runCommand, sleep } from "./run.ts";
 import { unloadModule } from "./unload.ts";
-import { listRunFiles } from "../readers/files.ts";
+import { listRunFiles } from "../read_path/files.ts";
 
 /** The script: a file, or text given with `-e`. */
 export type ScriptSource = { file: string } | { text: string };

@@ -1,7 +1,7 @@
 import { assertEquals, assertMatch, assertRejects } from "@std/assert";
 import { StapfrError } from "../errors.ts";
 import { fakeHost } from "../../tests/support/fake_host.ts";
-import { startFile, startMemory } from "./start.ts";
+import { startFile, startMemory } from "./launch.ts";
 
 // The argument after -m, and after -o, as stap gets them.
 const ARGS =

@@ -1,5 +1,5 @@
 /**
- * The host's side of one `traceN` connection (protocol in `sim/transport.ts`): each request is one `read()` of
+ * The host's side of one `traceN` connection (protocol in `sim/kernel/transport.ts`): each request is one `read()` of
  * the relay file, answered from the ring as it is when the request comes in, or one ppoll, answered at once
  * when the file has data, else {@linkcode TRACE_PARKED} and then 0 once it has some
  * ({@linkcode TraceService.wake}). A ppoll reads nothing: what the reader does not read stays in the ring, as
@@ -8,7 +8,7 @@
  * the end of the file instead.
  * @module
  */
-import { encodeTraceAnswer, TRACE_PARKED, TraceRequestDecoder } from "./transport.ts";
+import { encodeTraceAnswer, TRACE_PARKED, TraceRequestDecoder } from "../kernel/transport.ts";
 
 /** What a trace connection reads: one CPU's relay file. */
 export interface RelayFile {

@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "@std/assert";
-import { primeReaderRecords, registerReader, startTimeSync } from "./readers.ts";
+import { primeReaderRecords, registerReader, startTimeSync } from "./reader_records.ts";
 
 Deno.test("a reader record is 0600 whatever the umask, names both processes with start times, and goes", async () => {
   const dir = await Deno.makeTempDir();

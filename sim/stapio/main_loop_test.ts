@@ -2,7 +2,7 @@ import { assertEquals } from "@std/assert";
 import { FakeModule } from "./fake_module_testing.ts";
 import { connectModule } from "./link.ts";
 import { MemoryOutputFs, type OutputHandle } from "./output_fs.ts";
-import { disconnectText, type StapioMode, StapioSession } from "./reader.ts";
+import { disconnectText, type StapioMode, StapioSession } from "./main_loop.ts";
 import { StapioWriter } from "./writer.ts";
 import { sleep, until } from "../../tests/support/poll.ts";
 

@@ -1,10 +1,10 @@
 /**
- * The 4.8 ring (sim/relay.ts) and what stapio 4.8's reader makes of it (sim/stapio/relay_reader.ts), against
+ * The 4.8 ring (sim/kernel/relay.ts) and what stapio 4.8's reader makes of it (sim/stapio/relay_reader.ts), against
  * what the kernel lab measured (docs/loss-accounting.md "Where records are lost").
  */
 import { assert, assertEquals } from "@std/assert";
 import { ENODATA, RelayBuffers, SUBBUF_SIZE } from "./relay.ts";
-import { ReadAhead, ReaderThread } from "./stapio/relay_reader.ts";
+import { ReadAhead, ReaderThread } from "../stapio/relay_reader.ts";
 
 const encoder = new TextEncoder();
 const text = (s: string) => encoder.encode(s);

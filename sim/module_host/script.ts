@@ -3,9 +3,9 @@
  * (`compileScript`), or the built-in vfs workload when none is given.
  * @module
  */
-import { builtinWorkload } from "./builtin_workload.ts";
-import { compileScript, type TapsetFile } from "./lang/mod.ts";
-import type { CompiledScript } from "./program.ts";
+import { builtinWorkload } from "../workload/builtin.ts";
+import { compileScript, type TapsetFile } from "../lang/mod.ts";
+import type { CompiledScript } from "../kernel/program.ts";
 
 /** Where the script comes from and how it is compiled. */
 export interface ScriptSpec {

@@ -11,7 +11,7 @@
  * @example List the recorders of a (here empty) state directory on the simulator
  * ```ts
  * import { assertEquals } from "@std/assert";
- * import { Recorders } from "./recorder.ts";
+ * import { Recorders } from "./recorders.ts";
  * const root = await Deno.makeTempDir();
  * const recorders = new Recorders({ sim: true, simRoot: root, stateDir: `${root}/state` });
  * assertEquals((await recorders.list()).recorders, []);
@@ -19,28 +19,28 @@
  * ```
  * @module
  */
-import type { EnvLookup, Host } from "./host.ts";
-import { setUp } from "./recorder/setup.ts";
-import { declared } from "./declarations/declared.ts";
-import { type Knobs, readKnobs } from "./knobs.ts";
-import type { ScriptSource } from "./driver/start.ts";
-import type { ByteSink } from "./readers/concat.ts";
-import type { Engine, RecorderDetail } from "./recorder/engine.ts";
-import type { ReadResult as EngineReadResult } from "./recorder/read.ts";
-import type { ListResult } from "./recorder/inspect.ts";
-import type { StopResult } from "./recorder/stop.ts";
-import type { GcOptions, GcResult } from "./recorder/gc.ts";
-import type { CheckReport } from "./recorder/check.ts";
-import type { BuildOptions, BuildResult } from "./recorder/build.ts";
-import type { Manifest } from "./snapshots/manifest.ts";
-import type { Plan } from "./recorder/planner.ts";
-import type { SnapshotShipping, WatchResult } from "./watch/watcher.ts";
-import type { TriggerResult } from "./watch/trigger_request.ts";
-import type { PruneResult, SnapshotSummary, VerifyResult } from "./snapshots/ops.ts";
-import type { RetentionBounds } from "./units.ts";
-import type { BrokenSnapshot, SnapshotStore } from "./snapshots/store.ts";
-import { OptionTypeError, StapfrError, UsageError } from "./errors.ts";
-import { operationError } from "./os_errors.ts";
+import type { EnvLookup, Host } from "../host.ts";
+import { setUp } from "../recorder/setup.ts";
+import { declared } from "../declarations/declared.ts";
+import { type Knobs, readKnobs } from "../knobs.ts";
+import type { ScriptSource } from "../driver/launch.ts";
+import type { ByteSink } from "../read_path/concat.ts";
+import type { Engine, RecorderDetail } from "../recorder/engine.ts";
+import type { ReadResult as EngineReadResult } from "../recorder/read.ts";
+import type { ListResult } from "../recorder/inspect.ts";
+import type { StopResult } from "../recorder/stop.ts";
+import type { GcOptions, GcResult } from "../recorder/gc.ts";
+import type { CheckReport } from "../recorder/check.ts";
+import type { BuildOptions, BuildResult } from "../recorder/build.ts";
+import type { Manifest } from "../snapshots/manifest.ts";
+import type { Plan } from "../recorder/planner.ts";
+import type { SnapshotShipping, WatchResult } from "../watch/watcher.ts";
+import type { TriggerResult } from "../watch/trigger_request.ts";
+import type { PruneResult, SnapshotSummary, VerifyResult } from "../snapshots/ops.ts";
+import type { RetentionBounds } from "../units.ts";
+import type { BrokenSnapshot, SnapshotStore } from "../snapshots/store.ts";
+import { OptionTypeError, StapfrError, UsageError } from "../errors.ts";
+import { operationError } from "../os_errors.ts";
 import {
   booleanOption,
   functionOption,
@@ -49,7 +49,7 @@ import {
   stringsOption,
   TIMING_MS,
   wholeOption,
-} from "./options.ts";
+} from "../options.ts";
 import {
   buildOptions,
   gcOptions,
@@ -66,10 +66,10 @@ import {
   stopOptions,
   tailOptions,
   triggerOption,
-} from "./api/check_options.ts";
-import { cancellable, causedByAbort, eitherSignal } from "./api/cancel.ts";
-import { type OpenSink, openSink, type Sink } from "./api/sink.ts";
-import { RecorderStream } from "./api/read_stream.ts";
+} from "./check_options.ts";
+import { cancellable, causedByAbort, eitherSignal } from "./cancel.ts";
+import { type OpenSink, openSink, type Sink } from "./sink.ts";
+import { RecorderStream } from "./read_stream.ts";
 import type {
   PlanOptions,
   ReadOptions,
@@ -81,44 +81,44 @@ import type {
   StopOptions,
   TailOptions,
   WatchOptions,
-} from "./api/types.ts";
+} from "./types.ts";
 
-export type * from "./api/types.ts";
-export type { Sink } from "./api/sink.ts";
-export { RecorderStream } from "./api/read_stream.ts";
-export type { WatchTrigger } from "./api/check_options.ts";
-export type { WatchEvent } from "./watch/events.ts";
-export type { ScriptSource } from "./driver/start.ts";
-export type { ByteSink } from "./readers/concat.ts";
-export type { DamageReport } from "./readers/clean_sink.ts";
-export type { DamageReason } from "./readers/clean.ts";
-export type { FileInfo, RecorderDetail, RecorderInfo } from "./recorder/engine.ts";
-export type { ListResult } from "./recorder/inspect.ts";
-export type { Knob, Knobs, KnobTable, KnobUser } from "./knobs.ts";
-export type { StopResult } from "./recorder/stop.ts";
-export type { GcAction, GcOptions, GcResult } from "./recorder/gc.ts";
-export type { ReaderInfo } from "./recorder/readers.ts";
-export type { CheckFinding, CheckReport } from "./recorder/check.ts";
-export type { BuildOptions, BuildResult } from "./recorder/build.ts";
-export type { ModuleDescription } from "./recorder/module_description.ts";
-export type { RecorderState } from "./state.ts";
-export type { EnvLookup, Host } from "./host.ts";
-export type { CorruptEntry } from "./registry.ts";
-export type { RotateSpec } from "./units.ts";
-export type { Manifest, SnapshotFile, SnapshotTrigger } from "./snapshots/manifest.ts";
-export type { PruneResult, SnapshotSummary, VerifiedSnapshot, VerifyResult } from "./snapshots/ops.ts";
-export type { RetentionBounds } from "./units.ts";
-export type { Plan } from "./recorder/planner.ts";
-export type { SnapshotShipping, WatchResult } from "./watch/watcher.ts";
-export type { TriggerResult } from "./watch/trigger_request.ts";
-export type { WatchState } from "./watcher_record.ts";
-export type { Decision, Policies, Suppression } from "./watch/policy.ts";
-export type { PressureExpr, TriggerSpec } from "./watch/spec.ts";
-export type { Pattern } from "./watch/pattern.ts";
-export type { BrokenSnapshot, StoredSnapshot } from "./snapshots/store.ts";
-export type { ReadLogEntry } from "./recorder/read_log.ts";
-export type { LossReport, MissingRecords } from "./recorder/loss.ts";
-export type { SeqRange } from "./readers/ledger.ts";
+export type * from "./types.ts";
+export type { Sink } from "./sink.ts";
+export { RecorderStream } from "./read_stream.ts";
+export type { WatchTrigger } from "./check_options.ts";
+export type { WatchEvent } from "../watch/events.ts";
+export type { ScriptSource } from "../driver/launch.ts";
+export type { ByteSink } from "../read_path/concat.ts";
+export type { DamageReport } from "../read_path/clean_sink.ts";
+export type { DamageReason } from "../read_path/clean.ts";
+export type { FileInfo, RecorderDetail, RecorderInfo } from "../recorder/engine.ts";
+export type { ListResult } from "../recorder/inspect.ts";
+export type { Knob, Knobs, KnobTable, KnobUser } from "../knobs.ts";
+export type { StopResult } from "../recorder/stop.ts";
+export type { GcAction, GcOptions, GcResult } from "../recorder/gc.ts";
+export type { ReaderInfo } from "../recorder/reader_records.ts";
+export type { CheckFinding, CheckReport } from "../recorder/check.ts";
+export type { BuildOptions, BuildResult } from "../recorder/build.ts";
+export type { ModuleDescription } from "../recorder/module_description.ts";
+export type { RecorderState } from "../state.ts";
+export type { EnvLookup, Host } from "../host.ts";
+export type { CorruptEntry } from "../registry.ts";
+export type { RotateSpec } from "../units.ts";
+export type { Manifest, SnapshotFile, SnapshotTrigger } from "../snapshots/manifest.ts";
+export type { PruneResult, SnapshotSummary, VerifiedSnapshot, VerifyResult } from "../snapshots/ops.ts";
+export type { RetentionBounds } from "../units.ts";
+export type { Plan } from "../recorder/planner.ts";
+export type { SnapshotShipping, WatchResult } from "../watch/watcher.ts";
+export type { TriggerResult } from "../watch/trigger_request.ts";
+export type { WatchState } from "../watcher_record.ts";
+export type { Decision, Policies, Suppression } from "../watch/policy.ts";
+export type { PressureExpr, TriggerSpec } from "../watch/spec.ts";
+export type { Pattern } from "../watch/pattern.ts";
+export type { BrokenSnapshot, StoredSnapshot } from "../snapshots/store.ts";
+export type { ReadLogEntry } from "../recorder/read_log.ts";
+export type { LossReport, MissingRecords } from "../recorder/loss.ts";
+export type { SeqRange } from "../read_path/ledger.ts";
 
 /** What {@linkcode Recorders.snapshot} returns. */
 export interface SnapshotTaken {
@@ -202,7 +202,7 @@ function streamSink(sink: ByteSink): OpenSink {
  * @example Start, dump, tail, snapshot and stop a memory recorder on the simulator
  * ```ts
  * import { assert, assertEquals } from "@std/assert";
- * import { Recorders } from "./recorder.ts";
+ * import { Recorders } from "./recorders.ts";
  * const root = await Deno.makeTempDir();
  * const recorders = new Recorders({ sim: true, simRoot: root, idleMs: 800 });
  * await recorders.start({ name: "io", script: { text: 'probe timer.ms(10) { printf("tick\\n") }' } });
@@ -301,7 +301,7 @@ export class Recorders {
   async start(options: StartOptions): Promise<StartedRecorder> {
     return await this.#op(`start "${(options as { name?: unknown })?.name}"`, async () => {
       const { stopOnDispose, ...request } = startOptions(options, this.host.kind);
-      const { startRecorder } = await import("./recorder/start.ts");
+      const { startRecorder } = await import("../recorder/start.ts");
       const detail = await cancellable(request.signal, () => startRecorder(this.#engine, request));
       // Not enumerable: a JSON document or a spread of the detail stays plain data.
       Object.defineProperty(detail, Symbol.asyncDispose, {
@@ -332,7 +332,7 @@ export class Recorders {
    */
   async list(): Promise<ListResult> {
     return await this.#op("list recorders", async () => {
-      const { listRecorders } = await import("./recorder/inspect.ts");
+      const { listRecorders } = await import("../recorder/inspect.ts");
       return await listRecorders(this.#engine);
     });
   }
@@ -343,7 +343,7 @@ export class Recorders {
    * @example A recorder that is not there: `not_found`
    * ```ts
    * import { assertEquals, assertRejects } from "@std/assert";
-   * import { StapfrError } from "./errors.ts";
+   * import { StapfrError } from "../errors.ts";
    * const root = await Deno.makeTempDir();
    * const err = await assertRejects(() => new Recorders({ sim: true, simRoot: root }).status("web"), StapfrError);
    * assertEquals((err as StapfrError).code, "not_found");
@@ -353,7 +353,7 @@ export class Recorders {
   async status(name: string): Promise<RecorderDetail> {
     const n = nameOption(name);
     return await this.#op(`status "${n}"`, async () => {
-      const { recorderStatus } = await import("./recorder/inspect.ts");
+      const { recorderStatus } = await import("../recorder/inspect.ts");
       return await recorderStatus(this.#engine, n);
     });
   }
@@ -375,7 +375,7 @@ export class Recorders {
     try {
       const result = await this.#op(`${command} "${name}"`, async () => {
         o.signal?.throwIfAborted();
-        const { getRecord } = await import("./recorder/engine.ts");
+        const { getRecord } = await import("../recorder/engine.ts");
         const record = await getRecord(this.#engine, name);
         if (o.until?.aborted || cancelled?.aborted) {
           const r = stoppedBefore(name, record.mode, o.raw ?? false);
@@ -431,7 +431,7 @@ export class Recorders {
   }
 
   async #dump(name: string, out: OpenSink, o: ReadRequest, cancelled?: AbortSignal): Promise<ReadResult> {
-    const { dumpRecorder } = await import("./recorder/read.ts");
+    const { dumpRecorder } = await import("../recorder/read.ts");
     return await this.#read("dump", name, out, o, (sink, signal) =>
       dumpRecorder(this.#engine, name, sink, {
         signal,
@@ -473,7 +473,7 @@ export class Recorders {
   }
 
   async #attach(name: string, out: OpenSink, o: ReadRequest, cancelled?: AbortSignal): Promise<ReadResult> {
-    const { attachRecorder } = await import("./recorder/read.ts");
+    const { attachRecorder } = await import("../recorder/read.ts");
     return await this.#read(
       "attach",
       name,
@@ -531,7 +531,7 @@ export class Recorders {
     cancelled?: AbortSignal,
   ): Promise<ReadResult> {
     if (o.lines === 0) {
-      const { getRecord } = await import("./recorder/engine.ts");
+      const { getRecord } = await import("../recorder/engine.ts");
       if ((await getRecord(this.#engine, name)).mode === "memory") {
         throw new UsageError(
           `Refusing no lines ("-n 0", lines: 0) of memory recorder "${name}": reading drains its ring, so it ` +
@@ -539,7 +539,7 @@ export class Recorders {
         );
       }
     }
-    const { tailRecorder } = await import("./recorder/read.ts");
+    const { tailRecorder } = await import("../recorder/read.ts");
     return await this.#read("tail", name, out, o, (sink, signal) =>
       tailRecorder(this.#engine, name, sink, {
         signal,
@@ -583,7 +583,7 @@ export class Recorders {
     const out = openSink(sink);
     try {
       const result = await this.#op(`stop "${n}"`, async () => {
-        const { stopRecorder } = await import("./recorder/stop.ts");
+        const { stopRecorder } = await import("../recorder/stop.ts");
         return await cancellable(o.signal, () => stopRecorder(this.#engine, n, out.write, o));
       });
       await out.close();
@@ -609,7 +609,7 @@ export class Recorders {
   async gc(options?: GcOptions): Promise<GcResult> {
     const o = gcOptions(options);
     return await this.#op("gc", async () => {
-      const { collectGarbage } = await import("./recorder/gc.ts");
+      const { collectGarbage } = await import("../recorder/gc.ts");
       const result = await collectGarbage(this.#engine, o);
       // What interrupted snapshots left in the store; a store stapfr may not use is said, not a failure of gc.
       try {
@@ -648,7 +648,7 @@ export class Recorders {
       if (t.detail !== null) stringOption(t.detail, "trigger.detail", { required: true });
     }
     return await this.#op(`snapshot "${n}"`, async () => {
-      const { takeSnapshot, summarize } = await import("./snapshots/ops.ts");
+      const { takeSnapshot, summarize } = await import("../snapshots/ops.ts");
       const store = await this.#store();
       const { snapshot, pruned } = await cancellable(
         o.signal,
@@ -672,7 +672,7 @@ export class Recorders {
   async snapshots(name?: string): Promise<{ snapshots: SnapshotSummary[]; broken: BrokenSnapshot[] }> {
     const n = name === undefined ? undefined : nameOption(name);
     return await this.#op("list snapshots", async () => {
-      const { listSnapshots } = await import("./snapshots/ops.ts");
+      const { listSnapshots } = await import("../snapshots/ops.ts");
       return await listSnapshots(await this.#store(), n);
     });
   }
@@ -696,7 +696,7 @@ export class Recorders {
     const given = stringsOption(refs, "refs") ?? [];
     const { signal } = signalOnly(options);
     return await this.#op("verify snapshots", async () => {
-      const { verifySnapshots } = await import("./snapshots/ops.ts");
+      const { verifySnapshots } = await import("../snapshots/ops.ts");
       const store = await this.#store();
       return await cancellable(signal, () => verifySnapshots(store, given, signal));
     });
@@ -741,7 +741,7 @@ export class Recorders {
     try {
       const result = await this.#op(`read snapshot "${ref}"`, () =>
         cancellable(signal, async () => {
-          const { snapshotData } = await import("./snapshots/ops.ts");
+          const { snapshotData } = await import("../snapshots/ops.ts");
           const store = await this.#store();
           const manifest = (await store.find(ref)).manifest;
           let written = 0;
@@ -813,7 +813,7 @@ export class Recorders {
     const name = o.name === undefined ? undefined : nameOption(o.name);
     const dryRun = booleanOption(o.dryRun, "dryRun");
     return await this.#op("prune snapshots", async () => {
-      const { pruneSnapshots } = await import("./snapshots/ops.ts");
+      const { pruneSnapshots } = await import("../snapshots/ops.ts");
       return await pruneSnapshots(await this.#store(), b, { name, dryRun });
     });
   }
@@ -845,7 +845,7 @@ export class Recorders {
       throw new OptionTypeError("triggers", 'Invalid option "triggers": expected an array of triggers');
     }
     const patterns = o.triggers.some((t) => typeof (t as { pattern?: unknown })?.pattern === "string")
-      ? (await import("./watch/pattern.ts")).compilePattern
+      ? (await import("../watch/pattern.ts")).compilePattern
       : () => {
         throw new Error("no pattern to compile");
       };
@@ -870,7 +870,7 @@ export class Recorders {
     const out = openSink(o.out as Sink | undefined, "out");
     return await this.#op(`watch "${name}"`, () =>
       cancellable(watch.signal, async () => {
-        const { runWatcher } = await import("./watch/watcher.ts");
+        const { runWatcher } = await import("../watch/watcher.ts");
         const result = await runWatcher(this.#engine, await this.#store(), { ...watch, out: out.write });
         watch.signal?.throwIfAborted();
         await out.close();
@@ -892,7 +892,7 @@ export class Recorders {
     const n = nameOption(name);
     const o = snapshotOptions(options);
     return await this.#op(`trigger "${n}"`, async () => {
-      const { fireTrigger } = await import("./watch/trigger_request.ts");
+      const { fireTrigger } = await import("../watch/trigger_request.ts");
       const store = await this.#store();
       return await cancellable(
         o.signal,
@@ -902,7 +902,7 @@ export class Recorders {
   }
 
   async #store(): Promise<SnapshotStore> {
-    const { SnapshotStore } = await import("./snapshots/store.ts");
+    const { SnapshotStore } = await import("../snapshots/store.ts");
     return new SnapshotStore(this.storeDir);
   }
 
@@ -920,7 +920,7 @@ export class Recorders {
   async plan(options: PlanOptions): Promise<Plan & { measured_seconds: number }> {
     const o = planOptions(options);
     return await this.#op("plan", async () => {
-      const { planRecorder } = await import("./recorder/plan.ts");
+      const { planRecorder } = await import("../recorder/plan.ts");
       return await cancellable(o.signal, () => planRecorder(this.#engine, o));
     });
   }
@@ -938,7 +938,7 @@ export class Recorders {
   async build(options: BuildOptions): Promise<BuildResult> {
     const o = buildOptions(options);
     return await this.#op(`build "${o.name}"`, async () => {
-      const { buildModule } = await import("./recorder/build.ts");
+      const { buildModule } = await import("../recorder/build.ts");
       return await cancellable(o.signal, () => buildModule(this.#engine, o));
     });
   }
@@ -959,7 +959,7 @@ export class Recorders {
     const s = scriptOption(script);
     const { signal } = signalOnly(options);
     return await this.#op("check", async () => {
-      const { checkRecorderScript } = await import("./recorder/check.ts");
+      const { checkRecorderScript } = await import("../recorder/check.ts");
       return await cancellable(signal, () => checkRecorderScript(this.#engine, s, signal));
     });
   }

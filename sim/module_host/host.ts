@@ -2,9 +2,9 @@
  * The module host: a background process that plays one loaded kernel module on real time, so that a
  * simulated `stap -F` keeps recording after the command returns. This file is the side the simulated
  * `staprun`/`stap`/`lsmod` use: start a host ({@linkcode spawnModuleHost}), list modules
- * ({@linkcode listModules}), unload one ({@linkcode unloadModule}). The process itself is `sim/module_host_main.ts`.
+ * ({@linkcode listModules}), unload one ({@linkcode unloadModule}). The process itself is `sim/module_host/main.ts`.
  *
- * What a reader sees (the SystemTap 4.8 transport over Unix stream sockets, framing in `sim/transport.ts`):
+ * What a reader sees (the SystemTap 4.8 transport over Unix stream sockets, framing in `sim/kernel/transport.ts`):
  *
  * - `ROOT/proc/systemtap/NAME/.cmd`: connect to attach. If a reader is already attached, the host closes the
  *   new connection at once (4.8's EBUSY; stapio then says "Cannot attach to module NAME control channel; not
@@ -35,10 +35,17 @@
  *   the refcount (the kernel drops it in the close itself).
  * @module
  */
-import { resolve } from "../lib/path.ts";
+import { resolve } from "../../lib/path.ts";
 import { exists } from "@std/fs";
-import { hostAlive, moduleAddress, moduleDir, readHostPid, readModules, updateModules } from "./procfs.ts";
-import { DEFAULT_BUFFER_BYTES } from "./relay.ts";
+import {
+  hostAlive,
+  moduleAddress,
+  moduleDir,
+  readHostPid,
+  readModules,
+  updateModules,
+} from "../kernel/procfs.ts";
+import { DEFAULT_BUFFER_BYTES } from "../kernel/relay.ts";
 import {
   denoRunFlags,
   filePath,
@@ -46,8 +53,8 @@ import {
   selfCommand,
   selfKind,
   SIM_PERMISSIONS,
-} from "../lib/self.ts";
-import type { TapsetFile } from "./lang/mod.ts";
+} from "../../lib/self.ts";
+import type { TapsetFile } from "../lang/mod.ts";
 
 /** How to start a module host (what `staprun` would insert). */
 export interface HostOptions {
@@ -81,7 +88,7 @@ export interface HostOptions {
   extraScripts?: string[];
   /** The tapsets of `stap -I` (stapfr's counters: sim/lang/tapset_natives.ts). */
   tapsets?: TapsetFile[];
-  /** The 4.8 ring with its losses (sim/relay.ts) rather than the clean one; default off. */
+  /** The 4.8 ring with its losses (sim/kernel/relay.ts) rather than the clean one; default off. */
   ringDamage?: boolean;
 }
 
@@ -141,7 +148,7 @@ export class StapMessageError extends Error {
 export const HOST_PERMISSIONS: readonly string[] = SIM_PERMISSIONS.filter((p) => p !== "--allow-run");
 
 /**
- * The command line that runs a module host: from source, `deno run … sim/module_host_main.ts CONFIG`; from the
+ * The command line that runs a module host: from source, `deno run … sim/module_host/main.ts CONFIG`; from the
  * bundle or the compiled binary, which hold no separate file for it, `stapfr sim __host CONFIG` (lib/self.ts
  * says which program that is).
  */

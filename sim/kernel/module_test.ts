@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "@std/assert";
-import { builtinWorkload } from "./builtin_workload.ts";
+import { builtinWorkload } from "../workload/builtin.ts";
 import { EINVAL, ModuleBusyError, type ModuleConfig, OVERFLOW_WARNING, SimModule } from "./module.ts";
 import type { CompiledScript, ProbeSink, RunOptions, ScriptRun } from "./program.ts";
 import { Msg, RecordDecoder, type RelayRecord } from "./transport.ts";

@@ -1,13 +1,13 @@
 /**
  * The module host's sockets: `.cmd` (one attached reader at a time) and `traceN` (one per CPU), around a
- * {@linkcode SimModule}, on real time. The protocol is described in `sim/module_host.ts`.
+ * {@linkcode SimModule}, on real time. The protocol is described in `sim/module_host/host.ts`.
  * @module
  */
-import type { Clock } from "./clock.ts";
-import type { QueuedMessage, SimModule } from "./module.ts";
-import { ControlDecoder, encodeControl, Msg } from "./transport.ts";
+import type { Clock } from "../kernel/clock.ts";
+import type { QueuedMessage, SimModule } from "../kernel/module.ts";
+import { ControlDecoder, encodeControl, Msg } from "../kernel/transport.ts";
 import { TraceService } from "./trace_server.ts";
-import { ProcfsFiles } from "./procfs_files.ts";
+import { ProcfsFiles } from "../kernel/procfs_files.ts";
 
 /** Ticks of the real-time loop: often while a reader streams, rarely when idle. */
 const TICK_ATTACHED_MS = 10;

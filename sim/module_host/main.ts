@@ -1,17 +1,17 @@
 /**
- * The module host process: `deno run … sim/module_host_main.ts CONFIG` or `stapfr sim __host CONFIG`, started by
- * `spawnModuleHost` (`sim/module_host.ts`) with one JSON argument ({@linkcode HostConfig}). It plays one loaded module
+ * The module host process: `deno run … sim/module_host/main.ts CONFIG` or `stapfr sim __host CONFIG`, started by
+ * `spawnModuleHost` (`sim/module_host/host.ts`) with one JSON argument ({@linkcode HostConfig}). It plays one loaded module
  * on real time until it is unloaded (SIGTERM from `unloadModule`).
  * @module
  */
-import { realClock } from "./clock.ts";
-import type { HostConfig } from "./module_host.ts";
-import { loadScript } from "./module_host_script.ts";
-import { ModuleServer } from "./module_host_server.ts";
-import { SimModule } from "./module.ts";
-import { moduleDir, updateModules } from "./procfs.ts";
-import { Msg } from "./transport.ts";
-import { blockInspectorSignal } from "../lib/inspector_guard.ts";
+import { realClock } from "../kernel/clock.ts";
+import type { HostConfig } from "./host.ts";
+import { loadScript } from "./script.ts";
+import { ModuleServer } from "./server.ts";
+import { SimModule } from "../kernel/module.ts";
+import { moduleDir, updateModules } from "../kernel/procfs.ts";
+import { Msg } from "../kernel/transport.ts";
+import { blockInspectorSignal } from "../../lib/inspector_guard.ts";
 
 /** Runs a module host; returns the exit status. */
 export async function hostMain(args: string[]): Promise<number> {

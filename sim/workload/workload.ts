@@ -9,10 +9,10 @@
  * not depend on which points a script probes, so a seed gives the same machine history to every script.
  * @module
  */
-import { Prng } from "./workload_prng.ts";
-import { type Activity, idleTask, machineTasks, type SimTask } from "./workload_machine.ts";
-import { WorkloadEvent } from "./workload_event.ts";
-import { CATALOGUE, type CataloguePoint } from "./workload_catalogue.ts";
+import { Prng } from "./prng.ts";
+import { type Activity, idleTask, machineTasks, type SimTask } from "./machine.ts";
+import { WorkloadEvent } from "./event.ts";
+import { CATALOGUE, type CataloguePoint } from "./catalogue.ts";
 
 export { CATALOGUE, type CataloguePoint, WorkloadEvent };
 export type { SimTask };

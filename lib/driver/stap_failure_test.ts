@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { explainFailure, type FailureContext } from "./errors.ts";
+import { explainFailure, type FailureContext } from "./stap_failure.ts";
 import type { StapfrError } from "../errors.ts";
 
 const base: FailureContext = {

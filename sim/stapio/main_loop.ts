@@ -26,9 +26,9 @@
  * SIGQUIT detach, records already read but held in the sequence wait are written rather than lost.
  * @module
  */
-import { Msg } from "../transport.ts";
-import { Prng } from "../workload_prng.ts";
-import type { ControlMessage, RelayRecord } from "../transport.ts";
+import { Msg } from "../kernel/transport.ts";
+import { Prng } from "../workload/prng.ts";
+import type { ControlMessage, RelayRecord } from "../kernel/transport.ts";
 import type { LinkEvents, ModuleLink } from "./link.ts";
 import { SequenceMerger, type StallRule } from "./merge.ts";
 import { RotationCrash } from "./rotation.ts";

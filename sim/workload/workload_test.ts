@@ -1,6 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import { CATALOGUE, Workload } from "./workload.ts";
-import { clobberedArea, cmdlineOfArea } from "./workload_machine.ts";
+import { clobberedArea, cmdlineOfArea } from "./machine.ts";
 
 function trace(seed: number, rate: number, untilNs: number): string[] {
   const w = new Workload({ cpus: 2, seed, rate });

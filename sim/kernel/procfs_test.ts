@@ -1,6 +1,6 @@
 import { assertEquals, assertMatch } from "@std/assert";
 import { formatModuleLine, moduleAddress, parseModules, readModules, updateModules } from "./procfs.ts";
-import { simRoot } from "../lib/sim_root.ts";
+import { simRoot } from "../../lib/sim_root.ts";
 
 Deno.test("procfs: /proc/modules lines in the kernel's format (3)", () => {
   const line = {

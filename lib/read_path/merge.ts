@@ -1,7 +1,7 @@
 /**
  * Bulk-mode files read back as one stream, as `stap-merge` does (docs/systemtap-4.8.md 4.9): each CPU's files, oldest to
  * newest, hold records `uint32 seq, uint32 len, payload` (little-endian); the record pipeline
- * (lib/readers/record_pipeline.ts) frames them and passes on the payloads by sequence number. Sequence numbers
+ * (lib/read_path/record_pipeline.ts) frames them and passes on the payloads by sequence number. Sequence numbers
  * come from one counter for all CPUs, so this restores the global order.
  * @module
  */

@@ -12,7 +12,7 @@
  * time, evenly spaced, each on a CPU drawn from the seeded random source: deterministic for a seed.
  * @module
  */
-import type { CompiledScript, RunOptions, ScriptRun } from "./program.ts";
+import type { CompiledScript, RunOptions, ScriptRun } from "../kernel/program.ts";
 
 /** Processes of the machine: the `cmdline_str()` the probe prints, the pid, and a share of the events. */
 const PROCESSES: ReadonlyArray<{ cmdline: string; pid: number; weight: number }> = [

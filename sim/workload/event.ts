@@ -3,7 +3,7 @@
  * (reused for every hit, so a hit allocates nothing).
  * @module
  */
-import type { SimFile, SimTask } from "./workload_machine.ts";
+import type { SimFile, SimTask } from "./machine.ts";
 
 /** What the workload knows about the hit being delivered. */
 export class WorkloadEvent {
