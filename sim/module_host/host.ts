@@ -155,7 +155,7 @@ export const HOST_PERMISSIONS: readonly string[] = SIM_PERMISSIONS.filter((p) =>
 export function hostCommand(configJson: string): SelfCommand {
   const kind = selfKind();
   if (kind === "source") {
-    const hostMain = filePath(new URL("./module_host_main.ts", import.meta.url));
+    const hostMain = filePath(new URL("./main.ts", import.meta.url));
     return {
       command: Deno.execPath(),
       args: [...denoRunFlags(kind), ...HOST_PERMISSIONS, hostMain, configJson],
