@@ -4,7 +4,7 @@
  * 7). The module itself is a background host process (`sim/module_host/host.ts`); this side is user space.
  * @module
  */
-import { spawnModuleHost, StapMessageError, unloadModule } from "../module_host/host.ts";
+import { spawnModuleHost, StaprunRefusal, unloadModule } from "../module_host/host.ts";
 import { moduleDir } from "../kernel/procfs.ts";
 import { connectModule, countRelayFiles, NotRunningError } from "../stapio/link.ts";
 import { absoluteOutfile } from "../stapio/outfile_name.ts";
@@ -120,7 +120,7 @@ async function unload(
     await unloadModule(settings.root, name);
     return 0;
   } catch (err) {
-    if (!(err instanceof StapMessageError)) throw err;
+    if (!(err instanceof StaprunRefusal)) throw err;
     print(err.lines);
     return err.status;
   }
@@ -169,7 +169,7 @@ async function insertAndRun(
       tapsets: spec.tapsets,
     });
   } catch (err) {
-    if (!(err instanceof StapMessageError)) throw err;
+    if (!(err instanceof StaprunRefusal)) throw err;
     printErrors(err.lines, color, io);
     return err.status;
   }

@@ -36,7 +36,7 @@ import {
   type Limits,
   RUNNING,
   Runtime,
-  StapError,
+  ScriptRuntimeError,
   STARTING,
   STOPPED,
   STOPPING,
@@ -507,7 +507,7 @@ export class Run implements ScriptRun {
     try {
       if (h.condition === null || h.condition(f) !== 0) h.run(f);
     } catch (err) {
-      if (err instanceof StapError) error = err.text();
+      if (err instanceof ScriptRuntimeError) error = err.text();
       else if (!(err instanceof AbortSignal_) && !(err instanceof NextSignal)) {
         if (err instanceof RangeError) error = "MAXNESTING exceeded";
         else throw err;

@@ -40,7 +40,7 @@ import {
   SPECIAL,
 } from "./format.ts";
 import { MapFullError, type MapValue, StapMap } from "./values_map.ts";
-import { AbortSignal_, type Node, type Runtime, StapError } from "./interp_runtime.ts";
+import { AbortSignal_, type Node, type Runtime, ScriptRuntimeError } from "./interp_runtime.ts";
 import { TAPSET, userMemory } from "./tapset.ts";
 import { functionKey, type TypeEnv, type VarType } from "./interp_types.ts";
 
@@ -349,7 +349,7 @@ export class Compiler {
       try {
         values.set(ev.task.tid, inner(frame));
       } catch (err) {
-        if (!(err instanceof StapError)) throw err;
+        if (!(err instanceof ScriptRuntimeError)) throw err;
         rt.reportError(err.text());
       }
     });
@@ -495,7 +495,7 @@ export class Compiler {
         try {
           return map.ensure(k, () => [k], initial);
         } catch (err) {
-          if (err instanceof MapFullError) throw new StapError(message, e);
+          if (err instanceof MapFullError) throw new ScriptRuntimeError(message, e);
           throw err;
         }
       };
@@ -506,7 +506,7 @@ export class Compiler {
       try {
         return map.ensure(k, () => vals, initial);
       } catch (err) {
-        if (err instanceof MapFullError) throw new StapError(message, e);
+        if (err instanceof MapFullError) throw new ScriptRuntimeError(message, e);
         throw err;
       }
     };
@@ -603,13 +603,13 @@ export class Compiler {
       case "/":
         return (a, b) => {
           const r = div(a, b);
-          if (r === null) throw new StapError("division by 0", node);
+          if (r === null) throw new ScriptRuntimeError("division by 0", node);
           return r;
         };
       case "%":
         return (a, b) => {
           const r = mod(a, b);
-          if (r === null) throw new StapError("division by 0", node);
+          if (r === null) throw new ScriptRuntimeError("division by 0", node);
           return r;
         };
       case "<<":
@@ -712,7 +712,7 @@ export class Compiler {
   private statOp(sc: Scope, e: A.StatOp): ExprFn {
     const target = this.statTarget(sc, e.stat, false);
     const empty = () => {
-      throw new StapError("empty aggregate", e);
+      throw new ScriptRuntimeError("empty aggregate", e);
     };
     switch (e.op) {
       case "count":
@@ -781,8 +781,8 @@ export class Compiler {
         const v = fn(f);
         return v === undefined ? 0 : v;
       } catch (err) {
-        if (err instanceof StapError && err.near === null && e.name !== "error") {
-          throw new StapError(err.message, e);
+        if (err instanceof ScriptRuntimeError && err.near === null && e.name !== "error") {
+          throw new ScriptRuntimeError(err.message, e);
         }
         throw err;
       }
@@ -816,7 +816,7 @@ export class Compiler {
     return (f) => {
       const depth = rt.nesting;
       // stap's check is `nesting+1 >= MAXNESTING` with nesting -1 in the probe: MAXNESTING nested calls run.
-      if (depth >= maxNesting) throw new StapError("MAXNESTING exceeded", e);
+      if (depth >= maxNesting) throw new ScriptRuntimeError("MAXNESTING exceeded", e);
       // Arguments are evaluated before the callee's frame is taken (they may call the same function).
       const vals = tmp[depth] ?? (tmp[depth] = new Array(n));
       for (let i = 0; i < n; i++) vals[i] = args[i](f);
@@ -837,7 +837,7 @@ export class Compiler {
         if (code === RETURN) return rt.retval;
         if (code !== NEXT) return retDefault;
       }
-      throw new StapError("all functions exhausted", e);
+      throw new ScriptRuntimeError("all functions exhausted", e);
     };
   }
 
@@ -860,7 +860,7 @@ export class Compiler {
       const stat = this.statTarget(sc, h.stat, false);
       const text = (f: Frame): string => {
         const s = stat(f);
-        if (!s || s.count === 0) throw new StapError("empty aggregate", e);
+        if (!s || s.count === 0) throw new ScriptRuntimeError("empty aggregate", e);
         return formatHistogram(s);
       };
       if (e.returnsString) return (f) => clampString(text(f));
@@ -965,7 +965,7 @@ export class Compiler {
           const n = Math.max(1, pr(f));
           const mem = typeof v === "string" ? v : userMemory(rtc, v);
           if (mem === null || mem.length < n) {
-            throw new StapError(
+            throw new ScriptRuntimeError(
               `read fault [man error::fault] at 0x${BigInt.asUintN(64, BigInt(v)).toString(16)}`,
               e,
             );
@@ -1013,12 +1013,12 @@ export class Compiler {
         if (n === 1) {
           const [a] = list;
           return (f) => {
-            if (--rt.actions < 0) throw new StapError("MAXACTION exceeded", near);
+            if (--rt.actions < 0) throw new ScriptRuntimeError("MAXACTION exceeded", near);
             return a(f);
           };
         }
         return (f) => {
-          if ((rt.actions -= n) < 0) throw new StapError("MAXACTION exceeded", near);
+          if ((rt.actions -= n) < 0) throw new ScriptRuntimeError("MAXACTION exceeded", near);
           for (let i = 0; i < n; i++) {
             const c = list[i](f);
             if (c !== NORMAL) return c;
@@ -1057,7 +1057,7 @@ export class Compiler {
         return (f) => {
           if (init) init(f);
           for (;;) {
-            if (--rt.actions <= 0) throw new StapError("MAXACTION exceeded", s);
+            if (--rt.actions <= 0) throw new ScriptRuntimeError("MAXACTION exceeded", s);
             if (cond && !truthy(cond(f))) return NORMAL;
             const code = body(f);
             if (code === BREAK) return NORMAL;
@@ -1092,7 +1092,7 @@ export class Compiler {
           try {
             return body(f);
           } catch (err) {
-            if (!(err instanceof StapError)) throw err;
+            if (!(err instanceof ScriptRuntimeError)) throw err;
             if (slot >= 0) f[slot] = err.message;
             return handler(f);
           }
@@ -1145,7 +1145,7 @@ export class Compiler {
         if (l < max) max = Math.max(0, l);
       }
       for (let i = 0; i < max; i++) {
-        if (--rt.actions <= 0) throw new StapError("MAXACTION exceeded", s);
+        if (--rt.actions <= 0) throw new ScriptRuntimeError("MAXACTION exceeded", s);
         const en = list[i];
         for (let k = 0; k < keySlots.length; k++) f[keySlots[k]] = en.keys[k];
         if (valueSlot >= 0) f[valueSlot] = isStat ? sortValue(en.value) : en.value;
@@ -1175,7 +1175,7 @@ export class Compiler {
       let max = buckets;
       if (limit) max = Math.min(max, Math.max(0, toNumber(limit(f))));
       for (let b = 0; b < max; b++) {
-        if (--rt.actions <= 0) throw new StapError("MAXACTION exceeded", s);
+        if (--rt.actions <= 0) throw new ScriptRuntimeError("MAXACTION exceeded", s);
         f[slot] = b;
         const code = body(f);
         if (code === BREAK) break;

@@ -80,10 +80,10 @@ export function describeNode(node: Node): string {
 }
 
 /** A run-time error of the script (`c->last_error`), with the statement it happened near. */
-export class StapError extends Error {
+export class ScriptRuntimeError extends Error {
   constructor(message: string, readonly near: Node | string | null) {
     super(message);
-    this.name = "StapError";
+    this.name = "ScriptRuntimeError";
   }
 
   /** The text of the `ERROR:` message, as `_stp_softerror("%s near %s", …)` prints it. */

@@ -5,7 +5,7 @@
  * Functions that need real kernel or user memory are limited to what the workload knows; see the comments.
  * @module
  */
-import { AbortSignal_, type Runtime, StapError } from "./interp_runtime.ts";
+import { AbortSignal_, type Runtime, ScriptRuntimeError } from "./interp_runtime.ts";
 import { clampString, fromBig, type Long, longToString, type Scalar, toNumber } from "./values.ts";
 import { textStr } from "./tapset_text.ts";
 import { cmdlineOfArea } from "../workload/machine.ts";
@@ -30,7 +30,7 @@ const HZ = 250;
 
 function fault(kind: string, addr: Long, near: string | null = null): never {
   const hex = BigInt.asUintN(64, BigInt(addr)).toString(16);
-  throw new StapError(`${kind} copy fault -14 at 0x${hex} [man error::fault]`, near);
+  throw new ScriptRuntimeError(`${kind} copy fault -14 at 0x${hex} [man error::fault]`, near);
 }
 
 /** Where user_string() calls user_string_n() in the 4.8 tapset (the statement its faults are reported near). */
@@ -198,7 +198,7 @@ export const TAPSET: Record<string, TapsetFunction> = {
     impl: (_rt, s, pos) => {
       const p = toNumber(pos as Long);
       const str = s as string;
-      if (p < 0 || p >= str.length) throw new StapError("Position out of range", null);
+      if (p < 0 || p >= str.length) throw new ScriptRuntimeError("Position out of range", null);
       return str.charCodeAt(p);
     },
   },
@@ -294,7 +294,7 @@ export const TAPSET: Record<string, TapsetFunction> = {
     params: ["string"],
     ret: "void",
     impl: (_rt, msg) => {
-      throw new StapError(msg as string, null);
+      throw new ScriptRuntimeError(msg as string, null);
     },
   },
   warn: { params: ["string"], ret: "void", impl: (rt, msg) => rt.sink.warning(msg as string) },
@@ -304,7 +304,7 @@ export const TAPSET: Record<string, TapsetFunction> = {
     ret: "long",
     impl: (rt, n) => {
       const max = toNumber(n as Long);
-      if (max < 1 || max > 0xffffffff) throw new StapError("Unsupported randint() range", null);
+      if (max < 1 || max > 0xffffffff) throw new ScriptRuntimeError("Unsupported randint() range", null);
       // Deterministic: a hash of the virtual time and hit count (the simulator has no entropy source).
       const x = Math.imul((rt.hits * 2654435761) ^ Math.floor(rt.now), 0x9e3779b1) >>> 0;
       return x % max;
@@ -340,8 +340,8 @@ const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "
 /** The tapset's ctime(): always 24 characters, GMT, limited to 32-bit seconds. */
 function ctime(secs: Long): string {
   const s = toNumber(secs);
-  if (s > 2147483647) throw new StapError("Time too far in the future to be converted", null);
-  if (s < -2147483648) throw new StapError("Time too far in the past to be converted", null);
+  if (s > 2147483647) throw new ScriptRuntimeError("Time too far in the future to be converted", null);
+  if (s < -2147483648) throw new ScriptRuntimeError("Time too far in the past to be converted", null);
   const d = new Date(s * 1000);
   const p2 = (n: number) => String(n).padStart(2, "0");
   return `${DAYS[d.getUTCDay()]} ${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, " ")} ` +

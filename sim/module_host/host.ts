@@ -134,10 +134,10 @@ export interface LoadedModule {
  * A failure with SystemTap's own words: the `ERROR: …` lines staprun prints on stderr and its exit status
  * (docs/systemtap-4.8.md 2.8).
  */
-export class StapMessageError extends Error {
+export class StaprunRefusal extends Error {
   constructor(readonly lines: string[], readonly status: number) {
     super(lines.join("\n"));
-    this.name = "StapMessageError";
+    this.name = "StaprunRefusal";
   }
 }
 
@@ -165,13 +165,13 @@ export function hostCommand(configJson: string): SelfCommand {
   return { command: self.command, args: [...self.args, "sim", "__host", configJson] };
 }
 
-function insertError(path: string, reason: string, extra: string[] = []): StapMessageError {
-  return new StapMessageError([`ERROR: Couldn't insert module '${path}': ${reason}`, ...extra], 1);
+function insertError(path: string, reason: string, extra: string[] = []): StaprunRefusal {
+  return new StaprunRefusal([`ERROR: Couldn't insert module '${path}': ${reason}`, ...extra], 1);
 }
 
 /**
  * Inserts a module: starts its host process in the background and returns once the module is live (its
- * `/proc/modules` line says Live and its sockets listen). Throws {@linkcode StapMessageError} with the insert
+ * `/proc/modules` line says Live and its sockets listen). Throws {@linkcode StaprunRefusal} with the insert
  * error of docs/systemtap-4.8.md 2.8: EEXIST ("File exists", plus the `-R` hint) when the name is taken, ENOMEM when the
  * buffers exceed available memory, and the host's reason when it fails to start.
  */
@@ -302,12 +302,12 @@ export async function listModules(root: string): Promise<LoadedModule[]> {
 }
 
 /**
- * Unloads a module as `staprun -d NAME` does. Throws {@linkcode StapMessageError} with status 234 and the two
+ * Unloads a module as `staprun -d NAME` does. Throws {@linkcode StaprunRefusal} with status 234 and the two
  * 2.8 lines when the module is not loaded, not a SystemTap module, or attached. A module whose host died is
  * cleaned up (its line and files removed).
  */
 export async function unloadModule(root: string, name: string): Promise<void> {
-  const notZombie = new StapMessageError([
+  const notZombie = new StaprunRefusal([
     `ERROR: Cannot attach to module ${name} control channel; not running?`,
     `ERROR: '${name}' is not a zombie systemtap module.`,
   ], 234);

@@ -4,7 +4,7 @@ import {
   listModules,
   type ModuleHostHandle,
   spawnModuleHost,
-  StapMessageError,
+  StaprunRefusal,
   unloadModule,
 } from "./host.ts";
 import { moduleDir, readModules } from "../kernel/procfs.ts";
@@ -184,8 +184,8 @@ Deno.test("host: insert, load, attach once, detach, SIGKILL, dead, unload cleans
     // The name is taken: EEXIST, as staprun reports it (2.8).
     const taken = await assertRejects(
       () => spawnModuleHost({ root, module: name }),
-      StapMessageError,
-    ) as StapMessageError;
+      StaprunRefusal,
+    ) as StaprunRefusal;
     assertEquals(taken.lines, [
       `ERROR: Couldn't insert module '${name}.ko': File exists`,
       "ERROR: Rerun with staprun option '-R' to rename this module.",
@@ -248,7 +248,7 @@ Deno.test("host: insert, load, attach once, detach, SIGKILL, dead, unload cleans
     await unloadModule(root, name);
     assertEquals(await listModules(root), []);
     assertEquals(await exists(dir), false);
-    const gone = await assertRejects(() => unloadModule(root, name), StapMessageError) as StapMessageError;
+    const gone = await assertRejects(() => unloadModule(root, name), StaprunRefusal) as StaprunRefusal;
     assertEquals(gone.status, 234);
     assertEquals(gone.lines, [
       `ERROR: Cannot attach to module ${name} control channel; not running?`,
@@ -268,7 +268,7 @@ Deno.test("host: EXIT runs the end probe, drains the relay, then unload ends the
     await logged(root, "reader attached", 2);
     await refcountIs(root, name, 1);
     // Unloading an attached module is refused with 4.8's words.
-    const busy = await assertRejects(() => unloadModule(root, name), StapMessageError) as StapMessageError;
+    const busy = await assertRejects(() => unloadModule(root, name), StaprunRefusal) as StaprunRefusal;
     assertEquals(busy.status, 234);
 
     await cmd.send(Msg.EXIT);
