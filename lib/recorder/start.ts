@@ -9,7 +9,13 @@ import { checkRingFits, thisMachine } from "../driver/preflight.ts";
 import { join, resolve } from "../path.ts";
 import { StapfrError, UsageError } from "../errors.ts";
 import { osError } from "../os_errors.ts";
-import { type ScriptSource, stapMajorVersion, startFile, startMemory } from "../driver/launch.ts";
+import {
+  type ScriptSource,
+  stapMajorVersion,
+  type StartCommon,
+  startFile,
+  startMemory,
+} from "../driver/launch.ts";
 import { listModules, moduleState, processAlive, relayChannels } from "../driver/kernel.ts";
 import { sleep } from "../driver/run.ts";
 import { unloadModule } from "../driver/unload.ts";
@@ -124,8 +130,11 @@ async function settle(host: Host, module: string, pid: number, pidStart: number 
   }
 }
 
-/** Starts a recorder and returns it in detail. */
-export async function startRecorder(engine: Engine, options: StartOptions): Promise<StartedRecorder> {
+/** The options that need no look at the host, checked; the prebuilt module, checked against this host. */
+async function checkStart(
+  engine: Engine,
+  options: StartOptions,
+): Promise<{ name: string; fileMode: boolean; prebuilt?: PrebuiltModule }> {
   const name = validateName(options.name);
   const fileMode = options.output !== undefined;
   if (options.output === "") throw new UsageError(`Invalid output directory "": expected a directory`);
@@ -139,24 +148,173 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
         : "Give a script or a prebuilt module, not both",
     );
   }
+  if (options.module === undefined) return { name, fileMode };
+  if (options.stapArgs?.length) {
+    throw new UsageError('A prebuilt module takes no stap arguments: give them to "stapfr build"');
+  }
+  if (options.bulk) {
+    throw new UsageError('"--bulk" is compiled into a prebuilt module: give it to "stapfr build"');
+  }
+  const { host } = engine;
+  const prebuilt = await checkPrebuilt(options.module, {
+    name,
+    release: releaseOf(host.kind, engine.knobs),
+    fileMode,
+    rotate: options.rotate !== undefined,
+    cpus: host.kind === "sim" ? engine.knobs.simCpus : navigator.hardwareConcurrency,
+    self: host.kind === "sim" ? "stapfr --sim" : "stapfr",
+  });
+  return { name, fileMode, prebuilt };
+}
+
+/**
+ * Under the name's lock: a recorder of this name is adopted (with `adopt`, when it records) or refused, and so
+ * is a module of its name that something else loaded; a leftover line of a gone simulated host is cleared.
+ */
+async function claimName(engine: Engine, name: string, adopt: boolean): Promise<StartedRecorder | undefined> {
   const { host, registry } = engine;
-  let prebuilt: PrebuiltModule | undefined;
-  if (options.module !== undefined) {
-    if (options.stapArgs?.length) {
-      throw new UsageError('A prebuilt module takes no stap arguments: give them to "stapfr build"');
+  const existing = await registry.get(name);
+  if (existing) {
+    const state = existing.host === host.kind
+      ? await stateOf(existing, await listModules(host.procRoot))
+      : "?";
+    // Attached is recording too (someone is dumping it); dead, exited and another host's are refused.
+    if (adopt && (state === "recording" || state === "attached")) {
+      return { ...(await detailOf(engine, existing)), adopted: true };
     }
-    if (options.bulk) {
-      throw new UsageError('"--bulk" is compiled into a prebuilt module: give it to "stapfr build"');
-    }
-    prebuilt = await checkPrebuilt(options.module, {
-      name,
-      release: releaseOf(host.kind, engine.knobs),
-      fileMode,
-      rotate: options.rotate !== undefined,
-      cpus: host.kind === "sim" ? engine.knobs.simCpus : navigator.hardwareConcurrency,
-      self: host.kind === "sim" ? "stapfr --sim" : "stapfr",
+    throw new StapfrError(`Recorder "${name}" already exists (${state})`, {
+      code: "exists",
+      hint: state === "dead"
+        ? '"stapfr gc" removes it'
+        : `Stop it first ("stapfr${host.kind === "sim" ? " --sim" : ""} stop ${name}")`,
     });
   }
+  const module = moduleName(name);
+  if ((await moduleState(host.procRoot, module)) !== "absent") {
+    throw new StapfrError(
+      `Module "${module}" is already loaded, but no recorder "${name}" is registered here`,
+      {
+        code: "exists",
+        hint: 'It may belong to another state directory; "stapfr gc --unload-orphans" unloads it',
+      },
+    );
+  }
+  if ((await listModules(host.procRoot, { includeGone: true })).some((m) => m.name === module)) {
+    // Listed but its (simulated) host is gone: clear the leftover line first.
+    await unloadModule(host, module, name).catch(() => {});
+  }
+  return undefined;
+}
+
+/** What both modes hand to stap. */
+type StapRun = StartCommon;
+
+/** What a file recorder's start made: its output and its stapio daemon. */
+interface FileStarted {
+  output: FileOutput;
+  pid: number;
+  pidStart: number | null;
+  notes: string[];
+  /** The run directory, to remove if the start fails after this. */
+  runDir: string;
+}
+
+/** Starts a file recorder: its run directory, then `stap -F -o` (or staprun) and its daemon. */
+async function startFileRecorder(
+  stapRun: StapRun,
+  options: StartOptions,
+  prebuilt: PrebuiltModule | undefined,
+  name: string,
+  onRunDir: (dir: string) => void,
+): Promise<FileStarted> {
+  const notes: string[] = [];
+  let bulk = prebuilt ? prebuilt.bulk === true : options.bulk ?? false;
+  if (!prebuilt && options.rotate && !bulk && ((await stapMajorVersion(stapRun.host)) ?? 4) < 5) {
+    // 4.x non-bulk -S lets the CPUs overwrite each other's file (docs/systemtap-4.8.md 4.5).
+    bulk = true;
+    notes.push(
+      `SystemTap 4.x: rotating output uses bulk mode (one file per CPU, merged when read); ` +
+        `--rotate ${formatSize(options.rotate.size)}${
+          options.rotate.count ? `,${options.rotate.count}` : ""
+        } applies per CPU`,
+    );
+  }
+  const dir = resolve(options.output!);
+  const runDir = await makeRunDir(dir, name);
+  onRunDir(runDir);
+  const output: FileOutput = { dir, runDir, base: `${name}.out`, rotate: options.rotate, bulk };
+  const started = await startFile({
+    ...stapRun,
+    runDir,
+    base: output.base,
+    rotate: options.rotate,
+    bulk,
+    buffer: prebuilt ? options.buffer : undefined,
+    privateFiles: true,
+  });
+  return { output, pid: started.pid, pidStart: started.pidStart, notes, runDir };
+}
+
+/** Starts a memory recorder: `stap -F` (or `staprun -L`) loads the module, and stapio detaches. */
+async function startMemoryRecorder(stapRun: StapRun, buffer: number | undefined): Promise<void> {
+  await startMemory({ ...stapRun, buffer });
+  // stapio has detached when stap returns; the reader count in /proc/modules may follow a moment later.
+  for (let i = 0; i < 80 && (await moduleState(stapRun.host.procRoot, stapRun.module)) === "attached"; i++) {
+    await sleep(25);
+  }
+}
+
+/** The registry's record of a recorder that runs. */
+async function recordOf(
+  engine: Engine,
+  name: string,
+  options: StartOptions,
+  script: { file: string | null; text: string },
+  prebuilt: PrebuiltModule | undefined,
+  file: FileStarted | undefined,
+): Promise<RecorderRecord> {
+  const module = moduleName(name);
+  return {
+    format: 1,
+    name,
+    mode: file ? "file" : "memory",
+    host: engine.host.kind,
+    module,
+    pid: file?.pid ?? null,
+    pidStart: file?.pidStart ?? null,
+    startedAt: new Date().toISOString(),
+    scriptFile: script.file,
+    script: script.text,
+    buffer: options.buffer ?? null,
+    output: file?.output ?? null,
+    stapArgs: options.stapArgs ?? [],
+    cpus: (await relayChannels(engine.host.procRoot, module)) ?? null,
+    notes: file?.notes ?? [],
+    endedAt: null,
+    // Memory mode reads by sequence number where the module has bulk transport (every compiled one does).
+    bulk: file ? file.output.bulk : prebuilt ? prebuilt.bulk === true : true,
+    counters: prebuilt ? prebuilt.counters : true,
+    ...(prebuilt
+      ? {
+        prebuilt: {
+          path: prebuilt.path,
+          sha256: prebuilt.sha256,
+          release: prebuilt.release,
+          bulk: prebuilt.bulk,
+        },
+      }
+      : {}),
+    snapshotRetention: hasBounds(options.snapshotRetention) ? options.snapshotRetention : null,
+  };
+}
+
+/**
+ * Starts a recorder and returns it in detail: checks, claims the name under its lock, runs stap, waits for the
+ * recording to run, and registers it last. A failure after stap ran unloads what this start inserted.
+ */
+export async function startRecorder(engine: Engine, options: StartOptions): Promise<StartedRecorder> {
+  const { name, fileMode, prebuilt } = await checkStart(engine, options);
+  const { host, registry } = engine;
   const script = options.script ? await readScript(options.script) : { file: null, text: "" };
   // stap runs in a directory of stapfr's own: hand it the script by its absolute path.
   const source: ScriptSource | undefined = script.file !== null ? { file: script.file } : options.script;
@@ -165,36 +323,8 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
   let runDir: string | undefined;
   let stapMayHaveInserted = false;
   try {
-    const existing = await registry.get(name);
-    if (existing) {
-      const state = existing.host === host.kind
-        ? await stateOf(existing, await listModules(host.procRoot))
-        : "?";
-      // Attached is recording too (someone is dumping it); dead, exited and another host's are refused.
-      if (options.adopt && (state === "recording" || state === "attached")) {
-        return { ...(await detailOf(engine, existing)), adopted: true };
-      }
-      throw new StapfrError(`Recorder "${name}" already exists (${state})`, {
-        code: "exists",
-        hint: state === "dead"
-          ? '"stapfr gc" removes it'
-          : `Stop it first ("stapfr${host.kind === "sim" ? " --sim" : ""} stop ${name}")`,
-      });
-    }
-    const module = moduleName(name);
-    if ((await moduleState(host.procRoot, module)) !== "absent") {
-      throw new StapfrError(
-        `Module "${module}" is already loaded, but no recorder "${name}" is registered here`,
-        {
-          code: "exists",
-          hint: 'It may belong to another state directory; "stapfr gc --unload-orphans" unloads it',
-        },
-      );
-    }
-    if ((await listModules(host.procRoot, { includeGone: true })).some((m) => m.name === module)) {
-      // Listed but its (simulated) host is gone: clear the leftover line first.
-      await unloadModule(host, module, name).catch(() => {});
-    }
+    const adopted = await claimName(engine, name, options.adopt ?? false);
+    if (adopted) return adopted;
     if (!fileMode && options.buffer !== undefined && host.kind === "real") {
       const { cpus, mem } = thisMachine();
       checkRingFits(options.buffer, cpus, mem);
@@ -204,11 +334,10 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
     const extraArgs = prebuilt ? [] : await writeCountersTapset(workDir);
     // From here on stap may insert the module; it was absent when checked above, under the name's lock.
     stapMayHaveInserted = true;
-    // What both modes hand to stap.
-    const stapRun = {
+    const stapRun: StapRun = {
       host,
       recorder: name,
-      module,
+      module: moduleName(name),
       script: source,
       prebuilt: prebuilt?.path,
       workDir,
@@ -216,93 +345,25 @@ export async function startRecorder(engine: Engine, options: StartOptions): Prom
       extraArgs,
       signal: options.signal,
     };
-    const notes: string[] = [];
-    let output: FileOutput | null = null;
-    let pid: number | null = null;
-    let pidStart: number | null = null;
-    if (fileMode) {
-      let bulk = prebuilt ? prebuilt.bulk === true : options.bulk ?? false;
-      if (!prebuilt && options.rotate && !bulk && ((await stapMajorVersion(host)) ?? 4) < 5) {
-        // 4.x non-bulk -S lets the CPUs overwrite each other's file (docs/systemtap-4.8.md 4.5).
-        bulk = true;
-        notes.push(
-          `SystemTap 4.x: rotating output uses bulk mode (one file per CPU, merged when read); ` +
-            `--rotate ${formatSize(options.rotate.size)}${
-              options.rotate.count ? `,${options.rotate.count}` : ""
-            } applies per CPU`,
-        );
-      }
-      const dir = resolve(options.output!);
-      runDir = await makeRunDir(dir, name);
-      output = { dir, runDir, base: `${name}.out`, rotate: options.rotate, bulk };
-      const fileStart = {
-        ...stapRun,
-        runDir,
-        base: output.base,
-        rotate: options.rotate,
-        bulk,
-        buffer: prebuilt ? options.buffer : undefined,
-      };
-      const started = await startFile({ ...fileStart, privateFiles: true });
-      pid = started.pid;
-      pidStart = started.pidStart;
-    } else {
-      await startMemory({
-        ...stapRun,
-        buffer: options.buffer,
-      });
-      // stapio has detached when stap returns; the reader count in /proc/modules may follow a moment later.
-      for (let i = 0; i < 80 && (await moduleState(host.procRoot, module)) === "attached"; i++) {
-        await sleep(25);
-      }
-    }
-    const record: RecorderRecord = {
-      format: 1,
-      name,
-      mode: fileMode ? "file" : "memory",
-      host: host.kind,
-      module,
-      pid,
-      pidStart,
-      startedAt: new Date().toISOString(),
-      scriptFile: script.file,
-      script: script.text,
-      buffer: options.buffer ?? null,
-      output,
-      stapArgs: options.stapArgs ?? [],
-      cpus: (await relayChannels(host.procRoot, module)) ?? null,
-      notes,
-      endedAt: null,
-      // Memory mode reads by sequence number where the module has bulk transport (every compiled one does).
-      bulk: fileMode ? output!.bulk : prebuilt ? prebuilt.bulk === true : true,
-      counters: prebuilt ? prebuilt.counters : true,
-      ...(prebuilt
-        ? {
-          prebuilt: {
-            path: prebuilt.path,
-            sha256: prebuilt.sha256,
-            release: prebuilt.release,
-            bulk: prebuilt.bulk,
-          },
-        }
-        : {}),
-      snapshotRetention: hasBounds(options.snapshotRetention) ? options.snapshotRetention : null,
-    };
+    const file = fileMode
+      ? await startFileRecorder(stapRun, options, prebuilt, name, (dir) => (runDir = dir))
+      : (await startMemoryRecorder(stapRun, options.buffer), undefined);
+    const record = await recordOf(engine, name, options, script, prebuilt, file);
     try {
       await registry.put(record);
     } catch (err) {
       // Not registered means nobody would ever stop it: take it down again (undoInsert unloads the module
       // once the daemon, told to end, has let go of it).
-      if (pid !== null) {
+      if (file) {
         try {
-          Deno.kill(pid, "SIGTERM");
+          Deno.kill(file.pid, "SIGTERM");
         } catch { /* gone */ }
       }
       throw err;
     }
     runDir = undefined;
     stapMayHaveInserted = false;
-    if (pid !== null) await settle(host, module, pid, pidStart);
+    if (file) await settle(host, record.module, file.pid, file.pidStart);
     return await detailOf(engine, record);
   } catch (err) {
     if (stapMayHaveInserted) await undoInsert(engine, moduleName(name), name, err);
