@@ -13,7 +13,7 @@ import { StapfrError } from "../errors.ts";
 import { moduleState, relayChannels } from "../driver/kernel.ts";
 import { readCounters } from "../driver/counters.ts";
 import { AttachSession, type WaitOutcome } from "../driver/session.ts";
-import { sleep } from "../driver/run.ts";
+import { sleep, within } from "../driver/run.ts";
 import { cappedSink } from "../read_path/capped_sink.ts";
 import { cleanedSink, type DamageReport } from "../read_path/clean_sink.ts";
 import type { Output } from "../read_path/output.ts";
@@ -164,9 +164,7 @@ export async function readMemory(
     const ticker = pipeline
       ? (async () => {
         while (ticking) {
-          const timer = new AbortController();
-          await Promise.race([session.done, sleep(pipeline.wakeIn() ?? HOLD_MS, timer.signal)]);
-          timer.abort();
+          await within(session.done, pipeline.wakeIn() ?? HOLD_MS);
           if (ticking) await pipeline.tick();
           if (!output.open) {
             session.stopSink(output.state === "closed" ? new Deno.errors.BrokenPipe("closed") : output.error);
@@ -186,9 +184,7 @@ export async function readMemory(
       if (outcome === "aborted") {
         // Interrupted: what stapio wrote before it detached is passed on, but a consumer that stopped reading
         // (a full pipe) must not keep an interrupted stapfr from ending.
-        const timer = new AbortController();
-        await Promise.race([session.done, sleep(ABORT_FLUSH_MS, timer.signal)]);
-        timer.abort();
+        await within(session.done, ABORT_FLUSH_MS);
       } else await session.done;
       await session.throwIfFailed();
     } finally {

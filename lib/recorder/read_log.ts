@@ -6,6 +6,7 @@
  * docs/loss-accounting.md "Between reads".
  * @module
  */
+import { writeAtomic } from "../atomic_write.ts";
 import { join } from "../path.ts";
 import type { Registry } from "../registry.ts";
 
@@ -60,14 +61,11 @@ export async function readLog(registry: Registry, name: string, run: string): Pr
 
 /** Appends a read (written atomically; a failure to log never fails the read). */
 export async function logRead(registry: Registry, name: string, entry: ReadLogEntry): Promise<void> {
-  const path = readLogPath(registry, name);
-  const temp = `${path}.tmp.${Deno.pid}.${crypto.randomUUID()}`;
   try {
     const entries = [...(await readLog(registry, name, entry.run)), entry].slice(-KEEP);
-    await Deno.writeTextFile(temp, JSON.stringify(entries) + "\n", { mode: 0o600 });
-    await Deno.rename(temp, path);
+    await writeAtomic(readLogPath(registry, name), JSON.stringify(entries) + "\n");
   } catch {
-    await Deno.remove(temp).catch(() => {});
+    // Not logged: the next read cannot say what this one took, and says so.
   }
 }
 

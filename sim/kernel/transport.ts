@@ -17,6 +17,7 @@
  * leaves between them. Everything is little-endian.
  * @module
  */
+import { concatBytes } from "../../lib/bytes.ts";
 
 /** Control message numbers of SystemTap 4.8, in the order of the enum in the installed
  * `runtime/transport/transport_msgs.h`. 5.x moved them to start at 0x50. */
@@ -73,7 +74,7 @@ export class ControlDecoder {
 
   /** Adds a chunk and returns the messages it completes. */
   push(chunk: Uint8Array): ControlMessage[] {
-    const buf = this.#pending.length ? concat(this.#pending, chunk) : chunk;
+    const buf = this.#pending.length ? concatBytes(this.#pending, chunk) : chunk;
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const out: ControlMessage[] = [];
     let at = 0;
@@ -141,7 +142,7 @@ export class TraceAnswerDecoder {
 
   /** Adds a chunk and returns the answers it completes. */
   push(chunk: Uint8Array): TraceAnswer[] {
-    const buf = this.#pending.length ? concat(this.#pending, chunk) : chunk;
+    const buf = this.#pending.length ? concatBytes(this.#pending, chunk) : chunk;
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const out: TraceAnswer[] = [];
     let at = 0;
@@ -163,7 +164,7 @@ export class TraceRequestDecoder {
 
   /** Adds a chunk and returns the requests it completes. */
   push(chunk: Uint8Array): { count: number; wait: boolean; asIs: boolean }[] {
-    const buf = this.#pending.length ? concat(this.#pending, chunk) : chunk;
+    const buf = this.#pending.length ? concatBytes(this.#pending, chunk) : chunk;
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const out: { count: number; wait: boolean; asIs: boolean }[] = [];
     let at = 0;
@@ -196,7 +197,7 @@ export class RecordDecoder {
 
   /** Adds a chunk and returns the records it completes. */
   push(chunk: Uint8Array): RelayRecord[] {
-    const buf = this.#pending.length ? concat(this.#pending, chunk) : chunk;
+    const buf = this.#pending.length ? concatBytes(this.#pending, chunk) : chunk;
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const out: RelayRecord[] = [];
     let at = 0;
@@ -217,11 +218,4 @@ export class RecordDecoder {
   get pendingBytes(): number {
     return this.#pending.length;
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }

@@ -1,12 +1,6 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { exists } from "@std/fs";
-import {
-  listModules,
-  type ModuleHostHandle,
-  spawnModuleHost,
-  StaprunRefusal,
-  unloadModule,
-} from "./host.ts";
+import { listModules, type ModuleHostHandle, spawnModuleHost, StaprunRefusal, unloadModule } from "./host.ts";
 import { moduleDir, readModules } from "../kernel/procfs.ts";
 import {
   ControlDecoder,
