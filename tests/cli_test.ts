@@ -1,3 +1,8 @@
+/**
+ * The command line as docs/architecture.md lists it: `--help` names every command and shows each one's usage,
+ * `--version`, usage errors (one reason line, the usage, exit 2), in process and as a child process.
+ * @module
+ */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { COMMANDS } from "../lib/declarations/declarations.ts";
 import { usageOf } from "../lib/cli/help.ts";

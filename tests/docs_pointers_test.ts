@@ -255,3 +255,12 @@ Deno.test("nothing points at the team's notes, which are not in the repository",
   );
   assertEquals(found, []);
 });
+
+Deno.test("tests/README.md names every test file in tests/, and only those", async () => {
+  const dir = new URL("./", import.meta.url);
+  const files: string[] = [];
+  for await (const e of Deno.readDir(dir)) if (e.isFile && e.name.endsWith("_test.ts")) files.push(e.name);
+  const readme = await Deno.readTextFile(new URL("README.md", dir));
+  const named = [...readme.matchAll(/^- `([a-z0-9_]+_test\.ts)`/gm)].map((m) => m[1]);
+  assertEquals(named.toSorted(), files.toSorted());
+});
