@@ -31,19 +31,34 @@ const GONE = new Set([2, 20, 3]);
 /** `d_name`'s offset in glibc's `struct dirent` on 64-bit Linux. */
 const D_NAME = 19;
 
-let loaded: Libc | null | undefined;
+let allowed: boolean | undefined;
 
-/** libc, when this process may use FFI (asked without a prompt); null otherwise. */
-function libc(): Libc | null {
-  if (loaded !== undefined) return loaded;
-  try {
-    loaded = Deno.permissions.querySync({ name: "ffi" }).state === "granted"
-      ? Deno.dlopen("libc.so.6", SYMBOLS).symbols
-      : null;
-  } catch {
-    loaded = null;
+/**
+ * Runs `use` with libc, when this process may use FFI (asked once, without a prompt); null otherwise. libc is
+ * opened for the call and closed after it (libc is loaded already: opening it again only counts a reference), so
+ * that no library stays open between reads, which Deno's resource sanitizer would report in every test.
+ */
+function withLibc<T>(use: (lib: Libc) => T): T | null {
+  if (allowed === undefined) {
+    try {
+      allowed = Deno.permissions.querySync({ name: "ffi" }).state === "granted";
+    } catch {
+      allowed = false;
+    }
   }
-  return loaded;
+  if (!allowed) return null;
+  let library: Deno.DynamicLibrary<typeof SYMBOLS>;
+  try {
+    library = Deno.dlopen("libc.so.6", SYMBOLS);
+  } catch {
+    allowed = false;
+    return null;
+  }
+  try {
+    return use(library.symbols);
+  } finally {
+    library.close();
+  }
 }
 
 function errno(lib: Libc): number {
@@ -69,24 +84,24 @@ function cString(text: string): Uint8Array<ArrayBuffer> {
  * ```
  */
 export function readProcFile(path: string): string | undefined | null {
-  const lib = libc();
-  if (!lib) return null;
-  const fd = lib.open(cString(path), OPEN_FLAGS);
-  if (fd < 0) return GONE.has(errno(lib)) ? undefined : null;
-  const parts: Uint8Array[] = [];
-  try {
-    for (;;) {
-      const chunk = new Uint8Array(16384);
-      const n = Number(lib.read(fd, chunk, BigInt(chunk.length)));
-      if (n < 0) return GONE.has(errno(lib)) ? undefined : null;
-      if (n === 0) break;
-      parts.push(chunk.subarray(0, n));
+  return withLibc((lib) => {
+    const fd = lib.open(cString(path), OPEN_FLAGS);
+    if (fd < 0) return GONE.has(errno(lib)) ? undefined : null;
+    const parts: Uint8Array[] = [];
+    try {
+      for (;;) {
+        const chunk = new Uint8Array(16384);
+        const n = Number(lib.read(fd, chunk, BigInt(chunk.length)));
+        if (n < 0) return GONE.has(errno(lib)) ? undefined : null;
+        if (n === 0) break;
+        parts.push(chunk.subarray(0, n));
+      }
+    } finally {
+      lib.close(fd);
     }
-  } finally {
-    lib.close(fd);
-  }
-  const decoder = new TextDecoder();
-  return parts.map((p, i) => decoder.decode(p, { stream: i < parts.length - 1 })).join("");
+    const decoder = new TextDecoder();
+    return parts.map((p, i) => decoder.decode(p, { stream: i < parts.length - 1 })).join("");
+  });
 }
 
 /**
@@ -101,18 +116,18 @@ export function readProcFile(path: string): string | undefined | null {
  * ```
  */
 export function readProcDirectory(path: string): string[] | undefined | null {
-  const lib = libc();
-  if (!lib) return null;
-  const dir = lib.opendir(cString(path));
-  if (dir === null) return GONE.has(errno(lib)) ? undefined : null;
-  const names: string[] = [];
-  try {
-    for (let entry = lib.readdir(dir); entry !== null; entry = lib.readdir(dir)) {
-      const name = Deno.UnsafePointerView.getCString(entry, D_NAME);
-      if (name !== "." && name !== "..") names.push(name);
+  return withLibc((lib) => {
+    const dir = lib.opendir(cString(path));
+    if (dir === null) return GONE.has(errno(lib)) ? undefined : null;
+    const names: string[] = [];
+    try {
+      for (let entry = lib.readdir(dir); entry !== null; entry = lib.readdir(dir)) {
+        const name = Deno.UnsafePointerView.getCString(entry, D_NAME);
+        if (name !== "." && name !== "..") names.push(name);
+      }
+    } finally {
+      lib.closedir(dir);
     }
-  } finally {
-    lib.closedir(dir);
-  }
-  return names;
+    return names;
+  });
 }
