@@ -209,7 +209,7 @@ Deno.test({
       "-e",
       'probe timer.ms(1) { printf("%s\\n", "0123456789abcdef0123456789abcdef0123456789abcdef") }',
     ]);
-    await new Promise((r) => setTimeout(r, 1500)); // enough output to fill 64 KiB
+    await new Promise((r) => setTimeout(r, 1500)); // about 75 KB of output: 16 KiB fill with the data, before the manifest
     const store = `${world.work}/tiny`;
     await Deno.mkdir(store);
     const program = `${world.work}/full.ts`;
@@ -224,7 +224,7 @@ Deno.test({
         "-m",
         "sh",
         "-c",
-        'mount -t tmpfs -o size=64k tmpfs "$1" && shift && exec "$@"',
+        'mount -t tmpfs -o size=16k tmpfs "$1" && shift && exec "$@"',
         "sh",
         store,
         Deno.execPath(),
