@@ -58,6 +58,14 @@ function closedPort(): number {
   return port;
 }
 
+/**
+ * stderr's lines without the read's loss line: the simulator's 4.8 ring loses records the way the kernel does
+ * (docs/loss-accounting.md), and a snapshot says so; what these tests read is the lines about shipping.
+ */
+function linesOf(stderr: string): string[] {
+  return stderr.trimEnd().split("\n").filter((l) => !l.endsWith("(docs/loss-accounting.md)"));
+}
+
 Deno.test({
   name: "fleet: ship, the fleet view, the faults of a user, ten hosts at once (against a RADOS Gateway)",
   ignore: missing !== undefined,
@@ -190,7 +198,7 @@ Deno.test({
           const wrong = "Wr0ngSecretThatMustNeverBePrinted";
           const r = await a.run(["snapshot", "mem", "--ship", TO], { AWS_SECRET_ACCESS_KEY: wrong });
           assertEquals(r.code, 1, r.stderr);
-          const lines = r.stderr.trimEnd().split("\n");
+          const lines = linesOf(r.stderr);
           pendingId = /^(\S+)\s/.exec(r.stdout)![1];
           assertMatch(
             lines[1],
