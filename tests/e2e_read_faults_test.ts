@@ -9,7 +9,12 @@ import { assert, assertEquals, assertMatch } from "@std/assert";
 import { SimWorld } from "./support/sim_world.ts";
 import { spawnWithStdout } from "./support/readers.ts";
 
-const COUNTER = 'global n probe timer.ms(2) { n++; printf("%d abcdefghijklmnopqrstuvwxyz\\n", n) }';
+/**
+ * One 24-byte record every 2 ms: with its 8-byte header a record is 32 bytes, so records fill 4 KiB pages
+ * exactly, no record meets 4.8's 1-8 byte page tail (which would take it without a number), and each line's
+ * number is its record's sequence number.
+ */
+const COUNTER = 'global n probe timer.ms(2) { n++; printf("%08d abcdefghijklmn\\n", n) }';
 // A slow drain: many records, so that an interrupt comes while the dump is still reading.
 const FLOOD = 'global n probe timer.ms(1) { for (i = 0; i < 20; i++) { n++; printf("%d %0100d\\n", n, 0) } }';
 
@@ -108,7 +113,7 @@ Deno.test("two snapshots at once: the loser fails cleanly, the winner keeps its 
       for (const w of won) {
         const m = JSON.parse(w.stdout);
         const seen = numbers(await Deno.readTextFile(`${m.path}/r1.out`));
-        assert(seen.length > 0, `round ${round}: the winner's snapshot holds data`);
+        assert(seen.length > 0, `round ${round}: the winner's snapshot holds data (${won.length} won): ${w.stdout}`);
         assertEquals([m.first_seq, m.last_seq], [seen[0], seen.at(-1)]);
         // Joined to the previous one exactly, or the gap counted exactly.
         assertEquals(m.missing.before_read + m.missing.other_reads, m.first_seq - last - 1, `round ${round}`);

@@ -21,6 +21,11 @@ import { concatBytes } from "../../lib/bytes.ts";
 
 /** Control message numbers of SystemTap 4.8, in the order of the enum in the installed
  * `runtime/transport/transport_msgs.h`. 5.x moved them to start at 0x50. */
+/** The host's first byte on `.cmd`: this connection is the module's reader (the kernel's open() succeeded). */
+export const CMD_ATTACHED: Uint8Array = new Uint8Array([1]);
+/** The host's first byte on `.cmd`: a reader is already attached (the kernel's open() failed with EBUSY). */
+export const CMD_BUSY: Uint8Array = new Uint8Array([0]);
+
 export const Msg = {
   START: 0,
   EXIT: 1,

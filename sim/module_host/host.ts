@@ -6,9 +6,11 @@
  *
  * What a reader sees (the SystemTap 4.8 transport over Unix stream sockets, framing in `sim/kernel/transport.ts`):
  *
- * - `ROOT/proc/systemtap/NAME/.cmd`: connect to attach. If a reader is already attached, the host closes the
- *   new connection at once (4.8's EBUSY; stapio then says "Cannot attach to module NAME control channel; not
- *   running?"). While connected, the lsmod refcount is 1 and the relay does not overwrite; closing detaches.
+ * - `ROOT/proc/systemtap/NAME/.cmd`: connect to attach. The host's first byte is its verdict, as the kernel's
+ *   `open()` returns at once: 1, this connection is the reader; 0, a reader is already attached, and the host
+ *   closes it (4.8's EBUSY; stapio then says "Cannot attach to module NAME control channel; not running?"). A
+ *   reader opens its `traceN` only after its verdict, so that a refused stapio never takes another's relay
+ *   files. While connected, the lsmod refcount is 1 and the relay does not overwrite; closing detaches.
  *   - Host to reader: queued control messages, oldest first: STP_TRANSPORT (once per module: the first reader
  *     after insert gets it), STP_OOB_DATA (`WARNING: …\n` / `ERROR: …\n` plus a NUL, as the runtime sends them;
  *     queued while detached, at most 256 buffers, with 4.8's overflow texts), STP_START reply

@@ -3,6 +3,8 @@ import { exists } from "@std/fs";
 import { listModules, type ModuleHostHandle, spawnModuleHost, StaprunRefusal, unloadModule } from "./host.ts";
 import { moduleDir, readModules } from "../kernel/procfs.ts";
 import {
+  CMD_ATTACHED,
+  CMD_BUSY,
   ControlDecoder,
   type ControlMessage,
   encodeControl,
@@ -40,6 +42,15 @@ class Socket {
 
   static async open(path: string): Promise<Socket> {
     return new Socket(await Deno.connect({ transport: "unix", path }));
+  }
+
+  /** Opens `dir/.cmd` and reads the host's verdict byte, which must be `verdict` (1: the reader, 0: busy). */
+  static async cmd(dir: string, verdict = CMD_ATTACHED[0]): Promise<Socket> {
+    const socket = await Socket.open(`${dir}/.cmd`);
+    const byte = new Uint8Array(1);
+    assertEquals(await socket.conn.read(byte), 1, "the host's verdict");
+    assertEquals(byte[0], verdict, "the host's verdict");
+    return socket;
   }
 
   async send(type: number, payload?: Uint8Array): Promise<void> {
@@ -154,7 +165,7 @@ async function withHost(
 
 /** `staprun -L`: READY, TRANSPORT, START, then detach without waiting for the reply (2.1). */
 async function loadOnly(dir: string): Promise<void> {
-  const cmd = await Socket.open(`${dir}/.cmd`);
+  const cmd = await Socket.cmd(dir);
   await cmd.send(Msg.READY);
   await cmd.readUntil("control", () => cmd.messages.some((m) => m.type === Msg.TRANSPORT));
   await cmd.send(Msg.START, new Uint8Array(8));
@@ -190,9 +201,9 @@ Deno.test("host: insert, load, attach once, detach, SIGKILL, dead, unload cleans
     await refcountIs(root, name, 0);
 
     // First attach: a second reader is refused at once (EBUSY), and the refcount says attached.
-    const cmd = await Socket.open(`${dir}/.cmd`);
+    const cmd = await Socket.cmd(dir);
     await refcountIs(root, name, 1);
-    const intruder = await Socket.open(`${dir}/.cmd`);
+    const intruder = await Socket.cmd(dir, CMD_BUSY[0]);
     assertEquals(
       await intruder.readUntil("control", () => false),
       false,
@@ -219,7 +230,7 @@ Deno.test("host: insert, load, attach once, detach, SIGKILL, dead, unload cleans
     await refcountIs(root, name, 0);
 
     // Second attach: nothing of the first read is repeated (5.3).
-    const cmd2 = await Socket.open(`${dir}/.cmd`);
+    const cmd2 = await Socket.cmd(dir);
     const trace0 = await Socket.open(`${dir}/trace0`);
     await trace0.readUntil("records", () => trace0.records.length >= 3);
     const maxFirst = Math.max(...firstRead.filter((r) => firstRead.indexOf(r) >= 0).map((r) => r.seq));
@@ -257,7 +268,7 @@ Deno.test("host: EXIT runs the end probe, drains the relay, then unload ends the
     const dir = moduleDir(root, name);
     await loadOnly(dir);
     await logged(root, "reader detached", 1);
-    const cmd = await Socket.open(`${dir}/.cmd`);
+    const cmd = await Socket.cmd(dir);
     const traces = [await Socket.open(`${dir}/trace0`), await Socket.open(`${dir}/trace1`)];
     await logged(root, "reader attached", 2);
     await refcountIs(root, name, 1);

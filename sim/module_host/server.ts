@@ -5,7 +5,7 @@
  */
 import type { Clock } from "../kernel/clock.ts";
 import type { QueuedMessage, SimModule } from "../kernel/module.ts";
-import { ControlDecoder, encodeControl, Msg } from "../kernel/transport.ts";
+import { CMD_ATTACHED, CMD_BUSY, ControlDecoder, encodeControl, Msg } from "../kernel/transport.ts";
 import { TraceService } from "./trace_server.ts";
 import { ProcfsFiles } from "../kernel/procfs_files.ts";
 
@@ -160,8 +160,14 @@ export class ModuleServer {
       if (this.#reader || this.#module.state === "unloaded") {
         // 4.8: a second open of .cmd fails with EBUSY.
         this.#events.log("refused a second reader on .cmd (EBUSY)");
+        await conn.write(CMD_BUSY).catch(() => {});
         conn.close();
         this.#attachWaiters.splice(0).forEach((wake) => wake());
+        continue;
+      }
+      // The verdict first: the reader opens its relay files only once it knows it is the reader.
+      if (!(await conn.write(CMD_ATTACHED).then(() => true, () => false))) {
+        conn.close();
         continue;
       }
       this.#module.attach();

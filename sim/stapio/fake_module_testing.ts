@@ -8,7 +8,7 @@
 import { join } from "node:path";
 import { RelayBuffers } from "../kernel/relay.ts";
 import { TraceService } from "../module_host/trace_server.ts";
-import { ControlDecoder, encodeControl, Msg } from "../kernel/transport.ts";
+import { CMD_ATTACHED, CMD_BUSY, ControlDecoder, encodeControl, Msg } from "../kernel/transport.ts";
 
 /** The scripted module. */
 export class FakeModule {
@@ -81,9 +81,11 @@ export class FakeModule {
         this.#conns.add(conn);
         if (this.#ctl) {
           this.log.push("busy");
+          await conn.write(CMD_BUSY).catch(() => {});
           this.#drop(conn);
           continue;
         }
+        await conn.write(CMD_ATTACHED).catch(() => {});
         this.#ctl = conn;
         this.#tasks.push(this.#readCtl(conn));
       }

@@ -6,6 +6,7 @@
  */
 import { join } from "../../lib/path.ts";
 import {
+  CMD_ATTACHED,
   ControlDecoder,
   type ControlMessage,
   encodeControl,
@@ -99,6 +100,13 @@ export async function connectModule(
     ctl = await Deno.connect({ transport: "unix", path: join(dir, ".cmd") });
   } catch (err) {
     throw new NotRunningError(`Cannot connect to "${join(dir, ".cmd")}"`, { cause: err });
+  }
+  // The host's verdict, as the kernel's open() of .cmd: this stapio is the reader, or another one is.
+  const verdict = new Uint8Array(1);
+  const n = await ctl.read(verdict).catch(() => null);
+  if (n !== 1 || verdict[0] !== CMD_ATTACHED[0]) {
+    ctl.close();
+    throw new NotRunningError(`"${join(dir, ".cmd")}" is busy: another reader is attached`);
   }
   const cpus = await countRelayFiles(dir);
   return new SocketLink(dir, cpus, ctl, events, backpressure);

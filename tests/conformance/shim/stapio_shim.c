@@ -11,7 +11,8 @@
  * only when stapio first polls or reads it (`stapio -L` opens every traceN and never reads them).
  *
  * On top of the socket, read() and write() on those descriptors get the semantics of the procfs files:
- *   .cmd    every write() is one message (the shim adds the length frame) and every read() returns one whole
+ *   .cmd    open() reads the host's verdict byte (1: this stapio is the reader; 0: EBUSY, as the kernel's
+ *           open() fails when a reader is attached); then every write() is one message (the shim adds the length frame) and every read() returns one whole
  *           message (the shim strips the frame); a read blocks until the message is complete unless nothing
  *           has arrived and stapio set O_NONBLOCK (then EAGAIN, as the kernel's read of an empty queue).
  *           STP_BULK is answered like the 4.8 runtime answers it: the write fails with EINVAL unless the
@@ -176,6 +177,15 @@ static int shim_openat(int dirfd, const char *path, int flags, mode_t mode) {
 		if (strcmp(base, ".cmd") == 0) {
 			int fd = connect_address(where);
 			if (fd < 0) return -1;
+			/* The host's first byte is its verdict, as the kernel's open() of .cmd: 1 attached, 0 busy. */
+			unsigned char verdict = 0;
+			ssize_t got;
+			do got = real_read(fd, &verdict, 1); while (got < 0 && errno == EINTR);
+			if (got != 1 || verdict != 1) {
+				real_close(fd);
+				errno = EBUSY;
+				return -1;
+			}
 			if (flags & O_NONBLOCK) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 			return remember(fd, KIND_CTL);
 		}
