@@ -88,6 +88,10 @@ Deno.test("4.8 loss: a wrapped ring's first read starts inside a record; every m
     // Nothing passed on, yet the counters say what was written and is not there: every line of the 2000.
     assertEquals(loss.missing.before_read + (loss.missing.unreserved ?? 0), 2000);
     assert((loss.missing.unreserved ?? 0) > 0, "40-byte records met page tails");
+    // The next read counts from after what that one accounted for: nothing new, nothing reported twice.
+    const again = await world.run(["--json", "dump", "w", "-o", `${world.work}/w2.txt`]);
+    assertEquals(again.code, 0, again.stderr);
+    assertEquals((JSON.parse(again.stdout).loss as Loss).missing.total, 0, again.stderr);
   });
 });
 

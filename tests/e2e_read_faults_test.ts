@@ -113,7 +113,10 @@ Deno.test("two snapshots at once: the loser fails cleanly, the winner keeps its 
       for (const w of won) {
         const m = JSON.parse(w.stdout);
         const seen = numbers(await Deno.readTextFile(`${m.path}/r1.out`));
-        assert(seen.length > 0, `round ${round}: the winner's snapshot holds data (${won.length} won): ${w.stdout}`);
+        assert(
+          seen.length > 0,
+          `round ${round}: the winner's snapshot holds data (${won.length} won): ${w.stdout}`,
+        );
         assertEquals([m.first_seq, m.last_seq], [seen[0], seen.at(-1)]);
         // Joined to the previous one exactly, or the gap counted exactly.
         assertEquals(m.missing.before_read + m.missing.other_reads, m.first_seq - last - 1, `round ${round}`);

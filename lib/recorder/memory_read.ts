@@ -237,6 +237,10 @@ export async function readMemory(
         failuresAfter: null,
       });
     }
+    // A read that passed nothing on accounted for the numbers up to the module's count when it began (before
+    // the read, or lost at its start): the next read starts after them, or it would report them again.
+    const accountedTo = report?.lastRead ??
+      (report && base.expect !== undefined && before !== undefined ? before.sequence : undefined);
     const entry: ReadLogEntry = {
       at: new Date().toISOString(),
       bytes: output.bytes,
@@ -244,7 +248,7 @@ export async function readMemory(
       run: record.startedAt,
       sequenced: report !== undefined,
       ...(report?.ledger.first !== undefined ? { first_seq: report.ledger.first } : {}),
-      ...(report?.lastRead !== undefined ? { last_seq: report.lastRead } : {}),
+      ...(accountedTo !== undefined ? { last_seq: accountedTo } : {}),
       ...(failuresAfter !== null ? { transport_failures: failuresAfter } : {}),
       ...(loss?.pending?.length ? { pending: loss.pending } : {}),
       ...(report?.settled.length ? { settled: report.settled } : {}),

@@ -26,7 +26,10 @@ export interface ReadLogEntry {
   sequenced?: boolean;
   /** The first sequence number it read (passed on or left out); absent when it read none or cannot know. */
   first_seq?: number;
-  /** The last sequence number it read (passed on or left out); absent when it read none or cannot know. */
+  /**
+   * The last sequence number it accounted for: the last it read (passed on or left out), or, when it read none,
+   * the module's last number when it began (what it reported missing before it); absent when it cannot know.
+   */
   last_seq?: number;
   /** The module's count of records it could not reserve, when the read ended (absent: unknown). */
   transport_failures?: number;
