@@ -18,6 +18,10 @@ import {
 } from "../kernel/transport.ts";
 import { ReadAhead, ReaderThread } from "./relay_reader.ts";
 
+/** What a 4.8 reader thread prints when its header read finds its relay file empty (SIGUSR2, 4.6). */
+export const BUFHDR_NO_DATA =
+  "stapio:reader_thread:204: ERROR: bufhdr read error, attempting resync: No data available\n";
+
 /** What stapio gets from a module. */
 export interface LinkEvents {
   control(message: ControlMessage): void;
@@ -48,6 +52,12 @@ export interface ModuleLink {
   stopReaders(): Promise<void>;
   /** How many reader threads wait in ppoll (their ring is empty). */
   readonly parked: number;
+  /**
+   * SIGUSR2 to the reader threads (docs/systemtap-4.8.md 4.6): returns how many wait in ppoll now (each reads a
+   * header from its empty relay file at once, fails and says so). Each of the others takes the signal at its
+   * next ppoll and says so then if its ring is empty (with data to read, its header read succeeds).
+   */
+  interruptReaders(): number;
   /**
    * Whether some reader thread is outside ppoll (reading, or writing what it read): a signal the kernel hands
    * to such a thread is lost under `-A` (docs/systemtap-4.8.md 2.5). A reader waits in ppoll only while its
@@ -121,6 +131,8 @@ class SocketLink implements ModuleLink {
   readonly #threads: ReaderThread[] = [];
   /** Per CPU: the reader waits in ppoll (its ring is empty). */
   readonly #parked: boolean[] = [];
+  /** Readers a SIGUSR2 found outside ppoll: the signal is pending until their next ppoll. */
+  readonly #interrupted = new Set<number>();
   readonly #tasks: Promise<void>[] = [];
   readonly #stopped = new Set<number>();
   #closed = false;
@@ -255,7 +267,14 @@ class SocketLink implements ModuleLink {
           return false;
         }
         this.#parked[cpu] = a.rc === TRACE_PARKED;
-        if (a.rc !== TRACE_PARKED) return true;
+        // A pending SIGUSR2 interrupts the ppoll: the header read of an empty file fails.
+        if (a.rc === TRACE_PARKED && this.#interrupted.delete(cpu)) {
+          this.#events.diagnostic?.(cpu, BUFHDR_NO_DATA);
+        }
+        if (a.rc !== TRACE_PARKED) {
+          this.#interrupted.delete(cpu);
+          return true;
+        }
       }
     };
     /** Takes the rest of an abandoned ppoll's answers (the host ends it when the next request comes). */
@@ -331,6 +350,16 @@ class SocketLink implements ModuleLink {
 
   stopReader(cpu: number): void {
     this.#stopped.add(cpu);
+  }
+
+  interruptReaders(): number {
+    let parked = 0;
+    this.#traces.forEach((trace, cpu) => {
+      if (trace === undefined || this.#stopped.has(cpu)) return;
+      if (this.#parked[cpu]) parked++;
+      else this.#interrupted.add(cpu);
+    });
+    return parked;
   }
 
   get parked(): number {

@@ -29,7 +29,7 @@
 import { Msg } from "../kernel/transport.ts";
 import { Prng } from "../workload/prng.ts";
 import type { ControlMessage, RelayRecord } from "../kernel/transport.ts";
-import type { LinkEvents, ModuleLink } from "./link.ts";
+import { BUFHDR_NO_DATA, type LinkEvents, type ModuleLink } from "./link.ts";
 import { SequenceMerger, type StallRule } from "./merge.ts";
 import { RotationCrash } from "./rotation.ts";
 import { OutputWriteError, type StapioWriter } from "./writer.ts";
@@ -407,12 +407,9 @@ export class StapioSession {
       return;
     }
     // 4.6: each reader the signal finds in ppoll (its ring empty) reads a header from its empty relay file,
-    // fails and says so. (A busy reader takes the signal at its next ppoll, with data to read.)
-    for (let i = 0; i < (this.#link?.parked ?? 0); i++) {
-      this.#o.diag(
-        "stapio:reader_thread:204: ERROR: bufhdr read error, attempting resync: No data available\n",
-      );
-    }
+    // fails and says so; a busy reader does the same at its next ppoll if its ring is empty then (link.ts).
+    const parked = this.#link?.interruptReaders() ?? 0;
+    for (let i = 0; i < parked; i++) this.#o.diag(BUFHDR_NO_DATA);
   }
 
   async #finish(
