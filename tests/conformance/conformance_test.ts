@@ -15,8 +15,11 @@ const ONLY = Deno.env.get("CONFORMANCE_ONLY");
 const selected = ONLY ? scenarios.filter((s) => s.name.includes(ONLY)) : scenarios;
 
 const KNOBS: SimKnobs = { cpus: 2, seed: 7, rate: 50 };
-/** Scenarios run at once (each has two sides, each side a few Deno processes). */
-const PARALLEL = 5;
+/**
+ * Scenarios run at once (each has two sides, each side a few Deno processes). Two on two cores: with five, the
+ * load made the real stapio hang now and then in "exit() while detached" (README "Open").
+ */
+const PARALLEL = 2;
 
 /** Why the test cannot run here, or undefined when it can. */
 async function missingTools(): Promise<string | undefined> {
