@@ -27,6 +27,26 @@ async function startText(world: SimWorld, name: string, script: string): Promise
   await world.ok(["start", name, "--module", `${world.work}/stap_fr_${name}.ko`, "--buffer", "64K"]);
 }
 
+/**
+ * `attach NAME` whose reader falls behind: not reading for 4 s (stapfr, then stapio after its few MiB of output
+ * queue, stop reading, and the attached ring fills at ~4 MB/s), then reading on as a slow consumer catching up
+ * does, and Ctrl-C after 8 MiB. What it printed, its stderr, and exit 0 checked.
+ */
+async function attachFallingBehind(world: SimWorld, name: string): Promise<{ out: string; err: string }> {
+  const attach = world.spawn(["attach", name]);
+  const stderr = readAll(attach.stderr);
+  await sleep(4000);
+  const { text, reader } = await readUntil(attach.stdout, (t) => t.length > 8 * 1024 * 1024);
+  Deno.kill(-attach.pid, "SIGINT");
+  let rest = "";
+  const decoder = new TextDecoder();
+  for (let r = await reader.read(); !r.done; r = await reader.read()) rest += decoder.decode(r.value);
+  const status = await attach.status;
+  const err = await stderr;
+  assertEquals(status.code, 0, err);
+  return { out: text + rest, err };
+}
+
 /** Every line of `text` matches `line`, and no number appears twice. */
 function assertClean(text: string, line: RegExp): number[] {
   const lines = text.split("\n");
@@ -90,23 +110,11 @@ Deno.test("real ring: a text attach whose reader falls behind prints only clean 
   const world = await SimWorld.create();
   try {
     await startText(world, "slow", STREAM);
-    const attach = world.spawn(["attach", "slow"]);
-    const stderr = readAll(attach.stderr);
-    // Not reading: stapfr, then stapio (after its few MiB of output queue) stop reading, and the attached
-    // ring fills at ~4 MB/s: records are cut short. Then read on, as a slow consumer catching up does.
-    await sleep(4000);
-    const { text, reader } = await readUntil(attach.stdout, (t) => t.length > 8 * 1024 * 1024);
-    Deno.kill(-attach.pid, "SIGINT");
-    let rest = "";
-    const decoder = new TextDecoder();
-    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += decoder.decode(r.value);
-    const status = await attach.status;
-    const err = await stderr;
-    assertEquals(status.code, 0, err);
+    const { out, err } = await attachFallingBehind(world, "slow");
     // Text has no sequence numbers: a record cut short and glued to a later one with no binary byte between is
     // one longer line that the cleaner cannot tell (docs/loss-accounting.md "What stapfr cannot know"). Every
     // line is still text, whole, and none comes twice.
-    assertClean(text + rest, /^\d+ y+(?:\d+ y+)*$/);
+    assertClean(out, /^\d+ y+(?:\d+ y+)*$/);
     assertMatch(err, /^stapfr: Cut \d+ damaged lines? \(\d+ bytes\) from the output: \d+ with binary bytes/m);
     assertMatch(err, /Detached from "slow"; it keeps recording/);
     assertEquals((await world.json(["status", "slow"])).state, "recording");
@@ -119,19 +127,8 @@ Deno.test("real ring: a bulk attach whose reader falls behind prints only whole 
   const world = await SimWorld.create();
   try {
     await world.ok(["start", "slow", "--buffer", "64K", "-e", STREAM]);
-    const attach = world.spawn(["attach", "slow"]);
-    const stderr = readAll(attach.stderr);
-    // Not reading, then reading on: the ring fills while attached, and the module drops what it cannot reserve.
-    await sleep(4000);
-    const { text, reader } = await readUntil(attach.stdout, (t) => t.length > 8 * 1024 * 1024);
-    Deno.kill(-attach.pid, "SIGINT");
-    let rest = "";
-    const decoder = new TextDecoder();
-    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += decoder.decode(r.value);
-    const status = await attach.status;
-    const err = await stderr;
-    assertEquals(status.code, 0, err);
-    assertClean(text + rest, BIG_LINE);
+    const { out, err } = await attachFallingBehind(world, "slow");
+    assertClean(out, BIG_LINE);
     // What was lost is said by sequence number (exact counts: tests/e2e_loss_48_test.ts).
     assertMatch(err, /could not be reserved by the module|lost while reading/);
     assertMatch(err, /Detached from "slow"; it keeps recording/);
