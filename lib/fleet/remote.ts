@@ -34,22 +34,12 @@ export interface RemoteFilters {
   trigger?: string;
 }
 
-/** One snapshot of the fleet (`snapshots --remote --json` uses these keys). */
-export interface RemoteSnapshot {
-  host: string;
-  recorder: string;
-  id: string;
-  /** When its capture began. */
-  taken_at: string;
-  reason: string | null;
-  /** The trigger kind. */
-  trigger: string;
-  bytes: number;
-  wrapped: boolean;
-  contiguous: boolean;
-  /** Its folder in the store (what `snapshots fetch` and `snapshots show` take). */
-  url: string;
-}
+/**
+ * One snapshot of the fleet (`snapshots --remote --json` uses these keys): its index entry without the
+ * entry's own bookkeeping, and its folder in the store (`url`, what `snapshots fetch` and `snapshots show`
+ * take).
+ */
+export type RemoteSnapshot = Omit<IndexEntry, "schema" | "manifest_sha256"> & { url: string };
 
 /** Index entries read at once. */
 const PARALLEL_READS = 16;
@@ -148,6 +138,7 @@ export async function listRemote(
     if (filters.until !== undefined && !(t <= filters.until)) continue;
     if (filters.trigger !== undefined && e.trigger !== filters.trigger) continue;
     if (filters.reason !== undefined && !filters.reason.test(e.reason ?? "")) continue;
+    // Field by field: an entry is the store's JSON, which may carry keys a newer stapfr wrote.
     snapshots.push({
       host: e.host,
       recorder: e.recorder,
