@@ -19,6 +19,7 @@
  * @module
  */
 import { refuseInspectorSignal } from "./inspector_refuse.ts";
+import { joinBytes } from "./bytes.ts";
 
 export { refuseInspectorSignal };
 
@@ -68,10 +69,7 @@ function readRaw(libc: Libc, path: string): Uint8Array {
   } finally {
     libc.close(fd);
   }
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) all.set(p, (at += p.length) - p.length);
-  return all;
+  return joinBytes(parts);
 }
 
 /** A NUL-separated list (`/proc/self/cmdline`, `/proc/self/environ`) as a NULL-terminated `char *[]`. */

@@ -4,6 +4,7 @@
  * @module
  */
 import { StapfrError } from "../errors.ts";
+import { joinBytes } from "../bytes.ts";
 
 /** What a finished command printed and how it ended. */
 export interface RunResult {
@@ -90,13 +91,7 @@ export async function readAllText(
   } finally {
     reader.releaseLock();
   }
-  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    all.set(c, at);
-    at += c.length;
-  }
-  return new TextDecoder().decode(all);
+  return new TextDecoder().decode(joinBytes(chunks));
 }
 
 /** Sleeps `ms` milliseconds (ends early, without error, when `signal` aborts). */

@@ -1,5 +1,6 @@
 import { assert, assertEquals } from "@std/assert";
 import { LineCleaner, MAX_HELD_LINE } from "./clean.ts";
+import { joinBytes } from "../bytes.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -13,13 +14,7 @@ function numbered(from: number, to: number): string {
 
 function bytes(...parts: (string | number[] | Uint8Array)[]): Uint8Array {
   const pieces = parts.map((p) => typeof p === "string" ? encoder.encode(p) : new Uint8Array(p));
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return joinBytes(pieces);
 }
 
 /** Cleans `input` fed in chunks of the given sizes (cycled); the text out and the counts. */

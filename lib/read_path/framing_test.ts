@@ -1,26 +1,14 @@
 import { assertEquals } from "@std/assert";
 import { MAX_PAYLOAD, RecordFramer, seqAfter } from "./framing.ts";
+import { encodeRecord } from "../../sim/kernel/transport.ts";
+import { joinBytes } from "../bytes.ts";
 
 const encoder = new TextEncoder();
 
-function rec(seq: number, text: string, declared?: number): Uint8Array {
-  const p = encoder.encode(text);
-  const r = new Uint8Array(8 + p.length);
-  new DataView(r.buffer).setUint32(0, seq >>> 0, true);
-  new DataView(r.buffer).setUint32(4, declared ?? p.length, true);
-  r.set(p, 8);
-  return r;
-}
+const rec = (seq: number, text: string, declared?: number): Uint8Array =>
+  encodeRecord(seq, encoder.encode(text), declared);
 
-function join(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const join = (...parts: Uint8Array[]): Uint8Array => joinBytes(parts);
 
 /** Feeds `bytes` in chunks of `size` and ends; returns the sequence numbers and payloads framed. */
 function frame(bytes: Uint8Array, size: number): { seqs: number[]; text: string; framer: RecordFramer } {

@@ -1,26 +1,12 @@
 import { assertEquals } from "@std/assert";
 import { listRunFiles, streamsOf } from "./files.ts";
 import { mergeStreams } from "./merge.ts";
+import { encodeRecord } from "../../sim/kernel/transport.ts";
+import { joinBytes } from "../bytes.ts";
 
-function record(seq: number, text: string): Uint8Array {
-  const p = new TextEncoder().encode(text);
-  const r = new Uint8Array(8 + p.length);
-  const v = new DataView(r.buffer);
-  v.setUint32(0, seq, true);
-  v.setUint32(4, p.length, true);
-  r.set(p, 8);
-  return r;
-}
+const record = (seq: number, text: string): Uint8Array => encodeRecord(seq, new TextEncoder().encode(text));
 
-function join(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+const join = (...parts: Uint8Array[]): Uint8Array => joinBytes(parts);
 
 Deno.test("mergeStreams restores the global order across CPUs and rotated files, as stap-merge does", async () => {
   const dir = await Deno.makeTempDir();

@@ -1,15 +1,9 @@
 import { assertEquals } from "@std/assert";
 import { Output } from "./output.ts";
 import { RecordPipeline } from "./record_pipeline.ts";
+import { encodeRecord } from "../../sim/kernel/transport.ts";
 
-function rec(seq: number, text: string): Uint8Array {
-  const p = new TextEncoder().encode(text);
-  const r = new Uint8Array(8 + p.length);
-  new DataView(r.buffer).setUint32(0, seq, true);
-  new DataView(r.buffer).setUint32(4, p.length, true);
-  r.set(p, 8);
-  return r;
-}
+const rec = (seq: number, text: string): Uint8Array => encodeRecord(seq, new TextEncoder().encode(text));
 
 Deno.test("pipeline: a CPU is quiet only from when the streams began, not from when the pipeline was made", async () => {
   let now = 0;

@@ -1,22 +1,14 @@
 import { assert, assertEquals, assertNotEquals } from "@std/assert";
 import { countNewlines, Digest, digestFile, HashCache } from "./digest.ts";
+import { encodeRecord } from "../../sim/kernel/transport.ts";
+import { joinBytes } from "../bytes.ts";
 
 const SHA256_ABC = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
 
-function record(seq: number, payload: string): Uint8Array {
-  const body = new TextEncoder().encode(payload);
-  const r = new Uint8Array(8 + body.length);
-  new DataView(r.buffer).setUint32(0, seq, true);
-  new DataView(r.buffer).setUint32(4, body.length, true);
-  r.set(body, 8);
-  return r;
-}
+const record = (seq: number, payload: string): Uint8Array =>
+  encodeRecord(seq, new TextEncoder().encode(payload));
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
-  return out;
-}
+const concat = joinBytes;
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir();

@@ -1,21 +1,13 @@
 import { assert, assertEquals, assertRejects } from "@std/assert";
 import { putSnapshot, withStore } from "../../tests/support/snapshot_store.ts";
 import { DamagedSnapshot, fullCheck, quickCheck, serveChecked } from "./verify.ts";
+import { encodeRecord } from "../../sim/kernel/transport.ts";
+import { joinBytes } from "../bytes.ts";
 
-function record(seq: number, payload: string): Uint8Array {
-  const body = new TextEncoder().encode(payload);
-  const r = new Uint8Array(8 + body.length);
-  new DataView(r.buffer).setUint32(0, seq, true);
-  new DataView(r.buffer).setUint32(4, body.length, true);
-  r.set(body, 8);
-  return r;
-}
+const record = (seq: number, payload: string): Uint8Array =>
+  encodeRecord(seq, new TextEncoder().encode(payload));
 
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  parts.reduce((at, p) => (out.set(p, at), at + p.length), 0);
-  return out;
-}
+const concat = (...parts: Uint8Array[]): Uint8Array => joinBytes(parts);
 
 /** A sink that keeps what it is given, as text. */
 function collector() {

@@ -7,6 +7,7 @@
 
 import { sleep, until } from "../support/poll.ts";
 import { alive } from "../support/processes.ts";
+import { joinBytes } from "../../lib/bytes.ts";
 
 export { alive, sleep };
 
@@ -107,15 +108,7 @@ async function collect(stream: ReadableStream<Uint8Array>, into: Uint8Array[]): 
 }
 
 /** Concatenates chunks. */
-export function join(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  return out;
-}
+export const join: (chunks: Uint8Array[]) => Uint8Array = joinBytes;
 
 /** Polls `ready` until it holds; fails the test with `what` after {@linkcode WAIT_LIMIT_MS}. */
 export async function waitFor(what: string, ready: () => boolean | Promise<boolean>): Promise<void> {
