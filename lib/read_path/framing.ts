@@ -79,6 +79,8 @@ export function seqAfter(seq: number, last: number): boolean {
  */
 export class RecordFramer {
   #buf = new Uint8Array(64 * 1024);
+  /** A view of `#buf` for reading headers (made again when the buffer grows, not for each header). */
+  #view = new DataView(this.#buf.buffer);
   #start = 0;
   #end = 0;
   #last: number | undefined;
@@ -125,6 +127,7 @@ export class RecordFramer {
       const bigger = new Uint8Array(Math.max(this.#buf.length * 2, this.#end + chunk.length));
       bigger.set(this.#buf.subarray(0, this.#end));
       this.#buf = bigger;
+      this.#view = new DataView(bigger.buffer);
     }
     this.#buf.set(chunk, this.#end);
     this.#end += chunk.length;
@@ -133,9 +136,8 @@ export class RecordFramer {
   /** The header at `at`: "short" when incomplete, null when implausible after `last`. */
   #header(at: number, last: number | undefined): { seq: number; len: number } | null | "short" {
     if (at + HEADER > this.#end) return "short";
-    const view = new DataView(this.#buf.buffer, this.#buf.byteOffset + at, HEADER);
-    const seq = view.getUint32(0, true);
-    const len = view.getUint32(4, true);
+    const seq = this.#view.getUint32(at, true);
+    const len = this.#view.getUint32(at + 4, true);
     if (len === 0 || len > MAX_PAYLOAD) return null;
     if (last !== undefined && !seqAfter(seq, last)) return null;
     return { seq, len };
@@ -195,15 +197,17 @@ export class RecordFramer {
     const payload = this.#buf.subarray(from, from + head.len);
     const after = this.#header(from + head.len, head.seq);
     const upper = after !== null && after !== "short" ? after.seq : (head.seq + EMBEDDED_WINDOW) >>> 0;
-    const view = new DataView(payload.buffer, payload.byteOffset, payload.length);
-    const high = new Set([head.seq >>> 24, (head.seq + 1) >>> 24, upper >>> 24]);
-    for (const byte of high) {
-      // The candidate number's highest byte sits 3 bytes into it.
-      for (let at = payload.indexOf(byte, 4); at !== -1; at = payload.indexOf(byte, at + 1)) {
-        const start = at - 3;
-        if (start + HEADER > payload.length) break;
-        const seq = view.getUint32(start, true);
-        const len = view.getUint32(start + 4, true);
+    const first = (head.seq + 1) >>> 24;
+    const last = upper >>> 24;
+    for (const byte of first === last ? [first] : [first, last]) {
+      // The candidate number's highest byte sits 3 bytes into it; a candidate starts after the record's own.
+      for (
+        let at = payload.indexOf(byte, 4);
+        at !== -1 && at - 3 + HEADER <= payload.length;
+        at = payload.indexOf(byte, at + 1)
+      ) {
+        const seq = this.#view.getUint32(from + at - 3, true);
+        const len = this.#view.getUint32(from + at + 1, true);
         if (seqAfter(seq, head.seq) && !seqAfter(seq, upper) && len > 0 && len <= MAX_PAYLOAD) return true;
       }
     }
