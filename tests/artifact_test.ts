@@ -74,7 +74,7 @@ Deno.test("the artifact alone in an empty directory: start, dump, snapshot, stop
   };
   const ok = async (args: string[]) => {
     const r = await run(args);
-    assertEquals(r.code, 0, `stapfr ${args.join(" ")}: ${r.stderr}`);
+    assertEquals(r.code, 0, `stapfr ${args.join(" ")}: ${r.stderr}${r.stdout.slice(-2000)}`);
     return r.stdout;
   };
   try {

@@ -3,6 +3,7 @@
  */
 import { assert, assertEquals } from "@std/assert";
 import { runCli } from "./support/stapfr.ts";
+import { type DemoResult, demoSurprises } from "../lib/demo.ts";
 
 /**
  * Processes whose command line or environment mentions `text`. `ps` reads them, because Deno grants reading
@@ -32,4 +33,25 @@ Deno.test("demo: a second dump holds new lines but not the begin line again, the
     rootExists = false;
   }
   assertEquals(rootExists, false, "the demo removes its simulator root");
+});
+
+Deno.test("demo: each way the scenario can differ from SystemTap is named, so a failed demo says what went wrong", () => {
+  const good: DemoResult = {
+    root: "/tmp/x",
+    memory: { dump1_lines: 5, dump2_lines: 3, begin_in_dump2: false, stop_last_line: "exited" },
+    file: { files_seen: [], max_files_per_cpu: 2, switches: 3, stop_last_line: "exited" },
+  };
+  assertEquals(demoSurprises(good), []);
+  const bad: DemoResult = {
+    root: "/tmp/x",
+    memory: { dump1_lines: 5, dump2_lines: 3, begin_in_dump2: true, stop_last_line: "tick 9" },
+    file: { files_seen: [], max_files_per_cpu: 3, switches: 2, stop_last_line: "" },
+  };
+  assertEquals(demoSurprises(bad), [
+    "the second dump repeated the begin line",
+    'the memory recorder\'s last line was "tick 9"',
+    'the file recorder\'s last line was ""',
+    "3 files of one CPU were kept at once",
+    "the files switched 2 times, not 3, in a minute",
+  ]);
 });
