@@ -4,7 +4,7 @@
  * @module
  */
 import { join } from "../path.ts";
-import { readProcDirectory, readProcFile } from "./proc_libc.ts";
+import { readProcDirectory, readProcFile, readProcFiles } from "./proc_libc.ts";
 
 /**
  * Deno 2.9 refuses reads under the real `/proc` and `/sys` without `--allow-all` (NotCapable). Under the
@@ -183,8 +183,8 @@ async function statsOf(pids: readonly number[], procRoot = "/proc"): Promise<Map
   const stats = new Map<number, ProcStat>();
   if (realProc(procRoot)) {
     // Through libc when FFI is allowed: no helper process, and no signal 0 either.
-    const texts = pids.map((pid) => readProcFile(join(procRoot, String(pid), "stat")));
-    if (texts.every((t) => t !== null)) {
+    const texts = readProcFiles(pids.map((pid) => join(procRoot, String(pid), "stat")));
+    if (texts !== null && texts.every((t) => t !== null)) {
       texts.forEach((t, i) => t !== undefined && stats.set(pids[i], parseStat(t)));
       return stats;
     }

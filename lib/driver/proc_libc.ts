@@ -12,17 +12,24 @@
  * @module
  */
 
-const SYMBOLS = {
+const ERRNO = { __errno_location: { parameters: [], result: "pointer" } } as const;
+
+/** What reading files takes: each symbol costs about 0.2 ms at every `dlopen`, so each use opens only its own. */
+const FILE_SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
+  ...ERRNO,
+} as const;
+
+const DIR_SYMBOLS = {
   opendir: { parameters: ["buffer"], result: "pointer" },
   readdir: { parameters: ["pointer"], result: "pointer" },
   closedir: { parameters: ["pointer"], result: "i32" },
-  __errno_location: { parameters: [], result: "pointer" },
+  ...ERRNO,
 } as const;
 
-type Libc = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+type Symbols<S extends Deno.ForeignLibraryInterface> = Deno.DynamicLibrary<S>["symbols"];
 
 /** O_RDONLY | O_CLOEXEC | O_NOCTTY. */
 const OPEN_FLAGS = 0o2000000 | 0o400;
@@ -34,11 +41,15 @@ const D_NAME = 19;
 let allowed: boolean | undefined;
 
 /**
- * Runs `use` with libc, when this process may use FFI (asked once, without a prompt); null otherwise. libc is
- * opened for the call and closed after it (libc is loaded already: opening it again only counts a reference), so
- * that no library stays open between reads, which Deno's resource sanitizer would report in every test.
+ * Runs `use` with libc's `symbols`, when this process may use FFI (asked once, without a prompt); null
+ * otherwise. libc is opened for the call and closed after it (libc is loaded already: opening it again only
+ * counts a reference), so that no library stays open between reads, which Deno's resource sanitizer would
+ * report in every test; a caller with several files to read reads them in one call.
  */
-function withLibc<T>(use: (lib: Libc) => T): T | null {
+function withLibc<S extends Deno.ForeignLibraryInterface, T>(
+  symbols: S,
+  use: (lib: Symbols<S>) => T,
+): T | null {
   if (allowed === undefined) {
     try {
       allowed = Deno.permissions.querySync({ name: "ffi" }).state === "granted";
@@ -47,9 +58,9 @@ function withLibc<T>(use: (lib: Libc) => T): T | null {
     }
   }
   if (!allowed) return null;
-  let library: Deno.DynamicLibrary<typeof SYMBOLS>;
+  let library: Deno.DynamicLibrary<S>;
   try {
-    library = Deno.dlopen("libc.so.6", SYMBOLS);
+    library = Deno.dlopen("libc.so.6", symbols);
   } catch {
     allowed = false;
     return null;
@@ -61,7 +72,7 @@ function withLibc<T>(use: (lib: Libc) => T): T | null {
   }
 }
 
-function errno(lib: Libc): number {
+function errno(lib: Symbols<typeof ERRNO>): number {
   const at = lib.__errno_location();
   return at === null ? 0 : new Deno.UnsafePointerView(at).getInt32();
 }
@@ -73,35 +84,44 @@ function cString(text: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * A whole file's text read through libc: undefined when it does not exist, null when FFI is not allowed (or
- * the read failed otherwise, which a helper process may still manage).
+ * Whole files' texts read through libc, in one `dlopen`: for each, undefined when it does not exist and null
+ * when the read failed otherwise (a helper process may still manage); null as a whole when FFI is not allowed.
  *
  * @example
  * ```ts
  * import { assert } from "@std/assert";
- * const text = readProcFile(`/proc/${Deno.pid}/stat`);
- * assert(text === null || text?.startsWith(`${Deno.pid} (`));
+ * const texts = readProcFiles([`/proc/${Deno.pid}/stat`, "/proc/0/stat"]);
+ * assert(texts === null || (texts[0]?.startsWith(`${Deno.pid} (`) && texts[1] === undefined));
  * ```
  */
+export function readProcFiles(paths: readonly string[]): (string | undefined | null)[] | null {
+  if (paths.length === 0) return [];
+  return withLibc(FILE_SYMBOLS, (lib) => paths.map((path) => readWhole(lib, path)));
+}
+
+/** {@linkcode readProcFiles} of one file. */
 export function readProcFile(path: string): string | undefined | null {
-  return withLibc((lib) => {
-    const fd = lib.open(cString(path), OPEN_FLAGS);
-    if (fd < 0) return GONE.has(errno(lib)) ? undefined : null;
-    const parts: Uint8Array[] = [];
-    try {
-      for (;;) {
-        const chunk = new Uint8Array(16384);
-        const n = Number(lib.read(fd, chunk, BigInt(chunk.length)));
-        if (n < 0) return GONE.has(errno(lib)) ? undefined : null;
-        if (n === 0) break;
-        parts.push(chunk.subarray(0, n));
-      }
-    } finally {
-      lib.close(fd);
+  const texts = readProcFiles([path]);
+  return texts === null ? null : texts[0];
+}
+
+function readWhole(lib: Symbols<typeof FILE_SYMBOLS>, path: string): string | undefined | null {
+  const fd = lib.open(cString(path), OPEN_FLAGS);
+  if (fd < 0) return GONE.has(errno(lib)) ? undefined : null;
+  const parts: Uint8Array[] = [];
+  try {
+    for (;;) {
+      const chunk = new Uint8Array(16384);
+      const n = Number(lib.read(fd, chunk, BigInt(chunk.length)));
+      if (n < 0) return GONE.has(errno(lib)) ? undefined : null;
+      if (n === 0) break;
+      parts.push(chunk.subarray(0, n));
     }
-    const decoder = new TextDecoder();
-    return parts.map((p, i) => decoder.decode(p, { stream: i < parts.length - 1 })).join("");
-  });
+  } finally {
+    lib.close(fd);
+  }
+  const decoder = new TextDecoder();
+  return parts.map((p, i) => decoder.decode(p, { stream: i < parts.length - 1 })).join("");
 }
 
 /**
@@ -116,7 +136,7 @@ export function readProcFile(path: string): string | undefined | null {
  * ```
  */
 export function readProcDirectory(path: string): string[] | undefined | null {
-  return withLibc((lib) => {
+  return withLibc(DIR_SYMBOLS, (lib) => {
     const dir = lib.opendir(cString(path));
     if (dir === null) return GONE.has(errno(lib)) ? undefined : null;
     const names: string[] = [];
