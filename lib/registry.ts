@@ -203,17 +203,19 @@ export class Registry {
       if (err instanceof Deno.errors.NotFound) return { records, corrupt };
       throw stateDirError(this.dir, err);
     }
-    for (const entry of entries) {
-      if (!entry.name.endsWith(".json")) continue;
+    // Read at once rather than one after another: each read is a round trip to Deno's file thread.
+    const reads = await Promise.all(entries.filter((e) => e.name.endsWith(".json")).map(async (entry) => {
       const name = entry.name.slice(0, -5);
       const path = join(this.dir, entry.name);
-      let read: RecorderRecord | CorruptEntry;
       try {
-        read = await readEntry(name, path, entry);
+        return await readEntry(name, path, entry);
       } catch (err) {
-        if (err instanceof Deno.errors.NotFound) continue; // Removed while we looked.
-        read = corruptEntry(name, path, err instanceof Error ? err.message : String(err));
+        if (err instanceof Deno.errors.NotFound) return undefined; // Removed while we looked.
+        return corruptEntry(name, path, err instanceof Error ? err.message : String(err));
       }
+    }));
+    for (const read of reads) {
+      if (read === undefined) continue;
       if ("message" in read) corrupt.push(read);
       else records.push(read);
     }
