@@ -204,7 +204,8 @@ export class Registry {
       throw stateDirError(this.dir, err);
     }
     // Read at once rather than one after another: each read is a round trip to Deno's file thread.
-    const reads = await Promise.all(entries.filter((e) => e.name.endsWith(".json")).map(async (entry) => {
+    const json = entries.filter((e) => e.name.endsWith(".json"));
+    const reads = await Promise.all(json.map(async (entry) => {
       const name = entry.name.slice(0, -5);
       const path = join(this.dir, entry.name);
       try {
