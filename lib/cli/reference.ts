@@ -1,7 +1,7 @@
 /**
  * The README's command reference, made from the declarations (lib/declarations/declarations.ts): every form of every
  * command as its usage says it, then what it does. `deno task reference` writes it into README.md between its
- * markers; tests/docs_declarations_test.ts fails when the README holds anything else.
+ * markers; tests/docs/declarations_test.ts fails when the README holds anything else.
  * @module
  */
 import { COMMANDS } from "../declarations/declarations.ts";

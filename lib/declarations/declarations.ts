@@ -2,7 +2,7 @@
  * Every command of the command line, declared once: its name, arguments, flags with their types, defaults,
  * units and help (the shape is lib/declarations/declaration.ts). Everything else is read from here: parsing
  * (lib/cli/parse.ts), `--help` and the usage lines (lib/cli/help.ts), the README's command reference
- * (lib/cli/reference.ts, checked by tests/docs_declarations_test.ts), the shell completions (lib/completions/), the
+ * (lib/cli/reference.ts, checked by tests/docs/declarations_test.ts), the shell completions (lib/completions/), the
  * unit writer's arguments (lib/service/unit_args.ts), and the ranges and defaults the library shares with the
  * command line (lib/api/check_options.ts, the watcher, the planner).
  *

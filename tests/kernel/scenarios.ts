@@ -356,7 +356,7 @@ export const SCENARIOS: readonly Scenario[] = [
       "recorder keeps recording; the stop unloads, with the end probe and the module's transport failures",
     // With bulk output, the guest's stapio took every SIGQUIT and SIGTERM in the lab's runs (its readers wait
     // in ppoll most of the time); stapfr's resends and its last resort are tested on the simulator
-    // (tests/e2e_sigquit_kill_test.ts, tests/e2e_real_ring_test.ts).
+    // (tests/recording/sigquit_kill_test.ts, tests/loss/real_ring_test.ts).
     steps: [
       { run: ["dump", "flood"], view: "numbered", want: { code: 0 } },
       { modules: ["stap_fr_flood"], want: { stap_fr_flood: "loaded+control" } },

@@ -1,6 +1,6 @@
 /**
  * Splitting a shell command line of the documentation into words, as the shell would: for the tests that
- * read the examples of README.md and docs/ (tests/docs_examples_test.ts, tests/docs_declarations_test.ts).
+ * read the examples of README.md and docs/ (tests/docs/examples_test.ts, tests/docs/declarations_test.ts).
  * @module
  */
 
