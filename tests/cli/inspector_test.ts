@@ -117,6 +117,10 @@ Deno.test("no stapfr process opens a debugger port: 1000 triggers, and SIGUSR1 t
           return false;
         }
       });
+      // Until its snapshot is written, a trigger is suppressed by the pending one; then by the cooldown.
+      await until("the first snapshot to be taken", async () => {
+        return /suppressed by cooldown/.test(await world.ok(["trigger", "w", "--reason", "poll"]));
+      });
       assert(!(await attachOut.read()).done, "attach prints");
       assert(!(await tailOut.read()).done, "tail -f prints");
       const recorders = (await world.json<{ recorders: { name: string; pid: number | null }[] }>(["list"]))
