@@ -150,5 +150,7 @@ Deno.test("4.3/4.6 SIGUSR2 to the daemon: F then F.1; the bufhdr errors go to sy
     assert(
       Deno.readTextFileSync(`${world.root}/var/log/stapio.log`).includes("UNEXPECTED FATAL ERROR in staprun"),
     );
-  }, {});
+    // A calm workload: a reader logs the bufhdr error only when the signal finds its ring empty (4.6), which a
+    // busy workload on a loaded machine may never leave it.
+  }, { STAPFR_SIM_RATE: "50" });
 });
