@@ -38,7 +38,7 @@ export interface DemoResult {
   file: { files_seen: string[]; max_files_per_cpu: number; switches: number; stop_last_line: string };
 }
 
-/** What in `result` differs from what SystemTap does in the seed scenario, one phrase each (none: it went as it should). */
+/** What in `result` differs from what SystemTap does in the seed scenario, one phrase each (none: as it should). */
 export function demoSurprises(result: DemoResult): string[] {
   const { memory, file } = result;
   return [
