@@ -20,6 +20,7 @@
  * (a too-long but well-formed line). Nothing in the bytes tells it apart from a long line the script printed.
  * @module
  */
+import { isPlainText } from "./plain_text.ts";
 
 /** Why a line was cut. */
 export type DamageReason = "binary" | "invalid_utf8" | "stale";
@@ -100,10 +101,11 @@ export class LineCleaner {
   /** As {@linkcode push}, in pieces (views of `chunk` and of held lines), so that nothing is copied to join them. */
   pieces(chunk: Uint8Array): Uint8Array[] {
     if (!this.#pending()) {
-      // Every line up to the chunk's last newline plain text: passed on whole, checked four bytes at a time
-      // (the common case, several times faster); the line not yet ended goes the byte-by-byte way.
+      // Every line up to the chunk's last newline plain text: passed on whole, checked 16 bytes at a time
+      // (lib/read_path/plain_text.ts: the common case, many times faster); the line not yet ended goes the
+      // byte-by-byte way.
       const last = chunk.lastIndexOf(NEWLINE);
-      if (last >= 0 && cleanText(chunk.subarray(0, last + 1))) {
+      if (last >= 0 && isPlainText(chunk.subarray(0, last + 1))) {
         this.#consumed += last + 1;
         this.#lineStart = this.#consumed;
         return [chunk.subarray(0, last + 1), ...this.#scan(chunk.subarray(last + 1))];
@@ -275,36 +277,6 @@ export class LineCleaner {
     this.#bad = undefined;
     this.#need = 0;
   }
-}
-
-/**
- * Whether whole lines are plain ASCII text: no byte of 0x80 and up, no control byte but TAB, LF, CR and ESC,
- * no DEL. Four bytes at a time (bit tricks that flag a word holding a byte under 0x20 or a DEL), byte by byte
- * only in the words they flag; false sends the chunk the byte-by-byte way (UTF-8 and damage included).
- */
-function cleanText(lines: Uint8Array): boolean {
-  const head = (4 - (lines.byteOffset % 4)) % 4;
-  for (let b = 0; b < Math.min(head, lines.length); b++) if (!textByte(lines[b])) return false;
-  const words = Math.max(0, Math.floor((lines.length - head) / 4));
-  const view = new Uint32Array(lines.buffer, lines.byteOffset + Math.min(head, lines.length), words);
-  for (let i = 0; i < words; i++) {
-    const w = view[i];
-    if ((w & 0x80808080) !== 0) return false;
-    const low = (w - 0x20202020) & ~w & 0x80808080;
-    const x = w ^ 0x7f7f7f7f;
-    const del = (x - 0x01010101) & ~x & 0x80808080;
-    if ((low | del) !== 0) {
-      const at = head + i * 4;
-      for (let b = at; b < at + 4; b++) if (!textByte(lines[b])) return false;
-    }
-  }
-  for (let b = head + words * 4; b < lines.length; b++) if (!textByte(lines[b])) return false;
-  return true;
-}
-
-/** A byte of plain text: printable ASCII, TAB, CR, ESC, or a newline. */
-function textByte(b: number): boolean {
-  return PLAIN[b] === 1 || b === NEWLINE;
 }
 
 /** One array from pieces (no copy for one piece). */
