@@ -87,6 +87,8 @@ export class LineCleaner {
   #hi = 0xbf;
   /** Lines are stale until (and including) the first one whose newline is at or after this offset. */
   #staleThrough: number | undefined;
+  /** The chunk being cleaned is not the end of its block (see {@linkcode pieces}). */
+  #more = false;
 
   /** What was cut so far. */
   get counts(): CleanCounts {
@@ -98,8 +100,22 @@ export class LineCleaner {
     return join(this.pieces(chunk));
   }
 
-  /** As {@linkcode push}, in pieces (views of `chunk` and of held lines), so that nothing is copied to join them. */
-  pieces(chunk: Uint8Array): Uint8Array[] {
+  /**
+   * As {@linkcode push}, in pieces (views of `chunk` and of held lines), so that nothing is copied to join them.
+   * `more`: the chunk is a step of a larger block whose rest follows; a line longer than
+   * {@linkcode MAX_HELD_LINE} is let go only at a block's end, so that the output is the same however finely a
+   * block is fed (lib/read_path/send_file.ts feeds its blocks in steps).
+   */
+  pieces(chunk: Uint8Array, more = false): Uint8Array[] {
+    this.#more = more;
+    try {
+      return this.#pieces(chunk);
+    } finally {
+      this.#more = false;
+    }
+  }
+
+  #pieces(chunk: Uint8Array): Uint8Array[] {
     if (!this.#pending()) {
       // Every line up to the chunk's last newline plain text: passed on whole, checked 16 bytes at a time
       // (lib/read_path/plain_text.ts: the common case, many times faster); the line not yet ended goes the
@@ -115,7 +131,7 @@ export class LineCleaner {
     // A line from earlier chunks is pending: byte by byte to its end, then the rest as above.
     const first = chunk.indexOf(NEWLINE);
     if (first < 0 || first === chunk.length - 1) return this.#scan(chunk);
-    return [...this.#scan(chunk.subarray(0, first + 1)), ...this.pieces(chunk.subarray(first + 1))];
+    return [...this.#scan(chunk.subarray(0, first + 1)), ...this.#pieces(chunk.subarray(first + 1))];
   }
 
   /** Whether anything of the current line is held, damaged or in a stale window (the fast path must wait). */
@@ -174,7 +190,10 @@ export class LineCleaner {
       this.#heldBytes += n - lineStartIdx;
     }
     this.#consumed += n;
-    if (this.#heldBytes > MAX_HELD_LINE && this.#bad === undefined && this.#need === 0 && !this.#stale()) {
+    if (
+      !this.#more && this.#heldBytes > MAX_HELD_LINE && this.#bad === undefined && this.#need === 0 &&
+      !this.#stale()
+    ) {
       out.push(...this.#held);
       this.#held = [];
       this.#heldBytes = 0;
