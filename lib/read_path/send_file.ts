@@ -33,14 +33,19 @@ import { takesFileChunks, whileSendingFiles } from "./file_chunks.ts";
 import type { RunFile } from "./files.ts";
 import { plainTextBuffer } from "./plain_text.ts";
 
-/** Each symbol costs about 0.2 ms at every `dlopen` (lib/driver/proc_libc.ts): one `dlopen` per dump. */
+/**
+ * Each symbol costs about 0.2 ms at every `dlopen` (lib/driver/proc_libc.ts): one `dlopen` per dump. The counts
+ * `pread`, `sendfile` and `write` return (`ssize_t`) are taken as `i32`: none is asked for more than a block
+ * (1 MiB), so the low 32 bits are the whole count, or -1; a 64-bit result is a BigInt, allocated at every call
+ * (garbage that grows the JavaScript heap).
+ */
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32"], result: "i32" },
-  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "isize" },
+  pread: { parameters: ["i32", "buffer", "usize", "i64"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
   poll: { parameters: ["buffer", "u64", "i32"], result: "i32" },
-  sendfile: { parameters: ["i32", "i32", "buffer", "usize"], result: "isize" },
-  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  sendfile: { parameters: ["i32", "i32", "buffer", "usize"], result: "i32" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   // Variadic in C; F_GETPIPE_SZ reads no third argument, and 0 is passed for the one glibc fetches anyway.
   fcntl: { parameters: ["i32", "i32", "i32"], result: "i32" },
   lseek: { parameters: ["i32", "i64", "i32"], result: "i64" },
@@ -101,8 +106,9 @@ class Reading {
   length = 0;
   /** How much to read at a time ({@linkcode READ_SIZE}, or the whole buffer: see there). */
   step: number;
-  /** sendfile's offset, which it reads and advances. */
+  /** sendfile's offset, which it reads and advances, and its bytes (what sendfile is given). */
   readonly offset = new BigInt64Array(1);
+  readonly offsetBytes = new Uint8Array(this.offset.buffer);
   #lastTurn = performance.now();
 
   constructor(lib: Libc, buffer: Uint8Array) {
@@ -122,9 +128,9 @@ class Reading {
     return new Promise((resolve) => setTimeout(resolve, 0));
   }
 
-  /** {@linkcode turn} when the last turn is {@linkcode TURN_MS} ago. */
-  async due(): Promise<void> {
-    if (performance.now() - this.#lastTurn >= TURN_MS) await this.turn();
+  /** Whether the last turn is {@linkcode TURN_MS} ago (a check, not a promise: it runs at every call). */
+  due(): boolean {
+    return performance.now() - this.#lastTurn >= TURN_MS;
   }
 }
 
@@ -177,13 +183,12 @@ export class SendfileOutput {
     const lib = via.lib;
     let sent: number;
     if (inFile) {
-      const offsetBytes = new Uint8Array(via.offset.buffer);
       via.offset[0] = BigInt(via.position + at);
       const from = via.fd;
       sent = await this.#pump(
         via,
         chunk.length,
-        (left) => lib.sendfile(this.#fd, from, offsetBytes, BigInt(left)),
+        (left) => lib.sendfile(this.#fd, from, via.offsetBytes, BigInt(left)),
       );
     } else {
       sent = await this.#pump(via, chunk.length, (left) => {
@@ -214,12 +219,12 @@ export class SendfileOutput {
    * Calls `move(bytes left)` (a sendfile or a write) until `length` bytes went, each time after poll said
    * stdout has room; returns how many went.
    */
-  async #pump(reading: Reading, length: number, move: (left: number) => number | bigint): Promise<number> {
+  async #pump(reading: Reading, length: number, move: (left: number) => number): Promise<number> {
     const lib = reading.lib;
     let sent = 0;
     let retries = 0;
     while (sent < length) {
-      await reading.due();
+      if (reading.due()) await reading.turn();
       const ready = lib.poll(this.#pollfd, 1n, WAIT_MS);
       if (ready === 0) {
         // No room: the consumer is slow or stopped. Signals get their turn while it is.
@@ -233,7 +238,7 @@ export class SendfileOutput {
         await reading.turn();
         continue;
       }
-      const n = Number(move(length - sent));
+      const n = move(length - sent);
       if (n > 0) {
         sent += n;
         retries = 0;
@@ -372,14 +377,14 @@ async function sendOne(
       buffer.copyWithin(0, cut, have);
       carry = have - cut;
     }
-    await reading.due();
+    if (reading.due()) await reading.turn();
   }
 }
 
 /** pread(2) of `into.length` bytes at `position`, again after EINTR; -1 on another failure. */
 function readAt(lib: Libc, fd: number, into: Uint8Array, position: number): number {
   for (;;) {
-    const n = Number(lib.pread(fd, into, BigInt(into.length), BigInt(position)));
+    const n = lib.pread(fd, into, BigInt(into.length), BigInt(position));
     if (n >= 0 || errno(lib) !== EINTR) return n;
   }
 }
