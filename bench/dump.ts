@@ -8,7 +8,7 @@
  * The dump sends the files into the pipe in the kernel (sendfile; docs/architecture.md "Dumping a text file
  * run"), after the line cleaner has checked them, and grows the pipe to 1 MiB first, as it does with any pipe
  * on its stdout; `cat` writes into the pipe as it finds it, 64 KiB. Into a pipe it cannot grow, the dump runs
- * at about 0.7 of `cat`'s speed; the pipe's size is most of the difference (fewer calls and wake-ups).
+ * at 0.7 to 0.8 of `cat`'s speed; the pipe's size is most of the difference (fewer calls and wake-ups).
  *
  * And a memory dump of a full 16 MiB × 2 ring on the simulator (read by sequence number through the record
  * pipeline, docs/loss-accounting.md), against `cat` of the same bytes into the same kind of pipe: MiB/s and the
