@@ -25,6 +25,7 @@ import { declared } from "../declarations/declared.ts";
 import { type Knobs, readKnobs } from "../knobs.ts";
 import type { ScriptSource } from "../driver/launch.ts";
 import type { ByteSink } from "../read_path/concat.ts";
+import { passingFileChunks } from "../read_path/file_chunks.ts";
 import type { Engine, RecorderDetail } from "../recorder/engine.ts";
 import type { ReadResult as EngineReadResult } from "../recorder/read.ts";
 import type { ListResult } from "../recorder/inspect.ts";
@@ -385,10 +386,10 @@ export class Recorders {
         }
         // A file read does not look at the signal while it copies: it ends at the next chunk instead.
         const sink: ByteSink = record.mode === "file"
-          ? (chunk) => {
+          ? passingFileChunks(out.write, (chunk, more) => {
             if (stop?.aborted) throw new Deno.errors.BrokenPipe("stopped");
-            return out.write(chunk);
-          }
+            return out.write(chunk, more);
+          })
           : out.write;
         let r: EngineReadResult;
         try {

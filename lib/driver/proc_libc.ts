@@ -12,7 +12,8 @@
  * @module
  */
 
-const ERRNO = { __errno_location: { parameters: [], result: "pointer" } } as const;
+/** `errno`'s address, which each use that reads `errno` opens with its own symbols. */
+export const ERRNO = { __errno_location: { parameters: [], result: "pointer" } } as const;
 
 /** What reading files takes: each symbol costs about 0.2 ms at every `dlopen`, so each use opens only its own. */
 const FILE_SYMBOLS = {
@@ -29,7 +30,8 @@ const DIR_SYMBOLS = {
   ...ERRNO,
 } as const;
 
-type Symbols<S extends Deno.ForeignLibraryInterface> = Deno.DynamicLibrary<S>["symbols"];
+/** The functions of an open library. */
+export type Symbols<S extends Deno.ForeignLibraryInterface> = Deno.DynamicLibrary<S>["symbols"];
 
 /** O_RDONLY | O_CLOEXEC | O_NOCTTY. */
 const OPEN_FLAGS = 0o2000000 | 0o400;
@@ -41,15 +43,11 @@ const D_NAME = 19;
 let allowed: boolean | undefined;
 
 /**
- * Runs `use` with libc's `symbols`, when this process may use FFI (asked once, without a prompt); null
- * otherwise. libc is opened for the call and closed after it (libc is loaded already: opening it again only
- * counts a reference), so that no library stays open between reads, which Deno's resource sanitizer would
- * report in every test; a caller with several files to read reads them in one call.
+ * libc with `symbols`, when this process may use FFI (asked once, without a prompt); null otherwise. The caller
+ * closes it once done, so that no library stays open between uses, which Deno's resource sanitizer would report
+ * in every test (libc is loaded already: opening it again only counts a reference).
  */
-function withLibc<S extends Deno.ForeignLibraryInterface, T>(
-  symbols: S,
-  use: (lib: Symbols<S>) => T,
-): T | null {
+export function openLibc<S extends Deno.ForeignLibraryInterface>(symbols: S): Deno.DynamicLibrary<S> | null {
   if (allowed === undefined) {
     try {
       allowed = Deno.permissions.querySync({ name: "ffi" }).state === "granted";
@@ -58,13 +56,24 @@ function withLibc<S extends Deno.ForeignLibraryInterface, T>(
     }
   }
   if (!allowed) return null;
-  let library: Deno.DynamicLibrary<S>;
   try {
-    library = Deno.dlopen("libc.so.6", symbols);
+    return Deno.dlopen("libc.so.6", symbols);
   } catch {
     allowed = false;
     return null;
   }
+}
+
+/**
+ * Runs `use` with libc's `symbols` ({@linkcode openLibc}), null without FFI; libc is opened for the call and
+ * closed after it, and a caller with several files to read reads them in one call.
+ */
+function withLibc<S extends Deno.ForeignLibraryInterface, T>(
+  symbols: S,
+  use: (lib: Symbols<S>) => T,
+): T | null {
+  const library = openLibc(symbols);
+  if (library === null) return null;
   try {
     return use(library.symbols);
   } finally {
@@ -72,14 +81,16 @@ function withLibc<S extends Deno.ForeignLibraryInterface, T>(
   }
 }
 
-function errno(lib: Symbols<typeof ERRNO>): number {
+/** The calling thread's `errno`, right after the libc call that set it. */
+export function errno(lib: Symbols<typeof ERRNO>): number {
   const at = lib.__errno_location();
   return at === null ? 0 : new Deno.UnsafePointerView(at).getInt32();
 }
 
 const encoder = new TextEncoder();
 
-function cString(text: string): Uint8Array<ArrayBuffer> {
+/** `text` as a NUL-terminated C string. */
+export function cString(text: string): Uint8Array<ArrayBuffer> {
   return encoder.encode(`${text}\0`);
 }
 

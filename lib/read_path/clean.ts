@@ -20,6 +20,7 @@
  * (a too-long but well-formed line). Nothing in the bytes tells it apart from a long line the script printed.
  * @module
  */
+import { isPlainText } from "./plain_text.ts";
 
 /** Why a line was cut. */
 export type DamageReason = "binary" | "invalid_utf8" | "stale";
@@ -86,6 +87,8 @@ export class LineCleaner {
   #hi = 0xbf;
   /** Lines are stale until (and including) the first one whose newline is at or after this offset. */
   #staleThrough: number | undefined;
+  /** The chunk being cleaned is not the end of its block (see {@linkcode pieces}). */
+  #more = false;
 
   /** What was cut so far. */
   get counts(): CleanCounts {
@@ -97,13 +100,28 @@ export class LineCleaner {
     return join(this.pieces(chunk));
   }
 
-  /** As {@linkcode push}, in pieces (views of `chunk` and of held lines), so that nothing is copied to join them. */
-  pieces(chunk: Uint8Array): Uint8Array[] {
+  /**
+   * As {@linkcode push}, in pieces (views of `chunk` and of held lines), so that nothing is copied to join them.
+   * `more`: the chunk is a step of a larger block whose rest follows; a line longer than
+   * {@linkcode MAX_HELD_LINE} is let go only at a block's end, so that the output is the same however finely a
+   * block is fed (lib/read_path/send_file.ts feeds its blocks in steps).
+   */
+  pieces(chunk: Uint8Array, more = false): Uint8Array[] {
+    this.#more = more;
+    try {
+      return this.#pieces(chunk);
+    } finally {
+      this.#more = false;
+    }
+  }
+
+  #pieces(chunk: Uint8Array): Uint8Array[] {
     if (!this.#pending()) {
-      // Every line up to the chunk's last newline plain text: passed on whole, checked four bytes at a time
-      // (the common case, several times faster); the line not yet ended goes the byte-by-byte way.
+      // Every line up to the chunk's last newline plain text: passed on whole, checked 16 bytes at a time
+      // (lib/read_path/plain_text.ts: the common case, many times faster); the line not yet ended goes the
+      // byte-by-byte way.
       const last = chunk.lastIndexOf(NEWLINE);
-      if (last >= 0 && cleanText(chunk.subarray(0, last + 1))) {
+      if (last >= 0 && isPlainText(chunk.subarray(0, last + 1))) {
         this.#consumed += last + 1;
         this.#lineStart = this.#consumed;
         return [chunk.subarray(0, last + 1), ...this.#scan(chunk.subarray(last + 1))];
@@ -113,7 +131,7 @@ export class LineCleaner {
     // A line from earlier chunks is pending: byte by byte to its end, then the rest as above.
     const first = chunk.indexOf(NEWLINE);
     if (first < 0 || first === chunk.length - 1) return this.#scan(chunk);
-    return [...this.#scan(chunk.subarray(0, first + 1)), ...this.pieces(chunk.subarray(first + 1))];
+    return [...this.#scan(chunk.subarray(0, first + 1)), ...this.#pieces(chunk.subarray(first + 1))];
   }
 
   /** Whether anything of the current line is held, damaged or in a stale window (the fast path must wait). */
@@ -172,7 +190,10 @@ export class LineCleaner {
       this.#heldBytes += n - lineStartIdx;
     }
     this.#consumed += n;
-    if (this.#heldBytes > MAX_HELD_LINE && this.#bad === undefined && this.#need === 0 && !this.#stale()) {
+    if (
+      !this.#more && this.#heldBytes > MAX_HELD_LINE && this.#bad === undefined && this.#need === 0 &&
+      !this.#stale()
+    ) {
       out.push(...this.#held);
       this.#held = [];
       this.#heldBytes = 0;
@@ -275,36 +296,6 @@ export class LineCleaner {
     this.#bad = undefined;
     this.#need = 0;
   }
-}
-
-/**
- * Whether whole lines are plain ASCII text: no byte of 0x80 and up, no control byte but TAB, LF, CR and ESC,
- * no DEL. Four bytes at a time (bit tricks that flag a word holding a byte under 0x20 or a DEL), byte by byte
- * only in the words they flag; false sends the chunk the byte-by-byte way (UTF-8 and damage included).
- */
-function cleanText(lines: Uint8Array): boolean {
-  const head = (4 - (lines.byteOffset % 4)) % 4;
-  for (let b = 0; b < Math.min(head, lines.length); b++) if (!textByte(lines[b])) return false;
-  const words = Math.max(0, Math.floor((lines.length - head) / 4));
-  const view = new Uint32Array(lines.buffer, lines.byteOffset + Math.min(head, lines.length), words);
-  for (let i = 0; i < words; i++) {
-    const w = view[i];
-    if ((w & 0x80808080) !== 0) return false;
-    const low = (w - 0x20202020) & ~w & 0x80808080;
-    const x = w ^ 0x7f7f7f7f;
-    const del = (x - 0x01010101) & ~x & 0x80808080;
-    if ((low | del) !== 0) {
-      const at = head + i * 4;
-      for (let b = at; b < at + 4; b++) if (!textByte(lines[b])) return false;
-    }
-  }
-  for (let b = head + words * 4; b < lines.length; b++) if (!textByte(lines[b])) return false;
-  return true;
-}
-
-/** A byte of plain text: printable ASCII, TAB, CR, ESC, or a newline. */
-function textByte(b: number): boolean {
-  return PLAIN[b] === 1 || b === NEWLINE;
 }
 
 /** One array from pieces (no copy for one piece). */

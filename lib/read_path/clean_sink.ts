@@ -47,9 +47,9 @@ export function cleanedSink(sink: ByteSink, options: { raw?: boolean } = {}): Cl
   const cleaner = raw ? undefined : new LineCleaner();
   let finished = false;
   return {
-    sink: async (chunk) => {
+    sink: async (chunk, more) => {
       if (!cleaner) return await sink(chunk);
-      for (const piece of cleaner.pieces(chunk)) if (piece.length > 0) await sink(piece);
+      for (const piece of cleaner.pieces(chunk, more)) if (piece.length > 0) await sink(piece);
     },
     finish: async () => {
       if (!cleaner || finished) return;

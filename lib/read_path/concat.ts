@@ -5,8 +5,12 @@
  */
 import type { RunFile } from "./files.ts";
 
-/** Where read bytes go. The chunk may be reused after the promise resolves. */
-export type ByteSink = (chunk: Uint8Array) => Promise<void>;
+/**
+ * Where read bytes go. The chunk may be reused after the promise resolves. `more` is true when the chunk is a
+ * step of a block whose rest follows (lib/read_path/send_file.ts reads blocks in steps): the line cleaner lets a
+ * long line go only at a block's end, so that its output does not depend on the steps (lib/read_path/clean.ts).
+ */
+export type ByteSink = (chunk: Uint8Array, more?: boolean) => Promise<void>;
 
 /** The block size for copying: large enough to make system calls rare, small enough to stay in the CPU caches (measured: 1 MiB beats 256K and 4M). */
 export const COPY_BLOCK = 1 << 20;

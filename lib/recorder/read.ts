@@ -10,7 +10,8 @@ import { listModules, processAlive } from "../driver/kernel.ts";
 import { readCounters } from "../driver/counters.ts";
 import type { WaitOutcome } from "../driver/session.ts";
 import type { ByteSink } from "../read_path/concat.ts";
-import { copyFiles } from "../read_path/concat.ts";
+import { passingFileChunks } from "../read_path/file_chunks.ts";
+import { sendFiles } from "../read_path/send_file.ts";
 import { cleanedSink, type DamageReport } from "../read_path/clean_sink.ts";
 import { listRunFiles, streamsOf } from "../read_path/files.ts";
 import { followRun } from "../read_path/follow.ts";
@@ -112,10 +113,15 @@ async function dumpFiles(engine: Engine, record: RecorderRecord, sink: ByteSink,
   }
   const output = new Output(sink);
   const cleaned = cleanedSink((chunk) => output.write(chunk), options);
-  const { missing } = await copyFiles(files, async (chunk) => {
-    await cleaned.sink(chunk);
-    if (output.state === "closed") throw new Deno.errors.BrokenPipe("closed");
-  }).catch((err) => {
+  // A sink that sends file chunks from their files (the command line's stdout) gets the cleaner's views of what
+  // was read: lib/read_path/send_file.ts.
+  const { missing } = await sendFiles(
+    files,
+    passingFileChunks(sink, async (chunk, more) => {
+      await cleaned.sink(chunk, more);
+      if (output.state === "closed") throw new Deno.errors.BrokenPipe("closed");
+    }),
+  ).catch((err) => {
     if (err instanceof Deno.errors.BrokenPipe) return { missing: 0 };
     throw err;
   });
