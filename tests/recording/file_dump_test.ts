@@ -7,9 +7,9 @@
  * @module
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
-import { registerFinished } from "../bench/support/file_run.ts";
-import { joinBytes } from "../lib/bytes.ts";
-import { SIM_PERMISSIONS } from "../lib/self.ts";
+import { registerFinished } from "../../bench/support/file_run.ts";
+import { joinBytes } from "../../lib/bytes.ts";
+import { SIM_PERMISSIONS } from "../../lib/self.ts";
 import { exitWithin } from "../support/readers.ts";
 import { SimWorld } from "../support/sim_world.ts";
 import { CLI } from "../support/stapfr.ts";
