@@ -388,6 +388,11 @@ export const SCENARIOS: readonly Scenario[] = [
         run: ["--json", "dump", "fast", "-o", "{out}/fast2"],
         view: "loss",
         want: { code: 0, clean: true, ordered: true, repeats: 0, counted: true },
+        // Whether this read passes anything (4.8's drops run to the writer, which is quiet, unless one ends on a
+        // header: docs/loss-accounting.md item 2) and whether a failure counted as it ended is its own or the
+        // next read's ("Which read a record without a number belongs to") is timing; the account below checks
+        // the reads together, exactly, on both sides.
+        loose: ["exact"],
       },
       // What the last read's drop took at the writer shows only in the next read: it reads nothing and says so.
       {

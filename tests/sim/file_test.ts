@@ -117,7 +117,11 @@ Deno.test("4.3/4.6 SIGUSR2 to the daemon: F then F.1; the bufhdr errors go to sy
     const start = await world.sim(["stap", "-F", "-m", "stap_fr_usr2", "-o", "u.log", "-e", SEED_SCRIPT]);
     const pid = Number(start.stdout);
     world.daemons.push(pid);
-    await until("u.log", () => files(world, "u.log").length === 1);
+    // Output in u.log: the readers run (a SIGUSR2 before they start switches the file and interrupts none).
+    await until(
+      "u.log",
+      () => files(world, "u.log").length === 1 && Deno.statSync(`${world.work}/u.log`).size > 0,
+    );
     Deno.kill(pid, "SIGUSR2");
     await until("u.log.1", () => files(world, "u.log").join(" ") === "u.log u.log.1");
     await until("syslog", () => {
