@@ -108,12 +108,14 @@ probe end { printf("end\\n") }
 
 /**
  * In the 4.7 crash every reader thread that handles the SIGUSR2 switch faults; when two do so at once, 4.8's
- * fatal-signal handler prints its banner twice before the process dies. How many threads get there first is
- * timing: compared is that the banner comes at least once, then what else was printed.
+ * fatal-signal handler prints its banner, and the signal's name after it, twice before the process dies. How
+ * many threads get there first is timing: compared is that the banner comes at least once, then what else was
+ * printed, a repeated "Segmentation fault" line once.
  */
 function fatalBanner(text: string): Record<string, boolean | string> {
   const banner = "\nUNEXPECTED FATAL ERROR in staprun. Please file a bug report.\n\0";
-  return { "fatal banner": text.includes(banner), rest: text.replaceAll(banner, "") };
+  const rest = text.replaceAll(banner, "").replace(/(Segmentation fault\n)+/g, "$1");
+  return { "fatal banner": text.includes(banner), rest };
 }
 
 /**
