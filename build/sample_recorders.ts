@@ -2,7 +2,8 @@
  * A state directory of four recorders, one of them a file recorder, as a user's might hold: what `stapfr list`
  * is measured on (bench/list.ts), and what the bundle's quick commands run on when the build finds the
  * functions they run (build/eager.ts). The records are written as `start` writes them (lib/registry_record.ts),
- * on the simulator, with no module loaded and no process alive.
+ * on the simulator, with no module loaded and no process alive: the memory recorders' modules are gone (a
+ * reboot), and the file recorder has exited, its run directory and its one file still there.
  * @module
  */
 
@@ -46,5 +47,12 @@ export async function writeSampleRecorders(
       notes: [],
     };
     await Deno.writeTextFile(`${stateDir}/${name}.json`, JSON.stringify(record));
+    if (record.output) {
+      await Deno.mkdir(record.output.runDir, { recursive: true });
+      await Deno.writeTextFile(
+        `${record.output.runDir}/${record.output.base}`,
+        "vfs.read**cat\n".repeat(100),
+      );
+    }
   }
 }

@@ -199,7 +199,7 @@ export class Registry {
     let entries: Deno.DirEntry[];
     try {
       // Synchronous, as are the reads below: a state directory holds a few small files, and Deno's asynchronous
-      // file API costs more the first time it is used than these reads (docs/architecture.md "Start-up").
+      // file API costs more the first time a process uses it than these reads (docs/architecture.md "Start-up").
       entries = [...Deno.readDirSync(this.dir)];
     } catch (err) {
       if (err instanceof Deno.errors.NotFound) return { records, corrupt };
