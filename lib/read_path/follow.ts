@@ -26,8 +26,8 @@ class StreamFollower {
     this.#cpu = cpu;
   }
 
-  async #files(): Promise<RunFile[]> {
-    return (await listRunFiles(this.#runDir, this.#base)).filter((f) => f.cpu === this.#cpu);
+  #files(): RunFile[] {
+    return listRunFiles(this.#runDir, this.#base).filter((f) => f.cpu === this.#cpu);
   }
 
   /**
@@ -35,7 +35,7 @@ class StreamFollower {
    * stopped, that file at that offset (the next one from its start, when stapio deleted it meanwhile).
    */
   async start(fromEnd: boolean, at?: { index: number; offset: number }): Promise<void> {
-    const files = await this.#files();
+    const files = this.#files();
     if (at) {
       for (const f of files.filter((f) => f.index >= at.index)) {
         try {
@@ -70,7 +70,7 @@ class StreamFollower {
     }
     while (true) {
       await this.#drain(into);
-      const next = (await this.#files()).find((f) => f.index > this.#current!.index);
+      const next = this.#files().find((f) => f.index > this.#current!.index);
       if (!next) return;
       // Read what arrived in the old file between the drain and the listing, then move on.
       await this.#drain(into);
@@ -125,7 +125,7 @@ export interface FollowOptions {
 /** Follows a file recorder until `signal` aborts or the recording ends. */
 export async function followRun(options: FollowOptions): Promise<void> {
   const cpus = options.bulk
-    ? [...new Set((await listRunFiles(options.runDir, options.base)).map((f) => f.cpu))]
+    ? [...new Set(listRunFiles(options.runDir, options.base).map((f) => f.cpu))]
     : [null];
   const followers = new Map<number | null, StreamFollower>();
   const pending = new Map<number | null, Uint8Array>();
@@ -148,7 +148,7 @@ export async function followRun(options: FollowOptions): Promise<void> {
     while (!options.signal?.aborted) {
       if (options.bulk) {
         // A CPU whose first file appears later joins from its start.
-        for (const f of await listRunFiles(options.runDir, options.base)) await follower(f.cpu, false);
+        for (const f of listRunFiles(options.runDir, options.base)) await follower(f.cpu, false);
       }
       let got = 0;
       if (!options.bulk) {

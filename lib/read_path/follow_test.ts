@@ -59,7 +59,7 @@ Deno.test("tail -f goes on where the tail's read stopped: what stapio wrote in b
     // A text run: the tail reads the last line, stapio writes two more (one into a new file) before the
     // follower starts.
     await Deno.writeTextFile(`${dir}/t.out.0`, "1\n2\n");
-    const tail = await tailFiles(await listRunFiles(dir, "t.out"), 1);
+    const tail = await tailFiles(listRunFiles(dir, "t.out"), 1);
     assertEquals(tail.text, "2\n");
     await Deno.writeTextFile(`${dir}/t.out.0`, "3\n", { append: true });
     await Deno.writeTextFile(`${dir}/t.out.1`, "4\n");
@@ -71,7 +71,7 @@ Deno.test("tail -f goes on where the tail's read stopped: what stapio wrote in b
       new Uint8Array([...bulkRecord(1, "a\n"), ...bulkRecord(3, "c\n")]),
     );
     await Deno.writeFile(`${dir}/b.out_cpu1.0`, bulkRecord(2, "b\n"));
-    const bulk = await tailBulk(streamsOf(await listRunFiles(dir, "b.out")), 1);
+    const bulk = await tailBulk(streamsOf(listRunFiles(dir, "b.out")), 1);
     assertEquals([bulk.text, bulk.end.afterSeq], ["c\n", 3]);
     await Deno.writeFile(`${dir}/b.out_cpu1.0`, bulkRecord(4, "d\n"), { append: true });
     assertEquals(await followed(dir, "b.out", true, bulk.end), "d\n");

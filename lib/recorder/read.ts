@@ -88,7 +88,7 @@ async function fileLoss(engine: Engine, record: RecorderRecord, report: Paramete
 
 /** Copies a file recorder's files, oldest to newest (merged by sequence number in bulk mode). */
 async function dumpFiles(engine: Engine, record: RecorderRecord, sink: ByteSink, options: ReadOptions) {
-  const files = await listRunFiles(record.output!.runDir, record.output!.base);
+  const files = listRunFiles(record.output!.runDir, record.output!.base);
   const base = { name: record.name, mode: "file" as const, outcome: "done" as const, ended: false };
   if (record.output!.bulk) {
     const output = new Output(sink);
@@ -284,7 +284,7 @@ export async function tailRecorder(
   await requireRunDir(engine, record);
   const n = options.lines ?? declared("tail", "lines").default!;
   if (record.mode === "file") {
-    const files = await listRunFiles(record.output!.runDir, record.output!.base);
+    const files = listRunFiles(record.output!.runDir, record.output!.base);
     const tail = record.output!.bulk ? await tailBulk(streamsOf(files), n) : await tailFiles(files, n);
     const output = new Output(sink);
     const cleaned = cleanedSink((chunk) => output.write(chunk), options);
