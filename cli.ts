@@ -1,4 +1,4 @@
-#!/usr/bin/env -S deno run --quiet --no-config --unstable-lazy-dynamic-imports --allow-read --allow-write --allow-env --allow-run --allow-sys --allow-net --allow-ffi
+#!/usr/bin/env -S deno run --quiet --no-config --unstable-lazy-dynamic-imports --allow-all
 /**
  * The stapfr command line: `main(args, io)` returns the exit code. Only the command table is loaded up front;
  * each command's code is imported when it runs.

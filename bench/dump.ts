@@ -17,7 +17,7 @@
  *
  * Run: npx -y deno@2.9.6 run -A bench/dump.ts   (STAPFR_BENCH_DUMP_MIB=N for another total size)
  */
-import { SIM_PERMISSIONS } from "../lib/self.ts";
+import { PERMISSIONS } from "../lib/self.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { generate, registerFinished } from "./support/file_run.ts";
 
@@ -25,7 +25,7 @@ const TOTAL_MIB = Number(Deno.env.get("STAPFR_BENCH_DUMP_MIB") ?? 1024);
 const FILES = 100;
 const RUNS = 3;
 const CLI = fromFileUrl(new URL("../cli.ts", import.meta.url));
-const PERMS = SIM_PERMISSIONS;
+const PERMS = PERMISSIONS;
 
 async function readHwm(pid: number): Promise<number | undefined> {
   try {

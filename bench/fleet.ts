@@ -20,7 +20,7 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { fileURLToPath } from "node:url";
-import { SIM_PERMISSIONS } from "../lib/self.ts";
+import { PERMISSIONS } from "../lib/self.ts";
 import { indexEntry, indexKey, indexPrefix, indexStamp } from "../lib/fleet/layout.ts";
 import { formatId, idStamp } from "../lib/snapshots/id.ts";
 import type { Manifest } from "../lib/snapshots/manifest.ts";
@@ -54,7 +54,7 @@ async function timed(argv: string[], env: Record<string, string>): Promise<{ s: 
 }
 
 function stapfr(...args: string[]): string[] {
-  return [Deno.execPath(), "run", "--quiet", ...SIM_PERMISSIONS, CLI, "--sim", ...args];
+  return [Deno.execPath(), "run", "--quiet", ...PERMISSIONS, CLI, "--sim", ...args];
 }
 
 function median(xs: number[]): number {

@@ -1,20 +1,21 @@
 /**
  * `stapfr list` as a whole process (a state directory with a few recorders, on the simulator), against
- * `deno run` of an empty file: the start-up cost of the command line (goal: at most 1.5 times the empty run;
- * commands and their imports load lazily, which `deno run` honours through deno.json's
- * `"unstable": ["lazy-dynamic-imports"]`; the run reads the simulator's /proc directly and the real /proc only
- * for the file recorder's daemon, through libc by FFI, with no helper process). Measured from source and from the bundle (one
- * file that holds every command, built here as `deno task bundle` builds it, run as its first line runs it).
+ * `deno run` of an empty file with the same permissions: the start-up cost of the command line (goal: at most
+ * 1.5 times the empty run; docs/architecture.md "Start-up" says where the time goes). The recorders are
+ * build/sample_recorders.ts's: three memory recorders and a file recorder whose daemon is gone. Measured from
+ * source and from the bundle (one file that holds every command, built here as `deno task bundle` builds it,
+ * eager functions included, and run as its first line runs it).
  *
  * Run: npx -y deno@2.9.6 run -A bench/list.ts
  */
-import { denoRunFlags, SIM_PERMISSIONS } from "../lib/self.ts";
+import { denoRunFlags, PERMISSIONS } from "../lib/self.ts";
 import { fileURLToPath } from "node:url";
-import { buildBundle } from "../tests/support/artifact.ts";
+import { buildBundle } from "../build/bundle.ts";
+import { writeSampleRecorders } from "../build/sample_recorders.ts";
 
-const RUNS = 21;
+const RUNS = 31;
 const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
-const PERMS = SIM_PERMISSIONS;
+const PERMS = PERMISSIONS;
 
 async function time(argv: string[], env: Record<string, string>): Promise<number> {
   const start = performance.now();
@@ -33,31 +34,7 @@ function median(xs: number[]): number {
 const root = await Deno.makeTempDir({ prefix: "stapfr-bench-list-" });
 try {
   const stateDir = `${root}/state`;
-  await Deno.mkdir(stateDir, { recursive: true });
-  for (const [name, mode] of [["io", "memory"], ["sched", "memory"], ["net", "memory"], ["vfs", "file"]]) {
-    await Deno.writeTextFile(
-      `${stateDir}/${name}.json`,
-      JSON.stringify({
-        format: 1,
-        name,
-        mode,
-        host: "sim",
-        module: `stap_fr_${name}`,
-        pid: mode === "file" ? 999999999 : null,
-        pidStart: null,
-        startedAt: new Date().toISOString(),
-        scriptFile: null,
-        script: "probe begin {}",
-        buffer: null,
-        output: mode === "file"
-          ? { dir: `${root}/out`, runDir: `${root}/out/${name}-run`, base: `${name}.out`, bulk: false }
-          : null,
-        stapArgs: [],
-        cpus: 2,
-        notes: [],
-      }),
-    );
-  }
+  await writeSampleRecorders(stateDir, root);
   const empty = `${root}/empty.ts`;
   await Deno.writeTextFile(empty, "");
   const bundle = `${root}/stapfr.js`;

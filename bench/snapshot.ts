@@ -9,7 +9,7 @@
  *
  * Run: npx -y deno@2.9.6 run -A bench/snapshot.ts   (STAPFR_BENCH_SNAPSHOT_MIB=N for another file-run size)
  */
-import { SIM_PERMISSIONS } from "../lib/self.ts";
+import { PERMISSIONS } from "../lib/self.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { generate, registerFinished } from "./support/file_run.ts";
 
@@ -29,7 +29,7 @@ async function timed(argv: string[], env: Record<string, string>): Promise<numbe
 }
 
 function stapfr(...args: string[]): string[] {
-  return [Deno.execPath(), "run", "--quiet", ...SIM_PERMISSIONS, CLI, "--sim", ...args];
+  return [Deno.execPath(), "run", "--quiet", ...PERMISSIONS, CLI, "--sim", ...args];
 }
 
 /** A finished file run of `mib` MiB: seconds for dump, first snapshot, second snapshot. */

@@ -6,7 +6,7 @@
  *
  * Run: npx -y deno@2.9.6 run -A bench/watch.ts
  */
-import { SIM_PERMISSIONS } from "../lib/self.ts";
+import { PERMISSIONS } from "../lib/self.ts";
 import { sendTrigger } from "../lib/watch/trigger_socket.ts";
 import { fileURLToPath as fromFileUrl } from "node:url";
 
@@ -35,7 +35,7 @@ const root = await Deno.makeTempDir({ prefix: "stapfr-bench-watch-" });
 const env = { STAPFR_SIM_ROOT: root, STAPFR_STATE_DIR: `${root}/state` };
 const stapfr = (...args: string[]) =>
   new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...SIM_PERMISSIONS, CLI, "--sim", ...args],
+    args: ["run", "--quiet", ...PERMISSIONS, CLI, "--sim", ...args],
     env,
     stdin: "null",
     stdout: "null",

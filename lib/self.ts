@@ -6,17 +6,14 @@
  * @module
  */
 
-/** The permissions a simulated command needs (Unix sockets count as network access in Deno). */
-export const SIM_PERMISSIONS: readonly string[] = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-run",
-  "--allow-sys",
-  "--allow-net",
-  // libc's pthread_sigmask and execve: SIGUSR1 must never open Deno's inspector (lib/inspector_guard.ts).
-  "--allow-ffi",
-];
+/**
+ * The permissions stapfr runs with, from source, as the bundle (its first line) and as the compiled binary:
+ * all of them. It needs `--allow-run` (stap, staprun, itself) and `--allow-ffi` (libc: SIGUSR1 blocked,
+ * lib/inspector_guard.ts), and Deno's documentation says of each that it is in practice the same as
+ * `--allow-all`; scoped flags beside them would promise a sandbox that is not there. With `--allow-all` Deno
+ * also reads the real `/proc` itself, which it refuses otherwise (README "Permissions").
+ */
+export const PERMISSIONS: readonly string[] = ["--allow-all"];
 
 /** A command line: the executable and its leading arguments, before the stapfr arguments. */
 export interface SelfCommand {
@@ -55,7 +52,8 @@ export function selfKind(): SelfKind {
 export function selfProgram(): string {
   const kind = selfKind();
   if (kind === "compiled") return Deno.execPath();
-  return urlPath(kind === "source" ? new URL("../cli.ts", import.meta.url) : new URL(import.meta.url));
+  if (kind === "bundle") return import.meta.filename ?? urlPath(new URL(import.meta.url));
+  return fromSourceRoot("cli.ts");
 }
 
 /**
@@ -70,7 +68,7 @@ export function selfProgram(): string {
  * assertEquals(self.args.at(-1), selfProgram());
  * ```
  */
-export function selfCommand(permissions: readonly string[] = SIM_PERMISSIONS): SelfCommand {
+export function selfCommand(permissions: readonly string[] = PERMISSIONS): SelfCommand {
   const kind = selfKind();
   const exec = Deno.execPath();
   if (kind === "compiled") return { command: exec, args: [] };
@@ -87,9 +85,21 @@ export function selfCommand(permissions: readonly string[] = SIM_PERMISSIONS): S
  */
 export function denoRunFlags(kind: Exclude<SelfKind, "compiled">): string[] {
   if (kind === "source") {
-    return ["run", "--quiet", `--config=${urlPath(new URL("../deno.json", import.meta.url))}`, "--no-lock"];
+    return ["run", "--quiet", `--config=${fromSourceRoot("deno.json")}`, "--no-lock"];
   }
   return ["run", "--quiet", "--no-config", "--unstable-lazy-dynamic-imports"];
+}
+
+/**
+ * A file of stapfr's source tree, this module being `lib/self.ts` in it. By its path where Deno gives one
+ * (a local file): Deno's URL parser costs start-up time the first time a process uses it (docs/architecture.md
+ * "Start-up").
+ */
+function fromSourceRoot(file: string): string {
+  const lib = import.meta.dirname;
+  return lib === undefined
+    ? urlPath(new URL(`../${file}`, import.meta.url))
+    : `${lib.slice(0, lib.lastIndexOf("/"))}/${file}`;
 }
 
 function urlPath(url: URL): string {

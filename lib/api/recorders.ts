@@ -334,6 +334,9 @@ export class Recorders {
   async list(): Promise<ListResult> {
     return await this.#op("list recorders", async () => {
       const { listRecorders } = await import("../recorder/inspect.ts");
+      // The listing may not wait on anything (it reads its small files synchronously, for the command line's
+      // start-up): a program that polls list() in a loop must still let its other work run.
+      await new Promise((resolve) => setTimeout(resolve, 0));
       return await listRecorders(this.#engine);
     });
   }

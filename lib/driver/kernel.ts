@@ -30,43 +30,41 @@ export async function readProcText(path: string): Promise<string | undefined> {
   return (await readProcTextVia(path)).text;
 }
 
-/** Whether Deno refuses to read `path` itself: the real `/proc`. */
+/** Whether `path` is under the real `/proc`, which Deno reads only with `--allow-all`. */
 function realProc(path: string): boolean {
   return path === "/proc" || path.startsWith("/proc/");
 }
 
-/** {@linkcode readProcText}, also telling whether Deno refused the direct read (so libc or a helper read it). */
+/**
+ * {@linkcode readProcText}, also telling whether Deno refused the direct read (so libc or a helper read it).
+ * The direct read is synchronous: these files are small and in memory, and Deno's asynchronous file API costs
+ * more the first time it is used than the read itself (docs/architecture.md "Start-up").
+ */
 async function readProcTextVia(path: string): Promise<{ text: string | undefined; refused: boolean }> {
-  if (realProc(path)) {
-    const text = readProcFile(path);
-    if (text !== null) return { text, refused: true };
-  }
   try {
-    return { text: await Deno.readTextFile(path), refused: false };
+    return { text: Deno.readTextFileSync(path), refused: false };
   } catch (err) {
-    if (needsHelper(err)) return { text: await helper(["cat", path]), refused: true };
     if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
       return { text: undefined, refused: false };
     }
-    throw err;
+    if (!needsHelper(err)) throw err;
   }
+  const text = readProcFile(path);
+  if (text !== null) return { text, refused: true };
+  return { text: await helper(["cat", path]), refused: true };
 }
 
 /** The names in a directory, under the real /proc too; undefined when it does not exist. */
 export async function readProcDir(path: string): Promise<string[] | undefined> {
-  if (realProc(path)) {
-    const names = readProcDirectory(path);
-    if (names !== null) return names;
-  }
   try {
-    return (await Array.fromAsync(Deno.readDir(path))).map((e) => e.name);
+    return [...Deno.readDirSync(path)].map((e) => e.name);
   } catch (err) {
-    if (needsHelper(err)) {
-      const text = await helper(["ls", "-A", path]);
-      return text === undefined ? undefined : text.split("\n").filter((l) => l !== "");
-    }
-    return undefined;
+    if (!needsHelper(err)) return undefined;
   }
+  const names = readProcDirectory(path);
+  if (names !== null) return names;
+  const text = await helper(["ls", "-A", path]);
+  return text === undefined ? undefined : text.split("\n").filter((l) => l !== "");
 }
 
 /** One line of `/proc/modules`. */
@@ -120,9 +118,9 @@ export async function listModules(procRoot: string, options: { includeGone?: boo
   const { text, refused } = await readProcTextVia(join(procRoot, "modules"));
   if (text === undefined) return [];
   const modules = parseModules(text);
-  // A /proc that Deno refuses to read is the kernel's: its control directories never hold a host.pid (the
-  // simulator's /proc is an ordinary directory). Looking would cost one helper process per stap_ module.
-  if (options.includeGone || refused) return modules;
+  // The kernel's /proc never holds a host.pid in a control directory (the simulator's /proc is an ordinary
+  // directory). Where Deno refuses to read it, looking would cost one helper process per stap_ module.
+  if (options.includeGone || refused || realProc(procRoot)) return modules;
   const hosts = await Promise.all(modules.map((m) => hostPid(procRoot, m.name)));
   const alive = await processesAlive(hosts.map((pid) => ({ pid })));
   return modules.filter((_, i) => hosts[i] === undefined || alive[i]);
@@ -181,25 +179,24 @@ function parseStat(text: string): ProcStat {
  */
 async function statsOf(pids: readonly number[], procRoot = "/proc"): Promise<Map<number, ProcStat>> {
   const stats = new Map<number, ProcStat>();
-  if (realProc(procRoot)) {
-    // Through libc when FFI is allowed: no helper process, and no signal 0 either.
-    const texts = readProcFiles(pids.map((pid) => join(procRoot, String(pid), "stat")));
-    if (texts !== null && texts.every((t) => t !== null)) {
-      texts.forEach((t, i) => t !== undefined && stats.set(pids[i], parseStat(t)));
-      return stats;
-    }
-  }
-  const refused: number[] = [];
-  // A pid that the kernel says does not exist needs no /proc read, and so no helper process (a list of
-  // exited or dead recorders then spawns none).
-  const candidates = procRoot === "/proc" ? pids.filter((pid) => !surelyGone(pid)) : pids;
-  await Promise.all(candidates.map(async (pid) => {
+  let refused: number[] = [];
+  for (const pid of pids) {
     try {
-      stats.set(pid, parseStat(await Deno.readTextFile(join(procRoot, String(pid), "stat"))));
+      stats.set(pid, parseStat(Deno.readTextFileSync(join(procRoot, String(pid), "stat"))));
     } catch (err) {
       if (needsHelper(err)) refused.push(pid);
     }
-  }));
+  }
+  if (refused.length === 0) return stats;
+  // Through libc when FFI is allowed: no helper process, and no signal 0 either.
+  const texts = readProcFiles(refused.map((pid) => join(procRoot, String(pid), "stat")));
+  if (texts !== null && texts.every((t) => t !== null)) {
+    texts.forEach((t, i) => t !== undefined && stats.set(refused[i], parseStat(t)));
+    return stats;
+  }
+  // A pid that the kernel says does not exist needs no /proc read, and so no helper process (a list of
+  // exited or dead recorders then spawns none).
+  if (procRoot === "/proc") refused = refused.filter((pid) => !surelyGone(pid));
   if (refused.length === 0) return stats;
   const paths = refused.map((pid) => join(procRoot, String(pid), "stat"));
   let text = "";

@@ -220,7 +220,7 @@ export async function startFile(options: FileStartOptions): Promise<FileStart> {
   const deadline = Date.now() + (options.readyTimeoutMs ?? 30_000);
   while (true) {
     const loaded = (await listModules(host.procRoot)).some((m) => m.name === options.module);
-    const files = await listRunFiles(options.runDir, options.base);
+    const files = listRunFiles(options.runDir, options.base);
     const alive = await processAlive(pid, pidStart ?? undefined);
     // The files exist once the probes are about to run; a script that ends at once (exit(), -T) has
     // recorded too, even if its daemon is already gone.

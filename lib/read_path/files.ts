@@ -46,11 +46,16 @@ export function classify(name: string, base: string): { cpu: number | null; inde
   return undefined;
 }
 
-/** Every file of a run, sorted by CPU then switch number (oldest first). Empty when the directory is gone. */
-export async function listRunFiles(runDir: string, base: string): Promise<RunFile[]> {
+/**
+ * Every file of a run, sorted by CPU then switch number (oldest first). Empty when the directory is gone.
+ * Synchronous, as {@linkcode totalSize} is: listing a directory and a `stat` take microseconds, where the first
+ * asynchronous `readDir` of a process costs half a millisecond (`stapfr list` shows every file recorder's
+ * bytes; docs/architecture.md "Start-up").
+ */
+export function listRunFiles(runDir: string, base: string): RunFile[] {
   const files: RunFile[] = [];
   try {
-    for await (const entry of Deno.readDir(runDir)) {
+    for (const entry of Deno.readDirSync(runDir)) {
       if (!entry.isFile) continue;
       const c = classify(entry.name, base);
       if (c) files.push({ path: join(runDir, entry.name), name: entry.name, ...c });
@@ -75,11 +80,11 @@ export function streamsOf(files: RunFile[]): RunFile[][] {
 }
 
 /** Total size in bytes of the files (files deleted meanwhile count as 0). */
-export async function totalSize(files: RunFile[]): Promise<number> {
+export function totalSize(files: RunFile[]): number {
   let sum = 0;
   for (const f of files) {
     try {
-      sum += (await Deno.stat(f.path)).size;
+      sum += Deno.statSync(f.path).size;
     } catch {
       // Rotated away while we looked.
     }

@@ -43,7 +43,7 @@ Deno.test("a run's files come oldest first per stream, numbers compared as numbe
     }
     await Deno.mkdir(`${dir}/f.11`); // A directory named like a file is not one.
     await Deno.symlink(`${dir}/notes.txt`, `${dir}/f.12`);
-    const files = await listRunFiles(dir, "f");
+    const files = listRunFiles(dir, "f");
     assertEquals(files.map((f) => f.name), [
       "f",
       "f.0",
@@ -59,17 +59,17 @@ Deno.test("a run's files come oldest first per stream, numbers compared as numbe
       streamsOf(files).map((s) => s.map((f) => f.name)),
       [["f", "f.0", "f.9", "f.10"], ["f_cpu0.2", "f_cpu0.11"], ["f_1", "f_cpu1.2"]],
     );
-    assertEquals(await totalSize(files), files.reduce((n, f) => n + f.name.length, 0));
+    assertEquals(totalSize(files), files.reduce((n, f) => n + f.name.length, 0));
   });
 });
 
 Deno.test("a run directory that is gone has no files; a file rotated away meanwhile counts 0 bytes", async () => {
   await withDir(async (dir) => {
-    assertEquals(await listRunFiles(`${dir}/gone`, "f"), []);
+    assertEquals(listRunFiles(`${dir}/gone`, "f"), []);
     await Deno.writeTextFile(`${dir}/f.0`, "abc");
     await Deno.writeTextFile(`${dir}/f.1`, "de");
-    const files = await listRunFiles(dir, "f");
+    const files = listRunFiles(dir, "f");
     await Deno.remove(`${dir}/f.0`);
-    assertEquals(await totalSize(files), 2);
+    assertEquals(totalSize(files), 2);
   });
 });

@@ -9,6 +9,8 @@ import type { ByteSink } from "./concat.ts";
 import { listRunFiles, type RunFile } from "./files.ts";
 import { sleep } from "../driver/run.ts";
 import { concatBytes } from "../bytes.ts";
+import { seqBefore } from "./sequence_merge.ts";
+import type { TailEnd } from "./tail.ts";
 
 /** Follows one stream (the non-bulk output, or one CPU's files). */
 class StreamFollower {
@@ -24,13 +26,29 @@ class StreamFollower {
     this.#cpu = cpu;
   }
 
-  async #files(): Promise<RunFile[]> {
-    return (await listRunFiles(this.#runDir, this.#base)).filter((f) => f.cpu === this.#cpu);
+  #files(): RunFile[] {
+    return listRunFiles(this.#runDir, this.#base).filter((f) => f.cpu === this.#cpu);
   }
 
-  /** Opens the newest file, positioned at its end (`fromEnd`) or its start. */
-  async start(fromEnd: boolean): Promise<void> {
-    const files = await this.#files();
+  /**
+   * Opens the newest file, positioned at its end (`fromEnd`) or its start; or, `at` a place a tail's read
+   * stopped, that file at that offset (the next one from its start, when stapio deleted it meanwhile).
+   */
+  async start(fromEnd: boolean, at?: { index: number; offset: number }): Promise<void> {
+    const files = this.#files();
+    if (at) {
+      for (const f of files.filter((f) => f.index >= at.index)) {
+        try {
+          const file = await Deno.open(f.path, { read: true });
+          if (f.index === at.index) await file.seek(at.offset, Deno.SeekMode.Start);
+          this.#current = { index: f.index, file };
+          return;
+        } catch (err) {
+          if (!(err instanceof Deno.errors.NotFound)) throw err;
+        }
+      }
+      return;
+    }
     for (let i = files.length - 1; i >= 0; i--) {
       try {
         const file = await Deno.open(files[i].path, { read: true });
@@ -52,7 +70,7 @@ class StreamFollower {
     }
     while (true) {
       await this.#drain(into);
-      const next = (await this.#files()).find((f) => f.index > this.#current!.index);
+      const next = this.#files().find((f) => f.index > this.#current!.index);
       if (!next) return;
       // Read what arrived in the old file between the drain and the listing, then move on.
       await this.#drain(into);
@@ -95,8 +113,10 @@ export interface FollowOptions {
   signal?: AbortSignal;
   /** Whether the recording still runs; the follow ends once it does not and everything is read. */
   isRecording: () => Promise<boolean>;
-  /** Start at the current end of the newest files (after printing the last lines). Default true. */
+  /** Start at the current end of the newest files. Default true. */
   fromEnd?: boolean;
+  /** Start where a tail's read stopped (lib/read_path/tail.ts): nothing written since is skipped. */
+  after?: TailEnd;
   pollMs?: number;
   /** Called once the newest files are open (at their end with `fromEnd`): what is written after is read. */
   started?: () => void;
@@ -105,7 +125,7 @@ export interface FollowOptions {
 /** Follows a file recorder until `signal` aborts or the recording ends. */
 export async function followRun(options: FollowOptions): Promise<void> {
   const cpus = options.bulk
-    ? [...new Set((await listRunFiles(options.runDir, options.base)).map((f) => f.cpu))]
+    ? [...new Set(listRunFiles(options.runDir, options.base).map((f) => f.cpu))]
     : [null];
   const followers = new Map<number | null, StreamFollower>();
   const pending = new Map<number | null, Uint8Array>();
@@ -116,7 +136,7 @@ export async function followRun(options: FollowOptions): Promise<void> {
     let f = followers.get(cpu);
     if (!f) {
       f = new StreamFollower(options.runDir, options.base, cpu);
-      await f.start(fromEnd);
+      await f.start(fromEnd, options.after?.streams.get(cpu));
       followers.set(cpu, f);
     }
     return f;
@@ -128,7 +148,7 @@ export async function followRun(options: FollowOptions): Promise<void> {
     while (!options.signal?.aborted) {
       if (options.bulk) {
         // A CPU whose first file appears later joins from its start.
-        for (const f of await listRunFiles(options.runDir, options.base)) await follower(f.cpu, false);
+        for (const f of listRunFiles(options.runDir, options.base)) await follower(f.cpu, false);
       }
       let got = 0;
       if (!options.bulk) {
@@ -148,7 +168,7 @@ export async function followRun(options: FollowOptions): Promise<void> {
           for (const p of pieces) {
             if (p.newFile) rest = new Uint8Array(0);
             rest = concatBytes(rest, p.chunk);
-            rest = takeRecords(rest, held);
+            rest = takeRecords(rest, held, options.after?.afterSeq);
           }
           pending.set(cpu, rest);
           if (held.length > before) lastSeq.set(cpu, held[held.length - 1].seq);
@@ -181,15 +201,21 @@ export async function followRun(options: FollowOptions): Promise<void> {
   }
 }
 
-/** Takes the whole records off the front of `bytes`; returns the rest. */
-function takeRecords(bytes: Uint8Array, into: { seq: number; payload: Uint8Array }[]): Uint8Array {
+/** Takes the whole records off the front of `bytes`, those up to `afterSeq` left out; returns the rest. */
+function takeRecords(
+  bytes: Uint8Array,
+  into: { seq: number; payload: Uint8Array }[],
+  afterSeq?: number,
+): Uint8Array {
   let at = 0;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   while (bytes.length - at >= 8) {
     const seq = view.getUint32(at, true);
     const len = view.getUint32(at + 4, true);
     if (bytes.length - at < 8 + len) break;
-    into.push({ seq, payload: bytes.slice(at + 8, at + 8 + len) });
+    if (afterSeq === undefined || seqBefore(afterSeq, seq)) {
+      into.push({ seq, payload: bytes.slice(at + 8, at + 8 + len) });
+    }
     at += 8 + len;
   }
   return bytes.subarray(at);

@@ -18,7 +18,7 @@ Deno.test("mergeStreams restores the global order across CPUs and rotated files,
     // A record torn by a writer in the middle of a write is dropped.
     await Deno.writeFile(`${dir}/r.out_cpu1.2`, join(record(9, "9\n"), record(10, "10\n").slice(0, 10)));
     await Deno.writeTextFile(`${dir}/unrelated`, "x");
-    const files = await listRunFiles(dir, "r.out");
+    const files = listRunFiles(dir, "r.out");
     assertEquals(files.map((f) => f.name), ["r.out_cpu0.0", "r.out_cpu0.1", "r.out_cpu1.1", "r.out_cpu1.2"]);
     let text = "";
     const result = await mergeStreams(

@@ -61,9 +61,26 @@ export function lastLines(text: string, n: number): string {
   return text.slice(at + 1);
 }
 
+/**
+ * Where a tail's read of a run stopped, per stream (`null` for a text run, the CPU for a bulk one): the run
+ * file's index and the offset in it. A follower goes on from there (lib/read_path/follow.ts), so that what
+ * stapio writes between the tail's read and the follower's start is not skipped; for a bulk run it starts at
+ * the file's start and leaves out the records up to `afterSeq`, the last one the tail read.
+ */
+export interface TailEnd {
+  streams: Map<number | null, { index: number; offset: number }>;
+  afterSeq?: number;
+}
+
+/** The last lines of a run, and where the read stopped. */
+export interface Tail {
+  text: string;
+  end: TailEnd;
+}
+
 /** The last `n` lines of one stream of files (oldest first), reading backwards in blocks from the end. */
-export async function tailFiles(files: readonly RunFile[], n: number): Promise<string> {
-  if (n <= 0) return "";
+export async function tailFiles(files: readonly RunFile[], n: number): Promise<Tail> {
+  const end: TailEnd = { streams: new Map() };
   const pieces: Uint8Array[] = [];
   let newlines = 0;
   const block = 1 << 16;
@@ -77,6 +94,8 @@ export async function tailFiles(files: readonly RunFile[], n: number): Promise<s
     }
     try {
       let pos = (await file.stat()).size;
+      if (end.streams.size === 0) end.streams.set(null, { index: files[i].index, offset: pos });
+      if (n <= 0) break;
       while (pos > 0) {
         const start = Math.max(0, pos - block);
         const buf = new Uint8Array(pos - start);
@@ -103,20 +122,24 @@ export async function tailFiles(files: readonly RunFile[], n: number): Promise<s
     all.set(p, at);
     at += p.length;
   }
-  return lastLines(new TextDecoder().decode(all), n);
+  return { text: lastLines(new TextDecoder().decode(all), n), end };
 }
 
 /** The last `n` lines of bulk streams: merges the newest files of each CPU, going further back as needed. */
-export async function tailBulk(streams: readonly RunFile[][], n: number): Promise<string> {
+export async function tailBulk(streams: readonly RunFile[][], n: number): Promise<Tail> {
   const longest = Math.max(0, ...streams.map((s) => s.length));
+  const end: TailEnd = { streams: new Map() };
+  for (const s of streams) {
+    if (s.length > 0) end.streams.set(s[0].cpu, { index: s[s.length - 1].index, offset: 0 });
+  }
   for (let k = 1;; k *= 2) {
     const keeper = new LineKeeper(n);
-    await mergeStreams(streams.map((s) => s.slice(Math.max(0, s.length - k))), (c) => {
+    const merged = await mergeStreams(streams.map((s) => s.slice(Math.max(0, s.length - k))), (c) => {
       keeper.push(c);
       return Promise.resolve();
     });
     const text = new TextDecoder().decode(keeper.bytes());
     const count = text.split("\n").length - (text.endsWith("\n") ? 1 : 0);
-    if (count >= n || k >= longest) return text;
+    if (count >= n || k >= longest) return { text, end: { ...end, afterSeq: merged.report.lastRead } };
   }
 }

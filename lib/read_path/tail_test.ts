@@ -12,11 +12,11 @@ Deno.test("tailFiles reads the last lines backwards across rotated files", async
     await Deno.writeTextFile(`${dir}/o.out.0`, lines.slice(0, 20000).join(""));
     await Deno.writeTextFile(`${dir}/o.out.1`, lines.slice(20000, 29998).join(""));
     await Deno.writeTextFile(`${dir}/o.out.2`, lines.slice(29998).join(""));
-    const files = await listRunFiles(dir, "o.out");
-    assertEquals(await tailFiles(files, 3), "event 29997\nevent 29998\nevent 29999\n");
-    assertEquals((await tailFiles(files, 10005)).split("\n")[0], "event 19995");
-    assertEquals(await tailFiles(files, 0), "");
-    assertEquals((await tailFiles(files, 100000)).length, lines.join("").length);
+    const files = listRunFiles(dir, "o.out");
+    assertEquals((await tailFiles(files, 3)).text, "event 29997\nevent 29998\nevent 29999\n");
+    assertEquals((await tailFiles(files, 10005)).text.split("\n")[0], "event 19995");
+    assertEquals((await tailFiles(files, 0)).text, "");
+    assertEquals((await tailFiles(files, 100000)).text.length, lines.join("").length);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -36,9 +36,9 @@ Deno.test("tailBulk merges the newest per-CPU files until it has enough lines", 
     await Deno.writeFile(`${dir}/b_cpu0.0`, new Uint8Array([...rec(1), ...rec(3)]));
     await Deno.writeFile(`${dir}/b_cpu0.1`, rec(5));
     await Deno.writeFile(`${dir}/b_cpu1.0`, new Uint8Array([...rec(2), ...rec(4)]));
-    const streams = streamsOf(await listRunFiles(dir, "b"));
-    assertEquals(await tailBulk(streams, 2), "s4\ns5\n");
-    assertEquals(await tailBulk(streams, 4), "s2\ns3\ns4\ns5\n");
+    const streams = streamsOf(listRunFiles(dir, "b"));
+    assertEquals((await tailBulk(streams, 2)).text, "s4\ns5\n");
+    assertEquals((await tailBulk(streams, 4)).text, "s2\ns3\ns4\ns5\n");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -144,9 +144,7 @@ export async function infoOf(
     module: record.module,
     pid: record.mode === "file" ? record.pid : null,
     started_at: record.startedAt,
-    bytes: record.output
-      ? await totalSize(await listRunFiles(record.output.runDir, record.output.base))
-      : null,
+    bytes: record.output ? totalSize(listRunFiles(record.output.runDir, record.output.base)) : null,
     problem: host ? await problemOf(host, record, state) : null,
   };
 }
@@ -159,7 +157,7 @@ export async function detailOf(engine: Engine, record: RecorderRecord): Promise<
   const cpus = loaded ? (await relayChannels(engine.host.procRoot, record.module)) ?? null : record.cpus;
   const files: FileInfo[] = [];
   if (record.output) {
-    for (const f of await listRunFiles(record.output.runDir, record.output.base)) {
+    for (const f of listRunFiles(record.output.runDir, record.output.base)) {
       try {
         files.push({ name: f.name, size: (await Deno.stat(f.path)).size, cpu: f.cpu });
       } catch {

@@ -37,7 +37,7 @@ export interface PlanOptions {
 
 async function perCpuBytes(runDir: string, base: string): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
-  for (const f of await listRunFiles(runDir, base)) {
+  for (const f of listRunFiles(runDir, base)) {
     const size = (await Deno.stat(f.path).catch(() => undefined))?.size ?? 0;
     sizes.set(String(f.cpu ?? 0), (sizes.get(String(f.cpu ?? 0)) ?? 0) + size);
   }

@@ -17,7 +17,7 @@ import { listRunFiles, streamsOf } from "../read_path/files.ts";
 import { followRun } from "../read_path/follow.ts";
 import { mergeStreams } from "../read_path/merge.ts";
 import { Output } from "../read_path/output.ts";
-import { tailBulk, tailFiles } from "../read_path/tail.ts";
+import { tailBulk, type TailEnd, tailFiles } from "../read_path/tail.ts";
 import type { RecorderRecord } from "../registry.ts";
 import { capacityOf, type Engine, getRecord, stateOf } from "./engine.ts";
 import { type LossReport, lossReport } from "./loss.ts";
@@ -88,7 +88,7 @@ async function fileLoss(engine: Engine, record: RecorderRecord, report: Paramete
 
 /** Copies a file recorder's files, oldest to newest (merged by sequence number in bulk mode). */
 async function dumpFiles(engine: Engine, record: RecorderRecord, sink: ByteSink, options: ReadOptions) {
-  const files = await listRunFiles(record.output!.runDir, record.output!.base);
+  const files = listRunFiles(record.output!.runDir, record.output!.base);
   const base = { name: record.name, mode: "file" as const, outcome: "done" as const, ended: false };
   if (record.output!.bulk) {
     const output = new Output(sink);
@@ -225,10 +225,12 @@ async function followFile(
   sink: ByteSink,
   before: number,
   options: ReadOptions,
+  after?: TailEnd,
 ): Promise<ReadResult> {
   const output = new Output(sink);
   const cleaned = cleanedSink((chunk) => output.write(chunk), options);
   await followRun({
+    after,
     runDir: record.output!.runDir,
     base: record.output!.base,
     bulk: record.output!.bulk,
@@ -282,11 +284,11 @@ export async function tailRecorder(
   await requireRunDir(engine, record);
   const n = options.lines ?? declared("tail", "lines").default!;
   if (record.mode === "file") {
-    const files = await listRunFiles(record.output!.runDir, record.output!.base);
-    const text = record.output!.bulk ? await tailBulk(streamsOf(files), n) : await tailFiles(files, n);
+    const files = listRunFiles(record.output!.runDir, record.output!.base);
+    const tail = record.output!.bulk ? await tailBulk(streamsOf(files), n) : await tailFiles(files, n);
     const output = new Output(sink);
     const cleaned = cleanedSink((chunk) => output.write(chunk), options);
-    await cleaned.sink(new TextEncoder().encode(text));
+    await cleaned.sink(new TextEncoder().encode(tail.text));
     if (!options.follow || !output.open) {
       if (output.open) await cleaned.finish();
       if (output.state === "failed") throw output.error;
@@ -305,7 +307,7 @@ export async function tailRecorder(
       };
     }
     await cleaned.finish();
-    return await followFile(engine, record, sink, output.bytes, options);
+    return await followFile(engine, record, sink, output.bytes, options, tail.end);
   }
   // Memory: keep the last lines of the drain, print them, then (with follow) pass live output through.
   const keeper = new LineKeeper(n);

@@ -147,7 +147,7 @@ async function stopFile(
 ): Promise<number> {
   const output = record.output!;
   const before = new Map<string, number>();
-  for (const f of await listRunFiles(output.runDir, output.base)) {
+  for (const f of listRunFiles(output.runDir, output.base)) {
     try {
       before.set(f.name, (await Deno.stat(f.path)).size);
     } catch {
@@ -162,7 +162,7 @@ async function stopFile(
   }
   if (options.discard) return 0;
   // What the end probes and the last reads appended: grown files from their old end, new files whole.
-  const appended: RunFile[] = (await listRunFiles(output.runDir, output.base))
+  const appended: RunFile[] = listRunFiles(output.runDir, output.base)
     .map((f) => ({ ...f, offset: before.get(f.name) ?? 0 }));
   let bytes = 0;
   const counting: ByteSink = async (chunk) => {

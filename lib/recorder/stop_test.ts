@@ -88,7 +88,7 @@ Deno.test("stop (file): only what was appended while ending is passed on; the da
     const output = record.output!;
     const written = async () =>
       (await Promise.all(
-        (await listRunFiles(output.runDir, output.base)).map((f) => Deno.readTextFile(f.path)),
+        listRunFiles(output.runDir, output.base).map((f) => Deno.readTextFile(f.path)),
       )).join("");
     await until("the begin probe's line in the files", async () => (await written()) === "tick 1\n");
     const out = collector();
@@ -114,7 +114,7 @@ Deno.test("stop (file) discard: ended, nothing passed on, the files kept", async
     const result = await stopRecorder(engine, "web", out.sink, { discard: true });
     assertEquals([out.text(), result.stopped, result.discarded, result.bytes], ["", true, true, 0]);
     assert(!(await alive(record.pid!)), "the daemon ended");
-    assert((await listRunFiles(record.output!.runDir, record.output!.base)).length > 0, "the files are kept");
+    assert(listRunFiles(record.output!.runDir, record.output!.base).length > 0, "the files are kept");
     assertEquals(await engine.registry.get("web"), undefined);
   });
 });

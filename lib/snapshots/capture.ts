@@ -270,7 +270,7 @@ async function captureFiles(
   previous: StoredSnapshot | undefined,
 ): Promise<Measured> {
   const out = record.output!;
-  const listed = await listRunFiles(out.runDir, out.base);
+  const listed = listRunFiles(out.runDir, out.base);
   if (listed.length === 0) {
     throw new StapfrError(`Recorder "${record.name}" has no files in "${out.runDir}"`, {
       code: "not_found",

@@ -51,10 +51,10 @@ import { DEFAULT_BUFFER_BYTES } from "../kernel/relay.ts";
 import {
   denoRunFlags,
   filePath,
+  PERMISSIONS,
   type SelfCommand,
   selfCommand,
   selfKind,
-  SIM_PERMISSIONS,
 } from "../../lib/self.ts";
 import type { TapsetFile } from "../lang/mod.ts";
 
@@ -147,7 +147,7 @@ export class StaprunRefusal extends Error {
  * The permissions a module host needs: those of the stand-ins but `--allow-run`, as it starts no process (the
  * inspector guard's restart is an exec in place, through libc, which Deno's permissions do not cover).
  */
-export const HOST_PERMISSIONS: readonly string[] = SIM_PERMISSIONS.filter((p) => p !== "--allow-run");
+export const HOST_PERMISSIONS: readonly string[] = PERMISSIONS.filter((p) => p !== "--allow-run");
 
 /**
  * The command line that runs a module host: from source, `deno run … sim/module_host/main.ts CONFIG`; from the

@@ -9,9 +9,10 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "@std/assert";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type ArtifactKind, artifactKind, buildBundle, bundleArgs } from "../support/artifact.ts";
+import { type ArtifactKind, artifactKind, buildBundle } from "../support/artifact.ts";
+import { BUNDLE_ARGS } from "../../build/bundle.ts";
 import { SimWorld } from "../support/sim_world.ts";
-import { denoRunFlags, SIM_PERMISSIONS } from "../../lib/self.ts";
+import { denoRunFlags, PERMISSIONS } from "../../lib/self.ts";
 
 const REPO = fileURLToPath(new URL("../../", import.meta.url));
 const TICKS = 'global n probe timer.ms(10) { n++; printf("tick %d\\n", n) }';
@@ -146,22 +147,17 @@ Deno.test("both artifacts run with the permissions of lib/self.ts; the binary is
   const firstLine = (await Deno.readTextFile(`${REPO}/cli.ts`)).split("\n")[0];
   assertEquals(
     firstLine,
-    `#!/usr/bin/env -S deno ${[...denoRunFlags("bundle"), ...SIM_PERMISSIONS].join(" ")}`,
+    `#!/usr/bin/env -S deno ${[...denoRunFlags("bundle"), ...PERMISSIONS].join(" ")}`,
   );
   const { tasks } = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`));
-  // The tests build the bundle with the task's own arguments (bundleArgs reads them): it leaves the S3 client
-  // out (loaded from npm when a command ships) and ends executable.
-  assertEquals(bundleArgs("dist/stapfr.js").slice(0, 4), [
-    "bundle",
-    "--quiet",
-    "--external",
-    "npm:@aws-sdk/*",
-  ]);
-  assertStringIncludes(tasks.bundle.command, "&& chmod 755 dist/stapfr.js");
+  // The tests build the bundle as the task does (build/bundle.ts): it leaves the S3 client out (loaded from npm
+  // when a command ships) and ends executable.
+  assertEquals(BUNDLE_ARGS.slice(0, 4), ["bundle", "--quiet", "--external", "npm:@aws-sdk/*"]);
+  assertStringIncludes(tasks.bundle.command, "build/bundle.ts dist/stapfr.js");
   for (const name of ["compile", "compile:linux-x86_64", "compile:linux-aarch64"]) {
     const words: string[] = tasks[name].command.split(" ");
     assertEquals(tasks[name].dependencies, ["bundle"], name);
-    assertEquals(words.filter((w) => w.startsWith("--allow")), [...SIM_PERMISSIONS], name);
+    assertEquals(words.filter((w) => w.startsWith("--allow")), [...PERMISSIONS], name);
     assertEquals(words.at(-1), "dist/stapfr.js", name);
   }
 });

@@ -6,7 +6,7 @@
  */
 import { assertEquals } from "@std/assert";
 import { SimWorld } from "../support/sim_world.ts";
-import { shellQuote, SIM_PERMISSIONS } from "../../lib/self.ts";
+import { PERMISSIONS, shellQuote } from "../../lib/self.ts";
 import { COMMANDS } from "../../lib/declarations/declarations.ts";
 import { CLI } from "../support/stapfr.ts";
 
@@ -45,7 +45,7 @@ async function setUp() {
   const dir = `${world.root}/completion`;
   const bin = `${dir}/bin`;
   await Deno.mkdir(bin, { recursive: true });
-  const argv = [Deno.execPath(), "run", "--quiet", ...SIM_PERMISSIONS, CLI];
+  const argv = [Deno.execPath(), "run", "--quiet", ...PERMISSIONS, CLI];
   await Deno.writeTextFile(`${bin}/stapfr`, `#!/bin/sh\nexec ${argv.map(shellQuote).join(" ")} "$@"\n`);
   await Deno.chmod(`${bin}/stapfr`, 0o755);
   for (const shell of ["bash", "zsh", "fish"] as const) {

@@ -17,7 +17,7 @@ import { fixedRuntime } from "./runtime_fix.ts";
 import { MODULES, SCENARIOS } from "./scenarios.ts";
 import { bundleArgv, simSide, TIMING } from "./sides.ts";
 import { buildBundle } from "../support/artifact.ts";
-import { SIM_PERMISSIONS } from "../../lib/self.ts";
+import { PERMISSIONS } from "../../lib/self.ts";
 
 const machine = labMachine();
 const reason = "missing" in machine ? machine.missing : undefined;
@@ -91,7 +91,7 @@ Deno.test({
 
       // The real modules compile while the simulator runs its side (both cores busy either way).
       const realBuild = buildModules({
-        stapfr: bundleArgv(deno, bundle, SIM_PERMISSIONS),
+        stapfr: bundleArgv(deno, bundle, PERMISSIONS),
         env: {
           ...TIMING,
           PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",

@@ -4,7 +4,7 @@
  * ship"), and get the same timing settings, so they differ only in what is underneath.
  * @module
  */
-import { denoRunFlags, SIM_PERMISSIONS } from "../../lib/self.ts";
+import { denoRunFlags, PERMISSIONS } from "../../lib/self.ts";
 import type { Side } from "./runner.ts";
 
 /** The argv prefix that runs the bundle with `deno` and these permissions, as its first line would. */
@@ -22,7 +22,7 @@ export const TIMING: Record<string, string> = {
 
 /** The simulator's side, in a root of its own. */
 export function simSide(options: { root: string; modules: string; out: string; bundle: string }): Side {
-  const stapfr = bundleArgv(Deno.execPath(), options.bundle, SIM_PERMISSIONS);
+  const stapfr = bundleArgv(Deno.execPath(), options.bundle, PERMISSIONS);
   return {
     kind: "sim",
     stapfr: [...stapfr, "--sim"],
@@ -59,9 +59,9 @@ export function realSide(
 ): Side {
   return {
     kind: "real",
-    // --allow-all: Deno reads the real /proc only with it, and without it stapfr runs cat and ls for each
-    // read, which in an emulated guest costs seconds per command (README "Permissions").
-    stapfr: bundleArgv(options.deno, options.stapfr, ["--allow-all"]),
+    // As its first line runs it: with --allow-all Deno reads the real /proc itself; without it every read would
+    // go through libc or a helper process, which in an emulated guest costs a lot (README "Permissions").
+    stapfr: bundleArgv(options.deno, options.stapfr, PERMISSIONS),
     staprun: ["staprun"],
     env: {
       ...TIMING,

@@ -9,7 +9,7 @@
 import { assert, assertEquals, assertMatch } from "@std/assert";
 import { registerFinished } from "../../bench/support/file_run.ts";
 import { joinBytes } from "../../lib/bytes.ts";
-import { SIM_PERMISSIONS } from "../../lib/self.ts";
+import { LIBRARY_PERMISSIONS } from "../support/library_program.ts";
 import { exitWithin } from "../support/readers.ts";
 import { SimWorld } from "../support/sim_world.ts";
 import { CLI } from "../support/stapfr.ts";
@@ -61,7 +61,7 @@ async function recorder(world: SimWorld, name: string, files: Uint8Array[]): Pro
 async function dump(world: SimWorld, args: string[], withoutFfi = false) {
   const command = withoutFfi
     ? new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", ...SIM_PERMISSIONS.filter((p) => p !== "--allow-ffi"), CLI, "--sim", ...args],
+      args: ["run", "--quiet", ...LIBRARY_PERMISSIONS, CLI, "--sim", ...args],
       env: world.env,
       stdin: "null",
       stdout: "piped",

@@ -4,13 +4,10 @@
  * or build the bundle from this tree, as the task does.
  * @module
  */
-import { fileURLToPath } from "node:url";
+import { buildBundle as buildBundleAt } from "../../build/bundle.ts";
 
 /** The two kinds of artifact. */
 export type ArtifactKind = "bundle" | "compiled";
-
-/** This repository's root. */
-const REPO = fileURLToPath(new URL("../../", import.meta.url));
 
 /**
  * What kind of artifact a file is, from its first bytes: an ELF executable is the compiled binary, a script
@@ -30,33 +27,7 @@ export async function artifactKind(path: string): Promise<ArtifactKind> {
   }
 }
 
-/**
- * The `deno` arguments that build the bundle into `out`: the bundle task's own (deno.json), with its output
- * replaced, so that the tests build exactly what the task builds.
- */
-export function bundleArgs(out: string): string[] {
-  const config = JSON.parse(Deno.readTextFileSync(`${REPO}/deno.json`));
-  const command: string = config.tasks.bundle.command.split(" && ")[0];
-  const words = [...command.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]);
-  if (words[0] !== "deno") throw new Error(`The bundle task does not start with deno: ${command}`);
-  const args = words.slice(1);
-  const at = args.indexOf("--output");
-  if (at < 0) throw new Error(`The bundle task names no --output: ${command}`);
-  args[at + 1] = out;
-  return args;
-}
-
-/** Builds the bundle from this tree into `out`, executable as the bundle task leaves it. */
+/** Builds the bundle from this tree into `out`, as the bundle task does (build/bundle.ts). */
 export async function buildBundle(out: string): Promise<void> {
-  const built = await new Deno.Command(Deno.execPath(), {
-    args: bundleArgs(out),
-    cwd: REPO,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!built.success) {
-    throw new Error(`deno ${bundleArgs(out).join(" ")} failed:\n${new TextDecoder().decode(built.stderr)}`);
-  }
-  await Deno.chmod(out, 0o755);
+  await buildBundleAt(out);
 }

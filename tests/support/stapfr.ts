@@ -6,7 +6,7 @@
  * @module
  */
 import { fileURLToPath } from "node:url";
-import { SIM_PERMISSIONS } from "../../lib/self.ts";
+import { PERMISSIONS } from "../../lib/self.ts";
 
 /** The path of cli.ts. */
 export const CLI: string = fileURLToPath(new URL("../../cli.ts", import.meta.url));
@@ -27,7 +27,7 @@ export interface RunResult {
  */
 export function stapfrArgvFor(bin: string | undefined, deno: string, cwd: string): string[] {
   if (bin) return [bin.startsWith("/") ? bin : `${cwd}/${bin}`];
-  return [deno, "run", "--quiet", ...SIM_PERMISSIONS, CLI];
+  return [deno, "run", "--quiet", ...PERMISSIONS, CLI];
 }
 
 /**
