@@ -217,8 +217,14 @@ export class RecordPipeline {
 
   #queueWrite(): void {
     if (this.#fill === 0) return;
-    const chunk = this.#batch.subarray(0, this.#fill);
-    this.#batch = new Uint8Array(BATCH);
+    // A batch at least half full is handed over and replaced. Less is copied and the batch kept: a live read
+    // writes what each input released, often a few records, and a new 1 MiB batch for each of those left
+    // garbage enough for a memory dump of a 2 x 16 MiB ring to peak at 137 MiB instead of 81 (bench/dump.ts).
+    let chunk: Uint8Array;
+    if (this.#fill >= BATCH / 2) {
+      chunk = this.#batch.subarray(0, this.#fill);
+      this.#batch = new Uint8Array(BATCH);
+    } else chunk = this.#batch.slice(0, this.#fill);
     this.#fill = 0;
     this.#chain = this.#chain.then(() => this.#output.write(chunk));
   }
