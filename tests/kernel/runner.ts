@@ -522,6 +522,7 @@ async function runStep(side: Side, step: Step, seen: Seen, env: Record<string, s
   const reads = "run" in step ? step.run.filter((a) => !a.startsWith("-"))[1] ?? recorder : recorder;
   if (step.view === "loss") {
     const { view, info } = await dumpLossView(raw, side, reads, "run" in step && step.shape === true);
+    loosen(step, view, info);
     return done(view, info, raw, step.want);
   }
   const { view, info } = viewOf(
@@ -534,10 +535,7 @@ async function runStep(side: Side, step: Step, seen: Seen, env: Record<string, s
   if (step.view === "ticks" || step.view === "numbered") {
     notePassed(side, recorder, parseLines(raw.stdout).numbers);
   }
-  for (const key of "run" in step ? step.loose ?? [] : []) {
-    info[key] = view[key];
-    delete view[key];
-  }
+  loosen(step, view, info);
   if (step.view === "snapshot" && raw.code === 0) {
     try {
       const loss = await snapshotLoss(JSON.parse(raw.stdout), side, reads);
@@ -548,6 +546,14 @@ async function runStep(side: Side, step: Step, seen: Seen, env: Record<string, s
     }
   }
   return done(view, info, raw, step.want);
+}
+
+/** Moves a step's `loose` fields from what is compared to what is only reported. */
+function loosen(step: Step, view: Record<string, unknown>, info: Record<string, unknown>): void {
+  for (const key of "run" in step ? step.loose ?? [] : []) {
+    info[key] = view[key];
+    delete view[key];
+  }
 }
 
 /** Runs the scenarios in order on one side; `log` hears each step as it ends. */
