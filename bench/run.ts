@@ -15,7 +15,7 @@ for (const name of scripts) {
   console.log(`# ${name}`);
   const { code } = await new Deno.Command(Deno.execPath(), {
     // The measuring scripts read other processes' /proc entries (CPU time, peak memory), which Deno allows only
-    // with --allow-all; what they measure (stapfr itself) still runs with its own scoped permissions.
+    // with --allow-all; what they measure (stapfr itself) runs with the permissions lib/self.ts names.
     args: ["run", "--allow-all", here + name],
     stdout: "inherit",
     stderr: "inherit",

@@ -7,9 +7,10 @@ import { join } from "../path.ts";
 import { readProcDirectory, readProcFile, readProcFiles } from "./proc_libc.ts";
 
 /**
- * Deno 2.9 refuses reads under the real `/proc` and `/sys` without `--allow-all` (NotCapable). Under the
- * permissions stapfr asks for, those reads go through libc by FFI (lib/driver/proc_libc.ts), and where FFI is
- * not allowed either, through `cat`, `ls` and `head` (argv arrays, no shell).
+ * Deno 2.9 refuses reads under the real `/proc` and `/sys` without `--allow-all` (NotCapable). The command line
+ * has it (README "Permissions"); a library program that has not reads them through libc by FFI
+ * (lib/driver/proc_libc.ts), and where FFI is not allowed either, through `cat`, `ls` and `head` (argv arrays,
+ * no shell).
  */
 function needsHelper(err: unknown): boolean {
   return err instanceof Deno.errors.NotCapable;

@@ -1,7 +1,7 @@
 /**
  * Reading the real `/proc` through libc (`open`/`read`, `opendir`/`readdir`) by FFI. Deno 2.9 refuses every
- * read under `/proc` without `--allow-all`, and stapfr asks for scoped permissions; it does ask for
- * `--allow-ffi` (lib/inspector_guard.ts), and with it these reads cost a function call instead of a helper
+ * read under `/proc` without `--allow-all`, which the command line has but a library program may not; with
+ * `--allow-ffi` (lib/inspector_guard.ts) these reads cost a function call instead of a helper
  * process (`cat`, `ls`, `head`): about 0.1 ms instead of 2 to 6 ms each, plus the 4 to 10 ms Deno takes to load
  * its process API the first time anything touches `Deno.Command` or `Deno.kill` (docs/architecture.md "The
  * host seam"). Without `--allow-ffi` (a library program may run without it) every function here answers

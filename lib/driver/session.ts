@@ -98,7 +98,7 @@ export class AttachSession {
     this.#options = options;
     this.pid = child.pid;
     const unregister = options.register?.(child.pid) ?? (() => {});
-    // Recording the reader reads /proc (a short helper process under scoped permissions): the idle clock starts
+    // Recording the reader reads /proc (a short helper process without --allow-all): the idle clock starts
     // after it, so that it does not eat into the time stapio has to start.
     this.lastDataAt = Date.now();
     // If stapfr exits while attached (a third Ctrl-C, an error nothing caught), stapio must not stay attached:

@@ -67,7 +67,7 @@ export function startTimeSync(pid: number): number | null {
     text = Deno.readTextFileSync(path);
   } catch (err) {
     if (!(err instanceof Deno.errors.NotCapable)) return null;
-    // Deno refuses /proc under scoped permissions: one short `cat`, as the engine does elsewhere.
+    // Deno refuses /proc without --allow-all (a library program's choice): one short `cat`, as elsewhere.
     try {
       const out = new Deno.Command("cat", { args: [path], stdin: "null", stderr: "null" }).outputSync();
       text = new TextDecoder().decode(out.stdout);
