@@ -15,7 +15,6 @@ import { writeSampleRecorders } from "../build/sample_recorders.ts";
 
 const RUNS = 31;
 const CLI = fileURLToPath(new URL("../cli.ts", import.meta.url));
-const PERMS = PERMISSIONS;
 
 async function time(argv: string[], env: Record<string, string>): Promise<number> {
   const start = performance.now();
@@ -41,9 +40,9 @@ try {
   await buildBundle(bundle);
   const env = { STAPFR_SIM_ROOT: root, STAPFR_STATE_DIR: stateDir };
   const runs = {
-    source: [Deno.execPath(), "run", "--quiet", ...PERMS, CLI, "--sim", "list"],
-    bundle: [Deno.execPath(), ...denoRunFlags("bundle"), ...PERMS, bundle, "--sim", "list"],
-    baseline: [Deno.execPath(), "run", "--quiet", ...PERMS, empty],
+    source: [Deno.execPath(), "run", "--quiet", ...PERMISSIONS, CLI, "--sim", "list"],
+    bundle: [Deno.execPath(), ...denoRunFlags("bundle"), ...PERMISSIONS, bundle, "--sim", "list"],
+    baseline: [Deno.execPath(), "run", "--quiet", ...PERMISSIONS, empty],
   };
   // Warm the module cache (transpiled sources) before measuring.
   for (const argv of Object.values(runs)) await time(argv, env);

@@ -26,33 +26,26 @@ async function helper(argv: string[]): Promise<string | undefined> {
   }
 }
 
-/** Reads a text file, under the real /proc too; undefined when it does not exist. */
+/**
+ * Reads a text file, under the real /proc too; undefined when it does not exist. The direct read is
+ * synchronous: these files are small and in memory, and Deno's asynchronous file API costs more the first time
+ * it is used than the read itself (docs/architecture.md "Start-up"). Where Deno refuses it, libc or a helper
+ * process reads it.
+ */
 export async function readProcText(path: string): Promise<string | undefined> {
-  return (await readProcTextVia(path)).text;
+  try {
+    return Deno.readTextFileSync(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) return undefined;
+    if (!needsHelper(err)) throw err;
+  }
+  const text = readProcFile(path);
+  return text !== null ? text : await helper(["cat", path]);
 }
 
 /** Whether `path` is under the real `/proc`, which Deno reads only with `--allow-all`. */
 function realProc(path: string): boolean {
   return path === "/proc" || path.startsWith("/proc/");
-}
-
-/**
- * {@linkcode readProcText}, also telling whether Deno refused the direct read (so libc or a helper read it).
- * The direct read is synchronous: these files are small and in memory, and Deno's asynchronous file API costs
- * more the first time it is used than the read itself (docs/architecture.md "Start-up").
- */
-async function readProcTextVia(path: string): Promise<{ text: string | undefined; refused: boolean }> {
-  try {
-    return { text: Deno.readTextFileSync(path), refused: false };
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
-      return { text: undefined, refused: false };
-    }
-    if (!needsHelper(err)) throw err;
-  }
-  const text = readProcFile(path);
-  if (text !== null) return { text, refused: true };
-  return { text: await helper(["cat", path]), refused: true };
 }
 
 /** The names in a directory, under the real /proc too; undefined when it does not exist. */
@@ -116,12 +109,12 @@ export function parseModules(text: string): LoadedModule[] {
 export async function listModules(procRoot: string, options: { includeGone?: boolean } = {}): Promise<
   LoadedModule[]
 > {
-  const { text, refused } = await readProcTextVia(join(procRoot, "modules"));
+  const text = await readProcText(join(procRoot, "modules"));
   if (text === undefined) return [];
   const modules = parseModules(text);
   // The kernel's /proc never holds a host.pid in a control directory (the simulator's /proc is an ordinary
   // directory). Where Deno refuses to read it, looking would cost one helper process per stap_ module.
-  if (options.includeGone || refused || realProc(procRoot)) return modules;
+  if (options.includeGone || realProc(procRoot)) return modules;
   const hosts = await Promise.all(modules.map((m) => hostPid(procRoot, m.name)));
   const alive = await processesAlive(hosts.map((pid) => ({ pid })));
   return modules.filter((_, i) => hosts[i] === undefined || alive[i]);

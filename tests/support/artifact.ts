@@ -4,7 +4,6 @@
  * or build the bundle from this tree, as the task does.
  * @module
  */
-import { buildBundle as buildBundleAt } from "../../build/bundle.ts";
 
 /** The two kinds of artifact. */
 export type ArtifactKind = "bundle" | "compiled";
@@ -27,7 +26,5 @@ export async function artifactKind(path: string): Promise<ArtifactKind> {
   }
 }
 
-/** Builds the bundle from this tree into `out`, as the bundle task does (build/bundle.ts). */
-export async function buildBundle(out: string): Promise<void> {
-  await buildBundleAt(out);
-}
+/** Builds the bundle from this tree, as the bundle task does. */
+export { buildBundle } from "../../build/bundle.ts";
