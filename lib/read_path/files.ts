@@ -17,9 +17,8 @@ export interface RunFile {
   offset?: number;
 }
 
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
+/** What follows the base in a run's file names: `.N`, `_cpuC.N` or `_C` (the first file has none). */
+const SUFFIX = /^(?:\.(\d+)|_cpu(\d+)\.(\d+)|_(\d+))$/;
 
 /**
  * Classifies a file name of a run whose base is `base`; undefined for other files.
@@ -32,18 +31,17 @@ function escape(text: string): string {
  * assertEquals(classify("io.out_1", "io.out"), { cpu: 1, index: -1 });
  * assertEquals(classify("io.out", "io.out"), { cpu: null, index: -1 });
  * assertEquals(classify("other", "io.out"), undefined);
+ * assertEquals(classify("io.out2.1", "io.out"), undefined);
  * ```
  */
 export function classify(name: string, base: string): { cpu: number | null; index: number } | undefined {
-  const b = escape(base);
-  let m: RegExpExecArray | null;
-  if (name === base) return { cpu: null, index: -1 };
-  if ((m = new RegExp(`^${b}\\.(\\d+)$`).exec(name))) return { cpu: null, index: Number(m[1]) };
-  if ((m = new RegExp(`^${b}_cpu(\\d+)\\.(\\d+)$`).exec(name))) {
-    return { cpu: Number(m[1]), index: Number(m[2]) };
-  }
-  if ((m = new RegExp(`^${b}_(\\d+)$`).exec(name))) return { cpu: Number(m[1]), index: -1 };
-  return undefined;
+  if (!name.startsWith(base)) return undefined;
+  if (name.length === base.length) return { cpu: null, index: -1 };
+  const m = SUFFIX.exec(name.slice(base.length));
+  if (m === null) return undefined;
+  if (m[1] !== undefined) return { cpu: null, index: Number(m[1]) };
+  if (m[2] !== undefined) return { cpu: Number(m[2]), index: Number(m[3]) };
+  return { cpu: Number(m[4]), index: -1 };
 }
 
 /**
