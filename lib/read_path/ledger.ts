@@ -21,6 +21,7 @@ export type SeqVerdict = "new" | "late" | "duplicate";
  * for (const s of [5, 6, 9, 7, 12]) ledger.note(s);
  * assertEquals([ledger.first, ledger.last, ledger.records, ledger.missingCount], [5, 12, 5, 3]);
  * assertEquals(ledger.missingRanges(10).ranges, [[8, 8], [10, 11]]);
+ * assertEquals(ledger.missingUpTo(10), 2); // 8 and 10
  * assertEquals(ledger.late, 1);
  * ```
  */
@@ -130,6 +131,21 @@ export class SequenceLedger {
       out.push([this.#raw(Math.max(from, c + 1)), this.#raw(to)]);
     }
     return out;
+  }
+
+  /**
+   * How many of the missing numbers are at most `limit` (a number as the module counts them, near this read's):
+   * those written before a read began, when `limit` is the module's last number at its start.
+   */
+  missingUpTo(limit: number): number {
+    if (this.#base === undefined) return 0;
+    const c = this.#lastU + ((limit - this.#lastRaw) | 0);
+    let count = 0;
+    for (const [from, to] of this.#missing) {
+      if (from > c) break;
+      count += Math.min(to, c) - from + 1;
+    }
+    return count;
   }
 
   /** The missing ranges, at most `cap` of them (the first ones), as the module numbers them. */

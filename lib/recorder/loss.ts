@@ -6,7 +6,8 @@
  *   overwritten by the ring while nobody read it (a wrap), rotated away with a file recorder's old files, or
  *   taken by a reader that did not finish (a killed dump);
  * - `during_read`: numbers missing between this read's first and last: dropped while reading (the ring was
- *   full while attached, the kernel skipped them, a record was cut short);
+ *   full while attached, the kernel skipped them, a record was cut short); of them, `backlog` counts those
+ *   written before the read began (the backlog it started with, overwritten or dropped by stapio with it);
  * - `unreserved`: records the module could not reserve at all, since the previous read: they got no number, so
  *   no gap shows them; the module's own counter does (null where the module has no counters);
  * - `other_reads` (snapshots): numbers that other reads (dump, tail, attach) took since the previous snapshot:
@@ -25,6 +26,12 @@ export interface MissingRecords {
   before_read: number;
   /** Missing between this read's first and last sequence numbers. */
   during_read: number;
+  /**
+   * Of `during_read`, the numbers written before the read began (at most the module's last number when it
+   * attached): the backlog the read started with, which the ring overwrote or stapio 4.8 dropped with a backlog
+   * it could not frame, not records lost while it read. Null where the module has no counters, or for files.
+   */
+  backlog: number | null;
   /** Records the module could not reserve since the previous read (no number); null when it cannot say. */
   unreserved: number | null;
   /** Snapshots: numbers other reads took since the previous snapshot (not lost; in no snapshot). */
@@ -174,9 +181,18 @@ export function lossReport(report: PipelineReport, context: LossContext): LossRe
     ? Math.max(0, context.failuresAfter - context.failuresBefore)
     : null;
   const during = ledger.missingCount - pendingCount;
+  // Of those, the numbers the module had written before the read began (docs/loss-accounting.md, items 2, 3).
+  let backlog: number | null = null;
+  if (context.sequenceBefore !== undefined && first !== null) {
+    const limit = context.sequenceBefore;
+    let pendingBacklog = 0;
+    for (const [a, b] of pending) pendingBacklog += span(a, ((b - limit) | 0) > 0 ? limit : b);
+    backlog = ledger.missingUpTo(limit) - pendingBacklog;
+  }
   const missing: MissingRecords = {
     before_read: beforeRead,
     during_read: during,
+    backlog,
     unreserved,
     other_reads: otherReads,
     total: beforeRead + during + (unreserved ?? 0) + otherReads,
@@ -199,6 +215,30 @@ function rangesText(ranges: readonly SeqRange[], capped: boolean, limit = 3): st
   return `seq ${shown.join(", ")}${capped || ranges.length > limit ? ", …" : ""}`;
 }
 
+/**
+ * The first `count` numbers of sorted `ranges`, and the rest; `complete` is false when the ranges ran out first
+ * (they were capped).
+ */
+function splitRanges(
+  ranges: readonly SeqRange[],
+  count: number,
+): { head: SeqRange[]; tail: SeqRange[]; complete: boolean } {
+  const head: SeqRange[] = [];
+  const tail: SeqRange[] = [];
+  let left = count;
+  for (const [a, b] of ranges) {
+    const n = span(a, b);
+    if (left >= n) head.push([a, b]);
+    else if (left === 0) tail.push([a, b]);
+    else {
+      head.push([a, (a + left - 1) >>> 0]);
+      tail.push([(a + left) >>> 0, b]);
+    }
+    left = Math.max(0, left - n);
+  }
+  return { head, tail, complete: left === 0 };
+}
+
 /** "1 record", "2 records". */
 export const records = (n: number): string => `${n} ${n === 1 ? "record" : "records"}`;
 /** "was" for one, "were" for more. */
@@ -210,10 +250,12 @@ export const were = (n: number): string => n === 1 ? "was" : "were";
  * @example
  * ```ts
  * import { assertEquals } from "@std/assert";
- * const missing = { before_read: 0, during_read: 158, unreserved: 0, other_reads: 0, total: 158, ranges: [[247, 404] as [number, number]], ranges_capped: false };
+ * const missing = { before_read: 0, during_read: 160, backlog: 158, unreserved: 0, other_reads: 0, total: 160, ranges: [[247, 404], [500, 501]] as [number, number][], ranges_capped: false };
  * assertEquals(
- *   lossLine({ first_seq: 1, last_seq: 631, records: 473, missing, late: 0, skipped_bytes: 0 }),
- *   "stapfr: 158 records (seq 247–404) were lost while reading: SystemTap dropped them (docs/loss-accounting.md)",
+ *   lossLine({ first_seq: 1, last_seq: 631, records: 471, missing, late: 0, skipped_bytes: 0 }, "dump"),
+ *   "stapfr: 158 records (seq 247–404), written before this dump began, did not come through: the ring " +
+ *     "overwrote them, or stapio dropped them with a backlog it could not frame; 2 records (seq 500–501) were " +
+ *     "lost while reading: SystemTap dropped them (docs/loss-accounting.md)",
  * );
  * ```
  */
@@ -236,10 +278,22 @@ export function lossLine(loss: LossReport, what = "read"): string | undefined {
       `${records(m.other_reads)} ${were(m.other_reads)} taken by other reads since the previous snapshot`,
     );
   }
-  if (m.during_read > 0) {
+  // Inside the read, the numbers written before it began come first (docs/loss-accounting.md, items 2, 3).
+  const backlog = m.backlog ?? 0;
+  const dropped = m.during_read - backlog;
+  const split = splitRanges(inside, backlog);
+  if (backlog > 0) {
     parts.push(
-      `${records(m.during_read)} (${rangesText(inside, m.ranges_capped)}) ${
-        were(m.during_read)
+      `${records(backlog)} (${
+        rangesText(split.head, !split.complete)
+      }), written before this ${what} began, ` +
+        "did not come through: the ring overwrote them, or stapio dropped them with a backlog it could not frame",
+    );
+  }
+  if (dropped > 0) {
+    parts.push(
+      `${records(dropped)} (${rangesText(split.tail, m.ranges_capped)}) ${
+        were(dropped)
       } lost while reading: SystemTap dropped them`,
     );
   }

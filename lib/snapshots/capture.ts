@@ -383,6 +383,7 @@ async function fileSequence(
       missing: {
         before_read: 0,
         during_read: 0,
+        backlog: null,
         unreserved,
         other_reads: 0,
         total: unreserved ?? 0,
@@ -403,6 +404,7 @@ async function fileSequence(
     missing: {
       before_read: before,
       during_read: during,
+      backlog: null,
       unreserved,
       other_reads: 0,
       total: before + during + (unreserved ?? 0),

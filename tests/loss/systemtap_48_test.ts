@@ -15,6 +15,8 @@ const TICKS =
 /** The issue's counter (40-byte records: they meet page tails), stopping at 2000 lines. */
 const COUNTER_2000 =
   'global n probe timer.ms(1) { if (n < 2000) { n++; printf("%d abcdefghijklmnopqrstuvwxyz\\n", n) } }';
+/** A counter printed from both CPUs at every profile tick, in records of about 1 KiB. */
+const PAIR_1K = `global n probe timer.profile { n++; printf("%08d cpu%d ${"p".repeat(1000)}\\n", n, cpu()) }`;
 /** The issue's counter at 1000 records a second, for good. */
 const COUNTER_FAST = 'global n probe timer.ms(1) { n++; printf("%d abcdefghijklmnopqrstuvwxyz\\n", n) }';
 
@@ -25,10 +27,12 @@ interface Loss {
   missing: {
     before_read: number;
     during_read: number;
+    backlog: number | null;
     unreserved: number | null;
     other_reads: number;
     total: number;
     ranges: [number, number][];
+    ranges_capped: boolean;
   };
 }
 
@@ -63,12 +67,51 @@ Deno.test("4.8 loss: the slow script's first read after its first page filled lo
     assertEquals(loss.missing.unreserved, 1);
     assertEquals(loss.missing.ranges[0][0], 248, "tick 248 had number 248: tick 247 took none");
     assert(loss.missing.during_read > 0);
+    // Tick 248 was written 2.48 s in, long before the dump: the drop took the backlog the read began with.
+    assert((loss.missing.backlog ?? 0) > 0, "the numbers from 248 on were written before the dump");
     // Every tick missing from the dump is reported, with the right count.
     assertEquals(absent(seen, 1), loss.missing.total);
     assertMatch(
       result.stderr,
-      /were lost while reading: SystemTap dropped them; 1 record could not be reserved/,
+      /\(seq 248–\d+[^)]*\), written before this dump began, did not come through: the ring overwrote them, or stapio dropped them with a backlog it could not frame;.* 1 record could not be reserved/,
     );
+  });
+});
+
+Deno.test("4.8 loss: a wrapped two-CPU ring's first read blames nothing written before it on the reading", async () => {
+  await SimWorld.with(async (world) => {
+    // Records of about 1 KiB from both CPUs: a 2 × 1M ring holds about 2,000; 4.8's first read after a wrap
+    // begins at each CPU's oldest retained page and then jumps to the newest records.
+    await world.ok(["start", "w", "-e", PAIR_1K, "--buffer", "1M"]);
+    // Until the module has written twice what the ring holds. Its last number then: the dump reads it again
+    // when it attaches, at or after this one.
+    let writtenBefore = 0;
+    for (const deadline = Date.now() + 30_000; writtenBefore < 4000 && Date.now() < deadline; await sleep(200)) {
+      const counters = await Deno.readTextFile(`${world.root}/proc/systemtap/stap_fr_w/stapfr_counters`);
+      writtenBefore = Number(/^sequence (\d+)$/m.exec(counters)?.[1] ?? 0);
+    }
+    const result = await world.run(["--json", "dump", "w", "-o", `${world.work}/w.txt`]);
+    assertEquals(result.code, 0, result.stderr);
+    const loss = JSON.parse(result.stdout).loss as Loss;
+    assert(
+      loss.first_seq !== null && loss.first_seq <= writtenBefore,
+      "the ring held records when it was read",
+    );
+    // Every number missing inside the read that was written before the dump began is its backlog (or more:
+    // the module went on writing until the dump attached); the rest, at most, was lost while it read.
+    const inside = loss.missing.ranges.filter(([a]) => a > loss.first_seq!);
+    const early = inside.reduce((n, [a, b]) => n + Math.max(0, Math.min(b, writtenBefore) - a + 1), 0);
+    assert(early > 500, `the ring wrapped: ${JSON.stringify(loss.missing)}`);
+    assert(!loss.missing.ranges_capped, "every range is listed");
+    assert((loss.missing.backlog ?? 0) >= early, `${loss.missing.backlog} of ${early} in the backlog`);
+    assert(loss.missing.during_read - loss.missing.backlog! <= loss.missing.during_read - early);
+    assertMatch(
+      result.stderr,
+      /, written before this dump began, did not come through: the ring overwrote them/,
+    );
+    const reading = /(\d+) records? \(seq ([\d–, …]+)\) (?:was|were) lost while reading/.exec(result.stderr);
+    const firstLost = reading ? Number(/^\d+/.exec(reading[2])![0]) : Infinity;
+    assert(firstLost > writtenBefore, `blamed on the reading: ${reading?.[0]}`);
   });
 });
 
