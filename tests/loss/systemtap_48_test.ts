@@ -86,11 +86,9 @@ Deno.test("4.8 loss: a wrapped two-CPU ring's first read blames nothing written 
     // Until the module has written twice what the ring holds. Its last number then: the dump reads it again
     // when it attaches, at or after this one.
     let writtenBefore = 0;
-    for (
-      const deadline = Date.now() + 30_000;
-      writtenBefore < 4000 && Date.now() < deadline;
-      await sleep(200)
-    ) {
+    const deadline = Date.now() + 30_000;
+    while (writtenBefore < 4000 && Date.now() < deadline) {
+      await sleep(200);
       const counters = await Deno.readTextFile(`${world.root}/proc/systemtap/stap_fr_w/stapfr_counters`);
       writtenBefore = Number(/^sequence (\d+)$/m.exec(counters)?.[1] ?? 0);
     }
