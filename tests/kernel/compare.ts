@@ -11,6 +11,8 @@ export interface Difference {
   step: string;
   real: unknown;
   sim: unknown;
+  /** What each side set aside from the comparison (counts, sizes, damaged lines): the evidence of why. */
+  info?: { real: unknown; sim: unknown };
   /** Why it differs on purpose, when docs/kernel-lab.md says so. */
   intended?: string;
 }
@@ -86,6 +88,7 @@ export function compareSides(
         step: a?.step ?? b?.step ?? "?",
         real: a?.view,
         sim: b?.view,
+        info: { real: a?.info, sim: b?.info },
         intended: intended.get(id),
       });
     }

@@ -168,6 +168,8 @@ Deno.test({
         log(`${d.intended ? "intended difference" : "DISAGREE"} in ${d.scenario}: ${d.step}`);
         log(`  real: ${JSON.stringify(d.real)}`);
         log(`  sim:  ${JSON.stringify(d.sim)}`);
+        log(`  info: real ${JSON.stringify(d.info?.real).slice(0, 1500)}`);
+        log(`        sim ${JSON.stringify(d.info?.sim).slice(0, 1500)}`);
         if (d.intended) log(`  why:  ${d.intended}`);
       }
       for (const u of c.unmet) log(`unmet: ${u}`);

@@ -263,10 +263,16 @@ function linesView(
   const fixed = kind === "ticks" ? ["begin", "exited"] : ["exited"];
   const nums: number[] = [];
   let damaged = 0;
-  for (const line of lines) {
+  // The first few damaged lines and where they were, for the report (a view that is not clean says why).
+  const damage: string[] = [];
+  for (const [i, line] of lines.entries()) {
     const m = pattern.exec(line);
     if (m) nums.push(Number(m[1]));
-    else if (!fixed.includes(line)) damaged++;
+    else if (!fixed.includes(line) && damaged++ < 3) {
+      damage.push(
+        `line ${i + 1} of ${lines.length}: ${JSON.stringify(line.slice(0, 160))} (${line.length} chars)`,
+      );
+    }
   }
   let before = 0;
   for (const n of seen) before = Math.max(before, n);
@@ -318,6 +324,7 @@ function linesView(
       lines: lines.length,
       bytes,
       damaged,
+      damage,
       increasing,
       numbers: nums.length ? [min, max] : [],
       missing,
