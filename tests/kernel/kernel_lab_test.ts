@@ -6,7 +6,7 @@
  */
 import { assert } from "@std/assert";
 import { killAndWait } from "../support/processes.ts";
-import { compareSides, intendedDifferences } from "./compare.ts";
+import { compareSides, type Comparison, intendedDifferences } from "./compare.ts";
 import { buildModules } from "./compile.ts";
 import { bootGuest, jobScript } from "./guest.ts";
 import type { GuestPlan } from "./guest_main.ts";
@@ -64,12 +64,9 @@ Deno.test({
     const seconds = () => ((Date.now() - started) / 1000).toFixed(0);
     const tmp = await Deno.makeTempDir({ prefix: "stapfr-kernel-lab-" });
     const xfer = `${tmp}/xfer`;
-    const simRoot = `${tmp}/sim`;
     const deno = Deno.execPath();
     try {
       await Deno.mkdir(`${xfer}/modules`, { recursive: true });
-      await Deno.mkdir(`${simRoot}/modules`, { recursive: true });
-      await Deno.mkdir(`${tmp}/sim-out`);
       const runtime = await fixedRuntime(`${tmp}/runtime`);
       await writeInitramfs(`${tmp}/initrd.gz`, {
         busybox: machine.busybox,
@@ -102,86 +99,112 @@ Deno.test({
         kernel: machine.kernel.release,
         stapArgs: ["-R", runtime],
       });
-      const side = simSide({ root: simRoot, modules: `${simRoot}/modules`, out: `${tmp}/sim-out`, bundle });
-      const simRun = (async () => {
-        await buildModules({ stapfr: side.stapfr, env: side.env, modules: MODULES, outDir: side.modules });
-        return await runScenarios(side, scenarios, (line) => log(line));
-      })();
-      const [built, sim] = await Promise.all([realBuild, simRun]);
-      log(
-        `modules built for ${machine.kernel.release}: ${
-          built.map((b) => `${b.name} ${b.seconds} s`).join(", ")
-        }`,
-      );
-      log(`simulator side done at ${seconds()} s`);
-
-      const plan: GuestPlan = {
-        deno,
-        stapfr: `${GUEST_XFER}/stapfr.js`,
-        home: "/root",
-        denoDir: "/var/tmp/stapfr-lab-deno",
-        modules: `${GUEST_XFER}/modules`,
-        out: "/var/tmp/stapfr-lab-out",
-        stateDir: "/var/tmp/stapfr-lab-state",
-        results: `${GUEST_XFER}/results.json`,
-        only: scenarios.map((s) => s.id),
-      };
-      await Deno.writeTextFile(`${xfer}/plan.json`, JSON.stringify(plan));
-      let partial = "";
-      const guest = await bootGuest({
-        qemu: machine.qemu,
-        kernel: machine.kernel,
-        initrd: `${tmp}/initrd.gz`,
-        scratch: xfer,
-        job: jobScript({
+      /**
+       * One run of the scenarios on both sides, each from a fresh state: the simulator's in `dir`, the guest
+       * booted anew. `build` is the real modules' compilation, when it is still going on (the first run).
+       */
+      const runBothSides = async (dir: string, build?: ReturnType<typeof buildModules>) => {
+        const simRoot = `${dir}/sim`;
+        await Deno.mkdir(`${simRoot}/modules`, { recursive: true });
+        // What the guest reports: never an earlier run's.
+        await Deno.remove(`${xfer}/results.json`).catch(() => {});
+        await Deno.mkdir(`${dir}/sim-out`);
+        const side = simSide({ root: simRoot, modules: `${simRoot}/modules`, out: `${dir}/sim-out`, bundle });
+        const simRun = (async () => {
+          await buildModules({ stapfr: side.stapfr, env: side.env, modules: MODULES, outDir: side.modules });
+          return await runScenarios(side, scenarios, (line) => log(line));
+        })();
+        const [built, sim] = await Promise.all([build, simRun]);
+        if (built) {
+          log(
+            `modules built for ${machine.kernel.release}: ${
+              built.map((b) => `${b.name} ${b.seconds} s`).join(", ")
+            }`,
+          );
+        }
+        log(`simulator side done at ${seconds()} s`);
+        const plan: GuestPlan = {
           deno,
-          program: new URL("./guest_main.ts", import.meta.url).pathname,
-          plan: `${GUEST_XFER}/plan.json`,
-          xfer: GUEST_XFER,
-        }),
-        limitSeconds: GUEST_LIMIT_S,
-        onConsole: (text) => {
-          // The guest's progress lines, as they come.
-          partial += text.replaceAll("\r", "");
-          const lines = partial.split("\n");
-          partial = lines.pop()!;
-          for (const line of lines) if (line.startsWith("lab-guest: ")) log(line.slice("lab-guest: ".length));
-        },
-      });
-      log(
-        `guest ended after ${guest.seconds.toFixed(0)} s (status ${guest.status}${
-          guest.timedOut ? ", time limit" : ""
-        })`,
-      );
-      let real: ScenarioResult[] = [];
-      try {
-        real = JSON.parse(await Deno.readTextFile(`${xfer}/results.json`));
-      } catch {
-        // The guest reported nothing: the comparison below says which scenarios are missing.
-      }
-      const doc = await Deno.readTextFile(new URL("../../docs/kernel-lab.md", import.meta.url)).catch(() =>
-        ""
-      );
-      const intended = intendedDifferences(doc);
-      const c = compareSides(real, sim, scenarios.map((s) => s.id), intended);
-      for (const d of c.differences) {
-        log(`${d.intended ? "intended difference" : "DISAGREE"} in ${d.scenario}: ${d.step}`);
-        log(`  real: ${JSON.stringify(d.real)}`);
-        log(`  sim:  ${JSON.stringify(d.sim)}`);
-        log(`  info: real ${JSON.stringify(d.info?.real).slice(0, 1500)}`);
-        log(`        sim ${JSON.stringify(d.info?.sim).slice(0, 1500)}`);
-        if (d.intended) log(`  why:  ${d.intended}`);
-      }
-      for (const u of c.unmet) log(`unmet: ${u}`);
-      const agreeLine = `kernel: ${c.agree.length}/${c.total} scenarios agree (real kernel vs simulator)`;
-      console.log(agreeLine);
-      log(`lab time ${seconds()} s`);
-      if (Deno.env.get("KERNEL_LAB_KEEP")) {
-        await Deno.writeTextFile(
-          `${Deno.env.get("KERNEL_LAB_KEEP")}`,
-          JSON.stringify({ real, sim, guest: guest.console.slice(-20000) }),
+          stapfr: `${GUEST_XFER}/stapfr.js`,
+          home: "/root",
+          denoDir: "/var/tmp/stapfr-lab-deno",
+          modules: `${GUEST_XFER}/modules`,
+          out: "/var/tmp/stapfr-lab-out",
+          stateDir: "/var/tmp/stapfr-lab-state",
+          results: `${GUEST_XFER}/results.json`,
+          only: scenarios.map((s) => s.id),
+        };
+        await Deno.writeTextFile(`${xfer}/plan.json`, JSON.stringify(plan));
+        let partial = "";
+        const guest = await bootGuest({
+          qemu: machine.qemu,
+          kernel: machine.kernel,
+          initrd: `${tmp}/initrd.gz`,
+          scratch: xfer,
+          job: jobScript({
+            deno,
+            program: new URL("./guest_main.ts", import.meta.url).pathname,
+            plan: `${GUEST_XFER}/plan.json`,
+            xfer: GUEST_XFER,
+          }),
+          limitSeconds: GUEST_LIMIT_S,
+          onConsole: (text) => {
+            // The guest's progress lines, as they come.
+            partial += text.replaceAll("\r", "");
+            const lines = partial.split("\n");
+            partial = lines.pop()!;
+            for (const line of lines) {
+              if (line.startsWith("lab-guest: ")) log(line.slice("lab-guest: ".length));
+            }
+          },
+        });
+        log(
+          `guest ended after ${guest.seconds.toFixed(0)} s (status ${guest.status}${
+            guest.timedOut ? ", time limit" : ""
+          })`,
         );
+        let real: ScenarioResult[] = [];
+        try {
+          real = JSON.parse(await Deno.readTextFile(`${xfer}/results.json`));
+        } catch {
+          // The guest reported nothing: the comparison below says which scenarios are missing.
+        }
+        const doc = await Deno.readTextFile(new URL("../../docs/kernel-lab.md", import.meta.url)).catch(() =>
+          ""
+        );
+        const intended = intendedDifferences(doc);
+        const c = compareSides(real, sim, scenarios.map((s) => s.id), intended);
+        for (const d of c.differences) {
+          log(`${d.intended ? "intended difference" : "DISAGREE"} in ${d.scenario}: ${d.step}`);
+          log(`  real: ${JSON.stringify(d.real)}`);
+          log(`  sim:  ${JSON.stringify(d.sim)}`);
+          log(`  info: real ${JSON.stringify(d.info?.real).slice(0, 1500)}`);
+          log(`        sim ${JSON.stringify(d.info?.sim).slice(0, 1500)}`);
+          if (d.intended) log(`  why:  ${d.intended}`);
+        }
+        for (const u of c.unmet) log(`unmet: ${u}`);
+        const agreeLine = `kernel: ${c.agree.length}/${c.total} scenarios agree (real kernel vs simulator)`;
+        console.log(agreeLine);
+        log(`lab time ${seconds()} s`);
+        if (Deno.env.get("KERNEL_LAB_KEEP")) {
+          await Deno.writeTextFile(
+            `${Deno.env.get("KERNEL_LAB_KEEP")}${dir.endsWith("run1") ? "" : ".2"}`,
+            JSON.stringify({ real, sim, guest: guest.console.slice(-20000) }),
+          );
+        }
+        return { comparison: c, guest, simRoot };
+      };
+      /** Whether a run of the lab is a pass: every scenario agrees, or differs only as documented, and met. */
+      const passed = (c: Comparison) => c.differences.every((d) => d.intended) && c.unmet.length === 0;
+      let run = await runBothSides(`${tmp}/run1`, realBuild);
+      if (!passed(run.comparison)) {
+        // An emulated kernel on a busy two-core machine: a timing case now and then. The disagreement above stays
+        // in the log; only a second one fails the test (docs/kernel-lab.md "A second run").
+        log("the sides did not agree on everything: the lab runs once more, both sides from the start");
+        await killAndWait(await simLeftovers(run.simRoot));
+        run = await runBothSides(`${tmp}/run2`);
       }
+      const { comparison: c, guest } = run;
       assert(
         guest.status === 0,
         `the guest's job ended with status ${guest.status}:\n${guest.console.slice(-4000)}`,
@@ -191,7 +214,7 @@ Deno.test({
       assert(unintended.length === 0, `${unintended.length} unintended differences (see above)`);
       assert(c.unmet.length === 0, `${c.unmet.length} expectations unmet (see above)`);
     } finally {
-      await killAndWait(await simLeftovers(simRoot));
+      for (const run of ["run1", "run2"]) await killAndWait(await simLeftovers(`${tmp}/${run}/sim`));
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
     }
   },
