@@ -43,7 +43,7 @@ Deno.test("loss: a previous read's pending numbers count as missing before this 
 
 Deno.test("loss: of the numbers missing inside a read, those written before it began are its backlog, not lost while it read", () => {
   // A wrapped ring's first read: a stale page (1209-1218), then the ring's newest records; the module's last
-  // number was 5000 when the read attached, and it wrote on while it read (a record dropped at 5200).
+  // number was 5000 when the read attached, and it wrote on while it read (a record dropped at 5300).
   const seqs = [
     ...Array.from({ length: 10 }, (_, i) => 1209 + i),
     ...Array.from({ length: 2000 }, (_, i) => 3262 + i).filter((n) => n !== 4000),
