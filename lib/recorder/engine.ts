@@ -149,9 +149,13 @@ export async function infoOf(
   };
 }
 
-/** The detailed view of a record. */
-export async function detailOf(engine: Engine, record: RecorderRecord): Promise<RecorderDetail> {
-  const modules = await listModules(engine.host.procRoot);
+/** The detailed view of a record; `modules` as the caller already listed them, if it did. */
+export async function detailOf(
+  engine: Engine,
+  record: RecorderRecord,
+  modules?: readonly LoadedModule[],
+): Promise<RecorderDetail> {
+  modules ??= await listModules(engine.host.procRoot);
   const info = await infoOf(record, modules, undefined, engine.host);
   const loaded = modules.find((m) => m.name === record.module);
   const cpus = loaded ? (await relayChannels(engine.host.procRoot, record.module)) ?? null : record.cpus;

@@ -60,12 +60,8 @@ export async function listRecorders(engine: Engine): Promise<ListResult> {
 /** `status`: one recorder in detail. */
 export async function recorderStatus(engine: Engine, name: string): Promise<RecorderDetail> {
   const record = await getRecord(engine, name);
-  return await withReaderOf(
-    engine,
-    record,
-    await listModules(engine.host.procRoot),
-    await detailOf(engine, record),
-  );
+  const modules = await listModules(engine.host.procRoot);
+  return await withReaderOf(engine, record, modules, await detailOf(engine, record, modules));
 }
 
 /** Adds who reads an attached memory recorder, and the `stray` state when its stapfr is gone. */

@@ -7,6 +7,8 @@
  * @module
  */
 import { assert, assertEquals, assertMatch } from "@std/assert";
+import { readCounters } from "../../lib/driver/counters.ts";
+import { until } from "../support/poll.ts";
 import { SimWorld } from "../support/sim_world.ts";
 
 /** The lab's tick script, ten times as fast: begin and ticks 1-246 fill 4088 bytes of the first page. */
@@ -85,13 +87,10 @@ Deno.test("4.8 loss: a wrapped two-CPU ring's first read blames nothing written 
     await world.ok(["start", "w", "-e", PAIR_1K, "--buffer", "1M"]);
     // Until the module has written twice what the ring holds. Its last number then: the dump reads it again
     // when it attaches, at or after this one.
-    let writtenBefore = 0;
-    const deadline = Date.now() + 30_000;
-    while (writtenBefore < 4000 && Date.now() < deadline) {
-      await sleep(200);
-      const counters = await Deno.readTextFile(`${world.root}/proc/systemtap/stap_fr_w/stapfr_counters`);
-      writtenBefore = Number(/^sequence (\d+)$/m.exec(counters)?.[1] ?? 0);
-    }
+    const writtenBefore = await until("the module to write 4000 records", async () => {
+      const sequence = (await readCounters(`${world.root}/proc`, "stap_fr_w"))?.sequence ?? 0;
+      return sequence >= 4000 && sequence;
+    }, { intervalMs: 200 });
     const result = await world.run(["--json", "dump", "w", "-o", `${world.work}/w.txt`]);
     assertEquals(result.code, 0, result.stderr);
     const loss = JSON.parse(result.stdout).loss as Loss;
